@@ -1,0 +1,124 @@
+"""`wushe`: the command line in front of the platform (the local stack, dev tokens, ...)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from wushe import devstack
+
+app = typer.Typer(help="Wushe (五社) platform tools.", no_args_is_help=True)
+stack_app = typer.Typer(help="The local stack: Kafka, FerretDB, Prometheus (no Docker).",
+                        no_args_is_help=True)
+app.add_typer(stack_app, name="stack")
+
+Component = Annotated[str | None, typer.Argument(help="kafka, ferretdb or prometheus")]
+
+
+def _stack() -> devstack.LocalStack:
+    return devstack.LocalStack(devstack.StackConfig.from_env())
+
+
+def _fail(exc: Exception) -> None:
+    typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(1)
+
+
+def _components(component: str | None) -> tuple[str, ...]:
+    if component is None:
+        return devstack.COMPONENTS
+    if component not in devstack.COMPONENTS:
+        _fail(ValueError(f"unknown component {component!r}; one of {devstack.COMPONENTS}"))
+    return (component,)
+
+
+@stack_app.command("install")
+def stack_install() -> None:
+    """Fetch and build the servers into the cache (done by `up` too)."""
+    try:
+        _stack().installer.install_all()
+    except devstack.StackError as exc:
+        _fail(exc)
+
+
+@stack_app.command("up")
+def stack_up(component: Component = None) -> None:
+    """Install what is missing, start the stack and wait until every part is healthy."""
+    stack = _stack()
+    try:
+        stack.up(_components(component))
+    except devstack.StackError as exc:
+        _fail(exc)
+    cfg = stack.cfg
+    typer.echo(f"Kafka       {cfg.kafka_bootstrap}\n"
+               f"FerretDB    {cfg.mongo_url}\n"
+               f"Prometheus  {cfg.prometheus_url}\n"
+               f"data+logs   {cfg.home}\n"
+               "stop with:  ./dev down")
+
+
+@stack_app.command("down")
+def stack_down(component: Component = None) -> None:
+    """Stop the stack (data is kept in WUSHE_HOME)."""
+    stack = _stack()
+    for name in reversed(_components(component)):
+        stack.stop(name)
+    typer.echo("stack stopped")
+
+
+@stack_app.command("status")
+def stack_status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Show which servers run and whether their health checks pass; exit 1 if any fails."""
+    status = _stack().status()
+    if as_json:
+        typer.echo(json.dumps(status))
+    else:
+        for name, s in status.items():
+            state = "healthy" if s["healthy"] else ("running" if s["running"] else "stopped")
+            typer.echo(f"{name:<11} {state:<8} pid={s['pid']}")
+    if not all(s["healthy"] for s in status.values()):
+        raise typer.Exit(1)
+
+
+@stack_app.command("logs")
+def stack_logs(component: Component = None,
+               lines: Annotated[int, typer.Option("-n", help="lines per component")] = 40) -> None:
+    """Print the last lines of each server's log."""
+    stack = _stack()
+    for name in _components(component):
+        typer.echo(f"==> {stack.cfg.home / name / 'logs' / (name + '.log')} <==")
+        typer.echo(stack.tail(name, lines))
+
+
+@app.command("token")
+def token(
+    region: Annotated[str, typer.Option(help="region scope: a GB/T 2260 prefix, e.g. 36")],
+    subject: Annotated[str, typer.Option(help="who the token is for")] = "dev-user",
+    roles: Annotated[str, typer.Option(help="comma-separated roles")] = "operator",
+    ttl: Annotated[int, typer.Option(help="lifetime in seconds")] = 3600,
+    key_dir: Annotated[Path | None, typer.Option(help="dev key folder")] = None,
+) -> None:
+    """Issue a development bearer token signed with the local dev key (never for production)."""
+    from wushe import auth
+
+    try:
+        keys = auth.DevKeys.load_or_create(key_dir or auth.DevKeys.default_dir())
+        typer.echo(keys.issue(subject=subject, region_scope=region,
+                              roles=[r for r in roles.split(",") if r], ttl_s=ttl))
+    except ValueError as exc:
+        _fail(exc)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

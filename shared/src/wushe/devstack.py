@@ -1,0 +1,562 @@
+"""The local stack without Docker: Apache Kafka (KRaft), FerretDB and Prometheus.
+
+One module installs, starts, checks and stops the three servers, used by the `wushe stack`
+command and by the integration-test fixture alike, so tests run against exactly what a
+developer runs. Installs are cached per user (``~/.cache/wushe``); data, logs and pid files
+of one stack live in one folder (``WUSHE_HOME``, default ``<repo>/.wushe``).
+
+Every step is idempotent: `up` on a running stack only checks its health, `install` skips
+what is already cached. Failures raise `StackError` with a message a person can act on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import string
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+KAFKA_VERSION = "4.1.1"
+# v1.24.1 is refused by the Go module proxy here ("403 This module version is not
+# available"); v1.24.2 is the same release line with dependency bumps only.
+FERRETDB_VERSION = "v1.24.2"
+FERRETDB_MODULE = "github.com/FerretDB/FerretDB"
+MAVEN_DEPENDENCY_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.7.1"
+
+COMPONENTS = ("kafka", "ferretdb", "prometheus")
+
+
+class StackError(RuntimeError):
+    """Something a person must act on: a missing tool, a failed install, a server that died."""
+
+
+def repo_root() -> Path:
+    """The repository holding deploy/local (this module lives in shared/src/wushe)."""
+    env = os.environ.get("WUSHE_REPO_ROOT")
+    if env:
+        return Path(env)
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        if (parent / "deploy" / "local" / "pom.xml").exists():
+            return parent
+    raise StackError("cannot find deploy/local/pom.xml above " + str(here))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """Where a stack lives and which loopback ports it listens on."""
+
+    home: Path
+    cache: Path
+    kafka_port: int = 9092
+    controller_port: int = 9093
+    mongo_port: int = 27017
+    ferretdb_debug_port: int = 8088
+    prometheus_port: int = 9090
+    kafka_heap: str = "768m"
+    startup_timeout_s: float = 90.0
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls) -> StackConfig:
+        env = os.environ
+        cache = Path(env.get("WUSHE_CACHE", Path.home() / ".cache" / "wushe"))
+        home = Path(env.get("WUSHE_HOME", repo_root() / ".wushe"))
+        return cls(
+            home=home,
+            cache=cache,
+            kafka_port=int(env.get("WUSHE_KAFKA_PORT", 9092)),
+            controller_port=int(env.get("WUSHE_KAFKA_CONTROLLER_PORT", 9093)),
+            mongo_port=int(env.get("WUSHE_MONGO_PORT", 27017)),
+            ferretdb_debug_port=int(env.get("WUSHE_FERRETDB_DEBUG_PORT", 8088)),
+            prometheus_port=int(env.get("WUSHE_PROMETHEUS_PORT", 9090)),
+        )
+
+    @classmethod
+    def throwaway(cls, home: Path) -> StackConfig:
+        """A stack on free ports in a temporary folder, for integration tests."""
+        base = cls.from_env()
+        return cls(
+            home=home,
+            cache=base.cache,
+            kafka_port=free_port(),
+            controller_port=free_port(),
+            mongo_port=free_port(),
+            ferretdb_debug_port=free_port(),
+            prometheus_port=free_port(),
+        )
+
+    @property
+    def kafka_bootstrap(self) -> str:
+        return f"127.0.0.1:{self.kafka_port}"
+
+    @property
+    def mongo_url(self) -> str:
+        return f"mongodb://127.0.0.1:{self.mongo_port}/?directConnection=true&retryWrites=false"
+
+    @property
+    def prometheus_url(self) -> str:
+        return f"http://127.0.0.1:{self.prometheus_port}"
+
+    def env(self) -> dict[str, str]:
+        """Environment variables that point a service or test at this stack."""
+        return {
+            "WUSHE_KAFKA_BOOTSTRAP": self.kafka_bootstrap,
+            "WUSHE_MONGO_URL": self.mongo_url,
+            "WUSHE_PROMETHEUS_URL": self.prometheus_url,
+            "WUSHE_HOME": str(self.home),
+        }
+
+
+def _log(msg: str) -> None:
+    print(f"[stack] {msg}", file=sys.stderr, flush=True)
+
+
+def _run(cmd: list[str], *, what: str, cwd: Path | None = None, env: dict[str, str] | None = None,
+         timeout: float = 1800) -> None:
+    """Run an install step; on failure raise with the tail of its output, never hang."""
+    try:
+        proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True,
+                              timeout=timeout, check=False)
+    except FileNotFoundError as exc:
+        raise StackError(f"{what}: {cmd[0]} is not installed") from exc
+    except subprocess.TimeoutExpired as exc:
+        raise StackError(f"{what}: timed out after {timeout:.0f}s: {' '.join(cmd)}") from exc
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
+        raise StackError(f"{what} failed (exit {proc.returncode}): {' '.join(cmd)}\n{tail}")
+
+
+def _require(tool: str, hint: str) -> str:
+    path = shutil.which(tool)
+    if not path:
+        raise StackError(f"`{tool}` is not on PATH: {hint}")
+    return path
+
+
+# --------------------------------------------------------------------------- install
+
+
+class Installer:
+    """Fetches each server once into the per-user cache; a marker file says it is whole."""
+
+    def __init__(self, cfg: StackConfig) -> None:
+        self.cfg = cfg
+
+    @property
+    def kafka_lib(self) -> Path:
+        return self.cfg.cache / f"kafka-{KAFKA_VERSION}" / "lib"
+
+    @property
+    def ferretdb_bin(self) -> Path:
+        return self.cfg.cache / f"ferretdb-{FERRETDB_VERSION}" / "bin" / "ferretdb"
+
+    @property
+    def prometheus_root(self) -> Path:
+        return self.cfg.cache / "prometheus-deb"
+
+    def prometheus_bin(self, name: str = "prometheus") -> Path:
+        system = shutil.which(name)
+        if system:
+            return Path(system)
+        return self.prometheus_root / "usr" / "bin" / name
+
+    def install_all(self) -> None:
+        self.install_kafka()
+        self.install_ferretdb()
+        self.install_prometheus()
+
+    def install_kafka(self) -> None:
+        marker = self.kafka_lib.parent / ".complete"
+        if marker.exists():
+            return
+        _require("java", "install a JDK 17+ (Debian: apt-get install openjdk-17-jre-headless)")
+        mvn = _require("mvn", "install Maven (Debian: apt-get install maven)")
+        _log(f"installing Apache Kafka {KAFKA_VERSION} from Maven Central (once)...")
+        staging = Path(tempfile.mkdtemp(prefix="kafka-lib-", dir=self._cache_dir()))
+        _run([mvn, "-B", "-q", "-f", str(repo_root() / "deploy" / "local" / "pom.xml"),
+              f"{MAVEN_DEPENDENCY_PLUGIN}:copy-dependencies", "-DincludeScope=runtime",
+              f"-DoutputDirectory={staging}"], what="fetching Kafka jars with Maven")
+        if not any(staging.glob(f"kafka_2.13-{KAFKA_VERSION}.jar")):
+            raise StackError(f"Maven finished but kafka_2.13-{KAFKA_VERSION}.jar is missing")
+        shutil.rmtree(self.kafka_lib, ignore_errors=True)
+        self.kafka_lib.parent.mkdir(parents=True, exist_ok=True)
+        staging.rename(self.kafka_lib)
+        marker.write_text(KAFKA_VERSION)
+
+    def install_ferretdb(self) -> None:
+        if self.ferretdb_bin.exists():
+            return
+        go = _require("go", "install Go 1.24+ to build FerretDB")
+        _log(f"building FerretDB {FERRETDB_VERSION} from the Go module proxy (once, minutes)...")
+        env = {**os.environ, "CGO_ENABLED": "0", "GOFLAGS": "-buildvcs=false"}
+        # `go install module/cmd@version` also asks the proxy for the module's version
+        # list (to report deprecations), which the proxy here refuses with 403; so fetch
+        # the exact version and build its command inside the module, with its own go.mod.
+        try:
+            out = subprocess.run(
+                [go, "mod", "download", "-json", f"{FERRETDB_MODULE}@{FERRETDB_VERSION}"],
+                env=env, capture_output=True, text=True, timeout=900, check=True).stdout
+            module_dir = Path(json.loads(out)["Dir"])
+        except (subprocess.SubprocessError, KeyError, ValueError) as exc:
+            detail = getattr(exc, "stdout", "") or getattr(exc, "stderr", "") or str(exc)
+            raise StackError(f"cannot fetch {FERRETDB_MODULE}@{FERRETDB_VERSION}: {detail}") \
+                from exc
+        # The module as published lacks build/version/version.txt (release builds generate
+        # it from git), and the binary panics at start without it: build a writable copy.
+        src = Path(tempfile.mkdtemp(prefix="ferretdb-src-", dir=self._cache_dir())) / "src"
+        try:
+            shutil.copytree(module_dir, src)
+            for path in [src, *src.rglob("*")]:
+                path.chmod(path.stat().st_mode | 0o200)
+            (src / "build" / "version" / "version.txt").write_text(FERRETDB_VERSION + "\n")
+            (src / "build" / "version" / "package.txt").write_text("wushe-local\n")
+            staging = self.ferretdb_bin.with_suffix(".partial")
+            staging.parent.mkdir(parents=True, exist_ok=True)
+            _run([go, "build", "-trimpath", "-o", str(staging), "./cmd/ferretdb"], cwd=src,
+                 env=env, what="building FerretDB")
+            staging.rename(self.ferretdb_bin)
+        finally:
+            shutil.rmtree(src.parent, ignore_errors=True)
+
+    def install_prometheus(self) -> None:
+        if self.prometheus_bin().exists() and self.prometheus_bin("promtool").exists():
+            return
+        # Debian's package, unpacked into the cache: no root needed, no init scripts run.
+        _require("apt-get", "Prometheus comes from Debian's `prometheus` package")
+        _log("fetching Prometheus from Debian's `prometheus` package (once)...")
+        work = Path(tempfile.mkdtemp(prefix="prom-deb-", dir=self._cache_dir()))
+        try:
+            try:
+                _run(["apt-get", "download", "prometheus"], cwd=work, what="apt-get download")
+            except StackError:
+                if os.geteuid() != 0:
+                    raise
+                _run(["apt-get", "update", "-q"], what="apt-get update")
+                _run(["apt-get", "download", "prometheus"], cwd=work, what="apt-get download")
+            deb = next(work.glob("prometheus_*.deb"))
+            target = self.prometheus_root
+            shutil.rmtree(target, ignore_errors=True)
+            _run(["dpkg-deb", "-x", str(deb), str(target)], what="unpacking prometheus .deb")
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        if not self.prometheus_bin().exists():
+            raise StackError("the prometheus package did not contain usr/bin/prometheus")
+
+    def _cache_dir(self) -> Path:
+        self.cfg.cache.mkdir(parents=True, exist_ok=True)
+        return self.cfg.cache
+
+
+# --------------------------------------------------------------------------- health
+
+
+def kafka_healthy(bootstrap: str, timeout: float = 5.0) -> bool:
+    """A real metadata request, not just an open port."""
+
+    host, _, port = bootstrap.rpartition(":")
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except OSError:
+        return False  # not listening yet: skip the client, which would log the refusal
+
+    async def probe() -> bool:
+        from aiokafka.admin import AIOKafkaAdminClient
+
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=4000)
+        try:
+            await asyncio.wait_for(admin.start(), timeout)
+            await asyncio.wait_for(admin.describe_cluster(), timeout)
+            return True
+        except Exception:
+            return False
+        finally:
+            with contextlib.suppress(Exception):
+                await admin.close()
+
+    return asyncio.run(probe())
+
+
+def mongo_healthy(url: str, timeout: float = 3.0) -> bool:
+    from pymongo import MongoClient
+
+    client: MongoClient[dict[str, object]] = MongoClient(
+        url, serverSelectionTimeoutMS=int(timeout * 1000))
+    try:
+        client.admin.command("ping")
+        return True
+    except Exception:
+        return False
+    finally:
+        client.close()
+
+
+def http_ok(url: str, timeout: float = 3.0) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 (loopback)
+            return 200 <= int(resp.status) < 300
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+# --------------------------------------------------------------------------- processes
+
+
+@dataclass
+class Component:
+    name: str
+    command: Callable[[], list[str]]
+    healthy: Callable[[], bool]
+    prepare: Callable[[], None] = lambda: None
+    env: dict[str, str] = field(default_factory=dict)
+
+
+class LocalStack:
+    """Starts, checks and stops the three servers of one stack folder."""
+
+    def __init__(self, cfg: StackConfig) -> None:
+        self.cfg = cfg
+        self.installer = Installer(cfg)
+        self.components = {
+            "kafka": Component("kafka", self._kafka_command, self._kafka_healthy,
+                               self._kafka_prepare),
+            "ferretdb": Component("ferretdb", self._ferretdb_command,
+                                  lambda: mongo_healthy(cfg.mongo_url), self._ferretdb_prepare),
+            "prometheus": Component("prometheus", self._prometheus_command,
+                                    lambda: http_ok(f"{cfg.prometheus_url}/-/ready"),
+                                    self._prometheus_prepare),
+        }
+
+    # -- folders
+    def dir(self, name: str, *parts: str) -> Path:
+        path = self.cfg.home / name
+        for part in parts:
+            path = path / part
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def log_file(self, name: str) -> Path:
+        return self.dir(name, "logs") / f"{name}.log"
+
+    def pid_file(self, name: str) -> Path:
+        return self.cfg.home / name / "pid"
+
+    def pid(self, name: str) -> int | None:
+        try:
+            pid = int(self.pid_file(name).read_text().strip())
+        except (FileNotFoundError, ValueError):
+            return None
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None
+        except PermissionError:
+            return pid
+        # A zombie of ours (exited but not reaped) is not running.
+        with contextlib.suppress(ChildProcessError):
+            if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                return None
+        return pid
+
+    # -- lifecycle
+    def up(self, only: tuple[str, ...] = COMPONENTS) -> None:
+        self.installer.install_all()
+        for name in only:
+            self.start(name)
+
+    def start(self, name: str) -> None:
+        comp = self.components[name]
+        if self.pid(name) is not None:
+            self._wait_healthy(comp)
+            return
+        comp.prepare()
+        log = self.log_file(name).open("ab")
+        proc = subprocess.Popen(comp.command(), stdout=log, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, cwd=self.dir(name),
+                                env={**os.environ, **comp.env}, start_new_session=True)
+        log.close()
+        self.pid_file(name).write_text(str(proc.pid))
+        _log(f"{name} started (pid {proc.pid}), waiting until healthy...")
+        self._wait_healthy(comp)
+
+    def _wait_healthy(self, comp: Component) -> None:
+        deadline = time.monotonic() + self.cfg.startup_timeout_s
+        while time.monotonic() < deadline:
+            if self.pid(comp.name) is None:
+                raise StackError(f"{comp.name} exited during start-up; last log lines:\n"
+                                 + self.tail(comp.name, 25))
+            if comp.healthy():
+                _log(f"{comp.name} is healthy")
+                return
+            time.sleep(0.5)
+        raise StackError(f"{comp.name} not healthy after {self.cfg.startup_timeout_s:.0f}s; "
+                         f"last log lines:\n{self.tail(comp.name, 25)}")
+
+    def stop(self, name: str, *, sig: int = signal.SIGTERM, timeout: float = 30.0) -> None:
+        pid = self.pid(name)
+        if pid is None:
+            self.pid_file(name).unlink(missing_ok=True)
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, sig)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.pid(name) is not None:
+            time.sleep(0.2)
+        if self.pid(name) is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)
+            while self.pid(name) is not None:
+                time.sleep(0.1)
+        self.pid_file(name).unlink(missing_ok=True)
+
+    def kill(self, name: str) -> None:
+        """A crash, for fault tests: SIGKILL, no clean shutdown."""
+        self.stop(name, sig=signal.SIGKILL)
+
+    def down(self) -> None:
+        for name in reversed(COMPONENTS):
+            self.stop(name)
+
+    def status(self) -> dict[str, dict[str, object]]:
+        out: dict[str, dict[str, object]] = {}
+        for name, comp in self.components.items():
+            pid = self.pid(name)
+            out[name] = {"pid": pid, "running": pid is not None,
+                         "healthy": pid is not None and comp.healthy()}
+        return out
+
+    def tail(self, name: str, lines: int = 50) -> str:
+        path = self.cfg.home / name / "logs" / f"{name}.log"
+        if not path.exists():
+            return "(no log yet)"
+        with path.open("rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            fh.seek(max(0, fh.tell() - 64_000))
+            text = fh.read().decode("utf-8", "replace")
+        return "\n".join(text.splitlines()[-lines:])
+
+    # -- kafka
+    def _kafka_jvm_args(self) -> list[str]:
+        return [f"-Dlog4j2.configurationFile={repo_root() / 'deploy/local/log4j2.yaml'}",
+                f"-Dkafka.logs.dir={self.dir('kafka', 'logs')}", "-Djava.awt.headless=true",
+                "-cp", f"{self.installer.kafka_lib}/*"]
+
+    def _kafka_properties(self) -> Path:
+        c = self.cfg
+        props = {
+            "process.roles": "broker,controller",
+            "node.id": "1",
+            "controller.quorum.voters": f"1@127.0.0.1:{c.controller_port}",
+            "listeners": f"PLAINTEXT://127.0.0.1:{c.kafka_port},"
+                         f"CONTROLLER://127.0.0.1:{c.controller_port}",
+            "advertised.listeners": f"PLAINTEXT://127.0.0.1:{c.kafka_port}",
+            "controller.listener.names": "CONTROLLER",
+            "inter.broker.listener.name": "PLAINTEXT",
+            "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+            "log.dirs": str(self.dir("kafka", "data")),
+            "num.partitions": "3",
+            "auto.create.topics.enable": "true",
+            "offsets.topic.replication.factor": "1",
+            "offsets.topic.num.partitions": "3",
+            "transaction.state.log.replication.factor": "1",
+            "transaction.state.log.min.isr": "1",
+            "share.coordinator.state.topic.replication.factor": "1",
+            "share.coordinator.state.topic.min.isr": "1",
+            "group.initial.rebalance.delay.ms": "0",
+            "log.retention.hours": "168",
+        }
+        path = self.dir("kafka") / "server.properties"
+        path.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
+        return path
+
+    def _kafka_prepare(self) -> None:
+        props = self._kafka_properties()
+        if (self.dir("kafka", "data") / "meta.properties").exists():
+            return
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        _run(["java", "-Xmx256m", *self._kafka_jvm_args(), "kafka.tools.StorageTool", "format",
+              "--ignore-formatted", "-c", str(props), "-t", cluster_id],
+             what="formatting Kafka storage", timeout=120)
+
+    def _kafka_command(self) -> list[str]:
+        heap = self.cfg.kafka_heap
+        return ["java", f"-Xms{heap}", f"-Xmx{heap}", "-XX:+UseG1GC",
+                "-XX:MaxGCPauseMillis=20", "-XX:InitiatingHeapOccupancyPercent=35",
+                "-XX:+ExplicitGCInvokesConcurrent", "-XX:ActiveProcessorCount=2",
+                *self._kafka_jvm_args(), "kafka.Kafka", str(self.dir("kafka") / "server.properties")]
+
+    def _kafka_healthy(self) -> bool:
+        return kafka_healthy(self.cfg.kafka_bootstrap)
+
+    # -- ferretdb
+    def _ferretdb_prepare(self) -> None:
+        self.dir("ferretdb", "data")
+        self.dir("ferretdb", "state")
+
+    def _ferretdb_command(self) -> list[str]:
+        c = self.cfg
+        return [str(self.installer.ferretdb_bin), "--handler=sqlite",
+                f"--sqlite-url=file:{self.dir('ferretdb', 'data')}/",
+                f"--listen-addr=127.0.0.1:{c.mongo_port}",
+                f"--debug-addr=127.0.0.1:{c.ferretdb_debug_port}",
+                f"--state-dir={self.dir('ferretdb', 'state')}",
+                "--telemetry=disable", "--log-level=error"]
+
+    # -- prometheus
+    def _prometheus_prepare(self) -> None:
+        tmpl = (repo_root() / "deploy" / "local" / "prometheus.yml.tmpl").read_text()
+        self.dir("prometheus", "targets")
+        rendered = string.Template(tmpl).substitute(
+            prometheus_port=self.cfg.prometheus_port,
+            ferretdb_debug_port=self.cfg.ferretdb_debug_port,
+            home=self.cfg.home)
+        config = self.dir("prometheus") / "prometheus.yml"
+        config.write_text(rendered)
+        _run([str(self.installer.prometheus_bin("promtool")), "check", "config", str(config)],
+             what="checking the Prometheus configuration", timeout=60)
+
+    def _prometheus_command(self) -> list[str]:
+        return [str(self.installer.prometheus_bin()),
+                f"--config.file={self.dir('prometheus') / 'prometheus.yml'}",
+                f"--storage.tsdb.path={self.dir('prometheus', 'data')}",
+                f"--web.listen-address=127.0.0.1:{self.cfg.prometheus_port}",
+                "--web.enable-lifecycle"]
+
+    def register_scrape_target(self, job: str, address: str, labels: dict[str, str]) -> Path:
+        """Tell Prometheus about a service (file_sd: picked up without a restart)."""
+        path = self.dir("prometheus", "targets") / f"{job}.json"
+        path.write_text(json.dumps([{"targets": [address], "labels": {"service": job, **labels}}]))
+        return path
+
+
+@contextlib.contextmanager
+def running_stack(cfg: StackConfig, only: tuple[str, ...] = COMPONENTS) -> Iterator[LocalStack]:
+    """Bring a stack up for the duration of a block, always tearing it down."""
+    stack = LocalStack(cfg)
+    try:
+        stack.up(only)
+        yield stack
+    finally:
+        stack.down()

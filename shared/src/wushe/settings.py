@@ -1,0 +1,67 @@
+"""Settings every service shares. A service subclasses `ServiceSettings`, builds it once in its
+entry point and passes it to `create_app(settings)`: nothing reads the environment at import.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="WUSHE_", env_ignore_empty=True,
+                                      extra="ignore", frozen=True)
+
+    service_name: str = Field(description="short name, also the Kafka client id and "
+                                          "the CloudEvents source /wushe/<name>")
+    environment: str = "local"
+
+    # Kafka
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    consumer_max_attempts: int = Field(3, ge=1, le=20,
+                                       description="tries before a message goes to the DLQ")
+    consumer_retry_backoff_s: float = Field(0.2, ge=0)
+
+    # Document store (FerretDB locally, MongoDB in production)
+    mongo_url: str = "mongodb://127.0.0.1:27017/?directConnection=true&retryWrites=false"
+    mongo_db: str = ""
+    mongo_timeout_ms: int = 5000
+
+    # Outbox relay
+    relay_batch_size: int = Field(500, ge=1)
+    relay_sweep_interval_s: float = Field(5.0, gt=0,
+                                          description="how often the relay scans for events "
+                                                      "no in-process signal announced")
+
+    # Auth: tokens are verified with a public key; the algorithm comes from here, never
+    # from the token header.
+    jwt_public_key_file: Path | None = None
+    jwt_public_key: str = ""
+    jwt_algorithm: str = "EdDSA"
+    jwt_issuer: str = "wushe-dev"
+    jwt_audience: str = "wushe"
+    jwt_leeway_s: int = 30
+
+    # Telemetry
+    otlp_endpoint: str = ""
+    log_level: str = "INFO"
+
+    @field_validator("jwt_algorithm")
+    @classmethod
+    def _asymmetric_only(cls, v: str) -> str:
+        if v not in {"EdDSA", "ES256", "RS256", "PS256"}:
+            raise ValueError("jwt_algorithm must be asymmetric: EdDSA, ES256, RS256 or PS256")
+        return v
+
+    @property
+    def database_name(self) -> str:
+        return self.mongo_db or f"wushe_{self.service_name}"
+
+    def public_key_pem(self) -> str:
+        if self.jwt_public_key:
+            return self.jwt_public_key
+        if self.jwt_public_key_file:
+            return self.jwt_public_key_file.read_text()
+        return ""
