@@ -12,8 +12,9 @@ import typer
 from wushe import devstack
 
 app = typer.Typer(help="Wushe (五社) platform tools.", no_args_is_help=True)
-stack_app = typer.Typer(help="The local stack: Kafka, FerretDB, Prometheus (no Docker).",
-                        no_args_is_help=True)
+stack_app = typer.Typer(
+    help="The local stack: Kafka, FerretDB, Prometheus (no Docker).", no_args_is_help=True
+)
 app.add_typer(stack_app, name="stack")
 
 Component = Annotated[str | None, typer.Argument(help="kafka, ferretdb or prometheus")]
@@ -54,11 +55,13 @@ def stack_up(component: Component = None) -> None:
     except devstack.StackError as exc:
         _fail(exc)
     cfg = stack.cfg
-    typer.echo(f"Kafka       {cfg.kafka_bootstrap}\n"
-               f"FerretDB    {cfg.mongo_url}\n"
-               f"Prometheus  {cfg.prometheus_url}\n"
-               f"data+logs   {cfg.home}\n"
-               "stop with:  ./dev down")
+    typer.echo(
+        f"Kafka       {cfg.kafka_bootstrap}\n"
+        f"FerretDB    {cfg.mongo_url}\n"
+        f"Prometheus  {cfg.prometheus_url}\n"
+        f"data+logs   {cfg.home}\n"
+        "stop with:  ./dev down"
+    )
 
 
 @stack_app.command("down")
@@ -85,8 +88,10 @@ def stack_status(as_json: Annotated[bool, typer.Option("--json")] = False) -> No
 
 
 @stack_app.command("logs")
-def stack_logs(component: Component = None,
-               lines: Annotated[int, typer.Option("-n", help="lines per component")] = 40) -> None:
+def stack_logs(
+    component: Component = None,
+    lines: Annotated[int, typer.Option("-n", help="lines per component")] = 40,
+) -> None:
     """Print the last lines of each server's log."""
     stack = _stack()
     for name in _components(component):
@@ -107,8 +112,14 @@ def token(
 
     try:
         keys = auth.DevKeys.load_or_create(key_dir or auth.DevKeys.default_dir())
-        typer.echo(keys.issue(subject=subject, region_scope=region,
-                              roles=[r for r in roles.split(",") if r], ttl_s=ttl))
+        typer.echo(
+            keys.issue(
+                subject=subject,
+                region_scope=region,
+                roles=[r for r in roles.split(",") if r],
+                ttl_s=ttl,
+            )
+        )
     except ValueError as exc:
         _fail(exc)
 

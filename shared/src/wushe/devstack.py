@@ -134,12 +134,19 @@ def _log(msg: str) -> None:
     print(f"[stack] {msg}", file=sys.stderr, flush=True)
 
 
-def _run(cmd: list[str], *, what: str, cwd: Path | None = None, env: dict[str, str] | None = None,
-         timeout: float = 1800) -> None:
+def _run(
+    cmd: list[str],
+    *,
+    what: str,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 1800,
+) -> None:
     """Run an install step; on failure raise with the tail of its output, never hang."""
     try:
-        proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True,
-                              timeout=timeout, check=False)
+        proc = subprocess.run(
+            cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
+        )
     except FileNotFoundError as exc:
         raise StackError(f"{what}: {cmd[0]} is not installed") from exc
     except subprocess.TimeoutExpired as exc:
@@ -196,9 +203,19 @@ class Installer:
         mvn = _require("mvn", "install Maven (Debian: apt-get install maven)")
         _log(f"installing Apache Kafka {KAFKA_VERSION} from Maven Central (once)...")
         staging = Path(tempfile.mkdtemp(prefix="kafka-lib-", dir=self._cache_dir()))
-        _run([mvn, "-B", "-q", "-f", str(repo_root() / "deploy" / "local" / "pom.xml"),
-              f"{MAVEN_DEPENDENCY_PLUGIN}:copy-dependencies", "-DincludeScope=runtime",
-              f"-DoutputDirectory={staging}"], what="fetching Kafka jars with Maven")
+        _run(
+            [
+                mvn,
+                "-B",
+                "-q",
+                "-f",
+                str(repo_root() / "deploy" / "local" / "pom.xml"),
+                f"{MAVEN_DEPENDENCY_PLUGIN}:copy-dependencies",
+                "-DincludeScope=runtime",
+                f"-DoutputDirectory={staging}",
+            ],
+            what="fetching Kafka jars with Maven",
+        )
         if not any(staging.glob(f"kafka_2.13-{KAFKA_VERSION}.jar")):
             raise StackError(f"Maven finished but kafka_2.13-{KAFKA_VERSION}.jar is missing")
         shutil.rmtree(self.kafka_lib, ignore_errors=True)
@@ -218,12 +235,18 @@ class Installer:
         try:
             out = subprocess.run(
                 [go, "mod", "download", "-json", f"{FERRETDB_MODULE}@{FERRETDB_VERSION}"],
-                env=env, capture_output=True, text=True, timeout=900, check=True).stdout
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=900,
+                check=True,
+            ).stdout
             module_dir = Path(json.loads(out)["Dir"])
         except (subprocess.SubprocessError, KeyError, ValueError) as exc:
             detail = getattr(exc, "stdout", "") or getattr(exc, "stderr", "") or str(exc)
-            raise StackError(f"cannot fetch {FERRETDB_MODULE}@{FERRETDB_VERSION}: {detail}") \
-                from exc
+            raise StackError(
+                f"cannot fetch {FERRETDB_MODULE}@{FERRETDB_VERSION}: {detail}"
+            ) from exc
         # The module as published lacks build/version/version.txt (release builds generate
         # it from git), and the binary panics at start without it: build a writable copy.
         src = Path(tempfile.mkdtemp(prefix="ferretdb-src-", dir=self._cache_dir())) / "src"
@@ -235,8 +258,12 @@ class Installer:
             (src / "build" / "version" / "package.txt").write_text("wushe-local\n")
             staging = self.ferretdb_bin.with_suffix(".partial")
             staging.parent.mkdir(parents=True, exist_ok=True)
-            _run([go, "build", "-trimpath", "-o", str(staging), "./cmd/ferretdb"], cwd=src,
-                 env=env, what="building FerretDB")
+            _run(
+                [go, "build", "-trimpath", "-o", str(staging), "./cmd/ferretdb"],
+                cwd=src,
+                env=env,
+                what="building FerretDB",
+            )
             staging.rename(self.ferretdb_bin)
         finally:
             shutil.rmtree(src.parent, ignore_errors=True)
@@ -303,7 +330,8 @@ def mongo_healthy(url: str, timeout: float = 3.0) -> bool:
     from pymongo import MongoClient
 
     client: MongoClient[dict[str, object]] = MongoClient(
-        url, serverSelectionTimeoutMS=int(timeout * 1000))
+        url, serverSelectionTimeoutMS=int(timeout * 1000)
+    )
     try:
         client.admin.command("ping")
         return True
@@ -340,13 +368,21 @@ class LocalStack:
         self.cfg = cfg
         self.installer = Installer(cfg)
         self.components = {
-            "kafka": Component("kafka", self._kafka_command, self._kafka_healthy,
-                               self._kafka_prepare),
-            "ferretdb": Component("ferretdb", self._ferretdb_command,
-                                  lambda: mongo_healthy(cfg.mongo_url), self._ferretdb_prepare),
-            "prometheus": Component("prometheus", self._prometheus_command,
-                                    lambda: http_ok(f"{cfg.prometheus_url}/-/ready"),
-                                    self._prometheus_prepare),
+            "kafka": Component(
+                "kafka", self._kafka_command, self._kafka_healthy, self._kafka_prepare
+            ),
+            "ferretdb": Component(
+                "ferretdb",
+                self._ferretdb_command,
+                lambda: mongo_healthy(cfg.mongo_url),
+                self._ferretdb_prepare,
+            ),
+            "prometheus": Component(
+                "prometheus",
+                self._prometheus_command,
+                lambda: http_ok(f"{cfg.prometheus_url}/-/ready"),
+                self._prometheus_prepare,
+            ),
         }
 
     # -- folders
@@ -393,9 +429,15 @@ class LocalStack:
             return
         comp.prepare()
         log = self.log_file(name).open("ab")
-        proc = subprocess.Popen(comp.command(), stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, cwd=self.dir(name),
-                                env={**os.environ, **comp.env}, start_new_session=True)
+        proc = subprocess.Popen(
+            comp.command(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=self.dir(name),
+            env={**os.environ, **comp.env},
+            start_new_session=True,
+        )
         log.close()
         self.pid_file(name).write_text(str(proc.pid))
         _log(f"{name} started (pid {proc.pid}), waiting until healthy...")
@@ -405,14 +447,18 @@ class LocalStack:
         deadline = time.monotonic() + self.cfg.startup_timeout_s
         while time.monotonic() < deadline:
             if self.pid(comp.name) is None:
-                raise StackError(f"{comp.name} exited during start-up; last log lines:\n"
-                                 + self.tail(comp.name, 25))
+                raise StackError(
+                    f"{comp.name} exited during start-up; last log lines:\n"
+                    + self.tail(comp.name, 25)
+                )
             if comp.healthy():
                 _log(f"{comp.name} is healthy")
                 return
             time.sleep(0.5)
-        raise StackError(f"{comp.name} not healthy after {self.cfg.startup_timeout_s:.0f}s; "
-                         f"last log lines:\n{self.tail(comp.name, 25)}")
+        raise StackError(
+            f"{comp.name} not healthy after {self.cfg.startup_timeout_s:.0f}s; "
+            f"last log lines:\n{self.tail(comp.name, 25)}"
+        )
 
     def stop(self, name: str, *, sig: int = signal.SIGTERM, timeout: float = 30.0) -> None:
         pid = self.pid(name)
@@ -443,8 +489,11 @@ class LocalStack:
         out: dict[str, dict[str, object]] = {}
         for name, comp in self.components.items():
             pid = self.pid(name)
-            out[name] = {"pid": pid, "running": pid is not None,
-                         "healthy": pid is not None and comp.healthy()}
+            out[name] = {
+                "pid": pid,
+                "running": pid is not None,
+                "healthy": pid is not None and comp.healthy(),
+            }
         return out
 
     def tail(self, name: str, lines: int = 50) -> str:
@@ -459,9 +508,13 @@ class LocalStack:
 
     # -- kafka
     def _kafka_jvm_args(self) -> list[str]:
-        return [f"-Dlog4j2.configurationFile={repo_root() / 'deploy/local/log4j2.yaml'}",
-                f"-Dkafka.logs.dir={self.dir('kafka', 'logs')}", "-Djava.awt.headless=true",
-                "-cp", f"{self.installer.kafka_lib}/*"]
+        return [
+            f"-Dlog4j2.configurationFile={repo_root() / 'deploy/local/log4j2.yaml'}",
+            f"-Dkafka.logs.dir={self.dir('kafka', 'logs')}",
+            "-Djava.awt.headless=true",
+            "-cp",
+            f"{self.installer.kafka_lib}/*",
+        ]
 
     def _kafka_properties(self) -> Path:
         c = self.cfg
@@ -470,7 +523,7 @@ class LocalStack:
             "node.id": "1",
             "controller.quorum.voters": f"1@127.0.0.1:{c.controller_port}",
             "listeners": f"PLAINTEXT://127.0.0.1:{c.kafka_port},"
-                         f"CONTROLLER://127.0.0.1:{c.controller_port}",
+            f"CONTROLLER://127.0.0.1:{c.controller_port}",
             "advertised.listeners": f"PLAINTEXT://127.0.0.1:{c.kafka_port}",
             "controller.listener.names": "CONTROLLER",
             "inter.broker.listener.name": "PLAINTEXT",
@@ -496,16 +549,38 @@ class LocalStack:
         if (self.dir("kafka", "data") / "meta.properties").exists():
             return
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
-        _run(["java", "-Xmx256m", *self._kafka_jvm_args(), "kafka.tools.StorageTool", "format",
-              "--ignore-formatted", "-c", str(props), "-t", cluster_id],
-             what="formatting Kafka storage", timeout=120)
+        _run(
+            [
+                "java",
+                "-Xmx256m",
+                *self._kafka_jvm_args(),
+                "kafka.tools.StorageTool",
+                "format",
+                "--ignore-formatted",
+                "-c",
+                str(props),
+                "-t",
+                cluster_id,
+            ],
+            what="formatting Kafka storage",
+            timeout=120,
+        )
 
     def _kafka_command(self) -> list[str]:
         heap = self.cfg.kafka_heap
-        return ["java", f"-Xms{heap}", f"-Xmx{heap}", "-XX:+UseG1GC",
-                "-XX:MaxGCPauseMillis=20", "-XX:InitiatingHeapOccupancyPercent=35",
-                "-XX:+ExplicitGCInvokesConcurrent", "-XX:ActiveProcessorCount=2",
-                *self._kafka_jvm_args(), "kafka.Kafka", str(self.dir("kafka") / "server.properties")]
+        return [
+            "java",
+            f"-Xms{heap}",
+            f"-Xmx{heap}",
+            "-XX:+UseG1GC",
+            "-XX:MaxGCPauseMillis=20",
+            "-XX:InitiatingHeapOccupancyPercent=35",
+            "-XX:+ExplicitGCInvokesConcurrent",
+            "-XX:ActiveProcessorCount=2",
+            *self._kafka_jvm_args(),
+            "kafka.Kafka",
+            str(self.dir("kafka") / "server.properties"),
+        ]
 
     def _kafka_healthy(self) -> bool:
         return kafka_healthy(self.cfg.kafka_bootstrap)
@@ -517,12 +592,16 @@ class LocalStack:
 
     def _ferretdb_command(self) -> list[str]:
         c = self.cfg
-        return [str(self.installer.ferretdb_bin), "--handler=sqlite",
-                f"--sqlite-url=file:{self.dir('ferretdb', 'data')}/",
-                f"--listen-addr=127.0.0.1:{c.mongo_port}",
-                f"--debug-addr=127.0.0.1:{c.ferretdb_debug_port}",
-                f"--state-dir={self.dir('ferretdb', 'state')}",
-                "--telemetry=disable", "--log-level=error"]
+        return [
+            str(self.installer.ferretdb_bin),
+            "--handler=sqlite",
+            f"--sqlite-url=file:{self.dir('ferretdb', 'data')}/",
+            f"--listen-addr=127.0.0.1:{c.mongo_port}",
+            f"--debug-addr=127.0.0.1:{c.ferretdb_debug_port}",
+            f"--state-dir={self.dir('ferretdb', 'state')}",
+            "--telemetry=disable",
+            "--log-level=error",
+        ]
 
     # -- prometheus
     def _prometheus_prepare(self) -> None:
@@ -531,18 +610,24 @@ class LocalStack:
         rendered = string.Template(tmpl).substitute(
             prometheus_port=self.cfg.prometheus_port,
             ferretdb_debug_port=self.cfg.ferretdb_debug_port,
-            home=self.cfg.home)
+            home=self.cfg.home,
+        )
         config = self.dir("prometheus") / "prometheus.yml"
         config.write_text(rendered)
-        _run([str(self.installer.prometheus_bin("promtool")), "check", "config", str(config)],
-             what="checking the Prometheus configuration", timeout=60)
+        _run(
+            [str(self.installer.prometheus_bin("promtool")), "check", "config", str(config)],
+            what="checking the Prometheus configuration",
+            timeout=60,
+        )
 
     def _prometheus_command(self) -> list[str]:
-        return [str(self.installer.prometheus_bin()),
-                f"--config.file={self.dir('prometheus') / 'prometheus.yml'}",
-                f"--storage.tsdb.path={self.dir('prometheus', 'data')}",
-                f"--web.listen-address=127.0.0.1:{self.cfg.prometheus_port}",
-                "--web.enable-lifecycle"]
+        return [
+            str(self.installer.prometheus_bin()),
+            f"--config.file={self.dir('prometheus') / 'prometheus.yml'}",
+            f"--storage.tsdb.path={self.dir('prometheus', 'data')}",
+            f"--web.listen-address=127.0.0.1:{self.cfg.prometheus_port}",
+            "--web.enable-lifecycle",
+        ]
 
     def register_scrape_target(self, job: str, address: str, labels: dict[str, str]) -> Path:
         """Tell Prometheus about a service (file_sd: picked up without a restart)."""

@@ -11,17 +11,20 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class ServiceSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="WUSHE_", env_ignore_empty=True,
-                                      extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(
+        env_prefix="WUSHE_", env_ignore_empty=True, extra="ignore", frozen=True
+    )
 
-    service_name: str = Field(description="short name, also the Kafka client id and "
-                                          "the CloudEvents source /wushe/<name>")
+    service_name: str = Field(
+        description="short name, also the Kafka client id and the CloudEvents source /wushe/<name>"
+    )
     environment: str = "local"
 
     # Kafka
     kafka_bootstrap: str = "127.0.0.1:9092"
-    consumer_max_attempts: int = Field(3, ge=1, le=20,
-                                       description="tries before a message goes to the DLQ")
+    consumer_max_attempts: int = Field(
+        3, ge=1, le=20, description="tries before a message goes to the DLQ"
+    )
     consumer_retry_backoff_s: float = Field(0.2, ge=0)
 
     # Document store (FerretDB locally, MongoDB in production)
@@ -31,9 +34,9 @@ class ServiceSettings(BaseSettings):
 
     # Outbox relay
     relay_batch_size: int = Field(500, ge=1)
-    relay_sweep_interval_s: float = Field(5.0, gt=0,
-                                          description="how often the relay scans for events "
-                                                      "no in-process signal announced")
+    relay_sweep_interval_s: float = Field(
+        5.0, gt=0, description="how often the relay scans for events no in-process signal announced"
+    )
 
     # Auth: tokens are verified with a public key; the algorithm comes from here, never
     # from the token header.

@@ -31,8 +31,8 @@ def check_resident_id(value: str, *, today: date | None = None) -> str:
     if not _ID_RE.match(v):
         raise ValueError("resident ID must be 17 digits followed by a digit or X")
     birth = resident_id_birth_date(v)
-    if birth > (today or date.today()) or birth.year < 1900:
-        raise ValueError("resident ID birth date is outside 1900..today")
+    if birth > (today or date.today()) or birth.year < 1850:
+        raise ValueError("resident ID birth date is outside 1850..today")
     if resident_id_check_char(v[:17]) != v[17]:
         raise ValueError("resident ID check character does not match (GB 11643 mod 11)")
     return v
@@ -70,8 +70,10 @@ def check_uscc(value: str) -> str:
     """A valid 18-character unified social credit code (统一社会信用代码)."""
     v = value.strip().upper()
     if not _USCC_RE.match(v):
-        raise ValueError("credit code must be 18 characters: 2 code chars, a 6-digit region "
-                         "code, 10 code chars (no I, O, Z, S, V)")
+        raise ValueError(
+            "credit code must be 18 characters: 2 code chars, a 6-digit region "
+            "code, 10 code chars (no I, O, Z, S, V)"
+        )
     if uscc_check_char(v[:17]) != v[17]:
         raise ValueError("credit code check character does not match (GB 32100 mod 31)")
     return v

@@ -1,0 +1,203 @@
+"""Kafka through FastStream, with the delivery rules of DESIGN.md built in.
+
+- Producers are idempotent (`enable_idempotence=True`, which means acks=all).
+- Consumers have a group id, start from the earliest offset, and ack manually *after* the
+  effect (FastStream's default ACK_FIRST is at-most-once; ACK and NACK_ON_ERROR skip or
+  hot-loop failures).
+- A message that cannot be parsed goes to `<topic>.dlq` at once; one whose handler keeps
+  failing goes there after `max_attempts`. Either way with its origin topic, partition,
+  offset, error and attempts in headers, then it is acked and the consumer moves on.
+- Infrastructure trouble (store or broker unreachable) is not the message's fault: it is
+  retried with capped backoff, without limit, and never sent to the DLQ.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from faststream.middlewares import AckPolicy
+from pymongo.errors import AutoReconnect, ConnectionFailure, ExecutionTimeout, NetworkTimeout
+
+from wushe.contracts import REGISTRY, Envelope, EnvelopeError, Event, EventRegistry
+
+log = logging.getLogger("wushe.bus")
+
+DLQ_SUFFIX = ".dlq"
+
+# Errors that say "try again later", not "this message is bad".
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    ConnectionFailure,
+    AutoReconnect,
+    NetworkTimeout,
+    ExecutionTimeout,
+    TimeoutError,
+    ConnectionError,
+)
+
+
+def create_broker(
+    bootstrap: str, *, client_id: str, middlewares: Sequence[Any] = (), **kwargs: Any
+) -> KafkaBroker:
+    """A broker with safe producer defaults; telemetry middlewares are passed in."""
+    return KafkaBroker(
+        bootstrap,
+        client_id=client_id,
+        enable_idempotence=True,  # aiokafka then forces acks=all
+        linger_ms=5,  # lets the relay's batches share requests
+        request_timeout_ms=15_000,
+        middlewares=tuple(middlewares),
+        graceful_timeout=15.0,
+        **kwargs,
+    )
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Where a message came from: what a handler needs to write a per-partition position."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+
+
+Handler = Callable[[Event, Envelope, Delivery], Awaitable[None]]
+
+
+def _header_text(value: bytes | str) -> str:
+    if isinstance(value, str):
+        return value
+    try:
+        return value.decode()
+    except UnicodeDecodeError:
+        return value.hex()
+
+
+async def publish_envelopes(broker: KafkaBroker, envelopes: Sequence[Envelope]) -> None:
+    """Publish a batch: all records are queued in order first, then confirmed together, so a
+    batch costs about one round trip and per-key order holds (idempotent producer)."""
+    pending = [
+        await broker.publish(
+            env.body(), topic=env.topic, key=env.key, headers=env.headers(), no_confirm=True
+        )
+        for env in envelopes
+    ]
+    if pending:
+        await asyncio.gather(*pending)
+
+
+def dead_letter_headers(record: Any, *, error: str, attempts: int, group_id: str) -> dict[str, str]:
+    headers = {k: _header_text(v) for k, v in (record.headers or ()) if not k.startswith("dlq_")}
+    headers.update(
+        {
+            "dlq_origin_topic": record.topic,
+            "dlq_origin_partition": str(record.partition),
+            "dlq_origin_offset": str(record.offset),
+            "dlq_consumer_group": group_id,
+            "dlq_error": error[:1000],
+            "dlq_attempts": str(attempts),
+            "dlq_failed_at": datetime.now(UTC).isoformat(),
+        }
+    )
+    return headers
+
+
+def subscribe(
+    broker: KafkaBroker,
+    *topics: str,
+    group_id: str,
+    handler: Handler,
+    registry: EventRegistry = REGISTRY,
+    max_attempts: int = 3,
+    retry_backoff_s: float = 0.2,
+    max_backoff_s: float = 10.0,
+    **subscriber_kwargs: Any,
+) -> Any:
+    """Register `handler` for `topics` as an at-least-once consumer in `group_id`.
+
+    The handler must be idempotent (a crash between its effect and the offset commit
+    redelivers the message): see `wushe.store.Inbox`.
+    """
+
+    async def consume(msg: KafkaMessage) -> None:
+        record: Any = msg.raw_message  # one ConsumerRecord: not a batch subscriber
+        try:
+            envelope = Envelope.from_kafka(record.topic, record.headers or (), record.value)
+            event = registry.decode(envelope)
+        except EnvelopeError as exc:
+            await _dead_letter(record, f"unparseable: {exc}", attempts=1)
+            await msg.ack()
+            return
+
+        delivery = Delivery(record.topic, record.partition, record.offset, record.key)
+        attempt, transient_tries = 0, 0
+        while True:
+            try:
+                await handler(event, envelope, delivery)
+                break
+            except TRANSIENT_ERRORS as exc:
+                transient_tries += 1
+                delay = min(max_backoff_s, retry_backoff_s * 2 ** min(transient_tries, 8))
+                log.warning(
+                    "transient failure on %s@%s/%s, retry in %.1fs: %s",
+                    record.topic,
+                    record.partition,
+                    record.offset,
+                    delay,
+                    type(exc).__name__,
+                )
+                await asyncio.sleep(delay)
+            except Exception as exc:
+                attempt += 1
+                if attempt >= max_attempts:
+                    await _dead_letter(record, f"{type(exc).__name__}: {exc}", attempts=attempt)
+                    break
+                await asyncio.sleep(retry_backoff_s * 2 ** (attempt - 1))
+        await msg.ack()
+
+    async def _dead_letter(record: Any, error: str, *, attempts: int) -> None:
+        headers = dead_letter_headers(record, error=error, attempts=attempts, group_id=group_id)
+        delay = retry_backoff_s
+        while True:  # never ack a message that is neither handled nor dead-lettered
+            try:
+                await broker.publish(
+                    record.value or b"",
+                    topic=record.topic + DLQ_SUFFIX,
+                    key=record.key,
+                    headers=headers,
+                )
+                log.error(
+                    "dead-lettered %s@%s/%s after %d attempt(s): %s",
+                    record.topic,
+                    record.partition,
+                    record.offset,
+                    attempts,
+                    error[:200],
+                )
+                return
+            except Exception as exc:
+                log.warning("DLQ publish failed, retrying in %.1fs: %s", delay, exc)
+                await asyncio.sleep(delay)
+                delay = min(max_backoff_s, delay * 2)
+
+    async def raw_body(msg: Any) -> Any:
+        # Parse nothing in FastStream: a body that is not JSON must reach `consume` (and the
+        # DLQ), not fail inside the framework where the offset would later be skipped.
+        return msg.body
+
+    consume.__name__ = f"consume_{group_id.replace('.', '_').replace('-', '_')}"
+    subscriber_kwargs.setdefault("auto_offset_reset", "earliest")
+    return broker.subscriber(
+        *topics,
+        group_id=group_id,
+        ack_policy=AckPolicy.MANUAL,
+        decoder=raw_body,
+        **subscriber_kwargs,
+    )(consume)

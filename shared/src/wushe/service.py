@@ -1,0 +1,182 @@
+"""`create_service_app`: the wiring every service shares, so each service's `app.py` stays a
+dozen lines: settings in, FastAPI app out, broker and relay started in the lifespan.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
+from faststream.kafka import KafkaBroker
+from opentelemetry.sdk.trace import TracerProvider
+from prometheus_client import CollectorRegistry, Gauge, make_asgi_app
+from pydantic import BaseModel
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import ConnectionFailure, PyMongoError
+
+from wushe import bus, telemetry
+from wushe.auth import TokenVerifier
+from wushe.settings import ServiceSettings
+from wushe.store import ConcurrencyError, Doc, EventStore, Relay, create_mongo_client
+
+log = logging.getLogger("wushe.service")
+
+
+@dataclass
+class ServiceContext:
+    """Everything a service's routers and handlers reach through `request.app.state.ctx`."""
+
+    settings: ServiceSettings
+    broker: KafkaBroker
+    mongo: AsyncMongoClient[Doc]
+    db: AsyncDatabase[Doc]
+    metrics: CollectorRegistry
+    tracer_provider: TracerProvider
+    stores: dict[str, EventStore] = field(default_factory=dict)
+    relay: Relay | None = None
+
+    def store(self, aggregate: str) -> EventStore:
+        return self.stores[aggregate]
+
+
+class Health(BaseModel):
+    status: str
+    checks: dict[str, bool] = {}
+
+
+def create_service_app(
+    settings: ServiceSettings,
+    *,
+    title: str,
+    routers: Sequence[APIRouter] = (),
+    aggregates: Sequence[str] = (),
+    register_handlers: Callable[[ServiceContext], None] | None = None,
+    tracer_provider: TracerProvider | None = None,
+    token_verifier: TokenVerifier | None = None,
+) -> FastAPI:
+    """Build a service: `aggregates` get an event store each (and one relay for all),
+    `register_handlers` subscribes the service's Kafka consumers."""
+    metrics = CollectorRegistry()
+    tracer_provider = tracer_provider or telemetry.create_tracer_provider(
+        settings.service_name, otlp_endpoint=settings.otlp_endpoint
+    )
+    broker = bus.create_broker(
+        settings.kafka_bootstrap,
+        client_id=settings.service_name,
+        middlewares=telemetry.kafka_middlewares(settings.service_name, metrics, tracer_provider),
+    )
+    mongo = create_mongo_client(
+        settings.mongo_url, timeout_ms=settings.mongo_timeout_ms, app_name=settings.service_name
+    )
+    db = mongo[settings.database_name]
+    ctx = ServiceContext(settings, broker, mongo, db, metrics, tracer_provider)
+    source = f"/wushe/{settings.service_name}"
+    for aggregate in aggregates:
+        ctx.stores[aggregate] = EventStore(db, aggregate, source=source)
+    if ctx.stores:
+        ctx.relay = Relay(
+            list(ctx.stores.values()),
+            lambda envs: bus.publish_envelopes(broker, envs),
+            batch_size=settings.relay_batch_size,
+            sweep_interval_s=settings.relay_sweep_interval_s,
+        )
+        for store in ctx.stores.values():
+            store._on_commit = ctx.relay.notify
+        _relay_gauges(ctx.relay, metrics)
+    if register_handlers:
+        register_handlers(ctx)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        for store in ctx.stores.values():
+            await store.ensure_indexes()
+        await broker.start()
+        if ctx.relay:
+            ctx.relay.start()
+        try:
+            yield
+        finally:
+            if ctx.relay:
+                await ctx.relay.stop()
+            await broker.stop()
+            await mongo.close()
+            tracer_provider.shutdown()
+
+    app = FastAPI(title=title, lifespan=lifespan)
+    app.state.ctx = ctx
+    verifier = token_verifier
+    if verifier is None and settings.public_key_pem():
+        verifier = TokenVerifier(
+            settings.public_key_pem(),
+            algorithm=settings.jwt_algorithm,
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+            leeway_s=settings.jwt_leeway_s,
+        )
+    app.state.token_verifier = verifier
+    app.add_middleware(telemetry.HttpMetrics, registry=metrics)
+    app.mount("/metrics", make_asgi_app(metrics))
+    _add_error_handlers(app)
+    app.include_router(_health_router(ctx))
+    for router in routers:
+        app.include_router(router)
+    return app
+
+
+def _relay_gauges(relay: Relay, registry: CollectorRegistry) -> None:
+    published = Gauge(
+        "wushe_relay_published_events",
+        "Events the relay has published since start",
+        registry=registry,
+    )
+    published.set_function(lambda: relay.published_total)
+    failures = Gauge(
+        "wushe_relay_failed_passes", "Relay passes that failed since start", registry=registry
+    )
+    failures.set_function(lambda: relay.failures_total)
+
+
+def _health_router(ctx: ServiceContext) -> APIRouter:
+    router = APIRouter(prefix="/health", tags=["health"])
+
+    @router.get("/live", response_model=Health)
+    async def live() -> Health:
+        return Health(status="ok")
+
+    @router.get("/ready", response_model=Health, responses={503: {"model": Health}})
+    async def ready() -> Any:
+        async def store_ok() -> bool:
+            try:
+                await asyncio.wait_for(ctx.mongo.admin.command("ping"), 2.0)
+                return True
+            except (PyMongoError, TimeoutError):
+                return False
+
+        checks = {"broker": bool(await ctx.broker.ping(timeout=2.0)), "store": await store_ok()}
+        body = Health(status="ok" if all(checks.values()) else "unavailable", checks=checks)
+        code = 200 if all(checks.values()) else 503
+        return JSONResponse(body.model_dump(), status_code=code)
+
+    return router
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ConcurrencyError)
+    async def conflict(_: Request, exc: ConcurrencyError) -> JSONResponse:
+        return JSONResponse({"detail": f"concurrent update, retry: {exc}"}, status_code=409)
+
+    @app.exception_handler(ConnectionFailure)
+    async def store_down(_: Request, exc: ConnectionFailure) -> JSONResponse:
+        log.warning("store unavailable: %s", type(exc).__name__)
+        return JSONResponse(
+            {"detail": "store temporarily unavailable, retry later"},
+            status_code=503,
+            headers={"Retry-After": "5"},
+        )

@@ -1,0 +1,132 @@
+"""Traces, metrics and logs, the same in every service.
+
+- Traces: an OpenTelemetry `TracerProvider` per service (OTLP/HTTP export when an endpoint is
+  configured); FastStream's Kafka telemetry middleware carries `traceparent` in headers.
+- Metrics: one `CollectorRegistry` per app, HTTP metrics per route template (bounded labels),
+  FastStream's Kafka Prometheus middleware, served on `/metrics`.
+- Logs: JSON lines with trace and span ids. Never log personal data: log ids and counts.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+
+def create_tracer_provider(service_name: str, *, otlp_endpoint: str = "") -> TracerProvider:
+    provider = TracerProvider(
+        resource=Resource.create({"service.name": service_name, "service.namespace": "wushe"})
+    )
+    if otlp_endpoint:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        provider.add_span_processor(
+            BatchSpanProcessor(OTLPSpanExporter(endpoint=otlp_endpoint.rstrip("/") + "/v1/traces"))
+        )
+    return provider
+
+
+def kafka_middlewares(
+    service_name: str, registry: CollectorRegistry, tracer_provider: TracerProvider
+) -> tuple[Any, ...]:
+    from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
+    from faststream.kafka.prometheus import KafkaPrometheusMiddleware
+
+    return (
+        KafkaTelemetryMiddleware(tracer_provider=tracer_provider),
+        KafkaPrometheusMiddleware(
+            registry=registry, app_name=service_name, metrics_prefix="faststream"
+        ),
+    )
+
+
+class HttpMetrics:
+    """ASGI middleware: request count and duration per method, route template and status.
+
+    Labels use the route *template* (`/stations/{station_id}`), never the raw path, so the
+    label set stays bounded; unmatched paths are counted under `route="<unmatched>"`.
+    """
+
+    def __init__(self, app: ASGIApp, registry: CollectorRegistry) -> None:
+        self.app = app
+        self.requests = Counter(
+            "http_requests_total",
+            "HTTP requests handled",
+            ["method", "route", "status"],
+            registry=registry,
+        )
+        self.duration = Histogram(
+            "http_request_duration_seconds",
+            "HTTP request duration",
+            ["method", "route"],
+            registry=registry,
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status_code = 500
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status_code
+            if message["type"] == "http.response.start":
+                status_code = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "<unmatched>"
+            if template != "/metrics":
+                method = scope.get("method", "GET")
+                self.requests.labels(method, template, str(status_code)).inc()
+                self.duration.labels(method, template).observe(time.perf_counter() - start)
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line, with the current trace and span ids."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        out: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        ctx = trace.get_current_span().get_span_context()
+        if ctx.is_valid:
+            out["trace_id"] = format(ctx.trace_id, "032x")
+            out["span_id"] = format(ctx.span_id, "016x")
+        service = getattr(record, "service", None)
+        if service:
+            out["service"] = service
+        if record.exc_info:
+            out["exc"] = self.formatException(record.exc_info)
+        return json.dumps(out, ensure_ascii=False)
+
+
+def configure_logging(level: str = "INFO") -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+
+
+ReadinessCheck = Callable[[], Awaitable[bool]]
