@@ -4,11 +4,11 @@ import hmac
 import json
 import time
 
+import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI
-import httpx
 
 from wushe.auth import CurrentPrincipal, DevKeys, Principal, TokenError
 
@@ -31,8 +31,14 @@ def _b64(obj: dict) -> str:  # type: ignore[type-arg]
 
 def test_alg_none_is_rejected(keys: DevKeys) -> None:
     now = int(time.time())
-    claims = {"iss": "wushe-dev", "aud": "wushe", "sub": "x", "iat": now, "exp": now + 60,
-              "region_scope": "36"}
+    claims = {
+        "iss": "wushe-dev",
+        "aud": "wushe",
+        "sub": "x",
+        "iat": now,
+        "exp": now + 60,
+        "region_scope": "36",
+    }
     token = _b64({"alg": "none", "typ": "JWT"}) + "." + _b64(claims) + "."
     with pytest.raises(TokenError):
         keys.verifier().verify(token)
@@ -40,8 +46,14 @@ def test_alg_none_is_rejected(keys: DevKeys) -> None:
 
 def test_hs256_signed_with_the_public_key_is_rejected(keys: DevKeys) -> None:
     now = int(time.time())
-    claims = {"iss": "wushe-dev", "aud": "wushe", "sub": "x", "iat": now, "exp": now + 60,
-              "region_scope": "36"}
+    claims = {
+        "iss": "wushe-dev",
+        "aud": "wushe",
+        "sub": "x",
+        "iat": now,
+        "exp": now + 60,
+        "region_scope": "36",
+    }
     # The classic confusion attack: HMAC-sign with the public key as the secret. PyJWT
     # refuses to produce such a token, so sign it by hand.
     signing_input = _b64({"alg": "HS256", "typ": "JWT"}) + "." + _b64(claims)
@@ -63,8 +75,15 @@ def test_hs256_signed_with_the_public_key_is_rejected(keys: DevKeys) -> None:
 )
 def test_claims_are_checked(keys: DevKeys, override: dict, reason: str) -> None:  # type: ignore[type-arg]
     now = int(time.time())
-    claims = {"iss": "wushe-dev", "aud": "wushe", "sub": "x", "iat": now, "exp": now + 60,
-              "region_scope": "36", **override}
+    claims = {
+        "iss": "wushe-dev",
+        "aud": "wushe",
+        "sub": "x",
+        "iat": now,
+        "exp": now + 60,
+        "region_scope": "36",
+        **override,
+    }
     token = jwt.encode(claims, keys._private, algorithm="EdDSA")
     with pytest.raises(TokenError, match=reason):
         keys.verifier().verify(token)

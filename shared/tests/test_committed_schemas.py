@@ -22,22 +22,37 @@ def test_committed_schemas_match_the_contracts() -> None:
 
 
 def _history(path: Path) -> list[str]:
-    out = subprocess.run(["git", "log", "--format=%H", "--", str(path)], cwd=path.parent,
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["git", "log", "--format=%H", "--", str(path)],
+        cwd=path.parent,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     return out.split()
 
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="git is needed to read old schemas")
 def test_no_committed_schema_changed_incompatibly() -> None:
-    root = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=SCHEMA_DIR,
-                          capture_output=True, text=True, check=True).stdout.strip()
+    root = subprocess.run(
+        ["git", "rev-parse", "--show-toplevel"],
+        cwd=SCHEMA_DIR,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     problems: dict[str, list[str]] = {}
     for path in sorted(SCHEMA_DIR.glob("*.json")):
         current = json.loads(path.read_text())
         rel = path.relative_to(root)
         for rev in _history(path):
-            old = subprocess.run(["git", "show", f"{rev}:{rel}"], cwd=root,
-                                 capture_output=True, text=True, check=False)
+            old = subprocess.run(
+                ["git", "show", f"{rev}:{rel}"],
+                cwd=root,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
             if old.returncode == 0:
                 found = breaking_changes(json.loads(old.stdout), current)
                 if found:

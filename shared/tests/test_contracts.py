@@ -23,8 +23,13 @@ def make_registry() -> EventRegistry:
 
 def test_envelope_kafka_round_trip_keeps_every_attribute() -> None:
     at = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)
-    env = Envelope.wrap(SampleOpened(thing_id="t1", region_code="360102", count=3),
-                        source="/wushe/sample", subject="t1", time=at, correlation_id="c-1")
+    env = Envelope.wrap(
+        SampleOpened(thing_id="t1", region_code="360102", count=3),
+        source="/wushe/sample",
+        subject="t1",
+        time=at,
+        correlation_id="c-1",
+    )
     env = env.model_copy(update={"traceparent": "00-" + "a" * 32 + "-" + "b" * 16 + "-01"})
     headers = [(k, v.encode()) for k, v in env.headers().items()]
     assert dict(env.headers())["ce_time"] == "2026-11-23T08:30:00Z"
@@ -46,14 +51,31 @@ def test_chinese_text_travels_as_utf8() -> None:
     ("headers", "value", "reason"),
     [
         ([], b"{}", "missing ce_id"),
-        ([("ce_id", b"1"), ("ce_source", b"/s"), ("ce_type", b"t"), ("ce_specversion", b"0.3")],
-         b"{}", "specversion"),
-        ([("ce_id", b"1"), ("ce_source", b"/s"), ("ce_type", b"t"), ("ce_specversion", b"1.0")],
-         b"\xff\xfe garbage", "not JSON"),
-        ([("ce_id", b"1"), ("ce_source", b"/s"), ("ce_type", b"t"), ("ce_specversion", b"1.0")],
-         b"[1, 2]", "JSON object"),
-        ([("ce_id", b"\xff"), ("ce_source", b"/s"), ("ce_type", b"t"), ("ce_specversion", b"1.0")],
-         b"{}", "UTF-8"),
+        (
+            [("ce_id", b"1"), ("ce_source", b"/s"), ("ce_type", b"t"), ("ce_specversion", b"0.3")],
+            b"{}",
+            "specversion",
+        ),
+        (
+            [("ce_id", b"1"), ("ce_source", b"/s"), ("ce_type", b"t"), ("ce_specversion", b"1.0")],
+            b"\xff\xfe garbage",
+            "not JSON",
+        ),
+        (
+            [("ce_id", b"1"), ("ce_source", b"/s"), ("ce_type", b"t"), ("ce_specversion", b"1.0")],
+            b"[1, 2]",
+            "JSON object",
+        ),
+        (
+            [
+                ("ce_id", b"\xff"),
+                ("ce_source", b"/s"),
+                ("ce_type", b"t"),
+                ("ce_specversion", b"1.0"),
+            ],
+            b"{}",
+            "UTF-8",
+        ),
     ],
 )
 def test_from_kafka_rejects_with_a_reason(headers, value, reason) -> None:  # type: ignore[no-untyped-def]
@@ -128,8 +150,13 @@ def test_adding_an_optional_field_is_compatible() -> None:
 def test_breaking_changes_are_named(new_fields, problem) -> None:  # type: ignore[no-untyped-def]
     from pydantic import create_model
 
-    fields = {"station_id": (str, ...), "kind": (Literal["township", "street"], ...),
-              "sessions": (int, ...), "note": (str | None, None), **new_fields}
+    fields = {
+        "station_id": (str, ...),
+        "kind": (Literal["township", "street"], ...),
+        "sessions": (int, ...),
+        "note": (str | None, None),
+        **new_fields,
+    }
     new = create_model("V2", **fields)
     problems = breaking_changes(_schema(V1), _schema(new))
     assert any(problem in p for p in problems), problems

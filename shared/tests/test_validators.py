@@ -95,7 +95,11 @@ def test_uscc_rejects(value: str, reason: str) -> None:
 
 @pytest.mark.parametrize(
     ("raw", "normalised"),
-    [("13800138000", "13800138000"), ("+86 138-0013-8000", "13800138000"), ("008619912345678", "19912345678")],
+    [
+        ("13800138000", "13800138000"),
+        ("+86 138-0013-8000", "13800138000"),
+        ("008619912345678", "19912345678"),
+    ],
 )
 def test_mobile_normalised(raw: str, normalised: str) -> None:
     assert check_mobile(raw) == normalised

@@ -367,6 +367,7 @@ class LocalStack:
     def __init__(self, cfg: StackConfig) -> None:
         self.cfg = cfg
         self.installer = Installer(cfg)
+        self._children: dict[str, subprocess.Popen[bytes]] = {}  # started by this process
         self.components = {
             "kafka": Component(
                 "kafka", self._kafka_command, self._kafka_healthy, self._kafka_prepare
@@ -400,6 +401,9 @@ class LocalStack:
         return self.cfg.home / name / "pid"
 
     def pid(self, name: str) -> int | None:
+        child = self._children.get(name)
+        if child is not None:
+            return child.pid if child.poll() is None else None
         try:
             pid = int(self.pid_file(name).read_text().strip())
         except (FileNotFoundError, ValueError):
@@ -439,6 +443,7 @@ class LocalStack:
             start_new_session=True,
         )
         log.close()
+        self._children[name] = proc
         self.pid_file(name).write_text(str(proc.pid))
         _log(f"{name} started (pid {proc.pid}), waiting until healthy...")
         self._wait_healthy(comp)
@@ -464,6 +469,7 @@ class LocalStack:
         pid = self.pid(name)
         if pid is None:
             self.pid_file(name).unlink(missing_ok=True)
+            self._children.pop(name, None)
             return
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, sig)
@@ -476,6 +482,7 @@ class LocalStack:
             while self.pid(name) is not None:
                 time.sleep(0.1)
         self.pid_file(name).unlink(missing_ok=True)
+        self._children.pop(name, None)
 
     def kill(self, name: str) -> None:
         """A crash, for fault tests: SIGKILL, no clean shutdown."""

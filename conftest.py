@@ -1,0 +1,2 @@
+# The `stack` fixture (a throwaway real Kafka + FerretDB + Prometheus) and test helpers.
+pytest_plugins = ["wushe.testing"]

@@ -1,0 +1,164 @@
+"""Test helpers and the pytest plugin (`pytest_plugins = ["wushe.testing"]`).
+
+The `stack` fixture starts a throwaway local stack (real Kafka, FerretDB, Prometheus) on
+free loopback ports in a temporary folder, once per test session, with the same code as
+`wushe stack up`, and always stops it again. Set WUSHE_TEST_STACK=external to run the
+integration tests against an already running stack described by WUSHE_* variables instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from wushe.contracts import Event, EventRegistry
+from wushe.devstack import LocalStack, StackConfig, running_stack
+from wushe.store import create_mongo_client
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[LocalStack]:
+    if os.environ.get("WUSHE_TEST_STACK") == "external":
+        yield LocalStack(StackConfig.from_env())
+        return
+    home = Path(tempfile.mkdtemp(prefix="wushe-test-stack-"))
+    started = time.monotonic()
+    try:
+        with running_stack(StackConfig.throwaway(home)) as s:
+            print(f"\n[stack] throwaway stack up in {time.monotonic() - started:.1f}s at {home}")
+            yield s
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture
+def unique() -> str:
+    """A short unique suffix so tests never share topics, groups or databases."""
+    return uuid.uuid4().hex[:10]
+
+
+@pytest.fixture
+async def mongo_db(stack: LocalStack, unique: str) -> AsyncIterator[Any]:
+    client = create_mongo_client(stack.cfg.mongo_url)
+    db = client[f"test_{unique}"]
+    try:
+        yield db
+    finally:
+        await client.drop_database(db.name)
+        await client.close()
+
+
+async def create_topics(bootstrap: str, *topics: str, partitions: int = 3) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(t, partitions, 1) for t in topics])
+    finally:
+        await admin.close()
+
+
+async def partitions_of(bootstrap: str, topic: str) -> list[int]:
+    """The topic's partition numbers ([] when it does not exist)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        described = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    for t in described:
+        if t.get("topic") == topic and not t.get("error_code"):
+            return sorted(int(p["partition"]) for p in t.get("partitions", []))
+    return []
+
+
+async def read_topic(
+    bootstrap: str, topic: str, *, expect: int | None = None, timeout_s: float = 20.0
+) -> list[Any]:
+    """Every record in `topic` from the beginning (waits for `expect` records if given)."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=None,
+    )
+    await consumer.start()
+    try:
+        deadline = time.monotonic() + timeout_s
+        partitions = await partitions_of(bootstrap, topic)
+        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        if not tps:
+            return []
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        records: list[Any] = []
+        while time.monotonic() < deadline:
+            end = await consumer.end_offsets(tps)
+            batch = await consumer.getmany(*tps, timeout_ms=300)
+            for recs in batch.values():
+                records.extend(recs)
+            positions = [await consumer.position(tp) for tp in tps]
+            caught_up = all(pos >= end[tp] for pos, tp in zip(positions, tps, strict=True))
+            if caught_up and (expect is None or len(records) >= expect):
+                break
+        return records
+    finally:
+        await consumer.stop()
+
+
+async def group_lag(bootstrap: str, group_id: str, topic: str) -> int:
+    """End offset minus committed offset, summed over the topic's partitions."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+    await admin.start()
+    await consumer.start()
+    try:
+        committed = await admin.list_consumer_group_offsets(group_id)
+        tps = [TopicPartition(topic, p) for p in await partitions_of(bootstrap, topic)]
+        end = await consumer.end_offsets(tps)
+        lag = 0
+        for tp in tps:
+            meta = committed.get(tp)
+            lag += end[tp] - (meta.offset if meta is not None and meta.offset >= 0 else 0)
+        return lag
+    finally:
+        await consumer.stop()
+        await admin.close()
+
+
+async def wait_for(
+    predicate: Any, *, timeout_s: float = 30.0, interval_s: float = 0.2, what: str = "condition"
+) -> None:
+    """Poll an async predicate until true; fail with `what` after the timeout."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if await predicate():
+            return
+        await asyncio.sleep(interval_s)
+    raise AssertionError(f"timed out after {timeout_s:.0f}s waiting for {what}")
+
+
+def headers_of(record: Any) -> dict[str, str]:
+    return {k: v.decode("utf-8", "replace") for k, v in (record.headers or ())}
+
+
+def probe_event(topic: str) -> tuple[type[Event], EventRegistry]:
+    """A throwaway event type on its own topic, in its own registry, for delivery tests."""
+
+    class ProbeRecorded(Event, type="testing.ProbeRecorded.v1", topic=topic):
+        n: int
+        region_code: str = "360102"
+
+    registry = EventRegistry()
+    registry.register(ProbeRecorded)
+    return ProbeRecorded, registry

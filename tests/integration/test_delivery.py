@@ -1,0 +1,401 @@
+"""Delivery guarantees on the real Kafka and the real FerretDB (DESIGN.md, "Correctness
+without transactions"): the atomic write, the relay, idempotent consumers, the DLQ."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pymongo.errors import AutoReconnect
+
+from wushe import bus
+from wushe.contracts import Envelope
+from wushe.devstack import LocalStack
+from wushe.store import ConcurrencyError, EventStore, Inbox, Relay
+from wushe.testing import (
+    create_topics,
+    group_lag,
+    headers_of,
+    probe_event,
+    read_topic,
+    wait_for,
+)
+
+pytestmark = pytest.mark.integration
+
+WORKER = Path(__file__).with_name("worker.py")
+
+
+def run_worker(cfg: dict[str, Any], timeout_s: float = 90) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(WORKER), json.dumps(cfg)],
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        check=False,
+    )
+
+
+async def append_probes(store: EventStore, event_cls: Any, count: int, streams: int = 3) -> None:
+    for n in range(count):
+        stream = f"probe-{n % streams}"
+        loaded = await store.load(stream)
+        await store.append(stream, loaded.version, [event_cls(n=n)], {"last": n})
+
+
+# --------------------------------------------------------------------------- event store
+
+
+async def test_commit_is_the_concurrency_check(mongo_db: Any, unique: str) -> None:
+    probe, _ = probe_event(f"t.{unique}")
+    store = EventStore(mongo_db, "things", source="/wushe/test")
+    await store.ensure_indexes()
+    first = await store.append("s1", 0, [probe(n=1)], {"count": 1})
+    assert first.version == 1
+    with pytest.raises(ConcurrencyError):
+        await store.append("s1", 0, [probe(n=2)], {"count": 99})
+    loaded = await store.load("s1")
+    assert (loaded.version, loaded.state) == (1, {"count": 1})
+
+
+async def test_concurrent_writers_never_lose_an_update(mongo_db: Any, unique: str) -> None:
+    """20 writers race read-modify-write on one counter: each increment lands exactly once."""
+    probe, _ = probe_event(f"t.{unique}")
+    store = EventStore(mongo_db, "counters", source="/wushe/test")
+    conflicts = 0
+
+    async def increment(n: int) -> None:
+        nonlocal conflicts
+        while True:
+            loaded = await store.load("c")
+            value = (loaded.state or {}).get("value", 0)
+            try:
+                await store.append("c", loaded.version, [probe(n=n)], {"value": value + 1})
+                return
+            except ConcurrencyError:
+                conflicts += 1
+
+    await asyncio.gather(*(increment(n) for n in range(20)))
+    loaded = await store.load("c")
+    assert loaded.state == {"value": 20}
+    assert loaded.version == 20
+    assert await store.commits.count_documents({"stream_id": "c"}) == 20
+    assert conflicts > 0  # the race really happened
+
+
+async def test_state_cache_catches_up_after_a_crash(
+    mongo_db: Any, unique: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    probe, _ = probe_event(f"t.{unique}")
+    store = EventStore(mongo_db, "things", source="/wushe/test")
+    await store.append("s", 0, [probe(n=1)], {"v": 1})
+
+    async def crashed(*_: Any) -> None:
+        raise AutoReconnect("store went away between the commit and the cache update")
+
+    monkeypatch.setattr(store, "_cache", crashed)
+    await store.append("s", 1, [probe(n=2)], {"v": 2})  # commit durable, cache stale
+    monkeypatch.undo()
+    assert (await store.current.find_one({"_id": "s"}))["_v"] == 1
+    loaded = await store.load("s")
+    assert (loaded.version, loaded.state) == (2, {"v": 2})
+    assert (await store.current.find_one({"_id": "s"}))["_v"] == 2  # repaired on load
+    with pytest.raises(ConcurrencyError):
+        await store.append("s", 1, [probe(n=3)], {"v": 3})
+
+
+# --------------------------------------------------------------------------- relay
+
+
+async def test_relay_crash_between_publish_and_mark_is_applied_once(
+    stack: LocalStack, mongo_db: Any, unique: str
+) -> None:
+    topic = f"probe.{unique}"
+    probe, registry = probe_event(topic)
+    await create_topics(stack.cfg.kafka_bootstrap, topic)
+    store = EventStore(mongo_db, "probes", source="/wushe/test")
+    await store.ensure_indexes()
+    await append_probes(store, probe, 12)
+    cfg = {
+        "bootstrap": stack.cfg.kafka_bootstrap,
+        "mongo_url": stack.cfg.mongo_url,
+        "db": mongo_db.name,
+        "aggregate": "probes",
+    }
+
+    crashed = run_worker({**cfg, "mode": "relay", "crash_after_publish": True})
+    assert crashed.returncode == -9, crashed.stderr[-2000:]  # SIGKILL: a real crash
+    assert len(await read_topic(stack.cfg.kafka_bootstrap, topic, expect=12)) == 12
+    assert await store.commits.count_documents({"published": False}) == 12  # never marked
+
+    clean = run_worker({**cfg, "mode": "relay"})
+    assert clean.returncode == 0, clean.stderr[-2000:]
+    assert json.loads(clean.stdout)["published"] == 12
+    assert await store.commits.count_documents({"published": False}) == 0
+    records = await read_topic(stack.cfg.kafka_bootstrap, topic, expect=24)
+    assert len(records) == 24  # at-least-once: every event twice on the wire
+    assert len({headers_of(r)["ce_id"] for r in records}) == 12
+
+    # Per stream, the first occurrences are in version order.
+    first_seen: dict[str, list[int]] = {}
+    seen: set[str] = set()
+    for r in sorted(records, key=lambda r: (r.partition, r.offset)):
+        h = headers_of(r)
+        if h["ce_id"] not in seen:
+            seen.add(h["ce_id"])
+            first_seen.setdefault(h["ce_subject"], []).append(json.loads(r.value)["n"])
+    assert all(ns == sorted(ns) for ns in first_seen.values()), first_seen
+
+    # ... and an idempotent consumer applies each event exactly once.
+    group = f"g.{unique}"
+    result = run_worker(
+        {
+            "mode": "consumer",
+            "bootstrap": stack.cfg.kafka_bootstrap,
+            "mongo_url": stack.cfg.mongo_url,
+            "db": mongo_db.name,
+            "topic": topic,
+            "group": group,
+            "expect": 12,
+        }
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    inbox = Inbox(mongo_db, group)
+    assert await inbox.collection.count_documents({"consumer": group}) == 12
+    assert sorted([d["n"] async for d in inbox.collection.find({"consumer": group})]) == list(
+        range(12)
+    )
+    await wait_for(lambda: _lag_is(stack, group, topic, 0), what="consumer lag 0")
+    _ = registry
+
+
+async def _lag_is(stack: LocalStack, group: str, topic: str, lag: int) -> bool:
+    return await group_lag(stack.cfg.kafka_bootstrap, group, topic) == lag
+
+
+async def test_relay_retries_after_the_broker_was_unreachable(
+    mongo_db: Any, unique: str, stack: LocalStack
+) -> None:
+    """A failed publish leaves everything unpublished; the relay's loop retries it."""
+    topic = f"probe.{unique}"
+    probe, _ = probe_event(topic)
+    await create_topics(stack.cfg.kafka_bootstrap, topic)
+    store = EventStore(mongo_db, "probes", source="/wushe/test")
+    await append_probes(store, probe, 5)
+    broker = bus.create_broker(stack.cfg.kafka_bootstrap, client_id="t")
+    attempts = 0
+
+    async def flaky_publish(envs: Any) -> None:
+        nonlocal attempts
+        attempts += 1
+        if attempts <= 2:
+            raise ConnectionError("broker unreachable")
+        await bus.publish_envelopes(broker, envs)
+
+    await broker.start()
+    relay = Relay([store], flaky_publish, sweep_interval_s=0.2)
+    relay.start()
+    try:
+        await wait_for(lambda: _count(store, {"published": False}, 0), what="relay catch-up")
+    finally:
+        await relay.stop()
+        await broker.stop()
+    assert relay.failures_total == 2
+    assert len(await read_topic(stack.cfg.kafka_bootstrap, topic, expect=5)) == 5
+
+
+async def _count(store: EventStore, query: dict[str, Any], expected: int) -> bool:
+    return await store.commits.count_documents(query) == expected
+
+
+# --------------------------------------------------------------------------- consumers
+
+
+async def _publish_raw(
+    stack: LocalStack, topic: str, records: list[tuple[bytes, dict[str, str]]]
+) -> None:
+    broker = bus.create_broker(stack.cfg.kafka_bootstrap, client_id="t-raw")
+    await broker.start()
+    try:
+        for value, headers in records:
+            await broker.publish(value, topic=topic, key=b"k", headers=headers)
+    finally:
+        await broker.stop()
+
+
+async def test_consumer_fed_duplicates_applies_each_event_once(
+    stack: LocalStack, mongo_db: Any, unique: str
+) -> None:
+    topic = f"probe.{unique}"
+    probe, _ = probe_event(topic)
+    await create_topics(stack.cfg.kafka_bootstrap, topic)
+    envelopes = [
+        Envelope.wrap(probe(n=n), source="/wushe/test", subject=f"s{n % 4}") for n in range(10)
+    ]
+    broker = bus.create_broker(stack.cfg.kafka_bootstrap, client_id="t-dup")
+    await broker.start()
+    try:
+        for _ in range(3):  # every event delivered three times, interleaved
+            await bus.publish_envelopes(broker, envelopes)
+    finally:
+        await broker.stop()
+
+    group = f"g.{unique}"
+    result = run_worker(
+        {
+            "mode": "consumer",
+            "bootstrap": stack.cfg.kafka_bootstrap,
+            "mongo_url": stack.cfg.mongo_url,
+            "db": mongo_db.name,
+            "topic": topic,
+            "group": group,
+            "expect": 10,
+        }
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    inbox = Inbox(mongo_db, group)
+    assert await inbox.collection.count_documents({"consumer": group}) == 10
+    # The worker stopped once all 10 were in; consume the rest of the duplicates too.
+    await wait_for(
+        lambda: _drain(stack, mongo_db, topic, group), timeout_s=60, what="duplicates drained"
+    )
+    assert await inbox.collection.count_documents({"consumer": group}) == 10
+
+
+async def _drain(stack: LocalStack, mongo_db: Any, topic: str, group: str) -> bool:
+    if await group_lag(stack.cfg.kafka_bootstrap, group, topic) == 0:
+        return True
+    run_worker(
+        {
+            "mode": "consumer",
+            "bootstrap": stack.cfg.kafka_bootstrap,
+            "mongo_url": stack.cfg.mongo_url,
+            "db": mongo_db.name,
+            "topic": topic,
+            "group": group,
+            "expect": 10,
+            "timeout_s": 3,
+        }
+    )
+    return await group_lag(stack.cfg.kafka_bootstrap, group, topic) == 0
+
+
+@pytest.mark.parametrize("kill_when", ["after_write", "before_write"])
+async def test_consumer_killed_before_commit_resumes_without_loss(
+    stack: LocalStack, mongo_db: Any, unique: str, kill_when: str
+) -> None:
+    topic = f"probe.{unique}"
+    probe, _ = probe_event(topic)
+    await create_topics(stack.cfg.kafka_bootstrap, topic, partitions=1)
+    envelopes = [Envelope.wrap(probe(n=n), source="/wushe/test", subject="s") for n in range(30)]
+    broker = bus.create_broker(stack.cfg.kafka_bootstrap, client_id="t-kill")
+    await broker.start()
+    await bus.publish_envelopes(broker, envelopes)
+    await broker.stop()
+
+    group = f"g.{unique}"
+    cfg = {
+        "mode": "consumer",
+        "bootstrap": stack.cfg.kafka_bootstrap,
+        "mongo_url": stack.cfg.mongo_url,
+        "db": mongo_db.name,
+        "topic": topic,
+        "group": group,
+        "expect": 30,
+    }
+    killed = run_worker({**cfg, "kill_at": 17, "kill_when": kill_when})
+    assert killed.returncode == -9, killed.stderr[-2000:]
+    inbox = Inbox(mongo_db, group)
+    written = await inbox.collection.count_documents({"consumer": group})
+    assert written == (17 if kill_when == "after_write" else 16)
+    lag_after_crash = await group_lag(stack.cfg.kafka_bootstrap, group, topic)
+    assert lag_after_crash >= 30 - 16  # the 17th delivery was never committed
+
+    resumed = run_worker(cfg)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    docs = [d async for d in inbox.collection.find({"consumer": group})]
+    assert sorted(d["n"] for d in docs) == list(range(30))  # nothing lost, nothing twice
+    await wait_for(lambda: _lag_is(stack, group, topic, 0), what="consumer lag 0")
+
+
+async def test_poison_messages_go_to_the_dlq_and_the_consumer_moves_on(
+    stack: LocalStack, mongo_db: Any, unique: str
+) -> None:
+    topic = f"probe.{unique}"
+    probe, registry = probe_event(topic)
+    await create_topics(stack.cfg.kafka_bootstrap, topic, f"{topic}.dlq", partitions=1)
+    ce = {
+        "ce_id": "x",
+        "ce_source": "/t",
+        "ce_specversion": "1.0",
+        "ce_subject": "s",
+        "content-type": "application/json",
+    }
+    good = Envelope.wrap(probe(n=7), source="/wushe/test", subject="s")
+    fails = Envelope.wrap(probe(n=13), source="/wushe/test", subject="s")  # handler rejects
+    await _publish_raw(
+        stack,
+        topic,
+        [
+            (b"\x00\xffgarbage", {}),
+            (b"{not json", {**ce, "ce_id": "bad-json", "ce_type": "testing.ProbeRecorded.v1"}),
+            (
+                b'{"n": "seven"}',
+                {**ce, "ce_id": "bad-schema", "ce_type": "testing.ProbeRecorded.v1"},
+            ),
+            (b'{"n": 1}', {**ce, "ce_id": "unknown", "ce_type": "testing.Unknown.v1"}),
+            (fails.body(), fails.headers()),
+            (good.body(), good.headers()),
+        ],
+    )
+
+    inbox = Inbox(mongo_db, f"g.{unique}")
+    calls: dict[int, int] = {}
+
+    async def handle(event: Any, envelope: Envelope, delivery: bus.Delivery) -> None:
+        calls[event.n] = calls.get(event.n, 0) + 1
+        if event.n == 13:
+            raise ValueError("station 13 is unknown to this service")
+        await inbox.record_once(envelope.id, {"n": event.n})
+
+    group = f"g.{unique}"
+    broker = bus.create_broker(stack.cfg.kafka_bootstrap, client_id="t-poison")
+    bus.subscribe(
+        broker,
+        topic,
+        group_id=group,
+        handler=handle,
+        registry=registry,
+        max_attempts=3,
+        retry_backoff_s=0.05,
+    )
+    await broker.start()
+    try:
+        await wait_for(lambda: _lag_is(stack, group, topic, 0), what="consumer lag 0")
+    finally:
+        await broker.stop()
+
+    assert calls == {13: 3, 7: 1}  # bounded attempts, no hot loop; the good one applied
+    assert await inbox.seen(good.id)
+    dlq = await read_topic(stack.cfg.kafka_bootstrap, f"{topic}.dlq", expect=5)
+    assert len(dlq) == 5
+    by_offset = {int(headers_of(r)["dlq_origin_offset"]): headers_of(r) for r in dlq}
+    assert sorted(by_offset) == [0, 1, 2, 3, 4]
+    for h in by_offset.values():
+        assert h["dlq_origin_topic"] == topic
+        assert h["dlq_origin_partition"] == "0"
+        assert h["dlq_consumer_group"] == group
+    assert "missing ce_id" in by_offset[0]["dlq_error"]
+    assert "not JSON" in by_offset[1]["dlq_error"]
+    assert "n" in by_offset[2]["dlq_error"] and "invalid" in by_offset[2]["dlq_error"]
+    assert "unknown event type" in by_offset[3]["dlq_error"]
+    assert (
+        by_offset[4]["dlq_attempts"] == "3"
+        and "unknown to this service" in by_offset[4]["dlq_error"]
+    )
+    assert [r.value for r in sorted(dlq, key=lambda r: r.offset)][0] == b"\x00\xffgarbage"
