@@ -22,7 +22,9 @@ def test_issued_token_verifies_with_scope_and_roles(keys: DevKeys) -> None:
     token = keys.issue(subject="u1", region_scope="360100", roles=["operator"])
     p = keys.verifier().verify(token)
     assert p == Principal("u1", "3601", frozenset({"operator"}))
-    assert p.can_see("360102001") and not p.can_see("360202001") and not p.can_see(None)
+    assert p.can_see("360102001")
+    assert not p.can_see("360202001")
+    assert not p.can_see(None)
 
 
 def _b64(obj: dict) -> str:  # type: ignore[type-arg]

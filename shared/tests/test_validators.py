@@ -62,7 +62,7 @@ def test_every_single_digit_change_is_detected() -> None:
             if d == good[i]:
                 continue
             bad = good[:i] + d + good[i + 1 :]
-            with pytest.raises(ValueError):
+            with pytest.raises(ValueError, match=r"check character|birth date"):
                 check_resident_id(bad)
 
 
@@ -120,7 +120,7 @@ def test_region_codes_and_scope() -> None:
     assert in_region("360102001", "360100")
     assert not in_region("440102001", "36")
     for bad in ("3", "3601001", "99", "ab", "00"):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="region code"):
             check_region_code(bad)
 
 

@@ -392,10 +392,8 @@ async def test_poison_messages_go_to_the_dlq_and_the_consumer_moves_on(
         assert h["dlq_consumer_group"] == group
     assert "missing ce_id" in by_offset[0]["dlq_error"]
     assert "not JSON" in by_offset[1]["dlq_error"]
-    assert "n" in by_offset[2]["dlq_error"] and "invalid" in by_offset[2]["dlq_error"]
+    assert "testing.ProbeRecorded.v1 is invalid: n:" in by_offset[2]["dlq_error"]
     assert "unknown event type" in by_offset[3]["dlq_error"]
-    assert (
-        by_offset[4]["dlq_attempts"] == "3"
-        and "unknown to this service" in by_offset[4]["dlq_error"]
-    )
-    assert [r.value for r in sorted(dlq, key=lambda r: r.offset)][0] == b"\x00\xffgarbage"
+    assert by_offset[4]["dlq_attempts"] == "3"
+    assert "unknown to this service" in by_offset[4]["dlq_error"]
+    assert min(dlq, key=lambda r: r.offset).value == b"\x00\xffgarbage"
