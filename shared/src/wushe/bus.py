@@ -23,6 +23,8 @@ from typing import Any
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.middlewares import AckPolicy
+from opentelemetry import context as otel_context
+from opentelemetry import propagate
 from pymongo.errors import AutoReconnect, ConnectionFailure, ExecutionTimeout, NetworkTimeout
 
 from wushe.contracts import REGISTRY, Envelope, EnvelopeError, Event, EventRegistry
@@ -82,13 +84,28 @@ def _header_text(value: bytes | str) -> str:
 
 async def publish_envelopes(broker: KafkaBroker, envelopes: Sequence[Envelope]) -> None:
     """Publish a batch: all records are queued in order first, then confirmed together, so a
-    batch costs about one round trip and per-key order holds (idempotent producer)."""
-    pending = [
-        await broker.publish(
-            env.body(), topic=env.topic, key=env.key, headers=env.headers(), no_confirm=True
-        )
-        for env in envelopes
-    ]
+    batch costs about one round trip and per-key order holds (idempotent producer).
+
+    Each record is published inside the trace context it was recorded in (its
+    `traceparent`), so the publish span continues the trace of the command that caused it.
+    """
+    pending = []
+    for env in envelopes:
+        token = None
+        if env.traceparent:
+            carrier = {"traceparent": env.traceparent}
+            if env.tracestate:
+                carrier["tracestate"] = env.tracestate
+            token = otel_context.attach(propagate.extract(carrier))
+        try:
+            pending.append(
+                await broker.publish(
+                    env.body(), topic=env.topic, key=env.key, headers=env.headers(), no_confirm=True
+                )
+            )
+        finally:
+            if token is not None:
+                otel_context.detach(token)
     if pending:
         await asyncio.gather(*pending)
 

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from faststream.kafka import KafkaBroker
 from opentelemetry.sdk.trace import TracerProvider
-from prometheus_client import CollectorRegistry, Gauge, make_asgi_app
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
 from pydantic import BaseModel
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
@@ -121,8 +121,12 @@ def create_service_app(
             leeway_s=settings.jwt_leeway_s,
         )
     app.state.token_verifier = verifier
-    app.add_middleware(telemetry.HttpMetrics, registry=metrics)
-    app.mount("/metrics", make_asgi_app(metrics))
+    app.add_middleware(telemetry.HttpMetrics, registry=metrics, tracer_provider=tracer_provider)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def prometheus_metrics() -> Response:
+        return Response(generate_latest(metrics), media_type=CONTENT_TYPE_LATEST)
+
     _add_error_handlers(app)
     app.include_router(_health_router(ctx))
     for router in routers:

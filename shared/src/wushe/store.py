@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from opentelemetry import propagate
 from pymongo import ASCENDING, AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
@@ -137,6 +138,10 @@ class EventStore:
             raise ValueError("state must not carry _id or _v")
         version = expected_version + 1
         at = now or datetime.now(UTC)
+        if traceparent is None:  # the caller's trace travels with the events (W3C header)
+            carrier: dict[str, str] = {}
+            propagate.inject(carrier)
+            traceparent = carrier.get("traceparent")
         envelopes = tuple(
             Envelope.wrap(
                 e,
@@ -222,6 +227,7 @@ class Relay:
         self._after_publish = after_publish  # fault-test hook: runs between publish and mark
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         self.published_total = 0
         self.failures_total = 0
 
@@ -259,7 +265,7 @@ class Relay:
 
     async def run(self) -> None:
         backoff = 0.2
-        while True:
+        while not self._stopping:
             self._wake.clear()
             try:
                 await self.publish_pending()
@@ -281,12 +287,18 @@ class Relay:
         if self._task is None:
             self._task = asyncio.create_task(self.run(), name="wushe-relay")
 
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+    async def stop(self, timeout_s: float = 5.0) -> None:
+        if self._task is None:
+            return
+        # A driver may absorb a cancellation while it waits for a server, so besides
+        # cancelling, the loop checks a flag, and stop never waits more than `timeout_s`.
+        self._stopping = True
+        self._wake.set()
+        self._task.cancel()
+        done, _ = await asyncio.wait({self._task}, timeout=timeout_s)
+        if not done:
+            log.warning("relay did not stop within %.0fs; abandoning it", timeout_s)
+        self._task = None
 
 
 class Inbox:

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from opentelemetry import trace
+from opentelemetry import propagate, trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
@@ -53,14 +53,22 @@ def kafka_middlewares(
 
 
 class HttpMetrics:
-    """ASGI middleware: request count and duration per method, route template and status.
+    """ASGI middleware: a server span per request, and request count and duration per
+    method, route template and status.
 
     Labels use the route *template* (`/stations/{station_id}`), never the raw path, so the
-    label set stays bounded; unmatched paths are counted under `route="<unmatched>"`.
+    label set stays bounded; unmatched paths are counted under `route="<unmatched>"`. The span
+    continues a caller's W3C `traceparent`.
     """
 
-    def __init__(self, app: ASGIApp, registry: CollectorRegistry) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        registry: CollectorRegistry,
+        tracer_provider: TracerProvider | None = None,
+    ) -> None:
         self.app = app
+        self.tracer = trace.get_tracer("wushe.http", tracer_provider=tracer_provider)
         self.requests = Counter(
             "http_requests_total",
             "HTTP requests handled",
@@ -76,11 +84,12 @@ class HttpMetrics:
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope.get("path", "").startswith("/metrics"):
             await self.app(scope, receive, send)
             return
         start = time.perf_counter()
         status_code = 500
+        method = scope.get("method", "GET")
 
         async def send_wrapper(message: Message) -> None:
             nonlocal status_code
@@ -88,13 +97,23 @@ class HttpMetrics:
                 status_code = int(message["status"])
             await send(message)
 
-        try:
-            await self.app(scope, receive, send_wrapper)
-        finally:
-            route = scope.get("route")
-            template = getattr(route, "path", None) or "<unmatched>"
-            if template != "/metrics":
-                method = scope.get("method", "GET")
+        carrier = {
+            k.decode("latin-1"): v.decode("latin-1")
+            for k, v in scope.get("headers", [])
+            if k in (b"traceparent", b"tracestate")
+        }
+        with self.tracer.start_as_current_span(
+            f"{method}", kind=trace.SpanKind.SERVER, context=propagate.extract(carrier)
+        ) as span:
+            try:
+                await self.app(scope, receive, send_wrapper)
+            finally:
+                route = scope.get("route")
+                template = getattr(route, "path", None) or "<unmatched>"
+                span.update_name(f"{method} {template}")
+                span.set_attribute("http.request.method", method)
+                span.set_attribute("http.route", template)
+                span.set_attribute("http.response.status_code", status_code)
                 self.requests.labels(method, template, str(status_code)).inc()
                 self.duration.labels(method, template).observe(time.perf_counter() - start)
 
