@@ -16,6 +16,8 @@ stack_app = typer.Typer(
     help="The local stack: Kafka, FerretDB, Prometheus (no Docker).", no_args_is_help=True
 )
 app.add_typer(stack_app, name="stack")
+contracts_app = typer.Typer(help="Event contracts and their JSON Schemas.", no_args_is_help=True)
+app.add_typer(contracts_app, name="contracts")
 
 Component = Annotated[str | None, typer.Argument(help="kafka, ferretdb or prometheus")]
 
@@ -122,6 +124,25 @@ def token(
         )
     except ValueError as exc:
         _fail(exc)
+
+
+@contracts_app.command("list")
+def contracts_list() -> None:
+    """Every registered event type with its topic."""
+    from wushe.contracts.registry import load_all_contracts
+
+    for cls in load_all_contracts():
+        typer.echo(f"{cls.event_type:<50} {cls.topic}")
+
+
+@contracts_app.command("write-schemas")
+def contracts_write_schemas() -> None:
+    """Regenerate the committed JSON Schemas from the pydantic contracts."""
+    from wushe.contracts.registry import load_all_contracts
+    from wushe.contracts.schemas import SCHEMA_DIR, write_schemas
+
+    written = write_schemas(load_all_contracts())
+    typer.echo(f"{len(written)} schema file(s) written to {SCHEMA_DIR}")
 
 
 def main() -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import concurrent.futures
 import contextlib
 import json
 import os
@@ -323,7 +324,9 @@ def kafka_healthy(bootstrap: str, timeout: float = 5.0) -> bool:
             with contextlib.suppress(Exception):
                 await admin.close()
 
-    return asyncio.run(probe())
+    # A thread of its own, so the check also works when called from async code.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, probe()).result()
 
 
 def mongo_healthy(url: str, timeout: float = 3.0) -> bool:

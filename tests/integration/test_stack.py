@@ -1,0 +1,109 @@
+"""The local stack itself: idempotent `up`, health, the CLI, restarts that keep data."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from typing import Any
+
+import httpx
+import pytest
+
+from wushe import bus
+from wushe.contracts import Envelope
+from wushe.devstack import LocalStack, http_ok
+from wushe.testing import create_topics, probe_event, read_topic, wait_for
+
+pytestmark = pytest.mark.integration
+
+
+def wushe_cli(stack: LocalStack, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "WUSHE_HOME": str(stack.cfg.home),
+        "WUSHE_KAFKA_PORT": str(stack.cfg.kafka_port),
+        "WUSHE_KAFKA_CONTROLLER_PORT": str(stack.cfg.controller_port),
+        "WUSHE_MONGO_PORT": str(stack.cfg.mongo_port),
+        "WUSHE_FERRETDB_DEBUG_PORT": str(stack.cfg.ferretdb_debug_port),
+        "WUSHE_PROMETHEUS_PORT": str(stack.cfg.prometheus_port),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "wushe.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_status_reports_every_component_healthy(stack: LocalStack) -> None:
+    result = wushe_cli(stack, "stack", "status", "--json")
+    assert result.returncode == 0, result.stderr
+    status = json.loads(result.stdout)
+    assert set(status) == {"kafka", "ferretdb", "prometheus"}
+    assert all(s["healthy"] for s in status.values())
+
+
+def test_up_on_a_running_stack_changes_nothing(stack: LocalStack) -> None:
+    before = {name: stack.pid(name) for name in stack.components}
+    result = wushe_cli(stack, "stack", "up")
+    assert result.returncode == 0, result.stderr
+    assert {name: stack.pid(name) for name in stack.components} == before
+
+
+async def test_prometheus_scrapes_the_stack(stack: LocalStack) -> None:
+    assert http_ok(f"{stack.cfg.prometheus_url}/-/ready")
+
+    async def both_up() -> bool:
+        async with httpx.AsyncClient(base_url=stack.cfg.prometheus_url, timeout=5) as client:
+            resp = await client.get(
+                "/api/v1/query", params={"query": 'up{job=~"prometheus|ferretdb"} == 1'}
+            )
+        result = resp.json()["data"]["result"]
+        return {r["metric"]["job"] for r in result} == {"prometheus", "ferretdb"}
+
+    await wait_for(both_up, timeout_s=30, what="Prometheus scraping itself and FerretDB")
+
+
+def test_dev_token_command_issues_a_verifiable_token(stack: LocalStack, tmp_path: Any) -> None:
+    from wushe.auth import DevKeys
+
+    result = wushe_cli(
+        stack,
+        "token",
+        "--region",
+        "3601",
+        "--roles",
+        "operator,supervisor",
+        "--key-dir",
+        str(tmp_path),
+    )
+    assert result.returncode == 0, result.stderr
+    principal = DevKeys.load_or_create(tmp_path).verifier().verify(result.stdout.strip())
+    assert principal.region_scope == "3601"
+    assert principal.roles == {"operator", "supervisor"}
+
+
+async def test_broker_crash_and_restart_keeps_acknowledged_events(
+    stack: LocalStack, unique: str
+) -> None:
+    topic = f"probe.{unique}"
+    probe, _ = probe_event(topic)
+    await create_topics(stack.cfg.kafka_bootstrap, topic)
+    envelopes = [
+        Envelope.wrap(probe(n=n), source="/wushe/test", subject=f"s{n}") for n in range(20)
+    ]
+    broker = bus.create_broker(stack.cfg.kafka_bootstrap, client_id="t-restart")
+    await broker.start()
+    await bus.publish_envelopes(broker, envelopes)  # acknowledged (acks=all)
+    await broker.stop()
+
+    await asyncio.to_thread(stack.kill, "kafka")  # SIGKILL: no clean shutdown
+    assert stack.pid("kafka") is None
+    await asyncio.to_thread(stack.start, "kafka")
+    records = await read_topic(stack.cfg.kafka_bootstrap, topic, expect=20, timeout_s=60)
+    assert sorted(json.loads(r.value)["n"] for r in records) == list(range(20))
