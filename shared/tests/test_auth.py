@@ -27,13 +27,9 @@ def test_issued_token_verifies_with_scope_and_roles(keys: DevKeys) -> None:
     assert not p.can_see(None)
 
 
-def _b64(obj: dict) -> str:  # type: ignore[type-arg]
-    return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
-
-
-def test_alg_none_is_rejected(keys: DevKeys) -> None:
+def valid_claims(**override: object) -> dict[str, object]:
     now = int(time.time())
-    claims = {
+    claims: dict[str, object] = {
         "iss": "wushe-dev",
         "aud": "wushe",
         "sub": "x",
@@ -41,21 +37,22 @@ def test_alg_none_is_rejected(keys: DevKeys) -> None:
         "exp": now + 60,
         "region_scope": "36",
     }
+    return {**claims, **override}
+
+
+def _b64(obj: dict) -> str:  # type: ignore[type-arg]
+    return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
+
+
+def test_alg_none_is_rejected(keys: DevKeys) -> None:
+    claims = valid_claims()
     token = _b64({"alg": "none", "typ": "JWT"}) + "." + _b64(claims) + "."
     with pytest.raises(TokenError):
         keys.verifier().verify(token)
 
 
 def test_hs256_signed_with_the_public_key_is_rejected(keys: DevKeys) -> None:
-    now = int(time.time())
-    claims = {
-        "iss": "wushe-dev",
-        "aud": "wushe",
-        "sub": "x",
-        "iat": now,
-        "exp": now + 60,
-        "region_scope": "36",
-    }
+    claims = valid_claims()
     # The classic confusion attack: HMAC-sign with the public key as the secret. PyJWT
     # refuses to produce such a token, so sign it by hand.
     signing_input = _b64({"alg": "HS256", "typ": "JWT"}) + "." + _b64(claims)
@@ -76,16 +73,7 @@ def test_hs256_signed_with_the_public_key_is_rejected(keys: DevKeys) -> None:
     ],
 )
 def test_claims_are_checked(keys: DevKeys, override: dict, reason: str) -> None:  # type: ignore[type-arg]
-    now = int(time.time())
-    claims = {
-        "iss": "wushe-dev",
-        "aud": "wushe",
-        "sub": "x",
-        "iat": now,
-        "exp": now + 60,
-        "region_scope": "36",
-        **override,
-    }
+    claims = valid_claims(**override)
     token = jwt.encode(claims, keys._private, algorithm="EdDSA")
     with pytest.raises(TokenError, match=reason):
         keys.verifier().verify(token)

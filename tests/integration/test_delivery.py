@@ -22,6 +22,7 @@ from wushe.testing import (
     group_lag,
     headers_of,
     probe_event,
+    publish_all,
     read_topic,
     wait_for,
 )
@@ -29,6 +30,20 @@ from wushe.testing import (
 pytestmark = pytest.mark.integration
 
 WORKER = Path(__file__).with_name("worker.py")
+
+
+def consumer_cfg(
+    stack: LocalStack, mongo_db: Any, topic: str, group: str, **extra: Any
+) -> dict[str, Any]:
+    return {
+        "mode": "consumer",
+        "bootstrap": stack.cfg.kafka_bootstrap,
+        "mongo_url": stack.cfg.mongo_url,
+        "db": mongo_db.name,
+        "topic": topic,
+        "group": group,
+        **extra,
+    }
 
 
 def run_worker(cfg: dict[str, Any], timeout_s: float = 90) -> subprocess.CompletedProcess[str]:
@@ -153,17 +168,7 @@ async def test_relay_crash_between_publish_and_mark_is_applied_once(
 
     # ... and an idempotent consumer applies each event exactly once.
     group = f"g.{unique}"
-    result = run_worker(
-        {
-            "mode": "consumer",
-            "bootstrap": stack.cfg.kafka_bootstrap,
-            "mongo_url": stack.cfg.mongo_url,
-            "db": mongo_db.name,
-            "topic": topic,
-            "group": group,
-            "expect": 12,
-        }
-    )
+    result = run_worker(consumer_cfg(stack, mongo_db, topic, group, expect=12))
     assert result.returncode == 0, result.stderr[-2000:]
     inbox = Inbox(mongo_db, group)
     assert await inbox.collection.count_documents({"consumer": group}) == 12
@@ -237,26 +242,11 @@ async def test_consumer_fed_duplicates_applies_each_event_once(
     envelopes = [
         Envelope.wrap(probe(n=n), source="/wushe/test", subject=f"s{n % 4}") for n in range(10)
     ]
-    broker = bus.create_broker(stack.cfg.kafka_bootstrap, client_id="t-dup")
-    await broker.start()
-    try:
-        for _ in range(3):  # every event delivered three times, interleaved
-            await bus.publish_envelopes(broker, envelopes)
-    finally:
-        await broker.stop()
+    # Every event delivered three times, interleaved.
+    await publish_all(stack.cfg.kafka_bootstrap, envelopes, times=3)
 
     group = f"g.{unique}"
-    result = run_worker(
-        {
-            "mode": "consumer",
-            "bootstrap": stack.cfg.kafka_bootstrap,
-            "mongo_url": stack.cfg.mongo_url,
-            "db": mongo_db.name,
-            "topic": topic,
-            "group": group,
-            "expect": 10,
-        }
-    )
+    result = run_worker(consumer_cfg(stack, mongo_db, topic, group, expect=10))
     assert result.returncode == 0, result.stderr[-2000:]
     inbox = Inbox(mongo_db, group)
     assert await inbox.collection.count_documents({"consumer": group}) == 10
@@ -270,18 +260,7 @@ async def test_consumer_fed_duplicates_applies_each_event_once(
 async def _drain(stack: LocalStack, mongo_db: Any, topic: str, group: str) -> bool:
     if await group_lag(stack.cfg.kafka_bootstrap, group, topic) == 0:
         return True
-    run_worker(
-        {
-            "mode": "consumer",
-            "bootstrap": stack.cfg.kafka_bootstrap,
-            "mongo_url": stack.cfg.mongo_url,
-            "db": mongo_db.name,
-            "topic": topic,
-            "group": group,
-            "expect": 10,
-            "timeout_s": 3,
-        }
-    )
+    run_worker(consumer_cfg(stack, mongo_db, topic, group, expect=10, timeout_s=3))
     return await group_lag(stack.cfg.kafka_bootstrap, group, topic) == 0
 
 
@@ -293,21 +272,10 @@ async def test_consumer_killed_before_commit_resumes_without_loss(
     probe, _ = probe_event(topic)
     await create_topics(stack.cfg.kafka_bootstrap, topic, partitions=1)
     envelopes = [Envelope.wrap(probe(n=n), source="/wushe/test", subject="s") for n in range(30)]
-    broker = bus.create_broker(stack.cfg.kafka_bootstrap, client_id="t-kill")
-    await broker.start()
-    await bus.publish_envelopes(broker, envelopes)
-    await broker.stop()
+    await publish_all(stack.cfg.kafka_bootstrap, envelopes)
 
     group = f"g.{unique}"
-    cfg = {
-        "mode": "consumer",
-        "bootstrap": stack.cfg.kafka_bootstrap,
-        "mongo_url": stack.cfg.mongo_url,
-        "db": mongo_db.name,
-        "topic": topic,
-        "group": group,
-        "expect": 30,
-    }
+    cfg = consumer_cfg(stack, mongo_db, topic, group, expect=30)
     killed = run_worker({**cfg, "kill_at": 17, "kill_when": kill_when})
     assert killed.returncode == -9, killed.stderr[-2000:]
     inbox = Inbox(mongo_db, group)

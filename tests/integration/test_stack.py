@@ -12,10 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
-from wushe import bus
 from wushe.contracts import Envelope
 from wushe.devstack import LocalStack, http_ok
-from wushe.testing import create_topics, probe_event, read_topic, wait_for
+from wushe.testing import create_topics, probe_event, publish_all, read_topic, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -97,10 +96,7 @@ async def test_broker_crash_and_restart_keeps_acknowledged_events(
     envelopes = [
         Envelope.wrap(probe(n=n), source="/wushe/test", subject=f"s{n}") for n in range(20)
     ]
-    broker = bus.create_broker(stack.cfg.kafka_bootstrap, client_id="t-restart")
-    await broker.start()
-    await bus.publish_envelopes(broker, envelopes)  # acknowledged (acks=all)
-    await broker.stop()
+    await publish_all(stack.cfg.kafka_bootstrap, envelopes)  # acknowledged (acks=all)
 
     await asyncio.to_thread(stack.kill, "kafka")  # SIGKILL: no clean shutdown
     assert stack.pid("kafka") is None

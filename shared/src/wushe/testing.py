@@ -22,7 +22,8 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from wushe.contracts import Event, EventRegistry
+from wushe.bus import create_broker, publish_envelopes
+from wushe.contracts import Envelope, Event, EventRegistry
 from wushe.devstack import LocalStack, StackConfig, running_stack
 from wushe.store import create_mongo_client
 
@@ -66,6 +67,17 @@ async def create_topics(bootstrap: str, *topics: str, partitions: int = 3) -> No
         await admin.create_topics([NewTopic(t, partitions, 1) for t in topics])
     finally:
         await admin.close()
+
+
+async def publish_all(bootstrap: str, envelopes: list[Envelope], *, times: int = 1) -> None:
+    """Publish `envelopes` (`times` over, to simulate redelivery) and wait for the acks."""
+    broker = create_broker(bootstrap, client_id="wushe-test-publisher")
+    await broker.start()
+    try:
+        for _ in range(times):
+            await publish_envelopes(broker, envelopes)
+    finally:
+        await broker.stop()
 
 
 async def partitions_of(bootstrap: str, topic: str) -> list[int]:
