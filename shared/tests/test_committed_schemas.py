@@ -58,3 +58,17 @@ def test_no_committed_schema_changed_incompatibly() -> None:
                 if found:
                     problems[f"{path.name} vs {rev[:8]}"] = found
     assert not problems, f"breaking changes need a new .vN event type: {problems}"
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is needed to read old schemas")
+def test_no_committed_schema_was_ever_deleted() -> None:
+    out = subprocess.run(
+        ["git", "log", "--diff-filter=D", "--name-only", "--format=", "--", "."],
+        cwd=SCHEMA_DIR,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    deleted = {Path(line).name for line in out.split() if line.endswith(".json")}
+    gone = sorted(name for name in deleted if not (SCHEMA_DIR / name).exists())
+    assert not gone, f"old event types must stay readable; schemas deleted: {gone}"

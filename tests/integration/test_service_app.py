@@ -195,3 +195,50 @@ async def test_store_unreachable_answers_503_with_retry_hint(
 
 async def _noop() -> None:
     return None
+
+
+async def test_prometheus_scrapes_a_registered_service(stack: LocalStack, unique: str) -> None:
+    import asyncio
+
+    import uvicorn
+
+    keys = DevKeys.generate()
+    settings = ServiceSettings(
+        service_name="demo",
+        kafka_bootstrap=stack.cfg.kafka_bootstrap,
+        mongo_url=stack.cfg.mongo_url,
+        mongo_db=f"demo_{unique}",
+    )
+    app = make_service(settings, f"demo.things.{unique}", keys)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    job = f"demo-{unique}"
+    target = stack.register_scrape_target(job, f"127.0.0.1:{port}", {"env": "test"})
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            await wait_for(lambda: _live(client), what="service listening")
+            assert (await client.get("/health/ready")).status_code == 200
+
+        async def scraped() -> bool:
+            async with httpx.AsyncClient(base_url=stack.cfg.prometheus_url) as prom:
+                resp = await prom.get(
+                    "/api/v1/query",
+                    params={
+                        "query": f'http_requests_total{{service="{job}",route="/health/ready"}}'
+                    },
+                )
+            return bool(resp.json()["data"]["result"])
+
+        await wait_for(scraped, timeout_s=45, what="Prometheus scraping the service")
+    finally:
+        target.unlink()
+        server.should_exit = True
+        await task
+
+
+async def _live(client: httpx.AsyncClient) -> bool:
+    try:
+        return (await client.get("/health/live")).status_code == 200
+    except httpx.TransportError:
+        return False

@@ -1,0 +1,70 @@
+"""Pure parts of the local stack: configuration and the clear failure when a tool is missing."""
+
+from pathlib import Path
+
+import pytest
+
+from wushe.devstack import Installer, LocalStack, StackConfig, StackError
+
+
+def test_ports_and_folders_come_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("WUSHE_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("WUSHE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("WUSHE_KAFKA_PORT", "19092")
+    monkeypatch.setenv("WUSHE_MONGO_PORT", "37017")
+    cfg = StackConfig.from_env()
+    assert cfg.home == tmp_path / "home"
+    assert cfg.cache == tmp_path / "cache"
+    assert cfg.kafka_bootstrap == "127.0.0.1:19092"
+    assert cfg.mongo_url == ("mongodb://127.0.0.1:37017/?directConnection=true&retryWrites=false")
+    assert cfg.env()["WUSHE_KAFKA_BOOTSTRAP"] == "127.0.0.1:19092"
+
+
+def test_throwaway_stacks_use_distinct_free_ports(tmp_path: Path) -> None:
+    a = StackConfig.throwaway(tmp_path / "a")
+    ports = [
+        a.kafka_port,
+        a.controller_port,
+        a.mongo_port,
+        a.ferretdb_debug_port,
+        a.prometheus_port,
+    ]
+    assert len(set(ports)) == len(ports)
+    assert a.cache == StackConfig.from_env().cache  # installs are shared, data is not
+
+
+def test_missing_tool_is_a_clear_error_not_a_hang(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # nothing on PATH
+    installer = Installer(StackConfig(home=tmp_path / "h", cache=tmp_path / "c"))
+    with pytest.raises(StackError, match="`java` is not on PATH"):
+        installer.install_kafka()
+    with pytest.raises(StackError, match="`go` is not on PATH"):
+        installer.install_ferretdb()
+
+
+def test_status_of_a_stack_that_never_ran(tmp_path: Path) -> None:
+    stack = LocalStack(
+        StackConfig(
+            home=tmp_path, cache=tmp_path / "c", kafka_port=1, mongo_port=1, prometheus_port=1
+        )
+    )
+    status = stack.status()
+    assert status == {
+        name: {"pid": None, "running": False, "healthy": False}
+        for name in ("kafka", "ferretdb", "prometheus")
+    }
+    stack.down()  # stopping what is not running is fine
+
+
+def test_scrape_targets_are_file_sd_json(tmp_path: Path) -> None:
+    import json
+
+    stack = LocalStack(StackConfig(home=tmp_path, cache=tmp_path / "c"))
+    path = stack.register_scrape_target("registry", "127.0.0.1:8101", {"env": "local"})
+    assert json.loads(path.read_text()) == [
+        {"targets": ["127.0.0.1:8101"], "labels": {"service": "registry", "env": "local"}}
+    ]
