@@ -27,6 +27,12 @@ class EnvelopeError(ValueError):
     """A Kafka record that is not a well-formed Wushe CloudEvent (it goes to the DLQ)."""
 
 
+class EventPart(BaseModel):
+    """A nested part of an event payload, read as tolerantly as the event itself."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
 class Event(BaseModel):
     """Base of every event payload (the CloudEvents `data`).
 

@@ -1,0 +1,1 @@
+"""Registry service: the places and programmes every other service refers to."""

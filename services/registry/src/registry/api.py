@@ -1,0 +1,537 @@
+"""Thin REST routers: parse, authorise (region scope from the token), call the domain, save."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from registry import domain, ledger
+from registry.domain import BoundaryChange, DomainError, Region, Station, StationDetails
+from registry.store import BOUNDARY_STREAM, RegionIndex, RegistryStore
+from wushe.auth import CurrentPrincipal, Principal
+from wushe.contracts import Event
+from wushe.contracts.events import registry as ev
+from wushe.store import ConcurrencyError
+
+router = APIRouter()
+
+
+class Strict(BaseModel):
+    """Request bodies refuse unknown fields (no mass assignment of ids or regions)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Registry:
+    """What the routers need, built once in app.py and reached through `request.app.state`."""
+
+    def __init__(self, store: RegistryStore, regions: RegionIndex) -> None:
+        self.store = store
+        self.regions = regions
+
+
+def get_registry(request: Request) -> Registry:
+    reg: Registry = request.app.state.registry
+    return reg
+
+
+Reg = Annotated[Registry, Depends(get_registry)]
+Limit = Annotated[int, Query(ge=1, le=500)]
+Offset = Annotated[int, Query(ge=0, le=1_000_000)]
+
+
+def today() -> date:
+    return date.today()
+
+
+def raise_domain(exc: DomainError) -> HTTPException:
+    return HTTPException(
+        exc.status, detail=[{"loc": ["body", exc.field], "msg": exc.reason, "type": "domain"}]
+    )
+
+
+def require_in_scope(who: Principal, region_code: str, field: str = "region_code") -> None:
+    """Writing into a region outside the token's scope is refused, naming the field."""
+    if not who.can_see(region_code):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            detail=[
+                {
+                    "loc": ["body", field],
+                    "msg": f"{region_code} is outside your region scope {who.region_scope}",
+                    "type": "scope",
+                }
+            ],
+        )
+
+
+# --------------------------------------------------------------------------- regions
+
+
+class RegionOut(BaseModel):
+    code: str
+    name: str
+    level: str
+    parent: str | None
+    kind: str | None = None
+    valid_from: date | None = None
+
+
+class RegionDetail(RegionOut):
+    ancestors: list[RegionOut]
+    children_count: int
+
+
+def region_out(r: Region) -> RegionOut:
+    return RegionOut(
+        code=r.code,
+        name=r.name,
+        level=r.level,
+        parent=r.parent,
+        kind=r.kind if r.level == "township" else None,
+        valid_from=r.valid_from,
+    )
+
+
+@router.get("/regions", response_model=list[RegionOut], tags=["regions"])
+async def search_regions(
+    reg: Reg,
+    _: CurrentPrincipal,
+    q: Annotated[str, Query(min_length=1, max_length=40)],
+    within: Annotated[str, Query(pattern=r"^\d{0,9}$")] = "",
+    level: domain.Level | None = None,
+    as_of: date | None = None,
+    limit: Limit = 50,
+) -> list[RegionOut]:
+    tree = await reg.regions.tree(as_of or today())
+    return [region_out(r) for r in tree.search(q, within=within, level=level, limit=limit)]
+
+
+@router.get("/regions/{code}", response_model=RegionDetail, tags=["regions"])
+async def get_region(
+    code: str, reg: Reg, _: CurrentPrincipal, as_of: date | None = None
+) -> RegionDetail:
+    tree = await reg.regions.tree(as_of or today())
+    region = tree.get(code)
+    if region is None:
+        raise HTTPException(404, f"no region {code} on {as_of or today()}")
+    return RegionDetail(
+        **region_out(region).model_dump(),
+        ancestors=[region_out(a) for a in tree.ancestors(code)],
+        children_count=len(tree.children(code)),
+    )
+
+
+@router.get("/regions/{code}/children", response_model=list[RegionOut], tags=["regions"])
+async def region_children(
+    code: str, reg: Reg, _: CurrentPrincipal, as_of: date | None = None
+) -> list[RegionOut]:
+    tree = await reg.regions.tree(as_of or today())
+    if tree.get(code) is None:
+        raise HTTPException(404, f"no region {code} on {as_of or today()}")
+    return [region_out(r) for r in tree.children(code)]
+
+
+class BoundaryChangeIn(Strict):
+    kind: Literal["rename", "merge", "split", "move"]
+    effective_date: date
+    old: list[ev.RegionRef] = Field(min_length=1, max_length=50)
+    new: list[ev.RegionRef] = Field(min_length=1, max_length=50)
+    reason: str = Field("", max_length=500)
+    station_moves: dict[str, str] = {}
+
+
+class BoundaryChangeOut(BaseModel):
+    change_id: str
+    kind: str
+    effective_date: date
+    old: list[ev.RegionRef]
+    new: list[ev.RegionRef]
+    reason: str
+    stations_moved: list[str] = []
+
+
+@router.post(
+    "/boundary-changes", response_model=BoundaryChangeOut, status_code=201, tags=["regions"]
+)
+async def record_boundary_change(
+    body: BoundaryChangeIn, reg: Reg, who: CurrentPrincipal
+) -> BoundaryChangeOut:
+    for i, ref in enumerate([*body.old, *body.new]):
+        require_in_scope(who, ref.code, f"{'old' if i < len(body.old) else 'new'}.code")
+    change = BoundaryChange(change_id=f"bc-{uuid.uuid4().hex[:12]}", **body.model_dump())
+    for _ in range(5):  # the changes stream is single: retry a concurrent writer
+        version, changes = await reg.store.boundary_changes()
+        tree_then = await reg.regions.tree(change.effective_date)
+        try:
+            domain.check_boundary_change(tree_then, change)
+        except DomainError as exc:
+            raise raise_domain(exc) from None
+        event = ev.BoundaryChanged(
+            change_id=change.change_id,
+            region_code=change.county(),
+            kind=change.kind,
+            effective_date=change.effective_date,
+            old=change.old,
+            new=change.new,
+            reason=change.reason,
+        )
+        state = {"changes": [c.model_dump(mode="json") for c in [*changes, change]]}
+        try:
+            await reg.store.boundaries.append(BOUNDARY_STREAM, version, [event], state)
+            break
+        except ConcurrencyError:
+            continue
+    else:
+        raise HTTPException(409, "boundary changes are being recorded concurrently, retry")
+    moved = []
+    for station in await reg.store.stations_in([o.code for o in change.old]):
+        await _update_station(
+            reg, station.station_id, lambda st, c=change: _as_list(domain.move_station(st, c))
+        )
+        moved.append(station.station_id)
+    return BoundaryChangeOut(
+        **change.model_dump(exclude={"station_moves"}), stations_moved=sorted(moved)
+    )
+
+
+def _as_list(result: tuple[Station, Event] | None) -> tuple[Station, list[Event]] | None:
+    return None if result is None else (result[0], [result[1]])
+
+
+@router.get("/boundary-changes", response_model=list[BoundaryChangeOut], tags=["regions"])
+async def list_boundary_changes(reg: Reg, who: CurrentPrincipal) -> list[BoundaryChangeOut]:
+    _, changes = await reg.store.boundary_changes()
+    return [
+        BoundaryChangeOut(**c.model_dump(exclude={"station_moves"}))
+        for c in changes
+        if who.can_see(c.county())
+    ]
+
+
+# --------------------------------------------------------------------------- stations
+
+
+class StationIn(Strict):
+    region_code: str = Field(pattern=r"^\d{9}$", description="the township/street code")
+    name: str | None = Field(None, max_length=100)
+    status: Literal["planned", "operating"] = "planned"
+    operator_org_id: str | None = Field(None, max_length=64)
+    contract_start: date | None = None
+    contract_end: date | None = None
+    functions: list[ev.StationFunction] = []
+    hotline: str | None = Field(None, max_length=20)
+
+
+class StationPatch(Strict):
+    name: str | None = Field(None, max_length=100)
+    operator_org_id: str | None = Field(None, max_length=64)
+    contract_start: date | None = None
+    contract_end: date | None = None
+    functions: list[ev.StationFunction] | None = None
+    hotline: str | None = Field(None, max_length=20)
+
+
+class StatusIn(Strict):
+    to: ev.StationStatus
+    reason: str = Field(min_length=1, max_length=500)
+    effective_date: date | None = None
+
+
+class RatingIn(Strict):
+    stars: int = Field(ge=1, le=5)
+    rated_by: str = Field(min_length=1, max_length=100)
+    rated_on: date
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class RoomIn(Strict):
+    room_region_code: str = Field(pattern=r"^\d{12}$")
+    name: str = Field(min_length=1, max_length=100)
+
+
+class StationOut(BaseModel):
+    station_id: str
+    region_code: str
+    name: str
+    kind: str
+    status: str
+    operator_org_id: str | None
+    contract_start: date | None
+    contract_end: date | None
+    functions: list[str]
+    hotline: str | None
+    rating: dict[str, Any] | None
+    rooms: list[dict[str, str]]
+    version: int
+
+
+class StationPage(BaseModel):
+    items: list[StationOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class RegionSpanOut(BaseModel):
+    region_code: str
+    since: date | None
+    boundary_change_id: str | None
+
+
+def station_out(s: Station, version: int) -> StationOut:
+    return StationOut(
+        **s.model_dump(include=set(StationOut.model_fields) - {"version"}), version=version
+    )
+
+
+async def register_station(reg: Reg, who: Principal, body: StationIn) -> tuple[Station, int]:
+    """Shared by the API and the ledger import."""
+    require_in_scope(who, body.region_code)
+    tree = await reg.regions.tree(today())
+    try:
+        township = tree.require(body.region_code)
+        station, event = domain.register_station(
+            township,
+            StationDetails(**body.model_dump(exclude={"region_code", "status"})),
+            status=body.status,
+            today=today(),
+        )
+    except DomainError as exc:
+        raise raise_domain(exc) from None
+    existing = await reg.store.station_on_township(body.region_code)
+    if existing:
+        raise HTTPException(
+            409,
+            detail=[
+                {
+                    "loc": ["body", "region_code"],
+                    "type": "duplicate",
+                    "msg": f"township {body.region_code} already has station {existing}",
+                }
+            ],
+        )
+    try:
+        commit = await reg.store.stations.append(
+            station.station_id, 0, [event], station.model_dump(mode="json")
+        )
+    except ConcurrencyError:
+        raise HTTPException(
+            409,
+            detail=[
+                {
+                    "loc": ["body", "region_code"],
+                    "type": "duplicate",
+                    "msg": f"township {body.region_code} already has station {station.station_id}",
+                }
+            ],
+        ) from None
+    return station, commit.version
+
+
+@router.post("/stations", response_model=StationOut, status_code=201, tags=["stations"])
+async def create_station(body: StationIn, reg: Reg, who: CurrentPrincipal) -> StationOut:
+    station, version = await register_station(reg, who, body)
+    return station_out(station, version)
+
+
+async def visible_station(reg: Registry, who: Principal, station_id: str) -> tuple[Station, int]:
+    station, version = await reg.store.load_station(station_id)
+    if station is None or not who.can_see(station.region_code):
+        raise HTTPException(404, f"station {station_id} not found")
+    return station, version
+
+
+@router.get("/stations/{station_id}", response_model=StationOut, tags=["stations"])
+async def get_station(station_id: str, reg: Reg, who: CurrentPrincipal) -> StationOut:
+    return station_out(*await visible_station(reg, who, station_id))
+
+
+@router.get("/stations", response_model=StationPage, tags=["stations"])
+async def list_stations(
+    reg: Reg,
+    who: CurrentPrincipal,
+    region: Annotated[str, Query(pattern=r"^\d{2,9}$")] | None = None,
+    status_: Annotated[ev.StationStatus | None, Query(alias="status")] = None,
+    kind: ev.StationKind | None = None,
+    name: Annotated[str | None, Query(max_length=40)] = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> StationPage:
+    within = region or who.region_scope
+    if not within.startswith(who.region_scope) and not who.region_scope.startswith(within):
+        return StationPage(items=[], total=0, limit=limit, offset=offset)
+    if len(within) < len(who.region_scope):
+        within = who.region_scope
+    items, total = await reg.store.list_stations(
+        within=within, status=status_, kind=kind, name=name, limit=limit, offset=offset
+    )
+    return StationPage(
+        items=[station_out(s, 0) for s in items], total=total, limit=limit, offset=offset
+    )
+
+
+async def _update_station(
+    reg: Registry, station_id: str, decide: Any, who: Principal | None = None
+) -> tuple[Station, int]:
+    """Load, decide, append; on a concurrent writer, decide again on the new state."""
+    for _ in range(5):
+        if who is not None:
+            station, version = await visible_station(reg, who, station_id)
+        else:
+            loaded, version = await reg.store.load_station(station_id)
+            if loaded is None:
+                raise HTTPException(404, f"station {station_id} not found")
+            station = loaded
+        try:
+            decided = decide(station)
+        except DomainError as exc:
+            raise raise_domain(exc) from None
+        if decided is None or not decided[1]:
+            return station, version
+        new, events = decided
+        try:
+            commit = await reg.store.stations.append(
+                station_id, version, events, new.model_dump(mode="json")
+            )
+            return new, commit.version
+        except ConcurrencyError:
+            continue
+    raise HTTPException(409, f"station {station_id} is being changed concurrently, retry")
+
+
+@router.patch("/stations/{station_id}", response_model=StationOut, tags=["stations"])
+async def update_station(
+    station_id: str, body: StationPatch, reg: Reg, who: CurrentPrincipal
+) -> StationOut:
+    details = StationDetails(**body.model_dump(exclude_unset=True))
+    return station_out(
+        *await _update_station(reg, station_id, lambda st: domain.change_details(st, details), who)
+    )
+
+
+@router.post("/stations/{station_id}/status", response_model=StationOut, tags=["stations"])
+async def change_station_status(
+    station_id: str, body: StatusIn, reg: Reg, who: CurrentPrincipal
+) -> StationOut:
+    def decide(st: Station) -> tuple[Station, list[Event]]:
+        new, event = domain.change_status(
+            st, body.to, reason=body.reason, effective_date=body.effective_date or today()
+        )
+        return new, [event]
+
+    return station_out(*await _update_station(reg, station_id, decide, who))
+
+
+@router.post("/stations/{station_id}/ratings", response_model=StationOut, tags=["stations"])
+async def rate_station(
+    station_id: str, body: RatingIn, reg: Reg, who: CurrentPrincipal
+) -> StationOut:
+    def decide(st: Station) -> tuple[Station, list[Event]]:
+        new, event = domain.rate_station(
+            st,
+            stars=body.stars,
+            rated_by=body.rated_by,
+            rated_on=body.rated_on,
+            reason=body.reason,
+            today=today(),
+        )
+        return new, [event]
+
+    return station_out(*await _update_station(reg, station_id, decide, who))
+
+
+@router.post(
+    "/stations/{station_id}/rooms", response_model=StationOut, status_code=201, tags=["stations"]
+)
+async def add_room(station_id: str, body: RoomIn, reg: Reg, who: CurrentPrincipal) -> StationOut:
+    def decide(st: Station) -> tuple[Station, list[Event]]:
+        new, event = domain.add_room(st, room_region_code=body.room_region_code, name=body.name)
+        return new, [event]
+
+    return station_out(*await _update_station(reg, station_id, decide, who))
+
+
+@router.get(
+    "/stations/{station_id}/region-history", response_model=list[RegionSpanOut], tags=["stations"]
+)
+async def station_region_history(
+    station_id: str, reg: Reg, who: CurrentPrincipal
+) -> list[RegionSpanOut]:
+    station, _ = await visible_station(reg, who, station_id)
+    return [RegionSpanOut(**span.model_dump()) for span in station.region_history]
+
+
+# --------------------------------------------------------------------------- ledger import
+
+
+@router.post(
+    "/imports/stations",
+    response_model=ledger.ImportReport,
+    tags=["stations"],
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                "application/x-ndjson": {"schema": {"type": "string"}},
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+                    "schema": {"type": "string", "format": "binary"}
+                },
+            },
+        }
+    },
+)
+async def import_stations(request: Request, reg: Reg, who: CurrentPrincipal) -> ledger.ImportReport:
+    """Import a provincial station ledger (CSV, NDJSON or XLSX, chosen by Content-Type).
+
+    Idempotent: a row that matches the registry changes nothing and emits nothing. Rows
+    with errors are reported (row number, field, reason); valid rows are accepted.
+    """
+    limit = request.app.state.settings.import_max_bytes
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > limit:
+            raise HTTPException(413, f"ledger larger than {limit} bytes")
+    content_type = request.headers.get("content-type", "").split(";")[0].strip()
+    try:
+        rows = ledger.parse(
+            bytes(body),
+            content_type,
+            model=StationIn,
+            max_rows=request.app.state.settings.import_max_rows,
+        )
+    except ledger.LedgerFormatError as exc:
+        raise HTTPException(exc.status, str(exc)) from None
+    return await ledger.apply(rows, lambda row: _import_row(reg, who, row))
+
+
+async def _import_row(reg: Registry, who: Principal, row: ledger.LedgerRow) -> str:
+    """One ledger row: 'created', 'updated' or 'unchanged'; raises for a row error."""
+    body = row.station
+    require_in_scope(who, body.region_code)
+    station_id = await reg.store.station_on_township(body.region_code)
+    if station_id is None:
+        await register_station(reg, who, body)
+        return "created"
+    details = StationDetails(
+        **body.model_dump(exclude={"region_code", "status"}, exclude_unset=True)
+    )
+    before = (await reg.store.load_station(station_id))[1]
+
+    def decide(st: Station) -> tuple[Station, list[Event]]:
+        new, events = domain.change_details(st, details)
+        if "status" in body.model_fields_set and body.status != st.status:
+            new, event = domain.change_status(
+                new, body.status, reason="ledger import", effective_date=today()
+            )
+            events = [*events, event]
+        return new, events
+
+    _, after = await _update_station(reg, station_id, decide, who)
+    return "unchanged" if after == before else "updated"

@@ -1,0 +1,56 @@
+"""Wiring only: settings in, FastAPI app out."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from opentelemetry.sdk.trace import TracerProvider
+
+from registry import api, handlers, reference
+from registry.domain import DomainError
+from registry.settings import RegistrySettings
+from registry.store import RegionIndex, RegistryStore
+from wushe.auth import TokenVerifier
+from wushe.service import create_service_app
+
+AGGREGATES = ("stations", "boundaries")
+
+
+def create_app(
+    settings: RegistrySettings,
+    *,
+    token_verifier: TokenVerifier | None = None,
+    tracer_provider: TracerProvider | None = None,
+) -> FastAPI:
+    app = create_service_app(
+        settings,
+        title="Wushe registry",
+        routers=[api.router],
+        aggregates=AGGREGATES,
+        register_handlers=handlers.register,
+        token_verifier=token_verifier,
+        tracer_provider=tracer_provider,
+    )
+    store = RegistryStore(app.state.ctx)
+    base_tree = reference.load_tree(settings.region_data_dir)
+    app.state.registry = api.Registry(store, RegionIndex(base_tree, store))
+    app.state.settings = settings
+
+    @app.exception_handler(DomainError)
+    async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
+        return JSONResponse(
+            {"detail": [{"loc": ["body", exc.field], "msg": exc.reason, "type": "domain"}]},
+            status_code=exc.status,
+        )
+
+    return app
+
+
+def main() -> None:  # pragma: no cover - the process entry point
+    import uvicorn
+
+    from wushe.telemetry import configure_logging
+
+    settings = RegistrySettings()
+    configure_logging(settings.log_level)
+    uvicorn.run(create_app(settings), host="127.0.0.1", port=8101, log_config=None)

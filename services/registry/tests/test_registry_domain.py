@@ -1,0 +1,281 @@
+"""Pure rules of the registry: regions and boundary changes, stations, targets."""
+
+from datetime import date
+
+import pytest
+
+from registry import domain
+from registry.domain import (
+    BoundaryChange,
+    Conflict,
+    DomainError,
+    Region,
+    RegionTree,
+    StationDetails,
+)
+from wushe.contracts.events import registry as ev
+
+TODAY = date(2026, 11, 23)
+
+
+@pytest.fixture
+def tree() -> RegionTree:
+    return RegionTree(
+        [
+            Region("36", "江西省", "province", None),
+            Region("3601", "南昌市", "city", "36"),
+            Region("360104", "青云谱区", "county", "3601"),
+            Region("360111", "青山湖区", "county", "3601"),
+            Region("360104001", "洪都街道", "township", "360104"),
+            Region("360104002", "京山街道", "township", "360104"),
+            Region("360104100", "青云谱镇", "township", "360104"),
+            Region("360111100", "湖坊镇", "township", "360111"),
+        ]
+    )
+
+
+def ref(code: str, name: str) -> ev.RegionRef:
+    return ev.RegionRef(code=code, name=name)
+
+
+def change(
+    kind: str, old: list[ev.RegionRef], new: list[ev.RegionRef], on: date, **kw: object
+) -> BoundaryChange:
+    return BoundaryChange(
+        change_id=f"bc-{kind}", kind=kind, effective_date=on, old=old, new=new, **kw
+    )  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- tree
+
+
+def test_tree_queries(tree: RegionTree) -> None:
+    assert [r.code for r in tree.ancestors("360104001")] == ["36", "3601", "360104"]
+    assert [r.code for r in tree.children("360104")] == ["360104001", "360104002", "360104100"]
+    assert [r.code for r in tree.search("街道", within="36")] == ["360104001", "360104002"]
+    assert [r.code for r in tree.search("镇", level="township", within="360111")] == ["360111100"]
+    assert tree.get("360104001").kind == "street"  # type: ignore[union-attr]
+    assert tree.get("360104100").kind == "township"  # type: ignore[union-attr]
+
+
+def test_require_names_the_field(tree: RegionTree) -> None:
+    with pytest.raises(DomainError, match="unknown region code 360104999"):
+        tree.require("360104999")
+    with pytest.raises(DomainError, match="region code must have"):
+        tree.require("3601041")
+
+
+# --------------------------------------------------------------------------- boundary changes
+
+
+def test_rename_applies_from_its_date(tree: RegionTree) -> None:
+    c = change(
+        "rename", [ref("360104100", "青云谱镇")], [ref("360104100", "青云谱新镇")], date(2025, 1, 1)
+    )
+    domain.check_boundary_change(tree, c)
+    assert tree.with_changes([c], date(2024, 12, 31)).get("360104100").name == "青云谱镇"  # type: ignore[union-attr]
+    assert tree.with_changes([c], date(2025, 1, 1)).get("360104100").name == "青云谱新镇"  # type: ignore[union-attr]
+
+
+def test_merge_retires_the_old_codes(tree: RegionTree) -> None:
+    c = change(
+        "merge",
+        [ref("360104001", "洪都街道"), ref("360104002", "京山街道")],
+        [ref("360104003", "洪京街道")],
+        date(2025, 6, 1),
+    )
+    domain.check_boundary_change(tree, c)
+    after = tree.with_changes([c], date(2025, 6, 1))
+    assert after.get("360104001") is None
+    assert after.get("360104001", include_retired=True).retired_on == date(2025, 6, 1)  # type: ignore[union-attr]
+    assert after.get("360104003").valid_from == date(2025, 6, 1)  # type: ignore[union-attr]
+    assert [r.code for r in after.children("360104")] == ["360104003", "360104100"]
+    before = tree.with_changes([c], date(2025, 5, 31))
+    assert before.get("360104001") is not None
+    assert before.get("360104003") is None
+
+
+def test_split_and_move(tree: RegionTree) -> None:
+    split = change(
+        "split",
+        [ref("360104100", "青云谱镇")],
+        [ref("360104101", "青云谱东镇"), ref("360104102", "青云谱西镇")],
+        date(2025, 3, 1),
+        station_moves={"360104100": "360104102"},
+    )
+    domain.check_boundary_change(tree, split)
+    assert domain.successor(split, "360104100") == "360104102"
+    move = change(
+        "move", [ref("360111100", "湖坊镇")], [ref("360104120", "湖坊镇")], date(2025, 3, 1)
+    )
+    domain.check_boundary_change(tree, move)
+    after = tree.with_changes([split, move], date(2025, 3, 1))
+    assert after.get("360104120").parent == "360104"  # type: ignore[union-attr]
+    assert after.children("360111") == []
+
+
+@pytest.mark.parametrize(
+    ("kind", "old", "new", "field", "reason"),
+    [
+        ("rename", ["360104100"], ["360104101"], "new[0].code", "keeps the code"),
+        ("merge", ["360104001"], ["360104003"], "old", "at least 2"),
+        ("split", ["360104100"], ["360104101"], "new", "at least 2"),
+        ("move", ["360104100"], ["360104120"], "new[0].code", "another county"),
+        ("merge", ["360104001", "360104999"], ["360104003"], "old[1].code", "not an active"),
+        ("merge", ["360104001", "360104002"], ["360104100"], "new[0].code", "already in use"),
+        ("split", ["360104100"], ["360199001", "360104101"], "new[0].code", "county 360199"),
+        ("rename", ["3601"], ["3601"], "old[0].code", "not an active township"),
+    ],
+)
+def test_bad_boundary_changes_are_refused(
+    tree: RegionTree, kind: str, old: list[str], new: list[str], field: str, reason: str
+) -> None:
+    c = change(kind, [ref(o, "旧") for o in old], [ref(n, "新") for n in new], date(2025, 1, 1))
+    with pytest.raises(DomainError, match=reason) as err:
+        domain.check_boundary_change(tree, c)
+    assert err.value.field == field
+
+
+def test_a_township_cannot_change_before_it_exists(tree: RegionTree) -> None:
+    merge = change(
+        "merge",
+        [ref("360104001", "洪都街道"), ref("360104002", "京山街道")],
+        [ref("360104003", "洪京街道")],
+        date(2025, 6, 1),
+    )
+    rename_early = change(
+        "rename", [ref("360104003", "洪京街道")], [ref("360104003", "洪京新街道")], date(2025, 1, 1)
+    )
+    with pytest.raises(DomainError, match="not an active township"):
+        domain.check_boundary_change(tree.with_changes([merge], date(2025, 1, 1)), rename_early)
+
+
+# --------------------------------------------------------------------------- stations
+
+
+def new_station(tree: RegionTree, code: str = "360104001", **kw: object) -> domain.Station:
+    station, event = domain.register_station(tree.require(code), StationDetails(**kw), today=TODAY)
+    assert isinstance(event, ev.StationRegistered)
+    return station
+
+
+def test_registration_derives_id_kind_and_default_name(tree: RegionTree) -> None:
+    s = new_station(tree)
+    assert s.station_id == "st-360104001"
+    assert (s.kind, s.status, s.name) == ("street", "planned", "洪都街道社工站")
+    with pytest.raises(DomainError, match="a county"):
+        domain.register_station(tree.require("360104"), StationDetails(), today=TODAY)
+    with pytest.raises(DomainError, match="contract_end"):
+        new_station(tree, contract_start=date(2025, 1, 1), contract_end=date(2024, 1, 1))
+
+
+@pytest.mark.parametrize(
+    ("path", "allowed"),
+    [
+        (["operating", "suspended", "operating", "closed"], True),
+        (["closed"], True),
+        (["suspended"], False),  # planned -> suspended
+        (["operating", "planned"], False),
+        (["closed", "operating"], False),  # closed is final
+    ],
+)
+def test_status_transitions(tree: RegionTree, path: list[str], allowed: bool) -> None:
+    s = new_station(tree)
+    try:
+        for to in path:
+            s, event = domain.change_status(s, to, reason="plan", effective_date=TODAY)  # type: ignore[arg-type]
+            assert event.to_status == to  # type: ignore[attr-defined]
+    except Conflict:
+        assert not allowed
+    else:
+        assert allowed
+        assert [h["status"] for h in s.status_history] == ["planned", *path]
+
+
+def test_details_change_only_what_differs(tree: RegionTree) -> None:
+    s = new_station(tree, hotline="0791-88888888")
+    same, events = domain.change_details(s, StationDetails(hotline="0791-88888888"))
+    assert events == []
+    assert same == s
+    new, events = domain.change_details(
+        s, StationDetails(hotline="12345", functions=["elder_service"])
+    )
+    assert events[0].changed == ["functions", "hotline"]  # type: ignore[attr-defined]
+    assert new.hotline == "12345"
+
+
+def test_rating_rules(tree: RegionTree) -> None:
+    s = new_station(tree)
+    with pytest.raises(Conflict, match="planned station cannot be rated"):
+        domain.rate_station(
+            s, stars=5, rated_by="省民政厅", rated_on=TODAY, reason="评估", today=TODAY
+        )
+    s, _ = domain.change_status(s, "operating", reason="opened", effective_date=TODAY)
+    with pytest.raises(DomainError, match="1 to 5"):
+        domain.rate_station(s, stars=6, rated_by="x", rated_on=TODAY, reason="y", today=TODAY)
+    with pytest.raises(DomainError, match="future"):
+        domain.rate_station(
+            s, stars=4, rated_by="x", rated_on=date(2027, 1, 1), reason="y", today=TODAY
+        )
+    s, event = domain.rate_station(
+        s, stars=5, rated_by="省民政厅", rated_on=TODAY, reason="第三方评估优秀", today=TODAY
+    )
+    assert s.rating == {
+        "stars": 5,
+        "rated_by": "省民政厅",
+        "rated_on": "2026-11-23",
+        "reason": "第三方评估优秀",
+    }
+    assert event.stars == 5  # type: ignore[attr-defined]
+
+
+def test_rooms_sit_in_the_stations_township(tree: RegionTree) -> None:
+    s = new_station(tree)
+    s, _ = domain.add_room(s, room_region_code="360104001001", name="洪都社区社工室")
+    with pytest.raises(Conflict, match="already has a room"):
+        domain.add_room(s, room_region_code="360104001001", name="again")
+    with pytest.raises(DomainError, match="not in the station's township"):
+        domain.add_room(s, room_region_code="360104002001", name="elsewhere")
+    with pytest.raises(DomainError, match="12 digits"):
+        domain.add_room(s, room_region_code="360104001", name="short")
+
+
+def test_station_follows_a_merge_and_keeps_its_history(tree: RegionTree) -> None:
+    s = new_station(tree)
+    merge = change(
+        "merge",
+        [ref("360104001", "洪都街道"), ref("360104002", "京山街道")],
+        [ref("360104003", "洪京街道")],
+        date(2025, 6, 1),
+    )
+    moved = domain.move_station(s, merge)
+    assert moved is not None
+    s, event = moved
+    assert (s.region_code, event.previous_region_code) == ("360104003", "360104001")  # type: ignore[attr-defined]
+    assert domain.region_as_of(s, date(2025, 5, 31)) == "360104001"
+    assert domain.region_as_of(s, date(2025, 6, 1)) == "360104003"
+    rename = change(
+        "rename", [ref("360104003", "洪京街道")], [ref("360104003", "新名")], date(2026, 1, 1)
+    )
+    assert domain.move_station(s, rename) is None  # same code: nothing to follow
+
+
+# --------------------------------------------------------------------------- targets
+
+
+def test_blue_vest_targets_split_exactly_over_462_stations() -> None:
+    total = ev.Targets(
+        backbone_volunteers=5000, service_sessions=5544, person_times={"elders": 46000}
+    )
+    shares = domain.split_total(total, 462)
+    assert len(shares) == 462
+    assert domain.sum_targets(shares) == total
+    assert {s.service_sessions for s in shares} == {12}
+    assert {s.backbone_volunteers for s in shares} == {10, 11}
+    assert {s.person_times["elders"] for s in shares} == {99, 100}
+
+
+def test_absent_measures_stay_absent_in_sums() -> None:
+    summed = domain.sum_targets([ev.Targets(service_sessions=3), ev.Targets(service_sessions=4)])
+    assert summed == ev.Targets(service_sessions=7)
+    assert summed.backbone_volunteers is None

@@ -1,0 +1,210 @@
+"""Events of the registry: regions, stations, rooms, social workers, organisations,
+programmes. No personal data: social workers appear by id and certification only."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import Field
+
+from wushe.contracts.envelope import Event, EventPart
+from wushe.contracts.registry import REGISTRY
+
+STATIONS = "registry.stations"
+SOCIAL_WORKERS = "registry.social-workers"
+ORGANISATIONS = "registry.organisations"
+PROGRAMMES = "registry.programmes"
+REGIONS = "registry.regions"
+
+StationStatus = Literal["planned", "operating", "suspended", "closed"]
+StationKind = Literal["township", "street"]
+StationFunction = Literal["minors_protection", "elder_service"]
+Certification = Literal["none", "assistant_social_worker", "social_worker", "senior"]
+OrganisationKind = Literal[
+    "social_work_org", "community_social_org", "foundation", "company", "government"
+]
+
+
+# --------------------------------------------------------------------------- stations
+
+
+@REGISTRY.register
+class StationRegistered(Event, type="registry.StationRegistered.v1", topic=STATIONS):
+    station_id: str
+    region_code: str = Field(description="the township/street's 9-digit statistical code")
+    name: str
+    kind: StationKind
+    status: StationStatus
+    operator_org_id: str | None = None
+    contract_start: date | None = None
+    contract_end: date | None = None
+    functions: list[StationFunction] = Field(default_factory=list)
+    hotline: str | None = None
+
+
+@REGISTRY.register
+class StationDetailsChanged(Event, type="registry.StationDetailsChanged.v1", topic=STATIONS):
+    """Only the fields that changed are set; `changed` names them."""
+
+    station_id: str
+    region_code: str
+    changed: list[str]
+    name: str | None = None
+    operator_org_id: str | None = None
+    contract_start: date | None = None
+    contract_end: date | None = None
+    functions: list[StationFunction] | None = None
+    hotline: str | None = None
+
+
+@REGISTRY.register
+class StationStatusChanged(Event, type="registry.StationStatusChanged.v1", topic=STATIONS):
+    station_id: str
+    region_code: str
+    from_status: StationStatus
+    to_status: StationStatus
+    effective_date: date
+    reason: str
+
+
+@REGISTRY.register
+class StationRated(Event, type="registry.StationRated.v1", topic=STATIONS):
+    station_id: str
+    region_code: str
+    stars: int = Field(ge=1, le=5)
+    rated_by: str
+    rated_on: date
+    reason: str
+
+
+@REGISTRY.register
+class RoomAdded(Event, type="registry.RoomAdded.v1", topic=STATIONS):
+    station_id: str
+    region_code: str = Field(description="the station's township code")
+    room_id: str
+    room_region_code: str = Field(description="the village/community's 12-digit code")
+    name: str
+
+
+@REGISTRY.register
+class StationRegionChanged(Event, type="registry.StationRegionChanged.v1", topic=STATIONS):
+    """A boundary change moved the station's township to a new code (merge, split, move)."""
+
+    station_id: str
+    region_code: str = Field(description="the new code")
+    previous_region_code: str
+    effective_date: date
+    boundary_change_id: str
+
+
+# --------------------------------------------------------------------------- social workers
+
+
+@REGISTRY.register
+class SocialWorkerRegistered(
+    Event, type="registry.SocialWorkerRegistered.v1", topic=SOCIAL_WORKERS
+):
+    worker_id: str
+    region_code: str = Field(description="the region the worker is registered in")
+    certification: Certification
+    general_practice: bool
+
+
+@REGISTRY.register
+class SocialWorkerCertified(Event, type="registry.SocialWorkerCertified.v1", topic=SOCIAL_WORKERS):
+    worker_id: str
+    region_code: str
+    certification: Certification
+    general_practice: bool
+
+
+@REGISTRY.register
+class SocialWorkerAssigned(Event, type="registry.SocialWorkerAssigned.v1", topic=SOCIAL_WORKERS):
+    worker_id: str
+    region_code: str = Field(description="the station's region")
+    station_id: str
+    from_date: date
+    previous_station_id: str | None = None
+
+
+# --------------------------------------------------------------------------- organisations
+
+
+@REGISTRY.register
+class OrganisationRegistered(Event, type="registry.OrganisationRegistered.v1", topic=ORGANISATIONS):
+    org_id: str
+    region_code: str
+    name: str
+    kind: OrganisationKind
+    credit_code: str | None = None
+
+
+# --------------------------------------------------------------------------- programmes
+
+
+class Targets(EventPart):
+    """Targets of a programme; absent means 'not counted by this programme'."""
+
+    backbone_volunteers: int | None = Field(None, ge=0)
+    service_sessions: int | None = Field(None, ge=0)
+    person_times: dict[str, int] = Field(
+        default_factory=dict, description="by beneficiary group, e.g. elders"
+    )
+
+
+@REGISTRY.register
+class ProgrammeCreated(Event, type="registry.ProgrammeCreated.v1", topic=PROGRAMMES):
+    programme_id: str
+    region_code: str = Field(description="the scope's common prefix, e.g. 36")
+    name: str
+    funder_org_id: str | None = None
+    scope_regions: list[str]
+    start_date: date
+    end_date: date
+    total_targets: Targets
+    station_targets: Targets = Field(description="default targets for each enrolled station")
+
+
+@REGISTRY.register
+class StationEnrolled(Event, type="registry.StationEnrolled.v1", topic=PROGRAMMES):
+    programme_id: str
+    station_id: str
+    region_code: str = Field(description="the station's region")
+    enrolled_on: date
+    targets: Targets
+
+
+@REGISTRY.register
+class StationWithdrawn(Event, type="registry.StationWithdrawn.v1", topic=PROGRAMMES):
+    programme_id: str
+    station_id: str
+    region_code: str
+    withdrawn_on: date
+    reason: str
+
+
+# --------------------------------------------------------------------------- regions
+
+
+class RegionRef(EventPart):
+    code: str
+    name: str
+
+
+@REGISTRY.register
+class BoundaryChanged(Event, type="registry.BoundaryChanged.v1", topic=REGIONS):
+    """A township-level boundary change (民政 区划调整), effective on a date.
+
+    kind: rename (one code keeps its code, new name), merge (several old codes become one
+    new or surviving code), split (one code becomes several), move (a township goes to
+    another county and gets a code there).
+    """
+
+    change_id: str
+    region_code: str = Field(description="the county (or province) the change concerns")
+    kind: Literal["rename", "merge", "split", "move"]
+    effective_date: date
+    old: list[RegionRef]
+    new: list[RegionRef]
+    reason: str = ""
