@@ -32,11 +32,15 @@ def auth(keys: DevKeys) -> Any:
 
 
 @contextlib.asynccontextmanager
-async def running_registry(stack: LocalStack, keys: DevKeys, db: str
-                           ) -> AsyncIterator[tuple[httpx.AsyncClient, Any]]:
-    settings = RegistrySettings(kafka_bootstrap=stack.cfg.kafka_bootstrap,
-                                mongo_url=stack.cfg.mongo_url, mongo_db=db,
-                                relay_sweep_interval_s=0.5)
+async def running_registry(
+    stack: LocalStack, keys: DevKeys, db: str
+) -> AsyncIterator[tuple[httpx.AsyncClient, Any]]:
+    settings = RegistrySettings(
+        kafka_bootstrap=stack.cfg.kafka_bootstrap,
+        mongo_url=stack.cfg.mongo_url,
+        mongo_db=db,
+        relay_sweep_interval_s=0.5,
+    )
     app = create_app(settings, token_verifier=keys.verifier())
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
@@ -54,7 +58,8 @@ async def _drop(stack: LocalStack, db: str) -> None:
 
 
 @pytest.fixture
-async def registry(stack: LocalStack, keys: DevKeys, unique: str
-                   ) -> AsyncIterator[tuple[httpx.AsyncClient, Any]]:
+async def registry(
+    stack: LocalStack, keys: DevKeys, unique: str
+) -> AsyncIterator[tuple[httpx.AsyncClient, Any]]:
     async with running_registry(stack, keys, f"registry_{unique}") as pair:
         yield pair

@@ -23,34 +23,58 @@ async def commits(app: Any) -> int:
 async def test_station_lifecycle(registry: Any, auth: Any) -> None:
     client, _ = registry
     h = auth(JX)
-    created = await client.post("/stations", headers=h, json={
-        "region_code": QINGYUNPU_STREET, "operator_org_id": "org-1", "hotline": "0791-86000000",
-        "contract_start": "2024-01-01", "contract_end": "2026-12-31",
-        "functions": ["elder_service", "minors_protection"]})
+    created = await client.post(
+        "/stations",
+        headers=h,
+        json={
+            "region_code": QINGYUNPU_STREET,
+            "operator_org_id": "org-1",
+            "hotline": "0791-86000000",
+            "contract_start": "2024-01-01",
+            "contract_end": "2026-12-31",
+            "functions": ["elder_service", "minors_protection"],
+        },
+    )
     assert created.status_code == 201, created.text
     station = created.json()
     assert station["station_id"] == "st-360104002"
     assert (station["name"], station["kind"], station["status"]) == (
-        "洪都街道社工站", "street", "planned")
+        "洪都街道社工站",
+        "street",
+        "planned",
+    )
 
     sid = station["station_id"]
     assert (await client.get(f"/stations/{sid}", headers=h)).json()["hotline"] == "0791-86000000"
-    opened = await client.post(f"/stations/{sid}/status", headers=h,
-                               json={"to": "operating", "reason": "开站"})
+    opened = await client.post(
+        f"/stations/{sid}/status", headers=h, json={"to": "operating", "reason": "开站"}
+    )
     assert opened.json()["status"] == "operating"
-    rated = await client.post(f"/stations/{sid}/ratings", headers=h, json={
-        "stars": 5, "rated_by": "江西省民政厅", "rated_on": "2026-06-30", "reason": "五星站点"})
+    rated = await client.post(
+        f"/stations/{sid}/ratings",
+        headers=h,
+        json={
+            "stars": 5,
+            "rated_by": "江西省民政厅",
+            "rated_on": "2026-06-30",
+            "reason": "五星站点",
+        },
+    )
     assert rated.json()["rating"]["stars"] == 5
-    room = await client.post(f"/stations/{sid}/rooms", headers=h,
-                             json={"room_region_code": "360104002001", "name": "社区社工室"})
+    room = await client.post(
+        f"/stations/{sid}/rooms",
+        headers=h,
+        json={"room_region_code": "360104002001", "name": "社区社工室"},
+    )
     assert room.status_code == 201
     assert room.json()["rooms"][0]["room_id"] == "rm-360104002001"
     patched = await client.patch(f"/stations/{sid}", headers=h, json={"hotline": "12345"})
     assert patched.json()["hotline"] == "12345"
     assert patched.json()["version"] == 5
 
-    page = await client.get("/stations", headers=h, params={"region": "3601",
-                                                            "status": "operating"})
+    page = await client.get(
+        "/stations", headers=h, params={"region": "3601", "status": "operating"}
+    )
     assert page.json()["total"] == 1
     assert page.json()["items"][0]["station_id"] == sid
 
@@ -68,8 +92,16 @@ async def test_bad_input_is_a_clear_4xx_and_writes_nothing(registry: Any, auth: 
         ({"region_code": "420102001"}, 403, "region_code", "outside your region scope"),
         ({"region_code": QINGYUNPU_STREET}, 409, "region_code", "already has station"),
         ({"region_code": "360104007", "hotline": "call me"}, 422, "hotline", "digits"),
-        ({"region_code": "360104007", "contract_start": "2025-01-01",
-          "contract_end": "2024-01-01"}, 422, "contract_end", "before"),
+        (
+            {
+                "region_code": "360104007",
+                "contract_start": "2025-01-01",
+                "contract_end": "2024-01-01",
+            },
+            422,
+            "contract_end",
+            "before",
+        ),
         ({"region_code": "360104007", "station_id": "st-x"}, 422, "station_id", "xtra"),
         ({"region_code": "360104007", "status": "closed"}, 422, "status", ""),
     ]
@@ -81,20 +113,23 @@ async def test_bad_input_is_a_clear_4xx_and_writes_nothing(registry: Any, auth: 
         assert reason in detail["msg"], (body, detail)
 
     sid = ok.json()["station_id"]
-    bad_transition = await client.post(f"/stations/{sid}/status", headers=h,
-                                       json={"to": "suspended", "reason": "x"})
+    bad_transition = await client.post(
+        f"/stations/{sid}/status", headers=h, json={"to": "suspended", "reason": "x"}
+    )
     assert bad_transition.status_code == 409
     assert "planned -> suspended is not allowed" in bad_transition.json()["detail"][0]["msg"]
-    bad_room = await client.post(f"/stations/{sid}/rooms", headers=h,
-                                 json={"room_region_code": "360104006001", "name": "x"})
+    bad_room = await client.post(
+        f"/stations/{sid}/rooms", headers=h, json={"room_region_code": "360104006001", "name": "x"}
+    )
     assert bad_room.status_code == 422
     assert await commits(app) == before
 
 
 async def test_another_province_sees_nothing(registry: Any, auth: Any) -> None:
     client, app = registry
-    created = await client.post("/stations", headers=auth(JX),
-                                json={"region_code": QINGYUNPU_STREET})
+    created = await client.post(
+        "/stations", headers=auth(JX), json={"region_code": QINGYUNPU_STREET}
+    )
     sid = created.json()["station_id"]
     hubei = auth("42")
     before = await commits(app)
@@ -102,10 +137,14 @@ async def test_another_province_sees_nothing(registry: Any, auth: Any) -> None:
     missing = (await client.get("/stations/st-none", headers=hubei)).json()["detail"]
     hidden = (await client.get(f"/stations/{sid}", headers=hubei)).json()["detail"]
     assert hidden.replace(sid, "st-none") == missing  # indistinguishable from absent
-    assert (await client.patch(f"/stations/{sid}", headers=hubei,
-                               json={"hotline": "12345"})).status_code == 404
-    assert (await client.post(f"/stations/{sid}/status", headers=hubei,
-                              json={"to": "operating", "reason": "x"})).status_code == 404
+    assert (
+        await client.patch(f"/stations/{sid}", headers=hubei, json={"hotline": "12345"})
+    ).status_code == 404
+    assert (
+        await client.post(
+            f"/stations/{sid}/status", headers=hubei, json={"to": "operating", "reason": "x"}
+        )
+    ).status_code == 404
     listed = await client.get("/stations", headers=hubei, params={"region": "36"})
     assert listed.json()["total"] == 0
     nanchang_city = auth("3601")
@@ -124,15 +163,24 @@ async def test_regions_lookup_and_boundary_change(registry: Any, auth: Any) -> N
     assert [a["name"] for a in region["ancestors"]] == ["江西省", "南昌市", "青云谱区"]
     children = (await client.get("/regions/3601/children", headers=h)).json()
     assert "360104" in {c["code"] for c in children}
-    found = (await client.get("/regions", headers=h,
-                              params={"q": "洪都", "within": "36"})).json()
+    found = (await client.get("/regions", headers=h, params={"q": "洪都", "within": "36"})).json()
     assert "360104002" in {r["code"] for r in found}
 
     await client.post("/stations", headers=h, json={"region_code": QINGYUNPU_STREET})
-    merge = await client.post("/boundary-changes", headers=h, json={
-        "kind": "merge", "effective_date": "2026-01-01", "reason": "街道合并",
-        "old": [{"code": "360104002", "name": "洪都街道"}, {"code": "360104006", "name": "京山街道"}],
-        "new": [{"code": "360104098", "name": "洪京街道"}]})
+    merge = await client.post(
+        "/boundary-changes",
+        headers=h,
+        json={
+            "kind": "merge",
+            "effective_date": "2026-01-01",
+            "reason": "街道合并",
+            "old": [
+                {"code": "360104002", "name": "洪都街道"},
+                {"code": "360104006", "name": "京山街道"},
+            ],
+            "new": [{"code": "360104098", "name": "洪京街道"}],
+        },
+    )
     assert merge.status_code == 201, merge.text
     assert merge.json()["stations_moved"] == ["st-360104002"]
 
@@ -144,14 +192,26 @@ async def test_regions_lookup_and_boundary_change(registry: Any, auth: Any) -> N
     assert [s["region_code"] for s in history] == ["360104002", "360104098"]
     assert history[1]["since"] == "2026-01-01"
 
-    again = await client.post("/boundary-changes", headers=h, json={
-        "kind": "rename", "effective_date": "2026-02-01",
-        "old": [{"code": "360104002", "name": "洪都街道"}],
-        "new": [{"code": "360104002", "name": "新洪都街道"}]})
+    again = await client.post(
+        "/boundary-changes",
+        headers=h,
+        json={
+            "kind": "rename",
+            "effective_date": "2026-02-01",
+            "old": [{"code": "360104002", "name": "洪都街道"}],
+            "new": [{"code": "360104002", "name": "新洪都街道"}],
+        },
+    )
     assert again.status_code == 422
     assert again.json()["detail"][0]["loc"][-1] == "old[0].code"
-    outside = await client.post("/boundary-changes", headers=auth("42"), json={
-        "kind": "rename", "effective_date": "2026-02-01",
-        "old": [{"code": "360104100", "name": "青云谱镇"}],
-        "new": [{"code": "360104100", "name": "新镇"}]})
+    outside = await client.post(
+        "/boundary-changes",
+        headers=auth("42"),
+        json={
+            "kind": "rename",
+            "effective_date": "2026-02-01",
+            "old": [{"code": "360104100", "name": "青云谱镇"}],
+            "new": [{"code": "360104100", "name": "新镇"}],
+        },
+    )
     assert outside.status_code == 403

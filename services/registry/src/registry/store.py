@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from registry.domain import BoundaryChange, Station
+from registry.domain import BoundaryChange, Station, station_id_for
 from wushe.service import ServiceContext
 from wushe.store import EventStore, Loaded
 
@@ -23,8 +23,22 @@ class RegistryStore:
         return (Station.model_validate(loaded.state) if loaded.state else None), loaded.version
 
     async def station_on_township(self, code: str) -> str | None:
-        doc = await self.stations.current.find_one({"region_code": code}, {"_id": 1})
-        return str(doc["_id"]) if doc else None
+        """The station registered on township `code`, if any.
+
+        A station's id is derived from the township it was registered on, so the usual
+        answer is one lookup by _id. Only a township created by a boundary change can hold
+        a station registered elsewhere (moved there): only then is the collection scanned.
+        """
+        doc = await self.stations.current.find_one(
+            {"_id": station_id_for(code)}, {"region_code": 1}
+        )
+        if doc is not None and doc.get("region_code") == code:
+            return str(doc["_id"])
+        _, changes = await self.boundary_changes()
+        if not any(code in {n.code for n in c.new} for c in changes):
+            return None
+        moved = await self.stations.current.find_one({"region_code": code}, {"_id": 1})
+        return str(moved["_id"]) if moved else None
 
     async def list_stations(
         self,
@@ -46,6 +60,16 @@ class RegistryStore:
         total = await self.stations.current.count_documents(query)
         cursor = self.stations.current.find(query).sort("_id", 1).skip(offset).limit(limit)
         return [Station.model_validate(_state(d)) async for d in cursor], total
+
+    async def stations_by_township(self, within: str) -> dict[str, tuple[Station, int]]:
+        """Every station in a region, keyed by its current township code, with its version:
+        one query, so a ledger import compares rows in memory instead of a lookup per row."""
+        cursor = self.stations.current.find({"region_code": {"$regex": f"^{re.escape(within)}"}})
+        out: dict[str, tuple[Station, int]] = {}
+        async for doc in cursor:
+            station = Station.model_validate(_state(doc))
+            out[station.region_code] = (station, int(doc["_v"]))
+        return out
 
     async def stations_in(self, codes: list[str]) -> list[Station]:
         cursor = self.stations.current.find({"region_code": {"$in": codes}})
