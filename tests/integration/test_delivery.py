@@ -16,7 +16,7 @@ from pymongo.errors import AutoReconnect
 from wushe import bus
 from wushe.contracts import Envelope
 from wushe.devstack import LocalStack
-from wushe.store import ConcurrencyError, EventStore, Inbox, Relay
+from wushe.store import ConcurrencyError, EventStore, Inbox, NewCommit, Relay
 from wushe.testing import (
     create_topics,
     group_lag,
@@ -365,3 +365,50 @@ async def test_poison_messages_go_to_the_dlq_and_the_consumer_moves_on(
     assert by_offset[4]["dlq_attempts"] == "3"
     assert "unknown to this service" in by_offset[4]["dlq_error"]
     assert min(dlq, key=lambda r: r.offset).value == b"\x00\xffgarbage"
+
+
+async def test_fast_path_publishes_another_replicas_predecessor_first(
+    stack: LocalStack, mongo_db: Any, unique: str
+) -> None:
+    """Replica A commits v1 and dies before its relay runs; replica B commits v2 and announces
+    only v2. B's relay must publish v1 before v2 (order per aggregate), reading v1 by _id."""
+    topic = f"probe.{unique}"
+    probe, _ = probe_event(topic)
+    await create_topics(stack.cfg.kafka_bootstrap, topic)
+    replica_a = EventStore(mongo_db, "probes", source="/wushe/test")  # no relay: it died
+    replica_b = EventStore(mongo_db, "probes", source="/wushe/test")
+    broker = bus.create_broker(stack.cfg.kafka_bootstrap, client_id="t-fast")
+    await broker.start()
+    relay = Relay([replica_b], lambda envs: bus.publish_envelopes(broker, envs))
+    replica_b._on_commit = relay.notify
+    try:
+        await replica_a.append("s", 0, [probe(n=1)], {"n": 1})
+        await replica_b.append("s", 1, [probe(n=2)], {"n": 2})
+        assert await relay.publish_announced() == 2
+    finally:
+        await broker.stop()
+    records = await read_topic(stack.cfg.kafka_bootstrap, topic, expect=2)
+    assert [json.loads(r.value)["n"] for r in records] == [1, 2]
+    assert await store_unpublished(replica_b) == 0
+
+
+async def store_unpublished(store: EventStore) -> int:
+    return await store.commits.count_documents({"published": False})
+
+
+async def test_append_many_reports_each_conflict_in_place(mongo_db: Any, unique: str) -> None:
+    probe, _ = probe_event(f"t.{unique}")
+    store = EventStore(mongo_db, "things", source="/wushe/test")
+    await store.append("b", 0, [probe(n=0)], {"v": 0})
+    results = await store.append_many(
+        [
+            NewCommit("a", 0, [probe(n=1)], {"v": 1}),
+            NewCommit("b", 0, [probe(n=2)], {"v": 2}),  # b is already at version 1
+            NewCommit("a", 1, [probe(n=3)], {"v": 3}),
+        ]
+    )
+    assert isinstance(results[1], ConcurrencyError)
+    assert [r.version for r in (results[0], results[2])] == [1, 2]  # type: ignore[union-attr]
+    assert (await store.load("a")).state == {"v": 3}
+    assert (await store.load("b")).state == {"v": 0}
+    assert (await store.current.find_one({"_id": "a"}))["_v"] == 2
