@@ -279,3 +279,150 @@ def test_absent_measures_stay_absent_in_sums() -> None:
     summed = domain.sum_targets([ev.Targets(service_sessions=3), ev.Targets(service_sessions=4)])
     assert summed == ev.Targets(service_sessions=7)
     assert summed.backbone_volunteers is None
+
+
+# --------------------------------------------------------------------------- organisations
+
+
+def test_organisations_need_a_valid_credit_code_where_they_have_one(tree: RegionTree) -> None:
+    region = tree.require("3601")
+    org, event = domain.register_organisation(
+        name="南昌市青云谱区社会工作服务中心",
+        kind="social_work_org",
+        credit_code="91350100M000100Y43",
+        region=region,
+    )
+    assert org.org_id == "org-91350100M000100Y43"
+    assert event.credit_code == "91350100M000100Y43"  # type: ignore[attr-defined]
+    with pytest.raises(DomainError, match="check character") as err:
+        domain.register_organisation(
+            name="x", kind="foundation", credit_code="91350100M000100Y44", region=region
+        )
+    assert err.value.field == "credit_code"
+    with pytest.raises(DomainError, match="has a unified social credit code"):
+        domain.register_organisation(name="x", kind="company", credit_code=None, region=region)
+    informal, _ = domain.register_organisation(
+        name="洪都社区广场舞队", kind="community_social_org", credit_code=None, region=region
+    )
+    assert informal.org_id == domain.organisation_id_for(None, "洪都社区广场舞队", "3601")
+
+
+# --------------------------------------------------------------------------- social workers
+
+
+def worker(**kw: object) -> domain.SocialWorker:
+    base = {
+        "worker_id": "sw-1",
+        "region_code": "360104",
+        "certification": "none",
+        "general_practice": False,
+        "name_enc": "x",
+        "name_masked": "张*",
+        "id_number_enc": "x",
+        "id_number_masked": "x",
+        "birth_year": 1990,
+    }
+    return domain.SocialWorker(**{**base, **kw})  # type: ignore[arg-type]
+
+
+def test_worker_identity_is_validated() -> None:
+    assert domain.check_worker_identity(
+        name=" 张三 ", id_number="11010519491231002x", phone="+86 138-0013-8000"
+    ) == ("张三", "11010519491231002X", "13800138000")
+    with pytest.raises(DomainError, match="check character") as err:
+        domain.check_worker_identity(name="张三", id_number="110105194912310021", phone=None)
+    assert err.value.field == "id_number"
+    with pytest.raises(DomainError) as err:
+        domain.check_worker_identity(name="张三", id_number="11010519491231002X", phone="123")
+    assert err.value.field == "phone"
+    assert domain.mask_name("欧阳娜娜") == "欧***"
+
+
+def test_certification_and_assignment_history(tree: RegionTree) -> None:
+    w = worker()
+    same, events = domain.certify(w, "none", False)
+    assert (same, events) == (w, [])
+    w, events = domain.certify(w, "social_worker", True)
+    assert events[0].certification == "social_worker"  # type: ignore[attr-defined]
+    s1 = new_station(tree, "360104001")
+    s2 = new_station(tree, "360104002")
+    w, events = domain.assign(w, s1, date(2025, 1, 1))
+    w, events = domain.assign(w, s2, date(2025, 7, 1))
+    assert events[0].previous_station_id == "st-360104001"  # type: ignore[attr-defined]
+    assert [a["station_id"] for a in w.assignments] == ["st-360104001", "st-360104002"]
+    with pytest.raises(DomainError, match="before the current assignment"):
+        domain.assign(w, s1, date(2025, 3, 1))
+
+
+# --------------------------------------------------------------------------- programmes
+
+
+def blue_vest(tree: RegionTree) -> domain.Programme:
+    programme, event = domain.create_programme(
+        programme_id="blue-vest",
+        name="蓝马甲行动",
+        funder_org_id="org-f",
+        scope=[tree.require("36")],
+        start_date=date(2022, 1, 1),
+        end_date=date(2024, 12, 31),
+        total_targets=ev.Targets(
+            backbone_volunteers=5000, service_sessions=5544, person_times={"elders": 46000}
+        ),
+        station_targets=ev.Targets(
+            backbone_volunteers=11, service_sessions=12, person_times={"elders": 100}
+        ),
+    )
+    assert event.region_code == "36"  # type: ignore[attr-defined]
+    return programme
+
+
+def test_programme_enrolment_and_withdrawal(tree: RegionTree) -> None:
+    p = blue_vest(tree)
+    stations = [new_station(tree, c) for c in ("360104001", "360104002", "360104100")]
+    p, events = domain.enrol(p, stations, on=date(2022, 3, 1))
+    assert len(events) == 3
+    assert domain.enrolled_targets(p).service_sessions == 36
+    with pytest.raises(Conflict, match="already enrolled"):
+        domain.enrol(p, stations[:1], on=date(2022, 3, 1))
+    with pytest.raises(DomainError, match="within the programme period"):
+        domain.enrol(blue_vest(tree), stations[:1], on=date(2025, 1, 1))
+    p, _ = domain.withdraw(p, "st-360104100", on=date(2023, 1, 1), reason="站点关闭")
+    assert domain.enrolled_targets(p).service_sessions == 24
+    with pytest.raises(Conflict, match="not enrolled"):
+        domain.withdraw(p, "st-360104100", on=date(2023, 2, 1), reason="again")
+
+
+def test_programme_scope_and_period(tree: RegionTree) -> None:
+    with pytest.raises(DomainError, match="end_date"):
+        domain.create_programme(
+            programme_id="p",
+            name="x",
+            funder_org_id=None,
+            scope=[tree.require("36")],
+            start_date=date(2024, 1, 1),
+            end_date=date(2023, 1, 1),
+            total_targets=ev.Targets(),
+            station_targets=ev.Targets(),
+        )
+    narrow, _ = domain.create_programme(
+        programme_id="p",
+        name="x",
+        funder_org_id=None,
+        scope=[tree.require("360111")],
+        start_date=date(2022, 1, 1),
+        end_date=date(2024, 1, 1),
+        total_targets=ev.Targets(),
+        station_targets=ev.Targets(),
+    )
+    with pytest.raises(DomainError, match="outside the programme's regions"):
+        domain.enrol(narrow, [new_station(tree, "360104001")], on=date(2022, 2, 1))
+
+
+def test_blue_vest_expressible_exactly_with_split_targets(tree: RegionTree) -> None:
+    p = blue_vest(tree)
+    base = new_station(tree, "360104001")
+    stations = [base.model_copy(update={"station_id": f"st-{i}"}) for i in range(462)]
+    shares = domain.split_total(p.total_targets, 462)
+    p, events = domain.enrol(p, stations, on=date(2022, 1, 1), targets=shares)
+    assert len(events) == 462
+    assert domain.enrolled_targets(p) == p.total_targets

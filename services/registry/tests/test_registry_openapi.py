@@ -19,7 +19,8 @@ def test_openapi_document_is_committed_and_current() -> None:
         COMMITTED.write_text(current)
     assert COMMITTED.exists(), "no committed openapi.json: run with WUSHE_UPDATE_OPENAPI=1"
     assert COMMITTED.read_text() == current, (
-        "the API changed: review it and regenerate with WUSHE_UPDATE_OPENAPI=1")
+        "the API changed: review it and regenerate with WUSHE_UPDATE_OPENAPI=1"
+    )
 
 
 def test_every_route_declares_a_response_model() -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -46,6 +46,10 @@ class ServiceSettings(BaseSettings):
     jwt_issuer: str = "wushe-dev"
     jwt_audience: str = "wushe"
     jwt_leeway_s: int = 30
+
+    # Personal data: the master key of `wushe.pii.Vault` (32 bytes, base64). Required outside
+    # environment=local; locally a dev key is generated in the user cache.
+    pii_key: SecretStr = SecretStr("")
 
     # Telemetry
     otlp_endpoint: str = ""

@@ -15,7 +15,9 @@ from registry.store import BOUNDARY_STREAM, RegionIndex, RegistryStore
 from wushe.auth import CurrentPrincipal, Principal
 from wushe.contracts import Event
 from wushe.contracts.events import registry as ev
-from wushe.store import ConcurrencyError, NewCommit
+from wushe.pii import Vault
+from wushe.store import ConcurrencyError, EventStore, NewCommit
+from wushe.validators import mask_mobile, mask_resident_id
 
 router = APIRouter()
 
@@ -29,9 +31,10 @@ class Strict(BaseModel):
 class Registry:
     """What the routers need, built once in app.py and reached through `request.app.state`."""
 
-    def __init__(self, store: RegistryStore, regions: RegionIndex) -> None:
+    def __init__(self, store: RegistryStore, regions: RegionIndex, vault: Vault) -> None:
         self.store = store
         self.regions = regions
+        self.vault = vault
 
 
 def get_registry(request: Request) -> Registry:
@@ -574,3 +577,424 @@ async def _plan_row(
         )
         existing[body.region_code] = (station, version + 1)
     return outcome
+
+
+# --------------------------------------------------------------------------- generic writes
+
+
+async def _save(
+    store: EventStore, stream_id: str, version: int, new: BaseModel, events: list[Event]
+) -> int:
+    if not events:
+        return version
+    try:
+        commit = await store.append(stream_id, version, events, new.model_dump(mode="json"))
+    except ConcurrencyError:
+        raise HTTPException(409, f"{stream_id} was changed concurrently, retry") from None
+    return commit.version
+
+
+# --------------------------------------------------------------------------- organisations
+
+
+class OrganisationIn(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    kind: ev.OrganisationKind
+    credit_code: str | None = Field(None, max_length=18)
+    region_code: str = Field(pattern=r"^\d{2}(\d{2}){0,2}(\d{3})?$")
+
+
+class OrganisationOut(BaseModel):
+    org_id: str
+    name: str
+    kind: str
+    credit_code: str | None
+    region_code: str
+
+
+class OrganisationPage(BaseModel):
+    items: list[OrganisationOut]
+    total: int
+    limit: int
+    offset: int
+
+
+@router.post(
+    "/organisations", response_model=OrganisationOut, status_code=201, tags=["organisations"]
+)
+async def register_organisation(
+    body: OrganisationIn, reg: Reg, who: CurrentPrincipal
+) -> OrganisationOut:
+    require_in_scope(who, body.region_code)
+    tree = await reg.regions.tree(today())
+    try:
+        region = tree.require(body.region_code)
+        org, event = domain.register_organisation(
+            name=body.name, kind=body.kind, credit_code=body.credit_code, region=region
+        )
+    except DomainError as exc:
+        raise raise_domain(exc) from None
+    try:
+        await reg.store.organisations.append(org.org_id, 0, [event], org.model_dump())
+    except ConcurrencyError:
+        field = "credit_code" if org.credit_code else "name"
+        raise HTTPException(
+            409,
+            detail=[
+                {
+                    "loc": ["body", field],
+                    "type": "duplicate",
+                    "msg": f"organisation {org.org_id} exists",
+                }
+            ],
+        ) from None
+    return OrganisationOut(**org.model_dump())
+
+
+@router.get("/organisations/{org_id}", response_model=OrganisationOut, tags=["organisations"])
+async def get_organisation(org_id: str, reg: Reg, who: CurrentPrincipal) -> OrganisationOut:
+    org, _ = await reg.store.load_as(reg.store.organisations, domain.Organisation, org_id)
+    if org is None or not who.can_see(org.region_code):
+        raise HTTPException(404, f"organisation {org_id} not found")
+    return OrganisationOut(**org.model_dump())
+
+
+@router.get("/organisations", response_model=OrganisationPage, tags=["organisations"])
+async def list_organisations(
+    reg: Reg,
+    who: CurrentPrincipal,
+    kind: ev.OrganisationKind | None = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> OrganisationPage:
+    items, total = await reg.store.list_in(
+        reg.store.organisations,
+        domain.Organisation,
+        within=who.region_scope,
+        filters={"kind": kind} if kind else {},
+        limit=limit,
+        offset=offset,
+    )
+    return OrganisationPage(
+        items=[OrganisationOut(**o.model_dump()) for o in items],
+        total=total,
+        limit=limit,
+        offset=offset,
+    )
+
+
+# --------------------------------------------------------------------------- social workers
+
+
+class SocialWorkerIn(Strict):
+    name: str = Field(min_length=1, max_length=40)
+    id_number: str = Field(min_length=18, max_length=18)
+    phone: str | None = Field(None, max_length=20)
+    region_code: str = Field(
+        pattern=r"^\d{6}(\d{3})?$", description="the county or township the worker is registered in"
+    )
+    certification: ev.Certification = "none"
+    general_practice: bool = False
+
+
+class CertificationIn(Strict):
+    certification: ev.Certification
+    general_practice: bool
+
+
+class AssignmentIn(Strict):
+    station_id: str = Field(max_length=40)
+    from_date: date
+
+
+class SocialWorkerOut(BaseModel):
+    """Personal data is shown masked only."""
+
+    worker_id: str
+    region_code: str
+    certification: str
+    general_practice: bool
+    name: str
+    phone: str | None
+    id_number: str
+    station_id: str | None
+    assignments: list[dict[str, Any]]
+
+
+def worker_out(w: domain.SocialWorker) -> SocialWorkerOut:
+    return SocialWorkerOut(
+        worker_id=w.worker_id,
+        region_code=w.region_code,
+        certification=w.certification,
+        general_practice=w.general_practice,
+        name=w.name_masked,
+        phone=w.phone_masked,
+        id_number=w.id_number_masked,
+        station_id=w.station_id,
+        assignments=w.assignments,
+    )
+
+
+@router.post(
+    "/social-workers", response_model=SocialWorkerOut, status_code=201, tags=["social workers"]
+)
+async def register_social_worker(
+    body: SocialWorkerIn, reg: Reg, who: CurrentPrincipal
+) -> SocialWorkerOut:
+    require_in_scope(who, body.region_code)
+    tree = await reg.regions.tree(today())
+    try:
+        tree.require(body.region_code)
+        name, id_number, phone = domain.check_worker_identity(
+            name=body.name, id_number=body.id_number, phone=body.phone
+        )
+    except DomainError as exc:
+        raise raise_domain(exc) from None
+    # The id is a keyed hash of the ID number: pseudonymous, and one worker per person.
+    worker_id = "sw-" + reg.vault.blind_index("resident_id", id_number)[:20]
+    ctx = f"social_worker:{worker_id}"
+    worker = domain.SocialWorker(
+        worker_id=worker_id,
+        region_code=body.region_code,
+        certification=body.certification,
+        general_practice=body.general_practice,
+        name_enc=reg.vault.encrypt(name, context=f"{ctx}:name"),
+        name_masked=domain.mask_name(name),
+        phone_enc=reg.vault.encrypt(phone, context=f"{ctx}:phone") if phone else None,
+        phone_masked=mask_mobile(phone) if phone else None,
+        id_number_enc=reg.vault.encrypt(id_number, context=f"{ctx}:id_number"),
+        id_number_masked=mask_resident_id(id_number),
+        birth_year=int(id_number[6:10]),
+    )
+    event = ev.SocialWorkerRegistered(
+        worker_id=worker_id,
+        region_code=body.region_code,
+        certification=body.certification,
+        general_practice=body.general_practice,
+    )
+    try:
+        await reg.store.social_workers.append(worker_id, 0, [event], worker.model_dump())
+    except ConcurrencyError:
+        raise HTTPException(
+            409,
+            detail=[
+                {
+                    "loc": ["body", "id_number"],
+                    "type": "duplicate",
+                    "msg": "a social worker with this ID number is already registered",
+                }
+            ],
+        ) from None
+    return worker_out(worker)
+
+
+async def _visible_worker(
+    reg: Registry, who: Principal, worker_id: str
+) -> tuple[domain.SocialWorker, int]:
+    worker, version = await reg.store.load_as(
+        reg.store.social_workers, domain.SocialWorker, worker_id
+    )
+    if worker is None or not who.can_see(worker.region_code):
+        raise HTTPException(404, f"social worker {worker_id} not found")
+    return worker, version
+
+
+@router.get("/social-workers/{worker_id}", response_model=SocialWorkerOut, tags=["social workers"])
+async def get_social_worker(worker_id: str, reg: Reg, who: CurrentPrincipal) -> SocialWorkerOut:
+    return worker_out((await _visible_worker(reg, who, worker_id))[0])
+
+
+@router.post(
+    "/social-workers/{worker_id}/certification",
+    response_model=SocialWorkerOut,
+    tags=["social workers"],
+)
+async def certify_social_worker(
+    worker_id: str, body: CertificationIn, reg: Reg, who: CurrentPrincipal
+) -> SocialWorkerOut:
+    worker, version = await _visible_worker(reg, who, worker_id)
+    new, events = domain.certify(worker, body.certification, body.general_practice)
+    await _save(reg.store.social_workers, worker_id, version, new, events)
+    return worker_out(new)
+
+
+@router.post(
+    "/social-workers/{worker_id}/assignments",
+    response_model=SocialWorkerOut,
+    tags=["social workers"],
+)
+async def assign_social_worker(
+    worker_id: str, body: AssignmentIn, reg: Reg, who: CurrentPrincipal
+) -> SocialWorkerOut:
+    worker, version = await _visible_worker(reg, who, worker_id)
+    station, _ = await visible_station(reg, who, body.station_id)
+    try:
+        new, events = domain.assign(worker, station, body.from_date)
+    except DomainError as exc:
+        raise raise_domain(exc) from None
+    await _save(reg.store.social_workers, worker_id, version, new, events)
+    return worker_out(new)
+
+
+# --------------------------------------------------------------------------- programmes
+
+
+class ProgrammeIn(Strict):
+    programme_id: str = Field(
+        pattern=r"^[a-z0-9][a-z0-9-]{2,40}$",
+        description="a stable slug, e.g. blue-vest-jiangxi-2022",
+    )
+    name: str = Field(min_length=1, max_length=200)
+    funder_org_id: str | None = Field(None, max_length=64)
+    scope_regions: list[str] = Field(min_length=1, max_length=100)
+    start_date: date
+    end_date: date
+    total_targets: ev.Targets
+    station_targets: ev.Targets = ev.Targets()
+
+
+class EnrolmentIn(Strict):
+    station_ids: list[str] = Field(min_length=1, max_length=5000)
+    enrolled_on: date
+    targets: Literal["default", "split_total"] = Field(
+        "default", description="the per-station default, or the total split exactly"
+    )
+
+
+class WithdrawalIn(Strict):
+    withdrawn_on: date
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class ProgrammeOut(BaseModel):
+    programme_id: str
+    name: str
+    funder_org_id: str | None
+    region_code: str
+    scope_regions: list[str]
+    start_date: date
+    end_date: date
+    total_targets: ev.Targets
+    station_targets: ev.Targets
+    enrolled_stations: int
+    enrolled_targets: ev.Targets = Field(description="the sum of enrolled stations' targets")
+    version: int
+
+
+def programme_out(p: domain.Programme, version: int) -> ProgrammeOut:
+    return ProgrammeOut(
+        **p.model_dump(exclude={"enrolments"}),
+        enrolled_stations=len(p.enrolled()),
+        enrolled_targets=domain.enrolled_targets(p),
+        version=version,
+    )
+
+
+@router.post("/programmes", response_model=ProgrammeOut, status_code=201, tags=["programmes"])
+async def create_programme(body: ProgrammeIn, reg: Reg, who: CurrentPrincipal) -> ProgrammeOut:
+    tree = await reg.regions.tree(today())
+    scope = []
+    for i, code in enumerate(body.scope_regions):
+        require_in_scope(who, code, f"scope_regions[{i}]")
+        try:
+            scope.append(tree.require(code, f"scope_regions[{i}]"))
+        except DomainError as exc:
+            raise raise_domain(exc) from None
+    if body.funder_org_id:
+        funder, _ = await reg.store.load_as(
+            reg.store.organisations, domain.Organisation, body.funder_org_id
+        )
+        if funder is None:
+            raise raise_domain(DomainError("funder_org_id", "unknown organisation"))
+    try:
+        programme, event = domain.create_programme(
+            programme_id=body.programme_id,
+            name=body.name,
+            funder_org_id=body.funder_org_id,
+            scope=scope,
+            start_date=body.start_date,
+            end_date=body.end_date,
+            total_targets=body.total_targets,
+            station_targets=body.station_targets,
+        )
+    except DomainError as exc:
+        raise raise_domain(exc) from None
+    try:
+        commit = await reg.store.programmes.append(
+            programme.programme_id, 0, [event], programme.model_dump(mode="json")
+        )
+    except ConcurrencyError:
+        raise HTTPException(
+            409,
+            detail=[
+                {
+                    "loc": ["body", "programme_id"],
+                    "type": "duplicate",
+                    "msg": f"{programme.programme_id} exists",
+                }
+            ],
+        ) from None
+    return programme_out(programme, commit.version)
+
+
+async def _visible_programme(
+    reg: Registry, who: Principal, programme_id: str
+) -> tuple[domain.Programme, int]:
+    programme, version = await reg.store.load_as(
+        reg.store.programmes, domain.Programme, programme_id
+    )
+    overlaps = programme is not None and any(
+        who.region_scope.startswith(r) or r.startswith(who.region_scope)
+        for r in programme.scope_regions
+    )
+    if programme is None or not overlaps:
+        raise HTTPException(404, f"programme {programme_id} not found")
+    return programme, version
+
+
+@router.get("/programmes/{programme_id}", response_model=ProgrammeOut, tags=["programmes"])
+async def get_programme(programme_id: str, reg: Reg, who: CurrentPrincipal) -> ProgrammeOut:
+    return programme_out(*await _visible_programme(reg, who, programme_id))
+
+
+@router.post(
+    "/programmes/{programme_id}/enrolments", response_model=ProgrammeOut, tags=["programmes"]
+)
+async def enrol_stations(
+    programme_id: str, body: EnrolmentIn, reg: Reg, who: CurrentPrincipal
+) -> ProgrammeOut:
+    programme, version = await _visible_programme(reg, who, programme_id)
+    stations = []
+    for i, sid in enumerate(body.station_ids):
+        station, _ = await reg.store.load_station(sid)
+        if station is None or not who.can_see(station.region_code):
+            raise raise_domain(DomainError(f"station_ids[{i}]", f"no station {sid}"))
+        stations.append(station)
+    targets = (
+        domain.split_total(programme.total_targets, len(stations))
+        if body.targets == "split_total"
+        else None
+    )
+    try:
+        new, events = domain.enrol(programme, stations, on=body.enrolled_on, targets=targets)
+    except DomainError as exc:
+        raise raise_domain(exc) from None
+    return programme_out(new, await _save(reg.store.programmes, programme_id, version, new, events))
+
+
+@router.post(
+    "/programmes/{programme_id}/enrolments/{station_id}/withdrawal",
+    response_model=ProgrammeOut,
+    tags=["programmes"],
+)
+async def withdraw_station(
+    programme_id: str, station_id: str, body: WithdrawalIn, reg: Reg, who: CurrentPrincipal
+) -> ProgrammeOut:
+    programme, version = await _visible_programme(reg, who, programme_id)
+    try:
+        new, events = domain.withdraw(
+            programme, station_id, on=body.withdrawn_on, reason=body.reason
+        )
+    except DomainError as exc:
+        raise raise_domain(exc) from None
+    return programme_out(new, await _save(reg.store.programmes, programme_id, version, new, events))

@@ -11,9 +11,10 @@ from registry.domain import DomainError
 from registry.settings import RegistrySettings
 from registry.store import RegionIndex, RegistryStore
 from wushe.auth import TokenVerifier
+from wushe.pii import Vault
 from wushe.service import create_service_app
 
-AGGREGATES = ("stations", "boundaries")
+AGGREGATES = ("stations", "boundaries", "organisations", "social_workers", "programmes")
 
 
 def create_app(
@@ -32,8 +33,9 @@ def create_app(
         tracer_provider=tracer_provider,
     )
     store = RegistryStore(app.state.ctx)
+    vault = Vault.for_environment(settings.pii_key.get_secret_value(), settings.environment)
     base_tree = reference.load_tree(settings.region_data_dir)
-    app.state.registry = api.Registry(store, RegionIndex(base_tree, store))
+    app.state.registry = api.Registry(store, RegionIndex(base_tree, store), vault)
     app.state.settings = settings
 
     @app.exception_handler(DomainError)

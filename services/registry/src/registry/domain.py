@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -12,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from wushe.contracts import Event
 from wushe.contracts.events import registry as ev
-from wushe.validators import check_region_code
+from wushe.validators import check_mobile, check_region_code, check_resident_id, check_uscc
 
 # --------------------------------------------------------------------------- errors
 
@@ -485,13 +486,6 @@ def region_as_of(station: Station, day: date) -> str:
 # --------------------------------------------------------------------------- programmes
 
 
-def check_targets(total: ev.Targets, per_station: ev.Targets, *, field: str = "targets") -> None:
-    for name, value in total.person_times.items():
-        if value < 0:
-            raise DomainError(f"{field}.person_times.{name}", "must not be negative")
-    _ = per_station
-
-
 def sum_targets(targets: Iterable[ev.Targets]) -> ev.Targets:
     """The sum over stations; a measure absent everywhere stays absent."""
     backbones: int | None = None
@@ -529,3 +523,276 @@ def split_total(total: ev.Targets, stations: int) -> list[ev.Targets]:
         )
         for i in range(stations)
     ]
+
+
+# --------------------------------------------------------------------------- organisations
+
+CREDIT_CODE_REQUIRED = {"social_work_org", "foundation", "company"}
+
+
+class Organisation(BaseModel):
+    org_id: str
+    name: str
+    kind: ev.OrganisationKind
+    credit_code: str | None = None
+    region_code: str
+
+
+def organisation_id_for(credit_code: str | None, name: str, region_code: str) -> str:
+    # One organisation per credit code; without one, per (region, name).
+    if credit_code:
+        return f"org-{credit_code}"
+    digest = hashlib.sha256(f"{region_code}:{name.strip()}".encode()).hexdigest()[:16]
+    return f"org-n{digest}"
+
+
+def register_organisation(
+    *, name: str, kind: ev.OrganisationKind, credit_code: str | None, region: Region
+) -> tuple[Organisation, Event]:
+    if not name.strip():
+        raise DomainError("name", "must not be empty")
+    if credit_code:
+        try:
+            credit_code = check_uscc(credit_code)
+        except ValueError as exc:
+            raise DomainError("credit_code", str(exc)) from None
+    elif kind in CREDIT_CODE_REQUIRED:
+        raise DomainError("credit_code", f"a {kind} has a unified social credit code")
+    org = Organisation(
+        org_id=organisation_id_for(credit_code, name, region.code),
+        name=name.strip(),
+        kind=kind,
+        credit_code=credit_code,
+        region_code=region.code,
+    )
+    return org, ev.OrganisationRegistered(**org.model_dump())
+
+
+# --------------------------------------------------------------------------- social workers
+
+
+class SocialWorker(BaseModel):
+    """Personal fields are held only as ciphertext, blind index and mask (see wushe.pii)."""
+
+    worker_id: str
+    region_code: str
+    certification: ev.Certification
+    general_practice: bool
+    name_enc: str
+    name_masked: str
+    phone_enc: str | None = None
+    phone_masked: str | None = None
+    id_number_enc: str
+    id_number_masked: str
+    birth_year: int
+    station_id: str | None = None
+    assignments: list[dict[str, Any]] = []
+
+
+def mask_name(name: str) -> str:
+    """张三 -> 张*, 欧阳娜娜 -> 欧***: the family name stays, the rest is hidden."""
+    name = name.strip()
+    return name[:1] + "*" * max(1, len(name) - 1)
+
+
+def check_worker_identity(
+    *, name: str, id_number: str, phone: str | None
+) -> tuple[str, str, str | None]:
+    if not name.strip() or len(name.strip()) > 40:
+        raise DomainError("name", "1 to 40 characters")
+    try:
+        id_number = check_resident_id(id_number)
+    except ValueError as exc:
+        raise DomainError("id_number", str(exc)) from None
+    if phone is not None:
+        try:
+            phone = check_mobile(phone)
+        except ValueError as exc:
+            raise DomainError("phone", str(exc)) from None
+    return name.strip(), id_number, phone
+
+
+def certify(
+    worker: SocialWorker, certification: ev.Certification, general_practice: bool
+) -> tuple[SocialWorker, list[Event]]:
+    if (worker.certification, worker.general_practice) == (certification, general_practice):
+        return worker, []
+    new = worker.model_copy(
+        update={"certification": certification, "general_practice": general_practice}
+    )
+    return new, [
+        ev.SocialWorkerCertified(
+            worker_id=worker.worker_id,
+            region_code=worker.region_code,
+            certification=certification,
+            general_practice=general_practice,
+        )
+    ]
+
+
+def assign(
+    worker: SocialWorker, station: Station, from_date: date
+) -> tuple[SocialWorker, list[Event]]:
+    if station.status == "closed":
+        raise Conflict("station_id", f"{station.station_id} is closed")
+    if worker.station_id == station.station_id:
+        return worker, []
+    if worker.assignments and date.fromisoformat(worker.assignments[-1]["from"]) > from_date:
+        raise DomainError("from_date", "must not be before the current assignment began")
+    history = [
+        *worker.assignments,
+        {"station_id": station.station_id, "from": from_date.isoformat()},
+    ]
+    new = worker.model_copy(update={"station_id": station.station_id, "assignments": history})
+    return new, [
+        ev.SocialWorkerAssigned(
+            worker_id=worker.worker_id,
+            region_code=station.region_code,
+            station_id=station.station_id,
+            from_date=from_date,
+            previous_station_id=worker.station_id,
+        )
+    ]
+
+
+# --------------------------------------------------------------------------- programmes
+
+
+class Programme(BaseModel):
+    programme_id: str
+    name: str
+    funder_org_id: str | None = None
+    region_code: str
+    scope_regions: list[str]
+    start_date: date
+    end_date: date
+    total_targets: ev.Targets
+    station_targets: ev.Targets
+    enrolments: dict[str, dict[str, Any]] = {}
+
+    def enrolled(self) -> dict[str, dict[str, Any]]:
+        return {k: v for k, v in self.enrolments.items() if v.get("withdrawn_on") is None}
+
+    def in_scope(self, region_code: str) -> bool:
+        return any(region_code.startswith(r) for r in self.scope_regions)
+
+
+def common_prefix(codes: Sequence[str]) -> str:
+    prefix = codes[0]
+    for code in codes[1:]:
+        while not code.startswith(prefix):
+            prefix = prefix[:-1]
+    for n in (9, 6, 4, 2):  # a meaningful region level
+        if len(prefix) >= n:
+            return prefix[:n]
+    return prefix
+
+
+def create_programme(
+    *,
+    programme_id: str,
+    name: str,
+    funder_org_id: str | None,
+    scope: Sequence[Region],
+    start_date: date,
+    end_date: date,
+    total_targets: ev.Targets,
+    station_targets: ev.Targets,
+) -> tuple[Programme, Event]:
+    if not name.strip():
+        raise DomainError("name", "must not be empty")
+    if end_date < start_date:
+        raise DomainError("end_date", "must not be before start_date")
+    if not scope:
+        raise DomainError("scope_regions", "name at least one region")
+    codes = sorted({r.code for r in scope})
+    region = common_prefix(codes)
+    if len(region) < 2:
+        raise DomainError("scope_regions", "a programme stays within one province")
+    programme = Programme(
+        programme_id=programme_id,
+        name=name.strip(),
+        funder_org_id=funder_org_id,
+        region_code=region,
+        scope_regions=codes,
+        start_date=start_date,
+        end_date=end_date,
+        total_targets=total_targets,
+        station_targets=station_targets,
+    )
+    return programme, ev.ProgrammeCreated(**programme.model_dump(exclude={"enrolments"}))
+
+
+def enrol(
+    programme: Programme,
+    stations: Sequence[Station],
+    *,
+    on: date,
+    targets: Sequence[ev.Targets] | None = None,
+) -> tuple[Programme, list[Event]]:
+    """Enrol stations (with their own targets, or the programme's per-station default)."""
+    if targets is not None and len(targets) != len(stations):
+        raise DomainError("targets", "one entry per station")
+    if not programme.start_date <= on <= programme.end_date:
+        raise DomainError("enrolled_on", "must fall within the programme period")
+    enrolments = dict(programme.enrolments)
+    events: list[Event] = []
+    for i, station in enumerate(stations):
+        if not programme.in_scope(station.region_code):
+            raise DomainError(
+                f"station_ids[{i}]", f"{station.station_id} is outside the programme's regions"
+            )
+        if station.station_id in programme.enrolled():
+            raise Conflict(f"station_ids[{i}]", f"{station.station_id} is already enrolled")
+        if station.status == "closed":
+            raise Conflict(f"station_ids[{i}]", f"{station.station_id} is closed")
+        if station.station_id in {s.station_id for s in stations[:i]}:
+            raise DomainError(f"station_ids[{i}]", "listed twice")
+        t = targets[i] if targets is not None else programme.station_targets
+        enrolments[station.station_id] = {
+            "region_code": station.region_code,
+            "enrolled_on": on.isoformat(),
+            "targets": t.model_dump(),
+            "withdrawn_on": None,
+        }
+        events.append(
+            ev.StationEnrolled(
+                programme_id=programme.programme_id,
+                station_id=station.station_id,
+                region_code=station.region_code,
+                enrolled_on=on,
+                targets=t,
+            )
+        )
+    return programme.model_copy(update={"enrolments": enrolments}), events
+
+
+def withdraw(
+    programme: Programme, station_id: str, *, on: date, reason: str
+) -> tuple[Programme, list[Event]]:
+    enrolment = programme.enrolled().get(station_id)
+    if enrolment is None:
+        raise Conflict("station_id", f"{station_id} is not enrolled")
+    if not reason.strip():
+        raise DomainError("reason", "say why")
+    if on < date.fromisoformat(enrolment["enrolled_on"]):
+        raise DomainError("withdrawn_on", "must not be before the enrolment")
+    enrolments = {
+        **programme.enrolments,
+        station_id: {**enrolment, "withdrawn_on": on.isoformat(), "reason": reason},
+    }
+    return programme.model_copy(update={"enrolments": enrolments}), [
+        ev.StationWithdrawn(
+            programme_id=programme.programme_id,
+            station_id=station_id,
+            region_code=enrolment["region_code"],
+            withdrawn_on=on,
+            reason=reason,
+        )
+    ]
+
+
+def enrolled_targets(programme: Programme) -> ev.Targets:
+    return sum_targets(
+        ev.Targets.model_validate(e["targets"]) for e in programme.enrolled().values()
+    )

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
 
 from registry.domain import BoundaryChange, Station, station_id_for
 from wushe.service import ServiceContext
 from wushe.store import EventStore, Loaded
 
+M = TypeVar("M", bound=BaseModel)
 BOUNDARY_STREAM = "boundary-changes"  # one stream: changes are rare and strictly ordered
 
 
@@ -16,6 +19,9 @@ class RegistryStore:
     def __init__(self, ctx: ServiceContext) -> None:
         self.stations: EventStore = ctx.store("stations")
         self.boundaries: EventStore = ctx.store("boundaries")
+        self.organisations: EventStore = ctx.store("organisations")
+        self.social_workers: EventStore = ctx.store("social_workers")
+        self.programmes: EventStore = ctx.store("programmes")
 
     # -- stations
     async def load_station(self, station_id: str) -> tuple[Station | None, int]:
@@ -74,6 +80,28 @@ class RegistryStore:
     async def stations_in(self, codes: list[str]) -> list[Station]:
         cursor = self.stations.current.find({"region_code": {"$in": codes}})
         return [Station.model_validate(_state(d)) async for d in cursor]
+
+    # -- organisations, social workers, programmes
+    async def load_as(
+        self, store: EventStore, model: type[M], stream_id: str
+    ) -> tuple[M | None, int]:
+        loaded = await store.load(stream_id)
+        return (model.model_validate(loaded.state) if loaded.state else None), loaded.version
+
+    async def list_in(
+        self,
+        store: EventStore,
+        model: type[M],
+        *,
+        within: str,
+        filters: dict[str, Any],
+        limit: int,
+        offset: int,
+    ) -> tuple[list[M], int]:
+        query: dict[str, Any] = {"region_code": {"$regex": f"^{re.escape(within)}"}, **filters}
+        total = await store.current.count_documents(query)
+        cursor = store.current.find(query).sort("_id", 1).skip(offset).limit(limit)
+        return [model.model_validate(_state(d)) async for d in cursor], total
 
     # -- boundary changes
     async def boundary_changes(self) -> tuple[int, list[BoundaryChange]]:
