@@ -1,0 +1,235 @@
+"""Organisations, social workers and programmes through the API on the real stack."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from wushe.devstack import LocalStack
+from wushe.testing import read_topic, wait_for
+
+pytestmark = pytest.mark.integration
+
+ID_NUMBER = "11010519491231002X"
+PHONE = "13800138000"
+NAME = "王小红"
+
+
+async def test_organisations(registry: Any, auth: Any) -> None:
+    client, _ = registry
+    h = auth("36")
+    org = await client.post(
+        "/organisations",
+        headers=h,
+        json={
+            "name": "南昌市青云谱区社会工作服务中心",
+            "kind": "social_work_org",
+            "credit_code": "91350100M000100Y43",
+            "region_code": "3601",
+        },
+    )
+    assert org.status_code == 201, org.text
+    assert org.json()["org_id"] == "org-91350100M000100Y43"
+    dup = await client.post(
+        "/organisations",
+        headers=h,
+        json={
+            "name": "another name",
+            "kind": "social_work_org",
+            "credit_code": "91350100M000100Y43",
+            "region_code": "3601",
+        },
+    )
+    assert dup.status_code == 409
+    bad = await client.post(
+        "/organisations",
+        headers=h,
+        json={
+            "name": "x",
+            "kind": "foundation",
+            "credit_code": "91350100M000100Y44",
+            "region_code": "36",
+        },
+    )
+    assert bad.status_code == 422
+    assert bad.json()["detail"][0]["loc"][-1] == "credit_code"
+    assert "check character" in bad.json()["detail"][0]["msg"]
+    listed = await client.get("/organisations", headers=h)
+    assert listed.json()["total"] == 1
+    assert (
+        await client.get(f"/organisations/{org.json()['org_id']}", headers=auth("42"))
+    ).status_code == 404
+
+
+async def test_social_worker_personal_data_is_masked_and_never_in_events(
+    stack: LocalStack, registry: Any, auth: Any
+) -> None:
+    client, app = registry
+    h = auth("36")
+    station = await client.post("/stations", headers=h, json={"region_code": "360104002"})
+    created = await client.post(
+        "/social-workers",
+        headers=h,
+        json={
+            "name": NAME,
+            "id_number": ID_NUMBER,
+            "phone": PHONE,
+            "region_code": "360104",
+            "certification": "assistant_social_worker",
+            "general_practice": True,
+        },
+    )
+    assert created.status_code == 201, created.text
+    worker = created.json()
+    assert (worker["name"], worker["phone"], worker["id_number"]) == (
+        "王**",
+        "138****8000",
+        "110105********002X",
+    )
+    wid = worker["worker_id"]
+    assert ID_NUMBER not in wid
+
+    dup = await client.post(
+        "/social-workers",
+        headers=h,
+        json={"name": "someone", "id_number": ID_NUMBER.lower(), "region_code": "360104"},
+    )
+    assert dup.status_code == 409
+    assert dup.json()["detail"][0]["loc"][-1] == "id_number"
+    bad = await client.post(
+        "/social-workers",
+        headers=h,
+        json={"name": NAME, "id_number": "110105194912310021", "region_code": "360104"},
+    )
+    assert bad.status_code == 422
+    assert bad.json()["detail"][0]["loc"][-1] == "id_number"
+
+    assigned = await client.post(
+        f"/social-workers/{wid}/assignments",
+        headers=h,
+        json={"station_id": station.json()["station_id"], "from_date": "2025-01-01"},
+    )
+    assert assigned.json()["station_id"] == "st-360104002"
+    certified = await client.post(
+        f"/social-workers/{wid}/certification",
+        headers=h,
+        json={"certification": "social_worker", "general_practice": True},
+    )
+    assert certified.json()["certification"] == "social_worker"
+    assert (await client.get(f"/social-workers/{wid}", headers=auth("42"))).status_code == 404
+
+    # At rest: ciphertext only. On the topic: nothing personal at all.
+    doc = await app.state.ctx.store("social_workers").current.find_one({"_id": wid})
+    stored = json.dumps(doc, default=str, ensure_ascii=False)
+    for secret in (ID_NUMBER, PHONE, NAME):
+        assert secret not in stored
+
+    async def published() -> bool:
+        n = await app.state.ctx.store("social_workers").commits.count_documents(
+            {"published": False}
+        )
+        return n == 0
+
+    await wait_for(published, what="relay drained")
+    records = [
+        r
+        for r in await read_topic(stack.cfg.kafka_bootstrap, "registry.social-workers")
+        if dict(r.headers).get("ce_subject") == wid.encode()
+    ]
+    assert len(records) == 3
+    for r in records:
+        wire = r.value.decode() + json.dumps([(k, v.decode()) for k, v in r.headers])
+        for secret in (ID_NUMBER, PHONE, NAME, "110105", "138****"):
+            assert secret not in wire
+
+
+async def test_blue_vest_programme_over_enrolled_stations(registry: Any, auth: Any) -> None:
+    client, _ = registry
+    h = auth("36")
+    funder = await client.post(
+        "/organisations",
+        headers=h,
+        json={
+            "name": "浙江蚂蚁公益基金会",
+            "kind": "foundation",
+            "credit_code": "91350100M000100Y43",
+            "region_code": "36",
+        },
+    )
+    codes = ["360104002", "360104006", "360104007", "360104008", "360104009"]
+    for code in codes:
+        assert (
+            await client.post("/stations", headers=h, json={"region_code": code})
+        ).status_code == 201
+    created = await client.post(
+        "/programmes",
+        headers=h,
+        json={
+            "programme_id": "blue-vest-jiangxi",
+            "name": "蓝马甲行动",
+            "funder_org_id": funder.json()["org_id"],
+            "scope_regions": ["36"],
+            "start_date": "2022-01-01",
+            "end_date": "2024-12-31",
+            "total_targets": {
+                "backbone_volunteers": 5000,
+                "service_sessions": 5544,
+                "person_times": {"elders": 46000},
+            },
+        },
+    )
+    assert created.status_code == 201, created.text
+    enrolled = await client.post(
+        "/programmes/blue-vest-jiangxi/enrolments",
+        headers=h,
+        json={
+            "station_ids": [f"st-{c}" for c in codes],
+            "enrolled_on": "2022-03-01",
+            "targets": "split_total",
+        },
+    )
+    assert enrolled.status_code == 200, enrolled.text
+    body = enrolled.json()
+    assert body["enrolled_stations"] == 5
+    assert body["enrolled_targets"] == body["total_targets"]  # split exactly
+
+    unknown = await client.post(
+        "/programmes/blue-vest-jiangxi/enrolments",
+        headers=h,
+        json={"station_ids": ["st-360104100"], "enrolled_on": "2022-03-01"},
+    )
+    assert unknown.status_code == 422
+    assert unknown.json()["detail"][0]["loc"][-1] == "station_ids[0]"
+    again = await client.post(
+        "/programmes/blue-vest-jiangxi/enrolments",
+        headers=h,
+        json={"station_ids": ["st-360104002"], "enrolled_on": "2022-03-01"},
+    )
+    assert again.status_code == 409
+    out = await client.post(
+        "/programmes/blue-vest-jiangxi/enrolments/st-360104009/withdrawal",
+        headers=h,
+        json={"withdrawn_on": "2023-06-30", "reason": "承接机构更换"},
+    )
+    assert out.json()["enrolled_stations"] == 4
+    assert (
+        await client.get("/programmes/blue-vest-jiangxi", headers=auth("42"))
+    ).status_code == 404
+    assert (
+        await client.get("/programmes/blue-vest-jiangxi", headers=auth("3601"))
+    ).status_code == 200
+    outside = await client.post(
+        "/programmes",
+        headers=h,
+        json={
+            "programme_id": "hubei",
+            "name": "x",
+            "scope_regions": ["42"],
+            "start_date": "2022-01-01",
+            "end_date": "2024-12-31",
+            "total_targets": {},
+        },
+    )
+    assert outside.status_code == 403
