@@ -72,6 +72,18 @@ def require_in_scope(who: Principal, region_code: str, field: str = "region_code
         )
 
 
+async def scoped_region(
+    reg: Registry, who: Principal, code: str, field: str = "region_code"
+) -> Region:
+    """An existing region inside the caller's scope, or the 4xx that names the field."""
+    require_in_scope(who, code, field)
+    tree = await reg.regions.tree(today())
+    try:
+        return tree.require(code, field)
+    except DomainError as exc:
+        raise raise_domain(exc) from None
+
+
 # --------------------------------------------------------------------------- regions
 
 
@@ -625,10 +637,8 @@ class OrganisationPage(BaseModel):
 async def register_organisation(
     body: OrganisationIn, reg: Reg, who: CurrentPrincipal
 ) -> OrganisationOut:
-    require_in_scope(who, body.region_code)
-    tree = await reg.regions.tree(today())
+    region = await scoped_region(reg, who, body.region_code)
     try:
-        region = tree.require(body.region_code)
         org, event = domain.register_organisation(
             name=body.name, kind=body.kind, credit_code=body.credit_code, region=region
         )
@@ -741,10 +751,8 @@ def worker_out(w: domain.SocialWorker) -> SocialWorkerOut:
 async def register_social_worker(
     body: SocialWorkerIn, reg: Reg, who: CurrentPrincipal
 ) -> SocialWorkerOut:
-    require_in_scope(who, body.region_code)
-    tree = await reg.regions.tree(today())
+    await scoped_region(reg, who, body.region_code)
     try:
-        tree.require(body.region_code)
         name, id_number, phone = domain.check_worker_identity(
             name=body.name, id_number=body.id_number, phone=body.phone
         )
@@ -892,14 +900,10 @@ def programme_out(p: domain.Programme, version: int) -> ProgrammeOut:
 
 @router.post("/programmes", response_model=ProgrammeOut, status_code=201, tags=["programmes"])
 async def create_programme(body: ProgrammeIn, reg: Reg, who: CurrentPrincipal) -> ProgrammeOut:
-    tree = await reg.regions.tree(today())
-    scope = []
-    for i, code in enumerate(body.scope_regions):
-        require_in_scope(who, code, f"scope_regions[{i}]")
-        try:
-            scope.append(tree.require(code, f"scope_regions[{i}]"))
-        except DomainError as exc:
-            raise raise_domain(exc) from None
+    scope = [
+        await scoped_region(reg, who, code, f"scope_regions[{i}]")
+        for i, code in enumerate(body.scope_regions)
+    ]
     if body.funder_org_id:
         funder, _ = await reg.store.load_as(
             reg.store.organisations, domain.Organisation, body.funder_org_id

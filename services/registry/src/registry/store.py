@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from registry.domain import BoundaryChange, Station, station_id_for
+from registry.domain import BoundaryChange, RegionTree, Station, station_id_for
 from wushe.service import ServiceContext
 from wushe.store import EventStore, Loaded
 
@@ -118,13 +119,13 @@ class RegionIndex:
     """The region tree as of any date: the base data with the recorded boundary changes
     applied, cached per (changes version, date) so a lookup replays nothing."""
 
-    def __init__(self, base: Any, store: RegistryStore, *, cache_size: int = 16) -> None:
+    def __init__(self, base: RegionTree, store: RegistryStore, *, cache_size: int = 16) -> None:
         self.base = base
         self.store = store
-        self._cache: dict[tuple[int, Any], Any] = {}
+        self._cache: dict[tuple[int, date], RegionTree] = {}
         self._cache_size = cache_size
 
-    async def tree(self, as_of: Any) -> Any:
+    async def tree(self, as_of: date) -> RegionTree:
         version, changes = await self.store.boundary_changes()
         key = (version, as_of)
         tree = self._cache.get(key)
