@@ -231,13 +231,19 @@ def test_rating_rules(tree: RegionTree) -> None:
 
 def test_rooms_sit_in_the_stations_township(tree: RegionTree) -> None:
     s = new_station(tree)
-    s, _ = domain.add_room(s, room_region_code="360104001001", name="洪都社区社工室")
+    s, event = domain.add_room(
+        s, room_region_code="360104001001", name=None, village_name="洪翔社区居委会"
+    )
+    assert s.rooms[0]["name"] == "洪翔社区居委会社工室"
+    assert event.room_id == "rm-360104001001"  # type: ignore[attr-defined]
     with pytest.raises(Conflict, match="already has a room"):
-        domain.add_room(s, room_region_code="360104001001", name="again")
+        domain.add_room(s, room_region_code="360104001001", name="again", village_name="v")
     with pytest.raises(DomainError, match="not in the station's township"):
-        domain.add_room(s, room_region_code="360104002001", name="elsewhere")
+        domain.add_room(s, room_region_code="360104002001", name="elsewhere", village_name="v")
     with pytest.raises(DomainError, match="12 digits"):
-        domain.add_room(s, room_region_code="360104001", name="short")
+        domain.add_room(s, room_region_code="360104001", name="short", village_name="v")
+    with pytest.raises(DomainError, match="unknown village"):
+        domain.add_room(s, room_region_code="360104001099", name="x", village_name=None)
 
 
 def test_station_follows_a_merge_and_keeps_its_history(tree: RegionTree) -> None:

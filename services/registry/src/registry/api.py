@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from registry import domain, ledger
 from registry.domain import BoundaryChange, DomainError, Region, Station, StationDetails
+from registry.reference import VillageIndex
 from registry.store import BOUNDARY_STREAM, RegionIndex, RegistryStore
 from wushe.auth import CurrentPrincipal, Principal
 from wushe.contracts import Event
@@ -31,10 +32,13 @@ class Strict(BaseModel):
 class Registry:
     """What the routers need, built once in app.py and reached through `request.app.state`."""
 
-    def __init__(self, store: RegistryStore, regions: RegionIndex, vault: Vault) -> None:
+    def __init__(
+        self, store: RegistryStore, regions: RegionIndex, vault: Vault, villages: VillageIndex
+    ) -> None:
         self.store = store
         self.regions = regions
         self.vault = vault
+        self.villages = villages
 
 
 def get_registry(request: Request) -> Registry:
@@ -266,7 +270,12 @@ class RatingIn(Strict):
 
 class RoomIn(Strict):
     room_region_code: str = Field(pattern=r"^\d{12}$")
-    name: str = Field(min_length=1, max_length=100)
+    name: str | None = Field(
+        None,
+        min_length=1,
+        max_length=100,
+        description="defaults to the village/community's name + 社工室",
+    )
 
 
 class StationOut(BaseModel):
@@ -462,7 +471,12 @@ async def rate_station(
 )
 async def add_room(station_id: str, body: RoomIn, reg: Reg, who: CurrentPrincipal) -> StationOut:
     def decide(st: Station) -> tuple[Station, list[Event]]:
-        new, event = domain.add_room(st, room_region_code=body.room_region_code, name=body.name)
+        new, event = domain.add_room(
+            st,
+            room_region_code=body.room_region_code,
+            name=body.name,
+            village_name=reg.villages.get(body.room_region_code),
+        )
         return new, [event]
 
     return station_out(*await _update_station(reg, station_id, decide, who))

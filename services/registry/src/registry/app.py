@@ -35,7 +35,12 @@ def create_app(
     store = RegistryStore(app.state.ctx)
     vault = Vault.for_environment(settings.pii_key.get_secret_value(), settings.environment)
     base_tree = reference.load_tree(settings.region_data_dir)
-    app.state.registry = api.Registry(store, RegionIndex(base_tree, store), vault)
+    app.state.registry = api.Registry(
+        store,
+        RegionIndex(base_tree, store),
+        vault,
+        reference.VillageIndex(settings.region_data_dir),
+    )
     app.state.settings = settings
 
     @app.exception_handler(DomainError)

@@ -432,10 +432,17 @@ def rate_station(
     )
 
 
-def add_room(station: Station, *, room_region_code: str, name: str) -> tuple[Station, Event]:
+def add_room(
+    station: Station, *, room_region_code: str, name: str | None, village_name: str | None
+) -> tuple[Station, Event]:
+    """A room on a village/community (`village_name` from the reference data; None when the
+    code is unknown there). The room's name defaults to the village's."""
     code = _safe_code(room_region_code, "room_region_code")
     if len(code) != 12:
         raise DomainError("room_region_code", "a village/community code has 12 digits")
+    if village_name is None:
+        raise DomainError("room_region_code", f"unknown village/community code {code}")
+    name = name if name is not None else f"{village_name}社工室"
     if not code.startswith(station.region_code):
         raise DomainError(
             "room_region_code", f"{code} is not in the station's township {station.region_code}"

