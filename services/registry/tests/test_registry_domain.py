@@ -432,3 +432,28 @@ def test_blue_vest_expressible_exactly_with_split_targets(tree: RegionTree) -> N
     p, events = domain.enrol(p, stations, on=date(2022, 1, 1), targets=shares)
     assert len(events) == 462
     assert domain.enrolled_targets(p) == p.total_targets
+
+
+def test_updates_record_only_what_changed(tree: RegionTree) -> None:
+    org, _ = domain.register_organisation(
+        name="洪都社区广场舞队",
+        kind="community_social_org",
+        credit_code=None,
+        region=tree.require("3601"),
+    )
+    same, events = domain.update_organisation(org, name="洪都社区广场舞队", kind=None)
+    assert (same, events) == (org, [])
+    with pytest.raises(DomainError, match="credit code") as err:
+        domain.update_organisation(org, name=None, kind="foundation")
+    assert err.value.field == "kind"
+    renamed, events = domain.update_organisation(org, name="洪都社区文艺队", kind=None)
+    assert events[0].changed == ["name"]  # type: ignore[attr-defined]
+    assert renamed.name == "洪都社区文艺队"
+
+    p = blue_vest(tree)
+    p, _ = domain.enrol(p, [new_station(tree)], on=date(2023, 5, 1))
+    with pytest.raises(DomainError, match="enrolled on 2023-05-01"):
+        domain.update_programme(p, end_date=date(2023, 1, 1))
+    longer, events = domain.update_programme(p, end_date=date(2025, 12, 31), name=p.name)
+    assert events[0].changed == ["end_date"]  # type: ignore[attr-defined]
+    assert longer.end_date == date(2025, 12, 31)

@@ -56,6 +56,15 @@ async def test_organisations(registry: Any, auth: Any) -> None:
     assert bad.status_code == 422
     assert bad.json()["detail"][0]["loc"][-1] == "credit_code"
     assert "check character" in bad.json()["detail"][0]["msg"]
+    renamed = await client.patch(
+        f"/organisations/{org.json()['org_id']}", headers=h, json={"name": "青云谱区社工中心"}
+    )
+    assert renamed.json()["name"] == "青云谱区社工中心"
+    assert (
+        await client.patch(
+            f"/organisations/{org.json()['org_id']}", headers=auth("42"), json={"name": "x"}
+        )
+    ).status_code == 404
     listed = await client.get("/organisations", headers=h)
     assert listed.json()["total"] == 1
     assert (
@@ -119,6 +128,12 @@ async def test_social_worker_personal_data_is_masked_and_never_in_events(
     )
     assert certified.json()["certification"] == "social_worker"
     assert (await client.get(f"/social-workers/{wid}", headers=auth("42"))).status_code == 404
+    new_phone = await client.patch(
+        f"/social-workers/{wid}", headers=h, json={"phone": "13900139000"}
+    )
+    assert new_phone.json()["phone"] == "139****9000"
+    bad_phone = await client.patch(f"/social-workers/{wid}", headers=h, json={"phone": "12"})
+    assert bad_phone.status_code == 422
 
     # At rest: ciphertext only. On the topic: nothing personal at all.
     doc = await app.state.ctx.store("social_workers").current.find_one({"_id": wid})
@@ -138,10 +153,16 @@ async def test_social_worker_personal_data_is_masked_and_never_in_events(
         for r in await read_topic(stack.cfg.kafka_bootstrap, "registry.social-workers")
         if dict(r.headers).get("ce_subject") == wid.encode()
     ]
-    assert len(records) == 3
+    assert len(records) == 4
+    changed = [
+        json.loads(r.value)
+        for r in records
+        if dict(r.headers)["ce_type"] == b"registry.SocialWorkerDetailsChanged.v1"
+    ]
+    assert changed == [{"worker_id": wid, "region_code": "360104", "changed": ["phone"]}]
     for r in records:
         wire = r.value.decode() + json.dumps([(k, v.decode()) for k, v in r.headers])
-        for secret in (ID_NUMBER, PHONE, NAME, "110105", "138****"):
+        for secret in (ID_NUMBER, PHONE, "13900139000", NAME, "110105", "138****", "139****"):
             assert secret not in wire
 
 
@@ -208,6 +229,14 @@ async def test_blue_vest_programme_over_enrolled_stations(registry: Any, auth: A
         json={"station_ids": ["st-360104002"], "enrolled_on": "2022-03-01"},
     )
     assert again.status_code == 409
+    extended = await client.patch(
+        "/programmes/blue-vest-jiangxi", headers=h, json={"end_date": "2025-12-31"}
+    )
+    assert extended.json()["end_date"] == "2025-12-31"
+    too_short = await client.patch(
+        "/programmes/blue-vest-jiangxi", headers=h, json={"end_date": "2022-02-01"}
+    )
+    assert too_short.status_code == 422
     out = await client.post(
         "/programmes/blue-vest-jiangxi/enrolments/st-360104009/withdrawal",
         headers=h,

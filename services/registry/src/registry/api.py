@@ -18,7 +18,7 @@ from wushe.contracts import Event
 from wushe.contracts.events import registry as ev
 from wushe.pii import Vault
 from wushe.store import ConcurrencyError, EventStore, NewCommit
-from wushe.validators import mask_mobile, mask_resident_id
+from wushe.validators import check_mobile, mask_mobile, mask_resident_id
 
 router = APIRouter()
 
@@ -683,6 +683,26 @@ async def get_organisation(org_id: str, reg: Reg, who: CurrentPrincipal) -> Orga
     return OrganisationOut(**org.model_dump())
 
 
+class OrganisationPatch(Strict):
+    name: str | None = Field(None, min_length=1, max_length=200)
+    kind: ev.OrganisationKind | None = None
+
+
+@router.patch("/organisations/{org_id}", response_model=OrganisationOut, tags=["organisations"])
+async def update_organisation(
+    org_id: str, body: OrganisationPatch, reg: Reg, who: CurrentPrincipal
+) -> OrganisationOut:
+    org, version = await reg.store.load_as(reg.store.organisations, domain.Organisation, org_id)
+    if org is None or not who.can_see(org.region_code):
+        raise HTTPException(404, f"organisation {org_id} not found")
+    try:
+        new, events = domain.update_organisation(org, name=body.name, kind=body.kind)
+    except DomainError as exc:
+        raise raise_domain(exc) from None
+    await _save(reg.store.organisations, org_id, version, new, events)
+    return OrganisationOut(**new.model_dump())
+
+
 @router.get("/organisations", response_model=OrganisationPage, tags=["organisations"])
 async def list_organisations(
     reg: Reg,
@@ -824,6 +844,54 @@ async def _visible_worker(
 @router.get("/social-workers/{worker_id}", response_model=SocialWorkerOut, tags=["social workers"])
 async def get_social_worker(worker_id: str, reg: Reg, who: CurrentPrincipal) -> SocialWorkerOut:
     return worker_out((await _visible_worker(reg, who, worker_id))[0])
+
+
+class SocialWorkerPatch(Strict):
+    name: str | None = Field(None, min_length=1, max_length=40)
+    phone: str | None = Field(None, max_length=20)
+
+
+@router.patch(
+    "/social-workers/{worker_id}", response_model=SocialWorkerOut, tags=["social workers"]
+)
+async def update_social_worker(
+    worker_id: str, body: SocialWorkerPatch, reg: Reg, who: CurrentPrincipal
+) -> SocialWorkerOut:
+    """Change a worker's name or phone: stored encrypted, announced without the values."""
+    worker, version = await _visible_worker(reg, who, worker_id)
+    ctx = f"social_worker:{worker_id}"
+    updates: dict[str, Any] = {}
+    if body.name is not None and body.name.strip() != reg.vault.decrypt(
+        worker.name_enc, context=f"{ctx}:name"
+    ):
+        updates.update(
+            name_enc=reg.vault.encrypt(body.name.strip(), context=f"{ctx}:name"),
+            name_masked=domain.mask_name(body.name),
+        )
+    if body.phone is not None:
+        try:
+            phone = check_mobile(body.phone)
+        except ValueError as exc:
+            raise raise_domain(DomainError("phone", str(exc))) from None
+        current = (
+            reg.vault.decrypt(worker.phone_enc, context=f"{ctx}:phone")
+            if worker.phone_enc
+            else None
+        )
+        if phone != current:
+            updates.update(
+                phone_enc=reg.vault.encrypt(phone, context=f"{ctx}:phone"),
+                phone_masked=mask_mobile(phone),
+            )
+    if not updates:
+        return worker_out(worker)
+    new = worker.model_copy(update=updates)
+    changed = sorted({k.removesuffix("_enc").removesuffix("_masked") for k in updates})
+    event = ev.SocialWorkerDetailsChanged(
+        worker_id=worker_id, region_code=worker.region_code, changed=changed
+    )
+    await _save(reg.store.social_workers, worker_id, version, new, [event])
+    return worker_out(new)
 
 
 @router.post(
@@ -973,6 +1041,25 @@ async def _visible_programme(
 @router.get("/programmes/{programme_id}", response_model=ProgrammeOut, tags=["programmes"])
 async def get_programme(programme_id: str, reg: Reg, who: CurrentPrincipal) -> ProgrammeOut:
     return programme_out(*await _visible_programme(reg, who, programme_id))
+
+
+class ProgrammePatch(Strict):
+    name: str | None = Field(None, min_length=1, max_length=200)
+    end_date: date | None = None
+    total_targets: ev.Targets | None = None
+    station_targets: ev.Targets | None = None
+
+
+@router.patch("/programmes/{programme_id}", response_model=ProgrammeOut, tags=["programmes"])
+async def update_programme(
+    programme_id: str, body: ProgrammePatch, reg: Reg, who: CurrentPrincipal
+) -> ProgrammeOut:
+    programme, version = await _visible_programme(reg, who, programme_id)
+    try:
+        new, events = domain.update_programme(programme, **body.model_dump(exclude_unset=True))
+    except DomainError as exc:
+        raise raise_domain(exc) from None
+    return programme_out(new, await _save(reg.store.programmes, programme_id, version, new, events))
 
 
 @router.post(

@@ -575,6 +575,32 @@ def register_organisation(
     return org, ev.OrganisationRegistered(**org.model_dump())
 
 
+def update_organisation(
+    org: Organisation, *, name: str | None, kind: ev.OrganisationKind | None
+) -> tuple[Organisation, list[Event]]:
+    updates: dict[str, Any] = {}
+    if name is not None:
+        if not name.strip():
+            raise DomainError("name", "must not be empty")
+        updates["name"] = name.strip()
+    if kind is not None:
+        if kind in CREDIT_CODE_REQUIRED and not org.credit_code:
+            raise DomainError("kind", f"a {kind} has a unified social credit code")
+        updates["kind"] = kind
+    changed = sorted(k for k, v in updates.items() if getattr(org, k) != v)
+    if not changed:
+        return org, []
+    new = org.model_copy(update={k: updates[k] for k in changed})
+    return new, [
+        ev.OrganisationUpdated(
+            org_id=org.org_id,
+            region_code=org.region_code,
+            changed=changed,
+            **{k: updates[k] for k in changed},
+        )
+    ]
+
+
 # --------------------------------------------------------------------------- social workers
 
 
@@ -772,6 +798,49 @@ def enrol(
             )
         )
     return programme.model_copy(update={"enrolments": enrolments}), events
+
+
+def update_programme(
+    programme: Programme,
+    *,
+    name: str | None = None,
+    end_date: date | None = None,
+    total_targets: ev.Targets | None = None,
+    station_targets: ev.Targets | None = None,
+) -> tuple[Programme, list[Event]]:
+    updates: dict[str, Any] = {
+        k: v
+        for k, v in {
+            "name": name.strip() if name is not None else None,
+            "end_date": end_date,
+            "total_targets": total_targets,
+            "station_targets": station_targets,
+        }.items()
+        if v is not None
+    }
+    if "name" in updates and not updates["name"]:
+        raise DomainError("name", "must not be empty")
+    if end_date is not None:
+        if end_date < programme.start_date:
+            raise DomainError("end_date", "must not be before start_date")
+        last = max(
+            (date.fromisoformat(e["enrolled_on"]) for e in programme.enrolled().values()),
+            default=None,
+        )
+        if last is not None and end_date < last:
+            raise DomainError("end_date", f"a station was enrolled on {last}")
+    changed = sorted(k for k, v in updates.items() if getattr(programme, k) != v)
+    if not changed:
+        return programme, []
+    new = programme.model_copy(update={k: updates[k] for k in changed})
+    return new, [
+        ev.ProgrammeUpdated(
+            programme_id=programme.programme_id,
+            region_code=programme.region_code,
+            changed=changed,
+            **{k: updates[k] for k in changed},
+        )
+    ]
 
 
 def withdraw(

@@ -120,6 +120,17 @@ class SocialWorkerCertified(Event, type="registry.SocialWorkerCertified.v1", top
 
 
 @REGISTRY.register
+class SocialWorkerDetailsChanged(
+    Event, type="registry.SocialWorkerDetailsChanged.v1", topic=SOCIAL_WORKERS
+):
+    """Personal details changed; which ones, never their values."""
+
+    worker_id: str
+    region_code: str
+    changed: list[str]
+
+
+@REGISTRY.register
 class SocialWorkerAssigned(Event, type="registry.SocialWorkerAssigned.v1", topic=SOCIAL_WORKERS):
     worker_id: str
     region_code: str = Field(description="the station's region")
@@ -138,6 +149,15 @@ class OrganisationRegistered(Event, type="registry.OrganisationRegistered.v1", t
     name: str
     kind: OrganisationKind
     credit_code: str | None = None
+
+
+@REGISTRY.register
+class OrganisationUpdated(Event, type="registry.OrganisationUpdated.v1", topic=ORGANISATIONS):
+    org_id: str
+    region_code: str
+    changed: list[str]
+    name: str | None = None
+    kind: OrganisationKind | None = None
 
 
 # --------------------------------------------------------------------------- programmes
@@ -164,6 +184,17 @@ class ProgrammeCreated(Event, type="registry.ProgrammeCreated.v1", topic=PROGRAM
     end_date: date
     total_targets: Targets
     station_targets: Targets = Field(description="default targets for each enrolled station")
+
+
+@REGISTRY.register
+class ProgrammeUpdated(Event, type="registry.ProgrammeUpdated.v1", topic=PROGRAMMES):
+    programme_id: str
+    region_code: str
+    changed: list[str]
+    name: str | None = None
+    end_date: date | None = None
+    total_targets: Targets | None = None
+    station_targets: Targets | None = None
 
 
 @REGISTRY.register
