@@ -128,6 +128,10 @@ async def test_social_worker_personal_data_is_masked_and_never_in_events(
     )
     assert certified.json()["certification"] == "social_worker"
     assert (await client.get(f"/social-workers/{wid}", headers=auth("42"))).status_code == 404
+    listed = await client.get("/social-workers", headers=h, params={"station_id": "st-360104002"})
+    assert [w["worker_id"] for w in listed.json()["items"]] == [wid]
+    assert listed.json()["items"][0]["id_number"] == "110105********002X"
+    assert (await client.get("/social-workers", headers=auth("42"))).json()["total"] == 0
     new_phone = await client.patch(
         f"/social-workers/{wid}", headers=h, json={"phone": "13900139000"}
     )

@@ -841,6 +841,40 @@ async def _visible_worker(
     return worker, version
 
 
+class SocialWorkerPage(BaseModel):
+    items: list[SocialWorkerOut]
+    total: int
+    limit: int
+    offset: int
+
+
+@router.get("/social-workers", response_model=SocialWorkerPage, tags=["social workers"])
+async def list_social_workers(
+    reg: Reg,
+    who: CurrentPrincipal,
+    station_id: Annotated[str | None, Query(max_length=40)] = None,
+    certification: ev.Certification | None = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> SocialWorkerPage:
+    filters: dict[str, Any] = {}
+    if station_id:
+        filters["station_id"] = station_id
+    if certification:
+        filters["certification"] = certification
+    items, total = await reg.store.list_in(
+        reg.store.social_workers,
+        domain.SocialWorker,
+        within=who.region_scope,
+        filters=filters,
+        limit=limit,
+        offset=offset,
+    )
+    return SocialWorkerPage(
+        items=[worker_out(w) for w in items], total=total, limit=limit, offset=offset
+    )
+
+
 @router.get("/social-workers/{worker_id}", response_model=SocialWorkerOut, tags=["social workers"])
 async def get_social_worker(worker_id: str, reg: Reg, who: CurrentPrincipal) -> SocialWorkerOut:
     return worker_out((await _visible_worker(reg, who, worker_id))[0])
@@ -1036,6 +1070,29 @@ async def _visible_programme(
     if programme is None or not overlaps:
         raise HTTPException(404, f"programme {programme_id} not found")
     return programme, version
+
+
+class ProgrammePage(BaseModel):
+    items: list[ProgrammeOut]
+    total: int
+
+
+@router.get("/programmes", response_model=ProgrammePage, tags=["programmes"])
+async def list_programmes(reg: Reg, who: CurrentPrincipal) -> ProgrammePage:
+    """Programmes whose regions overlap the caller's scope."""
+    province = who.region_scope[:2]
+    items, _ = await reg.store.list_in(
+        reg.store.programmes, domain.Programme, within=province, filters={}, limit=500, offset=0
+    )
+    visible = [
+        p
+        for p in items
+        if any(
+            who.region_scope.startswith(r) or r.startswith(who.region_scope)
+            for r in p.scope_regions
+        )
+    ]
+    return ProgrammePage(items=[programme_out(p, 0) for p in visible], total=len(visible))
 
 
 @router.get("/programmes/{programme_id}", response_model=ProgrammeOut, tags=["programmes"])
