@@ -32,10 +32,11 @@ def _fail(exc: Exception) -> None:
 
 
 def _components(component: str | None) -> tuple[str, ...]:
+    everything = (*devstack.COMPONENTS, *devstack.available_services())
     if component is None:
-        return devstack.COMPONENTS
-    if component not in devstack.COMPONENTS:
-        _fail(ValueError(f"unknown component {component!r}; one of {devstack.COMPONENTS}"))
+        return everything
+    if component not in everything:
+        _fail(ValueError(f"unknown component {component!r}; one of {everything}"))
     return (component,)
 
 
@@ -57,13 +58,21 @@ def stack_up(component: Component = None) -> None:
     except devstack.StackError as exc:
         _fail(exc)
     cfg = stack.cfg
-    typer.echo(
-        f"Kafka       {cfg.kafka_bootstrap}\n"
-        f"FerretDB    {cfg.mongo_url}\n"
-        f"Prometheus  {cfg.prometheus_url}\n"
-        f"data+logs   {cfg.home}\n"
-        "stop with:  ./dev down"
-    )
+    lines = [
+        f"Kafka       {cfg.kafka_bootstrap}",
+        f"FerretDB    {cfg.mongo_url}",
+        f"Prometheus  {cfg.prometheus_url}",
+    ]
+    for name in devstack.available_services():
+        if stack.pid(name) is not None:
+            port = cfg.service_port(name)
+            lines.append(f"{name:<11} http://127.0.0.1:{port}  (API docs: /docs)")
+    lines += [
+        f"data+logs   {cfg.home}",
+        "tokens:     ./dev wushe token --region 36",
+        "stop with:  ./dev down",
+    ]
+    typer.echo("\n".join(lines))
 
 
 @stack_app.command("down")

@@ -15,6 +15,7 @@ import asyncio
 import base64
 import concurrent.futures
 import contextlib
+import importlib.util
 import json
 import os
 import shutil
@@ -40,6 +41,17 @@ FERRETDB_MODULE = "github.com/FerretDB/FerretDB"
 MAVEN_DEPENDENCY_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.7.1"
 
 COMPONENTS = ("kafka", "ferretdb", "prometheus")
+# Platform services the local stack runs when their package is installed:
+# name -> (module with an `app_from_env()` factory, default port).
+SERVICES: dict[str, tuple[str, int]] = {"registry": ("registry.app", 8101)}
+
+
+def available_services() -> tuple[str, ...]:
+    return tuple(
+        name
+        for name, (module, _) in SERVICES.items()
+        if importlib.util.find_spec(module.split(".")[0]) is not None
+    )
 
 
 class StackError(RuntimeError):
@@ -78,6 +90,7 @@ class StackConfig:
     prometheus_port: int = 9090
     kafka_heap: str = "768m"
     startup_timeout_s: float = 90.0
+    service_ports: dict[str, int] = field(default_factory=dict)
     extra_env: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -93,6 +106,10 @@ class StackConfig:
             mongo_port=int(env.get("WUSHE_MONGO_PORT", 27017)),
             ferretdb_debug_port=int(env.get("WUSHE_FERRETDB_DEBUG_PORT", 8088)),
             prometheus_port=int(env.get("WUSHE_PROMETHEUS_PORT", 9090)),
+            service_ports={
+                name: int(env.get(f"WUSHE_{name.upper()}_PORT", port))
+                for name, (_, port) in SERVICES.items()
+            },
         )
 
     @classmethod
@@ -107,7 +124,11 @@ class StackConfig:
             mongo_port=free_port(),
             ferretdb_debug_port=free_port(),
             prometheus_port=free_port(),
+            service_ports={name: free_port() for name in SERVICES},
         )
+
+    def service_port(self, name: str) -> int:
+        return self.service_ports.get(name) or SERVICES[name][1]
 
     @property
     def kafka_bootstrap(self) -> str:
@@ -388,6 +409,8 @@ class LocalStack:
                 self._prometheus_prepare,
             ),
         }
+        for name in available_services():
+            self.components[name] = self._service_component(name)
 
     # -- folders
     def dir(self, name: str, *parts: str) -> Path:
@@ -492,13 +515,16 @@ class LocalStack:
         self.stop(name, sig=signal.SIGKILL)
 
     def down(self) -> None:
-        for name in reversed(COMPONENTS):
+        for name in reversed(list(self.components)):
             self.stop(name)
 
     def status(self) -> dict[str, dict[str, object]]:
+        """The servers, and the services that run (a stack need not run services)."""
         out: dict[str, dict[str, object]] = {}
         for name, comp in self.components.items():
             pid = self.pid(name)
+            if name not in COMPONENTS and pid is None:
+                continue
             out[name] = {
                 "pid": pid,
                 "running": pid is not None,
@@ -638,6 +664,40 @@ class LocalStack:
             f"--web.listen-address=127.0.0.1:{self.cfg.prometheus_port}",
             "--web.enable-lifecycle",
         ]
+
+    # -- platform services
+    def _service_component(self, name: str) -> Component:
+        module, _ = SERVICES[name]
+        port = self.cfg.service_port(name)
+        url = f"http://127.0.0.1:{port}"
+
+        def command() -> list[str]:
+            return [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--factory",
+                f"{module}:app_from_env",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--no-access-log",
+            ]
+
+        def prepare() -> None:
+            from wushe.auth import DevKeys
+
+            keys_dir = DevKeys.default_dir()
+            DevKeys.load_or_create(keys_dir)  # `wushe token` signs with the same key
+            self.components[name].env = {
+                **self.cfg.env(),
+                "WUSHE_ENVIRONMENT": "local",
+                "WUSHE_JWT_PUBLIC_KEY_FILE": str(keys_dir / "jwt-dev-public.pem"),
+            }
+            self.register_scrape_target(name, f"127.0.0.1:{port}", {"env": "local"})
+
+        return Component(name, command, lambda: http_ok(f"{url}/health/ready"), prepare)
 
     def register_scrape_target(self, job: str, address: str, labels: dict[str, str]) -> Path:
         """Tell Prometheus about a service (file_sd: picked up without a restart)."""

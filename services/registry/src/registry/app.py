@@ -53,6 +53,15 @@ def create_app(
     return app
 
 
+def app_from_env() -> FastAPI:
+    """The process entry point's factory: settings from WUSHE_* variables, JSON logs."""
+    from wushe.telemetry import configure_logging
+
+    settings = RegistrySettings()
+    configure_logging(settings.log_level)
+    return create_app(settings)
+
+
 def main() -> None:  # pragma: no cover - the process entry point
     import uvicorn
 
