@@ -683,6 +683,8 @@ class LocalStack:
                 "--port",
                 str(port),
                 "--no-access-log",
+                "--log-config",
+                str(repo_root() / "deploy" / "local" / "uvicorn-logging.json"),
             ]
 
         def prepare() -> None:
