@@ -77,6 +77,7 @@ async def test_station_lifecycle(registry: Any, auth: Any) -> None:
     )
     assert page.json()["total"] == 1
     assert page.json()["items"][0]["station_id"] == sid
+    assert page.json()["items"][0]["version"] == 5
 
 
 async def test_bad_input_is_a_clear_4xx_and_writes_nothing(registry: Any, auth: Any) -> None:

@@ -392,7 +392,7 @@ async def list_stations(
         within=within, status=status_, kind=kind, name=name, limit=limit, offset=offset
     )
     return StationPage(
-        items=[station_out(s, 0) for s in items], total=total, limit=limit, offset=offset
+        items=[station_out(s, v) for s, v in items], total=total, limit=limit, offset=offset
     )
 
 

@@ -56,7 +56,7 @@ class RegistryStore:
         name: str | None,
         limit: int,
         offset: int,
-    ) -> tuple[list[Station], int]:
+    ) -> tuple[list[tuple[Station, int]], int]:
         query: dict[str, Any] = {"region_code": {"$regex": f"^{re.escape(within)}"}}
         if status:
             query["status"] = status
@@ -66,7 +66,7 @@ class RegistryStore:
             query["name"] = {"$regex": re.escape(name)}
         total = await self.stations.current.count_documents(query)
         cursor = self.stations.current.find(query).sort("_id", 1).skip(offset).limit(limit)
-        return [Station.model_validate(_state(d)) async for d in cursor], total
+        return [(Station.model_validate(_state(d)), int(d["_v"])) async for d in cursor], total
 
     async def stations_by_township(self, within: str) -> dict[str, tuple[Station, int]]:
         """Every station in a region, keyed by its current township code, with its version:
