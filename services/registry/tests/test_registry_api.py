@@ -23,12 +23,22 @@ async def commits(app: Any) -> int:
 async def test_station_lifecycle(registry: Any, auth: Any) -> None:
     client, _ = registry
     h = auth(JX)
+    org = await client.post(
+        "/organisations",
+        headers=h,
+        json={
+            "name": "南昌市青云谱区社会工作服务中心",
+            "kind": "social_work_org",
+            "credit_code": "91350100M000100Y43",
+            "region_code": "3601",
+        },
+    )
     created = await client.post(
         "/stations",
         headers=h,
         json={
             "region_code": QINGYUNPU_STREET,
-            "operator_org_id": "org-1",
+            "operator_org_id": org.json()["org_id"],
             "hotline": "0791-86000000",
             "contract_start": "2024-01-01",
             "contract_end": "2026-12-31",
@@ -105,6 +115,12 @@ async def test_bad_input_is_a_clear_4xx_and_writes_nothing(registry: Any, auth: 
         ),
         ({"region_code": "360104007", "station_id": "st-x"}, 422, "station_id", "xtra"),
         ({"region_code": "360104007", "status": "closed"}, 422, "status", ""),
+        (
+            {"region_code": "360104007", "operator_org_id": "org-x"},
+            422,
+            "operator_org_id",
+            "no organisation",
+        ),
     ]
     for body, code, field, reason in cases:
         resp = await client.post("/stations", headers=h, json=body)

@@ -15,6 +15,7 @@ from registry import reference
 from wushe.devstack import LocalStack
 from wushe.store import EventStore
 from wushe.testing import headers_of, read_topic, wait_for
+from wushe.validators import uscc_check_char
 
 pytestmark = pytest.mark.integration
 
@@ -28,6 +29,12 @@ COLUMNS = [
     "服务热线",
     "状态",
 ]
+
+
+def credit_code(city: str, n: int) -> str:
+    """A valid unified social credit code for a social-work organisation in `city`."""
+    body = f"52{city}00MJ{n:07d}"  # 52: a social organisation registered with civil affairs
+    return body + uscc_check_char(body)
 
 
 def jiangxi_ledger(stations: int = 462) -> list[dict[str, str]]:
@@ -45,7 +52,7 @@ def jiangxi_ledger(stations: int = 462) -> list[dict[str, str]]:
         {
             "乡镇街道代码": t.code,
             "社工站名称": f"{t.name}社工站",
-            "承接机构": f"org-{t.code[:4]}",
+            "承接机构": credit_code(t.code[:4], 1),
             "合同开始": "2022-01-01",
             "合同结束": "2024-12-31",
             "功能": "养老服务" if i % 3 == 0 else "",
@@ -75,6 +82,18 @@ async def test_jiangxi_ledger_of_462_stations(stack: LocalStack, registry: Any, 
     assert len({r["乡镇街道代码"][:4] for r in ledger}) == 11  # all eleven Jiangxi cities
     csv_bytes = to_csv(ledger)
     headers = {**auth("36"), "Content-Type": "text/csv"}
+    for city in sorted({r["乡镇街道代码"][:4] for r in ledger}):  # one operator per city
+        org = await client.post(
+            "/organisations",
+            headers=auth("36"),
+            json={
+                "name": f"{city}社会工作服务中心",
+                "kind": "social_work_org",
+                "credit_code": credit_code(city, 1),
+                "region_code": city,
+            },
+        )
+        assert org.status_code == 201, org.text
 
     first = await client.post("/imports/stations", headers=headers, content=csv_bytes)
     assert first.status_code == 200, first.text
@@ -102,6 +121,7 @@ async def test_jiangxi_ledger_of_462_stations(stack: LocalStack, registry: Any, 
     assert registered[0].key == h["ce_subject"].encode()
     body = json.loads(registered[0].value)
     assert body["status"] == "operating"
+    assert body["operator_org_id"] == f"org-{credit_code(body['region_code'][:4], 1)}"
     assert body["region_code"] == h["ce_subject"].removeprefix("st-")
     # The status set on import is part of registration: no separate status events.
     assert len(records) == 462
@@ -133,6 +153,7 @@ async def test_row_errors_are_reported_and_valid_rows_accepted(registry: Any, au
         {"乡镇街道代码": "360104009", "合同开始": "2024-13-01"},
         {"乡镇街道代码": "360104007", "社工站名称": "三家店街道社工站", "状态": "运营"},  # repeat
         {"乡镇街道代码": "360104100", "状态": "暂停"},  # a new station cannot start suspended
+        {"乡镇街道代码": "360104400", "承接机构": "org-unknown"},  # no such operator
     ]
     resp = await client.post(
         "/imports/stations",
@@ -149,6 +170,7 @@ async def test_row_errors_are_reported_and_valid_rows_accepted(registry: Any, au
         (4, "hotline"),
         (5, "contract_start"),
         (7, "status"),
+        (8, "operator_org_id"),
     }
     reasons = {e["row"]: e["reason"] for e in report["errors"]}
     assert "unknown region code" in reasons[2]
@@ -188,7 +210,7 @@ async def test_ndjson_and_xlsx_ledgers(registry: Any, auth: Any) -> None:
         [
             "360104008",
             "岱山街道社工站",
-            "org-1",
+            None,
             None,
             None,
             "养老服务;未成年人保护",

@@ -313,6 +313,23 @@ def station_out(s: Station, version: int) -> StationOut:
     )
 
 
+async def require_operator(
+    reg: Registry, who: Principal, org_id: str | None, known: dict[str, bool] | None = None
+) -> None:
+    """The operating organisation (承接机构) must be registered and visible to the caller."""
+    if org_id is None:
+        return
+    if known is not None and org_id in known:
+        ok = known[org_id]
+    else:
+        org, _ = await reg.store.load_as(reg.store.organisations, domain.Organisation, org_id)
+        ok = org is not None and who.can_see(org.region_code)
+        if known is not None:
+            known[org_id] = ok
+    if not ok:
+        raise raise_domain(DomainError("operator_org_id", f"no organisation {org_id}"))
+
+
 async def register_station(
     reg: Registry, who: Principal, body: StationIn, *, check_township: bool = True
 ) -> tuple[Station, int]:
@@ -329,6 +346,7 @@ async def register_station(
         )
     except DomainError as exc:
         raise raise_domain(exc) from None
+    await require_operator(reg, who, body.operator_org_id)
     existing = await reg.store.station_on_township(body.region_code) if check_township else None
     if existing:
         raise _duplicate(body.region_code, existing)
@@ -430,6 +448,8 @@ async def update_station(
     station_id: str, body: StationPatch, reg: Reg, who: CurrentPrincipal
 ) -> StationOut:
     details = StationDetails(**body.model_dump(exclude_unset=True))
+    await visible_station(reg, who, station_id)  # 404 before any other check
+    await require_operator(reg, who, details.operator_org_id)
     return station_out(
         *await _update_station(reg, station_id, lambda st: domain.change_details(st, details), who)
     )
@@ -537,7 +557,13 @@ async def import_stations(request: Request, reg: Reg, who: CurrentPrincipal) -> 
     existing = await reg.store.stations_by_township(who.region_scope)
     planned: list[tuple[int, str, NewCommit]] = []
     tree = await reg.regions.tree(today())
-    report = await ledger.apply(rows, lambda row: _plan_row(who, row, tree, existing, planned))
+    operators: dict[str, bool] = {}
+
+    async def plan_row(row: ledger.LedgerRow) -> str:
+        await require_operator(reg, who, row.station.operator_org_id, operators)
+        return await _plan_row(who, row, tree, existing, planned)
+
+    report = await ledger.apply(rows, plan_row)
     # Write the plan in bulk: one round trip per 500 commits instead of several per row.
     for start in range(0, len(planned), 500):
         batch = planned[start : start + 500]

@@ -143,6 +143,13 @@ def _normalise(rec: dict[str, Any]) -> dict[str, Any]:
             value = [FUNCTION_ALIASES.get(p, p) for p in parts if p]
         if name == "status" and isinstance(value, str):
             value = STATUS_ALIASES.get(value, value)
+        if (
+            name == "operator_org_id"
+            and isinstance(value, str)
+            and len(value) == 18
+            and not value.startswith("org-")
+        ):
+            value = f"org-{value.upper()}"  # a credit code names its organisation
         if name == "hotline" and isinstance(value, int | float):
             value = str(int(value))
         out[name] = value
