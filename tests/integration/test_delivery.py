@@ -412,3 +412,22 @@ async def test_append_many_reports_each_conflict_in_place(mongo_db: Any, unique:
     assert (await store.load("a")).state == {"v": 3}
     assert (await store.load("b")).state == {"v": 0}
     assert (await store.current.find_one({"_id": "a"}))["_v"] == 2
+
+
+async def test_relay_reports_the_age_of_its_oldest_waiting_commit(
+    mongo_db: Any, unique: str
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    probe, _ = probe_event(f"t.{unique}")
+    store = EventStore(mongo_db, "things", source="/wushe/test")
+    relay = Relay([store], publish=_never)
+    assert await relay.oldest_unpublished_age_s() == 0.0
+    hour_ago = datetime.now(UTC) - timedelta(hours=1)
+    await store.append("old", 0, [probe(n=1)], {"v": 1}, now=hour_ago)
+    await store.append("new", 0, [probe(n=2)], {"v": 2})
+    assert 3590 < await relay.oldest_unpublished_age_s() < 3700
+
+
+async def _never(_: Any) -> None:
+    raise AssertionError("not called")

@@ -314,11 +314,12 @@ def _strip(doc: Doc) -> Doc:
 class Relay:
     """Publishes committed events to Kafka and marks them, retrying until it succeeds.
 
-    Two paths. The fast one: `notify(store, commit_id)` (wired to every store's
-    `on_commit`) hands over the ids of new commits, which are read back by `_id` (plus any
-    unpublished predecessor of the same stream, so order holds); no scan. The sweep, at
-    start and every `sweep_interval_s`, scans for `published: false` and finds what no
-    signal announced: commits of another replica, or of a process that crashed before its
+    Two paths. The fast one: `notify(store, doc)` (wired to every store's `on_commit`)
+    hands over each new commit document as it was inserted; the relay publishes them in
+    (stream, version) order, first reading by `_id` any unpublished predecessor it did not
+    publish itself (another replica's commit), so order per aggregate holds; no scan. The
+    sweep, at start and every `sweep_interval_s`, scans for `published: false` and finds what
+    no signal announced: commits of another replica, or of a process that crashed before its
     relay ran. On FerretDB that scan reads the whole collection, so it stays rare.
     """
 
@@ -428,7 +429,12 @@ class Relay:
         """Age of the oldest commit still waiting (0 when none): the relay's health gauge."""
         oldest: datetime | None = None
         for store in self.stores:
-            for doc in await store.unpublished(self.batch_size):
+            cursor = (
+                store.commits.find({"published": False}, {"recorded_at": 1})
+                .sort("recorded_at", ASCENDING)
+                .limit(1)
+            )
+            async for doc in cursor:
                 at = doc["recorded_at"]
                 oldest = at if oldest is None or at < oldest else oldest
         return 0.0 if oldest is None else (datetime.now(UTC) - oldest).total_seconds()
