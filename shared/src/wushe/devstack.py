@@ -43,7 +43,10 @@ MAVEN_DEPENDENCY_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.7.
 COMPONENTS = ("kafka", "ferretdb", "prometheus")
 # Platform services the local stack runs when their package is installed:
 # name -> (module with an `app_from_env()` factory, default port).
-SERVICES: dict[str, tuple[str, int]] = {"registry": ("registry.app", 8101)}
+SERVICES: dict[str, tuple[str, int]] = {
+    "registry": ("registry.app", 8101),
+    "activities": ("activities.app", 8102),
+}
 
 
 def available_services() -> tuple[str, ...]:

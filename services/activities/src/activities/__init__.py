@@ -1,0 +1,1 @@
+"""Activities service: what stations do all day, and the client files that stay here."""

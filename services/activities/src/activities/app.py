@@ -1,0 +1,50 @@
+"""Wiring only: settings in, FastAPI app out."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from opentelemetry.sdk.trace import TracerProvider
+
+from activities import api, handlers
+from activities.settings import ActivitiesSettings
+from activities.store import ActivitiesStore
+from wushe.auth import TokenVerifier
+from wushe.pii import Vault
+from wushe.service import create_service_app
+
+AGGREGATES = ("activities", "household_visits", "client_files")
+
+
+def create_app(
+    settings: ActivitiesSettings,
+    *,
+    token_verifier: TokenVerifier | None = None,
+    tracer_provider: TracerProvider | None = None,
+) -> FastAPI:
+    app = create_service_app(
+        settings,
+        title="Wushe activities",
+        routers=[api.router],
+        aggregates=AGGREGATES,
+        register_handlers=handlers.register,
+        token_verifier=token_verifier,
+        tracer_provider=tracer_provider,
+    )
+    vault = Vault.for_environment(settings.pii_key.get_secret_value(), settings.environment)
+    app.state.activities = api.Activities(ActivitiesStore(app.state.ctx), vault)
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """The process entry point's factory: settings from WUSHE_* variables, JSON logs."""
+    from wushe.telemetry import configure_logging
+
+    settings = ActivitiesSettings()
+    configure_logging(settings.log_level)
+    return create_app(settings)
+
+
+def main() -> None:  # pragma: no cover - the process entry point
+    import uvicorn
+
+    uvicorn.run(app_from_env(), host="127.0.0.1", port=8102, log_config=None)

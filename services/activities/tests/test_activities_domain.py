@@ -1,0 +1,171 @@
+"""Pure rules of activities: the lifecycle, corrections, references, client consent."""
+
+from datetime import date
+
+import pytest
+
+from activities import domain
+from activities.domain import Conflict, DomainError, KnownProgramme, KnownStation
+from wushe.contracts.events import activities as ev
+
+TODAY = date(2026, 11, 23)
+FACTS = ev.ActivityFacts(
+    activity_id="act-1",
+    station_id="st-360104002",
+    region_code="360104002",
+    service_area="elder_services",
+    kind="community_event",
+    themes=["anti_fraud"],
+    activity_date=date(2026, 11, 20),
+)
+COUNTS = ev.Counts(sessions=1, person_times={"elders": 35, "residents": 5})
+LINK = ev.Linkage(
+    societies=["community", "social_workers", "volunteers"],
+    volunteers=[ev.VolunteerService(volunteer_id="v-1", hours=2.5)],
+)
+
+
+def held() -> domain.Activity:
+    a, _ = domain.plan_activity(FACTS, planned_sessions=1)
+    a, event = domain.hold_activity(
+        a, held_on=date(2026, 11, 20), counts=COUNTS, linkage=LINK, evidence=[], today=TODAY
+    )
+    assert isinstance(event, ev.ActivityHeld)
+    return a
+
+
+def test_lifecycle_planned_held_verified() -> None:
+    a = held()
+    a, event = domain.verify_activity(a, verified_by="站长", role="station_lead", today=TODAY)
+    assert a.status == "verified"
+    assert isinstance(event, ev.ActivityVerified)
+    with pytest.raises(Conflict, match="only a held activity"):
+        domain.verify_activity(a, verified_by="x", role="supervisor", today=TODAY)
+    with pytest.raises(Conflict, match="cannot be cancelled"):
+        domain.cancel_activity(a, reason_code="other", note="")
+
+
+def test_hold_rules() -> None:
+    a, _ = domain.plan_activity(FACTS, planned_sessions=1)
+    with pytest.raises(DomainError, match="future") as err:
+        domain.hold_activity(
+            a, held_on=date(2026, 11, 24), counts=COUNTS, linkage=LINK, evidence=[], today=TODAY
+        )
+    assert err.value.field == "held_on"
+    with pytest.raises(DomainError, match="list 'volunteers'"):
+        domain.hold_activity(
+            a,
+            held_on=TODAY,
+            counts=COUNTS,
+            linkage=ev.Linkage(volunteers=LINK.volunteers),
+            evidence=[],
+            today=TODAY,
+        )
+    cancelled, _ = domain.cancel_activity(a, reason_code="weather", note="暴雨")
+    with pytest.raises(Conflict, match="only a planned activity"):
+        domain.hold_activity(
+            cancelled, held_on=TODAY, counts=COUNTS, linkage=LINK, evidence=[], today=TODAY
+        )
+
+
+def test_negative_counts_are_refused_by_the_contract() -> None:
+    with pytest.raises(ValueError, match="greater than or equal to 0"):
+        ev.Counts(sessions=-1)
+
+
+def test_corrections_only_after_verification_and_with_a_reason() -> None:
+    a = held()
+    fixed = ev.Counts(sessions=1, person_times={"elders": 53, "residents": 5})
+    with pytest.raises(Conflict, match="only a verified activity"):
+        domain.correct_activity(a, counts=fixed, linkage=None, reason_code="count_error", note="x")
+    a, _ = domain.verify_activity(a, verified_by="督导", role="supervisor", today=TODAY)
+    with pytest.raises(DomainError, match="更正说明"):
+        domain.correct_activity(a, counts=fixed, linkage=None, reason_code="count_error", note=" ")
+    with pytest.raises(Conflict, match="changes nothing"):
+        domain.correct_activity(a, counts=COUNTS, linkage=None, reason_code="other", note="x")
+    a, event = domain.correct_activity(
+        a, counts=fixed, linkage=None, reason_code="count_error", note="签到表为53人"
+    )
+    assert isinstance(event, ev.ActivityCorrected)
+    assert (event.correction_no, event.previous, event.counts) == (1, COUNTS, fixed)
+    assert a.counts == fixed
+    assert a.status == "verified"  # still verified: corrected, not edited
+    _, second = domain.correct_activity(
+        a, counts=COUNTS, linkage=None, reason_code="other", note="撤回"
+    )
+    assert second.correction_no == 2  # type: ignore[attr-defined]
+
+
+def test_references_to_the_registry_copy() -> None:
+    station = KnownStation(
+        station_id="st-1", region_code="360104002", status="operating", rooms=["rm-360104002001"]
+    )
+    programme = KnownProgramme(
+        programme_id="p",
+        scope_regions=["36"],
+        start_date=date(2022, 1, 1),
+        end_date=date(2024, 12, 31),
+        enrolled=["st-1"],
+    )
+    domain.check_references(station, "rm-360104002001", {"p": programme}, date(2023, 5, 1))
+    with pytest.raises(DomainError, match="unknown programme") as err:
+        domain.check_references(station, None, {"nope": None}, date(2023, 5, 1))
+    assert err.value.field == "programme_ids[0]"
+    with pytest.raises(DomainError, match="outside the period"):
+        domain.check_references(station, None, {"p": programme}, date(2025, 5, 1))
+    with pytest.raises(DomainError, match="not a room"):
+        domain.check_references(station, "rm-x", {}, date(2023, 5, 1))
+    with pytest.raises(DomainError, match="not known from the registry"):
+        domain.check_station(None, "st-2")
+    closed = station.model_copy(update={"status": "closed"})
+    with pytest.raises(Conflict, match="closed"):
+        domain.check_station(closed, "st-1")
+
+
+def test_children_under_14_need_a_guardians_consent() -> None:
+    child_id = "36010420150601" + "0018"  # born 2015-06-01: 11 in 2026
+    from wushe.validators import resident_id_check_char
+
+    child_id = child_id[:17] + resident_id_check_char(child_id[:17])
+    with pytest.raises(DomainError, match="guardian") as err:
+        domain.check_client(
+            name="小明",
+            id_number=child_id,
+            phone=None,
+            today=TODAY,
+            consent_on=TODAY,
+            guardian_name=None,
+            guardian_consent_on=None,
+        )
+    assert err.value.field == "guardian_consent_on"
+    ok = domain.check_client(
+        name="小明",
+        id_number=child_id,
+        phone=None,
+        today=TODAY,
+        consent_on=None,
+        guardian_name="王芳",
+        guardian_consent_on=TODAY,
+    )
+    assert ok.age == 11
+    with pytest.raises(DomainError, match="separate consent"):
+        domain.check_client(
+            name="张三",
+            id_number="11010519491231002X",
+            phone=None,
+            today=TODAY,
+            consent_on=None,
+            guardian_name=None,
+            guardian_consent_on=None,
+        )
+    with pytest.raises(DomainError, match="check character") as err:
+        domain.check_client(
+            name="张三",
+            id_number="110105194912310021",
+            phone=None,
+            today=TODAY,
+            consent_on=TODAY,
+            guardian_name=None,
+            guardian_consent_on=None,
+        )
+    assert err.value.field == "id_number"

@@ -1,0 +1,153 @@
+"""Events of the activities service: activities, household visits, client files.
+
+Counts and pseudonymous ids only. No names, ID numbers, phones, addresses, household
+categories (low-income, disability, minors...), needs or free text ever travel here: those
+stay encrypted in the activities service (PIPL Art. 28: 特定身份 and minors are sensitive).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import Field
+
+from wushe.contracts.envelope import Event, EventPart
+from wushe.contracts.registry import REGISTRY
+
+ACTIVITIES = "activities.activities"
+VISITS = "activities.household-visits"
+CLIENT_FILES = "activities.client-files"
+
+ServiceArea = Literal[
+    "social_assistance", "elder_services", "child_care", "community_governance", "local_speciality"
+]
+ActivityKind = Literal[
+    "community_event", "group_work", "casework", "home_visit", "hotline_call", "resident_training"
+]
+BeneficiaryGroup = Literal[
+    "elders", "children", "assistance_clients", "disabled", "residents", "other"
+]
+Society = Literal[
+    "community", "social_workers", "community_organisations", "volunteers", "charity_resources"
+]
+
+
+class VolunteerService(EventPart):
+    volunteer_id: str
+    hours: float = Field(ge=0, le=24)
+
+
+class Counts(EventPart):
+    """What an activity delivered: sessions and person-times (人次) by beneficiary group."""
+
+    sessions: int = Field(ge=0, le=10_000)
+    person_times: dict[BeneficiaryGroup, int] = Field(default_factory=dict)
+
+
+class Linkage(EventPart):
+    """Which of the five societies took part, with references (ids only)."""
+
+    societies: list[Society] = Field(default_factory=list)
+    volunteers: list[VolunteerService] = Field(default_factory=list)
+    organisation_ids: list[str] = Field(default_factory=list)
+    donation_ids: list[str] = Field(default_factory=list)
+
+
+class ActivityFacts(EventPart):
+    activity_id: str
+    station_id: str
+    region_code: str
+    room_id: str | None = None
+    programme_ids: list[str] = Field(default_factory=list)
+    service_area: ServiceArea
+    kind: ActivityKind
+    themes: list[str] = Field(default_factory=list)
+    activity_date: date
+
+
+@REGISTRY.register
+class ActivityPlanned(Event, type="activities.ActivityPlanned.v1", topic=ACTIVITIES):
+    activity: ActivityFacts
+    planned_sessions: int = Field(ge=0)
+
+
+@REGISTRY.register
+class ActivityHeld(Event, type="activities.ActivityHeld.v1", topic=ACTIVITIES):
+    activity: ActivityFacts
+    held_on: date
+    counts: Counts
+    linkage: Linkage
+
+
+@REGISTRY.register
+class ActivityVerified(Event, type="activities.ActivityVerified.v1", topic=ACTIVITIES):
+    activity_id: str
+    station_id: str
+    region_code: str
+    verified_by: str
+    verifier_role: Literal["station_lead", "supervisor"]
+    verified_on: date
+
+
+@REGISTRY.register
+class ActivityCancelled(Event, type="activities.ActivityCancelled.v1", topic=ACTIVITIES):
+    activity_id: str
+    station_id: str
+    region_code: str
+    reason_code: Literal["weather", "no_participants", "duplicate", "rescheduled", "other"]
+
+
+@REGISTRY.register
+class ActivityCorrected(Event, type="activities.ActivityCorrected.v1", topic=ACTIVITIES):
+    """A verified activity's figures, corrected: the new totals replace the old ones.
+    The correction note (更正说明) stays in the service; here only its category."""
+
+    activity_id: str
+    station_id: str
+    region_code: str
+    correction_no: int = Field(ge=1)
+    previous: Counts
+    counts: Counts
+    linkage: Linkage
+    reason_code: Literal["count_error", "wrong_group", "duplicate_entry", "late_evidence", "other"]
+
+
+@REGISTRY.register
+class HouseholdVisited(Event, type="activities.HouseholdVisited.v1", topic=VISITS):
+    """A home visit (入户走访): a pseudonymous household id and a date, nothing else about
+    the household (its categories and needs are sensitive and stay in the service)."""
+
+    visit_id: str
+    household_id: str
+    station_id: str
+    region_code: str
+    visited_on: date
+    follow_up_due: date | None = None
+
+
+@REGISTRY.register
+class ClientFileOpened(Event, type="activities.ClientFileOpened.v1", topic=CLIENT_FILES):
+    file_id: str
+    station_id: str
+    region_code: str
+    opened_on: date
+
+
+@REGISTRY.register
+class ClientServiceRecorded(Event, type="activities.ClientServiceRecorded.v1", topic=CLIENT_FILES):
+    file_id: str
+    station_id: str
+    region_code: str
+    served_on: date
+    service_area: ServiceArea
+    activity_id: str | None = None
+
+
+@REGISTRY.register
+class ClientFileClosed(Event, type="activities.ClientFileClosed.v1", topic=CLIENT_FILES):
+    file_id: str
+    station_id: str
+    region_code: str
+    closed_on: date
+    reason_code: Literal["goals_met", "moved_away", "deceased", "declined", "transferred", "other"]
