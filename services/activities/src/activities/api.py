@@ -49,9 +49,8 @@ def today() -> date:
 
 
 def domain_error(exc: DomainError) -> HTTPException:
-    return HTTPException(
-        exc.status, detail=[{"loc": ["body", exc.field], "msg": exc.reason, "type": "domain"}]
-    )
+    loc = ["body", *exc.field.split(".")]  # counts.person_times.elders -> a path
+    return HTTPException(exc.status, detail=[{"loc": loc, "msg": exc.reason, "type": "domain"}])
 
 
 async def visible_station(svc: Activities, who: Principal, station_id: str) -> KnownStation:

@@ -1,0 +1,440 @@
+"""Activities on the real stack, next to a real registry: stations reach activities through
+registry events, activities reach Kafka once each, bad input writes nothing, and no byte the
+service writes to Kafka carries a client's personal data."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from datetime import date, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from activities.app import create_app as create_activities
+from activities.settings import ActivitiesSettings
+from registry.app import create_app as create_registry
+from registry.settings import RegistrySettings
+from wushe.auth import DevKeys
+from wushe.devstack import LocalStack
+from wushe.store import create_mongo_client
+from wushe.testing import headers_of, read_topic, wait_for
+from wushe.validators import resident_id_check_char
+
+pytestmark = pytest.mark.integration
+
+# Fixture people: none of these strings may ever appear on a topic.
+ADULT = {"name": "李桂英", "id_number": "11010519491231002X", "phone": "13912345678"}
+CHILD_ID = "36010420150601001" + resident_id_check_char("36010420150601001")
+CHILD = {"name": "王小宝", "id_number": CHILD_ID, "phone": "13698765432"}
+GUARDIAN = "王建国"
+HOUSEHOLD_REF = "360104198001010011"
+SECRETS = [
+    ADULT["name"],
+    ADULT["id_number"],
+    ADULT["phone"],
+    CHILD["name"],
+    CHILD_ID,
+    CHILD["phone"],
+    GUARDIAN,
+    HOUSEHOLD_REF,
+    "低保",
+    "low_income",
+    "left_behind_child",
+    "独居",
+    "需要助餐",
+]
+
+
+@contextlib.asynccontextmanager
+async def serve(app: Any, name: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=f"http://{name}") as c:
+            yield c
+
+
+@pytest.fixture
+async def services(stack: LocalStack, unique: str) -> AsyncIterator[Any]:
+    keys = DevKeys.generate()
+    common = {
+        "kafka_bootstrap": stack.cfg.kafka_bootstrap,
+        "mongo_url": stack.cfg.mongo_url,
+        "relay_sweep_interval_s": 0.5,
+    }
+    registry = create_registry(
+        RegistrySettings(mongo_db=f"reg_{unique}", **common), token_verifier=keys.verifier()
+    )
+    activities = create_activities(
+        ActivitiesSettings(
+            mongo_db=f"act_{unique}", registry_copy_group=f"copy.{unique}", **common
+        ),
+        token_verifier=keys.verifier(),
+    )
+    h = {"Authorization": "Bearer " + keys.issue(subject="jx", region_scope="36")}
+    hubei = {"Authorization": "Bearer " + keys.issue(subject="hb", region_scope="42")}
+    async with serve(registry, "registry") as reg, serve(activities, "activities") as act:
+        yield reg, act, activities, h, hubei
+    client = create_mongo_client(stack.cfg.mongo_url)
+    for db in (f"reg_{unique}", f"act_{unique}"):
+        await client.drop_database(db)
+    await client.close()
+
+
+async def known(app: Any, station_id: str) -> bool:
+    return await app.state.activities.store.station(station_id) is not None
+
+
+async def writes(app: Any) -> int:
+    return sum([await s.commits.count_documents({}) for s in app.state.ctx.stores.values()])
+
+
+async def setup_station(reg: httpx.AsyncClient, act_app: Any, h: dict[str, str]) -> str:
+    org = await reg.post(
+        "/organisations",
+        headers=h,
+        json={
+            "name": "南昌社工中心",
+            "kind": "social_work_org",
+            "credit_code": "91350100M000100Y43",
+            "region_code": "3601",
+        },
+    )
+    assert org.status_code == 201
+    created = await reg.post(
+        "/stations", headers=h, json={"region_code": "360104002", "status": "operating"}
+    )
+    assert created.status_code == 201, created.text
+    sid = created.json()["station_id"]
+    assert (
+        await reg.post(
+            f"/stations/{sid}/rooms", headers=h, json={"room_region_code": "360104002001"}
+        )
+    ).status_code == 201
+    programme = await reg.post(
+        "/programmes",
+        headers=h,
+        json={
+            "programme_id": "blue-vest",
+            "name": "蓝马甲行动",
+            "scope_regions": ["36"],
+            "start_date": "2022-01-01",
+            "end_date": str(date.today() + timedelta(days=30)),
+            "total_targets": {"service_sessions": 5544},
+        },
+    )
+    assert programme.status_code == 201, programme.text
+    enrolled = await reg.post(
+        "/programmes/blue-vest/enrolments",
+        headers=h,
+        json={"station_ids": [sid], "enrolled_on": "2022-01-01"},
+    )
+    assert enrolled.status_code == 200, enrolled.text
+
+    async def copied() -> bool:
+        store = act_app.state.activities.store
+        station = await store.station(sid)
+        programme = await store.programme("blue-vest")
+        return (
+            station is not None
+            and "rm-360104002001" in station.rooms
+            and programme is not None
+            and sid in programme.enrolled
+        )
+
+    await wait_for(copied, timeout_s=30, what="the registry copy in activities")
+    return sid
+
+
+async def test_activity_lifecycle_reaches_kafka_once_each(stack: LocalStack, services: Any) -> None:
+    reg, act, act_app, h, hubei = services
+    sid = await setup_station(reg, act_app, h)
+    today = date.today()
+    planned = await act.post(
+        "/activities",
+        headers=h,
+        json={
+            "station_id": sid,
+            "room_id": "rm-360104002001",
+            "programme_ids": ["blue-vest"],
+            "service_area": "elder_services",
+            "kind": "community_event",
+            "themes": ["anti_fraud", "smart_devices"],
+            "activity_date": str(today),
+            "external_ref": "2026-11-anti-fraud-1",
+        },
+    )
+    assert planned.status_code == 201, planned.text
+    aid = planned.json()["activity_id"]
+    again = await act.post(
+        "/activities",
+        headers=h,
+        json={
+            "station_id": sid,
+            "service_area": "elder_services",
+            "kind": "community_event",
+            "activity_date": str(today),
+            "external_ref": "2026-11-anti-fraud-1",
+        },
+    )
+    assert again.json()["activity_id"] == aid  # same external ref: nothing new
+    held = await act.post(
+        f"/activities/{aid}/held",
+        headers=h,
+        json={
+            "held_on": str(today),
+            "counts": {"sessions": 1, "person_times": {"elders": 35, "residents": 5}},
+            "linkage": {
+                "societies": ["community", "social_workers", "volunteers"],
+                "volunteers": [{"volunteer_id": "vol-1", "hours": 2}],
+            },
+            "evidence": [{"kind": "photo", "sha256": "ab" * 32}],
+        },
+    )
+    assert held.status_code == 200, held.text
+    verified = await act.post(
+        f"/activities/{aid}/verification",
+        headers=h,
+        json={"verified_by": "站长", "role": "station_lead"},
+    )
+    assert verified.json()["status"] == "verified"
+    corrected = await act.post(
+        f"/activities/{aid}/corrections",
+        headers=h,
+        json={
+            "counts": {"sessions": 1, "person_times": {"elders": 53, "residents": 5}},
+            "reason_code": "count_error",
+            "note": "签到表为53人",
+        },
+    )
+    assert corrected.status_code == 200, corrected.text
+    assert corrected.json()["counts"]["person_times"]["elders"] == 53
+    assert (await act.get(f"/activities/{aid}", headers=hubei)).status_code == 404
+    listed = await act.get("/activities", headers=h, params={"station_id": sid})
+    assert listed.json()["total"] == 1
+
+    async def drained() -> bool:
+        return (
+            await act_app.state.ctx.store("activities").commits.count_documents(
+                {"published": False}
+            )
+            == 0
+        )
+
+    await wait_for(drained, what="relay drained")
+    records = [
+        r
+        for r in await read_topic(stack.cfg.kafka_bootstrap, "activities.activities")
+        if headers_of(r)["ce_subject"] == aid
+    ]
+    types = [headers_of(r)["ce_type"] for r in records]
+    assert types == [
+        "activities.ActivityPlanned.v1",
+        "activities.ActivityHeld.v1",
+        "activities.ActivityVerified.v1",
+        "activities.ActivityCorrected.v1",
+    ]
+    assert len({headers_of(r)["ce_id"] for r in records}) == 4
+    correction = json.loads(records[-1].value)
+    assert correction["previous"]["person_times"]["elders"] == 35
+    assert correction["counts"]["person_times"]["elders"] == 53
+    assert "签到表" not in records[-1].value.decode()  # the note stays in the service
+
+
+async def test_bad_input_is_4xx_and_writes_nothing(services: Any) -> None:
+    reg, act, act_app, h, hubei = services
+    sid = await setup_station(reg, act_app, h)
+    ok = await act.post(
+        "/activities",
+        headers=h,
+        json={
+            "station_id": sid,
+            "service_area": "elder_services",
+            "kind": "group_work",
+            "activity_date": str(date.today()),
+        },
+    )
+    aid = ok.json()["activity_id"]
+    before = await writes(act_app)
+    tomorrow = str(date.today() + timedelta(days=1))
+    cases = [
+        (
+            "/activities",
+            {
+                "station_id": sid,
+                "service_area": "elder_services",
+                "kind": "group_work",
+                "activity_date": "2026-01-01",
+                "programme_ids": ["no-such-programme"],
+            },
+            422,
+            "programme_ids[0]",
+        ),
+        (
+            "/activities",
+            {
+                "station_id": "st-999999999",
+                "service_area": "elder_services",
+                "kind": "group_work",
+                "activity_date": "2026-01-01",
+            },
+            422,
+            "station_id",
+        ),
+        (
+            f"/activities/{aid}/held",
+            {"held_on": str(date.today()), "counts": {"sessions": -1}},
+            422,
+            "sessions",
+        ),
+        (
+            f"/activities/{aid}/held",
+            {"held_on": tomorrow, "counts": {"sessions": 1}},
+            422,
+            "held_on",
+        ),
+        (
+            f"/activities/{aid}/held",
+            {
+                "held_on": str(date.today()),
+                "counts": {"sessions": 1, "person_times": {"elders": -5}},
+            },
+            422,
+            "elders",
+        ),
+        (
+            "/client-files",
+            {
+                "station_id": sid,
+                **CHILD,
+                "consent_on": str(date.today()),
+                "opened_on": str(date.today()),
+            },
+            422,
+            "guardian_consent_on",
+        ),
+        (
+            "/client-files",
+            {
+                "station_id": sid,
+                **ADULT,
+                "id_number": "110105194912310021",
+                "consent_on": str(date.today()),
+                "opened_on": str(date.today()),
+            },
+            422,
+            "id_number",
+        ),
+    ]
+    for path, body, code, field in cases:
+        resp = await act.post(path, headers=h, json=body)
+        assert resp.status_code == code, (path, body, resp.text)
+        assert resp.json()["detail"][0]["loc"][-1] == field, (path, resp.json())
+    assert (
+        await act.post(
+            f"/activities/{aid}/held",
+            headers=hubei,
+            json={"held_on": str(date.today()), "counts": {"sessions": 1}},
+        )
+    ).status_code == 404
+    assert await writes(act_app) == before
+
+
+async def test_no_personal_data_leaves_the_service(stack: LocalStack, services: Any) -> None:
+    reg, act, act_app, h, _ = services
+    sid = await setup_station(reg, act_app, h)
+    today = str(date.today())
+    adult = await act.post(
+        "/client-files",
+        headers=h,
+        json={
+            "station_id": sid,
+            **ADULT,
+            "categories": ["low_income", "empty_nest_elder"],
+            "consent_on": today,
+            "opened_on": today,
+        },
+    )
+    assert adult.status_code == 201, adult.text
+    assert (adult.json()["name"], adult.json()["id_number"], adult.json()["phone"]) == (
+        "李**",
+        "110105********002X",
+        "139****5678",
+    )
+    child = await act.post(
+        "/client-files",
+        headers=h,
+        json={
+            "station_id": sid,
+            **CHILD,
+            "categories": ["left_behind_child"],
+            "guardian_name": GUARDIAN,
+            "guardian_relation": "父亲",
+            "guardian_consent_on": today,
+            "opened_on": today,
+        },
+    )
+    assert child.status_code == 201, child.text
+    dup = await act.post(
+        "/client-files",
+        headers=h,
+        json={"station_id": sid, **ADULT, "consent_on": today, "opened_on": today},
+    )
+    assert dup.status_code == 409
+    fid = adult.json()["file_id"]
+    served = await act.post(
+        f"/client-files/{fid}/services",
+        headers=h,
+        json={"served_on": today, "service_area": "social_assistance", "note": "需要助餐"},
+    )
+    assert served.json()["services"] == 1
+    closed = await act.post(
+        f"/client-files/{fid}/closure",
+        headers=h,
+        json={"closed_on": today, "reason_code": "goals_met"},
+    )
+    assert closed.json()["status"] == "closed"
+    visit = await act.post(
+        "/household-visits",
+        headers=h,
+        json={
+            "station_id": sid,
+            "household_ref": HOUSEHOLD_REF,
+            "categories": ["low_income"],
+            "needs": ["需要助餐"],
+            "follow_up_note": "独居老人，每周回访",
+            "visited_on": today,
+        },
+    )
+    assert visit.status_code == 201, visit.text
+    assert visit.json()["categories"] == ["low_income"]  # shown to the station, in scope
+
+    async def drained() -> bool:
+        n = 0
+        for store in act_app.state.ctx.stores.values():
+            n += await store.commits.count_documents({"published": False})
+        return n == 0
+
+    await wait_for(drained, what="relay drained")
+    wire = bytearray()
+    count = 0
+    for topic in (
+        "activities.client-files",
+        "activities.household-visits",
+        "activities.activities",
+    ):
+        for r in await read_topic(stack.cfg.kafka_bootstrap, topic):
+            count += 1
+            wire += (r.key or b"") + (r.value or b"")
+            for k, v in r.headers or ():
+                wire += k.encode() + v
+    assert count >= 5
+    text = wire.decode("utf-8", "replace")
+    found = [s for s in SECRETS if s in text]
+    assert found == [], f"personal data on a topic: {found}"
+    # At rest the personal fields are ciphertext.
+    doc = await act_app.state.ctx.store("client_files").current.find_one({"_id": fid})
+    stored = json.dumps(doc, default=str, ensure_ascii=False)
+    assert not [s for s in (ADULT["name"], ADULT["id_number"], ADULT["phone"]) if s in stored]
