@@ -13,6 +13,7 @@ from registry import domain, ledger
 from registry.domain import BoundaryChange, DomainError, Region, Station, StationDetails
 from registry.reference import VillageIndex
 from registry.store import BOUNDARY_STREAM, RegionIndex, RegistryStore
+from wushe import imports
 from wushe.auth import CurrentPrincipal, Principal
 from wushe.contracts import Event
 from wushe.contracts.events import registry as ev
@@ -517,7 +518,7 @@ async def station_region_history(
 
 @router.post(
     "/imports/stations",
-    response_model=ledger.ImportReport,
+    response_model=imports.ImportReport,
     tags=["stations"],
     openapi_extra={
         "requestBody": {
@@ -532,38 +533,36 @@ async def station_region_history(
         }
     },
 )
-async def import_stations(request: Request, reg: Reg, who: CurrentPrincipal) -> ledger.ImportReport:
+async def import_stations(
+    request: Request, reg: Reg, who: CurrentPrincipal
+) -> imports.ImportReport:
     """Import a provincial station ledger (CSV, NDJSON or XLSX, chosen by Content-Type).
 
     Idempotent: a row that matches the registry changes nothing and emits nothing. Rows
     with errors are reported (row number, field, reason); valid rows are accepted.
     """
-    limit = request.app.state.settings.import_max_bytes
-    body = bytearray()
-    async for chunk in request.stream():
-        body.extend(chunk)
-        if len(body) > limit:
-            raise HTTPException(413, f"ledger larger than {limit} bytes")
-    content_type = request.headers.get("content-type", "").split(";")[0].strip()
+    settings = request.app.state.settings
+    data, content_type = await imports.read_body(request, settings.import_max_bytes)
     try:
-        rows = ledger.parse(
-            bytes(body),
+        rows = imports.parse(
+            data,
             content_type,
             model=StationIn,
-            max_rows=request.app.state.settings.import_max_rows,
+            max_rows=settings.import_max_rows,
+            normalise=ledger.normalise,
         )
-    except ledger.LedgerFormatError as exc:
+    except imports.ImportFormatError as exc:
         raise HTTPException(exc.status, str(exc)) from None
     existing = await reg.store.stations_by_township(who.region_scope)
     planned: list[tuple[int, str, NewCommit]] = []
     tree = await reg.regions.tree(today())
     operators: dict[str, bool] = {}
 
-    async def plan_row(row: ledger.LedgerRow) -> str:
-        await require_operator(reg, who, row.station.operator_org_id, operators)
+    async def plan_row(row: imports.Row) -> str:
+        await require_operator(reg, who, row.value.operator_org_id, operators)
         return await _plan_row(who, row, tree, existing, planned)
 
-    report = await ledger.apply(rows, plan_row)
+    report = await imports.apply(rows, plan_row)
     # Write the plan in bulk: one round trip per 500 commits instead of several per row.
     for start in range(0, len(planned), 500):
         batch = planned[start : start + 500]
@@ -573,7 +572,7 @@ async def import_stations(request: Request, reg: Reg, who: CurrentPrincipal) -> 
                 kind: str = plan[1]
                 setattr(report, kind, getattr(report, kind) - 1)
                 report.errors.append(
-                    ledger.RowError(
+                    imports.RowError(
                         row=plan[0],
                         field="region_code",
                         reason="the station changed during the import; import the row again",
@@ -585,7 +584,7 @@ async def import_stations(request: Request, reg: Reg, who: CurrentPrincipal) -> 
 
 async def _plan_row(
     who: Principal,
-    row: ledger.LedgerRow,
+    row: imports.Row,
     tree: domain.RegionTree,
     existing: dict[str, tuple[Station, int]],
     planned: list[tuple[int, str, NewCommit]],
@@ -593,7 +592,7 @@ async def _plan_row(
     """Decide one ledger row in memory: 'created', 'updated' or 'unchanged' (raises for a
     row error). Rows are compared with the stations read in one query before the import, so
     a row that matches the registry costs nothing and emits nothing."""
-    body = row.station
+    body = row.value
     require_in_scope(who, body.region_code)
     known = existing.get(body.region_code)
     try:
