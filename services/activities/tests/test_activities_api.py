@@ -438,3 +438,57 @@ async def test_no_personal_data_leaves_the_service(stack: LocalStack, services: 
     doc = await act_app.state.ctx.store("client_files").current.find_one({"_id": fid})
     stored = json.dumps(doc, default=str, ensure_ascii=False)
     assert not [s for s in (ADULT["name"], ADULT["id_number"], ADULT["phone"]) if s in stored]
+
+
+async def test_bulk_import_with_row_errors_and_idempotent_reimport(services: Any) -> None:
+    reg, act, act_app, h, _ = services
+    sid = await setup_station(reg, act_app, h)
+    today = date.today()
+    header = (
+        "station_id,external_ref,programme_ids,service_area,kind,themes,activity_date,"
+        "held_on,sessions,elders,residents,societies\n"
+    )
+    rows = [
+        f"{sid},r1,blue-vest,elder_services,community_event,anti_fraud;smart_devices,"
+        f"{today},{today},1,40,3,community;volunteers",
+        f"{sid},r2,,elder_services,group_work,,{today},{today},2,-4,0,community",
+        f"{sid},r3,,elder_services,group_work,,{today},{today + timedelta(days=2)},1,5,0,",
+        f"st-000000000,r4,,elder_services,group_work,,{today},,,,,",
+        f"{sid},r5,no-such,elder_services,group_work,,{today},,,,,",
+        f"{sid},r6,,elder_services,home_visit,,{today},,,,,",
+    ]
+    csv_body = (header + "\n".join(rows) + "\n").encode()
+    ct = {**h, "Content-Type": "text/csv"}
+    report = (await act.post("/imports/activities", headers=ct, content=csv_body)).json()
+    assert (report["created"], report["unchanged"]) == (2, 0), report
+    errors = {(e["row"], e["field"]) for e in report["errors"]}
+    assert errors == {
+        (2, "counts.person_times.elders"),
+        (3, "held_on"),
+        (4, "station_id"),
+        (5, "programme_ids[0]"),
+    }, report["errors"]
+    commits = await writes(act_app)
+    again = (await act.post("/imports/activities", headers=ct, content=csv_body)).json()
+    assert (again["created"], again["unchanged"]) == (0, 2)
+    assert await writes(act_app) == commits  # nothing new written, nothing emitted
+
+    listed = (await act.get("/activities", headers=h, params={"status": "held"})).json()
+    held = [a for a in listed["items"] if a["counts"]]
+    assert held[0]["counts"] == {"sessions": 1, "person_times": {"elders": 40, "residents": 3}}
+
+    ndjson = json.dumps(
+        {
+            "station_id": sid,
+            "external_ref": "n1",
+            "service_area": "child_care",
+            "kind": "group_work",
+            "activity_date": str(today),
+            "held_on": str(today),
+            "counts": {"sessions": 1, "person_times": {"children": 12}},
+        }
+    ).encode()
+    nd = await act.post(
+        "/imports/activities", content=ndjson, headers={**h, "Content-Type": "application/x-ndjson"}
+    )
+    assert nd.json()["created"] == 1, nd.text

@@ -174,3 +174,24 @@ def probe_event(topic: str) -> tuple[type[Event], EventRegistry]:
     registry = EventRegistry()
     registry.register(ProbeRecorded)
     return ProbeRecorded, registry
+
+
+def check_openapi_snapshot(app: Any, committed: Path) -> None:
+    """Fail when the app's OpenAPI document differs from the committed one (a change to an
+    API is a reviewed diff). WUSHE_UPDATE_OPENAPI=1 rewrites the file instead."""
+    import json
+
+    current = json.dumps(app.openapi(), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+    if os.environ.get("WUSHE_UPDATE_OPENAPI") == "1":
+        committed.write_text(current)
+    assert committed.exists(), f"no {committed}: run with WUSHE_UPDATE_OPENAPI=1"
+    assert committed.read_text() == current, (
+        f"the API changed: review it and regenerate {committed} with WUSHE_UPDATE_OPENAPI=1"
+    )
+    for path, methods in app.openapi()["paths"].items():
+        for method, op in methods.items():
+            ok = op["responses"].get("200") or op["responses"].get("201")
+            assert ok is not None, (method, path)
+            assert "schema" in ok.get("content", {}).get("application/json", {}), (
+                f"{method} {path} declares no response model"
+            )

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from activities import domain
 from activities.domain import Activity, DomainError, Evidence, KnownStation
 from activities.store import ActivitiesStore
+from wushe import imports
 from wushe.auth import CurrentPrincipal, Principal
 from wushe.contracts import Event
 from wushe.contracts.events import activities as ev
@@ -584,3 +585,110 @@ async def close_client_file(
         reason_code=body.reason_code,
     )
     return file_out(new, await save(svc.store.client_files, file_id, version, new, [event]))
+
+
+# --------------------------------------------------------------------------- bulk import
+
+GROUPS = ("elders", "children", "assistance_clients", "disabled", "residents", "other")
+
+
+class ActivityRow(Strict):
+    """One held (or planned) activity per row; `external_ref` makes re-imports harmless."""
+
+    station_id: str = Field(max_length=40)
+    external_ref: str = Field(min_length=1, max_length=100)
+    room_id: str | None = Field(None, max_length=40)
+    programme_ids: list[str] = Field(default_factory=list, max_length=10)
+    service_area: ev.ServiceArea
+    kind: ev.ActivityKind
+    themes: list[str] = Field(default_factory=list, max_length=20)
+    activity_date: date
+    held_on: date | None = None
+    counts: ev.Counts | None = None
+    societies: list[ev.Society] = Field(default_factory=list)
+
+
+def normalise_row(rec: dict[str, Any]) -> dict[str, Any]:
+    """Flat CSV columns (sessions, elders, ...; lists split on ';') -> the nested row."""
+    out = imports.clean(rec)
+    for name in ("programme_ids", "themes", "societies"):
+        if isinstance(out.get(name), str):
+            out[name] = [p.strip() for p in out[name].split(";") if p.strip()]
+    if "sessions" in out and "counts" not in out:
+        person_times = {g: out.pop(g) for g in GROUPS if g in out}
+        out["counts"] = {"sessions": out.pop("sessions"), "person_times": person_times}
+    return out
+
+
+@router.post(
+    "/imports/activities",
+    response_model=imports.ImportReport,
+    tags=["activities"],
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                "application/x-ndjson": {"schema": {"type": "string"}},
+            },
+        }
+    },
+)
+async def import_activities(
+    request: Request, svc: Svc, who: CurrentPrincipal
+) -> imports.ImportReport:
+    """Import activities (CSV or NDJSON). A row with `held_on` and counts is recorded as
+    planned and held in one step. Rows already imported (same station and external_ref)
+    are left as they are: re-importing a file changes nothing and emits nothing."""
+    data, content_type = await imports.read_body(
+        request, request.app.state.ctx.settings.import_max_bytes
+    )
+    try:
+        rows = imports.parse(
+            data, content_type, model=ActivityRow, max_rows=50_000, normalise=normalise_row
+        )
+    except imports.ImportFormatError as exc:
+        raise HTTPException(exc.status, str(exc)) from None
+    return await imports.apply(rows, lambda row: _import_activity(svc, who, row.value))
+
+
+async def _import_activity(svc: Activities, who: Principal, row: ActivityRow) -> str:
+    station = await visible_station(svc, who, row.station_id)
+    activity_id = activity_id_for(station.station_id, row.external_ref)
+    existing, _ = await svc.store.load_as(svc.store.activities, Activity, activity_id)
+    if existing is not None:
+        return "unchanged"
+    facts = ev.ActivityFacts(
+        activity_id=activity_id,
+        station_id=station.station_id,
+        region_code=station.region_code,
+        room_id=row.room_id,
+        programme_ids=row.programme_ids,
+        service_area=row.service_area,
+        kind=row.kind,
+        themes=row.themes,
+        activity_date=row.activity_date,
+    )
+    programmes = {pid: await svc.store.programme(pid) for pid in row.programme_ids}
+    domain.check_references(station, row.room_id, programmes, row.activity_date)
+    activity, planned = domain.plan_activity(
+        facts, planned_sessions=row.counts.sessions if row.counts else 1
+    )
+    events = [planned]
+    if row.held_on is not None or row.counts is not None:
+        if row.held_on is None or row.counts is None:
+            raise DomainError("held_on", "a held activity needs held_on and its counts")
+        activity, held = domain.hold_activity(
+            activity,
+            held_on=row.held_on,
+            counts=row.counts,
+            linkage=ev.Linkage(societies=row.societies),
+            evidence=[],
+            today=today(),
+        )
+        events.append(held)
+    try:
+        await svc.store.activities.append(activity_id, 0, events, activity.model_dump(mode="json"))
+    except ConcurrencyError:
+        return "unchanged"  # imported concurrently by another request
+    return "created"
