@@ -241,6 +241,7 @@ async def test_activity_lifecycle_reaches_kafka_once_each(stack: LocalStack, ser
     assert correction["previous"]["person_times"]["elders"] == 35
     assert correction["counts"]["person_times"]["elders"] == 53
     assert "签到表" not in records[-1].value.decode()  # the note stays in the service
+    assert "洪翔社区活动室" not in records[0].value.decode()  # so does the place
 
 
 async def test_bad_input_is_4xx_and_writes_nothing(services: Any) -> None:
@@ -410,6 +411,8 @@ async def test_no_personal_data_leaves_the_service(stack: LocalStack, services: 
     )
     assert visit.status_code == 201, visit.text
     assert visit.json()["categories"] == ["low_income"]  # shown to the station, in scope
+    fetched = await act.get(f"/household-visits/{visit.json()['visit_id']}", headers=h)
+    assert fetched.json()["follow_up_note"] == "独居老人，每周回访"
 
     async def drained() -> bool:
         n = 0

@@ -86,6 +86,7 @@ class ActivityIn(Strict):
     kind: ev.ActivityKind
     themes: list[Annotated[str, Field(max_length=40)]] = Field(default_factory=list, max_length=20)
     activity_date: date
+    place: str = Field("", max_length=200, description="where (kept in this service only)")
     planned_sessions: int = Field(1, ge=0, le=10_000)
     external_ref: str | None = Field(
         None,
@@ -122,6 +123,7 @@ class ActivityOut(BaseModel):
     activity_id: str
     status: str
     facts: ev.ActivityFacts
+    place: str
     planned_sessions: int
     held_on: date | None
     counts: ev.Counts | None
@@ -174,7 +176,9 @@ async def plan(svc: Activities, who: Principal, body: ActivityIn) -> tuple[Activ
     )
     try:
         domain.check_references(station, body.room_id, programmes, body.activity_date)
-        activity, event = domain.plan_activity(facts, planned_sessions=body.planned_sessions)
+        activity, event = domain.plan_activity(
+            facts, planned_sessions=body.planned_sessions, place=body.place
+        )
     except DomainError as exc:
         raise domain_error(exc) from None
     return activity, await save(svc.store.activities, activity_id, 0, activity, [event]), True
@@ -384,6 +388,15 @@ async def record_visit(body: VisitIn, svc: Svc, who: CurrentPrincipal) -> VisitO
         follow_up_due=body.follow_up_due,
     )
     await save(svc.store.visits, visit_id, 0, visit, [event])
+    return VisitOut(**visit.model_dump(exclude={"sensitive_enc"}), **sensitive)
+
+
+@router.get("/household-visits/{visit_id}", response_model=VisitOut, tags=["household visits"])
+async def get_visit(visit_id: str, svc: Svc, who: CurrentPrincipal) -> VisitOut:
+    visit, _ = await svc.store.load_as(svc.store.visits, Visit, visit_id)
+    if visit is None or not who.can_see(visit.region_code):
+        raise HTTPException(404, f"household visit {visit_id} not found")
+    sensitive = json.loads(svc.vault.decrypt(visit.sensitive_enc, context=f"visit:{visit_id}"))
     return VisitOut(**visit.model_dump(exclude={"sensitive_enc"}), **sensitive)
 
 

@@ -90,6 +90,7 @@ class Evidence(BaseModel):
 class Activity(BaseModel):
     facts: ev.ActivityFacts
     status: Status
+    place: str = ""  # free text: kept here, never on a topic
     planned_sessions: int = 0
     held_on: date | None = None
     counts: ev.Counts | None = None
@@ -117,10 +118,14 @@ def _check_counts(counts: ev.Counts, linkage: ev.Linkage) -> None:
         raise DomainError("linkage.societies", "donations used: list 'charity_resources'")
 
 
-def plan_activity(facts: ev.ActivityFacts, *, planned_sessions: int) -> tuple[Activity, Event]:
+def plan_activity(
+    facts: ev.ActivityFacts, *, planned_sessions: int, place: str = ""
+) -> tuple[Activity, Event]:
     if len(set(facts.themes)) != len(facts.themes):
         raise DomainError("themes", "must not repeat")
-    activity = Activity(facts=facts, status="planned", planned_sessions=planned_sessions)
+    activity = Activity(
+        facts=facts, status="planned", planned_sessions=planned_sessions, place=place.strip()
+    )
     return activity, ev.ActivityPlanned(activity=facts, planned_sessions=planned_sessions)
 
 
