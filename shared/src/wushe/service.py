@@ -23,8 +23,10 @@ from pymongo.errors import ConnectionFailure, PyMongoError
 
 from wushe import bus, telemetry
 from wushe.auth import TokenVerifier
+from wushe.errors import DomainError
 from wushe.settings import ServiceSettings
 from wushe.store import ConcurrencyError, Doc, EventStore, Relay, create_mongo_client
+from wushe.web import domain_error
 
 log = logging.getLogger("wushe.service")
 
@@ -172,6 +174,11 @@ def _health_router(ctx: ServiceContext) -> APIRouter:
 
 
 def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def broken_rule(_: Request, exc: DomainError) -> JSONResponse:
+        http = domain_error(exc)
+        return JSONResponse({"detail": http.detail}, status_code=http.status_code)
+
     @app.exception_handler(ConcurrencyError)
     async def conflict(_: Request, exc: ConcurrencyError) -> JSONResponse:
         return JSONResponse({"detail": f"concurrent update, retry: {exc}"}, status_code=409)

@@ -9,24 +9,22 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from activities import domain
-from activities.domain import Activity, DomainError, Evidence, KnownStation
+from activities.domain import Activity, Evidence, KnownStation
 from activities.store import ActivitiesStore
 from wushe import imports
 from wushe.auth import CurrentPrincipal, Principal
 from wushe.contracts import Event
 from wushe.contracts.events import activities as ev
+from wushe.errors import Conflict, DomainError
 from wushe.pii import Vault
 from wushe.store import ConcurrencyError, EventStore
 from wushe.validators import mask_mobile, mask_resident_id
+from wushe.web import Limit, Offset, Strict, domain_error, today
 
 router = APIRouter()
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class Activities:
@@ -41,17 +39,6 @@ def get_service(request: Request) -> Activities:
 
 
 Svc = Annotated[Activities, Depends(get_service)]
-Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0, le=1_000_000)]
-
-
-def today() -> date:
-    return date.today()
-
-
-def domain_error(exc: DomainError) -> HTTPException:
-    loc = ["body", *exc.field.split(".")]  # counts.person_times.elders -> a path
-    return HTTPException(exc.status, detail=[{"loc": loc, "msg": exc.reason, "type": "domain"}])
 
 
 async def visible_station(svc: Activities, who: Principal, station_id: str) -> KnownStation:
@@ -561,7 +548,7 @@ async def record_service(
 ) -> ClientFileOut:
     file, version = await visible_file(svc, who, file_id)
     if file.status != "open":
-        raise domain_error(domain.Conflict("status", "the file is closed"))
+        raise domain_error(Conflict("status", "the file is closed"))
     if not file.opened_on <= body.served_on <= today():
         raise domain_error(DomainError("served_on", "between the opening and today"))
     entry = svc.vault.encrypt(
@@ -586,7 +573,7 @@ async def close_client_file(
 ) -> ClientFileOut:
     file, version = await visible_file(svc, who, file_id)
     if file.status != "open":
-        raise domain_error(domain.Conflict("status", "the file is already closed"))
+        raise domain_error(Conflict("status", "the file is already closed"))
     if body.closed_on < file.opened_on or body.closed_on > today():
         raise domain_error(DomainError("closed_on", "between the opening and today"))
     new = file.model_copy(update={"status": "closed", "closed_on": body.closed_on})

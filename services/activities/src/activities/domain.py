@@ -9,23 +9,8 @@ from pydantic import BaseModel
 
 from wushe.contracts import Event
 from wushe.contracts.events import activities as ev
+from wushe.errors import Conflict, DomainError
 from wushe.validators import age_on, check_mobile, check_resident_id, resident_id_birth_date
-
-# --------------------------------------------------------------------------- errors
-
-
-class DomainError(ValueError):
-    status = 422
-
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
-        self.reason = reason
-
-
-class Conflict(DomainError):
-    status = 409
-
 
 # --------------------------------------------------------------------------- reference copy
 

@@ -7,27 +7,23 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from registry import domain, ledger
-from registry.domain import BoundaryChange, DomainError, Region, Station, StationDetails
+from registry.domain import BoundaryChange, Region, Station, StationDetails
 from registry.reference import VillageIndex
 from registry.store import BOUNDARY_STREAM, RegionIndex, RegistryStore
 from wushe import imports
 from wushe.auth import CurrentPrincipal, Principal
 from wushe.contracts import Event
 from wushe.contracts.events import registry as ev
+from wushe.errors import DomainError
 from wushe.pii import Vault
 from wushe.store import ConcurrencyError, EventStore, NewCommit
 from wushe.validators import check_mobile, mask_mobile, mask_resident_id
+from wushe.web import Limit, Offset, Strict, domain_error, today
 
 router = APIRouter()
-
-
-class Strict(BaseModel):
-    """Request bodies refuse unknown fields (no mass assignment of ids or regions)."""
-
-    model_config = ConfigDict(extra="forbid")
 
 
 class Registry:
@@ -48,18 +44,6 @@ def get_registry(request: Request) -> Registry:
 
 
 Reg = Annotated[Registry, Depends(get_registry)]
-Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0, le=1_000_000)]
-
-
-def today() -> date:
-    return date.today()
-
-
-def raise_domain(exc: DomainError) -> HTTPException:
-    return HTTPException(
-        exc.status, detail=[{"loc": ["body", exc.field], "msg": exc.reason, "type": "domain"}]
-    )
 
 
 def require_in_scope(who: Principal, region_code: str, field: str = "region_code") -> None:
@@ -86,7 +70,7 @@ async def scoped_region(
     try:
         return tree.require(code, field)
     except DomainError as exc:
-        raise raise_domain(exc) from None
+        raise domain_error(exc) from None
 
 
 # --------------------------------------------------------------------------- regions
@@ -162,7 +146,7 @@ class BoundaryChangeIn(Strict):
     old: list[ev.RegionRef] = Field(min_length=1, max_length=50)
     new: list[ev.RegionRef] = Field(min_length=1, max_length=50)
     reason: str = Field("", max_length=500)
-    station_moves: dict[str, str] = {}
+    station_moves: dict[str, str] = Field(default_factory=dict)
 
 
 class BoundaryChangeOut(BaseModel):
@@ -190,7 +174,7 @@ async def record_boundary_change(
         try:
             domain.check_boundary_change(tree_then, change)
         except DomainError as exc:
-            raise raise_domain(exc) from None
+            raise domain_error(exc) from None
         event = ev.BoundaryChanged(
             change_id=change.change_id,
             region_code=change.county(),
@@ -243,7 +227,7 @@ class StationIn(Strict):
     operator_org_id: str | None = Field(None, max_length=64)
     contract_start: date | None = None
     contract_end: date | None = None
-    functions: list[ev.StationFunction] = []
+    functions: list[ev.StationFunction] = Field(default_factory=list)
     hotline: str | None = Field(None, max_length=20)
 
 
@@ -328,7 +312,7 @@ async def require_operator(
         if known is not None:
             known[org_id] = ok
     if not ok:
-        raise raise_domain(DomainError("operator_org_id", f"no organisation {org_id}"))
+        raise domain_error(DomainError("operator_org_id", f"no organisation {org_id}"))
 
 
 async def register_station(
@@ -346,7 +330,7 @@ async def register_station(
             today=today(),
         )
     except DomainError as exc:
-        raise raise_domain(exc) from None
+        raise domain_error(exc) from None
     await require_operator(reg, who, body.operator_org_id)
     existing = await reg.store.station_on_township(body.region_code) if check_township else None
     if existing:
@@ -430,7 +414,7 @@ async def _update_station(
         try:
             decided = decide(station)
         except DomainError as exc:
-            raise raise_domain(exc) from None
+            raise domain_error(exc) from None
         if decided is None or not decided[1]:
             return station, version
         new, events = decided
@@ -617,7 +601,7 @@ async def _plan_row(
                 events = [*events, status_event]
             outcome = "updated" if events else "unchanged"
     except DomainError as exc:
-        raise raise_domain(exc) from None
+        raise domain_error(exc) from None
     if events:
         planned.append(
             (
@@ -682,7 +666,7 @@ async def register_organisation(
             name=body.name, kind=body.kind, credit_code=body.credit_code, region=region
         )
     except DomainError as exc:
-        raise raise_domain(exc) from None
+        raise domain_error(exc) from None
     try:
         await reg.store.organisations.append(org.org_id, 0, [event], org.model_dump())
     except ConcurrencyError:
@@ -723,7 +707,7 @@ async def update_organisation(
     try:
         new, events = domain.update_organisation(org, name=body.name, kind=body.kind)
     except DomainError as exc:
-        raise raise_domain(exc) from None
+        raise domain_error(exc) from None
     await _save(reg.store.organisations, org_id, version, new, events)
     return OrganisationOut(**new.model_dump())
 
@@ -816,7 +800,7 @@ async def register_social_worker(
             name=body.name, id_number=body.id_number, phone=body.phone
         )
     except DomainError as exc:
-        raise raise_domain(exc) from None
+        raise domain_error(exc) from None
     # The id is a keyed hash of the ID number: pseudonymous, and one worker per person.
     worker_id = "sw-" + reg.vault.blind_index("resident_id", id_number)[:20]
     ctx = f"social_worker:{worker_id}"
@@ -931,7 +915,7 @@ async def update_social_worker(
         try:
             phone = check_mobile(body.phone)
         except ValueError as exc:
-            raise raise_domain(DomainError("phone", str(exc))) from None
+            raise domain_error(DomainError("phone", str(exc))) from None
         current = (
             reg.vault.decrypt(worker.phone_enc, context=f"{ctx}:phone")
             if worker.phone_enc
@@ -980,7 +964,7 @@ async def assign_social_worker(
     try:
         new, events = domain.assign(worker, station, body.from_date)
     except DomainError as exc:
-        raise raise_domain(exc) from None
+        raise domain_error(exc) from None
     await _save(reg.store.social_workers, worker_id, version, new, events)
     return worker_out(new)
 
@@ -1050,7 +1034,7 @@ async def create_programme(body: ProgrammeIn, reg: Reg, who: CurrentPrincipal) -
             reg.store.organisations, domain.Organisation, body.funder_org_id
         )
         if funder is None:
-            raise raise_domain(DomainError("funder_org_id", "unknown organisation"))
+            raise domain_error(DomainError("funder_org_id", "unknown organisation"))
     try:
         programme, event = domain.create_programme(
             programme_id=body.programme_id,
@@ -1063,7 +1047,7 @@ async def create_programme(body: ProgrammeIn, reg: Reg, who: CurrentPrincipal) -
             station_targets=body.station_targets,
         )
     except DomainError as exc:
-        raise raise_domain(exc) from None
+        raise domain_error(exc) from None
     try:
         commit = await reg.store.programmes.append(
             programme.programme_id, 0, [event], programme.model_dump(mode="json")
@@ -1140,7 +1124,7 @@ async def update_programme(
     try:
         new, events = domain.update_programme(programme, **body.model_dump(exclude_unset=True))
     except DomainError as exc:
-        raise raise_domain(exc) from None
+        raise domain_error(exc) from None
     return programme_out(new, await _save(reg.store.programmes, programme_id, version, new, events))
 
 
@@ -1155,7 +1139,7 @@ async def enrol_stations(
     for i, sid in enumerate(body.station_ids):
         station, _ = await reg.store.load_station(sid)
         if station is None or not who.can_see(station.region_code):
-            raise raise_domain(DomainError(f"station_ids[{i}]", f"no station {sid}"))
+            raise domain_error(DomainError(f"station_ids[{i}]", f"no station {sid}"))
         stations.append(station)
     targets = (
         domain.split_total(programme.total_targets, len(stations))
@@ -1165,7 +1149,7 @@ async def enrol_stations(
     try:
         new, events = domain.enrol(programme, stations, on=body.enrolled_on, targets=targets)
     except DomainError as exc:
-        raise raise_domain(exc) from None
+        raise domain_error(exc) from None
     return programme_out(new, await _save(reg.store.programmes, programme_id, version, new, events))
 
 
@@ -1183,5 +1167,5 @@ async def withdraw_station(
             programme, station_id, on=body.withdrawn_on, reason=body.reason
         )
     except DomainError as exc:
-        raise raise_domain(exc) from None
+        raise domain_error(exc) from None
     return programme_out(new, await _save(reg.store.programmes, programme_id, version, new, events))

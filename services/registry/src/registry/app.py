@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 from opentelemetry.sdk.trace import TracerProvider
 
 from registry import api, handlers, reference
-from registry.domain import DomainError
 from registry.settings import RegistrySettings
 from registry.store import RegionIndex, RegistryStore
 from wushe.auth import TokenVerifier
@@ -42,13 +40,6 @@ def create_app(
         reference.VillageIndex(settings.region_data_dir),
     )
     app.state.settings = settings
-
-    @app.exception_handler(DomainError)
-    async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
-        return JSONResponse(
-            {"detail": [{"loc": ["body", exc.field], "msg": exc.reason, "type": "domain"}]},
-            status_code=exc.status,
-        )
 
     return app
 

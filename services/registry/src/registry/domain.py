@@ -13,31 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from wushe.contracts import Event
 from wushe.contracts.events import registry as ev
+from wushe.errors import Conflict, DomainError
 from wushe.validators import check_mobile, check_region_code, check_resident_id, check_uscc
-
-# --------------------------------------------------------------------------- errors
-
-
-class DomainError(ValueError):
-    """A command broke a rule. `field` names the input at fault (for the 4xx body)."""
-
-    status = 422
-
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
-        self.reason = reason
-
-
-class Conflict(DomainError):
-    """The command is valid but clashes with what exists (duplicate, wrong state)."""
-
-    status = 409
-
-
-class NotFound(DomainError):
-    status = 404
-
 
 # --------------------------------------------------------------------------- regions
 

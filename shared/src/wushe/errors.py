@@ -1,0 +1,28 @@
+"""Domain errors every service's pure rules raise: the field at fault and the reason.
+
+The HTTP layer (`wushe.web.domain_error`) turns them into a 4xx whose body names the field,
+and bulk imports into per-row errors.
+"""
+
+from __future__ import annotations
+
+
+class DomainError(ValueError):
+    """A command broke a rule (422). `field` names the input at fault, dotted for nesting."""
+
+    status = 422
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+class Conflict(DomainError):
+    """The command is valid but clashes with what exists: a duplicate, a wrong state (409)."""
+
+    status = 409
+
+
+class NotFound(DomainError):
+    status = 404

@@ -1,0 +1,32 @@
+"""Small pieces every service's routers share: strict bodies, paging, domain errors as 4xx."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import HTTPException, Query
+from pydantic import BaseModel, ConfigDict
+
+from wushe.errors import DomainError
+
+Limit = Annotated[int, Query(ge=1, le=500)]
+Offset = Annotated[int, Query(ge=0, le=1_000_000)]
+
+
+class Strict(BaseModel):
+    """Request bodies refuse unknown fields: no mass assignment of ids, regions or amounts."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def today() -> date:
+    return date.today()
+
+
+def domain_error(exc: DomainError) -> HTTPException:
+    """The 4xx for a broken rule, shaped like FastAPI's validation errors: the location is
+    the path to the field (`counts.person_times.elders` -> [..., "counts", "person_times",
+    "elders"])."""
+    loc = ["body", *exc.field.split(".")]
+    return HTTPException(exc.status, detail=[{"loc": loc, "msg": exc.reason, "type": "domain"}])
