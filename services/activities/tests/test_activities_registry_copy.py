@@ -1,4 +1,5 @@
-"""The local copy of the registry: each event applied once, whatever the redelivery."""
+"""The local copy of the registry (wushe.refcopy, used here by activities): each event
+applied once, whatever the redelivery."""
 
 from __future__ import annotations
 
@@ -7,29 +8,21 @@ from typing import Any
 
 import pytest
 
-from activities import handlers
 from wushe.bus import Delivery
+from wushe.contracts import Envelope
 from wushe.contracts.events import registry as reg
+from wushe.refcopy import RegistryCopy
 
 pytestmark = pytest.mark.integration
 
 
-class CopyStore:
-    """The two methods of ActivitiesStore the copy uses, on a real collection."""
-
-    def __init__(self, db: Any) -> None:
-        self.known_stations = db["known_stations"]
-
-    async def position(self, collection: Any, key: str) -> tuple[dict[str, Any] | None, int]:
-        doc = await collection.find_one({"_id": key})
-        return doc, int(doc["offset"]) if doc else -1
-
-    async def save_copy(self, collection: Any, key: str, doc: dict[str, Any]) -> None:
-        await collection.replace_one({"_id": key}, doc, upsert=True)
+async def deliver(copy: RegistryCopy, event: Any, offset: int) -> None:
+    envelope = Envelope.wrap(event, source="/wushe/registry", subject=event.station_id)
+    await copy.on_event(event, envelope, Delivery("registry.stations", 0, offset, b"k"))
 
 
 async def test_replayed_and_redelivered_events_apply_once(mongo_db: Any) -> None:
-    store = CopyStore(mongo_db)
+    copy = RegistryCopy(mongo_db)
     events = [
         reg.StationRegistered(
             station_id="st-1", region_code="360104002", name="x", kind="street", status="planned"
@@ -58,28 +51,18 @@ async def test_replayed_and_redelivered_events_apply_once(mongo_db: Any) -> None
             reason="pause",
         ),
     ]
-
-    async def deliver(i: int) -> None:
-        event = events[i]
-        await handlers._apply(
-            store,
-            store.known_stations,
-            "st-1",  # type: ignore[arg-type]
-            Delivery("registry.stations", 0, 100 + i, b"st-1"),
-            lambda doc: handlers._station(doc, event),
-        )
-
-    for i in range(4):
-        await deliver(i)
-    final = await store.known_stations.find_one({"_id": "st-1"})
+    for i, event in enumerate(events):
+        await deliver(copy, event, 100 + i)
+    final = await copy.station("st-1")
     for i in (0, 1, 2, 3, 2):  # a replay from the start, then a stray redelivery
-        await deliver(i)
-    assert await store.known_stations.find_one({"_id": "st-1"}) == final
+        await deliver(copy, events[i], 100 + i)
+    assert await copy.station("st-1") == final
+    assert final is not None
     assert (final["status"], final["rooms"], final["offset"]) == ("suspended", ["rm-1"], 103)
 
 
 async def test_an_event_before_its_station_is_refused(mongo_db: Any) -> None:
-    store = CopyStore(mongo_db)
+    copy = RegistryCopy(mongo_db)
     room = reg.RoomAdded(
         station_id="st-2",
         region_code="360104002",
@@ -88,11 +71,5 @@ async def test_an_event_before_its_station_is_refused(mongo_db: Any) -> None:
         name="r",
     )
     with pytest.raises(ValueError, match="before the one that creates it"):
-        await handlers._apply(
-            store,
-            store.known_stations,
-            "st-2",  # type: ignore[arg-type]
-            Delivery("registry.stations", 0, 5, b"st-2"),
-            lambda doc: handlers._station(doc, room),
-        )
-    assert await store.known_stations.find_one({"_id": "st-2"}) is None
+        await deliver(copy, room, 5)
+    assert await copy.station("st-2") is None

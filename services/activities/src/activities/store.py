@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from activities.domain import KnownProgramme, KnownStation
+from wushe.refcopy import RegistryCopy
 from wushe.service import ServiceContext
 from wushe.store import EventStore
 
@@ -18,8 +19,7 @@ class ActivitiesStore:
         self.activities: EventStore = ctx.store("activities")
         self.visits: EventStore = ctx.store("household_visits")
         self.client_files: EventStore = ctx.store("client_files")
-        self.known_stations = ctx.db["known_stations"]
-        self.known_programmes = ctx.db["known_programmes"]
+        self.registry = RegistryCopy(ctx.db)
 
     async def load_as(
         self, store: EventStore, model: type[M], stream_id: str
@@ -35,18 +35,11 @@ class ActivitiesStore:
         cursor = self.activities.current.find(query).sort("_id", 1).skip(offset).limit(limit)
         return [(d, int(d["_v"])) async for d in cursor], total
 
-    # -- the local copy of the registry (written only by handlers.py's consumer)
+    # -- the local copy of the registry (written by wushe.refcopy's consumer)
     async def station(self, station_id: str) -> KnownStation | None:
-        doc = await self.known_stations.find_one({"_id": station_id})
+        doc = await self.registry.station(station_id)
         return KnownStation.model_validate(doc) if doc else None
 
     async def programme(self, programme_id: str) -> KnownProgramme | None:
-        doc = await self.known_programmes.find_one({"_id": programme_id})
+        doc = await self.registry.programme(programme_id)
         return KnownProgramme.model_validate(doc) if doc else None
-
-    async def position(self, collection: Any, key: str) -> tuple[dict[str, Any] | None, int]:
-        doc = await collection.find_one({"_id": key})
-        return doc, int(doc["offset"]) if doc else -1
-
-    async def save_copy(self, collection: Any, key: str, doc: dict[str, Any]) -> None:
-        await collection.replace_one({"_id": key}, doc, upsert=True)

@@ -1,0 +1,159 @@
+"""A service's local copy of registry stations, programmes and social workers, kept from
+the registry's events: references are checked against it, never by calling the registry.
+
+Each copy document remembers the partition and offset of the last event applied. The events
+of one station (programme, worker) share a partition (keyed by its id) and one consumer owns
+a partition, so "skip what is at or below that offset" makes redelivery and replay harmless.
+An event for something the copy has never seen raises, so the consumer retries and then
+dead-letters it with that reason: never silently counted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from faststream.kafka import KafkaBroker
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+
+from wushe import bus
+from wushe.contracts import Envelope, Event
+from wushe.contracts.events import registry as reg
+
+Doc = dict[str, Any]
+
+
+class RegistryCopy:
+    def __init__(self, db: AsyncDatabase[Doc]) -> None:
+        self.stations: AsyncCollection[Doc] = db["known_stations"]
+        self.programmes: AsyncCollection[Doc] = db["known_programmes"]
+        self.social_workers: AsyncCollection[Doc] = db["known_social_workers"]
+
+    def subscribe(
+        self,
+        broker: KafkaBroker,
+        *,
+        group_id: str,
+        max_attempts: int = 3,
+        retry_backoff_s: float = 0.2,
+    ) -> None:
+        bus.subscribe(
+            broker,
+            reg.STATIONS,
+            reg.PROGRAMMES,
+            reg.SOCIAL_WORKERS,
+            group_id=group_id,
+            handler=self.on_event,
+            max_attempts=max_attempts,
+            retry_backoff_s=retry_backoff_s,
+        )
+
+    async def on_event(self, event: Event, _: Envelope, at: bus.Delivery) -> None:
+        if isinstance(
+            event,
+            reg.StationRegistered
+            | reg.StationStatusChanged
+            | reg.RoomAdded
+            | reg.StationRegionChanged,
+        ):
+            await self.apply(self.stations, event.station_id, at, lambda d: station_doc(d, event))
+        elif isinstance(
+            event,
+            reg.ProgrammeCreated
+            | reg.ProgrammeUpdated
+            | reg.StationEnrolled
+            | reg.StationWithdrawn,
+        ):
+            await self.apply(
+                self.programmes, event.programme_id, at, lambda d: programme_doc(d, event)
+            )
+        elif isinstance(event, reg.SocialWorkerRegistered | reg.SocialWorkerAssigned):
+            await self.apply(
+                self.social_workers, event.worker_id, at, lambda d: worker_doc(d, event)
+            )
+
+    async def apply(
+        self,
+        collection: AsyncCollection[Doc],
+        key: str,
+        at: bus.Delivery,
+        change: Callable[[Doc], Doc | None],
+    ) -> None:
+        doc = await collection.find_one({"_id": key})
+        if (
+            doc is not None
+            and doc.get("partition") == at.partition
+            and at.offset <= int(doc.get("offset", -1))
+        ):
+            return  # already applied (redelivery or replay)
+        new = change(dict(doc or {"_id": key}))
+        if new is None:
+            raise ValueError(f"an event for {key} arrived before the one that creates it")
+        new.update(partition=at.partition, offset=at.offset)
+        await collection.replace_one({"_id": key}, new, upsert=True)
+
+    async def station(self, station_id: str) -> Doc | None:
+        return await self.stations.find_one({"_id": station_id})
+
+    async def programme(self, programme_id: str) -> Doc | None:
+        return await self.programmes.find_one({"_id": programme_id})
+
+    async def social_worker(self, worker_id: str) -> Doc | None:
+        return await self.social_workers.find_one({"_id": worker_id})
+
+
+def station_doc(doc: Doc, event: Event) -> Doc | None:
+    if isinstance(event, reg.StationRegistered):
+        return {
+            **doc,
+            "station_id": event.station_id,
+            "region_code": event.region_code,
+            "status": event.status,
+            "rooms": doc.get("rooms", []),
+        }
+    if "station_id" not in doc:
+        return None
+    if isinstance(event, reg.StationStatusChanged):
+        return {**doc, "status": event.to_status}
+    if isinstance(event, reg.RoomAdded):
+        return {**doc, "rooms": sorted({*doc.get("rooms", []), event.room_id})}
+    if isinstance(event, reg.StationRegionChanged):
+        return {**doc, "region_code": event.region_code}
+    return doc
+
+
+def programme_doc(doc: Doc, event: Event) -> Doc | None:
+    if isinstance(event, reg.ProgrammeCreated):
+        return {
+            **doc,
+            "programme_id": event.programme_id,
+            "scope_regions": event.scope_regions,
+            "start_date": event.start_date.isoformat(),
+            "end_date": event.end_date.isoformat(),
+            "enrolled": doc.get("enrolled", []),
+        }
+    if "programme_id" not in doc:
+        return None
+    if isinstance(event, reg.ProgrammeUpdated) and event.end_date is not None:
+        return {**doc, "end_date": event.end_date.isoformat()}
+    if isinstance(event, reg.StationEnrolled):
+        return {**doc, "enrolled": sorted({*doc.get("enrolled", []), event.station_id})}
+    if isinstance(event, reg.StationWithdrawn):
+        return {**doc, "enrolled": sorted(set(doc.get("enrolled", [])) - {event.station_id})}
+    return doc
+
+
+def worker_doc(doc: Doc, event: Event) -> Doc | None:
+    if isinstance(event, reg.SocialWorkerRegistered):
+        return {
+            **doc,
+            "worker_id": event.worker_id,
+            "region_code": event.region_code,
+            "station_id": doc.get("station_id"),
+        }
+    if "worker_id" not in doc:
+        return None
+    if isinstance(event, reg.SocialWorkerAssigned):
+        return {**doc, "station_id": event.station_id}
+    return doc
