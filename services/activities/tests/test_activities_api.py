@@ -65,7 +65,8 @@ async def services(stack: LocalStack, unique: str) -> AsyncIterator[Any]:
         "relay_sweep_interval_s": 0.5,
     }
     registry = create_registry(
-        RegistrySettings(mongo_db=f"reg_{unique}", **common), token_verifier=keys.verifier()
+        RegistrySettings(mongo_db=f"reg_{unique}", ratings_group=f"ratings.{unique}", **common),
+        token_verifier=keys.verifier(),
     )
     activities = create_activities(
         ActivitiesSettings(

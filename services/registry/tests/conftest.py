@@ -39,6 +39,7 @@ async def running_registry(
         kafka_bootstrap=stack.cfg.kafka_bootstrap,
         mongo_url=stack.cfg.mongo_url,
         mongo_db=db,
+        ratings_group=f"ratings.{db}",
         relay_sweep_interval_s=0.5,
     )
     app = create_app(settings, token_verifier=keys.verifier())

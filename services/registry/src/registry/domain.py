@@ -378,8 +378,16 @@ def change_status(
 
 
 def rate_station(
-    station: Station, *, stars: int, rated_by: str, rated_on: date, reason: str, today: date
+    station: Station,
+    *,
+    stars: int,
+    rated_by: str,
+    rated_on: date,
+    reason: str,
+    today: date,
+    evaluation_id: str | None = None,
 ) -> tuple[Station, Event]:
+    """Rate a station. A rating that follows an evaluation names it (`evaluation_id`)."""
     if not 1 <= stars <= 5:
         raise DomainError("stars", "a star rating is 1 to 5")
     if rated_on > today:
@@ -396,6 +404,8 @@ def rate_station(
         "rated_on": rated_on.isoformat(),
         "reason": reason,
     }
+    if evaluation_id is not None:
+        rating["evaluation_id"] = evaluation_id
     new = station.model_copy(
         update={"rating": rating, "rating_history": [*station.rating_history, rating]}
     )
@@ -407,6 +417,11 @@ def rate_station(
         rated_on=rated_on,
         reason=reason,
     )
+
+
+def rating_follows(station: Station, evaluation_id: str) -> bool:
+    """True when an evaluation's rating is already on the station (a redelivered event)."""
+    return any(r.get("evaluation_id") == evaluation_id for r in station.rating_history)
 
 
 def add_room(

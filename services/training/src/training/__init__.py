@@ -1,0 +1,1 @@
+"""Training service: how provinces keep stations professional."""

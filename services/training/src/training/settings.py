@@ -1,0 +1,10 @@
+"""Training settings: the shared service settings plus the registry-copy consumer group."""
+
+from __future__ import annotations
+
+from wushe.settings import ServiceSettings
+
+
+class TrainingSettings(ServiceSettings):
+    service_name: str = "training"
+    registry_copy_group: str = "training.registry-copy"

@@ -1,0 +1,198 @@
+"""Pure rules of training: attendance, supervision (overdue items, closure), scoring."""
+
+from datetime import date
+
+import pytest
+
+from training import domain
+from wushe.contracts.events import training as ev
+from wushe.errors import Conflict, DomainError
+
+TODAY = date(2026, 11, 23)
+ALL_STEPS = ev.Checklist(
+    plans_checked=True,
+    briefings_checked=True,
+    photos_checked=True,
+    staff_talk=True,
+    site_visit=True,
+)
+
+
+def visit() -> domain.SupervisionVisit:
+    v, event = domain.plan_visit(
+        visit_id="sv-1",
+        station_id="st-1",
+        region_code="360104002",
+        month="2026-11",
+        supervisor_id="sup-1",
+    )
+    assert isinstance(event, ev.SupervisionVisitPlanned)
+    return v
+
+
+def completed() -> domain.SupervisionVisit:
+    v, events = domain.complete_visit(
+        visit(),
+        visited_on=date(2026, 11, 5),
+        checklist=ALL_STEPS,
+        findings=["活动照片不全"],
+        today=TODAY,
+        items=[
+            {"category": "materials", "description": "补齐照片", "deadline": date(2026, 11, 20)},
+            {"category": "safety", "description": "消防通道", "deadline": date(2026, 12, 5)},
+        ],
+    )
+    assert [type(e).__name__ for e in events] == [
+        "SupervisionVisitCompleted",
+        "RectificationItemOpened",
+        "RectificationItemOpened",
+    ]
+    return v
+
+
+def test_all_three_steps_are_required() -> None:
+    partial = ALL_STEPS.model_copy(update={"site_visit": False})
+    with pytest.raises(DomainError, match="three steps") as err:
+        domain.complete_visit(
+            visit(),
+            visited_on=date(2026, 11, 5),
+            checklist=partial,
+            findings=[],
+            items=[],
+            today=TODAY,
+        )
+    assert err.value.field == "checklist.site_visit"
+    with pytest.raises(DomainError, match="planned for 2026-11"):
+        domain.complete_visit(
+            visit(),
+            visited_on=date(2026, 10, 30),
+            checklist=ALL_STEPS,
+            findings=[],
+            items=[],
+            today=TODAY,
+        )
+    with pytest.raises(DomainError, match="after the visit"):
+        domain.complete_visit(
+            visit(),
+            visited_on=date(2026, 11, 5),
+            checklist=ALL_STEPS,
+            findings=[],
+            today=TODAY,
+            items=[{"category": "other", "description": "x", "deadline": date(2026, 11, 5)}],
+        )
+    with pytest.raises(Conflict, match="already completed"):
+        domain.complete_visit(
+            completed(),
+            visited_on=date(2026, 11, 6),
+            checklist=ALL_STEPS,
+            findings=[],
+            items=[],
+            today=TODAY,
+        )
+
+
+def test_overdue_items_and_closure() -> None:
+    v = completed()
+    overdue = domain.overdue_items([v], TODAY)
+    assert [item.item_id for _, item in overdue] == ["sv-1-1"]  # deadline 11-20 passed
+    assert domain.overdue_items([v], date(2026, 11, 20)) == []  # due today is not overdue
+    v, event = domain.close_item(v, "sv-1-1", closed_on=TODAY, note="已补齐", today=TODAY)
+    assert event.overdue is True  # type: ignore[attr-defined]
+    assert domain.overdue_items([v], TODAY) == []  # closed late: history, not work
+    assert [i.item_id for _, i in domain.overdue_items([v], date(2026, 12, 6))] == ["sv-1-2"]
+    with pytest.raises(Conflict, match="already closed"):
+        domain.close_item(v, "sv-1-1", closed_on=TODAY, note="again", today=TODAY)
+    v, on_time = domain.close_item(v, "sv-1-2", closed_on=TODAY, note="已整改", today=TODAY)
+    assert on_time.overdue is False  # type: ignore[attr-defined]
+    with pytest.raises(DomainError, match="between the visit and today"):
+        domain.close_item(completed(), "sv-1-2", closed_on=date(2026, 11, 1), note="x", today=TODAY)
+
+
+@pytest.mark.parametrize(
+    ("scores", "total", "stars"),
+    [
+        (
+            {
+                "administration": 90,
+                "service_results": 95,
+                "project_management": 90,
+                "finance": 88,
+                "social_impact": 92,
+            },
+            91.8,
+            5,
+        ),
+        (
+            {
+                "administration": 80,
+                "service_results": 80,
+                "project_management": 80,
+                "finance": 80,
+                "social_impact": 80,
+            },
+            80.0,
+            4,
+        ),
+        (
+            {
+                "administration": 70,
+                "service_results": 60,
+                "project_management": 75,
+                "finance": 65,
+                "social_impact": 70,
+            },
+            66.8,  # 66.75 rounds half to even
+            2,
+        ),
+        (
+            {
+                "administration": 40,
+                "service_results": 50,
+                "project_management": 50,
+                "finance": 60,
+                "social_impact": 55,
+            },
+            50.8,
+            1,
+        ),
+    ],
+)
+def test_evaluation_scoring(scores: dict, total: float, stars: int) -> None:  # type: ignore[type-arg]
+    assert domain.score(dict(domain.DEFAULT_WEIGHTS), scores) == (total, stars)
+
+
+def test_evaluation_inputs_are_checked() -> None:
+    scores = dict.fromkeys(domain.DIMENSIONS, 80.0)
+    bad_weights = {**domain.DEFAULT_WEIGHTS, "finance": 20}
+    with pytest.raises(DomainError, match="summing to 100"):
+        domain.score(bad_weights, scores)  # type: ignore[arg-type]
+    with pytest.raises(DomainError, match="score all five"):
+        domain.score(dict(domain.DEFAULT_WEIGHTS), {"finance": 80.0})
+    with pytest.raises(DomainError, match="between 0 and 100") as err:
+        domain.score(dict(domain.DEFAULT_WEIGHTS), {**scores, "finance": 101.0})  # type: ignore[dict-item]
+    assert err.value.field == "scores.finance"
+
+
+def test_attendance_rules() -> None:
+    facts = ev.TrainingSessionScheduled(
+        session_id="ts-1",
+        region_code="3601",
+        kind="expert_training",
+        mode="on_site",
+        session_date=date(2026, 11, 10),
+        hours=3,
+    )
+    session, _ = domain.schedule_session(facts)
+    a = ev.Attendance(attendee_kind="social_worker", attendee_id="sw-1", hours=3, credits=1)
+    session, events = domain.record_attendance(session, [a], today=TODAY)
+    assert len(events[0].attendances) == 1  # type: ignore[attr-defined]
+    with pytest.raises(Conflict, match="already recorded"):
+        domain.record_attendance(session, [a], today=TODAY)
+    long = ev.Attendance(attendee_kind="volunteer", attendee_id="v-1", hours=4)
+    with pytest.raises(DomainError, match=r"session's 3\.0 hours"):
+        domain.record_attendance(session, [long], today=TODAY)
+    future, _ = domain.schedule_session(
+        facts.model_copy(update={"session_date": date(2026, 12, 1)})
+    )
+    with pytest.raises(DomainError, match="not taken place"):
+        domain.record_attendance(future, [a], today=TODAY)
