@@ -172,6 +172,7 @@ async def test_a_month_of_training_and_supervision(stack: LocalStack, services: 
         )
         assert att.status_code == 200, att.text
         assert att.json()["person_times"] == 2
+        assert att.json()["attendee_hours"] == 5
 
     month = TODAY.strftime("%Y-%m")
     planned = await trn.post(

@@ -196,3 +196,32 @@ def test_attendance_rules() -> None:
     )
     with pytest.raises(DomainError, match="not taken place"):
         domain.record_attendance(future, [a], today=TODAY)
+
+
+def test_hours_from_check_in_and_out() -> None:
+    from datetime import datetime
+
+    facts = ev.TrainingSessionScheduled(
+        session_id="ts-1",
+        region_code="3601",
+        kind="routine_study",
+        mode="on_site",
+        session_date=date(2026, 11, 10),
+        hours=3,
+    )
+    session, _ = domain.schedule_session(facts)
+    at = datetime(2026, 11, 10, 9, 0)
+    assert (
+        domain.attended_hours(session, None, at, datetime(2026, 11, 10, 11, 20), field="a") == 2.25
+    )
+    assert (
+        domain.attended_hours(session, None, at, datetime(2026, 11, 10, 17, 0), field="a") == 3
+    )  # capped at the session's length
+    with pytest.raises(DomainError, match="session's day"):
+        domain.attended_hours(
+            session, None, datetime(2026, 11, 11, 9), datetime(2026, 11, 11, 10), field="a"
+        )
+    with pytest.raises(DomainError, match=r"give 2\.0 hours"):
+        domain.attended_hours(session, 3, at, datetime(2026, 11, 10, 11, 0), field="a")
+    with pytest.raises(DomainError, match="give hours"):
+        domain.attended_hours(session, None, None, None, field="a")

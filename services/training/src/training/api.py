@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -105,6 +105,14 @@ async def create_course(body: CourseIn, store: Store, who: CurrentPrincipal) -> 
     return event
 
 
+@router.get("/courses/{course_id}", response_model=ev.CourseCreated, tags=["courses"])
+async def get_course(course_id: str, store: Store, who: CurrentPrincipal) -> ev.CourseCreated:
+    loaded = await store.courses.load(course_id)
+    if loaded.state is None or not who.can_see(loaded.state["region_code"]):
+        raise HTTPException(404, f"course {course_id} not found")
+    return ev.CourseCreated.model_validate(loaded.state)
+
+
 # --------------------------------------------------------------------------- sessions
 
 
@@ -120,8 +128,20 @@ class SessionIn(Strict):
     hours: float = Field(gt=0, le=12)
 
 
+class CheckIn(Strict):
+    """One attendee: hours given, or derived from check-in and check-out (签到/签退)."""
+
+    attendee_kind: Literal["social_worker", "volunteer"]
+    attendee_id: str = Field(min_length=1, max_length=64)
+    station_id: str | None = Field(None, max_length=40)
+    hours: float | None = Field(None, ge=0, le=12)
+    checked_in_at: datetime | None = None
+    checked_out_at: datetime | None = None
+    credits: float = Field(0, ge=0, le=100)
+
+
 class AttendanceIn(Strict):
-    attendances: list[ev.Attendance] = Field(min_length=1, max_length=1000)
+    attendances: list[CheckIn] = Field(min_length=1, max_length=1000)
 
 
 class SessionOut(BaseModel):
@@ -177,7 +197,23 @@ async def record_attendance(
 ) -> SessionOut:
     """Attendance (签到) of social workers (by their registry id) and volunteers."""
     session, version = await visible_session(store, who, session_id)
+    attendances = []
     for i, a in enumerate(body.attendances):
+        try:
+            hours = domain.attended_hours(
+                session, a.hours, a.checked_in_at, a.checked_out_at, field=f"attendances[{i}]"
+            )
+        except DomainError as exc:
+            raise domain_error(exc) from None
+        attendances.append(
+            ev.Attendance(
+                attendee_kind=a.attendee_kind,
+                attendee_id=a.attendee_id,
+                station_id=a.station_id,
+                hours=hours,
+                credits=a.credits,
+            )
+        )
         if a.station_id is not None:
             await visible_station(store, who, a.station_id, f"attendances[{i}].station_id")
         if (
@@ -190,7 +226,7 @@ async def record_attendance(
                 )
             )
     try:
-        new, events = domain.record_attendance(session, body.attendances, today=today())
+        new, events = domain.record_attendance(session, attendances, today=today())
     except DomainError as exc:
         raise domain_error(exc) from None
     return session_out(new, await save(store.sessions, session_id, version, new, events))
@@ -367,3 +403,15 @@ async def record_evaluation(
     )
     await store.evaluations.append(evaluation_id, 0, [event], event.model_dump(mode="json"))
     return event
+
+
+@router.get(
+    "/evaluations/{evaluation_id}", response_model=ev.EvaluationCompleted, tags=["evaluations"]
+)
+async def get_evaluation(
+    evaluation_id: str, store: Store, who: CurrentPrincipal
+) -> ev.EvaluationCompleted:
+    loaded = await store.evaluations.load(evaluation_id)
+    if loaded.state is None or not who.can_see(loaded.state["region_code"]):
+        raise HTTPException(404, f"evaluation {evaluation_id} not found")
+    return ev.EvaluationCompleted.model_validate(loaded.state)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel
@@ -21,6 +21,32 @@ class Session(BaseModel):
 
 def schedule_session(facts: ev.TrainingSessionScheduled) -> tuple[Session, Event]:
     return Session(facts=facts), facts
+
+
+def attended_hours(
+    session: Session,
+    hours: float | None,
+    checked_in: datetime | None,
+    checked_out: datetime | None,
+    *,
+    field: str,
+) -> float:
+    """Hours as given, or from check-in and check-out on the session's day (to the quarter
+    hour), never more than the session lasted."""
+    if checked_in is None and checked_out is None:
+        if hours is None:
+            raise DomainError(f"{field}.hours", "give hours, or check-in and check-out times")
+        return hours
+    if checked_in is None or checked_out is None:
+        raise DomainError(f"{field}.checked_out_at", "check-in and check-out go together")
+    if checked_out <= checked_in:
+        raise DomainError(f"{field}.checked_out_at", "must be after the check-in")
+    if checked_in.date() != session.facts.session_date:
+        raise DomainError(f"{field}.checked_in_at", "must be on the session's day")
+    derived = round((checked_out - checked_in).total_seconds() / 3600 * 4) / 4
+    if hours is not None and abs(hours - derived) > 0.25:
+        raise DomainError(f"{field}.hours", f"the check-in times give {derived} hours")
+    return min(derived, session.facts.hours)
 
 
 def record_attendance(
