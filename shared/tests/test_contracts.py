@@ -176,3 +176,11 @@ def test_generated_schema_names_type_and_topic() -> None:
     assert schema["$id"] == "urn:wushe:event:sample.SampleOpened.v1"
     assert schema["x-topic"] == "sample.things"
     assert set(generate(make_registry())) == {"sample.SampleOpened.v1.json"}
+
+
+def test_sequence_travels_as_an_extension_attribute() -> None:
+    env = Envelope.wrap(SampleOpened(thing_id="t", region_code="36"), source="/s", subject="t")
+    env = env.model_copy(update={"sequence": "0000000003.0001"})
+    headers = [(k, v.encode()) for k, v in env.headers().items()]
+    assert ("ce_sequence", b"0000000003.0001") in headers
+    assert Envelope.from_kafka("t", headers, env.body()).sequence == "0000000003.0001"

@@ -150,8 +150,8 @@ class EventStore:
                 time=at,
                 correlation_id=correlation_id,
                 causation_id=causation_id,
-            ).model_copy(update={"traceparent": traceparent})
-            for e in events
+            ).model_copy(update={"traceparent": traceparent, "sequence": f"{version:010d}.{i:04d}"})
+            for i, e in enumerate(events)
         ]
         return {
             "_id": commit_id(stream_id, version),

@@ -80,6 +80,9 @@ class Envelope(BaseModel):
     # Extension attributes (lower-case alphanumerics, per the spec).
     correlationid: str | None = None
     causationid: str | None = None
+    # The event's place in its aggregate's stream: "<version>.<index in commit>", zero-padded
+    # so that string order is stream order. Consumers use it to drop duplicate copies.
+    sequence: str | None = None
 
     @classmethod
     def wrap(
@@ -128,6 +131,7 @@ class Envelope(BaseModel):
             "tracestate": self.tracestate,
             "ce_correlationid": self.correlationid,
             "ce_causationid": self.causationid,
+            "ce_sequence": self.sequence,
         }
         h.update({k: v for k, v in optional.items() if v})
         return h
@@ -174,6 +178,7 @@ class Envelope(BaseModel):
                 tracestate=h.get("tracestate"),
                 correlationid=h.get("ce_correlationid"),
                 causationid=h.get("ce_causationid"),
+                sequence=h.get("ce_sequence"),
             )
         except ValidationError as exc:
             raise EnvelopeError(f"bad CloudEvents attribute: {exc.errors()[0]['msg']}") from exc
