@@ -230,6 +230,8 @@ def correct_activity(
         counts=counts,
         linkage=linkage,
         reason_code=reason_code,
+        activity_date=f.activity_date,
+        service_area=f.service_area,
     )
 
 

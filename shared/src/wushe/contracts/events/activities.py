@@ -111,6 +111,10 @@ class ActivityCorrected(Event, type="activities.ActivityCorrected.v1", topic=ACT
     counts: Counts
     linkage: Linkage
     reason_code: Literal["count_error", "wrong_group", "duplicate_entry", "late_evidence", "other"]
+    # Added after v1 was first published (optional, so old events stay valid): where the
+    # corrected figures belong, so views put the correction on the activity's own day.
+    activity_date: date | None = None
+    service_area: ServiceArea | None = None
 
 
 @REGISTRY.register
