@@ -1,0 +1,1 @@
+"""Projector: the province views, built from the event streams."""

@@ -1,0 +1,52 @@
+"""Wiring only: settings in, FastAPI app out."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from opentelemetry.sdk.trace import TracerProvider
+
+from projector import api, handlers
+from projector.settings import ProjectorSettings
+from projector.store import create_projector
+from wushe.auth import TokenVerifier
+from wushe.service import ServiceContext, create_service_app
+
+
+def create_app(
+    settings: ProjectorSettings,
+    *,
+    token_verifier: TokenVerifier | None = None,
+    tracer_provider: TracerProvider | None = None,
+) -> FastAPI:
+    holder: dict[str, object] = {}
+
+    def register(ctx: ServiceContext) -> None:
+        projector = create_projector(ctx)
+        holder["projector"] = projector
+        handlers.subscribe(ctx, projector)
+
+    app = create_service_app(
+        settings,
+        title="Wushe views",
+        routers=[api.router],
+        register_handlers=register,
+        token_verifier=token_verifier,
+        tracer_provider=tracer_provider,
+    )
+    app.state.projector = holder["projector"]
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """The process entry point's factory: settings from WUSHE_* variables, JSON logs."""
+    from wushe.telemetry import configure_logging
+
+    settings = ProjectorSettings()
+    configure_logging(settings.log_level)
+    return create_app(settings)
+
+
+def main() -> None:  # pragma: no cover - the process entry point
+    import uvicorn
+
+    uvicorn.run(app_from_env(), host="127.0.0.1", port=8110, log_config=None)

@@ -1,0 +1,133 @@
+"""The views: pure functions from an event to counter increments on buckets.
+
+Counters are named `<measure>` or `<measure>:<part>` (person_times:elders,
+sessions:elder_services; FerretDB allows no dots in keys). A correction contributes the difference between its figures and
+the ones it replaces, on the activity's own day, so every view follows it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+from wushe.contracts import Envelope, Event
+from wushe.contracts.events import activities as act
+from wushe.contracts.events import registry as reg
+from wushe.contracts.events import training as trn
+from wushe.projection import Bucket, Delta
+
+
+def counts_delta(counts: act.Counts, area: str | None, sign: int = 1) -> Delta:
+    delta: Delta = {"sessions": sign * counts.sessions}
+    if area:
+        delta[f"sessions:{area}"] = sign * counts.sessions
+    total = 0
+    for group, n in counts.person_times.items():
+        delta[f"person_times:{group}"] = sign * n
+        total += n
+    delta["person_times"] = sign * total
+    return delta
+
+
+def merge(a: Delta, b: Delta) -> Delta:
+    out = dict(a)
+    for k, v in b.items():
+        out[k] = out.get(k, 0) + v
+    return {k: v for k, v in out.items() if v}
+
+
+class ActivityRollup:
+    """Activities held, sessions and person-times by beneficiary group and service area,
+    per station and day."""
+
+    name = "activities"
+    topics: tuple[str, ...] = (act.ACTIVITIES, act.VISITS, act.CLIENT_FILES)
+
+    def deltas(self, event: Event, envelope: Envelope) -> Iterable[tuple[Bucket, Delta]]:
+        if isinstance(event, act.ActivityHeld):
+            f = event.activity
+            delta = {"activities": 1, **counts_delta(event.counts, f.service_area)}
+            yield Bucket(f.station_id, f.region_code, event.held_on), delta
+        elif isinstance(event, act.ActivityCorrected):
+            day = event.activity_date or envelope.time.date()
+            delta = merge(
+                counts_delta(event.counts, event.service_area),
+                counts_delta(event.previous, event.service_area, -1),
+            )
+            if delta:
+                yield Bucket(event.station_id, event.region_code, day), delta
+        elif isinstance(event, act.HouseholdVisited):
+            yield (
+                Bucket(event.station_id, event.region_code, event.visited_on),
+                {"households_visited": 1},
+            )
+        elif isinstance(event, act.ClientFileOpened):
+            yield (
+                Bucket(event.station_id, event.region_code, event.opened_on),
+                {"client_files_opened": 1},
+            )
+
+
+class StationRollup:
+    """Stations by status, rooms, star ratings: per station, dated by the event."""
+
+    name = "stations"
+    topics: tuple[str, ...] = (reg.STATIONS,)
+
+    def deltas(self, event: Event, envelope: Envelope) -> Iterable[tuple[Bucket, Delta]]:
+        day: date = envelope.time.date()
+        if isinstance(event, reg.StationRegistered):
+            yield (
+                Bucket(event.station_id, event.region_code, day),
+                {"stations": 1, f"status:{event.status}": 1},
+            )
+        elif isinstance(event, reg.StationStatusChanged):
+            yield (
+                Bucket(event.station_id, event.region_code, event.effective_date),
+                {f"status:{event.from_status}": -1, f"status:{event.to_status}": 1},
+            )
+        elif isinstance(event, reg.RoomAdded):
+            yield Bucket(event.station_id, event.region_code, day), {"rooms": 1}
+
+
+class TrainingRollup:
+    """Training sessions, attendee person-times and hours; supervision visits completed and
+    rectification items opened and closed (late or not)."""
+
+    name = "training"
+    topics: tuple[str, ...] = (trn.SESSIONS, trn.SUPERVISION)
+
+    def deltas(self, event: Event, envelope: Envelope) -> Iterable[tuple[Bucket, Delta]]:
+        if isinstance(event, trn.TrainingSessionScheduled):
+            yield (
+                Bucket(event.session_id, event.region_code, event.session_date),
+                {"training_sessions": 1, f"training_sessions:{event.kind}": 1},
+            )
+        elif isinstance(event, trn.AttendanceRecorded):
+            hours = round(sum(a.hours for a in event.attendances) * 100)
+            yield (
+                Bucket(event.session_id, event.region_code, event.session_date),
+                {"training_person_times": len(event.attendances), "training_hours_x100": hours},
+            )
+        elif isinstance(event, trn.SupervisionVisitCompleted):
+            yield (
+                Bucket(event.station_id, event.region_code, event.visited_on),
+                {"supervision_visits": 1},
+            )
+        elif isinstance(event, trn.RectificationItemOpened):
+            yield (
+                Bucket(event.station_id, event.region_code, envelope.time.date()),
+                {"rectification_open": 1},
+            )
+        elif isinstance(event, trn.RectificationItemClosed):
+            yield (
+                Bucket(event.station_id, event.region_code, event.closed_on),
+                {
+                    "rectification_open": -1,
+                    "rectification_closed": 1,
+                    **({"rectification_closed_late": 1} if event.overdue else {}),
+                },
+            )
+
+
+VIEWS = (ActivityRollup(), StationRollup(), TrainingRollup())
