@@ -1,8 +1,9 @@
 """The views: pure functions from an event to counter increments on buckets.
 
 Counters are named `<measure>` or `<measure>:<part>` (person_times:elders,
-sessions:elder_services; FerretDB allows no dots in keys). A correction contributes the difference between its figures and
-the ones it replaces, on the activity's own day, so every view follows it.
+sessions:elder_services; FerretDB allows no dots in keys). A correction contributes the
+difference between its figures and the ones it replaces, on the activity's own day, so
+every view follows it.
 """
 
 from __future__ import annotations
