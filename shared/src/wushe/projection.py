@@ -18,7 +18,9 @@ numbers as one. Day buckets answer "as of day D" without replaying anything.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -89,6 +91,7 @@ class Projector:
         if keys:
             async for doc in self.positions.find({"_id": {"$in": sorted(keys)}}):
                 known[doc["_id"]] = doc["sequence"]
+        known_before = set(known)
         plans: dict[str, list[tuple[int, Bucket, Delta]]] = defaultdict(list)
         meta: dict[str, tuple[str, Delivery, Bucket]] = {}
         moved: dict[str, str] = {}
@@ -111,43 +114,47 @@ class Projector:
                     meta[did] = (view.name, r.delivery, bucket)
                     touched = True
             effective += touched
+        existing = {}
+        if plans:  # one read for the whole batch, not one per bucket
+            async for doc in self.buckets.find({"_id": {"$in": sorted(plans)}}):
+                existing[doc["_id"]] = doc
+        fresh: list[Doc] = []
+        updated: list[Doc] = []
         for did, items in plans.items():
-            await self._write_bucket(did, items, meta[did])
-        for key, seq in moved.items():  # after the counters: see the module docstring
-            await self.positions.replace_one({"_id": key}, {"sequence": seq}, upsert=True)
+            doc = existing.get(did) or _new_bucket(did, meta[did])
+            if _fold(doc, items):
+                (updated if did in existing else fresh).append(doc)
+        await self._write(self.buckets, fresh, updated)
+        # After the counters: see the module docstring.
+        await self._write(
+            self.positions,
+            [{"_id": k, "sequence": v} for k, v in moved.items() if k not in known_before],
+            [{"_id": k, "sequence": v} for k, v in moved.items() if k in known_before],
+        )
         return effective
 
-    async def _write_bucket(
-        self, did: str, items: list[tuple[int, Bucket, Delta]], meta: tuple[str, Delivery, Bucket]
+    async def _write(
+        self, collection: AsyncCollection[Doc], fresh: list[Doc], updated: list[Doc]
     ) -> None:
-        doc = await self.buckets.find_one({"_id": did})
-        if doc is None:
-            view, d, bucket = meta
-            doc = {
-                "_id": did,
-                "view": view,
-                "topic": d.topic,
-                "partition": d.partition,
-                "key": bucket.key,
-                "region_code": bucket.region_code,
-                "month": f"{bucket.day:%Y-%m}",
-                "days": {},
-                "offset": -1,
-            }
-        changed = False
-        for offset, bucket, delta in items:
-            if offset <= doc["offset"]:
-                continue  # applied before a crash, redelivered now
-            day = doc["days"].setdefault(bucket.day.isoformat(), {})
-            for name, n in delta.items():
-                day[name] = day.get(name, 0) + n
-            doc["region_code"] = bucket.region_code
-            doc["offset"] = max(doc["offset"], offset)
-            changed = True
-        if changed:
-            await self.buckets.replace_one({"_id": did}, doc, upsert=True)
-            if self._after_write:
-                self._after_write(did)
+        """Changed documents replaced a few at a time (FerretDB v1 handles multi-statement
+        updates very slowly, see decision 0004), then new ones in one insert. One writer per
+        document (its partition's owner), so nothing else writes these ids meanwhile."""
+        limit = asyncio.Semaphore(8)
+        hook = self._after_write if collection is self.buckets else None
+
+        async def replace(doc: Doc) -> None:
+            async with limit:
+                await collection.replace_one({"_id": doc["_id"]}, doc)
+                if hook:
+                    hook(doc["_id"])
+
+        for start in range(0, len(updated), 64):
+            await asyncio.gather(*(replace(d) for d in updated[start : start + 64]))
+        if fresh:
+            await collection.insert_many(fresh, ordered=True)
+            for doc in fresh:
+                if hook:
+                    hook(doc["_id"])
 
     # -- reads
     async def totals(
@@ -156,20 +163,24 @@ class Projector:
         *,
         region_prefix: str = "",
         key: str | None = None,
+        key_prefix: str | None = None,
         as_of: date | None = None,
         group_len: int | None = None,
+        by_key: bool = False,
     ) -> dict[str, Delta]:
         """Counters summed over partitions and days up to `as_of`, grouped by the first
-        `group_len` digits of the region code ("" when not grouped)."""
+        `group_len` digits of the region code, or by bucket key (`by_key`), or not ("")."""
         query: Doc = {"view": view}
         if region_prefix:
             query["region_code"] = {"$regex": f"^{region_prefix}"}
         if key is not None:
             query["key"] = key
+        elif key_prefix is not None:
+            query["key"] = {"$regex": f"^{re.escape(key_prefix)}"}
         limit = as_of.isoformat() if as_of else None
         out: dict[str, Delta] = defaultdict(dict)
         async for doc in self.buckets.find(query):
-            group = doc["region_code"][:group_len] if group_len else ""
+            group = doc["key"] if by_key else (doc["region_code"][:group_len] if group_len else "")
             sums = out[group]
             for day, counters in doc["days"].items():
                 if limit is not None and day > limit:
@@ -191,6 +202,36 @@ class Projector:
                     sums[name] = sums.get(name, 0) + n
         canonical = sorted((v, k, sorted(c.items())) for (v, k), c in per_key.items())
         return hashlib.sha256(json.dumps(canonical).encode()).hexdigest()
+
+
+def _new_bucket(did: str, meta: tuple[str, Delivery, Bucket]) -> Doc:
+    view, d, bucket = meta
+    return {
+        "_id": did,
+        "view": view,
+        "topic": d.topic,
+        "partition": d.partition,
+        "key": bucket.key,
+        "region_code": bucket.region_code,
+        "month": f"{bucket.day:%Y-%m}",
+        "days": {},
+        "offset": -1,
+    }
+
+
+def _fold(doc: Doc, items: list[tuple[int, Bucket, Delta]]) -> bool:
+    """Add the increments of records past the document's offset; True when any applied."""
+    changed = False
+    for offset, bucket, delta in items:
+        if offset <= doc["offset"]:
+            continue  # applied before a crash, redelivered now
+        day = doc["days"].setdefault(bucket.day.isoformat(), {})
+        for name, n in delta.items():
+            day[name] = day.get(name, 0) + n
+        doc["region_code"] = bucket.region_code
+        doc["offset"] = max(doc["offset"], offset)
+        changed = True
+    return changed
 
 
 def _stream_key(r: Record) -> str:

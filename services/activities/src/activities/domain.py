@@ -232,6 +232,7 @@ def correct_activity(
         reason_code=reason_code,
         activity_date=f.activity_date,
         service_area=f.service_area,
+        programme_ids=f.programme_ids,
     )
 
 

@@ -8,13 +8,15 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel
 
+from projector.domain import progress
+from projector.store import Programmes
 from wushe.auth import CurrentPrincipal
 from wushe.projection import Projector
 from wushe.web import today
 
 router = APIRouter()
 
-ViewName = Literal["activities", "stations", "training"]
+ViewName = Literal["activities", "stations", "training", "programmes"]
 LEVELS = {"province": 2, "city": 4, "county": 6, "township": 9}
 
 
@@ -54,3 +56,66 @@ async def read_view(
     if by is not None:
         by_region = await views.totals(view, region_prefix=area, as_of=day, group_len=LEVELS[by])
     return ViewOut(view=view, region=area, as_of=day, totals=totals, by_region=by_region)
+
+
+def get_programmes(request: Request) -> Programmes:
+    programmes: Programmes = request.app.state.programmes
+    return programmes
+
+
+class MeasureTotal(BaseModel):
+    target: float
+    actual: float
+    percent: float
+    expected_by_now: float
+    pace: float
+
+
+class LaggingStation(BaseModel):
+    station_id: str
+    pace: float
+
+
+class ProgrammeProgressOut(BaseModel):
+    programme_id: str
+    name: str
+    region: str
+    as_of: date
+    start: date
+    end: date
+    elapsed: float
+    stations: int
+    totals: dict[str, MeasureTotal]
+    per_station: dict[str, dict[str, dict[str, float]]]
+    lagging: list[LaggingStation]
+
+
+@router.get(
+    "/views/programmes/{programme_id}/progress", response_model=ProgrammeProgressOut, tags=["views"]
+)
+async def programme_progress(
+    programme_id: str,
+    views: Views,
+    programmes: Annotated[Programmes, Depends(get_programmes)],
+    who: CurrentPrincipal,
+    region: Annotated[str | None, Query(pattern=r"^\d{2,9}$")] = None,
+    as_of: date | None = None,
+    lagging: int = Query(10, ge=0, le=500),
+) -> ProgrammeProgressOut:
+    """Actual against target per measure (backbones, sessions, elder person-times), percent
+    complete, pace against the time elapsed, and the most lagging stations; for the
+    programme's region or a part of it, as of a day."""
+    meta = await programmes.get(programme_id)
+    area = region or who.region_scope
+    if meta is None or not area.startswith(who.region_scope):
+        raise HTTPException(404, f"no progress for programme {programme_id}")
+    name, _, start, end = meta
+    day = as_of or today()
+    rows = await views.totals(
+        "programmes", region_prefix=area, as_of=day, key_prefix=f"{programme_id}|", by_key=True
+    )
+    result = progress(rows, start=start, end=end, as_of=day)
+    result["lagging"] = result["lagging"][:lagging]
+    return ProgrammeProgressOut(
+        programme_id=programme_id, name=name, region=area, as_of=day, start=start, end=end, **result
+    )

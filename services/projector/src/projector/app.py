@@ -7,7 +7,7 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from projector import api, handlers
 from projector.settings import ProjectorSettings
-from projector.store import create_projector
+from projector.store import Programmes, create_projector
 from wushe.auth import TokenVerifier
 from wushe.service import ServiceContext, create_service_app
 
@@ -23,7 +23,8 @@ def create_app(
     def register(ctx: ServiceContext) -> None:
         projector = create_projector(ctx)
         holder["projector"] = projector
-        handlers.subscribe(ctx, projector)
+        holder["programmes"] = Programmes(ctx.db)
+        handlers.subscribe(ctx, projector, Programmes(ctx.db))
 
     app = create_service_app(
         settings,
@@ -34,6 +35,7 @@ def create_app(
         tracer_provider=tracer_provider,
     )
     app.state.projector = holder["projector"]
+    app.state.programmes = holder["programmes"]
     return app
 
 

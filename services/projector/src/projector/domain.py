@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
+from typing import Any
 
 from wushe.contracts import Envelope, Event
 from wushe.contracts.events import activities as act
@@ -131,4 +132,118 @@ class TrainingRollup:
             )
 
 
-VIEWS = (ActivityRollup(), StationRollup(), TrainingRollup())
+class ProgrammeProgress:
+    """Per programme and enrolled station: targets (from enrolments) and actuals (from
+    activities naming the programme), dated by the enrolment and by the activity."""
+
+    name = "programmes"
+    topics: tuple[str, ...] = (reg.PROGRAMMES, act.ACTIVITIES)
+
+    def deltas(self, event: Event, envelope: Envelope) -> Iterable[tuple[Bucket, Delta]]:
+        if isinstance(event, reg.StationEnrolled):
+            t = event.targets
+            delta: Delta = {"enrolled": 1}
+            if t.backbone_volunteers is not None:
+                delta["target:backbones"] = t.backbone_volunteers
+            if t.service_sessions is not None:
+                delta["target:sessions"] = t.service_sessions
+            for group, n in t.person_times.items():
+                delta[f"target:person_times:{group}"] = n
+            yield (
+                Bucket(
+                    f"{event.programme_id}|{event.station_id}", event.region_code, event.enrolled_on
+                ),
+                delta,
+            )
+        elif isinstance(event, reg.StationWithdrawn):
+            yield (
+                Bucket(
+                    f"{event.programme_id}|{event.station_id}",
+                    event.region_code,
+                    event.withdrawn_on,
+                ),
+                {"enrolled": -1},
+            )
+        elif isinstance(event, act.ActivityHeld):
+            f = event.activity
+            for pid in f.programme_ids:
+                yield (
+                    Bucket(f"{pid}|{f.station_id}", f.region_code, event.held_on),
+                    actuals(event.counts),
+                )
+        elif isinstance(event, act.ActivityCorrected) and event.programme_ids:
+            day = event.activity_date or envelope.time.date()
+            delta = merge(actuals(event.counts), actuals(event.previous, -1))
+            for pid in event.programme_ids:
+                if delta:
+                    yield Bucket(f"{pid}|{event.station_id}", event.region_code, day), delta
+
+
+def actuals(counts: act.Counts, sign: int = 1) -> Delta:
+    delta: Delta = {"actual:sessions": sign * counts.sessions}
+    for group, n in counts.person_times.items():
+        delta[f"actual:person_times:{group}"] = sign * n
+    return delta
+
+
+MEASURES = ("backbones", "sessions", "person_times:elders")
+
+
+def progress(
+    rows: dict[str, Delta],
+    *,
+    start: date,
+    end: date,
+    as_of: date,
+    lag_ratio: float = 0.8,
+    counted: tuple[str, ...] = MEASURES,
+) -> dict[str, Any]:
+    """Programme progress from per-station counters: actual against target per measure,
+    percent complete, pace against the time elapsed, and the lagging stations (below
+    `lag_ratio` of the expected pace on any measure with a target)."""
+    span = max(1, (end - start).days)
+    elapsed = min(1.0, max(0.0, (as_of - start).days / span))
+    stations = {}
+    totals: dict[str, dict[str, float]] = {}
+    for key, c in rows.items():
+        if c.get("enrolled", 0) <= 0:
+            continue
+        station = key.split("|", 1)[1]
+        measures = {}
+        for m in counted:
+            target, actual = c.get(f"target:{m}", 0), c.get(f"actual:{m}", 0)
+            if target:
+                measures[m] = {
+                    "target": target,
+                    "actual": actual,
+                    "percent": round(100 * actual / target, 1),
+                }
+            t = totals.setdefault(m, {"target": 0, "actual": 0})
+            t["target"] += target
+            t["actual"] += actual
+        stations[station] = measures
+    for t in totals.values():
+        t["percent"] = round(100 * t["actual"] / t["target"], 1) if t["target"] else 0.0
+        t["expected_by_now"] = round(t["target"] * elapsed, 1)
+        t["pace"] = (
+            round(t["actual"] / (t["target"] * elapsed), 2) if t["target"] and elapsed else 0.0
+        )
+    lagging = []
+    for station, measures in stations.items():
+        worst = min(
+            (v["actual"] / (v["target"] * elapsed) for v in measures.values() if elapsed),
+            default=None,
+        )
+        if worst is not None and worst < lag_ratio:
+            lagging.append({"station_id": station, "pace": round(worst, 2)})
+    lagging.sort(key=lambda x: (x["pace"], x["station_id"]))
+    return {
+        "elapsed": round(elapsed, 3),
+        "stations": len(stations),
+        "totals": totals,
+        "per_station": stations,
+        "lagging": lagging,
+    }
+
+
+VIEWS = (ActivityRollup(), StationRollup(), TrainingRollup(), ProgrammeProgress())

@@ -115,6 +115,7 @@ class ActivityCorrected(Event, type="activities.ActivityCorrected.v1", topic=ACT
     # corrected figures belong, so views put the correction on the activity's own day.
     activity_date: date | None = None
     service_area: ServiceArea | None = None
+    programme_ids: list[str] | None = None
 
 
 @REGISTRY.register
