@@ -125,3 +125,110 @@ async def test_two_instances_and_duplicates_give_exact_views(
         client = create_mongo_client(stack.cfg.mongo_url)
         await client.drop_database(f"views_{unique}")
         await client.close()
+
+
+async def test_programme_progress_through_the_views_api(stack: LocalStack, unique: str) -> None:
+    from wushe.contracts.events import registry as reg
+
+    keys = DevKeys.generate()
+    settings = ProjectorSettings(
+        kafka_bootstrap=stack.cfg.kafka_bootstrap,
+        mongo_url=stack.cfg.mongo_url,
+        mongo_db=f"views_{unique}",
+        views_group=f"views.{unique}",
+    )
+    pid = f"pg-{unique}"
+    targets = reg.Targets(backbone_volunteers=10, service_sessions=12, person_times={"elders": 100})
+    created = reg.ProgrammeCreated(
+        programme_id=pid,
+        region_code="36",
+        name="蓝马甲行动",
+        scope_regions=["36"],
+        start_date=date(2026, 1, 1),
+        end_date=date(2026, 12, 31),
+        total_targets=reg.Targets(service_sessions=24),
+        station_targets=targets,
+    )
+    envelopes = [
+        Envelope.wrap(created, source="/wushe/registry", subject=pid).model_copy(
+            update={"sequence": "0000000001.0000"}
+        )
+    ]
+    for i, sid in enumerate(("st-360104002", "st-360704002")):
+        enrolled = reg.StationEnrolled(
+            programme_id=pid,
+            station_id=sid,
+            region_code=sid[3:],
+            enrolled_on=date(2026, 1, 1),
+            targets=targets,
+        )
+        envelopes.append(
+            Envelope.wrap(enrolled, source="/wushe/registry", subject=pid).model_copy(
+                update={"sequence": f"{i + 2:010d}.0000"}
+            )
+        )
+    for n in range(6):  # the first station holds six sessions by mid-year, the second none
+        facts = act.ActivityFacts(
+            activity_id=f"a-{unique}-{n}",
+            station_id="st-360104002",
+            region_code="360104002",
+            programme_ids=[pid],
+            service_area="elder_services",
+            kind="community_event",
+            activity_date=date(2026, 3, 1 + n),
+        )
+        held = act.ActivityHeld(
+            activity=facts,
+            held_on=facts.activity_date,
+            counts=act.Counts(sessions=1, person_times={"elders": 9}),
+            linkage=act.Linkage(),
+        )
+        envelopes.append(
+            Envelope.wrap(held, source="/wushe/activities", subject=facts.activity_id).model_copy(
+                update={"sequence": "0000000002.0000"}
+            )
+        )
+    auth = {"Authorization": "Bearer " + keys.issue(subject="jx", region_scope="36")}
+    app = create_app(settings, token_verifier=keys.verifier())
+    try:
+        async with running(app) as views:
+            await publish_all(stack.cfg.kafka_bootstrap, envelopes)
+
+            async def arrived() -> bool:
+                resp = await views.get(
+                    f"/views/programmes/{pid}/progress",
+                    headers=auth,
+                    params={"as_of": "2026-07-02"},
+                )
+                return resp.status_code == 200 and resp.json()["totals"]["sessions"]["actual"] == 6
+
+            await wait_for(arrived, timeout_s=60, what="programme progress")
+            body = (
+                await views.get(
+                    f"/views/programmes/{pid}/progress",
+                    headers=auth,
+                    params={"as_of": "2026-07-02"},
+                )
+            ).json()
+            assert body["stations"] == 2
+            assert body["totals"]["sessions"]["target"] == 24
+            assert body["totals"]["person_times:elders"]["actual"] == 54
+            assert 0.49 < body["elapsed"] < 0.51
+            # No volunteer events here: both lag on backbones; sessions tell them apart.
+            assert {s["station_id"] for s in body["lagging"]} == {"st-360104002", "st-360704002"}
+            per_station = body["per_station"]
+            assert per_station["st-360104002"]["sessions"]["actual"] == 6
+            assert per_station["st-360704002"]["sessions"]["actual"] == 0
+            city = (
+                await views.get(
+                    f"/views/programmes/{pid}/progress",
+                    headers=auth,
+                    params={"as_of": "2026-07-02", "region": "3607"},
+                )
+            ).json()
+            assert city["stations"] == 1
+            assert city["totals"]["sessions"]["actual"] == 0
+    finally:
+        client = create_mongo_client(stack.cfg.mongo_url)
+        await client.drop_database(f"views_{unique}")
+        await client.close()
