@@ -81,7 +81,7 @@ async def test_two_instances_and_duplicates_give_exact_views(
     first = create_app(settings, token_verifier=keys.verifier())
     second = create_app(settings, token_verifier=keys.verifier())
     try:
-        async with running(first) as views, running(second):
+        async with running(first) as views, running(second) as views2:
             await publish_all(stack.cfg.kafka_bootstrap, envelopes, times=2)
 
             async def ours() -> dict[str, int]:
@@ -117,6 +117,19 @@ async def test_two_instances_and_duplicates_give_exact_views(
                 params={"region": "3601", "as_of": str(DAY + timedelta(days=9))},
             )
             assert 0 < half.json()["totals"]["activities"] < expected["activities"] // 2 + 1
+            exported = await views.get(
+                "/views/activities.csv",
+                headers=auth,
+                params={"region": "36", "by": "city", "as_of": str(DAY + timedelta(days=19))},
+            )
+            assert exported.headers["content-type"].startswith("text/csv")
+            lines = exported.text.splitlines()
+            assert lines[0].startswith("region_code,as_of,")
+            assert {line.split(",")[0] for line in lines[1:]} >= {"3601", "3607"}
+            # Either instance may have applied them: read both.
+            metrics = (await views.get("/metrics")).text + (await views2.get("/metrics")).text
+            assert 'wushe_projection_freshness_seconds{topic="activities.activities"}' in metrics
+            assert 'wushe_projection_events_total{topic="activities.activities"}' in metrics
             hubei = {"Authorization": "Bearer " + keys.issue(subject="hb", region_scope="42")}
             assert (
                 await views.get("/views/activities", headers=hubei, params={"region": "36"})

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel
 
 from projector.domain import progress
@@ -34,6 +37,40 @@ class ViewOut(BaseModel):
     as_of: date
     totals: dict[str, int]
     by_region: dict[str, dict[str, int]]
+
+
+@router.get(
+    "/views/{view}.csv",
+    tags=["views"],
+    response_class=PlainTextResponse,
+    responses={200: {"content": {"text/csv": {}}}},
+)
+async def export_view(
+    view: ViewName,
+    views: Views,
+    who: CurrentPrincipal,
+    region: Annotated[str | None, Query(pattern=r"^\d{2,9}$")] = None,
+    by: Literal["province", "city", "county", "township"] = "city",
+    as_of: date | None = None,
+) -> PlainTextResponse:
+    """The view broken down by region as CSV (one row per region, one column per counter),
+    for the spreadsheets provinces still keep."""
+    out = await read_view(view, views, who, region=region, by=by, as_of=as_of)
+    columns = sorted({c for counters in out.by_region.values() for c in counters})
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(["region_code", "as_of", *columns])
+    for code in sorted(out.by_region):
+        writer.writerow(
+            [code, out.as_of.isoformat(), *(out.by_region[code].get(c, 0) for c in columns)]
+        )
+    return PlainTextResponse(
+        buf.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="{view}-{out.region}-{out.as_of}.csv"'
+        },
+    )
 
 
 @router.get("/views/{view}", response_model=ViewOut, tags=["views"])

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
+
+from prometheus_client import Counter, Gauge
 
 from projector.settings import ProjectorSettings
 from projector.store import Programmes
@@ -15,11 +18,39 @@ from wushe.service import ServiceContext
 def subscribe(ctx: ServiceContext, projector: Projector, programmes: Programmes) -> Any:
     settings = ctx.settings
     assert isinstance(settings, ProjectorSettings)
+    # Freshness: how old the newest event applied from each topic was when its effect
+    # reached the views (event time to view time), and when that last happened.
+    freshness = Gauge(
+        "wushe_projection_freshness_seconds",
+        "Age of the newest applied event when it was applied, per topic",
+        ["topic"],
+        registry=ctx.metrics,
+    )
+    applied_at = Gauge(
+        "wushe_projection_last_applied_timestamp_seconds",
+        "When the projector last applied an event, per topic",
+        ["topic"],
+        registry=ctx.metrics,
+    )
+    events = Counter(
+        "wushe_projection_events_total",
+        "Events applied to the views",
+        ["topic"],
+        registry=ctx.metrics,
+    )
 
     async def apply(batch: list[tuple[Event, Envelope, bus.Delivery]]) -> None:
         for event, _, _ in batch:
             await programmes.follow(event)
         await projector.apply([Record(d, env, event) for event, env, d in batch])
+        now = datetime.now(UTC)
+        newest: dict[str, datetime] = {}
+        for _, env, d in batch:
+            newest[d.topic] = max(newest.get(d.topic, env.time), env.time)
+            events.labels(d.topic).inc()
+        for topic, at in newest.items():
+            freshness.labels(topic).set(max(0.0, (now - at).total_seconds()))
+            applied_at.labels(topic).set(now.timestamp())
 
     return bus.subscribe_batch(
         ctx.broker,
