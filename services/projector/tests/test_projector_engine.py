@@ -187,3 +187,46 @@ def test_correction_contributes_its_difference() -> None:
     assert bucket.day == date(2026, 5, 1)  # the activity's day, not the correction's
     assert delta == {"person_times:elders": 5, "person_times:residents": -4, "person_times": 1}
     _ = facts
+
+
+def test_people_and_ratings_follow_changes() -> None:
+    from projector.domain import PeopleAndRatings
+    from wushe.contracts.events import registry as reg
+
+    view = PeopleAndRatings()
+
+    registered = reg.SocialWorkerRegistered(
+        worker_id="sw-1", region_code="360104", certification="none", general_practice=False
+    )
+    certified = reg.SocialWorkerCertified(
+        worker_id="sw-1",
+        region_code="360104",
+        certification="social_worker",
+        general_practice=True,
+        previous_certification="none",
+        previous_general_practice=False,
+    )
+    [(_, first)] = list(
+        view.deltas(registered, Envelope.wrap(registered, source="/s", subject="sw-1"))
+    )
+    assert first == {"social_workers": 1, "certification:none": 1}
+    [(_, change)] = list(
+        view.deltas(certified, Envelope.wrap(certified, source="/s", subject="sw-1"))
+    )
+    assert change == {
+        "certification:social_worker": 1,
+        "certification:none": -1,
+        "general_practice": 1,
+    }
+    rated = reg.StationRated(
+        station_id="st-1",
+        region_code="360104002",
+        stars=4,
+        rated_by="x",
+        rated_on=date(2026, 6, 1),
+        reason="r",
+        previous_stars=3,
+    )
+    [(bucket, stars)] = list(view.deltas(rated, Envelope.wrap(rated, source="/s", subject="st-1")))
+    assert stars == {"stars:4": 1, "stars:3": -1}
+    assert bucket.day == date(2026, 6, 1)

@@ -416,6 +416,7 @@ def rate_station(
         rated_by=rated_by,
         rated_on=rated_on,
         reason=reason,
+        previous_stars=station.rating["stars"] if station.rating else None,
     )
 
 
@@ -651,6 +652,8 @@ def certify(
             region_code=worker.region_code,
             certification=certification,
             general_practice=general_practice,
+            previous_certification=worker.certification,
+            previous_general_practice=worker.general_practice,
         )
     ]
 

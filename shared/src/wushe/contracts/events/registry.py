@@ -76,6 +76,9 @@ class StationRated(Event, type="registry.StationRated.v1", topic=STATIONS):
     rated_by: str
     rated_on: date
     reason: str
+    # Added after v1 (optional): the rating this one replaces, so views can move the
+    # station between star counts.
+    previous_stars: int | None = Field(None, ge=1, le=5)
 
 
 @REGISTRY.register
@@ -117,6 +120,9 @@ class SocialWorkerCertified(Event, type="registry.SocialWorkerCertified.v1", top
     region_code: str
     certification: Certification
     general_practice: bool
+    # Added after v1 (optional): what changed from, for views that count by certification.
+    previous_certification: Certification | None = None
+    previous_general_practice: bool | None = None
 
 
 @REGISTRY.register
