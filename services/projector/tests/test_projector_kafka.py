@@ -245,3 +245,57 @@ async def test_programme_progress_through_the_views_api(stack: LocalStack, uniqu
         client = create_mongo_client(stack.cfg.mongo_url)
         await client.drop_database(f"views_{unique}")
         await client.close()
+
+
+async def test_rebuild_from_offset_zero_switches_to_equal_views(
+    stack: LocalStack, unique: str
+) -> None:
+    keys = DevKeys.generate()
+    settings = ProjectorSettings(
+        kafka_bootstrap=stack.cfg.kafka_bootstrap,
+        mongo_url=stack.cfg.mongo_url,
+        mongo_db=f"views_{unique}",
+        views_group=f"views.{unique}",
+    )
+    envelopes, _expected = activity_events(30, unique)
+    auth = {"Authorization": "Bearer " + keys.issue(subject="jx", region_scope="36")}
+    admin = {
+        "Authorization": "Bearer " + keys.issue(subject="ops", region_scope="36", roles=["admin"])
+    }
+    app = create_app(settings, token_verifier=keys.verifier())
+    march = {"region": "36", "as_of": str(DAY + timedelta(days=19))}
+    try:
+        async with running(app) as views:
+            await publish_all(stack.cfg.kafka_bootstrap, envelopes)
+
+            async def counted(n: int) -> bool:
+                totals = (await views.get("/views/activities", headers=auth, params=march)).json()[
+                    "totals"
+                ]
+                return totals.get("activities", 0) >= n
+
+            await wait_for(lambda: counted(30), timeout_s=60, what="live views")
+            before_gen = app.state.generations
+            old = await before_gen.current()
+            assert (await views.post("/views/rebuilds", headers=auth)).status_code == 403
+            started = await views.post("/views/rebuilds", headers=admin)
+            assert started.status_code == 202, started.text
+            rid = started.json()["rebuild_id"]
+
+            async def switched() -> bool:
+                run = (await views.get(f"/views/rebuilds/{rid}", headers=admin)).json()
+                assert run["status"] != "failed", run
+                return run["status"] == "switched"
+
+            await wait_for(switched, timeout_s=120, what="rebuild switched")
+            new = await app.state.generations.current()
+            assert new.generation == started.json()["generation"] != old.generation
+            assert await new.checksum() == await old.checksum()  # rebuilt == incremental
+
+            more, _ = activity_events(5, unique + "b")  # after the switch: live, new gen
+            await publish_all(stack.cfg.kafka_bootstrap, more)
+            await wait_for(lambda: counted(35), timeout_s=60, what="live views after switch")
+    finally:
+        client = create_mongo_client(stack.cfg.mongo_url)
+        await client.drop_database(f"views_{unique}")
+        await client.close()

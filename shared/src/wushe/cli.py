@@ -154,6 +154,59 @@ def contracts_write_schemas() -> None:
     typer.echo(f"{len(written)} schema file(s) written to {SCHEMA_DIR}")
 
 
+views_app = typer.Typer(help="The province views (the projector service).", no_args_is_help=True)
+app.add_typer(views_app, name="views")
+
+
+@views_app.command("rebuild")
+def views_rebuild(
+    url: Annotated[str, typer.Option(help="the projector's base URL")] = "http://127.0.0.1:8110",
+    region: Annotated[str, typer.Option(help="the admin token's region scope")] = "36",
+    timeout: Annotated[float, typer.Option(help="give up after this many seconds")] = 3600,
+) -> None:
+    """Rebuild every view from offset 0 beside the served one, then switch (dev key token)."""
+    import time
+    import urllib.error
+    import urllib.request
+
+    from wushe import auth
+
+    token = auth.DevKeys.load_or_create(auth.DevKeys.default_dir()).issue(
+        subject="wushe-cli", region_scope=region, roles=["admin"], ttl_s=int(timeout) + 60
+    )
+    headers = {"Authorization": f"Bearer {token}"}
+
+    if not url.startswith(("http://", "https://")):
+        _fail(ValueError("--url must be an http(s) URL"))
+
+    def call(method: str, path: str) -> dict[str, object]:
+        request = urllib.request.Request(url + path, method=method, headers=headers)  # noqa: S310
+        with urllib.request.urlopen(request, timeout=30) as resp:  # noqa: S310 (our service)
+            body: dict[str, object] = json.load(resp)
+            return body
+
+    try:
+        run = call("POST", "/views/rebuilds")
+    except (urllib.error.URLError, OSError) as exc:
+        _fail(RuntimeError(f"cannot start a rebuild at {url}: {exc}"))
+    rid = str(run["rebuild_id"])
+    deadline = time.monotonic() + timeout
+    with typer.progressbar(length=1000, label=f"rebuilding {run['generation']}") as bar:
+        shown = 0
+        while run["status"] == "running" and time.monotonic() < deadline:
+            time.sleep(0.5)
+            run = call("GET", f"/views/rebuilds/{rid}")
+            total = max(1, int(str(run["total"])))
+            target = min(1000, int(1000 * int(str(run["done"])) / total))
+            bar.update(target - shown)
+            shown = target
+    if run["status"] != "switched":
+        _fail(RuntimeError(f"rebuild {rid} {run['status']}: {run.get('error') or 'timed out'}"))
+    typer.echo(
+        f"views now served from generation {run['generation']} ({run['done']} records replayed)"
+    )
+
+
 def main() -> None:
     try:
         app()

@@ -73,10 +73,15 @@ class Projector:
         views: Sequence[View],
         *,
         after_write: Callable[[str], None] | None = None,
+        generation: str = "",
     ) -> None:
+        """`generation` names a set of read models (a rebuild writes a new one beside the
+        one being served, see `projector.rebuild`)."""
         self.views = list(views)
-        self.buckets: AsyncCollection[Doc] = db["view_buckets"]
-        self.positions: AsyncCollection[Doc] = db["view_positions"]
+        self.generation = generation
+        suffix = f"_{generation}" if generation else ""
+        self.buckets: AsyncCollection[Doc] = db[f"view_buckets{suffix}"]
+        self.positions: AsyncCollection[Doc] = db[f"view_positions{suffix}"]
         self._after_write = after_write  # fault-test hook: runs after each bucket write
 
     @property

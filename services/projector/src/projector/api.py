@@ -12,7 +12,8 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel
 
 from projector.domain import progress
-from projector.store import Programmes
+from projector.rebuild import Rebuilder, RebuildStatus
+from projector.store import Generations, Programmes
 from wushe.auth import CurrentPrincipal
 from wushe.projection import Projector
 from wushe.web import today
@@ -23,9 +24,10 @@ ViewName = Literal["activities", "stations", "people", "training", "programmes"]
 LEVELS = {"province": 2, "city": 4, "county": 6, "township": 9}
 
 
-def get_projector(request: Request) -> Projector:
-    projector: Projector = request.app.state.projector
-    return projector
+async def get_projector(request: Request) -> Projector:
+    """The generation being served (a rebuild switches it atomically)."""
+    generations: Generations = request.app.state.generations
+    return await generations.current()
 
 
 Views = Annotated[Projector, Depends(get_projector)]
@@ -156,3 +158,52 @@ async def programme_progress(
     return ProgrammeProgressOut(
         programme_id=programme_id, name=name, region=area, as_of=day, start=start, end=end, **result
     )
+
+
+class RebuildOut(BaseModel):
+    rebuild_id: str
+    generation: str
+    status: str
+    done: int
+    total: int
+    error: str
+
+
+def rebuild_out(run: RebuildStatus) -> RebuildOut:
+    return RebuildOut(
+        rebuild_id=run.rebuild_id,
+        generation=run.generation,
+        status=run.status,
+        done=run.done,
+        total=run.total,
+        error=run.error,
+    )
+
+
+def get_rebuilder(request: Request) -> Rebuilder:
+    rebuilder: Rebuilder = request.app.state.rebuilder
+    return rebuilder
+
+
+@router.post("/views/rebuilds", response_model=RebuildOut, status_code=202, tags=["views"])
+async def start_rebuild(
+    who: CurrentPrincipal, rebuilder: Annotated[Rebuilder, Depends(get_rebuilder)]
+) -> RebuildOut:
+    """Rebuild every view from offset 0 into a new generation; the current one keeps
+    serving until the new one has caught up, then the switch is atomic (admin only)."""
+    if not who.has_role("admin"):
+        raise HTTPException(403, "rebuilding views needs the admin role")
+    try:
+        return rebuild_out(rebuilder.start())
+    except RuntimeError as exc:
+        raise HTTPException(409, str(exc)) from None
+
+
+@router.get("/views/rebuilds/{rebuild_id}", response_model=RebuildOut, tags=["views"])
+async def rebuild_status(
+    rebuild_id: str, who: CurrentPrincipal, rebuilder: Annotated[Rebuilder, Depends(get_rebuilder)]
+) -> RebuildOut:
+    run = rebuilder.runs.get(rebuild_id)
+    if run is None or not who.has_role("admin"):
+        raise HTTPException(404, f"no rebuild {rebuild_id}")
+    return rebuild_out(run)

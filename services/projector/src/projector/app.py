@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import FastAPI
 from opentelemetry.sdk.trace import TracerProvider
 
 from projector import api, handlers
+from projector.rebuild import Rebuilder
 from projector.settings import ProjectorSettings
-from projector.store import Programmes, create_projector
+from projector.store import Generations, Programmes
 from wushe.auth import TokenVerifier
 from wushe.service import ServiceContext, create_service_app
 
@@ -19,12 +22,16 @@ def create_app(
     tracer_provider: TracerProvider | None = None,
 ) -> FastAPI:
     holder: dict[str, object] = {}
+    live_lock = asyncio.Lock()
 
     def register(ctx: ServiceContext) -> None:
-        projector = create_projector(ctx)
-        holder["projector"] = projector
+        generations = Generations(ctx.db)
+        holder["generations"] = generations
         holder["programmes"] = Programmes(ctx.db)
-        handlers.subscribe(ctx, projector, Programmes(ctx.db))
+        holder["rebuilder"] = Rebuilder(
+            ctx.db, generations.state, settings.kafka_bootstrap, generations.topics, live_lock
+        )
+        handlers.subscribe(ctx, generations, Programmes(ctx.db), live_lock)
 
     app = create_service_app(
         settings,
@@ -34,7 +41,8 @@ def create_app(
         token_verifier=token_verifier,
         tracer_provider=tracer_provider,
     )
-    app.state.projector = holder["projector"]
+    app.state.generations = holder["generations"]
+    app.state.rebuilder = holder["rebuilder"]
     app.state.programmes = holder["programmes"]
     return app
 

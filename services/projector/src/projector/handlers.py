@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
 from prometheus_client import Counter, Gauge
 
 from projector.settings import ProjectorSettings
-from projector.store import Programmes
+from projector.store import Generations, Programmes
 from wushe import bus
 from wushe.contracts import Envelope, Event
-from wushe.projection import Projector, Record
+from wushe.projection import Record
 from wushe.service import ServiceContext
 
 
-def subscribe(ctx: ServiceContext, projector: Projector, programmes: Programmes) -> Any:
+def subscribe(
+    ctx: ServiceContext, generations: Generations, programmes: Programmes, lock: asyncio.Lock
+) -> Any:
     settings = ctx.settings
     assert isinstance(settings, ProjectorSettings)
     # Freshness: how old the newest event applied from each topic was when its effect
@@ -42,7 +45,9 @@ def subscribe(ctx: ServiceContext, projector: Projector, programmes: Programmes)
     async def apply(batch: list[tuple[Event, Envelope, bus.Delivery]]) -> None:
         for event, _, _ in batch:
             await programmes.follow(event)
-        await projector.apply([Record(d, env, event) for event, env, d in batch])
+        async with lock:  # a rebuild switches generations between two batches, never during
+            projector = await generations.current()
+            await projector.apply([Record(d, env, event) for event, env, d in batch])
         now = datetime.now(UTC)
         newest: dict[str, datetime] = {}
         for _, env, d in batch:
@@ -54,7 +59,7 @@ def subscribe(ctx: ServiceContext, projector: Projector, programmes: Programmes)
 
     return bus.subscribe_batch(
         ctx.broker,
-        *projector.topics,
+        *generations.topics,
         group_id=settings.views_group,
         handler=apply,
         max_records=settings.batch_size,

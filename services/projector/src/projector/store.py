@@ -12,11 +12,20 @@ from projector.domain import VIEWS
 from wushe.contracts import Event
 from wushe.contracts.events import registry as reg
 from wushe.projection import Projector
-from wushe.service import ServiceContext
 
 
-def create_projector(ctx: ServiceContext) -> Projector:
-    return Projector(ctx.db, VIEWS)
+class ViewsState:
+    """Which generation of the read models is served (one document: switching is atomic)."""
+
+    def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
+        self.meta = db["view_meta"]
+
+    async def active(self) -> str:
+        doc = await self.meta.find_one({"_id": "active"})
+        return str(doc["generation"]) if doc else ""
+
+    async def activate(self, generation: str) -> None:
+        await self.meta.replace_one({"_id": "active"}, {"generation": generation}, upsert=True)
 
 
 class Programmes:
@@ -50,3 +59,25 @@ class Programmes:
             date.fromisoformat(doc["start"]),
             date.fromisoformat(doc["end"]),
         )
+
+
+class Generations:
+    """The projector of the generation being served, looked up once per batch or request."""
+
+    def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
+        self.db = db
+        self.state = ViewsState(db)
+        self._projectors: dict[str, Projector] = {}
+
+    async def current(self) -> Projector:
+        generation = await self.state.active()
+        projector = self._projectors.get(generation)
+        if projector is None:
+            projector = self._projectors[generation] = Projector(
+                self.db, VIEWS, generation=generation
+            )
+        return projector
+
+    @property
+    def topics(self) -> tuple[str, ...]:
+        return Projector(self.db, VIEWS).topics
