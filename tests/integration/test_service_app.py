@@ -1,9 +1,7 @@
 """The shared service factory on the real stack: an API command becomes a commit, the relay
 publishes it as a CloudEvent with the caller's trace, health and metrics tell the truth."""
 
-import contextlib
 import json
-from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 import httpx
@@ -19,7 +17,7 @@ from wushe.contracts import Event
 from wushe.devstack import LocalStack, free_port
 from wushe.service import ServiceContext, create_service_app
 from wushe.settings import ServiceSettings
-from wushe.testing import headers_of, read_topic, wait_for
+from wushe.testing import headers_of, read_topic, serve, wait_for
 from wushe.validators import RegionCode
 
 pytestmark = pytest.mark.integration
@@ -74,14 +72,6 @@ def make_service(
         tracer_provider=tracer_provider,
         token_verifier=keys.verifier(),
     )
-
-
-@contextlib.asynccontextmanager
-async def serve(app: Any) -> AsyncIterator[httpx.AsyncClient]:
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://demo") as client:
-            yield client
 
 
 async def test_command_to_kafka_with_trace_health_and_metrics(

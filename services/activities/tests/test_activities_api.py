@@ -4,7 +4,6 @@ service writes to Kafka carries a client's personal data."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
@@ -20,7 +19,7 @@ from registry.settings import RegistrySettings
 from wushe.auth import DevKeys
 from wushe.devstack import LocalStack
 from wushe.store import create_mongo_client
-from wushe.testing import headers_of, read_topic, wait_for
+from wushe.testing import headers_of, read_topic, serve, wait_for
 from wushe.validators import resident_id_check_char
 
 pytestmark = pytest.mark.integration
@@ -46,14 +45,6 @@ SECRETS = [
     "独居",
     "需要助餐",
 ]
-
-
-@contextlib.asynccontextmanager
-async def serve(app: Any, name: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url=f"http://{name}") as c:
-            yield c
 
 
 @pytest.fixture

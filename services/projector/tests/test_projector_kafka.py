@@ -3,12 +3,8 @@ would, with every event delivered twice; the views API answers by region and as 
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
 from datetime import date, timedelta
-from typing import Any
 
-import httpx
 import pytest
 
 from projector.app import create_app
@@ -18,7 +14,7 @@ from wushe.contracts import Envelope
 from wushe.contracts.events import activities as act
 from wushe.devstack import LocalStack
 from wushe.store import create_mongo_client
-from wushe.testing import publish_all, wait_for
+from wushe.testing import publish_all, serve, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -57,14 +53,6 @@ def activity_events(n: int, tag: str) -> tuple[list[Envelope], dict[str, int]]:
     return envelopes, expected
 
 
-@contextlib.asynccontextmanager
-async def running(app: Any) -> AsyncIterator[httpx.AsyncClient]:
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://views") as c:
-            yield c
-
-
 async def test_two_instances_and_duplicates_give_exact_views(
     stack: LocalStack, unique: str
 ) -> None:
@@ -81,7 +69,7 @@ async def test_two_instances_and_duplicates_give_exact_views(
     first = create_app(settings, token_verifier=keys.verifier())
     second = create_app(settings, token_verifier=keys.verifier())
     try:
-        async with running(first) as views, running(second) as views2:
+        async with serve(first) as views, serve(second) as views2:
             await publish_all(stack.cfg.kafka_bootstrap, envelopes, times=2)
 
             async def ours() -> dict[str, int]:
@@ -204,7 +192,7 @@ async def test_programme_progress_through_the_views_api(stack: LocalStack, uniqu
     auth = {"Authorization": "Bearer " + keys.issue(subject="jx", region_scope="36")}
     app = create_app(settings, token_verifier=keys.verifier())
     try:
-        async with running(app) as views:
+        async with serve(app) as views:
             await publish_all(stack.cfg.kafka_bootstrap, envelopes)
 
             async def arrived() -> bool:
@@ -265,7 +253,7 @@ async def test_rebuild_from_offset_zero_switches_to_equal_views(
     app = create_app(settings, token_verifier=keys.verifier())
     march = {"region": "36", "as_of": str(DAY + timedelta(days=19))}
     try:
-        async with running(app) as views:
+        async with serve(app) as views:
             await publish_all(stack.cfg.kafka_bootstrap, envelopes)
 
             async def counted(n: int) -> bool:

@@ -4,7 +4,6 @@ input is a 4xx that writes nothing."""
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from typing import Any
@@ -21,7 +20,7 @@ from wushe.auth import DevKeys
 from wushe.contracts.events import training as tr
 from wushe.devstack import LocalStack
 from wushe.store import create_mongo_client
-from wushe.testing import headers_of, read_topic, wait_for
+from wushe.testing import headers_of, read_topic, serve, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -34,14 +33,6 @@ SCORES = {
     "finance": 88,
     "social_impact": 93,
 }
-
-
-@contextlib.asynccontextmanager
-async def serve(app: Any, name: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url=f"http://{name}") as c:
-            yield c
 
 
 @pytest.fixture

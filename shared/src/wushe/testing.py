@@ -9,6 +9,7 @@ integration tests against an already running stack described by WUSHE_* variable
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import tempfile
@@ -201,3 +202,14 @@ def check_openapi_snapshot(app: Any, committed: Path) -> None:
                 )
             else:
                 assert content, f"{method} {path} declares no response content"
+
+
+@contextlib.asynccontextmanager
+async def serve(app: Any, name: str = "app") -> AsyncIterator[Any]:
+    """Run an app's lifespan (broker, relay, consumers) and give an in-process HTTP client."""
+    import httpx
+
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=f"http://{name}") as client:
+            yield client
