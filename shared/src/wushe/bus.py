@@ -163,6 +163,44 @@ async def publish_dead_letter(
             delay = min(max_backoff_s, max(delay, 0.05) * 2)
 
 
+async def run_with_retries(
+    call: Callable[[], Awaitable[None]],
+    *,
+    what: str,
+    max_attempts: int,
+    retry_backoff_s: float,
+    max_backoff_s: float,
+) -> Exception | None:
+    """Run `call` until it succeeds (None) or fails `max_attempts` times with an application
+    error (that error). Infrastructure errors are retried with capped backoff, unbounded:
+    an outage is not the message's fault and must not send it to the DLQ."""
+    failures, transient = 0, 0
+    while True:
+        try:
+            await call()
+            return None
+        except TRANSIENT_ERRORS as exc:
+            transient += 1
+            delay = min(max_backoff_s, retry_backoff_s * 2 ** min(transient, 8))
+            log.warning(
+                "transient failure on %s, retry in %.1fs: %s", what, delay, type(exc).__name__
+            )
+            await asyncio.sleep(delay)
+        except Exception as exc:
+            failures += 1
+            log.warning(
+                "%s failed (%d/%d): %s: %.200s",
+                what,
+                failures,
+                max_attempts,
+                type(exc).__name__,
+                exc,
+            )
+            if failures >= max_attempts:
+                return exc
+            await asyncio.sleep(retry_backoff_s * 2 ** (failures - 1))
+
+
 def subscribe(
     broker: KafkaBroker,
     *topics: str,
@@ -191,29 +229,15 @@ def subscribe(
             return
 
         delivery = Delivery(record.topic, record.partition, record.offset, record.key)
-        attempt, transient_tries = 0, 0
-        while True:
-            try:
-                await handler(event, envelope, delivery)
-                break
-            except TRANSIENT_ERRORS as exc:
-                transient_tries += 1
-                delay = min(max_backoff_s, retry_backoff_s * 2 ** min(transient_tries, 8))
-                log.warning(
-                    "transient failure on %s@%s/%s, retry in %.1fs: %s",
-                    record.topic,
-                    record.partition,
-                    record.offset,
-                    delay,
-                    type(exc).__name__,
-                )
-                await asyncio.sleep(delay)
-            except Exception as exc:
-                attempt += 1
-                if attempt >= max_attempts:
-                    await _dead_letter(record, f"{type(exc).__name__}: {exc}", attempts=attempt)
-                    break
-                await asyncio.sleep(retry_backoff_s * 2 ** (attempt - 1))
+        error = await run_with_retries(
+            lambda: handler(event, envelope, delivery),
+            what=f"{record.topic}@{record.partition}/{record.offset}",
+            max_attempts=max_attempts,
+            retry_backoff_s=retry_backoff_s,
+            max_backoff_s=max_backoff_s,
+        )
+        if error is not None:
+            await _dead_letter(record, f"{type(error).__name__}: {error}", attempts=max_attempts)
         await msg.ack()
 
     async def _dead_letter(record: Any, error: str, *, attempts: int) -> None:
@@ -291,30 +315,14 @@ def subscribe_batch(
         await msg.ack()
 
     async def attempt(items: list[tuple[Event, Envelope, Delivery]]) -> bool:
-        tries, transient = 0, 0
-        while True:
-            try:
-                await handler(items)
-                return True
-            except TRANSIENT_ERRORS as exc:
-                transient += 1
-                delay = min(max_backoff_s, retry_backoff_s * 2 ** min(transient, 8))
-                log.warning(
-                    "transient failure on a batch, retry in %.1fs: %s", delay, type(exc).__name__
-                )
-                await asyncio.sleep(delay)
-            except Exception as exc:
-                tries += 1
-                log.warning(
-                    "batch handler failed (%d/%d): %s: %.200s",
-                    tries,
-                    max_attempts,
-                    type(exc).__name__,
-                    exc,
-                )
-                if tries >= max_attempts:
-                    return False
-                await asyncio.sleep(retry_backoff_s * 2 ** (tries - 1))
+        error = await run_with_retries(
+            lambda: handler(items),
+            what="a batch",
+            max_attempts=max_attempts,
+            retry_backoff_s=retry_backoff_s,
+            max_backoff_s=max_backoff_s,
+        )
+        return error is None
 
     async def dead_letter(record: Any, error: str, *, attempts: int) -> None:
         await publish_dead_letter(
