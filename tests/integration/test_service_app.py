@@ -147,6 +147,7 @@ async def test_command_to_kafka_with_trace_health_and_metrics(
         assert "t1" not in metrics  # no ids in labels
         assert "faststream_published_messages_total" in metrics
         assert "wushe_relay_published_events 2.0" in metrics
+        assert "wushe_relay_oldest_unpublished_age_seconds 0.0" in metrics
 
     spans = exporter.get_finished_spans()
     traced = {s.name for s in spans if format(s.context.trace_id, "032x") == "ab" * 16}

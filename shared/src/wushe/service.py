@@ -147,6 +147,12 @@ def _relay_gauges(relay: Relay, registry: CollectorRegistry) -> None:
         "wushe_relay_failed_passes", "Relay passes that failed since start", registry=registry
     )
     failures.set_function(lambda: relay.failures_total)
+    oldest = Gauge(
+        "wushe_relay_oldest_unpublished_age_seconds",
+        "Age of the oldest committed event not yet published, as of the last sweep",
+        registry=registry,
+    )
+    oldest.set_function(lambda: relay.oldest_waiting_s)
 
 
 def _health_router(ctx: ServiceContext) -> APIRouter:

@@ -346,6 +346,7 @@ class Relay:
         self._stopping = False
         self.published_total = 0
         self.failures_total = 0
+        self.oldest_waiting_s = 0.0
         self._announced: dict[EventStore, dict[str, Doc]] = {}
         self._sweep_due = True
         # Ids this relay published lately: a new commit whose predecessor is here needs no
@@ -425,6 +426,12 @@ class Relay:
         self.published_total += count
         return count
 
+    async def _measure_backlog(self) -> None:
+        """What is still waiting after a sweep, failed or not (a scan on FerretDB, so only
+        then): the age the relay-backlog alert watches."""
+        with contextlib.suppress(Exception):
+            self.oldest_waiting_s = await self.oldest_unpublished_age_s()
+
     async def oldest_unpublished_age_s(self) -> float:
         """Age of the oldest commit still waiting (0 when none): the relay's health gauge."""
         oldest: datetime | None = None
@@ -447,7 +454,10 @@ class Relay:
                 if self._sweep_due:
                     self._sweep_due = False
                     self._announced.clear()  # the sweep sees them too
-                    await self.publish_pending()
+                    try:
+                        await self.publish_pending()
+                    finally:
+                        await self._measure_backlog()
                 else:
                     await self.publish_announced()
                 backoff = 0.2
