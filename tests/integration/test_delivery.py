@@ -146,12 +146,12 @@ async def test_relay_crash_between_publish_and_mark_is_applied_once(
     crashed = run_worker({**cfg, "mode": "relay", "crash_after_publish": True})
     assert crashed.returncode == -9, crashed.stderr[-2000:]  # SIGKILL: a real crash
     assert len(await read_topic(stack.cfg.kafka_bootstrap, topic, expect=12)) == 12
-    assert await store.commits.count_documents({"published": False}) == 12  # never marked
+    assert await store.unpublished_count() == 12  # never marked
 
     clean = run_worker({**cfg, "mode": "relay"})
     assert clean.returncode == 0, clean.stderr[-2000:]
     assert json.loads(clean.stdout)["published"] == 12
-    assert await store.commits.count_documents({"published": False}) == 0
+    assert await store.unpublished_count() == 0
     records = await read_topic(stack.cfg.kafka_bootstrap, topic, expect=24)
     assert len(records) == 24  # at-least-once: every event twice on the wire
     assert len({headers_of(r)["ce_id"] for r in records}) == 12
@@ -206,7 +206,7 @@ async def test_relay_retries_after_the_broker_was_unreachable(
     relay = Relay([store], flaky_publish, sweep_interval_s=0.2)
     relay.start()
     try:
-        await wait_for(lambda: _count(store, {"published": False}, 0), what="relay catch-up")
+        await wait_for(lambda: _none_waiting(store), what="relay catch-up")
     finally:
         await relay.stop()
         await broker.stop()
@@ -214,8 +214,8 @@ async def test_relay_retries_after_the_broker_was_unreachable(
     assert len(await read_topic(stack.cfg.kafka_bootstrap, topic, expect=5)) == 5
 
 
-async def _count(store: EventStore, query: dict[str, Any], expected: int) -> bool:
-    return await store.commits.count_documents(query) == expected
+async def _none_waiting(store: EventStore) -> bool:
+    return await store.unpublished_count() == 0
 
 
 # --------------------------------------------------------------------------- consumers
@@ -393,7 +393,7 @@ async def test_fast_path_publishes_another_replicas_predecessor_first(
 
 
 async def store_unpublished(store: EventStore) -> int:
-    return await store.commits.count_documents({"published": False})
+    return await store.unpublished_count()
 
 
 async def test_append_many_reports_each_conflict_in_place(mongo_db: Any, unique: str) -> None:

@@ -155,7 +155,7 @@ async def test_command_to_kafka_with_trace_health_and_metrics(
 
 
 async def _unpublished_is(store: Any, n: int) -> bool:
-    return await store.commits.count_documents({"published": False}) == n
+    return await store.unpublished_count() == n
 
 
 async def test_store_unreachable_answers_503_with_retry_hint(

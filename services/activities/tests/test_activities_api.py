@@ -208,12 +208,7 @@ async def test_activity_lifecycle_reaches_kafka_once_each(stack: LocalStack, ser
     assert listed.json()["total"] == 1
 
     async def drained() -> bool:
-        return (
-            await act_app.state.ctx.store("activities").commits.count_documents(
-                {"published": False}
-            )
-            == 0
-        )
+        return await act_app.state.ctx.store("activities").unpublished_count() == 0
 
     await wait_for(drained, what="relay drained")
     records = [
@@ -409,7 +404,7 @@ async def test_no_personal_data_leaves_the_service(stack: LocalStack, services: 
     async def drained() -> bool:
         n = 0
         for store in act_app.state.ctx.stores.values():
-            n += await store.commits.count_documents({"published": False})
+            n += await store.unpublished_count()
         return n == 0
 
     await wait_for(drained, what="relay drained")

@@ -73,7 +73,7 @@ def to_csv(rows: list[dict[str, str]]) -> bytes:
 
 async def unpublished(app: Any) -> int:
     store: EventStore = app.state.ctx.store("stations")
-    return await store.commits.count_documents({"published": False})
+    return await store.unpublished_count()
 
 
 async def test_jiangxi_ledger_of_462_stations(stack: LocalStack, registry: Any, auth: Any) -> None:

@@ -146,9 +146,7 @@ async def test_social_worker_personal_data_is_masked_and_never_in_events(
         assert secret not in stored
 
     async def published() -> bool:
-        n = await app.state.ctx.store("social_workers").commits.count_documents(
-            {"published": False}
-        )
+        n = await app.state.ctx.store("social_workers").unpublished_count()
         return n == 0
 
     await wait_for(published, what="relay drained")

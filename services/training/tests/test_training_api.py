@@ -237,7 +237,7 @@ async def test_a_month_of_training_and_supervision(stack: LocalStack, services: 
     async def drained() -> bool:
         n = 0
         for store in trn_app.state.ctx.stores.values():
-            n += await store.commits.count_documents({"published": False})
+            n += await store.unpublished_count()
         return n == 0
 
     await wait_for(drained, what="relay drained")
