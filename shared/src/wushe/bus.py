@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -126,6 +127,13 @@ def dead_letter_headers(record: Any, *, error: str, attempts: int, group_id: str
     return headers
 
 
+async def raw_body(msg: Any) -> Any:
+    """FastStream decoder that parses nothing: a body that is not JSON must reach our
+    consumer (and the DLQ), not fail inside the framework where its offset would later be
+    skipped."""
+    return msg.body
+
+
 async def publish_dead_letter(
     broker: KafkaBroker,
     record: Any,
@@ -218,13 +226,21 @@ def subscribe(
     redelivers the message): see `wushe.store.Inbox`.
     """
 
+    dead_letter = functools.partial(
+        publish_dead_letter,
+        broker,
+        group_id=group_id,
+        retry_backoff_s=retry_backoff_s,
+        max_backoff_s=max_backoff_s,
+    )
+
     async def consume(msg: KafkaMessage) -> None:
         record: Any = msg.raw_message  # one ConsumerRecord: not a batch subscriber
         try:
             envelope = Envelope.from_kafka(record.topic, record.headers or (), record.value)
             event = registry.decode(envelope)
         except EnvelopeError as exc:
-            await _dead_letter(record, f"unparseable: {exc}", attempts=1)
+            await dead_letter(record, error=f"unparseable: {exc}", attempts=1)
             await msg.ack()
             return
 
@@ -237,24 +253,10 @@ def subscribe(
             max_backoff_s=max_backoff_s,
         )
         if error is not None:
-            await _dead_letter(record, f"{type(error).__name__}: {error}", attempts=max_attempts)
+            await dead_letter(
+                record, error=f"{type(error).__name__}: {error}", attempts=max_attempts
+            )
         await msg.ack()
-
-    async def _dead_letter(record: Any, error: str, *, attempts: int) -> None:
-        await publish_dead_letter(
-            broker,
-            record,
-            error=error,
-            attempts=attempts,
-            group_id=group_id,
-            retry_backoff_s=retry_backoff_s,
-            max_backoff_s=max_backoff_s,
-        )
-
-    async def raw_body(msg: Any) -> Any:
-        # Parse nothing in FastStream: a body that is not JSON must reach `consume` (and the
-        # DLQ), not fail inside the framework where the offset would later be skipped.
-        return msg.body
 
     consume.__name__ = f"consume_{group_id.replace('.', '_').replace('-', '_')}"
     subscriber_kwargs.setdefault("auto_offset_reset", "earliest")
@@ -289,6 +291,14 @@ def subscribe_batch(
     ones are dead-lettered. The batch is acked once every record is applied or
     dead-lettered; the handler must be idempotent (see `wushe.projection`)."""
 
+    dead_letter = functools.partial(
+        publish_dead_letter,
+        broker,
+        group_id=group_id,
+        retry_backoff_s=retry_backoff_s,
+        max_backoff_s=max_backoff_s,
+    )
+
     async def consume(msg: KafkaMessage) -> None:
         batch: Any = msg.raw_message  # a tuple of ConsumerRecords
         parsed: list[tuple[Event, Envelope, Delivery]] = []
@@ -298,7 +308,7 @@ def subscribe_batch(
                 envelope = Envelope.from_kafka(record.topic, record.headers or (), record.value)
                 event = registry.decode(envelope)
             except EnvelopeError as exc:
-                await dead_letter(record, f"unparseable: {exc}", attempts=1)
+                await dead_letter(record, error=f"unparseable: {exc}", attempts=1)
                 continue
             delivery = Delivery(record.topic, record.partition, record.offset, record.key)
             parsed.append((event, envelope, delivery))
@@ -309,7 +319,7 @@ def subscribe_batch(
                     d = item[2]
                     await dead_letter(
                         raws[(d.topic, d.partition, d.offset)],
-                        "the handler kept failing",
+                        error="the handler kept failing",
                         attempts=max_attempts,
                     )
         await msg.ack()
@@ -323,20 +333,6 @@ def subscribe_batch(
             max_backoff_s=max_backoff_s,
         )
         return error is None
-
-    async def dead_letter(record: Any, error: str, *, attempts: int) -> None:
-        await publish_dead_letter(
-            broker,
-            record,
-            error=error,
-            attempts=attempts,
-            group_id=group_id,
-            retry_backoff_s=retry_backoff_s,
-            max_backoff_s=max_backoff_s,
-        )
-
-    async def raw_body(msg: Any) -> Any:
-        return msg.body
 
     consume.__name__ = f"consume_batch_{group_id.replace('.', '_').replace('-', '_')}"
     subscriber_kwargs.setdefault("auto_offset_reset", "earliest")

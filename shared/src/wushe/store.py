@@ -25,9 +25,10 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from opentelemetry import propagate
+from pydantic import BaseModel
 from pymongo import ASCENDING, AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
@@ -38,6 +39,7 @@ from wushe.contracts import Envelope, Event
 log = logging.getLogger("wushe.store")
 
 Doc = dict[str, Any]
+M = TypeVar("M", bound=BaseModel)
 Publisher = Callable[[Sequence[Envelope]], Awaitable[None]]
 
 
@@ -123,6 +125,21 @@ class EventStore:
         if caught_up and state is not None:
             await self._cache(stream_id, version, state)
         return Loaded(stream_id, version, state)
+
+    async def load_model(self, stream_id: str, model: type[M]) -> tuple[M | None, int]:
+        """The stream's current state as `model` (None when it does not exist) and version."""
+        loaded = await self.load(stream_id)
+        return (model.model_validate(loaded.state) if loaded.state else None), loaded.version
+
+    async def save_model(
+        self, stream_id: str, version: int, state: BaseModel, events: Sequence[Event]
+    ) -> int:
+        """Append `events` with `state` after `version`; no events, no commit. Returns the new
+        version. A concurrent writer raises `ConcurrencyError` (HTTP 409 in every service)."""
+        if not events:
+            return version
+        commit = await self.append(stream_id, version, events, state.model_dump(mode="json"))
+        return commit.version
 
     def _commit_doc(
         self,

@@ -16,11 +16,10 @@ from activities.domain import Activity, Evidence, KnownStation
 from activities.store import ActivitiesStore
 from wushe import imports
 from wushe.auth import CurrentPrincipal, Principal
-from wushe.contracts import Event
 from wushe.contracts.events import activities as ev
 from wushe.errors import Conflict, DomainError
 from wushe.pii import Vault
-from wushe.store import ConcurrencyError, EventStore
+from wushe.store import ConcurrencyError
 from wushe.validators import mask_mobile, mask_resident_id
 from wushe.web import Limit, Offset, Strict, domain_error, today
 
@@ -50,16 +49,6 @@ async def visible_station(svc: Activities, who: Principal, station_id: str) -> K
         return domain.check_station(station, station_id)
     except DomainError as exc:
         raise domain_error(exc) from None
-
-
-async def save(
-    store: EventStore, stream_id: str, version: int, state: BaseModel, events: list[Event]
-) -> int:
-    try:
-        commit = await store.append(stream_id, version, events, state.model_dump(mode="json"))
-    except ConcurrencyError:
-        raise HTTPException(409, f"{stream_id} was changed concurrently, retry") from None
-    return commit.version
 
 
 # --------------------------------------------------------------------------- activities
@@ -146,7 +135,7 @@ async def plan(svc: Activities, who: Principal, body: ActivityIn) -> tuple[Activ
     station = await visible_station(svc, who, body.station_id)
     activity_id = activity_id_for(station.station_id, body.external_ref)
     if body.external_ref:
-        existing, version = await svc.store.load_as(svc.store.activities, Activity, activity_id)
+        existing, version = await svc.store.activities.load_model(activity_id, Activity)
         if existing is not None:
             return existing, version, False
     programmes = {pid: await svc.store.programme(pid) for pid in body.programme_ids}
@@ -168,7 +157,7 @@ async def plan(svc: Activities, who: Principal, body: ActivityIn) -> tuple[Activ
         )
     except DomainError as exc:
         raise domain_error(exc) from None
-    return activity, await save(svc.store.activities, activity_id, 0, activity, [event]), True
+    return activity, await svc.store.activities.save_model(activity_id, 0, activity, [event]), True
 
 
 @router.post("/activities", response_model=ActivityOut, status_code=201, tags=["activities"])
@@ -180,7 +169,7 @@ async def plan_activity(body: ActivityIn, svc: Svc, who: CurrentPrincipal) -> Ac
 async def visible_activity(
     svc: Activities, who: Principal, activity_id: str
 ) -> tuple[Activity, int]:
-    activity, version = await svc.store.load_as(svc.store.activities, Activity, activity_id)
+    activity, version = await svc.store.activities.load_model(activity_id, Activity)
     if activity is None or not who.can_see(activity.facts.region_code):
         raise HTTPException(404, f"activity {activity_id} not found")
     return activity, version
@@ -194,7 +183,9 @@ async def _transition(
         new, event = decide(activity)
     except DomainError as exc:
         raise domain_error(exc) from None
-    return activity_out(new, await save(svc.store.activities, activity_id, version, new, [event]))
+    return activity_out(
+        new, await svc.store.activities.save_model(activity_id, version, new, [event])
+    )
 
 
 @router.get("/activities/{activity_id}", response_model=ActivityOut, tags=["activities"])
@@ -374,13 +365,13 @@ async def record_visit(body: VisitIn, svc: Svc, who: CurrentPrincipal) -> VisitO
         visited_on=body.visited_on,
         follow_up_due=body.follow_up_due,
     )
-    await save(svc.store.visits, visit_id, 0, visit, [event])
+    await svc.store.visits.save_model(visit_id, 0, visit, [event])
     return VisitOut(**visit.model_dump(exclude={"sensitive_enc"}), **sensitive)
 
 
 @router.get("/household-visits/{visit_id}", response_model=VisitOut, tags=["household visits"])
 async def get_visit(visit_id: str, svc: Svc, who: CurrentPrincipal) -> VisitOut:
-    visit, _ = await svc.store.load_as(svc.store.visits, Visit, visit_id)
+    visit, _ = await svc.store.visits.load_model(visit_id, Visit)
     if visit is None or not who.can_see(visit.region_code):
         raise HTTPException(404, f"household visit {visit_id} not found")
     sensitive = json.loads(svc.vault.decrypt(visit.sensitive_enc, context=f"visit:{visit_id}"))
@@ -483,7 +474,7 @@ async def open_client_file(body: ClientFileIn, svc: Svc, who: CurrentPrincipal) 
         raise domain_error(exc) from None
     # One file per person in this service: the id is a keyed hash of the ID number.
     file_id = "cf-" + svc.vault.blind_index("resident_id", identity.id_number)[:20]
-    existing, version = await svc.store.load_as(svc.store.client_files, ClientFile, file_id)
+    existing, version = await svc.store.client_files.load_model(file_id, ClientFile)
     if existing is not None and existing.status == "open":
         raise HTTPException(
             409,
@@ -525,11 +516,11 @@ async def open_client_file(body: ClientFileIn, svc: Svc, who: CurrentPrincipal) 
         region_code=station.region_code,
         opened_on=body.opened_on,
     )
-    return file_out(file, await save(svc.store.client_files, file_id, version, file, [event]))
+    return file_out(file, await svc.store.client_files.save_model(file_id, version, file, [event]))
 
 
 async def visible_file(svc: Activities, who: Principal, file_id: str) -> tuple[ClientFile, int]:
-    file, version = await svc.store.load_as(svc.store.client_files, ClientFile, file_id)
+    file, version = await svc.store.client_files.load_model(file_id, ClientFile)
     if file is None or not who.can_see(file.region_code):
         raise HTTPException(404, f"client file {file_id} not found")
     return file, version
@@ -564,7 +555,7 @@ async def record_service(
         service_area=body.service_area,
         activity_id=body.activity_id,
     )
-    return file_out(new, await save(svc.store.client_files, file_id, version, new, [event]))
+    return file_out(new, await svc.store.client_files.save_model(file_id, version, new, [event]))
 
 
 @router.post("/client-files/{file_id}/closure", response_model=ClientFileOut, tags=["client files"])
@@ -584,7 +575,7 @@ async def close_client_file(
         closed_on=body.closed_on,
         reason_code=body.reason_code,
     )
-    return file_out(new, await save(svc.store.client_files, file_id, version, new, [event]))
+    return file_out(new, await svc.store.client_files.save_model(file_id, version, new, [event]))
 
 
 # --------------------------------------------------------------------------- bulk import
@@ -655,7 +646,7 @@ async def import_activities(
 async def _import_activity(svc: Activities, who: Principal, row: ActivityRow) -> str:
     station = await visible_station(svc, who, row.station_id)
     activity_id = activity_id_for(station.station_id, row.external_ref)
-    existing, _ = await svc.store.load_as(svc.store.activities, Activity, activity_id)
+    existing, _ = await svc.store.activities.load_model(activity_id, Activity)
     if existing is not None:
         return "unchanged"
     facts = ev.ActivityFacts(

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
-
-from pydantic import BaseModel
+from typing import Any
 
 from activities.domain import KnownProgramme, KnownStation
 from wushe.refcopy import RegistryCopy
 from wushe.service import ServiceContext
 from wushe.store import EventStore
-
-M = TypeVar("M", bound=BaseModel)
 
 
 class ActivitiesStore:
@@ -20,12 +16,6 @@ class ActivitiesStore:
         self.visits: EventStore = ctx.store("household_visits")
         self.client_files: EventStore = ctx.store("client_files")
         self.registry = RegistryCopy(ctx.db)
-
-    async def load_as(
-        self, store: EventStore, model: type[M], stream_id: str
-    ) -> tuple[M | None, int]:
-        loaded = await store.load(stream_id)
-        return (model.model_validate(loaded.state) if loaded.state else None), loaded.version
 
     async def list_activities(
         self, *, within: str, filters: dict[str, Any], limit: int, offset: int

@@ -19,7 +19,7 @@ from wushe.contracts import Event
 from wushe.contracts.events import registry as ev
 from wushe.errors import DomainError
 from wushe.pii import Vault
-from wushe.store import ConcurrencyError, EventStore, NewCommit
+from wushe.store import ConcurrencyError, NewCommit
 from wushe.validators import check_mobile, mask_mobile, mask_resident_id
 from wushe.web import Limit, Offset, Strict, domain_error, today
 
@@ -307,7 +307,7 @@ async def require_operator(
     if known is not None and org_id in known:
         ok = known[org_id]
     else:
-        org, _ = await reg.store.load_as(reg.store.organisations, domain.Organisation, org_id)
+        org, _ = await reg.store.organisations.load_model(org_id, domain.Organisation)
         ok = org is not None and who.can_see(org.region_code)
         if known is not None:
             known[org_id] = ok
@@ -617,18 +617,6 @@ async def _plan_row(
 # --------------------------------------------------------------------------- generic writes
 
 
-async def _save(
-    store: EventStore, stream_id: str, version: int, new: BaseModel, events: list[Event]
-) -> int:
-    if not events:
-        return version
-    try:
-        commit = await store.append(stream_id, version, events, new.model_dump(mode="json"))
-    except ConcurrencyError:
-        raise HTTPException(409, f"{stream_id} was changed concurrently, retry") from None
-    return commit.version
-
-
 # --------------------------------------------------------------------------- organisations
 
 
@@ -686,7 +674,7 @@ async def register_organisation(
 
 @router.get("/organisations/{org_id}", response_model=OrganisationOut, tags=["organisations"])
 async def get_organisation(org_id: str, reg: Reg, who: CurrentPrincipal) -> OrganisationOut:
-    org, _ = await reg.store.load_as(reg.store.organisations, domain.Organisation, org_id)
+    org, _ = await reg.store.organisations.load_model(org_id, domain.Organisation)
     if org is None or not who.can_see(org.region_code):
         raise HTTPException(404, f"organisation {org_id} not found")
     return OrganisationOut(**org.model_dump())
@@ -701,14 +689,14 @@ class OrganisationPatch(Strict):
 async def update_organisation(
     org_id: str, body: OrganisationPatch, reg: Reg, who: CurrentPrincipal
 ) -> OrganisationOut:
-    org, version = await reg.store.load_as(reg.store.organisations, domain.Organisation, org_id)
+    org, version = await reg.store.organisations.load_model(org_id, domain.Organisation)
     if org is None or not who.can_see(org.region_code):
         raise HTTPException(404, f"organisation {org_id} not found")
     try:
         new, events = domain.update_organisation(org, name=body.name, kind=body.kind)
     except DomainError as exc:
         raise domain_error(exc) from None
-    await _save(reg.store.organisations, org_id, version, new, events)
+    await reg.store.organisations.save_model(org_id, version, new, events)
     return OrganisationOut(**new.model_dump())
 
 
@@ -842,9 +830,7 @@ async def register_social_worker(
 async def _visible_worker(
     reg: Registry, who: Principal, worker_id: str
 ) -> tuple[domain.SocialWorker, int]:
-    worker, version = await reg.store.load_as(
-        reg.store.social_workers, domain.SocialWorker, worker_id
-    )
+    worker, version = await reg.store.social_workers.load_model(worker_id, domain.SocialWorker)
     if worker is None or not who.can_see(worker.region_code):
         raise HTTPException(404, f"social worker {worker_id} not found")
     return worker, version
@@ -933,7 +919,7 @@ async def update_social_worker(
     event = ev.SocialWorkerDetailsChanged(
         worker_id=worker_id, region_code=worker.region_code, changed=changed
     )
-    await _save(reg.store.social_workers, worker_id, version, new, [event])
+    await reg.store.social_workers.save_model(worker_id, version, new, [event])
     return worker_out(new)
 
 
@@ -947,7 +933,7 @@ async def certify_social_worker(
 ) -> SocialWorkerOut:
     worker, version = await _visible_worker(reg, who, worker_id)
     new, events = domain.certify(worker, body.certification, body.general_practice)
-    await _save(reg.store.social_workers, worker_id, version, new, events)
+    await reg.store.social_workers.save_model(worker_id, version, new, events)
     return worker_out(new)
 
 
@@ -965,7 +951,7 @@ async def assign_social_worker(
         new, events = domain.assign(worker, station, body.from_date)
     except DomainError as exc:
         raise domain_error(exc) from None
-    await _save(reg.store.social_workers, worker_id, version, new, events)
+    await reg.store.social_workers.save_model(worker_id, version, new, events)
     return worker_out(new)
 
 
@@ -1030,8 +1016,8 @@ async def create_programme(body: ProgrammeIn, reg: Reg, who: CurrentPrincipal) -
         for i, code in enumerate(body.scope_regions)
     ]
     if body.funder_org_id:
-        funder, _ = await reg.store.load_as(
-            reg.store.organisations, domain.Organisation, body.funder_org_id
+        funder, _ = await reg.store.organisations.load_model(
+            body.funder_org_id, domain.Organisation
         )
         if funder is None:
             raise domain_error(DomainError("funder_org_id", "unknown organisation"))
@@ -1069,9 +1055,7 @@ async def create_programme(body: ProgrammeIn, reg: Reg, who: CurrentPrincipal) -
 async def _visible_programme(
     reg: Registry, who: Principal, programme_id: str
 ) -> tuple[domain.Programme, int]:
-    programme, version = await reg.store.load_as(
-        reg.store.programmes, domain.Programme, programme_id
-    )
+    programme, version = await reg.store.programmes.load_model(programme_id, domain.Programme)
     overlaps = programme is not None and any(
         who.region_scope.startswith(r) or r.startswith(who.region_scope)
         for r in programme.scope_regions
@@ -1125,7 +1109,9 @@ async def update_programme(
         new, events = domain.update_programme(programme, **body.model_dump(exclude_unset=True))
     except DomainError as exc:
         raise domain_error(exc) from None
-    return programme_out(new, await _save(reg.store.programmes, programme_id, version, new, events))
+    return programme_out(
+        new, await reg.store.programmes.save_model(programme_id, version, new, events)
+    )
 
 
 @router.post(
@@ -1150,7 +1136,9 @@ async def enrol_stations(
         new, events = domain.enrol(programme, stations, on=body.enrolled_on, targets=targets)
     except DomainError as exc:
         raise domain_error(exc) from None
-    return programme_out(new, await _save(reg.store.programmes, programme_id, version, new, events))
+    return programme_out(
+        new, await reg.store.programmes.save_model(programme_id, version, new, events)
+    )
 
 
 @router.post(
@@ -1168,4 +1156,6 @@ async def withdraw_station(
         )
     except DomainError as exc:
         raise domain_error(exc) from None
-    return programme_out(new, await _save(reg.store.programmes, programme_id, version, new, events))
+    return programme_out(
+        new, await reg.store.programmes.save_model(programme_id, version, new, events)
+    )

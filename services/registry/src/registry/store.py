@@ -83,12 +83,6 @@ class RegistryStore:
         return [Station.model_validate(_state(d)) async for d in cursor]
 
     # -- organisations, social workers, programmes
-    async def load_as(
-        self, store: EventStore, model: type[M], stream_id: str
-    ) -> tuple[M | None, int]:
-        loaded = await store.load(stream_id)
-        return (model.model_validate(loaded.state) if loaded.state else None), loaded.version
-
     async def list_in(
         self,
         store: EventStore,

@@ -13,10 +13,9 @@ from training import domain
 from training.domain import Session, SupervisionVisit
 from training.store import TrainingStore
 from wushe.auth import CurrentPrincipal, Principal
-from wushe.contracts import Event
 from wushe.contracts.events import training as ev
 from wushe.errors import DomainError
-from wushe.store import ConcurrencyError, EventStore
+from wushe.store import ConcurrencyError
 from wushe.validators import check_region_code
 from wushe.web import Strict, domain_error, today
 
@@ -29,16 +28,6 @@ def get_store(request: Request) -> TrainingStore:
 
 
 Store = Annotated[TrainingStore, Depends(get_store)]
-
-
-async def save(
-    store: EventStore, stream_id: str, version: int, state: BaseModel, events: list[Event]
-) -> int:
-    try:
-        commit = await store.append(stream_id, version, events, state.model_dump(mode="json"))
-    except ConcurrencyError:
-        raise HTTPException(409, f"{stream_id} was changed concurrently, retry") from None
-    return commit.version
 
 
 def in_scope(who: Principal, region_code: str, field: str = "region_code") -> str:
@@ -174,13 +163,13 @@ async def schedule_session(body: SessionIn, store: Store, who: CurrentPrincipal)
         session_id=session_id, **{**body.model_dump(), "region_code": region}
     )
     session, event = domain.schedule_session(facts)
-    return session_out(session, await save(store.sessions, session_id, 0, session, [event]))
+    return session_out(session, await store.sessions.save_model(session_id, 0, session, [event]))
 
 
 async def visible_session(
     store: TrainingStore, who: Principal, session_id: str
 ) -> tuple[Session, int]:
-    session, version = await store.load_as(store.sessions, Session, session_id)
+    session, version = await store.sessions.load_model(session_id, Session)
     if session is None or not who.can_see(session.facts.region_code):
         raise HTTPException(404, f"session {session_id} not found")
     return session, version
@@ -229,7 +218,7 @@ async def record_attendance(
         new, events = domain.record_attendance(session, attendances, today=today())
     except DomainError as exc:
         raise domain_error(exc) from None
-    return session_out(new, await save(store.sessions, session_id, version, new, events))
+    return session_out(new, await store.sessions.save_model(session_id, version, new, events))
 
 
 # --------------------------------------------------------------------------- supervision
@@ -302,7 +291,7 @@ async def plan_visit(body: VisitIn, store: Store, who: CurrentPrincipal) -> Visi
 async def visible_visit(
     store: TrainingStore, who: Principal, visit_id: str
 ) -> tuple[SupervisionVisit, int]:
-    visit, version = await store.load_as(store.visits, SupervisionVisit, visit_id)
+    visit, version = await store.visits.load_model(visit_id, SupervisionVisit)
     if visit is None or not who.can_see(visit.region_code):
         raise HTTPException(404, f"supervision visit {visit_id} not found")
     return visit, version
@@ -327,7 +316,7 @@ async def complete_visit(
     except DomainError as exc:
         raise domain_error(exc) from None
     return VisitOut(
-        **new.model_dump(), version=await save(store.visits, visit_id, version, new, events)
+        **new.model_dump(), version=await store.visits.save_model(visit_id, version, new, events)
     )
 
 
@@ -347,7 +336,7 @@ async def close_item(
     except DomainError as exc:
         raise domain_error(exc) from None
     return VisitOut(
-        **new.model_dump(), version=await save(store.visits, visit_id, version, new, [event])
+        **new.model_dump(), version=await store.visits.save_model(visit_id, version, new, [event])
     )
 
 

@@ -22,12 +22,6 @@ class TrainingStore:
         self.evaluations: EventStore = ctx.store("evaluations")
         self.registry = RegistryCopy(ctx.db)
 
-    async def load_as(
-        self, store: EventStore, model: type[M], stream_id: str
-    ) -> tuple[M | None, int]:
-        loaded = await store.load(stream_id)
-        return (model.model_validate(loaded.state) if loaded.state else None), loaded.version
-
     async def visits_in(self, within: str, model: type[M]) -> list[M]:
         cursor = self.visits.current.find({"region_code": {"$regex": f"^{re.escape(within)}"}})
         return [
