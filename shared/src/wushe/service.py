@@ -9,7 +9,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
@@ -29,6 +29,7 @@ from wushe.store import ConcurrencyError, Doc, EventStore, Relay, create_mongo_c
 from wushe.web import domain_error
 
 log = logging.getLogger("wushe.service")
+S = TypeVar("S", bound=ServiceSettings)
 
 
 @dataclass
@@ -197,3 +198,16 @@ def _add_error_handlers(app: FastAPI) -> None:
             status_code=503,
             headers={"Retry-After": "5"},
         )
+
+
+def app_from_env(settings_cls: type[S], create_app: Callable[[S], FastAPI]) -> FastAPI:
+    """A service process's app: settings from WUSHE_* variables, JSON logs."""
+    settings = settings_cls()
+    telemetry.configure_logging(settings.log_level)
+    return create_app(settings)
+
+
+def serve_forever(app: FastAPI, port: int) -> None:  # pragma: no cover - a process entry
+    import uvicorn
+
+    uvicorn.run(app, host="127.0.0.1", port=port, log_config=None)

@@ -8,6 +8,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from activities import api, handlers
 from activities.settings import ActivitiesSettings
 from activities.store import ActivitiesStore
+from wushe import service
 from wushe.auth import TokenVerifier
 from wushe.pii import Vault
 from wushe.service import create_service_app
@@ -36,15 +37,9 @@ def create_app(
 
 
 def app_from_env() -> FastAPI:
-    """The process entry point's factory: settings from WUSHE_* variables, JSON logs."""
-    from wushe.telemetry import configure_logging
-
-    settings = ActivitiesSettings()
-    configure_logging(settings.log_level)
-    return create_app(settings)
+    """The process entry point's factory (uvicorn --factory activities.app:app_from_env)."""
+    return service.app_from_env(ActivitiesSettings, create_app)
 
 
 def main() -> None:  # pragma: no cover - the process entry point
-    import uvicorn
-
-    uvicorn.run(app_from_env(), host="127.0.0.1", port=8102, log_config=None)
+    service.serve_forever(app_from_env(), port=8102)

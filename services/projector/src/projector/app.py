@@ -11,6 +11,7 @@ from projector import api, handlers
 from projector.rebuild import Rebuilder
 from projector.settings import ProjectorSettings
 from projector.store import Generations, Programmes
+from wushe import service
 from wushe.auth import TokenVerifier
 from wushe.service import ServiceContext, create_service_app
 
@@ -48,15 +49,9 @@ def create_app(
 
 
 def app_from_env() -> FastAPI:
-    """The process entry point's factory: settings from WUSHE_* variables, JSON logs."""
-    from wushe.telemetry import configure_logging
-
-    settings = ProjectorSettings()
-    configure_logging(settings.log_level)
-    return create_app(settings)
+    """The process entry point's factory (uvicorn --factory projector.app:app_from_env)."""
+    return service.app_from_env(ProjectorSettings, create_app)
 
 
 def main() -> None:  # pragma: no cover - the process entry point
-    import uvicorn
-
-    uvicorn.run(app_from_env(), host="127.0.0.1", port=8110, log_config=None)
+    service.serve_forever(app_from_env(), port=8110)

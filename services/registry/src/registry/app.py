@@ -8,6 +8,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from registry import api, handlers, reference
 from registry.settings import RegistrySettings
 from registry.store import RegionIndex, RegistryStore
+from wushe import service
 from wushe.auth import TokenVerifier
 from wushe.pii import Vault
 from wushe.service import create_service_app
@@ -45,19 +46,9 @@ def create_app(
 
 
 def app_from_env() -> FastAPI:
-    """The process entry point's factory: settings from WUSHE_* variables, JSON logs."""
-    from wushe.telemetry import configure_logging
-
-    settings = RegistrySettings()
-    configure_logging(settings.log_level)
-    return create_app(settings)
+    """The process entry point's factory (uvicorn --factory registry.app:app_from_env)."""
+    return service.app_from_env(RegistrySettings, create_app)
 
 
 def main() -> None:  # pragma: no cover - the process entry point
-    import uvicorn
-
-    from wushe.telemetry import configure_logging
-
-    settings = RegistrySettings()
-    configure_logging(settings.log_level)
-    uvicorn.run(create_app(settings), host="127.0.0.1", port=8101, log_config=None)
+    service.serve_forever(app_from_env(), port=8101)

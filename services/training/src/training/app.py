@@ -8,6 +8,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from training import api, handlers
 from training.settings import TrainingSettings
 from training.store import TrainingStore
+from wushe import service
 from wushe.auth import TokenVerifier
 from wushe.service import create_service_app
 
@@ -34,15 +35,9 @@ def create_app(
 
 
 def app_from_env() -> FastAPI:
-    """The process entry point's factory: settings from WUSHE_* variables, JSON logs."""
-    from wushe.telemetry import configure_logging
-
-    settings = TrainingSettings()
-    configure_logging(settings.log_level)
-    return create_app(settings)
+    """The process entry point's factory (uvicorn --factory training.app:app_from_env)."""
+    return service.app_from_env(TrainingSettings, create_app)
 
 
 def main() -> None:  # pragma: no cover - the process entry point
-    import uvicorn
-
-    uvicorn.run(app_from_env(), host="127.0.0.1", port=8105, log_config=None)
+    service.serve_forever(app_from_env(), port=8105)
