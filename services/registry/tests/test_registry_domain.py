@@ -14,6 +14,7 @@ from registry.domain import (
     StationDetails,
 )
 from wushe.contracts.events import registry as ev
+from wushe.validators import mask_name
 
 TODAY = date(2026, 11, 23)
 
@@ -341,7 +342,7 @@ def test_worker_identity_is_validated() -> None:
     with pytest.raises(DomainError) as err:
         domain.check_worker_identity(name="张三", id_number="11010519491231002X", phone="123")
     assert err.value.field == "phone"
-    assert domain.mask_name("欧阳娜娜") == "欧***"
+    assert mask_name("欧阳娜娜") == "欧***"
 
 
 def test_certification_and_assignment_history(tree: RegionTree) -> None:

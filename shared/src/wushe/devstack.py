@@ -46,6 +46,7 @@ COMPONENTS = ("kafka", "ferretdb", "prometheus")
 SERVICES: dict[str, tuple[str, int]] = {
     "registry": ("registry.app", 8101),
     "activities": ("activities.app", 8102),
+    "volunteers": ("volunteers.app", 8103),
     "training": ("training.app", 8105),
     "projector": ("projector.app", 8110),
 }

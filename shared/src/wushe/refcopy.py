@@ -57,7 +57,7 @@ class RegistryCopy:
             | reg.RoomAdded
             | reg.StationRegionChanged,
         ):
-            await self.apply(self.stations, event.station_id, at, lambda d: station_doc(d, event))
+            await apply_once(self.stations, event.station_id, at, lambda d: station_doc(d, event))
         elif isinstance(
             event,
             reg.ProgrammeCreated
@@ -65,33 +65,13 @@ class RegistryCopy:
             | reg.StationEnrolled
             | reg.StationWithdrawn,
         ):
-            await self.apply(
+            await apply_once(
                 self.programmes, event.programme_id, at, lambda d: programme_doc(d, event)
             )
         elif isinstance(event, reg.SocialWorkerRegistered | reg.SocialWorkerAssigned):
-            await self.apply(
+            await apply_once(
                 self.social_workers, event.worker_id, at, lambda d: worker_doc(d, event)
             )
-
-    async def apply(
-        self,
-        collection: AsyncCollection[Doc],
-        key: str,
-        at: bus.Delivery,
-        change: Callable[[Doc], Doc | None],
-    ) -> None:
-        doc = await collection.find_one({"_id": key})
-        if (
-            doc is not None
-            and doc.get("partition") == at.partition
-            and at.offset <= int(doc.get("offset", -1))
-        ):
-            return  # already applied (redelivery or replay)
-        new = change(dict(doc or {"_id": key}))
-        if new is None:
-            raise ValueError(f"an event for {key} arrived before the one that creates it")
-        new.update(partition=at.partition, offset=at.offset)
-        await collection.replace_one({"_id": key}, new, upsert=True)
 
     async def station(self, station_id: str) -> Doc | None:
         return await self.stations.find_one({"_id": station_id})
@@ -101,6 +81,29 @@ class RegistryCopy:
 
     async def social_worker(self, worker_id: str) -> Doc | None:
         return await self.social_workers.find_one({"_id": worker_id})
+
+
+async def apply_once(
+    collection: AsyncCollection[Doc],
+    key: str,
+    at: bus.Delivery,
+    change: Callable[[Doc], Doc | None],
+) -> bool:
+    """Apply `change` to the copy document `key` unless this delivery's offset is already
+    in it (False). `change` returning None means "an event before its creation": raise."""
+    doc = await collection.find_one({"_id": key})
+    if (
+        doc is not None
+        and doc.get("partition") == at.partition
+        and at.offset <= int(doc.get("offset", -1))
+    ):
+        return False  # already applied (redelivery or replay)
+    new = change(dict(doc or {"_id": key}))
+    if new is None:
+        raise ValueError(f"an event for {key} arrived before the one that creates it")
+    new.update(partition=at.partition, offset=at.offset)
+    await collection.replace_one({"_id": key}, new, upsert=True)
+    return True
 
 
 def station_doc(doc: Doc, event: Event) -> Doc | None:
@@ -132,16 +135,28 @@ def programme_doc(doc: Doc, event: Event) -> Doc | None:
             "start_date": event.start_date.isoformat(),
             "end_date": event.end_date.isoformat(),
             "enrolled": doc.get("enrolled", []),
+            "counts_backbones": counts_backbones(event.total_targets, event.station_targets),
         }
     if "programme_id" not in doc:
         return None
-    if isinstance(event, reg.ProgrammeUpdated) and event.end_date is not None:
-        return {**doc, "end_date": event.end_date.isoformat()}
+    if isinstance(event, reg.ProgrammeUpdated):
+        if event.end_date is not None:
+            doc = {**doc, "end_date": event.end_date.isoformat()}
+        if event.total_targets is not None or event.station_targets is not None:
+            doc = {
+                **doc,
+                "counts_backbones": counts_backbones(event.total_targets, event.station_targets),
+            }
+        return doc
     if isinstance(event, reg.StationEnrolled):
         return {**doc, "enrolled": sorted({*doc.get("enrolled", []), event.station_id})}
     if isinstance(event, reg.StationWithdrawn):
         return {**doc, "enrolled": sorted(set(doc.get("enrolled", [])) - {event.station_id})}
     return doc
+
+
+def counts_backbones(*targets: reg.Targets | None) -> bool:
+    return any(t is not None and t.backbone_volunteers is not None for t in targets)
 
 
 def worker_doc(doc: Doc, event: Event) -> Doc | None:

@@ -49,6 +49,12 @@ def age_on(birth: date, on: date) -> int:
     return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
 
 
+def mask_name(name: str) -> str:
+    """张三 -> 张*, 欧阳娜娜 -> 欧***: the family name's first character stays."""
+    name = name.strip()
+    return name[:1] + "*" * max(1, len(name) - 1)
+
+
 def mask_resident_id(value: str) -> str:
     """Shown as 110105********002X: region kept, birth date and sequence hidden."""
     return value[:6] + "*" * 8 + value[14:] if len(value) == 18 else "*" * len(value)

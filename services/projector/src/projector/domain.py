@@ -16,6 +16,7 @@ from wushe.contracts import Envelope, Event
 from wushe.contracts.events import activities as act
 from wushe.contracts.events import registry as reg
 from wushe.contracts.events import training as trn
+from wushe.contracts.events import volunteers as vol
 from wushe.projection import Bucket, Delta
 
 
@@ -131,6 +132,67 @@ class PeopleAndRatings:
                 yield Bucket(event.station_id, event.region_code, event.rated_on), delta
 
 
+class VolunteerRollup:
+    """Volunteers (and elder volunteers) affiliated per station, backbone designations
+    (骨干, per programme or general), approved service minutes and attendances at the
+    organising station on the service day, points awarded and redeemed."""
+
+    name = "volunteers"
+    topics: tuple[str, ...] = (vol.VOLUNTEERS, vol.HOURS, vol.POINTS)
+
+    def deltas(self, event: Event, envelope: Envelope) -> Iterable[tuple[Bucket, Delta]]:
+        if isinstance(event, vol.VolunteerRegistered):
+            yield (
+                Bucket(event.station_id, event.region_code, event.registered_on),
+                {"volunteers": 1, **({"elder_volunteers": 1} if event.elder_volunteer else {})},
+            )
+        elif isinstance(event, vol.VolunteerMoved | vol.VolunteerDeregistered):
+            one = {"volunteers": 1, **({"elder_volunteers": 1} if event.elder_volunteer else {})}
+            away = {k: -n for k, n in one.items()}
+            if isinstance(event, vol.VolunteerMoved):
+                yield Bucket(event.from_station_id, event.from_region_code, event.moved_on), away
+                yield Bucket(event.station_id, event.region_code, event.moved_on), one
+            else:
+                yield (
+                    Bucket(event.station_id, event.region_code, event.deregistered_on),
+                    away,
+                )
+        elif isinstance(event, vol.BackbonePromoted):
+            yield (
+                Bucket(event.station_id, event.region_code, event.promoted_on),
+                {"backbone_designations": 1},
+            )
+        elif isinstance(event, vol.BackboneDemoted):
+            yield (
+                Bucket(event.station_id, event.region_code, event.demoted_on),
+                {"backbone_designations": -1},
+            )
+        elif isinstance(event, vol.AttendanceApproved):
+            s = event.service
+            yield (
+                Bucket(s.station_id, s.region_code, event.service_date),
+                {"service_minutes": event.minutes, "attendances_approved": 1},
+            )
+        elif isinstance(event, vol.AttendanceCorrected):
+            s = event.service
+            delta = event.minutes - event.previous_minutes
+            if delta:
+                yield (
+                    Bucket(s.station_id, s.region_code, event.service_date),
+                    {"service_minutes": delta},
+                )
+        elif isinstance(event, vol.PointsAwarded):
+            yield (
+                Bucket(event.station_id, event.region_code, envelope.time.date()),
+                {"points_awarded": event.points},
+            )
+        elif isinstance(event, vol.PointsRedeemed):
+            yield (
+                Bucket(event.station_id, event.region_code, event.redeemed_on),
+                {"points_redeemed": event.points},
+            )
+
+
 class TrainingRollup:
     """Training sessions, attendee person-times and hours; supervision visits completed and
     rectification items opened and closed (late or not)."""
@@ -176,7 +238,7 @@ class ProgrammeProgress:
     activities naming the programme), dated by the enrolment and by the activity."""
 
     name = "programmes"
-    topics: tuple[str, ...] = (reg.PROGRAMMES, act.ACTIVITIES)
+    topics: tuple[str, ...] = (reg.PROGRAMMES, act.ACTIVITIES, vol.VOLUNTEERS)
 
     def deltas(self, event: Event, envelope: Envelope) -> Iterable[tuple[Bucket, Delta]]:
         if isinstance(event, reg.StationEnrolled):
@@ -210,6 +272,13 @@ class ProgrammeProgress:
                     Bucket(f"{pid}|{f.station_id}", f.region_code, event.held_on),
                     actuals(event.counts),
                 )
+        elif isinstance(event, vol.BackbonePromoted | vol.BackboneDemoted) and event.programme_id:
+            promoted = isinstance(event, vol.BackbonePromoted)
+            day = event.promoted_on if isinstance(event, vol.BackbonePromoted) else event.demoted_on
+            yield (
+                Bucket(f"{event.programme_id}|{event.station_id}", event.region_code, day),
+                {"actual:backbones": 1 if promoted else -1},
+            )
         elif isinstance(event, act.ActivityCorrected) and event.programme_ids:
             day = event.activity_date or envelope.time.date()
             delta = merge(actuals(event.counts), actuals(event.previous, -1))
@@ -289,6 +358,7 @@ VIEWS = (
     ActivityRollup(),
     StationRollup(),
     PeopleAndRatings(),
+    VolunteerRollup(),
     TrainingRollup(),
     ProgrammeProgress(),
 )

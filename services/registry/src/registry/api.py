@@ -20,7 +20,7 @@ from wushe.contracts.events import registry as ev
 from wushe.errors import DomainError
 from wushe.pii import Vault
 from wushe.store import ConcurrencyError, NewCommit
-from wushe.validators import check_mobile, mask_mobile, mask_resident_id
+from wushe.validators import check_mobile, mask_mobile, mask_name, mask_resident_id
 from wushe.web import Limit, Offset, Strict, domain_error, today
 
 router = APIRouter()
@@ -798,7 +798,7 @@ async def register_social_worker(
         certification=body.certification,
         general_practice=body.general_practice,
         name_enc=reg.vault.encrypt(name, context=f"{ctx}:name"),
-        name_masked=domain.mask_name(name),
+        name_masked=mask_name(name),
         phone_enc=reg.vault.encrypt(phone, context=f"{ctx}:phone") if phone else None,
         phone_masked=mask_mobile(phone) if phone else None,
         id_number_enc=reg.vault.encrypt(id_number, context=f"{ctx}:id_number"),
@@ -895,7 +895,7 @@ async def update_social_worker(
     ):
         updates.update(
             name_enc=reg.vault.encrypt(body.name.strip(), context=f"{ctx}:name"),
-            name_masked=domain.mask_name(body.name),
+            name_masked=mask_name(body.name),
         )
     if body.phone is not None:
         try:

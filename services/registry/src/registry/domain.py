@@ -615,12 +615,6 @@ class SocialWorker(BaseModel):
     assignments: list[dict[str, Any]] = []
 
 
-def mask_name(name: str) -> str:
-    """张三 -> 张*, 欧阳娜娜 -> 欧***: the family name stays, the rest is hidden."""
-    name = name.strip()
-    return name[:1] + "*" * max(1, len(name) - 1)
-
-
 def check_worker_identity(
     *, name: str, id_number: str, phone: str | None
 ) -> tuple[str, str, str | None]:

@@ -1,0 +1,119 @@
+"""Volunteer events in the views: affiliation moves between stations, backbones per
+programme count towards the programme's progress, corrections change service minutes."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from typing import Any
+
+from projector.domain import ProgrammeProgress, VolunteerRollup, progress
+from wushe.contracts import Envelope, Event
+from wushe.contracts.events import volunteers as vol
+
+DAY = date(2026, 10, 8)
+SERVICE = vol.ServiceRef(
+    source="shift", source_id="shift-1", station_id="st-a", region_code="360402001"
+)
+
+
+def fold(view: Any, events: list[Event]) -> dict[str, dict[str, int]]:
+    totals: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for e in events:
+        env = Envelope.wrap(e, source="/wushe/test", subject="s")
+        for bucket, delta in view.deltas(e, env):
+            for k, n in delta.items():
+                totals[bucket.key][k] += n
+    return {key: {k: n for k, n in c.items() if n} for key, c in totals.items()}
+
+
+def test_a_move_takes_the_volunteer_from_one_station_to_the_other() -> None:
+    events: list[Event] = [
+        vol.VolunteerRegistered(
+            volunteer_id="v1",
+            station_id="st-a",
+            region_code="360402001",
+            registered_on=DAY,
+            age_band="60_plus",
+            elder_volunteer=True,
+        ),
+        vol.VolunteerMoved(
+            volunteer_id="v1",
+            from_station_id="st-a",
+            from_region_code="360402001",
+            station_id="st-b",
+            region_code="360402002",
+            moved_on=DAY,
+            elder_volunteer=True,
+        ),
+        vol.AttendanceApproved(
+            attendance_id="a1",
+            volunteer_id="v1",
+            volunteer_station_id="st-a",
+            volunteer_region_code="360402001",
+            service=SERVICE,
+            service_date=DAY,
+            minutes=150,
+            approved_on=DAY,
+        ),
+        vol.AttendanceCorrected(
+            attendance_id="a1",
+            volunteer_id="v1",
+            volunteer_station_id="st-a",
+            volunteer_region_code="360402001",
+            service=SERVICE,
+            service_date=DAY,
+            correction_no=1,
+            previous_minutes=150,
+            minutes=120,
+            reason_code="time_error",
+        ),
+    ]
+    assert fold(VolunteerRollup(), events) == {
+        "st-a": {"service_minutes": 120, "attendances_approved": 1},
+        "st-b": {"volunteers": 1, "elder_volunteers": 1},
+    }
+
+
+def test_backbones_per_programme_count_towards_its_progress() -> None:
+    def promoted(vid: str, station: str) -> Event:
+        return vol.BackbonePromoted(
+            volunteer_id=vid,
+            station_id=station,
+            region_code="360402001",
+            programme_id="blue-vest",
+            promoted_on=DAY,
+            reason_code="service_record",
+        )
+
+    events = [
+        promoted("v1", "st-a"),
+        promoted("v2", "st-a"),
+        promoted("v3", "st-b"),
+        vol.BackboneDemoted(
+            volunteer_id="v2",
+            station_id="st-a",
+            region_code="360402001",
+            programme_id="blue-vest",
+            demoted_on=DAY,
+            reason_code="inactive",
+        ),
+        vol.BackbonePromoted(  # a general designation is not the programme's
+            volunteer_id="v4",
+            station_id="st-a",
+            region_code="360402001",
+            programme_id=None,
+            promoted_on=DAY,
+            reason_code="nominated",
+        ),
+    ]
+    rows = fold(ProgrammeProgress(), events)
+    assert rows == {
+        "blue-vest|st-a": {"actual:backbones": 1},
+        "blue-vest|st-b": {"actual:backbones": 1},
+    }
+    for key in rows:
+        rows[key].update({"enrolled": 1, "target:backbones": 2})
+    out = progress(rows, start=date(2026, 1, 1), end=date(2026, 12, 31), as_of=DAY)  # type: ignore[arg-type]
+    assert out["totals"]["backbones"]["actual"] == 2
+    assert out["totals"]["backbones"]["target"] == 4

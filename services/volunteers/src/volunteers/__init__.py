@@ -1,0 +1,1 @@
+"""Volunteers service: volunteers, teams, backbones, hours, points, certificates."""

@@ -1,0 +1,737 @@
+"""Volunteers on the real stack, next to a real registry and real activities: hours approved
+for volunteers of registry stations reach Kafka once each, backbone counts per station follow
+from the events alone, redemptions never overdraw under concurrency, certificates verify,
+bad input writes nothing, and no personal data reaches a topic."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+from collections import Counter
+from collections.abc import AsyncIterator
+from datetime import datetime, time, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from activities.app import create_app as create_activities
+from activities.settings import ActivitiesSettings
+from registry.app import create_app as create_registry
+from registry.settings import RegistrySettings
+from volunteers.app import create_app as create_volunteers
+from volunteers.domain import CHINA, today_in_china
+from volunteers.handlers import ActivityFollower
+from volunteers.settings import VolunteersSettings
+from wushe import bus
+from wushe.auth import DevKeys
+from wushe.contracts import REGISTRY, Envelope
+from wushe.contracts.events import activities as act
+from wushe.contracts.events import volunteers as ev
+from wushe.devstack import LocalStack
+from wushe.store import create_mongo_client
+from wushe.testing import read_topic, serve, wait_for
+from wushe.validators import resident_id_check_char
+
+pytestmark = pytest.mark.integration
+
+
+def person(name: str, birth: str, serial: str, phone: str) -> dict[str, str]:
+    first17 = f"360402{birth}{serial}"
+    return {"name": name, "id_number": first17 + resident_id_check_char(first17), "phone": phone}
+
+
+ELDER = person("胡桂兰", "19560312", "024", "13970010001")
+ADULT = person("熊建华", "19850704", "013", "13970010002")
+OTHER = person("章晓燕", "19920115", "046", "13970010003")
+SECRETS = [p[k] for p in (ELDER, ADULT, OTHER) for k in ("name", "id_number", "phone")]
+YESTERDAY = today_in_china() - timedelta(days=1)
+
+
+@pytest.fixture
+async def services(stack: LocalStack, unique: str) -> AsyncIterator[Any]:
+    keys = DevKeys.generate()
+    common = {
+        "kafka_bootstrap": stack.cfg.kafka_bootstrap,
+        "mongo_url": stack.cfg.mongo_url,
+        "relay_sweep_interval_s": 0.5,
+    }
+    registry = create_registry(
+        RegistrySettings(mongo_db=f"reg_{unique}", ratings_group=f"ratings.{unique}", **common),
+        token_verifier=keys.verifier(),
+    )
+    activities = create_activities(
+        ActivitiesSettings(
+            mongo_db=f"act_{unique}", registry_copy_group=f"acopy.{unique}", **common
+        ),
+        token_verifier=keys.verifier(),
+    )
+    volunteers = create_volunteers(
+        VolunteersSettings(
+            mongo_db=f"vol_{unique}",
+            registry_copy_group=f"vcopy.{unique}",
+            activities_group=f"vact.{unique}",
+            **common,
+        ),
+        token_verifier=keys.verifier(),
+    )
+    tokens = {
+        "jx": {"Authorization": "Bearer " + keys.issue(subject="jx", region_scope="36")},
+        "hubei": {"Authorization": "Bearer " + keys.issue(subject="hb", region_scope="42")},
+        "export": {
+            "Authorization": "Bearer "
+            + keys.issue(subject="jx-export", region_scope="36", roles=["pii_export"])
+        },
+    }
+    async with (
+        serve(registry, "registry") as reg,
+        serve(activities, "activities") as acts,
+        serve(volunteers, "volunteers") as vol,
+    ):
+        yield reg, acts, vol, volunteers, tokens
+    client = create_mongo_client(stack.cfg.mongo_url)
+    for db in (f"reg_{unique}", f"act_{unique}", f"vol_{unique}"):
+        await client.drop_database(db)
+    await client.close()
+
+
+async def setup_registry(
+    reg: httpx.AsyncClient, vol_app: Any, h: dict[str, str], townships: list[str], programme: str
+) -> list[str]:
+    sids = []
+    for code in townships:
+        created = await reg.post(
+            "/stations", headers=h, json={"region_code": code, "status": "operating"}
+        )
+        assert created.status_code == 201, created.text
+        sids.append(created.json()["station_id"])
+    created = await reg.post(
+        "/programmes",
+        headers=h,
+        json={
+            "programme_id": programme,
+            "name": "蓝马甲行动",
+            "scope_regions": ["36"],
+            "start_date": str(today_in_china() - timedelta(days=200)),
+            "end_date": str(today_in_china() + timedelta(days=100)),
+            "total_targets": {"backbone_volunteers": 10, "service_sessions": 12},
+            "station_targets": {"backbone_volunteers": 5},
+        },
+    )
+    assert created.status_code == 201, created.text
+    enrolled = await reg.post(
+        f"/programmes/{programme}/enrolments",
+        headers=h,
+        json={"station_ids": sids, "enrolled_on": str(today_in_china() - timedelta(days=200))},
+    )
+    assert enrolled.status_code == 200, enrolled.text
+
+    async def copied() -> bool:
+        store = vol_app.state.volunteers.store
+        known = await store.programme(programme)
+        return (
+            all([await store.station(s) is not None for s in sids])
+            and known is not None
+            and set(sids) <= set(known.enrolled)
+            and known.counts_backbones
+        )
+
+    await wait_for(copied, timeout_s=30, what="the registry copy in volunteers")
+    return sids
+
+
+async def register(vol: httpx.AsyncClient, h: dict[str, str], who: dict[str, str], sid: str) -> str:
+    r = await vol.post(
+        "/volunteers",
+        headers=h,
+        json={
+            **who,
+            "station_id": sid,
+            "skills": ["anti_fraud"],
+            "registered_on": str(YESTERDAY - timedelta(days=30)),
+        },
+    )
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert who["name"] not in r.text
+    assert who["id_number"] not in r.text
+    assert who["phone"] not in r.text
+    return str(body["volunteer_id"])
+
+
+async def writes(app: Any) -> int:
+    return sum([await s.commits.count_documents({}) for s in app.state.ctx.stores.values()])
+
+
+def events_of(records: list[Any], cls: type[Any], **match: Any) -> list[Any]:
+    out = []
+    for r in records:
+        envelope = Envelope.from_kafka(r.topic, r.headers, r.value)
+        if envelope.type != cls.event_type:
+            continue
+        e = REGISTRY.decode(envelope)
+        if all(getattr(e, k) == v for k, v in match.items()):
+            out.append(e)
+    return out
+
+
+async def test_hours_reach_kafka_once_and_backbones_follow_from_the_events(
+    stack: LocalStack, services: Any, unique: str
+) -> None:
+    reg, acts, vol, vol_app, tokens = services
+    h = tokens["jx"]
+    programme = f"bv-{unique}"
+    s1, s2 = await setup_registry(reg, vol_app, h, ["360402001", "360402002"], programme)
+    v_elder = await register(vol, h, ELDER, s1)
+    v_adult = await register(vol, h, ADULT, s1)
+    v_other = await register(vol, h, OTHER, s2)
+
+    rules = await vol.post(
+        "/points-rules",
+        headers=h,
+        json={
+            "region_code": "36",
+            "effective_from": str(YESTERDAY),
+            "points_per_hour": 10,
+            "bonuses": [{"when": "elder_volunteer", "extra_percent": 50}],
+        },
+    )
+    assert rules.status_code == 422  # never backwards
+    rules = await vol.post(
+        "/points-rules",
+        headers=h,
+        json={"region_code": "36", "effective_from": str(today_in_china()), "points_per_hour": 10},
+    )
+    assert rules.status_code == 200, rules.text
+
+    # Backbones: two at s1 (one demoted again), one at s2.
+    for vid in (v_elder, v_adult, v_other):
+        r = await vol.post(
+            f"/volunteers/{vid}/backbone",
+            headers=h,
+            json={
+                "programme_id": programme,
+                "promoted_on": str(YESTERDAY),
+                "reason_code": "service_record",
+            },
+        )
+        assert r.status_code == 200, r.text
+    r = await vol.post(
+        f"/volunteers/{v_adult}/backbone/demote",
+        headers=h,
+        json={
+            "programme_id": programme,
+            "demoted_on": str(today_in_china()),
+            "reason_code": "inactive",
+        },
+    )
+    assert r.status_code == 200, r.text
+
+    # A shift yesterday: checked in and out by the station, approved by it.
+    shift = await vol.post(
+        "/shifts",
+        headers=h,
+        json={
+            "station_id": s1,
+            "shift_date": str(YESTERDAY),
+            "starts_at": "09:00",
+            "ends_at": "12:00",
+            "duty": "助餐点值班",
+        },
+    )
+    assert shift.status_code == 201, shift.text
+    shift_id = shift.json()["shift_id"]
+    at = lambda hh, mm: datetime.combine(YESTERDAY, time(hh, mm), tzinfo=CHINA).isoformat()  # noqa: E731
+    ledger = await vol.post(
+        f"/volunteers/{v_elder}/attendances",
+        headers=h,
+        json={"source": "shift", "source_id": shift_id, "at": at(8, 50)},
+    )
+    assert ledger.status_code == 201, ledger.text
+    shift_att = ledger.json()["attendances"][0]["attendance_id"]
+    out = await vol.post(
+        f"/volunteers/{v_elder}/attendances/{shift_att}/check-out",
+        headers=h,
+        json={"at": at(11, 30)},
+    )
+    assert out.status_code == 200, out.text
+    assert out.json()["attendances"][0]["minutes"] == 150
+    approved = await vol.post(f"/volunteers/{v_elder}/attendances/{shift_att}/approve", headers=h)
+    assert approved.status_code == 200, approved.text
+    assert approved.json()["balance"] == 0  # no rules were in force yesterday
+
+    # An activity yesterday lists who served; its verification approves their hours.
+    planned = await acts.post(
+        "/activities",
+        headers=h,
+        json={
+            "station_id": s1,
+            "programme_ids": [programme],
+            "service_area": "elder_services",
+            "kind": "community_event",
+            "themes": ["anti_fraud"],
+            "activity_date": str(YESTERDAY),
+        },
+    )
+    assert planned.status_code == 201, planned.text
+    aid = planned.json()["activity_id"]
+    held = await acts.post(
+        f"/activities/{aid}/held",
+        headers=h,
+        json={
+            "held_on": str(YESTERDAY),
+            "counts": {"sessions": 1, "person_times": {"elders": 30}},
+            "linkage": {
+                "societies": ["volunteers"],
+                "volunteers": [
+                    {"volunteer_id": v_elder, "hours": 2},
+                    {"volunteer_id": v_other, "hours": 1.5},
+                    {"volunteer_id": "vol-ghost", "hours": 3},
+                ],
+            },
+        },
+    )
+    assert held.status_code == 200, held.text
+    verified = await acts.post(
+        f"/activities/{aid}/verification",
+        headers=h,
+        json={"verified_by": "站长", "role": "station_lead"},
+    )
+    assert verified.status_code == 200, verified.text
+
+    async def activity_hours_approved() -> bool:
+        for vid in (v_elder, v_other):
+            got = (await vol.get(f"/volunteers/{vid}/attendances", headers=h)).json()
+            if not any(
+                a["service"]["source_id"] == aid and a["status"] == "approved"
+                for a in got["attendances"]
+            ):
+                return False
+        return True
+
+    await wait_for(activity_hours_approved, timeout_s=30, what="activity hours approved")
+    unmatched = (
+        await vol.get("/attendances/unmatched", headers=h, params={"station_id": s1})
+    ).json()
+    assert [(u["activity_id"], u["volunteer_id"], u["minutes"]) for u in unmatched] == [
+        (aid, "vol-ghost", 180)
+    ]
+
+    # Replaying the activity's events through the follower changes nothing.
+    store = vol_app.state.volunteers.store
+    before = await writes(vol_app)
+    acts_records = await read_topic(stack.cfg.kafka_bootstrap, act.ACTIVITIES)
+    follower = ActivityFollower(store, daily_maximum=600)
+    replayed = 0
+    for rec in acts_records:
+        if rec.key != aid.encode():
+            continue
+        envelope = Envelope.from_kafka(rec.topic, rec.headers, rec.value)
+        # A new offset: as if the activity copy had been lost and the topic replayed.
+        at = bus.Delivery(rec.topic, rec.partition, rec.offset + 1_000_000, rec.key)
+        await follower.on_event(REGISTRY.decode(envelope), envelope, at)
+        replayed += 1
+    assert replayed == 3  # planned, held, verified
+    assert await writes(vol_app) == before
+
+    # Every approved attendance reached Kafka exactly once.
+    expected = {(v_elder, "shift", 150), (v_elder, "activity", 120), (v_other, "activity", 90)}
+
+    async def all_published() -> bool:
+        recs = await read_topic(stack.cfg.kafka_bootstrap, ev.HOURS)
+        mine = [
+            e
+            for e in events_of(recs, ev.AttendanceApproved)
+            if e.volunteer_id in (v_elder, v_adult, v_other)
+        ]
+        return len(mine) >= len(expected)
+
+    await wait_for(all_published, timeout_s=30, what="approved hours on Kafka")
+    hours = await read_topic(stack.cfg.kafka_bootstrap, ev.HOURS)
+    mine = [
+        e
+        for e in events_of(hours, ev.AttendanceApproved)
+        if e.volunteer_id in (v_elder, v_adult, v_other)
+    ]
+    assert Counter(e.attendance_id for e in mine).most_common(1)[0][1] == 1
+    assert {(e.volunteer_id, e.service.source, e.minutes) for e in mine} == expected
+    assert {e.volunteer_station_id for e in mine} == {s1, s2}
+
+    # The backbone count per station, from the events alone, equals the service's own.
+    async def backbone_events() -> list[Any]:
+        recs = await read_topic(stack.cfg.kafka_bootstrap, ev.VOLUNTEERS)
+        promoted = events_of(recs, ev.BackbonePromoted, programme_id=programme)
+        demoted = events_of(recs, ev.BackboneDemoted, programme_id=programme)
+        return [*promoted, *demoted]
+
+    await wait_for(lambda: _has(backbone_events, 4), timeout_s=30, what="backbone events")
+    per_station: Counter[str] = Counter()
+    for e in await backbone_events():
+        per_station[e.station_id] += 1 if isinstance(e, ev.BackbonePromoted) else -1
+    assert dict(per_station) == {s1: 1, s2: 1}
+    for sid in (s1, s2):
+        listed = await vol.get(
+            "/volunteers", headers=h, params={"station_id": sid, "backbone_for": programme}
+        )
+        assert listed.json()["total"] == per_station[sid]
+
+    # No personal data on any of the service's topics.
+    for topic in (ev.VOLUNTEERS, ev.TEAMS, ev.HOURS, ev.POINTS):
+        for rec in await read_topic(stack.cfg.kafka_bootstrap, topic):
+            blob = (rec.value or b"").decode() + json.dumps(
+                [(k, v.decode()) for k, v in rec.headers]
+            )
+            assert not [s for s in SECRETS if s in blob], topic
+
+
+async def _has(fetch: Any, n: int) -> bool:
+    return len(await fetch()) >= n
+
+
+async def approved_hours(
+    vol: httpx.AsyncClient, h: dict[str, str], vid: str, sid: str, hours: tuple[int, int]
+) -> str:
+    """A shift yesterday, checked in and out and approved: hours[0]..hours[1] o'clock."""
+    shift = await vol.post(
+        "/shifts",
+        headers=h,
+        json={
+            "station_id": sid,
+            "shift_date": str(YESTERDAY),
+            "starts_at": f"{hours[0]:02d}:00",
+            "ends_at": f"{hours[1]:02d}:00",
+            "duty": "热线值守",
+        },
+    )
+    assert shift.status_code == 201, shift.text
+    start = datetime.combine(YESTERDAY, time(hours[0]), tzinfo=CHINA)
+    end = datetime.combine(YESTERDAY, time(hours[1]), tzinfo=CHINA)
+    r = await vol.post(
+        f"/volunteers/{vid}/attendances",
+        headers=h,
+        json={"source": "shift", "source_id": shift.json()["shift_id"], "at": start.isoformat()},
+    )
+    assert r.status_code == 201, r.text
+    att = next(a for a in r.json()["attendances"] if a["status"] == "open")["attendance_id"]
+    r = await vol.post(
+        f"/volunteers/{vid}/attendances/{att}/check-out", headers=h, json={"at": end.isoformat()}
+    )
+    assert r.status_code == 200, r.text
+    r = await vol.post(f"/volunteers/{vid}/attendances/{att}/approve", headers=h)
+    assert r.status_code == 200, r.text
+    return str(att)
+
+
+async def with_points(
+    vol: httpx.AsyncClient, vol_app: Any, h: dict[str, str], sid: str, who: dict[str, str]
+) -> str:
+    """A volunteer with 100 points: ten hours approved under 10 points an hour."""
+    from volunteers.domain import PointsRules, RulesVersion
+    from volunteers.store import rules_id
+
+    vid = await register(vol, h, who, sid)
+    # Rules in force since before yesterday, as if published then (the API refuses back-dating).
+    rules = PointsRules(
+        rules_id=rules_id("36"),
+        region_code="36",
+        versions=[RulesVersion(version=1, effective_from=YESTERDAY, points_per_hour=10)],
+    )
+    store = vol_app.state.volunteers.store.rules
+    existing, version = await store.load_model(rules.rules_id, PointsRules)
+    if existing is None:
+        published = ev.PointsRulesPublished(
+            rules_id=rules.rules_id,
+            region_code="36",
+            version=1,
+            effective_from=YESTERDAY,
+            points_per_hour=10,
+        )
+        await store.save_model(rules.rules_id, version, rules, [published])
+    await approved_hours(vol, h, vid, sid, (8, 18))
+    ledger = (await vol.get(f"/volunteers/{vid}/attendances", headers=h)).json()
+    assert (ledger["approved_minutes"], ledger["balance"]) == (600, 100)
+    return vid
+
+
+async def test_fifty_concurrent_redemptions_never_take_the_balance_below_zero(
+    stack: LocalStack, services: Any, unique: str
+) -> None:
+    reg, _acts, vol, vol_app, tokens = services
+    h = tokens["jx"]
+    (sid,) = await setup_registry(reg, vol_app, h, ["360702001"], f"bv-{unique}")
+    vid = await with_points(vol, vol_app, h, sid, ELDER)
+
+    async def redeem(i: int) -> httpx.Response:
+        return await vol.post(
+            f"/volunteers/{vid}/redemptions",
+            headers={**h, "Idempotency-Key": f"{unique}-{i}"},
+            json={"points": 7, "item": "食用油一桶"},
+        )
+
+    answers = await asyncio.gather(*(redeem(i) for i in range(50)))
+    codes = Counter(r.status_code for r in answers)
+    assert set(codes) <= {201, 409}, codes
+    granted = codes[201]
+    assert 1 <= granted <= 100 // 7
+    ledger = (await vol.get(f"/volunteers/{vid}/attendances", headers=h)).json()
+    assert ledger["balance"] == 100 - 7 * granted >= 0
+    assert ledger["redeemed"] == 7 * granted
+    # The stored ledger's history agrees: one PointsRedeemed per granted request.
+    commits = vol_app.state.ctx.store("ledgers").commits
+    redeemed = [
+        e
+        async for c in commits.find({"stream_id": vid})
+        for e in c["events"]
+        if e["type"] == ev.PointsRedeemed.event_type
+    ]
+    assert len(redeemed) == granted
+    assert min(e["data"]["balance"] for e in redeemed) >= 0
+
+    # The same key and body again: the stored answer, no second effect.
+    first = next(r for r in answers if r.status_code == 201)
+    key = first.request.headers["Idempotency-Key"]
+    again = await asyncio.gather(
+        *(
+            vol.post(
+                f"/volunteers/{vid}/redemptions",
+                headers={**h, "Idempotency-Key": key},
+                json={"points": 7, "item": "食用油一桶"},
+            )
+            for _ in range(5)
+        )
+    )
+    assert {r.status_code for r in again} == {201}
+    assert {r.json()["redemption_id"] for r in again} == {first.json()["redemption_id"]}
+    other_body = await vol.post(
+        f"/volunteers/{vid}/redemptions",
+        headers={**h, "Idempotency-Key": key},
+        json={"points": 1, "item": "食用油一桶"},
+    )
+    assert other_body.status_code == 422
+    after = (await vol.get(f"/volunteers/{vid}/attendances", headers=h)).json()
+    assert after["redeemed"] == 7 * granted
+
+
+async def test_bad_input_is_a_4xx_that_writes_nothing(
+    stack: LocalStack, services: Any, unique: str
+) -> None:
+    reg, _acts, vol, vol_app, tokens = services
+    h, hubei = tokens["jx"], tokens["hubei"]
+    (sid,) = await setup_registry(reg, vol_app, h, ["360702002"], f"bv-{unique}")
+    vid = await register(vol, h, ADULT, sid)
+    before = await writes(vol_app)
+    bad_check = ADULT["id_number"][:17] + ("0" if ADULT["id_number"][17] != "0" else "1")
+    minor = person("熊小明", "20130601", "011", "13970010009")
+    cases: list[tuple[str, str, dict[str, Any], dict[str, str], int, str]] = [
+        (
+            "post",
+            "/volunteers",
+            {**OTHER, "id_number": bad_check, "station_id": sid},
+            h,
+            422,
+            "id_number",
+        ),
+        ("post", "/volunteers", {**minor, "station_id": sid}, h, 422, "guardian_consent"),
+        ("post", "/volunteers", {**OTHER, "station_id": "st-nowhere"}, h, 422, "station_id"),
+        (
+            "post",
+            "/volunteers",
+            {**OTHER, "station_id": sid, "region_code": "11"},
+            h,
+            422,
+            "region_code",
+        ),
+        ("post", "/volunteers", {**OTHER, "station_id": sid, "phone": "123"}, h, 422, "phone"),
+        (
+            "post",
+            "/volunteers",
+            {**ADULT, "station_id": sid, "registered_on": "2099-01-01"},
+            h,
+            422,
+            "registered_on",
+        ),
+        ("post", "/volunteers", {**OTHER, "station_id": sid}, hubei, 404, ""),
+        ("get", f"/volunteers/{vid}", {}, hubei, 404, ""),
+        (
+            "post",
+            f"/volunteers/{vid}/backbone",
+            {"programme_id": "bv-none", "promoted_on": str(YESTERDAY), "reason_code": "other"},
+            h,
+            422,
+            "programme_id",
+        ),
+        (
+            "post",
+            f"/volunteers/{vid}/backbone/demote",
+            {"demoted_on": str(YESTERDAY), "reason_code": "inactive"},
+            h,
+            409,
+            "programme_id",
+        ),
+        (
+            "post",
+            f"/volunteers/{vid}/attendances",
+            {"source": "activity", "source_id": "act-none", "at": "2026-11-01T09:00:00+08:00"},
+            h,
+            422,
+            "source_id",
+        ),
+        (
+            "post",
+            f"/volunteers/{vid}/attendances",
+            {"source": "shift", "source_id": "x", "at": "2026-11-01T09:00:00"},
+            h,
+            422,
+            "source_id",
+        ),
+        (
+            "post",
+            f"/volunteers/{vid}/redemptions",
+            {"points": 5, "item": "米"},
+            h,
+            400,
+            "Idempotency-Key",
+        ),
+        (
+            "post",
+            "/shifts",
+            {
+                "station_id": sid,
+                "shift_date": str(YESTERDAY),
+                "starts_at": "12:00",
+                "ends_at": "09:00",
+                "duty": "x",
+            },
+            h,
+            422,
+            "ends_at",
+        ),
+        (
+            "post",
+            "/points-rules",
+            {"region_code": "42", "effective_from": "2099-01-01", "points_per_hour": 5},
+            h,
+            404,
+            "",
+        ),
+        (
+            "post",
+            "/teams",
+            {"station_id": sid, "name": "队", "formed_on": "2099-01-01"},
+            h,
+            422,
+            "formed_on",
+        ),
+    ]
+    for method, path, body, headers, status, field in cases:
+        r = await vol.request(method, path, headers=headers, json=body or None)
+        assert r.status_code == status, (path, body, r.text)
+        if field:
+            assert field in r.text, (path, r.text)
+        assert SECRETS[0] not in r.text
+    for points in (1.5, "5", -1, 0, 2**63):
+        r = await vol.post(
+            f"/volunteers/{vid}/redemptions",
+            headers={**h, "Idempotency-Key": f"k-{points}"},
+            json={"points": points, "item": "米"},
+        )
+        assert r.status_code == 422, (points, r.text)
+    r = await vol.post(
+        f"/volunteers/{vid}/redemptions",
+        headers={**h, "Idempotency-Key": "k-broke"},
+        json={"points": 5, "item": "米"},
+    )
+    assert r.status_code == 409  # no points yet
+    assert await writes(vol_app) == before
+    # Registering the same person again at the same station creates nothing new.
+    again = await vol.post("/volunteers", headers=h, json={**ADULT, "station_id": sid})
+    assert (again.status_code, again.json()["volunteer_id"]) == (201, vid)
+    assert await writes(vol_app) == before
+
+
+async def test_teams_certificates_and_the_national_export(
+    stack: LocalStack, services: Any, unique: str
+) -> None:
+    reg, _acts, vol, vol_app, tokens = services
+    h = tokens["jx"]
+    (sid,) = await setup_registry(reg, vol_app, h, ["360702003"], f"bv-{unique}")
+    vid = await register(vol, h, OTHER, sid)
+    other = await register(vol, h, ADULT, sid)
+    team = await vol.post(
+        "/teams",
+        headers=h,
+        json={"station_id": sid, "name": "蓝马甲志愿服务队", "formed_on": str(YESTERDAY)},
+    )
+    assert team.status_code == 201, team.text
+    tid = team.json()["team_id"]
+    for v in (vid, other):
+        r = await vol.post(
+            f"/teams/{tid}/members",
+            headers=h,
+            json={"volunteer_id": v, "joined_on": str(YESTERDAY)},
+        )
+        assert r.status_code == 200, r.text
+    r = await vol.post(
+        f"/teams/{tid}/leader",
+        headers=h,
+        json={"volunteer_id": vid, "appointed_on": str(YESTERDAY)},
+    )
+    assert (r.status_code, r.json()["leader"]) == (200, vid)
+    r = await vol.post(
+        f"/teams/{tid}/members/{vid}/leave", headers=h, json={"left_on": str(today_in_china())}
+    )
+    assert (r.status_code, r.json()["leader"], set(r.json()["members"])) == (200, None, {other})
+
+    att = await approved_hours(vol, h, vid, sid, (14, 17))
+    cert = await vol.post(
+        f"/volunteers/{vid}/certificates",
+        headers=h,
+        json={"period_start": str(YESTERDAY - timedelta(days=30)), "period_end": str(YESTERDAY)},
+    )
+    assert cert.status_code == 201, cert.text
+    c = cert.json()
+    assert c["record"]["approved_minutes"] == 180
+    assert [e["attendance_id"] for e in c["record"]["entries"]] == [att]
+    assert not [s for s in (OTHER["id_number"], OTHER["name"]) if s in cert.text]
+    public: dict[str, str] = {}  # no token: anyone holding the certificate may verify it
+    genuine = await vol.post("/certificates/verify", headers=public, json=c)
+    assert genuine.json() == {
+        "genuine": True,
+        "certificate_id": c["certificate_id"],
+        "reason": genuine.json()["reason"],
+    }
+    padded = {**c, "record": {**c["record"], "approved_minutes": 1800, "approved_hours": "30.00"}}
+    assert (await vol.post("/certificates/verify", json=padded)).json()["genuine"] is False
+    forged = {**c, "signature": "0" * len(c["signature"])}
+    assert (await vol.post("/certificates/verify", json=forged)).json()["genuine"] is False
+    again = await vol.post(
+        f"/volunteers/{vid}/certificates",
+        headers=h,
+        json={"period_start": str(YESTERDAY - timedelta(days=30)), "period_end": str(YESTERDAY)},
+    )
+    assert again.json()["certificate_id"] == c["certificate_id"]
+    assert await vol_app.state.ctx.store("certificates").commits.count_documents({}) == 1
+
+    params = {"period_start": str(YESTERDAY), "period_end": str(YESTERDAY), "station_id": sid}
+    masked = await vol.get("/exports/national-service-records.csv", headers=h, params=params)
+    assert masked.status_code == 200, masked.text
+    rows = list(csv.DictReader(io.StringIO(masked.text)))
+    assert [(r["record_id"], r["volunteer_id"], r["service_hours"]) for r in rows] == [
+        (att, vid, "3.00")
+    ]
+    assert not [s for s in (OTHER["id_number"], OTHER["name"]) if s in masked.text]
+    full = await vol.get(
+        "/exports/national-service-records.csv", headers=tokens["export"], params=params
+    )
+    (row,) = list(csv.DictReader(io.StringIO(full.text)))
+    assert (row["name"], row["id_number"], row["id_type"]) == (
+        OTHER["name"],
+        OTHER["id_number"],
+        "居民身份证",
+    )
+    elsewhere = await vol.get(
+        "/exports/national-service-records.csv", headers=tokens["hubei"], params=params
+    )
+    assert list(csv.DictReader(io.StringIO(elsewhere.text))) == []
