@@ -23,6 +23,21 @@ NDJSON_TYPES = {"application/x-ndjson", "application/ndjson", "application/jsonl
 XLSX_TYPES = {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
+# The request body of an import route in OpenAPI: the formats `records` reads.
+UPLOAD_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "text/csv": {"schema": {"type": "string"}},
+            "application/x-ndjson": {"schema": {"type": "string"}},
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+                "schema": {"type": "string", "format": "binary"}
+            },
+        },
+    }
+}
+
+
 class ImportFormatError(ValueError):
     def __init__(self, message: str, status: int = 400) -> None:
         super().__init__(message)

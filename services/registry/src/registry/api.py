@@ -504,18 +504,7 @@ async def station_region_history(
     "/imports/stations",
     response_model=imports.ImportReport,
     tags=["stations"],
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "text/csv": {"schema": {"type": "string"}},
-                "application/x-ndjson": {"schema": {"type": "string"}},
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
-                    "schema": {"type": "string", "format": "binary"}
-                },
-            },
-        }
-    },
+    openapi_extra=imports.UPLOAD_BODY,
 )
 async def import_stations(
     request: Request, reg: Reg, who: CurrentPrincipal

@@ -222,18 +222,7 @@ async def register_volunteer(body: VolunteerIn, svc: Svc, who: CurrentPrincipal)
     "/imports/volunteers",
     response_model=imports.ImportReport,
     tags=["volunteers"],
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "text/csv": {"schema": {"type": "string"}},
-                "application/x-ndjson": {"schema": {"type": "string"}},
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
-                    "schema": {"type": "string", "format": "binary"}
-                },
-            },
-        }
-    },
+    openapi_extra=imports.UPLOAD_BODY,
 )
 async def import_volunteers(
     request: Request, svc: Svc, who: CurrentPrincipal

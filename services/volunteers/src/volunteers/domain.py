@@ -587,6 +587,23 @@ def _minutes_on(ledger: Ledger, day: date, *, besides: str) -> int:
     )
 
 
+def _about(volunteer_id: str, a: Attendance) -> dict[str, Any]:
+    """The fields every attendance event starts with."""
+    return {
+        "attendance_id": a.attendance_id,
+        "volunteer_id": volunteer_id,
+        "service": a.service,
+        "service_date": a.service_date,
+    }
+
+
+def _attendance(ledger: Ledger, attendance_id: str) -> Attendance:
+    a = ledger.attendances.get(attendance_id)
+    if a is None:
+        raise DomainError("attendance_id", f"unknown attendance {attendance_id}")
+    return a
+
+
 def _with(ledger: Ledger, a: Attendance, **changes: Any) -> Ledger:
     return ledger.model_copy(
         update={"attendances": {**ledger.attendances, a.attendance_id: a}, **changes}
@@ -617,10 +634,7 @@ def check_in(
         recorded_via="check_in",
     )
     return _with(ledger, a), ev.AttendanceCheckedIn(
-        attendance_id=aid,
-        volunteer_id=v.volunteer_id,
-        service=a.service,
-        service_date=a.service_date,
+        **_about(v.volunteer_id, a),
     )
 
 
@@ -667,10 +681,7 @@ def check_out(
         update={"status": "recorded", "check_in": start, "check_out": end, "minutes": minutes}
     )
     return _with(ledger, closed), ev.AttendanceRecorded(
-        attendance_id=attendance_id,
-        volunteer_id=ledger.volunteer_id,
-        service=a.service,
-        service_date=a.service_date,
+        **_about(ledger.volunteer_id, a),
         minutes=minutes,
     )
 
@@ -699,19 +710,13 @@ def record_listed(
     )
     a = a.model_copy(update={"status": "recorded", "minutes": minutes})
     recorded = ev.AttendanceRecorded(
-        attendance_id=aid,
-        volunteer_id=v.volunteer_id,
-        service=a.service,
-        service_date=a.service_date,
+        **_about(v.volunteer_id, a),
         minutes=minutes,
     )
     if _minutes_on(ledger, a.service_date, besides=aid) + minutes > daily_maximum:
         a = a.model_copy(update={"status": "rejected", "rejection": "daily_maximum"})
         rejected = ev.AttendanceRejected(
-            attendance_id=aid,
-            volunteer_id=v.volunteer_id,
-            service=a.service,
-            service_date=a.service_date,
+            **_about(v.volunteer_id, a),
             reason_code="daily_maximum",
         )
         return _with(ledger, a), [recorded, rejected]
@@ -747,9 +752,7 @@ def approve(
     on: date,
     rules: PointsRules | None,
 ) -> tuple[Ledger, list[Event]]:
-    a = ledger.attendances.get(attendance_id)
-    if a is None:
-        raise DomainError("attendance_id", f"unknown attendance {attendance_id}")
+    a = _attendance(ledger, attendance_id)
     if a.status != "recorded":
         raise Conflict("attendance_id", f"only a recorded attendance can be approved ({a.status})")
     version = rules.in_force(a.service_date) if rules else None
@@ -781,17 +784,12 @@ def approve(
 def reject(
     ledger: Ledger, attendance_id: str, *, reason_code: ev.RejectionReason, note: str
 ) -> tuple[Ledger, Event]:
-    a = ledger.attendances.get(attendance_id)
-    if a is None:
-        raise DomainError("attendance_id", f"unknown attendance {attendance_id}")
+    a = _attendance(ledger, attendance_id)
     if a.status not in ("open", "recorded"):
         raise Conflict("attendance_id", f"a {a.status} attendance cannot be rejected; correct it")
     a = a.model_copy(update={"status": "rejected", "rejection": f"{reason_code}: {note}".strip()})
     return _with(ledger, a), ev.AttendanceRejected(
-        attendance_id=attendance_id,
-        volunteer_id=ledger.volunteer_id,
-        service=a.service,
-        service_date=a.service_date,
+        **_about(ledger.volunteer_id, a),
         reason_code=reason_code,
     )
 
@@ -810,9 +808,7 @@ def correct(
 ) -> tuple[Ledger, list[Event]]:
     """Approved minutes corrected with a reason (更正): the new minutes replace the old, the
     points follow under the rules version of the original award."""
-    a = ledger.attendances.get(attendance_id)
-    if a is None:
-        raise DomainError("attendance_id", f"unknown attendance {attendance_id}")
+    a = _attendance(ledger, attendance_id)
     if a.status != "approved":
         raise Conflict("attendance_id", f"only an approved attendance is corrected ({a.status})")
     if not note.strip():
