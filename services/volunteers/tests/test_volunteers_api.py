@@ -650,6 +650,30 @@ async def test_bad_input_is_a_4xx_that_writes_nothing(
     assert (again.status_code, again.json()["volunteer_id"]) == (201, vid)
     assert await writes(vol_app) == before
 
+    # Bulk registration: good rows registered, a bad row reported by row and field, a
+    # person already registered unchanged; importing the file again changes nothing.
+    late = person("钟美华", "19600101", "028", "13970010004")
+    sheet = "\n".join(
+        [
+            "name,id_number,phone,station_id,skills",
+            f"{late['name']},{late['id_number']},{late['phone']},{sid},elder_care;cooking",
+            f"{OTHER['name']},{bad_check},{OTHER['phone']},{sid},",
+            f"{ADULT['name']},{ADULT['id_number']},{ADULT['phone']},{sid},",
+            f"{OTHER['name']},{OTHER['id_number']},{OTHER['phone']},{sid},juggling",
+        ]
+    )
+    csv_headers = {**h, "Content-Type": "text/csv"}
+    report = await vol.post("/imports/volunteers", headers=csv_headers, content=sheet.encode())
+    assert report.status_code == 200, report.text
+    body = report.json()
+    assert (body["rows"], body["created"], body["unchanged"]) == (4, 1, 1)
+    assert [(e["row"], e["field"]) for e in body["errors"]] == [(2, "id_number"), (4, "skills.0")]
+    assert SECRETS[0] not in report.text
+    assert await writes(vol_app) == before + 1
+    again = await vol.post("/imports/volunteers", headers=csv_headers, content=sheet.encode())
+    assert (again.json()["created"], again.json()["unchanged"]) == (0, 2)
+    assert await writes(vol_app) == before + 1
+
 
 async def test_teams_certificates_and_the_national_export(
     stack: LocalStack, services: Any, unique: str
