@@ -207,6 +207,92 @@ def views_rebuild(
     )
 
 
+partner_app = typer.Typer(
+    help="The partner stream, as a partner foundation reads it.", no_args_is_help=True
+)
+app.add_typer(partner_app, name="partner")
+
+
+@partner_app.command("follow")
+def partner_follow(
+    foundation: Annotated[str, typer.Option(help="the foundation's donor id (the record key)")],
+    bootstrap: Annotated[str, typer.Option(help="Kafka bootstrap servers")] = "127.0.0.1:9092",
+    state: Annotated[
+        Path | None, typer.Option(help="where positions and the ledger are kept between runs")
+    ] = None,
+    from_beginning: Annotated[
+        bool, typer.Option("--from-beginning", help="forget the state: replay from offset 0")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print the ledger as JSON")] = False,
+) -> None:
+    """Rebuild a foundation's ledger from the partner stream and print it."""
+    import asyncio
+
+    from wushe import partner
+
+    path = state or devstack.StackConfig.from_env().cache / "partner" / f"{foundation}.json"
+    try:
+        ledger = (
+            partner.PartnerLedger(foundation)
+            if from_beginning
+            else partner.PartnerLedger.load(path, foundation)
+        )
+        ledger = asyncio.run(partner.follow(bootstrap, ledger))
+    except (ValueError, OSError) as exc:
+        _fail(exc)
+    ledger.save(path)
+    if as_json:
+        typer.echo(json.dumps({"totals": ledger.totals(), **ledger.__dict__}, ensure_ascii=False))
+    else:
+        typer.echo(ledger.render())
+
+
+donations_app = typer.Typer(help="The donations service.", no_args_is_help=True)
+app.add_typer(donations_app, name="donations")
+
+
+@donations_app.command("reconcile")
+def donations_reconcile(
+    url: Annotated[
+        str, typer.Option(help="the donations service's base URL")
+    ] = "http://127.0.0.1:8104",
+    region: Annotated[str, typer.Option(help="the token's region scope")] = "36",
+    funder: Annotated[str | None, typer.Option(help="one funder's funds only")] = None,
+) -> None:
+    """Report every fund whose ledger, entries and events disagree (exit 1 if any)."""
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    from wushe import auth
+
+    if not url.startswith(("http://", "https://")):
+        _fail(ValueError("--url must be an http(s) URL"))
+    token = auth.DevKeys.load_or_create(auth.DevKeys.default_dir()).issue(
+        subject="wushe-cli", region_scope=region, ttl_s=600
+    )
+    query = "?" + urllib.parse.urlencode({"funder_id": funder}) if funder else ""
+    request = urllib.request.Request(  # noqa: S310 (our service)
+        f"{url}/reconciliation{query}", headers={"Authorization": f"Bearer {token}"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=120) as resp:  # noqa: S310
+            report = json.load(resp)
+    except (urllib.error.URLError, OSError) as exc:
+        _fail(RuntimeError(f"cannot reach {url}: {exc}"))
+    totals = report["totals"]
+    typer.echo(
+        f"{report['funds']} funds: pledged {totals['pledged_fen']} fen, received "
+        f"{totals['received_fen']}, allocated {totals['allocated_fen']}, disbursed "
+        f"{totals['disbursed_fen']}; {report['unpublished_events']} events not yet published"
+    )
+    for fund in report["mismatches"]:
+        typer.secho(f"MISMATCH {fund['fund_id']}: {'; '.join(fund['problems'])}", fg="red")
+    if not report["ok"]:
+        raise typer.Exit(1)
+    typer.echo("every fund reconciles")
+
+
 def main() -> None:
     try:
         app()

@@ -47,6 +47,7 @@ SERVICES: dict[str, tuple[str, int]] = {
     "registry": ("registry.app", 8101),
     "activities": ("activities.app", 8102),
     "volunteers": ("volunteers.app", 8103),
+    "donations": ("donations.app", 8104),
     "training": ("training.app", 8105),
     "projector": ("projector.app", 8110),
 }

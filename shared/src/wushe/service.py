@@ -26,6 +26,7 @@ from wushe.auth import TokenVerifier
 from wushe.errors import DomainError
 from wushe.settings import ServiceSettings
 from wushe.store import ConcurrencyError, Doc, EventStore, Relay, create_mongo_client
+from wushe.topics import TopicSpec, ensure_topics
 from wushe.web import domain_error
 
 log = logging.getLogger("wushe.service")
@@ -63,9 +64,11 @@ def create_service_app(
     register_handlers: Callable[[ServiceContext], None] | None = None,
     tracer_provider: TracerProvider | None = None,
     token_verifier: TokenVerifier | None = None,
+    topics: Sequence[TopicSpec] = (),
 ) -> FastAPI:
     """Build a service: `aggregates` get an event store each (and one relay for all),
-    `register_handlers` subscribes the service's Kafka consumers."""
+    `register_handlers` subscribes the service's Kafka consumers, `topics` are the topics it
+    owns whose settings matter (created or adjusted at start)."""
     metrics = CollectorRegistry()
     tracer_provider = tracer_provider or telemetry.create_tracer_provider(
         settings.service_name, otlp_endpoint=settings.otlp_endpoint
@@ -100,6 +103,7 @@ def create_service_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         for store in ctx.stores.values():
             await store.ensure_indexes()
+        await asyncio.wait_for(ensure_topics(settings.kafka_bootstrap, topics), 60)
         await broker.start()
         if ctx.relay:
             ctx.relay.start()

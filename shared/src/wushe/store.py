@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -140,6 +141,38 @@ class EventStore:
             return version
         commit = await self.append(stream_id, version, events, state.model_dump(mode="json"))
         return commit.version
+
+    async def update_model(
+        self,
+        stream_id: str,
+        model: type[M],
+        decide: Callable[[M | None], tuple[M, Event | Sequence[Event]]],
+        *,
+        attempts: int = 30,
+        causation_id: str | None = None,
+    ) -> M:
+        """Load, decide, append; when another writer got there first, decide again on the
+        newer state (with jitter, so many racing writers do not retry in lockstep). This is
+        how an invariant over one aggregate (a balance, a daily total) holds under concurrency
+        on FerretDB: the loser of the version insert never acts on stale state."""
+        for attempt in range(attempts):
+            current, version = await self.load_model(stream_id, model)
+            new, decided = decide(current)
+            events = [decided] if isinstance(decided, Event) else list(decided)
+            if not events:
+                return new
+            try:
+                await self.append(
+                    stream_id,
+                    version,
+                    events,
+                    new.model_dump(mode="json"),
+                    causation_id=causation_id,
+                )
+                return new
+            except ConcurrencyError:
+                await asyncio.sleep(random.uniform(0, 0.002 * (attempt + 1)))
+        raise ConcurrencyError(f"{stream_id} kept changing")
 
     def _commit_doc(
         self,

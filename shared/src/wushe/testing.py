@@ -27,6 +27,7 @@ from wushe.bus import create_broker, publish_envelopes
 from wushe.contracts import Envelope, Event, EventRegistry
 from wushe.devstack import LocalStack, StackConfig, running_stack
 from wushe.store import create_mongo_client
+from wushe.topics import partitions_of
 
 
 @pytest.fixture(scope="session")
@@ -79,20 +80,6 @@ async def publish_all(bootstrap: str, envelopes: list[Envelope], *, times: int =
             await publish_envelopes(broker, envelopes)
     finally:
         await broker.stop()
-
-
-async def partitions_of(bootstrap: str, topic: str) -> list[int]:
-    """The topic's partition numbers ([] when it does not exist)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        described = await admin.describe_topics([topic])
-    finally:
-        await admin.close()
-    for t in described:
-        if t.get("topic") == topic and not t.get("error_code"):
-            return sorted(int(p["partition"]) for p in t.get("partitions", []))
-    return []
 
 
 async def read_topic(

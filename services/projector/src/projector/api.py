@@ -20,7 +20,9 @@ from wushe.web import today
 
 router = APIRouter()
 
-ViewName = Literal["activities", "stations", "people", "volunteers", "training", "programmes"]
+ViewName = Literal[
+    "activities", "stations", "people", "volunteers", "money", "training", "programmes"
+]
 LEVELS = {"province": 2, "city": 4, "county": 6, "township": 9}
 
 

@@ -12,6 +12,7 @@ from wushe import service
 from wushe.auth import TokenVerifier
 from wushe.pii import Vault
 from wushe.service import create_service_app
+from wushe.topics import REGISTRY_TOPICS
 
 AGGREGATES = ("stations", "boundaries", "organisations", "social_workers", "programmes")
 
@@ -30,6 +31,7 @@ def create_app(
         register_handlers=handlers.register,
         token_verifier=token_verifier,
         tracer_provider=tracer_provider,
+        topics=REGISTRY_TOPICS,
     )
     store = RegistryStore(app.state.ctx)
     vault = Vault.for_environment(settings.pii_key.get_secret_value(), settings.environment)

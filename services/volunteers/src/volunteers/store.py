@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import random
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
@@ -23,7 +21,7 @@ from wushe.contracts import Event
 from wushe.idempotency import IdempotencyKeys
 from wushe.refcopy import RegistryCopy
 from wushe.service import ServiceContext
-from wushe.store import ConcurrencyError, EventStore
+from wushe.store import EventStore
 
 AGGREGATES = ("volunteers", "teams", "shifts", "ledgers", "points_rules", "certificates")
 
@@ -55,29 +53,15 @@ class VolunteersStore:
         volunteer_id: str,
         decide: Callable[[Ledger], tuple[Ledger, Event | Sequence[Event]]],
         *,
-        attempts: int = 30,
         causation_id: str | None = None,
     ) -> Ledger:
-        """Load, decide, append; on a concurrent writer, decide again on the newer ledger
-        (with a little jitter, so fifty racing writers do not retry in lockstep)."""
-        for attempt in range(attempts):
-            ledger, version = await self.ledger(volunteer_id)
-            new, decided = decide(ledger)
-            events = [decided] if isinstance(decided, Event) else list(decided)
-            if not events and new == ledger:
-                return ledger
-            try:
-                await self.ledgers.append(
-                    volunteer_id,
-                    version,
-                    events,
-                    new.model_dump(mode="json"),
-                    causation_id=causation_id,
-                )
-                return new
-            except ConcurrencyError:
-                await asyncio.sleep(random.uniform(0, 0.002 * (attempt + 1)))
-        raise ConcurrencyError(f"the ledger of {volunteer_id} kept changing")
+        """Decide on the volunteer's ledger under optimistic concurrency (retried)."""
+        return await self.ledgers.update_model(
+            volunteer_id,
+            Ledger,
+            lambda ledger: decide(ledger or Ledger(volunteer_id=volunteer_id)),
+            causation_id=causation_id,
+        )
 
     async def rules_for(self, region_code: str) -> PointsRules | None:
         rules, _ = await self.rules.load_model(rules_id(region_code), PointsRules)

@@ -51,6 +51,9 @@ class Event(BaseModel):
 
     event_type: ClassVar[str]
     topic: ClassVar[str]
+    # The field whose value keys the Kafka record instead of the aggregate id (CloudEvents
+    # partitioning extension, `partitionkey`): e.g. a partner stream keyed by foundation.
+    partition_by: ClassVar[str | None] = None
 
     def __init_subclass__(
         cls, *, type: str | None = None, topic: str | None = None, **kwargs: Any
@@ -83,6 +86,8 @@ class Envelope(BaseModel):
     # The event's place in its aggregate's stream: "<version>.<index in commit>", zero-padded
     # so that string order is stream order. Consumers use it to drop duplicate copies.
     sequence: str | None = None
+    # CloudEvents partitioning extension: the Kafka key when it is not the subject.
+    partitionkey: str | None = None
 
     @classmethod
     def wrap(
@@ -106,12 +111,13 @@ class Envelope(BaseModel):
             data=event.model_dump(mode="json"),
             correlationid=correlation_id,
             causationid=causation_id,
+            partitionkey=str(getattr(event, event.partition_by)) if event.partition_by else None,
         )
 
     # -- Kafka binary mode
     @property
     def key(self) -> bytes:
-        return self.subject.encode()
+        return (self.partitionkey or self.subject).encode()
 
     def body(self) -> bytes:
         return json.dumps(self.data, ensure_ascii=False, separators=(",", ":")).encode()
@@ -132,6 +138,7 @@ class Envelope(BaseModel):
             "ce_correlationid": self.correlationid,
             "ce_causationid": self.causationid,
             "ce_sequence": self.sequence,
+            "ce_partitionkey": self.partitionkey,
         }
         h.update({k: v for k, v in optional.items() if v})
         return h
@@ -179,6 +186,7 @@ class Envelope(BaseModel):
                 correlationid=h.get("ce_correlationid"),
                 causationid=h.get("ce_causationid"),
                 sequence=h.get("ce_sequence"),
+                partitionkey=h.get("ce_partitionkey"),
             )
         except ValidationError as exc:
             raise EnvelopeError(f"bad CloudEvents attribute: {exc.errors()[0]['msg']}") from exc

@@ -1,5 +1,6 @@
 """Volunteer events in the views: affiliation moves between stations, backbones per
-programme count towards the programme's progress, corrections change service minutes."""
+programme count towards its progress, corrections change service minutes; money follows
+the partner stream."""
 
 from __future__ import annotations
 
@@ -117,3 +118,79 @@ def test_backbones_per_programme_count_towards_its_progress() -> None:
     out = progress(rows, start=date(2026, 1, 1), end=date(2026, 12, 31), as_of=DAY)  # type: ignore[arg-type]
     assert out["totals"]["backbones"]["actual"] == 2
     assert out["totals"]["backbones"]["target"] == 4
+
+
+def test_money_follows_gifts_allocations_disbursements_and_reversals() -> None:
+    from projector.domain import MoneyRollup
+    from wushe.contracts.events import donations as don
+
+    base = {"fund_id": "plg-1", "funder_id": "dnr-f"}
+    events: list[Event] = [
+        don.PledgeMade(
+            **base,
+            programme_id="bv",
+            region_code="36",
+            amount_fen=100_000,
+            period_start=DAY,
+            period_end=DAY,
+        ),
+        don.GiftReceived(
+            **base,
+            gift_id="g1",
+            pledge_linked=True,
+            kind="cash",
+            amount_fen=60_000,
+            receipt_no="R1",
+            received_on=DAY,
+            region_code="36",
+        ),
+        don.FundsAllocated(
+            **base,
+            allocation_id="a1",
+            station_id="st-a",
+            region_code="360402001",
+            amount_fen=40_000,
+            allocated_on=DAY,
+        ),
+        don.FundsDisbursed(
+            **base,
+            disbursement_id="d1",
+            allocation_id="a1",
+            station_id="st-a",
+            region_code="360402001",
+            amount_fen=30_000,
+            paid_on=DAY,
+            purpose="goods",
+        ),
+        don.EntryReversed(
+            **base,
+            reversal_id="r1",
+            entry_kind="disbursement",
+            entry_id="d1",
+            amount_fen=5_000,
+            reversed_on=DAY,
+            reason_code="returned_unspent",
+            station_id="st-a",
+            region_code="360402001",
+        ),
+        don.EntryReversed(
+            **base,
+            reversal_id="r2",
+            entry_kind="gift",
+            entry_id="g1",
+            amount_fen=10_000,
+            reversed_on=DAY,
+            reason_code="refund",
+            region_code="36",
+        ),
+    ]
+    assert fold(MoneyRollup(), events) == {
+        "plg-1": {
+            "pledged_fen": 100_000,
+            "pledges": 1,
+            "received_fen": 50_000,
+            "gifts": 1,
+            "reversals": 1,
+        },
+        "st-a": {"allocated_fen": 40_000, "disbursed_fen": 25_000, "reversals": 1},
+    }

@@ -1,0 +1,1 @@
+"""Donations service: donors, pledges, gifts, allocations, disbursements, partner stream."""

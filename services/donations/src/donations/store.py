@@ -1,0 +1,71 @@
+"""The donations service's only door to the database."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any
+
+from donations.domain import Donor, Fund, KnownProgramme, KnownStation, Totals, fold
+from wushe.contracts import REGISTRY, Envelope, Event
+from wushe.errors import NotFound
+from wushe.idempotency import IdempotencyKeys
+from wushe.refcopy import RegistryCopy
+from wushe.service import ServiceContext
+from wushe.store import EventStore
+
+AGGREGATES = ("donors", "funds")
+
+
+class DonationsStore:
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.donors: EventStore = ctx.store("donors")
+        self.funds: EventStore = ctx.store("funds")
+        self.registry = RegistryCopy(ctx.db)
+        self.idempotency = IdempotencyKeys(ctx.db, "money_keys")
+
+    async def donor(self, donor_id: str) -> Donor | None:
+        donor, _ = await self.donors.load_model(donor_id, Donor)
+        return donor
+
+    async def fund(self, fund_id: str) -> tuple[Fund | None, int]:
+        return await self.funds.load_model(fund_id, Fund)
+
+    async def change_fund(
+        self, fund_id: str, decide: Callable[[Fund], tuple[Fund, Sequence[Event]]]
+    ) -> Fund:
+        """Decide on a fund under optimistic concurrency (retried on a concurrent writer)."""
+
+        def on_existing(fund: Fund | None) -> tuple[Fund, Sequence[Event]]:
+            if fund is None:
+                raise NotFound("fund_id", f"unknown fund {fund_id}")
+            return decide(fund)
+
+        return await self.funds.update_model(fund_id, Fund, on_existing)
+
+    async def funds_within(
+        self, within: str, *, funder_id: str | None = None
+    ) -> AsyncIterator[Fund]:
+        query: dict[str, Any] = {"region_code": {"$regex": f"^{within}"}}
+        if funder_id:
+            query["funder_id"] = funder_id
+        async for d in self.funds.current.find(query).sort("_id", 1):
+            yield Fund.model_validate(d)
+
+    async def event_totals(self, fund_id: str) -> tuple[Totals, int]:
+        """The fund's totals from its recorded events, and how many are not yet published."""
+        totals, unpublished = Totals(), 0
+        async for commit in self.funds.commits.find({"stream_id": fund_id}).sort("version", 1):
+            for raw in commit["events"]:
+                totals = fold(totals, REGISTRY.decode(Envelope.model_validate(raw)))
+            if not await self.funds.is_published(commit["_id"]):
+                unpublished += len(commit["events"])
+        return totals, unpublished
+
+    # -- the local copy of the registry (written by wushe.refcopy's consumer)
+    async def station(self, station_id: str) -> KnownStation | None:
+        doc = await self.registry.station(station_id)
+        return KnownStation.model_validate(doc) if doc else None
+
+    async def programme(self, programme_id: str) -> KnownProgramme | None:
+        doc = await self.registry.programme(programme_id)
+        return KnownProgramme.model_validate(doc) if doc else None

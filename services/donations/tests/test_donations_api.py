@@ -1,0 +1,498 @@
+"""Donations on the real stack next to a real registry: money moves once per key, never past
+what a fund has (also with fifty concurrent requests), bad input writes nothing, and a
+partner foundation's ledger rebuilt from the partner stream equals reconciliation."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from donations.app import create_app as create_donations
+from donations.settings import DonationsSettings
+from registry.app import create_app as create_registry
+from registry.settings import RegistrySettings
+from wushe import cli, partner
+from wushe.auth import DevKeys
+from wushe.contracts.events import donations as ev
+from wushe.devstack import LocalStack
+from wushe.store import create_mongo_client
+from wushe.testing import read_topic, serve, wait_for
+from wushe.validators import resident_id_check_char
+from wushe.web import today
+
+pytestmark = pytest.mark.integration
+
+DONOR_ID_NUMBER = "36040219700415031" + resident_id_check_char("36040219700415031")
+PERSON = {"name": "邹德明", "phone": "13970020001", "id_number": DONOR_ID_NUMBER}
+SECRETS = [*PERSON.values()]
+DAY = str(today() - timedelta(days=1))
+
+
+@pytest.fixture
+async def services(stack: LocalStack, unique: str) -> AsyncIterator[Any]:
+    keys = DevKeys.generate()
+    common = {
+        "kafka_bootstrap": stack.cfg.kafka_bootstrap,
+        "mongo_url": stack.cfg.mongo_url,
+        "relay_sweep_interval_s": 0.5,
+    }
+    registry = create_registry(
+        RegistrySettings(mongo_db=f"reg_{unique}", ratings_group=f"ratings.{unique}", **common),
+        token_verifier=keys.verifier(),
+    )
+    donations = create_donations(
+        DonationsSettings(
+            mongo_db=f"don_{unique}", registry_copy_group=f"dcopy.{unique}", **common
+        ),
+        token_verifier=keys.verifier(),
+    )
+    tokens = {
+        "jx": {"Authorization": "Bearer " + keys.issue(subject=f"jx-{unique}", region_scope="36")},
+        "hubei": {"Authorization": "Bearer " + keys.issue(subject="hb", region_scope="42")},
+    }
+    async with serve(registry, "registry") as reg, serve(donations, "donations") as don:
+        yield reg, don, donations, tokens
+    client = create_mongo_client(stack.cfg.mongo_url)
+    for db in (f"reg_{unique}", f"don_{unique}"):
+        await client.drop_database(db)
+    await client.close()
+
+
+async def setup(
+    reg: httpx.AsyncClient,
+    don: httpx.AsyncClient,
+    don_app: Any,
+    h: dict[str, str],
+    township: str,
+    unique: str,
+) -> tuple[str, str, str]:
+    """A station, a programme, a foundation donor: (station, programme, foundation)."""
+    station = await reg.post(
+        "/stations", headers=h, json={"region_code": township, "status": "operating"}
+    )
+    assert station.status_code == 201, station.text
+    sid = station.json()["station_id"]
+    pid = f"bv-{unique}"
+    created = await reg.post(
+        "/programmes",
+        headers=h,
+        json={
+            "programme_id": pid,
+            "name": "蓝马甲行动",
+            "scope_regions": ["36"],
+            "start_date": str(today() - timedelta(days=100)),
+            "end_date": str(today() + timedelta(days=200)),
+            "total_targets": {"service_sessions": 10},
+        },
+    )
+    assert created.status_code == 201, created.text
+
+    async def copied() -> bool:
+        store = don_app.state.donations.store
+        return await store.station(sid) is not None and await store.programme(pid) is not None
+
+    await wait_for(copied, timeout_s=30, what="the registry copy in donations")
+    foundation = await don.post(
+        "/donors",
+        headers=h,
+        json={
+            "kind": "foundation",
+            "region_code": "36",
+            "org_id": f"org-{unique}",
+            "display_name": "江西省某慈善基金会",
+        },
+    )
+    assert foundation.status_code == 201, foundation.text
+    return sid, pid, foundation.json()["donor_id"]
+
+
+async def post(
+    don: httpx.AsyncClient, h: dict[str, str], path: str, key: str, body: dict[str, Any]
+) -> httpx.Response:
+    return await don.post(path, headers={**h, "Idempotency-Key": key}, json=body)
+
+
+async def writes(app: Any) -> int:
+    return sum([await s.commits.count_documents({}) for s in app.state.ctx.stores.values()])
+
+
+async def test_a_partners_ledger_from_the_stream_equals_reconciliation(
+    stack: LocalStack, services: Any, unique: str, tmp_path: Path
+) -> None:
+    reg, don, don_app, tokens = services
+    h = tokens["jx"]
+    sid, pid, fdn = await setup(reg, don, don_app, h, "360702004", unique)
+    person = await don.post(
+        "/donors", headers=h, json={"kind": "individual", "region_code": "360402", **PERSON}
+    )
+    assert person.status_code == 201, person.text
+    assert not [s for s in SECRETS if s in person.text]
+    individual = person.json()["donor_id"]
+
+    pledge = await post(
+        don,
+        h,
+        "/pledges",
+        f"{unique}-p",
+        {
+            "donor_id": fdn,
+            "programme_id": pid,
+            "amount_fen": 1_000_000,
+            "period_start": DAY,
+            "period_end": str(today() + timedelta(days=100)),
+        },
+    )
+    assert pledge.status_code == 201, pledge.text
+    fund = pledge.json()["fund_id"]
+    steps = [
+        (
+            f"/pledges/{fund}/gifts",
+            {
+                "kind": "cash",
+                "amount_fen": 600_000,
+                "receipt_no": "JX2026-0001",
+                "received_on": DAY,
+            },
+        ),
+        (
+            f"/pledges/{fund}/gifts",
+            {
+                "kind": "in_kind",
+                "amount_fen": 50_000,
+                "item": "大米",
+                "quantity": 200,
+                "unit": "kg",
+                "receipt_no": "JX2026-0002",
+                "received_on": DAY,
+            },
+        ),
+        (
+            f"/funds/{fund}/allocations",
+            {"station_id": sid, "amount_fen": 400_000, "allocated_on": DAY},
+        ),
+    ]
+    for i, (path, body) in enumerate(steps):
+        r = await post(don, h, path, f"{unique}-s{i}", body)
+        assert r.status_code == 201, (path, r.text)
+    got = r.json()
+    allocation = got["allocations"][0]["allocation_id"]
+    gift = got["gifts"][0]["gift_id"]
+    r = await post(
+        don,
+        h,
+        f"/funds/{fund}/disbursements",
+        f"{unique}-d",
+        {
+            "allocation_id": allocation,
+            "amount_fen": 250_000,
+            "paid_on": DAY,
+            "purpose": "activity_costs",
+        },
+    )
+    assert r.status_code == 201, r.text
+    r = await post(
+        don,
+        h,
+        f"/funds/{fund}/reversals",
+        f"{unique}-r",
+        {
+            "entry_kind": "gift",
+            "entry_id": gift,
+            "amount_fen": 100_000,
+            "reversed_on": DAY,
+            "reason_code": "refund",
+            "note": "捐赠方要求部分退回",
+        },
+    )
+    assert r.status_code == 201, r.text
+    final = r.json()
+    assert (
+        final["received_fen"],
+        final["allocated_fen"],
+        final["disbursed_fen"],
+        final["available_fen"],
+    ) == (550_000, 400_000, 250_000, 600_000)
+    # An individual's gift of its own: on the stream under its own key, not the foundation's.
+    r = await post(
+        don,
+        h,
+        "/gifts",
+        f"{unique}-g",
+        {
+            "donor_id": individual,
+            "region_code": "360402",
+            "kind": "cash",
+            "amount_fen": 20_000,
+            "receipt_no": "JX2026-0003",
+            "received_on": DAY,
+        },
+    )
+    assert r.status_code == 201, r.text
+
+    async def published() -> bool:
+        report = (await don.get("/reconciliation", headers=h)).json()
+        return report["unpublished_events"] == 0
+
+    await wait_for(published, timeout_s=30, what="every money event published")
+    report = (await don.get("/reconciliation", headers=h, params={"funder_id": fdn})).json()
+    assert report["ok"], report
+    assert report["totals"] == {
+        "pledged_fen": 1_000_000,
+        "received_fen": 550_000,
+        "allocated_fen": 400_000,
+        "disbursed_fen": 250_000,
+    }
+
+    # The partner's reference consumer: from offset 0, then again from where it stopped.
+    ledger = await partner.follow(stack.cfg.kafka_bootstrap, partner.PartnerLedger(fdn))
+    assert ledger.totals() == report["totals"]
+    assert ledger.stations == {sid: {"allocated_fen": 400_000, "disbursed_fen": 250_000}}
+    state = tmp_path / "partner.json"
+    ledger.save(state)
+    resumed = await partner.follow(
+        stack.cfg.kafka_bootstrap, partner.PartnerLedger.load(state, fdn)
+    )
+    assert (resumed.events, resumed.totals()) == (ledger.events, ledger.totals())
+    # A duplicate delivery (the relay may publish twice) changes nothing.
+    records = [
+        r for r in await read_topic(stack.cfg.kafka_bootstrap, ev.PARTNER) if r.key == fdn.encode()
+    ]
+    assert len(records) == 6
+    first = records[1]
+    assert not resumed.apply({k: v.decode() for k, v in first.headers}, json.loads(first.value))
+    # The command a partner runs prints the same totals.
+    result = await asyncio.to_thread(
+        CliRunner().invoke,
+        cli.app,
+        [
+            "partner",
+            "follow",
+            "--foundation",
+            fdn,
+            "--bootstrap",
+            stack.cfg.kafka_bootstrap,
+            "--state",
+            str(tmp_path / "cli.json"),
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["totals"] == report["totals"]
+    rendered = await asyncio.to_thread(
+        CliRunner().invoke,
+        cli.app,
+        [
+            "partner",
+            "follow",
+            "--foundation",
+            fdn,
+            "--bootstrap",
+            stack.cfg.kafka_bootstrap,
+            "--state",
+            str(tmp_path / "cli.json"),
+        ],
+    )
+    assert "TOTAL" in rendered.output
+    assert "5,500.00" in rendered.output
+
+    # No personal data anywhere on the partner stream or the donor topic.
+    for topic in (ev.PARTNER, ev.DONORS):
+        for rec in await read_topic(stack.cfg.kafka_bootstrap, topic):
+            blob = (rec.value or b"").decode() + json.dumps(
+                [(k, v.decode()) for k, v in rec.headers], ensure_ascii=False
+            )
+            assert not [s for s in SECRETS if s in blob], topic
+            assert "捐赠方要求部分退回" not in blob  # notes stay in the service
+
+
+async def test_fifty_concurrent_allocations_never_exceed_the_pledge(
+    stack: LocalStack, services: Any, unique: str
+) -> None:
+    reg, don, don_app, tokens = services
+    h = tokens["jx"]
+    sid, pid, fdn = await setup(reg, don, don_app, h, "360702005", unique)
+    pledge = await post(
+        don,
+        h,
+        "/pledges",
+        f"{unique}-p",
+        {
+            "donor_id": fdn,
+            "programme_id": pid,
+            "amount_fen": 100_000,
+            "period_start": DAY,
+            "period_end": DAY,
+        },
+    )
+    fund = pledge.json()["fund_id"]
+
+    async def allocate(i: int) -> httpx.Response:
+        return await post(
+            don,
+            h,
+            f"/funds/{fund}/allocations",
+            f"{unique}-a{i}",
+            {"station_id": sid, "amount_fen": 3_000, "allocated_on": DAY},
+        )
+
+    answers = await asyncio.gather(*(allocate(i) for i in range(50)))
+    codes = Counter(r.status_code for r in answers)
+    assert set(codes) <= {201, 409}, codes
+    granted = codes[201]
+    assert 1 <= granted <= 100_000 // 3_000
+    state = (await don.get(f"/funds/{fund}", headers=h)).json()
+    assert state["allocated_fen"] == 3_000 * granted <= 100_000
+    assert len(state["allocations"]) == granted
+    assert (await don.get("/reconciliation", headers=h, params={"funder_id": fdn})).json()["ok"]
+
+    # The same key and body a hundred times, some at once: one allocation, one answer.
+    body = {"station_id": sid, "amount_fen": 1_000, "allocated_on": DAY}
+    fresh = await post(
+        don,
+        h,
+        "/pledges",
+        f"{unique}-p2",
+        {
+            "donor_id": fdn,
+            "programme_id": pid,
+            "amount_fen": 50_000,
+            "period_start": DAY,
+            "period_end": DAY,
+        },
+    )
+    fund2 = fresh.json()["fund_id"]
+    burst = await asyncio.gather(
+        *(post(don, h, f"/funds/{fund2}/allocations", f"{unique}-same", body) for _ in range(20))
+    )
+    serial = [
+        await post(don, h, f"/funds/{fund2}/allocations", f"{unique}-same", body) for _ in range(80)
+    ]
+    statuses = Counter(r.status_code for r in [*burst, *serial])
+    assert set(statuses) <= {201, 409}, statuses  # 409: the first was still in flight
+    assert {r.status_code for r in serial} == {201}
+    assert len({json.dumps(r.json()["allocations"]) for r in serial}) == 1
+    after = (await don.get(f"/funds/{fund2}", headers=h)).json()
+    assert [e["kind"] for e in after["entries"]] == ["pledge", "allocation"]
+    other = await post(
+        don, h, f"/funds/{fund2}/allocations", f"{unique}-same", {**body, "amount_fen": 2_000}
+    )
+    assert other.status_code == 422
+
+
+async def test_bad_money_input_is_a_4xx_that_writes_nothing(
+    stack: LocalStack, services: Any, unique: str
+) -> None:
+    reg, don, don_app, tokens = services
+    h, hubei = tokens["jx"], tokens["hubei"]
+    sid, pid, fdn = await setup(reg, don, don_app, h, "360702006", unique)
+    pledge = await post(
+        don,
+        h,
+        "/pledges",
+        f"{unique}-p",
+        {
+            "donor_id": fdn,
+            "programme_id": pid,
+            "amount_fen": 10_000,
+            "period_start": DAY,
+            "period_end": DAY,
+        },
+    )
+    fund = pledge.json()["fund_id"]
+    before = await writes(don_app)
+    ok_alloc = {"station_id": sid, "amount_fen": 1_000, "allocated_on": DAY}
+    for amount in (100.5, "100", -1, 0, 2**63, 10**30, None, True):
+        r = await post(
+            don,
+            h,
+            f"/funds/{fund}/allocations",
+            f"{unique}-{amount}",
+            {**ok_alloc, "amount_fen": amount},
+        )
+        assert r.status_code == 422, (amount, r.text)
+        assert "amount_fen" in r.text
+    cases = [
+        ("/funds/fund-none/allocations", ok_alloc, h, 404),
+        (
+            "/pledges/fund-none/gifts",
+            {"kind": "cash", "amount_fen": 5, "receipt_no": "x", "received_on": DAY},
+            h,
+            404,
+        ),
+        (f"/funds/{fund}/allocations", ok_alloc, hubei, 404),
+        (f"/funds/{fund}/allocations", {**ok_alloc, "region_code": "11"}, h, 422),
+        (f"/funds/{fund}/allocations", {**ok_alloc, "amount_fen": 10_001}, h, 409),
+        (f"/funds/{fund}/allocations", {**ok_alloc, "station_id": "st-nowhere"}, h, 422),
+        (
+            f"/funds/{fund}/disbursements",
+            {"allocation_id": "alc-none", "amount_fen": 5, "paid_on": DAY, "purpose": "goods"},
+            h,
+            422,
+        ),
+        (
+            f"/funds/{fund}/reversals",
+            {
+                "entry_kind": "gift",
+                "entry_id": "g-none",
+                "amount_fen": 5,
+                "reversed_on": DAY,
+                "reason_code": "refund",
+                "note": "x",
+            },
+            h,
+            422,
+        ),
+        (
+            "/pledges",
+            {
+                "donor_id": "dnr-none",
+                "programme_id": pid,
+                "amount_fen": 5,
+                "period_start": DAY,
+                "period_end": DAY,
+            },
+            h,
+            422,
+        ),
+        (
+            "/pledges",
+            {
+                "donor_id": fdn,
+                "programme_id": pid,
+                "station_id": sid,
+                "amount_fen": 5,
+                "period_start": DAY,
+                "period_end": DAY,
+            },
+            h,
+            422,
+        ),
+    ]
+    for i, (path, body, headers, status) in enumerate(cases):
+        r = await post(don, headers, path, f"{unique}-c{i}", body)
+        assert r.status_code == status, (path, body, r.text)
+    missing_key = await don.post(f"/funds/{fund}/allocations", headers=h, json=ok_alloc)
+    assert missing_key.status_code == 400
+    assert await writes(don_app) == before
+    individual = await don.post(
+        "/donors",
+        headers=h,
+        json={
+            "kind": "individual",
+            "region_code": "360402",
+            **PERSON,
+            "id_number": DONOR_ID_NUMBER[:-1] + ("0" if DONOR_ID_NUMBER[-1] != "0" else "1"),
+        },
+    )
+    assert individual.status_code == 422
+    assert not [s for s in SECRETS if s in individual.text]
+    assert await writes(don_app) == before

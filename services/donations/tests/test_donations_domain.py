@@ -1,0 +1,300 @@
+"""The donations service's pure rules: pledges, gifts, allocations, disbursements, reversing
+entries, and the totals a partner computes from the events. No I/O."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from donations import domain
+from donations.domain import Donor, Fund, GiftIn, KnownProgramme, KnownStation
+from wushe.contracts import Event
+from wushe.contracts.events import donations as ev
+from wushe.errors import Conflict, DomainError
+
+TODAY = date(2026, 11, 23)
+FOUNDATION = Donor(donor_id="dnr-f", kind="foundation", region_code="36", display_name="基金会")
+PROGRAMME = KnownProgramme(
+    programme_id="blue-vest",
+    scope_regions=["36"],
+    start_date=date(2026, 1, 1),
+    end_date=date(2026, 12, 31),
+)
+STATION = KnownStation(station_id="st-360402001", region_code="360402001", status="operating")
+
+
+def pledge(amount: int = 100_000, **kw: object) -> tuple[Fund, list[Event]]:
+    fund, event = domain.make_pledge(
+        fund_id="plg-1",
+        donor=FOUNDATION,
+        region_code="36",
+        programme=PROGRAMME,
+        station=None,
+        amount_fen=amount,
+        period_start=date(2026, 1, 1),
+        period_end=date(2026, 12, 31),
+        instalments=kw.get("instalments", []),  # type: ignore[arg-type]
+    )
+    return fund, [event]
+
+
+def cash(gid: str, amount: int, on: date = date(2026, 3, 1)) -> GiftIn:
+    return GiftIn(
+        gift_id=gid, kind="cash", amount_fen=amount, receipt_no=f"R-{gid}", received_on=on
+    )
+
+
+def allocate(fund: Fund, aid: str, amount: int) -> tuple[Fund, list[Event]]:
+    return domain.allocate(
+        fund,
+        allocation_id=aid,
+        station=STATION,
+        activity_id=None,
+        amount_fen=amount,
+        on=date(2026, 3, 2),
+        today=TODAY,
+    )
+
+
+def test_a_pledge_needs_whole_fen_one_target_and_instalments_that_add_up() -> None:
+    fund, [made] = pledge()
+    assert isinstance(made, ev.PledgeMade)
+    assert (made.funder_id, made.amount_fen, fund.available) == ("dnr-f", 100_000, 100_000)
+    for bad in (0, -5, 2**63):
+        with pytest.raises(DomainError):
+            pledge(bad)
+    with pytest.raises(DomainError, match="add up"):
+        pledge(instalments=[ev.Instalment(due_on=date(2026, 6, 1), amount_fen=50_000)])
+    with pytest.raises(DomainError, match="one programme or one station"):
+        domain.make_pledge(
+            fund_id="x",
+            donor=FOUNDATION,
+            region_code="36",
+            programme=PROGRAMME,
+            station=STATION,
+            amount_fen=1,
+            period_start=TODAY,
+            period_end=TODAY,
+            instalments=[],
+        )
+
+
+def test_gifts_fulfil_a_pledge_up_to_its_amount_and_repeat_harmlessly() -> None:
+    fund, _ = pledge()
+    fund, [got] = domain.receive_on_pledge(fund, cash("g1", 60_000), today=TODAY)
+    assert isinstance(got, ev.GiftReceived)
+    assert got.pledge_linked
+    same, none = domain.receive_on_pledge(fund, cash("g1", 60_000), today=TODAY)
+    assert (same, none) == (fund, [])
+    with pytest.raises(Conflict, match="40000 fen of the pledge are outstanding"):
+        domain.receive_on_pledge(fund, cash("g2", 40_001), today=TODAY)
+    goods = GiftIn(
+        gift_id="g3", kind="in_kind", amount_fen=5_000, receipt_no="R3", received_on=TODAY
+    )
+    with pytest.raises(DomainError, match="item, quantity and unit"):
+        domain.receive_on_pledge(fund, goods, today=TODAY)
+    rice = goods.model_copy(update={"item": "大米", "quantity": 50, "unit": "kg"})
+    fund, _ = domain.receive_on_pledge(fund, rice, today=TODAY)
+    assert fund.received == 65_000
+
+
+def test_allocations_never_exceed_the_pledge_and_disbursements_never_exceed_what_arrived() -> None:
+    fund, _ = pledge()
+    fund, _ = allocate(fund, "a1", 70_000)
+    with pytest.raises(Conflict, match="only 30000 fen"):
+        allocate(fund, "a2", 30_001)
+    fund, _ = allocate(fund, "a2", 30_000)
+    assert fund.available == 0
+    with pytest.raises(Conflict, match="received"):  # nothing has arrived yet
+        domain.disburse(
+            fund,
+            disbursement_id="d1",
+            allocation_id="a1",
+            amount_fen=1,
+            on=TODAY,
+            purpose="goods",
+            today=TODAY,
+        )
+    fund, _ = domain.receive_on_pledge(fund, cash("g1", 50_000), today=TODAY)
+    fund, [paid] = domain.disburse(
+        fund,
+        disbursement_id="d1",
+        allocation_id="a1",
+        amount_fen=50_000,
+        on=TODAY,
+        purpose="goods",
+        today=TODAY,
+    )
+    assert isinstance(paid, ev.FundsDisbursed)
+    assert paid.region_code == "360402001"
+    with pytest.raises(Conflict):
+        domain.disburse(
+            fund,
+            disbursement_id="d2",
+            allocation_id="a2",
+            amount_fen=1,
+            on=TODAY,
+            purpose="goods",
+            today=TODAY,
+        )
+
+
+def test_reversals_are_new_entries_and_respect_what_depends_on_them() -> None:
+    fund, _ = pledge()
+    fund, _ = domain.receive_on_pledge(fund, cash("g1", 80_000), today=TODAY)
+    fund, _ = allocate(fund, "a1", 60_000)
+    fund, _ = domain.disburse(
+        fund,
+        disbursement_id="d1",
+        allocation_id="a1",
+        amount_fen=50_000,
+        on=TODAY,
+        purpose="services",
+        today=TODAY,
+    )
+    with pytest.raises(Conflict, match="not disbursed"):
+        domain.reverse(
+            fund,
+            reversal_id="r1",
+            entry_kind="allocation",
+            entry_id="a1",
+            amount_fen=20_000,
+            on=TODAY,
+            reason_code="correction",
+            today=TODAY,
+        )
+    fund, [back] = domain.reverse(
+        fund,
+        reversal_id="r1",
+        entry_kind="disbursement",
+        entry_id="d1",
+        amount_fen=20_000,
+        on=TODAY,
+        reason_code="returned_unspent",
+        today=TODAY,
+    )
+    assert isinstance(back, ev.EntryReversed)
+    assert back.station_id == "st-360402001"
+    fund, _ = domain.reverse(
+        fund,
+        reversal_id="r2",
+        entry_kind="allocation",
+        entry_id="a1",
+        amount_fen=30_000,
+        on=TODAY,
+        reason_code="correction",
+        today=TODAY,
+    )
+    with pytest.raises(Conflict, match="paid-out money"):
+        domain.reverse(
+            fund,
+            reversal_id="r3",
+            entry_kind="gift",
+            entry_id="g1",
+            amount_fen=60_000,
+            on=TODAY,
+            reason_code="refund",
+            today=TODAY,
+        )
+    fund, _ = domain.reverse(
+        fund,
+        reversal_id="r3",
+        entry_kind="gift",
+        entry_id="g1",
+        amount_fen=50_000,
+        on=TODAY,
+        reason_code="refund",
+        today=TODAY,
+    )
+    again, none = domain.reverse(
+        fund,
+        reversal_id="r3",
+        entry_kind="gift",
+        entry_id="g1",
+        amount_fen=50_000,
+        on=TODAY,
+        reason_code="refund",
+        today=TODAY,
+    )
+    assert (again, none) == (fund, [])
+    assert (fund.received, fund.allocated, fund.disbursed) == (30_000, 30_000, 30_000)
+    assert [e.kind for e in fund.entries] == [
+        "pledge",
+        "gift",
+        "allocation",
+        "disbursement",
+        "reversal",
+        "reversal",
+        "reversal",
+    ]
+    assert domain.entry_totals(fund) == domain.fund_totals(fund)
+
+
+def test_a_gift_fund_allocates_only_its_gift_and_a_refund_waits_for_allocations() -> None:
+    fund, _ = domain.gift_fund(
+        fund_id="gfd-1",
+        donor=FOUNDATION,
+        region_code="36",
+        programme_id=None,
+        gift=cash("g", 10_000),
+        today=TODAY,
+    )
+    fund, _ = allocate(fund, "a1", 10_000)
+    with pytest.raises(Conflict):
+        allocate(fund, "a2", 1)
+    with pytest.raises(Conflict, match="reverse allocations first"):
+        domain.reverse(
+            fund,
+            reversal_id="r",
+            entry_kind="gift",
+            entry_id="g",
+            amount_fen=1,
+            on=TODAY,
+            reason_code="refund",
+            today=TODAY,
+        )
+
+
+def test_totals_from_events_equal_the_ledger_and_a_difference_is_reported() -> None:
+    fund, events = pledge()
+    for step in (
+        lambda f: domain.receive_on_pledge(f, cash("g1", 80_000), today=TODAY),
+        lambda f: allocate(f, "a1", 60_000),
+        lambda f: domain.disburse(
+            f,
+            disbursement_id="d1",
+            allocation_id="a1",
+            amount_fen=10_000,
+            on=TODAY,
+            purpose="goods",
+            today=TODAY,
+        ),
+        lambda f: domain.reverse(
+            f,
+            reversal_id="r1",
+            entry_kind="gift",
+            entry_id="g1",
+            amount_fen=5_000,
+            on=TODAY,
+            reason_code="refund",
+            today=TODAY,
+        ),
+    ):
+        fund, more = step(fund)
+        events += more
+    totals = domain.Totals()
+    for e in events:
+        totals = domain.fold(totals, e)
+    assert totals == domain.Totals(
+        pledged_fen=100_000, received_fen=75_000, allocated_fen=60_000, disbursed_fen=10_000
+    )
+    assert domain.check_fund(fund, totals) == []
+    missing_one = domain.Totals()
+    for e in events[:-1]:
+        missing_one = domain.fold(missing_one, e)
+    assert domain.check_fund(fund, missing_one) == ["received_fen: state 75000 != events 80000"]
+    tampered = fund.model_copy(update={"entries": fund.entries[:-1]})
+    assert domain.check_fund(tampered, totals) == [
+        "received_fen: state 75000 != ledger entries 80000"
+    ]

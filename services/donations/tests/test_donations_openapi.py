@@ -1,0 +1,14 @@
+"""The committed OpenAPI document matches the code; every route declares a response model.
+Regenerate with: WUSHE_UPDATE_OPENAPI=1 ./dev test services/donations -k openapi"""
+
+from pathlib import Path
+
+from donations.app import create_app
+from donations.settings import DonationsSettings
+from wushe.auth import DevKeys
+from wushe.testing import check_openapi_snapshot
+
+
+def test_openapi_document_is_committed_and_current() -> None:
+    app = create_app(DonationsSettings(), token_verifier=DevKeys.generate().verifier())
+    check_openapi_snapshot(app, Path(__file__).parents[1] / "openapi.json")

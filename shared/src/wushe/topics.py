@@ -1,0 +1,82 @@
+"""Topics whose settings matter, declared once: the services ensure them at start, the
+deploy manifests (Strimzi `KafkaTopic`) carry the same numbers.
+
+Most topics are fine with the broker's defaults (3 partitions, 7 days). Two kinds are not:
+
+- **reference topics** (the registry's stations, programmes, organisations, regions): a
+  service that starts a year later builds its copy from offset 0, so they are kept forever;
+- **the partner stream** (`donations.partner`): partner foundations replay from offset 0.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+from aiokafka.errors import KafkaError
+
+log = logging.getLogger("wushe.topics")
+FOREVER = -1
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    partitions: int = 3
+    retention_ms: int | None = None  # None: the broker's default; -1: forever
+
+    def configs(self) -> dict[str, str]:
+        return {} if self.retention_ms is None else {"retention.ms": str(self.retention_ms)}
+
+
+REGISTRY_TOPICS = tuple(
+    TopicSpec(f"registry.{name}", retention_ms=FOREVER)
+    for name in ("regions", "stations", "organisations", "social-workers", "programmes")
+)
+PARTNER_TOPIC = TopicSpec("donations.partner", partitions=6, retention_ms=FOREVER)
+
+
+async def ensure_topics(bootstrap: str, specs: Iterable[TopicSpec], replication: int = 1) -> None:
+    """Create the topics that are missing; set the retention of those that exist."""
+    specs = list(specs)
+    if not specs:
+        return
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [s for s in specs if s.name not in existing]
+        if missing:
+            try:
+                await admin.create_topics(
+                    [
+                        NewTopic(s.name, s.partitions, replication, topic_configs=s.configs())
+                        for s in missing
+                    ]
+                )
+            except KafkaError as exc:  # created concurrently by another instance: fine
+                log.info("topic creation: %s", type(exc).__name__)
+        present = [s for s in specs if s.name in existing and s.configs()]
+        if present:
+            await admin.alter_configs(
+                [ConfigResource(ConfigResourceType.TOPIC, s.name, s.configs()) for s in present]
+            )
+    finally:
+        await admin.close()
+
+
+async def partitions_of(bootstrap: str, topic: str) -> list[int]:
+    """The topic's partition numbers ([] when it does not exist)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        described = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    for t in described:
+        if t.get("topic") == topic and not t.get("error_code"):
+            return sorted(int(p["partition"]) for p in t.get("partitions", []))
+    return []
