@@ -96,22 +96,43 @@ async def setup(
     )
     assert created.status_code == 201, created.text
 
+    org = await reg.post(
+        "/organisations",
+        headers=h,
+        json={
+            "name": "江西省某慈善基金会",
+            "kind": "foundation",
+            "credit_code": "91350100M000100Y43",
+            "region_code": "36",
+        },
+    )
+    assert org.status_code == 201, org.text
+    org_id = org.json()["org_id"]
+
     async def copied() -> bool:
         store = don_app.state.donations.store
-        return await store.station(sid) is not None and await store.programme(pid) is not None
+        return (
+            await store.station(sid) is not None
+            and await store.programme(pid) is not None
+            and await store.registry.organisation(org_id) is not None
+        )
 
     await wait_for(copied, timeout_s=30, what="the registry copy in donations")
+    as_company = await don.post(
+        "/donors", headers=h, json={"kind": "company", "region_code": "36", "org_id": org_id}
+    )
+    assert as_company.status_code == 422  # the registry says it is a foundation
     foundation = await don.post(
         "/donors",
         headers=h,
-        json={
-            "kind": "foundation",
-            "region_code": "36",
-            "org_id": f"org-{unique}",
-            "display_name": "江西省某慈善基金会",
-        },
+        json={"kind": "foundation", "region_code": "36", "org_id": org_id},
     )
     assert foundation.status_code == 201, foundation.text
+    assert foundation.json()["display_name"] == "江西省某慈善基金会"
+    again = await don.post(
+        "/donors", headers=h, json={"kind": "foundation", "region_code": "36", "org_id": org_id}
+    )
+    assert again.json()["donor_id"] == foundation.json()["donor_id"]
     return sid, pid, foundation.json()["donor_id"]
 
 

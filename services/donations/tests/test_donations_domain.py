@@ -298,3 +298,17 @@ def test_totals_from_events_equal_the_ledger_and_a_difference_is_reported() -> N
     assert domain.check_fund(tampered, totals) == [
         "received_fen: state 75000 != ledger entries 80000"
     ]
+
+
+def test_instalments_due_and_not_received_are_overdue() -> None:
+    fund, _ = pledge(
+        instalments=[
+            ev.Instalment(due_on=date(2026, 3, 31), amount_fen=40_000),
+            ev.Instalment(due_on=date(2026, 9, 30), amount_fen=60_000),
+        ]
+    )
+    assert fund.overdue(date(2026, 3, 1)) == 0
+    assert fund.overdue(date(2026, 10, 1)) == 100_000
+    fund, _ = domain.receive_on_pledge(fund, cash("g1", 70_000), today=TODAY)
+    assert fund.overdue(date(2026, 4, 1)) == 0
+    assert fund.overdue(date(2026, 10, 1)) == 30_000

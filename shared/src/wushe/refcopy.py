@@ -1,5 +1,6 @@
-"""A service's local copy of registry stations, programmes and social workers, kept from
-the registry's events: references are checked against it, never by calling the registry.
+"""A service's local copy of registry stations, programmes, organisations and social workers,
+kept from the registry's events: references are checked against it, never by calling the
+registry.
 
 Each copy document remembers the partition and offset of the last event applied. The events
 of one station (programme, worker) share a partition (keyed by its id) and one consumer owns
@@ -29,6 +30,7 @@ class RegistryCopy:
         self.stations: AsyncCollection[Doc] = db["known_stations"]
         self.programmes: AsyncCollection[Doc] = db["known_programmes"]
         self.social_workers: AsyncCollection[Doc] = db["known_social_workers"]
+        self.organisations: AsyncCollection[Doc] = db["known_organisations"]
 
     def subscribe(
         self,
@@ -43,6 +45,7 @@ class RegistryCopy:
             reg.STATIONS,
             reg.PROGRAMMES,
             reg.SOCIAL_WORKERS,
+            reg.ORGANISATIONS,
             group_id=group_id,
             handler=self.on_event,
             max_attempts=max_attempts,
@@ -68,6 +71,10 @@ class RegistryCopy:
             await apply_once(
                 self.programmes, event.programme_id, at, lambda d: programme_doc(d, event)
             )
+        elif isinstance(event, reg.OrganisationRegistered | reg.OrganisationUpdated):
+            await apply_once(
+                self.organisations, event.org_id, at, lambda d: organisation_doc(d, event)
+            )
         elif isinstance(event, reg.SocialWorkerRegistered | reg.SocialWorkerAssigned):
             await apply_once(
                 self.social_workers, event.worker_id, at, lambda d: worker_doc(d, event)
@@ -78,6 +85,9 @@ class RegistryCopy:
 
     async def programme(self, programme_id: str) -> Doc | None:
         return await self.programmes.find_one({"_id": programme_id})
+
+    async def organisation(self, org_id: str) -> Doc | None:
+        return await self.organisations.find_one({"_id": org_id})
 
     async def social_worker(self, worker_id: str) -> Doc | None:
         return await self.social_workers.find_one({"_id": worker_id})
@@ -152,6 +162,23 @@ def programme_doc(doc: Doc, event: Event) -> Doc | None:
         return {**doc, "enrolled": sorted({*doc.get("enrolled", []), event.station_id})}
     if isinstance(event, reg.StationWithdrawn):
         return {**doc, "enrolled": sorted(set(doc.get("enrolled", [])) - {event.station_id})}
+    return doc
+
+
+def organisation_doc(doc: Doc, event: Event) -> Doc | None:
+    if isinstance(event, reg.OrganisationRegistered):
+        return {
+            **doc,
+            "org_id": event.org_id,
+            "region_code": event.region_code,
+            "name": event.name,
+            "kind": event.kind,
+        }
+    if "org_id" not in doc:
+        return None
+    if isinstance(event, reg.OrganisationUpdated):
+        changes = {"name": event.name, "kind": event.kind, "region_code": event.region_code}
+        return {**doc, **{k: v for k, v in changes.items() if v is not None}}
     return doc
 
 

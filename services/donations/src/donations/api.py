@@ -180,8 +180,8 @@ def _person(body: DonorIn) -> tuple[str | None, str | None, str | None]:
     if body.kind != "individual":
         if body.name or body.phone or body.id_number or body.anonymous:
             raise DomainError("kind", "name, phone, ID number and anonymity are for individuals")
-        if not body.display_name:
-            raise DomainError("display_name", "an organisation's public name is required")
+        if not body.display_name and not body.org_id:
+            raise DomainError("display_name", "an organisation's registry id or public name")
         return None, None, None
     if body.org_id or body.display_name:
         raise DomainError("org_id", "an individual has no organisation id or display name")
@@ -209,6 +209,16 @@ async def register_donor(body: DonorIn, svc: Svc, who: CurrentPrincipal) -> Dono
         field = getattr(exc, "field", "region_code")
         raise rule(DomainError(field, getattr(exc, "reason", str(exc)))) from None
     who.require_visible(region, "region")
+    display_name = body.display_name
+    if body.org_id:
+        org = await svc.store.registry.organisation(body.org_id)
+        if org is None:
+            raise rule(
+                DomainError("org_id", f"unknown organisation {body.org_id} (not in the registry)")
+            )
+        if org["kind"] != body.kind:
+            raise rule(DomainError("kind", f"{body.org_id} is registered as a {org['kind']}"))
+        display_name = display_name or org["name"]
     if body.org_id:
         donor_id = "dnr-" + svc.vault.blind_index("org", body.org_id)[:20]
     elif id_number:
@@ -226,7 +236,7 @@ async def register_donor(body: DonorIn, svc: Svc, who: CurrentPrincipal) -> Dono
         region_code=region,
         org_id=body.org_id,
         anonymous=body.anonymous,
-        display_name=body.display_name,
+        display_name=display_name,
         name_enc=svc.vault.encrypt(name, context=f"{ctx}:name") if name else None,
         name_masked=mask_name(name) if name else None,
         phone_enc=svc.vault.encrypt(phone, context=f"{ctx}:phone") if phone else None,
@@ -273,6 +283,8 @@ class FundOut(BaseModel):
     allocated_fen: int
     disbursed_fen: int
     available_fen: int = Field(description="what may still be allocated")
+    outstanding_fen: int = Field(description="a pledge: pledged and not yet received")
+    overdue_fen: int = Field(description="a pledge: instalments due by today not yet received")
     gifts: list[domain.Gift]
     allocations: list[domain.Allocation]
     disbursements: list[domain.Disbursement]
@@ -289,6 +301,8 @@ def fund_out(f: Fund) -> FundOut:
         allocated_fen=f.allocated,
         disbursed_fen=f.disbursed,
         available_fen=f.available,
+        outstanding_fen=max(0, f.pledged_fen - f.received) if f.kind == "pledge" else 0,
+        overdue_fen=f.overdue(today()),
         gifts=list(f.gifts.values()),
         allocations=list(f.allocations.values()),
         disbursements=list(f.disbursements.values()),

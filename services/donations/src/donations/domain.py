@@ -167,6 +167,11 @@ class Fund(BaseModel):
     def available(self) -> int:
         return self.capacity - self.allocated
 
+    def overdue(self, today: date) -> int:
+        """Instalments due by today and not yet covered by gifts (a pledge's arrears)."""
+        due = sum(i.amount_fen for i in self.instalments if i.due_on <= today)
+        return max(0, due - self.received)
+
 
 def _fen(amount: int, field: str = "amount_fen") -> int:
     if isinstance(amount, bool) or not isinstance(amount, int):
@@ -469,6 +474,7 @@ def reverse(
         raise DomainError("reversed_on", "must not be in the future")
     update: dict[str, Any] = {}
     station_id: str | None = None
+    allocation_id: str | None = None
     region = fund.region_code
     if entry_kind == "gift":
         g = fund.gifts.get(entry_id)
@@ -498,7 +504,7 @@ def reverse(
             **fund.allocations,
             entry_id: a.model_copy(update={"reversed_fen": a.reversed_fen + amount_fen}),
         }
-        station_id, region = a.station_id, a.region_code
+        station_id, region, allocation_id = a.station_id, a.region_code, a.allocation_id
     else:
         d = fund.disbursements.get(entry_id)
         if d is None:
@@ -514,7 +520,7 @@ def reverse(
             **fund.allocations,
             a.allocation_id: a.model_copy(update={"disbursed_fen": a.disbursed_fen - amount_fen}),
         }
-        station_id, region = a.station_id, a.region_code
+        station_id, region, allocation_id = a.station_id, a.region_code, a.allocation_id
     target = f"{entry_kind}:{entry_id}"
     update["reversals"] = {**fund.reversals, reversal_id: target}
     update["entries"] = _entry(
@@ -531,6 +537,7 @@ def reverse(
             reason_code=reason_code,
             station_id=station_id,
             region_code=region,
+            allocation_id=allocation_id,
         )
     ]
 

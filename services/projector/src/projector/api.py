@@ -162,6 +162,88 @@ async def programme_progress(
     )
 
 
+class LineageFund(BaseModel):
+    fund_id: str
+    pledged_fen: int
+    received_fen: int
+
+
+class LineageAllocation(BaseModel):
+    allocation_id: str
+    station_id: str
+    allocated_fen: int
+    disbursed_fen: int
+    outcomes: dict[str, int]
+
+
+class LineageOut(BaseModel):
+    funder_id: str
+    region: str
+    as_of: date
+    funds: list[LineageFund]
+    allocations: list[LineageAllocation]
+    totals: dict[str, int]
+
+
+@router.get("/views/lineage/{funder_id}", response_model=LineageOut, tags=["views"])
+async def money_lineage(
+    funder_id: str,
+    views: Views,
+    who: CurrentPrincipal,
+    region: Annotated[str | None, Query(pattern=r"^\d{2,9}$")] = None,
+    as_of: date | None = None,
+) -> LineageOut:
+    """Money to outcome for one funder (a foundation's donor id): pledge → gifts →
+    allocations → stations → activities → person-times, within the caller's region."""
+    area = region or who.region_scope
+    if not area.startswith(who.region_scope):
+        raise HTTPException(404, "region not found")
+    day = as_of or today()
+    rows = await views.totals(
+        "lineage", region_prefix=area, as_of=day, key_prefix=f"{funder_id}|", by_key=True
+    )
+    outcomes = await views.totals(
+        "lineage", region_prefix=area, as_of=day, key_prefix="outcome|", by_key=True
+    )
+    funds, allocations = [], []
+    totals: dict[str, int] = {}
+    for key, c in sorted(rows.items()):
+        parts = key.split("|")
+        if parts[1] == "fund":
+            funds.append(
+                LineageFund(
+                    fund_id=parts[2],
+                    pledged_fen=c.get("pledged_fen", 0),
+                    received_fen=c.get("received_fen", 0),
+                )
+            )
+        else:
+            done = outcomes.get(f"outcome|{parts[2]}", {})
+            allocations.append(
+                LineageAllocation(
+                    allocation_id=parts[2],
+                    station_id=parts[3],
+                    allocated_fen=c.get("allocated_fen", 0),
+                    disbursed_fen=c.get("disbursed_fen", 0),
+                    outcomes=done,
+                )
+            )
+            for name, n in done.items():
+                totals[name] = totals.get(name, 0) + n
+        for name, n in c.items():
+            totals[name] = totals.get(name, 0) + n
+    if not rows:
+        raise HTTPException(404, f"nothing funded by {funder_id} in {area}")
+    return LineageOut(
+        funder_id=funder_id,
+        region=area,
+        as_of=day,
+        funds=funds,
+        allocations=allocations,
+        totals=totals,
+    )
+
+
 class RebuildOut(BaseModel):
     rebuild_id: str
     generation: str

@@ -234,6 +234,68 @@ class MoneyRollup:
             )
 
 
+class MoneyLineage:
+    """Money to outcome, for a foundation: its funds (pledged, received), each allocation
+    with its station (allocated, disbursed), and what activities funded by that allocation
+    delivered (activities naming the allocation id in `linkage.donation_ids`).
+
+    Keys: `<funder>|fund|<fund>`, `<funder>|alloc|<allocation>|<station>` and
+    `outcome|<allocation>`; the views API joins them per funder at query time."""
+
+    name = "lineage"
+    topics: tuple[str, ...] = (don.PARTNER, act.ACTIVITIES)
+
+    def deltas(self, event: Event, envelope: Envelope) -> Iterable[tuple[Bucket, Delta]]:
+        if isinstance(event, don.PledgeMade | don.GiftReceived):
+            key = f"{event.funder_id}|fund|{event.fund_id}"
+            if isinstance(event, don.PledgeMade):
+                yield (
+                    Bucket(key, event.region_code, event.period_start),
+                    {"pledged_fen": event.amount_fen},
+                )
+            else:
+                yield (
+                    Bucket(key, event.region_code, event.received_on),
+                    {"received_fen": event.amount_fen},
+                )
+        elif isinstance(event, don.FundsAllocated | don.FundsDisbursed):
+            key = f"{event.funder_id}|alloc|{event.allocation_id}|{event.station_id}"
+            if isinstance(event, don.FundsAllocated):
+                yield (
+                    Bucket(key, event.region_code, event.allocated_on),
+                    {"allocated_fen": event.amount_fen},
+                )
+            else:
+                yield (
+                    Bucket(key, event.region_code, event.paid_on),
+                    {"disbursed_fen": event.amount_fen},
+                )
+        elif isinstance(event, don.EntryReversed):
+            if event.entry_kind == "gift":
+                key = f"{event.funder_id}|fund|{event.fund_id}"
+                delta = {"received_fen": -event.amount_fen}
+            elif event.allocation_id and event.station_id:
+                key = f"{event.funder_id}|alloc|{event.allocation_id}|{event.station_id}"
+                field = "allocated_fen" if event.entry_kind == "allocation" else "disbursed_fen"
+                delta = {field: -event.amount_fen}
+            else:
+                return
+            yield Bucket(key, event.region_code, event.reversed_on), delta
+        elif isinstance(event, act.ActivityHeld):
+            f = event.activity
+            for allocation_id in event.linkage.donation_ids:
+                yield (
+                    Bucket(f"outcome|{allocation_id}", f.region_code, event.held_on),
+                    {"activities": 1, **counts_delta(event.counts, None)},
+                )
+        elif isinstance(event, act.ActivityCorrected):
+            delta = merge(counts_delta(event.counts, None), counts_delta(event.previous, None, -1))
+            day = event.activity_date or envelope.time.date()
+            for allocation_id in event.linkage.donation_ids:
+                if delta:
+                    yield Bucket(f"outcome|{allocation_id}", event.region_code, day), delta
+
+
 class TrainingRollup:
     """Training sessions, attendee person-times and hours; supervision visits completed and
     rectification items opened and closed (late or not)."""
@@ -401,6 +463,7 @@ VIEWS = (
     PeopleAndRatings(),
     VolunteerRollup(),
     MoneyRollup(),
+    MoneyLineage(),
     TrainingRollup(),
     ProgrammeProgress(),
 )

@@ -51,7 +51,10 @@ class Linkage(EventPart):
     societies: list[Society] = Field(default_factory=list)
     volunteers: list[VolunteerService] = Field(default_factory=list)
     organisation_ids: list[str] = Field(default_factory=list)
-    donation_ids: list[str] = Field(default_factory=list)
+    donation_ids: list[str] = Field(
+        default_factory=list,
+        description="allocation ids of the donations service that funded the activity",
+    )
 
 
 class ActivityFacts(EventPart):

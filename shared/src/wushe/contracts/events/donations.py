@@ -116,3 +116,6 @@ class EntryReversed(FundEvent, type="donations.EntryReversed.v1", topic=PARTNER)
     reason_code: ReversalReason
     station_id: str | None = None
     region_code: str
+    allocation_id: str | None = Field(
+        None, description="allocations and disbursements: the allocation concerned"
+    )
