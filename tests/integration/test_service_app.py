@@ -17,7 +17,7 @@ from wushe.contracts import Event
 from wushe.devstack import LocalStack, free_port
 from wushe.service import ServiceContext, create_service_app
 from wushe.settings import ServiceSettings
-from wushe.testing import headers_of, read_topic, serve, wait_for
+from wushe.testing import headers_of, read_topic, serve, serve_http, wait_for
 from wushe.validators import RegionCode
 
 pytestmark = pytest.mark.integration
@@ -189,10 +189,6 @@ async def _noop() -> None:
 
 
 async def test_prometheus_scrapes_a_registered_service(stack: LocalStack, unique: str) -> None:
-    import asyncio
-
-    import uvicorn
-
     keys = DevKeys.generate()
     settings = ServiceSettings(
         service_name="demo",
@@ -201,35 +197,23 @@ async def test_prometheus_scrapes_a_registered_service(stack: LocalStack, unique
         mongo_db=f"demo_{unique}",
     )
     app = make_service(settings, f"demo.things.{unique}", keys)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    task = asyncio.create_task(server.serve())
     job = f"demo-{unique}"
-    target = stack.register_scrape_target(job, f"127.0.0.1:{port}", {"env": "test"})
-    try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
-            await wait_for(lambda: _live(client), what="service listening")
-            assert (await client.get("/health/ready")).status_code == 200
+    async with serve_http(app) as url:
+        target = stack.register_scrape_target(job, url.removeprefix("http://"), {"env": "test"})
+        try:
+            async with httpx.AsyncClient(base_url=url) as client:
+                assert (await client.get("/health/ready")).status_code == 200
 
-        async def scraped() -> bool:
-            async with httpx.AsyncClient(base_url=stack.cfg.prometheus_url) as prom:
-                resp = await prom.get(
-                    "/api/v1/query",
-                    params={
-                        "query": f'http_requests_total{{service="{job}",route="/health/ready"}}'
-                    },
-                )
-            return bool(resp.json()["data"]["result"])
+            async def scraped() -> bool:
+                async with httpx.AsyncClient(base_url=stack.cfg.prometheus_url) as prom:
+                    resp = await prom.get(
+                        "/api/v1/query",
+                        params={
+                            "query": f'http_requests_total{{service="{job}",route="/health/ready"}}'
+                        },
+                    )
+                return bool(resp.json()["data"]["result"])
 
-        await wait_for(scraped, timeout_s=45, what="Prometheus scraping the service")
-    finally:
-        target.unlink()
-        server.should_exit = True
-        await task
-
-
-async def _live(client: httpx.AsyncClient) -> bool:
-    try:
-        return (await client.get("/health/live")).status_code == 200
-    except httpx.TransportError:
-        return False
+            await wait_for(scraped, timeout_s=45, what="Prometheus scraping the service")
+        finally:
+            target.unlink()

@@ -25,7 +25,7 @@ from wushe.auth import DevKeys
 from wushe.contracts.events import donations as ev
 from wushe.devstack import LocalStack
 from wushe.store import create_mongo_client
-from wushe.testing import read_topic, serve, wait_for
+from wushe.testing import read_topic, serve, serve_http, wait_for
 from wushe.validators import resident_id_check_char
 from wushe.web import today
 
@@ -39,7 +39,8 @@ DAY = str(today() - timedelta(days=1))
 
 @pytest.fixture
 async def services(stack: LocalStack, unique: str) -> AsyncIterator[Any]:
-    keys = DevKeys.generate()
+    # The local dev key: tokens of the `wushe` commands are signed with it too.
+    keys = DevKeys.load_or_create(DevKeys.default_dir())
     common = {
         "kafka_bootstrap": stack.cfg.kafka_bootstrap,
         "mongo_url": stack.cfg.mongo_url,
@@ -324,6 +325,17 @@ async def test_a_partners_ledger_from_the_stream_equals_reconciliation(
     )
     assert "TOTAL" in rendered.output
     assert "5,500.00" in rendered.output
+
+    # The reconcile command agrees (it signs its token with the local dev key).
+    async with serve_http(don_app) as url:
+        reconciled = await asyncio.to_thread(
+            CliRunner().invoke,
+            cli.app,
+            ["donations", "reconcile", "--url", url, "--funder", fdn],
+        )
+    assert reconciled.exit_code == 0, reconciled.output
+    assert "every fund reconciles" in reconciled.output
+    assert "pledged 1000000 fen, received 550000" in reconciled.output
 
     # No personal data anywhere on the partner stream or the donor topic.
     for topic in (ev.PARTNER, ev.DONORS):

@@ -708,6 +708,10 @@ async def test_teams_certificates_and_the_national_export(
     )
     assert (r.status_code, r.json()["leader"], set(r.json()["members"])) == (200, None, {other})
 
+    listed = (await vol.get("/teams", headers=h, params={"station_id": sid})).json()
+    assert [t["team_id"] for t in listed["items"]] == [tid]
+    assert (await vol.get("/teams", headers=tokens["hubei"])).json()["total"] == 0
+
     att = await approved_hours(vol, h, vid, sid, (14, 17))
     cert = await vol.post(
         f"/volunteers/{vid}/certificates",

@@ -200,3 +200,32 @@ async def serve(app: Any, name: str = "app") -> AsyncIterator[Any]:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url=f"http://{name}") as client:
             yield client
+
+
+@contextlib.asynccontextmanager
+async def serve_http(app: Any) -> AsyncIterator[str]:
+    """Run an app under uvicorn on a free loopback port (for clients that need a real URL:
+    Prometheus, the `wushe` commands); yields its base URL once it answers."""
+    import httpx
+    import uvicorn
+
+    from wushe.devstack import free_port
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    url = f"http://127.0.0.1:{port}"
+
+    async def live() -> bool:
+        try:
+            async with httpx.AsyncClient(base_url=url) as client:
+                return (await client.get("/health/live")).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    try:
+        await wait_for(live, timeout_s=30, what="the app listening")
+        yield url
+    finally:
+        server.should_exit = True
+        await task

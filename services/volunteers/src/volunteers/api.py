@@ -478,6 +478,31 @@ async def _change_team(svc: Volunteers, who: Principal, team_id: str, decide: An
     return team_out(new, await svc.store.teams.save_model(team_id, version, new, [event]))
 
 
+class TeamPage(BaseModel):
+    items: list[TeamOut]
+    total: int
+    limit: int
+    offset: int
+
+
+@router.get("/teams", response_model=TeamPage, tags=["teams"])
+async def list_teams(
+    svc: Svc,
+    who: CurrentPrincipal,
+    station_id: Annotated[str | None, Query(max_length=40)] = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> TeamPage:
+    query: dict[str, Any] = {"region_code": {"$regex": f"^{who.region_scope}"}}
+    if station_id:
+        query["station_id"] = station_id
+    current = svc.store.teams.current
+    total = await current.count_documents(query)
+    cursor = current.find(query).sort("_id", 1).skip(offset).limit(limit)
+    items = [team_out(Team.model_validate(d), int(d["_v"])) async for d in cursor]
+    return TeamPage(items=items, total=total, limit=limit, offset=offset)
+
+
 @router.get("/teams/{team_id}", response_model=TeamOut, tags=["teams"])
 async def get_team(team_id: str, svc: Svc, who: CurrentPrincipal) -> TeamOut:
     return team_out(*await visible_team(svc, who, team_id))
