@@ -40,6 +40,12 @@ def test_progress_arithmetic() -> None:
     assert (sessions["target"], sessions["actual"], sessions["percent"]) == (24, 14, 58.3)
     assert out["elapsed"] == 0.499
     assert [lag["station_id"] for lag in out["lagging"]] == ["st-b"]
+    # Every target a programme names is followed, not only the reference measures.
+    rows[f"{PID}|st-a"].update(
+        {"target:person_times:children": 40, "actual:person_times:children": 10}
+    )
+    out = progress(rows, start=date(2024, 1, 1), end=date(2024, 12, 31), as_of=date(2024, 7, 1))
+    assert out["totals"]["person_times:children"]["percent"] == 25.0
 
 
 class Scenario:

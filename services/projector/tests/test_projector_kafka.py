@@ -122,6 +122,15 @@ async def test_two_instances_and_duplicates_give_exact_views(
             assert (
                 await views.get("/views/activities", headers=hubei, params={"region": "36"})
             ).status_code == 404
+            # Two instances share the views group: a rebuild (which pauses the live consumer
+            # of one process) is refused until the projector runs as one instance.
+            ops = {
+                "Authorization": "Bearer "
+                + keys.issue(subject="ops", region_scope="36", roles=["admin"])
+            }
+            refused = await views.post("/views/rebuilds", headers=ops)
+            assert refused.status_code == 409, refused.text
+            assert "2 projector instances" in refused.text
     finally:
         client = create_mongo_client(stack.cfg.mongo_url)
         await client.drop_database(f"views_{unique}")

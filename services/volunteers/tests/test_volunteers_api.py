@@ -90,7 +90,7 @@ async def services(stack: LocalStack, unique: str) -> AsyncIterator[Any]:
         serve(activities, "activities") as acts,
         serve(volunteers, "volunteers") as vol,
     ):
-        yield reg, acts, vol, volunteers, tokens
+        yield reg, acts, vol, volunteers, tokens, activities
     client = create_mongo_client(stack.cfg.mongo_url)
     for db in (f"reg_{unique}", f"act_{unique}", f"vol_{unique}"):
         await client.drop_database(db)
@@ -180,7 +180,7 @@ def events_of(records: list[Any], cls: type[Any], **match: Any) -> list[Any]:
 async def test_hours_reach_kafka_once_and_backbones_follow_from_the_events(
     stack: LocalStack, services: Any, unique: str
 ) -> None:
-    reg, acts, vol, vol_app, tokens = services
+    reg, acts, vol, vol_app, tokens, acts_app = services
     h = tokens["jx"]
     programme = f"bv-{unique}"
     s1, s2 = await setup_registry(reg, vol_app, h, ["360402001", "360402002"], programme)
@@ -263,6 +263,11 @@ async def test_hours_reach_kafka_once_and_backbones_follow_from_the_events(
     assert approved.json()["balance"] == 0  # no rules were in force yesterday
 
     # An activity yesterday lists who served; its verification approves their hours.
+    async def activities_know_the_enrolment() -> bool:
+        known = await acts_app.state.activities.store.programme(programme)
+        return known is not None and s1 in known.enrolled
+
+    await wait_for(activities_know_the_enrolment, timeout_s=30, what="the copy in activities")
     planned = await acts.post(
         "/activities",
         headers=h,
@@ -458,7 +463,7 @@ async def with_points(
 async def test_fifty_concurrent_redemptions_never_take_the_balance_below_zero(
     stack: LocalStack, services: Any, unique: str
 ) -> None:
-    reg, _acts, vol, vol_app, tokens = services
+    reg, _acts, vol, vol_app, tokens, _ = services
     h = tokens["jx"]
     (sid,) = await setup_registry(reg, vol_app, h, ["360702001"], f"bv-{unique}")
     vid = await with_points(vol, vol_app, h, sid, ELDER)
@@ -517,7 +522,7 @@ async def test_fifty_concurrent_redemptions_never_take_the_balance_below_zero(
 async def test_bad_input_is_a_4xx_that_writes_nothing(
     stack: LocalStack, services: Any, unique: str
 ) -> None:
-    reg, _acts, vol, vol_app, tokens = services
+    reg, _acts, vol, vol_app, tokens, _ = services
     h, hubei = tokens["jx"], tokens["hubei"]
     (sid,) = await setup_registry(reg, vol_app, h, ["360702002"], f"bv-{unique}")
     vid = await register(vol, h, ADULT, sid)
@@ -678,7 +683,7 @@ async def test_bad_input_is_a_4xx_that_writes_nothing(
 async def test_teams_certificates_and_the_national_export(
     stack: LocalStack, services: Any, unique: str
 ) -> None:
-    reg, _acts, vol, vol_app, tokens = services
+    reg, _acts, vol, vol_app, tokens, _ = services
     h = tokens["jx"]
     (sid,) = await setup_registry(reg, vol_app, h, ["360702003"], f"bv-{unique}")
     vid = await register(vol, h, OTHER, sid)

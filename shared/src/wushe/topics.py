@@ -80,3 +80,18 @@ async def partitions_of(bootstrap: str, topic: str) -> list[int]:
         if t.get("topic") == topic and not t.get("error_code"):
             return sorted(int(p["partition"]) for p in t.get("partitions", []))
     return []
+
+
+async def group_size(bootstrap: str, group_id: str) -> int:
+    """How many consumers are members of a group right now (0 when it has none)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        responses = await admin.describe_consumer_groups([group_id])
+    finally:
+        await admin.close()
+    for response in responses:
+        for group in response.to_object()["groups"]:
+            if group["group"] == group_id:
+                return len(group["members"])
+    return 0

@@ -16,6 +16,7 @@ from projector.rebuild import Rebuilder, RebuildStatus
 from projector.store import Generations, Programmes
 from wushe.auth import CurrentPrincipal
 from wushe.projection import Projector
+from wushe.topics import group_size
 from wushe.web import today
 
 router = APIRouter()
@@ -271,12 +272,22 @@ def get_rebuilder(request: Request) -> Rebuilder:
 
 @router.post("/views/rebuilds", response_model=RebuildOut, status_code=202, tags=["views"])
 async def start_rebuild(
-    who: CurrentPrincipal, rebuilder: Annotated[Rebuilder, Depends(get_rebuilder)]
+    request: Request,
+    who: CurrentPrincipal,
+    rebuilder: Annotated[Rebuilder, Depends(get_rebuilder)],
 ) -> RebuildOut:
     """Rebuild every view from offset 0 into a new generation; the current one keeps
-    serving until the new one has caught up, then the switch is atomic (admin only)."""
+    serving until the new one has caught up, then the switch is atomic (admin only).
+    The switch pauses the live consumer in this process, so the views group must have one
+    member: with more, 409 (scale to one instance, rebuild, scale out again)."""
     if not who.has_role("admin"):
         raise HTTPException(403, "rebuilding views needs the admin role")
+    settings = request.app.state.ctx.settings
+    members = await group_size(settings.kafka_bootstrap, settings.views_group)
+    if members > 1:
+        raise HTTPException(
+            409, f"{members} projector instances consume the views: scale to one to rebuild"
+        )
     try:
         return rebuild_out(rebuilder.start())
     except RuntimeError as exc:

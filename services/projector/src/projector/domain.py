@@ -407,11 +407,16 @@ def progress(
     end: date,
     as_of: date,
     lag_ratio: float = 0.8,
-    counted: tuple[str, ...] = MEASURES,
+    counted: tuple[str, ...] | None = None,
 ) -> dict[str, Any]:
     """Programme progress from per-station counters: actual against target per measure,
     percent complete, pace against the time elapsed, and the lagging stations (below
     `lag_ratio` of the expected pace on any measure with a target)."""
+    if counted is None:  # the reference measures, and every other one a target names
+        named = {
+            k.removeprefix("target:") for c in rows.values() for k in c if k.startswith("target:")
+        }
+        counted = (*MEASURES, *sorted(named - set(MEASURES)))
     span = max(1, (end - start).days)
     elapsed = min(1.0, max(0.0, (as_of - start).days / span))
     stations = {}

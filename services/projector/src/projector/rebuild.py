@@ -8,7 +8,8 @@
    into N+1. Records the rebuild already applied are skipped there by the per-bucket offsets
    and stream sequences, so nothing counts twice and nothing is missed.
 
-Run it with one projector instance (the lock is in-process); scale back out afterwards.
+The lock is in-process, so a rebuild runs with one projector instance: the API refuses to
+start one while the views group has more members (409). Scale back out afterwards.
 """
 
 from __future__ import annotations
