@@ -264,8 +264,9 @@ async def test_hours_reach_kafka_once_and_backbones_follow_from_the_events(
 
     # An activity yesterday lists who served; its verification approves their hours.
     async def activities_know_the_enrolment() -> bool:
-        known = await acts_app.state.activities.store.programme(programme)
-        return known is not None and s1 in known.enrolled
+        store = acts_app.state.activities.store
+        known = await store.programme(programme)
+        return known is not None and s1 in known.enrolled and await store.station(s1) is not None
 
     await wait_for(activities_know_the_enrolment, timeout_s=30, what="the copy in activities")
     planned = await acts.post(
