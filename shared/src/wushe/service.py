@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -24,6 +24,7 @@ from pymongo.errors import ConnectionFailure, PyMongoError
 from wushe import bus, telemetry
 from wushe.auth import TokenVerifier
 from wushe.errors import DomainError
+from wushe.lag import LagMonitor, subscriptions
 from wushe.settings import ServiceSettings
 from wushe.store import ConcurrencyError, Doc, EventStore, Relay, create_mongo_client
 from wushe.topics import TopicSpec, ensure_topics
@@ -65,10 +66,12 @@ def create_service_app(
     tracer_provider: TracerProvider | None = None,
     token_verifier: TokenVerifier | None = None,
     topics: Sequence[TopicSpec] = (),
+    background: Sequence[Callable[[ServiceContext], Coroutine[Any, Any, None]]] = (),
 ) -> FastAPI:
     """Build a service: `aggregates` get an event store each (and one relay for all),
     `register_handlers` subscribes the service's Kafka consumers, `topics` are the topics it
-    owns whose settings matter (created or adjusted at start)."""
+    owns whose settings matter (created or adjusted at start), `background` loops run while
+    the app does (cancelled at shutdown)."""
     metrics = CollectorRegistry()
     tracer_provider = tracer_provider or telemetry.create_tracer_provider(
         settings.service_name, otlp_endpoint=settings.otlp_endpoint
@@ -98,6 +101,12 @@ def create_service_app(
         _relay_gauges(ctx.relay, metrics)
     if register_handlers:
         register_handlers(ctx)
+    lag = LagMonitor(
+        settings.kafka_bootstrap,
+        subscriptions(broker),
+        metrics,
+        interval_s=settings.consumer_lag_interval_s,
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -107,9 +116,17 @@ def create_service_app(
         await broker.start()
         if ctx.relay:
             ctx.relay.start()
+        lag.start()
+        loops = [asyncio.create_task(job(ctx)) for job in background]
         try:
             yield
         finally:
+            for task in loops:
+                task.cancel()
+            for task in loops:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await lag.stop()
             if ctx.relay:
                 await ctx.relay.stop()
             await broker.stop()

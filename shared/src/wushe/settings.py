@@ -27,6 +27,10 @@ class ServiceSettings(BaseSettings):
     )
     consumer_retry_backoff_s: float = Field(0.2, ge=0)
 
+    consumer_lag_interval_s: float = Field(
+        15.0, gt=0, description="how often the service measures its consumer groups' lag"
+    )
+
     # Document store (FerretDB locally, MongoDB in production)
     mongo_url: str = "mongodb://127.0.0.1:27017/?directConnection=true&retryWrites=false"
     mongo_db: str = ""

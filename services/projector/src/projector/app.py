@@ -7,7 +7,8 @@ import asyncio
 from fastapi import FastAPI
 from opentelemetry.sdk.trace import TracerProvider
 
-from projector import api, handlers
+from projector import api, gauges, handlers
+from projector.gauges import BusinessGauges
 from projector.rebuild import Rebuilder
 from projector.settings import ProjectorSettings
 from projector.store import Generations, Programmes
@@ -33,12 +34,19 @@ def create_app(
             ctx.db, generations.state, settings.kafka_bootstrap, generations.topics, live_lock
         )
         handlers.subscribe(ctx, generations, Programmes(ctx.db), live_lock)
+        holder["gauges"] = BusinessGauges(ctx, generations, Programmes(ctx.db))
+
+    async def refresh_gauges(ctx: ServiceContext) -> None:
+        business = holder["gauges"]
+        assert isinstance(business, BusinessGauges)
+        await business.run(gauges.interval(ctx))
 
     app = create_service_app(
         settings,
         title="Wushe views",
         routers=[api.router],
         register_handlers=register,
+        background=[refresh_gauges],
         token_verifier=token_verifier,
         tracer_provider=tracer_provider,
     )

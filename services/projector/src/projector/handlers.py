@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, datetime
 from typing import Any
 
+from opentelemetry import propagate
+from opentelemetry.trace import SpanKind
 from prometheus_client import Counter, Gauge
 
 from projector.settings import ProjectorSettings
@@ -42,12 +45,16 @@ def subscribe(
         registry=ctx.metrics,
     )
 
+    tracer = ctx.tracer_provider.get_tracer("wushe.projector")
+
     async def apply(batch: list[tuple[Event, Envelope, bus.Delivery]]) -> None:
+        started = time.time_ns()
         for event, _, _ in batch:
             await programmes.follow(event)
         async with lock:  # a rebuild switches generations between two batches, never during
             projector = await generations.current()
             await projector.apply([Record(d, env, event) for event, env, d in batch])
+        trace_effects(tracer, batch, started)
         now = datetime.now(UTC)
         newest: dict[str, datetime] = {}
         for _, env, d in batch:
@@ -66,3 +73,27 @@ def subscribe(
         max_attempts=settings.consumer_max_attempts,
         retry_backoff_s=settings.consumer_retry_backoff_s,
     )
+
+
+def trace_effects(
+    tracer: Any, batch: list[tuple[Event, Envelope, bus.Delivery]], started_ns: int
+) -> None:
+    """One span per applied event, in the trace of the command that caused it (its recorded
+    `traceparent`): the last hop of HTTP -> store -> relay -> Kafka -> views."""
+    for _, env, d in batch:
+        if not env.traceparent:
+            continue
+        parent = propagate.extract({"traceparent": env.traceparent})
+        span = tracer.start_span(
+            f"project {env.type}",
+            context=parent,
+            kind=SpanKind.CONSUMER,  # the "process" span of a received message (semconv)
+            start_time=started_ns,
+            attributes={
+                "messaging.destination.name": d.topic,
+                "messaging.kafka.partition": d.partition,
+                "messaging.kafka.offset": d.offset,
+                "cloudevents.event_id": env.id,
+            },
+        )
+        span.end()

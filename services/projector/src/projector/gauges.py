@@ -1,0 +1,99 @@
+"""Business gauges for Grafana, refreshed from the views every `business_metrics_interval_s`:
+programme progress (target, actual, lagging stations) per programme and city, and money per
+province. Labels are programmes, cities, provinces and measure names: bounded, no people."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+
+from prometheus_client import Gauge
+from pymongo.errors import PyMongoError
+
+from projector.domain import progress
+from projector.settings import ProjectorSettings
+from projector.store import Generations, Programmes
+from wushe.service import ServiceContext
+from wushe.web import today
+
+log = logging.getLogger("projector.gauges")
+MONEY = ("pledged_fen", "received_fen", "allocated_fen", "disbursed_fen")
+
+
+class BusinessGauges:
+    def __init__(self, ctx: ServiceContext, generations: Generations, programmes: Programmes):
+        self.generations = generations
+        self.programmes = programmes
+        registry = ctx.metrics
+        labels = ["programme", "city", "measure"]
+        self.target = Gauge(
+            "wushe_programme_target", "Programme target per city", labels, registry=registry
+        )
+        self.actual = Gauge(
+            "wushe_programme_actual", "Programme actual per city", labels, registry=registry
+        )
+        self.stations = Gauge(
+            "wushe_programme_stations",
+            "Stations enrolled in a programme per city",
+            ["programme", "city"],
+            registry=registry,
+        )
+        self.lagging = Gauge(
+            "wushe_programme_lagging_stations",
+            "Enrolled stations behind the programme's pace on some measure, per city",
+            ["programme", "city"],
+            registry=registry,
+        )
+        self.elapsed = Gauge(
+            "wushe_programme_elapsed_ratio",
+            "Share of the programme's period elapsed (the pace to compare with)",
+            ["programme"],
+            registry=registry,
+        )
+        self.money = Gauge(
+            "wushe_money_fen",
+            "Money in fen per province: pledged, received, allocated, disbursed",
+            ["province", "measure"],
+            registry=registry,
+        )
+
+    async def refresh(self) -> None:
+        views = await self.generations.current()
+        day = today()
+        async for meta in self.programmes.meta.find({}):
+            pid = str(meta["_id"])
+            found = await self.programmes.get(pid)
+            if found is None:
+                continue
+            _, _, start, end = found
+            # One station per township: township-level totals are per-station rows.
+            rows = await views.totals("programmes", as_of=day, key_prefix=f"{pid}|", group_len=9)
+            by_city: dict[str, dict[str, dict[str, int]]] = defaultdict(dict)
+            for township, counters in rows.items():
+                by_city[township[:4]][f"{pid}|{township}"] = counters
+            for city, city_rows in by_city.items():
+                result = progress(city_rows, start=start, end=end, as_of=day)
+                self.stations.labels(pid, city).set(result["stations"])
+                self.lagging.labels(pid, city).set(len(result["lagging"]))
+                self.elapsed.labels(pid).set(result["elapsed"])
+                for measure, t in result["totals"].items():
+                    self.target.labels(pid, city, measure).set(t["target"])
+                    self.actual.labels(pid, city, measure).set(t["actual"])
+        money = await views.totals("money", as_of=day, group_len=2)
+        for province, counters in money.items():
+            for measure in MONEY:
+                self.money.labels(province, measure).set(counters.get(measure, 0))
+
+    async def run(self, interval_s: float) -> None:
+        while True:
+            try:
+                await self.refresh()
+            except PyMongoError as exc:  # the store away: refresh next time
+                log.warning("business gauges not refreshed: %s", type(exc).__name__)
+            await asyncio.sleep(interval_s)
+
+
+def interval(ctx: ServiceContext) -> float:
+    settings = ctx.settings
+    return settings.business_metrics_interval_s if isinstance(settings, ProjectorSettings) else 30
