@@ -326,8 +326,13 @@ async def test_a_partners_ledger_from_the_stream_equals_reconciliation(
     assert "TOTAL" in rendered.output
     assert "5,500.00" in rendered.output
 
-    # The reconcile command agrees (it signs its token with the local dev key).
-    async with serve_http(don_app) as url:
+    # The reconcile command agrees (it signs its token with the local dev key). It needs a
+    # URL: a second instance of the service, on a real port, over the same database.
+    second = create_donations(
+        don_app.state.ctx.settings,
+        token_verifier=DevKeys.load_or_create(DevKeys.default_dir()).verifier(),
+    )
+    async with serve_http(second) as url:
         reconciled = await asyncio.to_thread(
             CliRunner().invoke,
             cli.app,

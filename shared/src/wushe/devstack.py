@@ -654,6 +654,7 @@ class LocalStack:
             prometheus_port=self.cfg.prometheus_port,
             ferretdb_debug_port=self.cfg.ferretdb_debug_port,
             home=self.cfg.home,
+            rules_dir=repo_root() / "deploy" / "prometheus" / "rules",
         )
         config = self.dir("prometheus") / "prometheus.yml"
         config.write_text(rendered)

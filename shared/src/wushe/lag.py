@@ -52,42 +52,48 @@ class LagMonitor:
         )
         self._task: asyncio.Task[None] | None = None
 
-    async def measure(self) -> dict[tuple[str, str, int], int]:
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
-        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None)
-        await admin.start()
-        await consumer.start()
+    async def measure(
+        self, admin: AIOKafkaAdminClient, consumer: AIOKafkaConsumer
+    ) -> dict[tuple[str, str, int], int]:
         out: dict[tuple[str, str, int], int] = {}
-        try:
-            for group, topics in self.groups.items():
-                tps = [
-                    TopicPartition(t, p)
-                    for t in topics
-                    for p in await partitions_of(self.bootstrap, t)
-                ]
-                if not tps:
-                    continue
-                committed = await admin.list_consumer_group_offsets(group)
-                ends = await consumer.end_offsets(tps)
-                starts = await consumer.beginning_offsets(tps)
-                for tp in tps:
-                    meta = committed.get(tp)
-                    position = meta.offset if meta is not None and meta.offset >= 0 else starts[tp]
-                    out[(group, tp.topic, tp.partition)] = max(0, ends[tp] - position)
-        finally:
-            await consumer.stop()
-            await admin.close()
+        for group, topics in self.groups.items():
+            tps = [
+                TopicPartition(t, p) for t in topics for p in await partitions_of(self.bootstrap, t)
+            ]
+            if not tps:
+                continue
+            committed = await admin.list_consumer_group_offsets(group)
+            ends = await consumer.end_offsets(tps)
+            starts = await consumer.beginning_offsets(tps)
+            for tp in tps:
+                meta = committed.get(tp)
+                position = meta.offset if meta is not None and meta.offset >= 0 else starts[tp]
+                out[(group, tp.topic, tp.partition)] = max(0, ends[tp] - position)
         return out
 
     async def run(self) -> None:
-        while True:
-            try:
-                for (group, topic, partition), n in (await self.measure()).items():
-                    self.lag.labels(group, topic, str(partition)).set(n)
-                self.updated.set_to_current_time()
-            except (KafkaError, OSError) as exc:  # the broker away: measure next time
-                log.warning("consumer lag not measured: %s", type(exc).__name__)
-            await asyncio.sleep(self.interval_s)
+        """Measure every `interval_s` with one admin client and one (group-less) consumer,
+        closed however the loop ends (cancellation at shutdown included)."""
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None)
+        try:
+            await admin.start()
+            await consumer.start()
+            while True:
+                try:
+                    for (group, topic, partition), n in (
+                        await self.measure(admin, consumer)
+                    ).items():
+                        self.lag.labels(group, topic, str(partition)).set(n)
+                    self.updated.set_to_current_time()
+                except (KafkaError, OSError) as exc:  # the broker away: measure next time
+                    log.warning("consumer lag not measured: %s", type(exc).__name__)
+                await asyncio.sleep(self.interval_s)
+        finally:
+            with contextlib.suppress(Exception):
+                await consumer.stop()
+            with contextlib.suppress(Exception):
+                await admin.close()
 
     def start(self) -> None:
         if self.groups and self._task is None:

@@ -110,6 +110,11 @@ def create_service_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # One app, one run: a second concurrent lifespan would start the broker's consumers
+        # twice and leave the first set unclosed.
+        if getattr(app.state, "running", False):
+            raise RuntimeError(f"{settings.service_name}: this app is already running")
+        app.state.running = True
         for store in ctx.stores.values():
             await store.ensure_indexes()
         await asyncio.wait_for(ensure_topics(settings.kafka_bootstrap, topics), 60)
@@ -127,6 +132,7 @@ def create_service_app(
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await lag.stop()
+            app.state.running = False
             if ctx.relay:
                 await ctx.relay.stop()
             await broker.stop()

@@ -51,6 +51,13 @@ class BusinessGauges:
             ["programme"],
             registry=registry,
         )
+        self.worst = Gauge(
+            "wushe_programme_lagging_station_percent",
+            "Percent complete of the most lagging stations (at most `worst_n` per programme),"
+            " by township (one station per township)",
+            ["programme", "township", "measure"],
+            registry=registry,
+        )
         self.money = Gauge(
             "wushe_money_fen",
             "Money in fen per province: pledged, received, allocated, disbursed",
@@ -58,9 +65,10 @@ class BusinessGauges:
             registry=registry,
         )
 
-    async def refresh(self) -> None:
+    async def refresh(self, worst_n: int = 10) -> None:
         views = await self.generations.current()
         day = today()
+        self.worst.clear()  # the most lagging stations change: no stale series
         async for meta in self.programmes.meta.find({}):
             pid = str(meta["_id"])
             found = await self.programmes.get(pid)
@@ -72,6 +80,16 @@ class BusinessGauges:
             by_city: dict[str, dict[str, dict[str, int]]] = defaultdict(dict)
             for township, counters in rows.items():
                 by_city[township[:4]][f"{pid}|{township}"] = counters
+            whole = progress(
+                {k: c for city in by_city.values() for k, c in city.items()},
+                start=start,
+                end=end,
+                as_of=day,
+            )
+            for lag in whole["lagging"][:worst_n]:
+                township = lag["station_id"]  # rows here are keyed by township
+                for measure, m in whole["per_station"][township].items():
+                    self.worst.labels(pid, township, measure).set(m["percent"])
             for city, city_rows in by_city.items():
                 result = progress(city_rows, start=start, end=end, as_of=day)
                 self.stations.labels(pid, city).set(result["stations"])
