@@ -146,7 +146,7 @@ async def test_command_to_kafka_with_trace_health_and_metrics(
         assert 'status="404"' in metrics
         assert "t1" not in metrics  # no ids in labels
         assert "faststream_published_messages_total" in metrics
-        assert "wushe_relay_published_events 2.0" in metrics
+        assert "wushe_relay_published_events_total 2.0" in metrics
         assert "wushe_relay_oldest_unpublished_age_seconds 0.0" in metrics
 
     spans = exporter.get_finished_spans()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -15,7 +15,9 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from faststream.kafka import KafkaBroker
 from opentelemetry.sdk.trace import TracerProvider
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 from pydantic import BaseModel
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
@@ -98,7 +100,7 @@ def create_service_app(
         )
         for store in ctx.stores.values():
             store._on_commit = ctx.relay.notify
-        _relay_gauges(ctx.relay, metrics)
+        metrics.register(RelayMetrics(ctx.relay))
     if register_handlers:
         register_handlers(ctx)
     lag = LagMonitor(
@@ -164,23 +166,31 @@ def create_service_app(
     return app
 
 
-def _relay_gauges(relay: Relay, registry: CollectorRegistry) -> None:
-    published = Gauge(
-        "wushe_relay_published_events",
-        "Events the relay has published since start",
-        registry=registry,
-    )
-    published.set_function(lambda: relay.published_total)
-    failures = Gauge(
-        "wushe_relay_failed_passes", "Relay passes that failed since start", registry=registry
-    )
-    failures.set_function(lambda: relay.failures_total)
-    oldest = Gauge(
-        "wushe_relay_oldest_unpublished_age_seconds",
-        "Age of the oldest committed event not yet published, as of the last sweep",
-        registry=registry,
-    )
-    oldest.set_function(lambda: relay.oldest_waiting_s)
+class RelayMetrics(Collector):
+    """The relay's figures read at scrape time: cumulative counts as counters (`_total`),
+    the backlog found by the last sweep as gauges."""
+
+    def __init__(self, relay: Relay) -> None:
+        self.relay = relay
+
+    def collect(self) -> Iterator[Metric]:
+        r = self.relay
+        yield CounterMetricFamily(
+            "wushe_relay_published_events", "Events the relay has published", r.published_total
+        )
+        yield CounterMetricFamily(
+            "wushe_relay_failed_passes", "Relay passes that failed", r.failures_total
+        )
+        yield GaugeMetricFamily(
+            "wushe_relay_oldest_unpublished_age_seconds",
+            "Age of the oldest committed event not yet published, as of the last sweep",
+            r.oldest_waiting_s,
+        )
+        yield GaugeMetricFamily(
+            "wushe_relay_backlog_commits",
+            "Commits not yet published, as of the last sweep",
+            r.waiting_commits,
+        )
 
 
 def _health_router(ctx: ServiceContext) -> APIRouter:

@@ -419,6 +419,7 @@ class Relay:
         self.published_total = 0
         self.failures_total = 0
         self.oldest_waiting_s = 0.0
+        self.waiting_commits = 0
         self._announced: dict[EventStore, dict[str, Doc]] = {}
         self._sweep_due = True
         # Ids this relay published lately: a new commit whose predecessor is here needs no
@@ -498,16 +499,23 @@ class Relay:
         """What is still waiting after a sweep, failed or not (a scan on FerretDB, so only
         then): the age the relay-backlog alert watches."""
         with contextlib.suppress(Exception):
-            self.oldest_waiting_s = await self.oldest_unpublished_age_s()
+            self.oldest_waiting_s, self.waiting_commits = await self.backlog()
 
     async def oldest_unpublished_age_s(self) -> float:
         """Age of the oldest commit still waiting (0 when none): the relay's health gauge."""
+        return (await self.backlog())[0]
+
+    async def backlog(self) -> tuple[float, int]:
+        """The age of the oldest commit still waiting (0 when none) and how many wait."""
         oldest: datetime | None = None
+        waiting = 0
         for store in self.stores:
             for doc in await store.unpublished(10_000_000):
+                waiting += 1
                 at = doc["recorded_at"]
                 oldest = at if oldest is None or at < oldest else oldest
-        return 0.0 if oldest is None else (datetime.now(UTC) - oldest).total_seconds()
+        age = 0.0 if oldest is None else (datetime.now(UTC) - oldest).total_seconds()
+        return age, waiting
 
     async def run(self) -> None:
         backoff = 0.2
