@@ -38,6 +38,10 @@ KAFKA_VERSION = "4.1.1"
 # available"); v1.24.2 is the same release line with dependency bumps only.
 FERRETDB_VERSION = "v1.24.2"
 FERRETDB_MODULE = "github.com/FerretDB/FerretDB"
+# kustomize renders the Kubernetes overlays in the deploy tests (built from the Go proxy;
+# v5.8 needs Go 1.27, so the last release that builds with Go 1.24+).
+KUSTOMIZE_VERSION = "v5.7.1"
+KUSTOMIZE_MODULE = "sigs.k8s.io/kustomize/kustomize/v5"
 MAVEN_DEPENDENCY_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.7.1"
 
 COMPONENTS = ("kafka", "ferretdb", "prometheus")
@@ -218,6 +222,33 @@ class Installer:
         if system:
             return Path(system)
         return self.prometheus_root / "usr" / "bin" / name
+
+    @property
+    def kustomize_bin(self) -> Path:
+        return self.cfg.cache / f"kustomize-{KUSTOMIZE_VERSION}" / "kustomize"
+
+    def install_kustomize(self) -> Path:
+        """Build kustomize once from the Go module proxy (a tool of the tests, not the stack)."""
+        if self.kustomize_bin.exists():
+            return self.kustomize_bin
+        go = _require("go", "install Go 1.24+ to build kustomize")
+        _log(f"building kustomize {KUSTOMIZE_VERSION} from the Go module proxy (once)...")
+        staging = self.kustomize_bin.parent / "partial"
+        staging.mkdir(parents=True, exist_ok=True)
+        env = {
+            **os.environ,
+            "CGO_ENABLED": "0",
+            "GOBIN": str(staging),
+            "GOFLAGS": "-buildvcs=false",
+        }
+        _run(
+            [go, "install", f"{KUSTOMIZE_MODULE}@{KUSTOMIZE_VERSION}"],
+            env=env,
+            what="building kustomize",
+        )
+        (staging / "kustomize").rename(self.kustomize_bin)
+        shutil.rmtree(staging, ignore_errors=True)
+        return self.kustomize_bin
 
     def install_all(self) -> None:
         self.install_kafka()

@@ -1,0 +1,275 @@
+"""The deployment files, validated offline: Dockerfiles linted (hadolint), docker-compose.yml
+against the compose-spec schema plus what the schema misses, every rendered manifest of each
+Kubernetes overlay against the Kubernetes schemas (kubernetes-validate, strict), the custom
+resources checked against what our code says, and the environment variables each service
+reads equal to the ones compose and Kubernetes set."""
+
+from __future__ import annotations
+
+import importlib
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate
+import pytest
+import yaml
+from kubernetes_validate.utils import latest_version
+
+from wushe.devstack import SERVICES, Installer, StackConfig
+
+ROOT = Path(__file__).resolve().parents[2]
+OVERLAYS = sorted(p for p in (ROOT / "k8s" / "overlays").iterdir() if p.is_dir())
+BUILTIN_GROUPS = (
+    "v1",
+    "apps/v1",
+    "batch/v1",
+    "autoscaling/v2",
+    "policy/v1",
+    "networking.k8s.io/v1",
+)
+# Images without a shell or HTTP client to probe with (the collector is distroless).
+NO_HEALTHCHECK = {"otel-collector"}
+
+
+def tool(name: str) -> str:
+    found = shutil.which(name) or str(Path(sys.executable).parent / name)
+    assert Path(found).exists(), f"{name} is a dev dependency: uv sync"
+    return found
+
+
+@pytest.fixture(scope="module")
+def rendered() -> dict[str, list[dict[str, Any]]]:
+    kustomize = Installer(StackConfig.from_env()).install_kustomize()
+    out = {}
+    for overlay in OVERLAYS:
+        built = subprocess.run(
+            [str(kustomize), "build", str(overlay)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        ).stdout
+        out[overlay.name] = [d for d in yaml.safe_load_all(built) if d]
+    return out
+
+
+def settings_env(service: str) -> set[str]:
+    module = importlib.import_module(f"{service}.settings")
+    cls = next(
+        v for k, v in vars(module).items() if k.endswith("Settings") and k != "ServiceSettings"
+    )
+    return {f"WUSHE_{name.upper()}" for name in cls.model_fields}
+
+
+# --------------------------------------------------------------------------- Dockerfiles
+
+
+@pytest.mark.parametrize("service", sorted(SERVICES))
+def test_dockerfile_lints_and_builds_the_service_as_non_root(service: str) -> None:
+    path = ROOT / "services" / service / "Dockerfile"
+    lint = subprocess.run([tool("hadolint"), str(path)], capture_output=True, text=True, timeout=60)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    text = path.read_text()
+    port = SERVICES[service][1]
+    assert f"uv sync --frozen --no-dev --no-install-workspace --package wushe-{service}" in text
+    assert re.search(r"^USER 10001$", text, re.M)
+    assert f"http://127.0.0.1:{port}/health/live" in text
+    assert "HEALTHCHECK" in text
+    assert f'"{service}.app:app_from_env"' in text
+    for image in re.findall(r"^FROM (\S+)", text, re.M):
+        assert re.search(r":\d", image), f"{service}: unpinned base image {image}"
+
+
+# --------------------------------------------------------------------------- compose
+
+
+def compose() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    return data
+
+
+def test_compose_file_is_valid_and_complete() -> None:
+    checked = subprocess.run(
+        [tool("check-jsonschema"), "--builtin-schema", "vendor.compose-spec", "docker-compose.yml"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    services = compose()["services"]
+    assert set(SERVICES) <= set(services)
+    assert {"kafka", "mongo", "prometheus", "grafana", "otel-collector"} <= set(services)
+    for name, svc in services.items():
+        for target, condition in (svc.get("depends_on") or {}).items():
+            assert target in services, f"{name} depends on unknown {target}"
+            if target not in NO_HEALTHCHECK:
+                assert condition["condition"] == "service_healthy", (name, target)
+        if name not in NO_HEALTHCHECK:
+            assert svc.get("healthcheck", {}).get("test"), f"{name} has no health check"
+        image = svc["image"]
+        assert re.search(r":[0-9v]", image), image
+        assert not image.endswith(":latest"), image
+        for volume in svc.get("volumes", []):
+            source = volume.split(":", 1)[0]
+            if source.startswith("./"):
+                assert (ROOT / source).exists(), f"{name} mounts missing {source}"
+    assert "condition: service_healthy" in (ROOT / "docker-compose.yml").read_text()
+    # Secrets are referenced, never committed.
+    secret_file = compose()["secrets"]["jwt_public_key"]["file"]
+    assert "${" in secret_file
+    assert ".secrets/" in (ROOT / ".gitignore").read_text()
+
+
+# --------------------------------------------------------------------------- Kubernetes
+
+
+def test_the_base_is_generated_from_the_code() -> None:
+    sys.path.insert(0, str(ROOT / "k8s"))
+    try:
+        generate = importlib.import_module("generate")
+    finally:
+        sys.path.remove(str(ROOT / "k8s"))
+    for path, text in generate.render().items():
+        assert path.read_text() == text, f"{path} is stale: uv run python k8s/generate.py"
+
+
+def test_every_rendered_manifest_validates_against_the_kubernetes_schemas(
+    rendered: dict[str, list[dict[str, Any]]],
+) -> None:
+    version = latest_version()
+    for overlay, docs in rendered.items():
+        assert docs, overlay
+        for doc in docs:
+            if doc["apiVersion"] in BUILTIN_GROUPS:
+                try:
+                    kubernetes_validate.validate(doc, version, strict=True)
+                except kubernetes_validate.ValidationError as exc:
+                    pytest.fail(f"{overlay}: {doc['kind']}/{doc['metadata']['name']}: {exc}")
+            assert doc["kind"] != "Secret", "secrets are referenced, never committed"
+
+
+def by_kind(docs: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
+    return {d["metadata"]["name"]: d for d in docs if d["kind"] == kind}
+
+
+@pytest.mark.parametrize("overlay", [p.name for p in OVERLAYS])
+def test_every_service_is_deployed_safely_in_each_overlay(
+    overlay: str, rendered: dict[str, list[dict[str, Any]]]
+) -> None:
+    docs = rendered[overlay]
+    for kind in (
+        "Deployment",
+        "Service",
+        "ServiceAccount",
+        "HorizontalPodAutoscaler",
+        "PodDisruptionBudget",
+        "NetworkPolicy",
+    ):
+        assert set(SERVICES) <= set(by_kind(docs, kind)), (overlay, kind)
+    for name, deployment in by_kind(docs, "Deployment").items():
+        pod = deployment["spec"]["template"]["spec"]
+        (container,) = pod["containers"]
+        assert container["readinessProbe"]["httpGet"]["path"] == "/health/ready"
+        assert container["livenessProbe"]["httpGet"]["path"] == "/health/live"
+        assert container["resources"]["requests"]
+        assert container["resources"]["limits"]
+        assert container["securityContext"]["runAsNonRoot"] is True
+        assert container["securityContext"]["readOnlyRootFilesystem"] is True
+        assert pod["serviceAccountName"] == name
+        assert re.search(r":\d", container["image"]), container["image"]
+        port = SERVICES[name][1]
+        assert container["ports"][0]["containerPort"] == port
+    policies = by_kind(docs, "NetworkPolicy")
+    for name in SERVICES:
+        egress_ports = {
+            p["port"] for rule in policies[name]["spec"]["egress"] for p in rule["ports"]
+        }
+        # Kafka, the store, the collector and DNS: nothing else.
+        assert egress_ports == {9092, 27017, 4318, 53}, (name, egress_ports)
+
+
+def test_kafka_custom_resources_follow_the_code(rendered: dict[str, list[dict[str, Any]]]) -> None:
+    """The Strimzi CRD schemas are not obtainable here (no Maven, PyPI or npm package ships
+    them), so the custom resources are checked against the code instead: a topic for every
+    topic produced or consumed, with the dead-letter topics, retention as `wushe.topics`
+    says, and the partner user able to read only the partner topic with its own group."""
+    from wushe.contracts.registry import load_all_contracts
+    from wushe.topics import PARTNER_TOPIC, REGISTRY_TOPICS
+
+    docs = rendered["prod"]
+    topics = {d["spec"]["topicName"]: d["spec"] for d in docs if d["kind"] == "KafkaTopic"}
+    assert {c.topic for c in load_all_contracts() if not c.topic.startswith("testing.")} <= set(
+        topics
+    )
+    for spec in (*REGISTRY_TOPICS, PARTNER_TOPIC):
+        assert topics[spec.name]["config"]["retention.ms"] == spec.retention_ms == -1
+        assert topics[spec.name]["partitions"] == spec.partitions
+    assert all(
+        t["replicas"] == 3 and t["config"]["min.insync.replicas"] == 2 for t in topics.values()
+    )
+    dev = {d["spec"]["topicName"]: d["spec"] for d in rendered["dev"] if d["kind"] == "KafkaTopic"}
+    assert all(t["replicas"] == 1 for t in dev.values())
+    (partner,) = [d for d in docs if d["kind"] == "KafkaUser"]
+    acls = partner["spec"]["authorization"]["acls"]
+    assert {(a["resource"]["type"], a["resource"]["name"]) for a in acls} == {
+        ("topic", PARTNER_TOPIC.name),
+        ("group", "partner-example"),
+    }
+    assert all(set(a["operations"]) <= {"Read", "Describe"} for a in acls)
+    (kafka,) = [d for d in docs if d["kind"] == "Kafka"]
+    listeners = {x["name"]: x for x in kafka["spec"]["kafka"]["listeners"]}
+    assert listeners["partners"]["authentication"]["type"] == "scram-sha-512"
+    assert listeners["partners"]["tls"] is True
+
+
+def test_prometheus_rules_and_service_monitor(rendered: dict[str, list[dict[str, Any]]]) -> None:
+    docs = rendered["prod"]
+    (rule,) = [d for d in docs if d["kind"] == "PrometheusRule"]
+    ours = []
+    for path in sorted((ROOT / "deploy" / "prometheus" / "rules").glob("*.yml")):
+        ours.extend(yaml.safe_load(path.read_text())["groups"])
+    assert rule["spec"]["groups"] == ours  # the same rules as promtool tests
+    (monitor,) = [d for d in docs if d["kind"] == "ServiceMonitor"]
+    assert monitor["spec"]["endpoints"][0]["path"] == "/metrics"
+    services = by_kind(docs, "Service")
+    selector = monitor["spec"]["selector"]["matchLabels"]
+    for name in SERVICES:
+        assert selector.items() <= services[name]["metadata"]["labels"].items()
+        assert services[name]["spec"]["ports"][0]["name"] == "http"
+
+
+# --------------------------------------------------------------------------- configuration
+
+
+def test_the_variables_set_are_the_ones_the_services_read(
+    rendered: dict[str, list[dict[str, Any]]],
+) -> None:
+    required = {
+        "WUSHE_KAFKA_BOOTSTRAP",
+        "WUSHE_MONGO_URL",
+        "WUSHE_PII_KEY",
+        "WUSHE_JWT_PUBLIC_KEY_FILE",
+        "WUSHE_ENVIRONMENT",
+    }
+    services = compose()["services"]
+    for name in SERVICES:
+        reads = settings_env(name)
+        compose_env = set(services[name]["environment"])
+        assert compose_env <= reads, (name, compose_env - reads)
+        assert required <= compose_env, (name, required - compose_env)
+        for overlay, docs in rendered.items():
+            config = by_kind(docs, "ConfigMap")["wushe-config"]["data"]
+            (container,) = by_kind(docs, "Deployment")[name]["spec"]["template"]["spec"][
+                "containers"
+            ]
+            k8s_env = set(config) | {e["name"] for e in container.get("env", [])}
+            assert k8s_env <= reads, (overlay, name, k8s_env - reads)
+            assert required <= k8s_env, (overlay, name, required - k8s_env)
+    registry_dockerfile = (ROOT / "services" / "registry" / "Dockerfile").read_text()
+    assert "WUSHE_REGION_DATA_DIR=/app/regions" in registry_dockerfile
+    assert "WUSHE_REGION_DATA_DIR" in settings_env("registry")
