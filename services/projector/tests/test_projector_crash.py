@@ -68,7 +68,7 @@ class ProjectorProcess:
             "WUSHE_MONGO_URL": stack.cfg.mongo_url,
             "WUSHE_MONGO_DB": f"views_{unique}",
             "WUSHE_VIEWS_GROUP": f"views.{unique}",
-            "WUSHE_BATCH_SIZE": "100",
+            "WUSHE_BATCH_SIZE": "50",
             "WUSHE_JWT_PUBLIC_KEY": keys.public_pem(),
             "WUSHE_ENVIRONMENT": "local",
         }
@@ -137,7 +137,7 @@ async def test_sigkill_mid_batch_and_restart_give_exact_views(
     stack: LocalStack, unique: str, projector: tuple[ProjectorProcess, DevKeys]
 ) -> None:
     process, keys = projector
-    envelopes, expected = events(2000, unique)
+    envelopes, expected = events(1000, unique)
     await publish_all(stack.cfg.kafka_bootstrap, envelopes)
     token = keys.issue(subject="ops", region_scope=REGION[:2])
     kills = 0

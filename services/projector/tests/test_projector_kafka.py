@@ -15,6 +15,7 @@ from wushe.contracts.events import activities as act
 from wushe.devstack import LocalStack
 from wushe.store import create_mongo_client
 from wushe.testing import publish_all, serve, wait_for
+from wushe.topics import group_size
 
 pytestmark = pytest.mark.integration
 
@@ -72,19 +73,17 @@ async def test_two_instances_and_duplicates_give_exact_views(
         async with serve(first) as views, serve(second) as views2:
             await publish_all(stack.cfg.kafka_bootstrap, envelopes, times=2)
 
-            async def ours() -> dict[str, int]:
+            async def caught_up() -> bool:
+                # Our events are the only ones in March 2026 in these two cities (other
+                # tests' activities elsewhere in 36 must not make this look done).
                 resp = await views.get(
                     "/views/activities",
                     headers=auth,
-                    params={"region": "36", "as_of": "2026-12-31"},
+                    params={"region": "36", "by": "city", "as_of": str(DAY + timedelta(days=19))},
                 )
-                totals = resp.json()["totals"]
-                # Other tests publish activities too: count only this test's stations' days.
-                return {k: totals.get(k, 0) for k in expected}
-
-            async def caught_up() -> bool:
-                got = await ours()
-                return got["activities"] >= expected["activities"]
+                by_city = resp.json().get("by_region", {})
+                done = sum(by_city.get(c, {}).get("activities", 0) for c in ("3601", "3607"))
+                return done >= expected["activities"]
 
             await wait_for(caught_up, timeout_s=60, what="both projectors caught up")
             # Our events are the only ones in March 2026 for these two stations.
@@ -128,6 +127,11 @@ async def test_two_instances_and_duplicates_give_exact_views(
                 "Authorization": "Bearer "
                 + keys.issue(subject="ops", region_scope="36", roles=["admin"])
             }
+
+            async def both_joined() -> bool:
+                return await group_size(stack.cfg.kafka_bootstrap, settings.views_group) == 2
+
+            await wait_for(both_joined, timeout_s=60, what="both instances in the views group")
             refused = await views.post("/views/rebuilds", headers=ops)
             assert refused.status_code == 409, refused.text
             assert "2 projector instances" in refused.text

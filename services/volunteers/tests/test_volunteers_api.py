@@ -317,7 +317,8 @@ async def test_hours_reach_kafka_once_and_backbones_follow_from_the_events(
                 return False
         return True
 
-    await wait_for(activity_hours_approved, timeout_s=30, what="activity hours approved")
+    # The follower reads the activities topic from the start, other tests' events too.
+    await wait_for(activity_hours_approved, timeout_s=120, what="activity hours approved")
     unmatched = (
         await vol.get("/attendances/unmatched", headers=h, params={"station_id": s1})
     ).json()

@@ -633,8 +633,9 @@ class LocalStack:
                 "--ignore-formatted",
                 "-c",
                 str(props),
-                "-t",
-                cluster_id,
+                # One argument: a random id may begin with "-", which argparse would
+                # otherwise take for an option (about 1 start in 64 failed to format).
+                f"--cluster-id={cluster_id}",
             ],
             what="formatting Kafka storage",
             timeout=120,
