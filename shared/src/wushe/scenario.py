@@ -200,7 +200,7 @@ def generate(config: Config, all_townships: list[tuple[str, str]]) -> Scenario:
     allocations = {code: pledge // (2 * n) for code, _ in townships}
     return Scenario(
         config=config,
-        programme_id=f"blue-vest-{config.province}-{config.start:%Y%m}-s{config.seed}",
+        programme_id=f"blue-vest-{config.province}-{config.start:%Y%m}-n{n}-s{config.seed}",
         townships=townships,
         targets=targets,
         volunteers=volunteers,
