@@ -169,3 +169,50 @@ async def test_blue_vest_progress_equals_the_scenarios_own_figures(mongo_db: Any
     )
     assert len(by_city) == 11
     assert sum(c.get("target:sessions", 0) for c in by_city.values()) == 5544
+
+
+@pytest.mark.integration
+async def test_the_generators_blue_vest_scenario_equals_its_own_totals_in_the_views(
+    mongo_db: Any,
+) -> None:
+    """The scenario generator of the main job (`wushe.scenario`), all 462 Jiangxi stations
+    and a year, fed to the views as events: every station's and the province's progress
+    equals the totals the generator computed from its own records."""
+    import csv
+
+    from registry import reference
+    from wushe import scenario
+    from wushe.contracts import REGISTRY
+
+    with (reference.install() / "streets.csv").open(encoding="utf-8") as fh:
+        townships = [(r["code"], r["name"]) for r in csv.DictReader(fh) if r["code"][:2] == "36"]
+    config = scenario.Config(
+        province="36", stations=462, months=12, seed=11, end=date(2026, 10, 31)
+    )
+    generated = scenario.generate(config, townships)
+    expected = generated.expected()
+    assert expected["totals"]["sessions"] >= 5544
+    assert expected["totals"]["person_times:elders"] >= 46000
+    offsets: dict[tuple[str, int], int] = defaultdict(int)
+    records = []
+    for env in scenario.envelopes(generated):
+        partition = sum(env.subject.encode()) % 3
+        offset = offsets[(env.topic, partition)]
+        offsets[(env.topic, partition)] += 1
+        delivery = Delivery(env.topic, partition, offset, env.subject.encode())
+        records.append(Record(delivery, env, REGISTRY.decode(env)))
+    projector = Projector(mongo_db, VIEWS)
+    for i in range(0, len(records), 1000):
+        await projector.apply(records[i : i + 1000])
+    pid = generated.programme_id
+    rows = await projector.totals(
+        "programmes", region_prefix="36", as_of=config.end, key_prefix=f"{pid}|", by_key=True
+    )
+    out = progress(rows, start=config.start, end=date(2026, 11, 30), as_of=config.end)
+    assert out["stations"] == 462
+    assert {m: int(out["totals"][m]["actual"]) for m in expected["totals"]} == expected["totals"]
+    assert {m: int(out["totals"][m]["target"]) for m in expected["targets"]} == expected["targets"]
+    for township, figures in expected["per_station"].items():
+        got = out["per_station"][scenario.station_id(township)]
+        assert {m: got.get(m, {}).get("actual", 0) for m in figures} == figures, township
+    assert 0 < len(out["lagging"]) < 462  # some stations behind the pace, most not

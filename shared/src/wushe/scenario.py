@@ -25,6 +25,7 @@ from typing import Any
 
 import httpx
 
+from wushe.contracts import Envelope, Event
 from wushe.validators import resident_id_check_char
 
 REFERENCE = {"stations": 462, "backbones": 5000, "sessions": 5544, "elders": 46000}
@@ -681,3 +682,93 @@ def report(
         "  stop         ./dev down",
     ]
     return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- as events
+
+
+def station_id(township: str) -> str:
+    """The registry's id of a township's station (one station per township)."""
+    return f"st-{township}"
+
+
+def events(scenario: Scenario) -> list[tuple[str, Event]]:
+    """The facts the platform records for the scenario's programme, as (aggregate id, event):
+    enrolments with split targets, backbone promotions, held activities. For benchmarks and
+    for testing the views without the services (the same records, the same totals)."""
+    from wushe.contracts.events import activities as act
+    from wushe.contracts.events import registry as reg
+    from wushe.contracts.events import volunteers as vol
+
+    cfg, pid = scenario.config, scenario.programme_id
+    n = len(scenario.townships)
+    shares = {k: split(v, n) for k, v in scenario.targets.items()}
+    out: list[tuple[str, Event]] = []
+    for i, (code, _) in enumerate(scenario.townships):
+        out.append(
+            (
+                pid,
+                reg.StationEnrolled(
+                    programme_id=pid,
+                    station_id=station_id(code),
+                    region_code=code,
+                    enrolled_on=cfg.start,
+                    targets=reg.Targets(
+                        backbone_volunteers=shares["backbones"][i],
+                        service_sessions=shares["sessions"][i],
+                        person_times={"elders": shares["elders"][i]},
+                    ),
+                ),
+            )
+        )
+    for j, v in enumerate(scenario.volunteers):
+        if v.backbone_on is not None:
+            vid = f"vol-s{cfg.seed}-{j:07d}"
+            out.append(
+                (
+                    vid,
+                    vol.BackbonePromoted(
+                        volunteer_id=vid,
+                        station_id=station_id(v.township),
+                        region_code=v.township,
+                        programme_id=pid,
+                        promoted_on=v.backbone_on,
+                        reason_code="service_record",
+                    ),
+                )
+            )
+    for a in scenario.activities:
+        aid = f"act-{a.ref}"
+        facts = act.ActivityFacts(
+            activity_id=aid,
+            station_id=station_id(a.township),
+            region_code=a.township,
+            programme_ids=[pid],
+            service_area="elder_services",
+            kind="community_event",
+            themes=list(a.themes),
+            activity_date=a.day,
+        )
+        out.append(
+            (
+                aid,
+                act.ActivityHeld(
+                    activity=facts,
+                    held_on=a.day,
+                    counts=act.Counts(sessions=a.sessions, person_times={"elders": a.elders}),
+                    linkage=act.Linkage(),
+                ),
+            )
+        )
+    return out
+
+
+def envelopes(scenario: Scenario) -> list[Envelope]:
+    """The events as CloudEvents, each aggregate's in stream order (`ce_sequence`)."""
+    versions: dict[str, int] = defaultdict(int)
+    out = []
+    for subject, event in events(scenario):
+        versions[subject] += 1
+        env = Envelope.wrap(event, source="/wushe/scenario", subject=subject)
+        out.append(env.model_copy(update={"sequence": f"{versions[subject]:010d}.0000"}))
+    return out
