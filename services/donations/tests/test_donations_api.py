@@ -26,7 +26,7 @@ from wushe.contracts.events import donations as ev
 from wushe.devstack import LocalStack
 from wushe.store import create_mongo_client
 from wushe.testing import read_topic, serve, serve_http, wait_for
-from wushe.validators import resident_id_check_char
+from wushe.validators import resident_id_check_char, uscc_check_char
 from wushe.web import today
 
 pytestmark = pytest.mark.integration
@@ -103,7 +103,9 @@ async def setup(
         json={
             "name": "江西省某慈善基金会",
             "kind": "foundation",
-            "credit_code": "91350100M000100Y43",
+            # Unique per test: the foundation's donor id, its key on the shared partner topic,
+            # follows from it, and other tests' funds must not join its ledger.
+            "credit_code": credit_code(unique),
             "region_code": "36",
         },
     )
@@ -135,6 +137,12 @@ async def setup(
     )
     assert again.json()["donor_id"] == foundation.json()["donor_id"]
     return sid, pid, foundation.json()["donor_id"]
+
+
+def credit_code(unique: str) -> str:
+    """A valid unified social credit code (GB 32100) of its own for each test."""
+    first17 = "91360100" + unique[:9].upper()
+    return first17 + uscc_check_char(first17)
 
 
 async def post(

@@ -51,6 +51,7 @@ class LagMonitor:
             registry=registry,
         )
         self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
 
     async def measure(
         self, admin: AIOKafkaAdminClient, consumer: AIOKafkaConsumer
@@ -79,7 +80,7 @@ class LagMonitor:
         try:
             await admin.start()
             await consumer.start()
-            while True:
+            while not self._stopping.is_set():
                 try:
                     for (group, topic, partition), n in (
                         await self.measure(admin, consumer)
@@ -88,7 +89,8 @@ class LagMonitor:
                     self.updated.set_to_current_time()
                 except (KafkaError, OSError) as exc:  # the broker away: measure next time
                     log.warning("consumer lag not measured: %s", type(exc).__name__)
-                await asyncio.sleep(self.interval_s)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), self.interval_s)
         finally:
             with contextlib.suppress(Exception):
                 await consumer.stop()
@@ -100,10 +102,16 @@ class LagMonitor:
             self._task = asyncio.create_task(self.run(), name="consumer-lag")
 
     async def stop(self) -> None:
+        """Let a measurement in progress finish (clients closed cleanly); cancel only if
+        it hangs."""
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            self._stopping.set()
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), 10)
+            except TimeoutError:
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._task
             self._task = None
 
 

@@ -125,8 +125,8 @@ async def follow(
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None
     )
-    await consumer.start()
-    try:
+    try:  # start inside: a cancelled start must still close what it opened
+        await consumer.start()
         deadline = time.monotonic() + timeout_s
         partitions = await partitions_of(bootstrap, topic)
         if not partitions:

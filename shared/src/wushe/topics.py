@@ -45,8 +45,8 @@ async def ensure_topics(bootstrap: str, specs: Iterable[TopicSpec], replication:
     if not specs:
         return
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
+    try:  # start inside: a cancelled start must still close what it opened
+        await admin.start()
         existing = set(await admin.list_topics())
         missing = [s for s in specs if s.name not in existing]
         if missing:
@@ -71,8 +71,8 @@ async def ensure_topics(bootstrap: str, specs: Iterable[TopicSpec], replication:
 async def partitions_of(bootstrap: str, topic: str) -> list[int]:
     """The topic's partition numbers ([] when it does not exist)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
+    try:  # start inside: a cancelled start must still close what it opened
+        await admin.start()
         described = await admin.describe_topics([topic])
     finally:
         await admin.close()
@@ -85,8 +85,8 @@ async def partitions_of(bootstrap: str, topic: str) -> list[int]:
 async def group_size(bootstrap: str, group_id: str) -> int:
     """How many consumers are members of a group right now (0 when it has none)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
+    try:  # start inside: a cancelled start must still close what it opened
+        await admin.start()
         responses = await admin.describe_consumer_groups([group_id])
     finally:
         await admin.close()
