@@ -308,9 +308,17 @@ async def drive_traffic(platform: dict[str, Any], stack: LocalStack, unique: str
             "period_start": start,
             "period_end": day,
         }
-        r = await don.post("/pledges", headers={"Idempotency-Key": f"{unique}-p"}, json=pledge)
-        assert r.status_code == 201, r.text
-        fund = r.json()["fund_id"]
+        made: dict[str, Any] = {}
+
+        async def pledged() -> bool:
+            # Until the donations service knows the station from the registry's events it
+            # refuses the pledge (422, before the key is claimed, so retrying is fine).
+            r = await don.post("/pledges", headers={"Idempotency-Key": f"{unique}-p"}, json=pledge)
+            made["r"] = r
+            return r.status_code == 201
+
+        await wait_for(pledged, timeout_s=60, what="the station in the donations copy")
+        fund = made["r"].json()["fund_id"]
         for i, (path, body) in enumerate(
             [
                 (
