@@ -25,7 +25,7 @@ from wushe import scenario
 from wushe.auth import DevKeys
 from wushe.devstack import LocalStack
 from wushe.store import create_mongo_client
-from wushe.testing import serve_http
+from wushe.testing import serve_http, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -108,9 +108,18 @@ async def test_a_small_scenario_through_the_apis_equals_the_generators_totals(
             got = {m: final["per_station"][station].get(m, {}).get("actual", 0) for m in figures}
             assert got == figures, township
         headers = {"Authorization": f"Bearer {token}"}
-        async with httpx.AsyncClient(base_url=urls.projector, headers=headers) as views:
-            lineage = (await views.get(f"/views/lineage/{ids['donor_id']}")).json()
-        assert {k: lineage["totals"].get(k, 0) for k in expected["money"]} == expected["money"]
+        money: dict[str, int] = {}
+
+        async def money_projected() -> bool:
+            # The money events travel on their own topic: wait for them too.
+            async with httpx.AsyncClient(base_url=urls.projector, headers=headers) as views:
+                r = await views.get(f"/views/lineage/{ids['donor_id']}")
+            totals = r.json().get("totals", {}) if r.status_code == 200 else {}
+            money.update({k: totals.get(k, 0) for k in expected["money"]})
+            return money == expected["money"]
+
+        await wait_for(money_projected, timeout_s=120, what="the money in the lineage view")
+        assert money == expected["money"]
         printed = scenario.report(generated, ids, final, {}, {"projector": urls.projector}, "-")
         assert "views equal the generator's own totals: yes" in printed
         # Loading again changes nothing: every step is idempotent.
