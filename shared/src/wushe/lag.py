@@ -19,8 +19,6 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 from prometheus_client import CollectorRegistry, Gauge
 
-from wushe.topics import partitions_of
-
 log = logging.getLogger("wushe.lag")
 
 
@@ -57,10 +55,17 @@ class LagMonitor:
         self, admin: AIOKafkaAdminClient, consumer: AIOKafkaConsumer
     ) -> dict[tuple[str, str, int], int]:
         out: dict[tuple[str, str, int], int] = {}
+        # One description of every topic, with the admin client already open.
+        described = await admin.describe_topics(
+            sorted({t for ts in self.groups.values() for t in ts})
+        )
+        partitions = {
+            d["topic"]: sorted(int(p["partition"]) for p in d.get("partitions", []))
+            for d in described
+            if not d.get("error_code")
+        }
         for group, topics in self.groups.items():
-            tps = [
-                TopicPartition(t, p) for t in topics for p in await partitions_of(self.bootstrap, t)
-            ]
+            tps = [TopicPartition(t, p) for t in topics for p in partitions.get(t, [])]
             if not tps:
                 continue
             committed = await admin.list_consumer_group_offsets(group)

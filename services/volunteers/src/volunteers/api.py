@@ -155,8 +155,11 @@ def volunteer_out(svc: Volunteers, v: Volunteer, version: int) -> VolunteerOut:
     )
 
 
-async def register(svc: Volunteers, who: Principal, body: VolunteerIn) -> tuple[Volunteer, bool]:
-    """Register, or (same person, same station) report the existing record."""
+async def register(
+    svc: Volunteers, who: Principal, body: VolunteerIn
+) -> tuple[Volunteer, int, bool]:
+    """Register, or (same person, same station) report the existing record: the volunteer,
+    its version, and whether it was created now."""
     station = await visible_station(svc, who, body.station_id, "station_id")
     on = body.registered_on or today()
     if on > today():
@@ -173,10 +176,10 @@ async def register(svc: Volunteers, who: Principal, body: VolunteerIn) -> tuple[
         raise rule(exc) from None
     # The id is a keyed hash of the ID number: pseudonymous, and one record per person.
     vid = "vol-" + svc.vault.blind_index("resident_id", person.id_number)[:20]
-    existing, _ = await svc.store.volunteer(vid)
+    existing, version = await svc.store.volunteer(vid)
     if existing is not None:
         if existing.station_id == station.station_id and who.can_see(existing.region_code):
-            return existing, False
+            return existing, version, False
         raise HTTPException(
             409,
             detail=[
@@ -205,17 +208,15 @@ async def register(svc: Volunteers, who: Principal, body: VolunteerIn) -> tuple[
         phone_masked=mask_mobile(person.phone) if person.phone else None,
     )
     try:
-        await svc.store.volunteers.save_model(vid, 0, v, [domain.register_event(v)])
+        version = await svc.store.volunteers.save_model(vid, 0, v, [domain.register_event(v)])
     except ConcurrencyError:
         raise HTTPException(409, "registered concurrently; retry to see the record") from None
-    return v, True
+    return v, version, True
 
 
 @router.post("/volunteers", response_model=VolunteerOut, status_code=201, tags=["volunteers"])
 async def register_volunteer(body: VolunteerIn, svc: Svc, who: CurrentPrincipal) -> VolunteerOut:
-    v, _ = await register(svc, who, body)
-    _, version = await svc.store.volunteer(v.volunteer_id)
-    return volunteer_out(svc, v, version)
+    return volunteer_out(svc, *(await register(svc, who, body))[:2])
 
 
 @router.post(
@@ -251,7 +252,7 @@ async def import_volunteers(
         raise HTTPException(exc.status, str(exc)) from None
 
     async def one(row: imports.Row) -> str:
-        _, created = await register(svc, who, row.value)
+        _, _, created = await register(svc, who, row.value)
         return "created" if created else "unchanged"
 
     return await imports.apply(rows, one)
@@ -700,14 +701,15 @@ async def check_in(
 
 async def _attendance_window(
     svc: Volunteers, who: Principal, volunteer_id: str, attendance_id: str
-) -> domain.ServiceWindow:
-    """The organiser acts: the attendance's organising station must be in the caller's scope."""
-    await visible_volunteer(svc, who, volunteer_id)
+) -> tuple[Volunteer, domain.ServiceWindow]:
+    """The organiser acts: the attendance's organising station must be in the caller's scope.
+    Returns the volunteer (loaded once here) and the activity's or shift's window."""
+    v, _ = await visible_volunteer(svc, who, volunteer_id)
     ledger, _ = await svc.store.ledger(volunteer_id)
     a = ledger.attendances.get(attendance_id)
     if a is None or not who.can_see(a.service.region_code):
         raise HTTPException(404, f"attendance {attendance_id} not found")
-    return await _window(svc, who, a.service.source, a.service.source_id)
+    return v, await _window(svc, who, a.service.source, a.service.source_id)
 
 
 @router.post(
@@ -718,7 +720,7 @@ async def _attendance_window(
 async def check_out(
     volunteer_id: str, attendance_id: str, body: CheckOutIn, svc: Svc, who: CurrentPrincipal
 ) -> LedgerOut:
-    window = await _attendance_window(svc, who, volunteer_id, attendance_id)
+    _, window = await _attendance_window(svc, who, volunteer_id, attendance_id)
     at = _aware(body.at, "at")
     now = datetime.now(UTC)
     return ledger_out(
@@ -742,8 +744,7 @@ async def approve(
 ) -> LedgerOut:
     """The organising station certifies the recorded minutes; points follow the rules in
     force on the service day."""
-    await _attendance_window(svc, who, volunteer_id, attendance_id)
-    v, _ = await visible_volunteer(svc, who, volunteer_id)
+    v, _ = await _attendance_window(svc, who, volunteer_id, attendance_id)
     rules = await svc.store.rules_for(v.region_code)
     return ledger_out(
         await _ledger_change(
@@ -784,8 +785,7 @@ async def reject(
 async def correct(
     volunteer_id: str, attendance_id: str, body: CorrectIn, svc: Svc, who: CurrentPrincipal
 ) -> LedgerOut:
-    await _attendance_window(svc, who, volunteer_id, attendance_id)
-    v, _ = await visible_volunteer(svc, who, volunteer_id)
+    v, _ = await _attendance_window(svc, who, volunteer_id, attendance_id)
     rules = await svc.store.rules_for(v.region_code)
     return ledger_out(
         await _ledger_change(
