@@ -7,10 +7,12 @@ import asyncio
 import json
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import BaseModel
 from pymongo.errors import AutoReconnect
 
 from wushe import bus
@@ -30,6 +32,10 @@ from wushe.testing import (
 pytestmark = pytest.mark.integration
 
 WORKER = Path(__file__).with_name("worker.py")
+
+
+class Thing(BaseModel):
+    v: int
 
 
 def consumer_cfg(
@@ -122,6 +128,60 @@ async def test_state_cache_catches_up_after_a_crash(
     assert (await store.current.find_one({"_id": "s"}))["_v"] == 2  # repaired on load
     with pytest.raises(ConcurrencyError):
         await store.append("s", 1, [probe(n=3)], {"v": 3})
+
+
+async def test_restarted_writer_heals_a_stale_cache_on_its_first_conflict(
+    mongo_db: Any, unique: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A process died between the commit and the cache write; a new process loads the stale
+    cache (loads do not probe the commits), its write fails on the taken version, heals the
+    cache, and the retry (as `update_model` does it) decides on the true state."""
+    probe, _ = probe_event(f"t.{unique}")
+    before = EventStore(mongo_db, "things", source="/wushe/test")
+    await before.append("s", 0, [probe(n=1)], {"v": 1})
+
+    async def crashed(*_: Any) -> None:
+        raise AutoReconnect("the process died here")
+
+    monkeypatch.setattr(before, "_cache", crashed)
+    await before.append("s", 1, [probe(n=2)], {"v": 2})
+    monkeypatch.undo()
+    after = EventStore(mongo_db, "things", source="/wushe/test")  # a new process
+    assert (await after.load("s")).version == 1  # stale, and nobody knows yet
+    with pytest.raises(ConcurrencyError):
+        await after.append("s", 1, [probe(n=3)], {"v": 3})
+    assert (await after.load("s")).state == {"v": 2}  # healed by the conflict
+    state = await after.update_model(
+        "s", Thing, lambda t: (Thing(v=(t.v if t else 0) + 1), probe(n=4))
+    )
+    assert state.v == 3
+    assert [d["version"] async for d in after.commits.find({"stream_id": "s"})] == [1, 2, 3]
+
+
+async def test_relay_sweep_caches_what_a_crashed_writer_left_uncached(
+    mongo_db: Any, unique: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    probe, _ = probe_event(f"t.{unique}")
+    writer = EventStore(mongo_db, f"things_{unique}", source="/wushe/test")
+    await writer.append("s", 0, [probe(n=1)], {"v": 1})
+
+    async def crashed(*_: Any) -> None:
+        raise AutoReconnect("the process died here")
+
+    monkeypatch.setattr(writer, "_cache", crashed)
+    await writer.append("s", 1, [probe(n=2)], {"v": 2})
+    monkeypatch.undo()
+    restarted = EventStore(mongo_db, f"things_{unique}", source="/wushe/test")
+    published: list[Envelope] = []
+
+    async def publish(envelopes: Sequence[Envelope]) -> None:
+        assert (await restarted.load("s")).version == 2  # cached before it is published
+        published.extend(envelopes)
+
+    await Relay([restarted], publish).publish_pending()
+    assert [e.sequence for e in published][-1].startswith("0000000002")
+    doc = await restarted.current.find_one({"_id": "s"})
+    assert (doc["_v"], doc["v"]) == (2, 2)
 
 
 # --------------------------------------------------------------------------- relay

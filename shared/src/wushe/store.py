@@ -8,8 +8,14 @@ So (docs/decisions/0002-atomic-write-and-outbox.md):
   aggregate's state after them. Its `_id` is (stream id, version),
   so the insert is the optimistic-concurrency check: a second writer of the same version
   gets a duplicate-key error, never a lost update.
-- The current state of every aggregate is cached in a queryable collection. The cache may
-  lag a crash behind the commits; `load` catches it up by probing the next versions by `_id`.
+- The current state of every aggregate is cached in a queryable collection, and `load` reads
+  only the cache: on FerretDB a lookup that finds nothing scans the whole collection, so
+  probing the commits for a next version on every load cost more than everything else. The
+  cache can lag its commits only after a crash or a failed cache write between the two
+  inserts, and each way back is covered: the relay's sweep, which publishes every commit its
+  process did not announce, caches the commit's state first; a write at a stale version
+  fails on the commit's `_id` and heals the cache before it reports the conflict; and a
+  stream whose cache write failed in this process is probed until healed.
 - `Relay` publishes unpublished commits to Kafka in (stream, version) order and only then
   marks them published (an insert into `<aggregate>_published`). A crash in between publishes
   them again with the same CloudEvents
@@ -109,22 +115,33 @@ class EventStore:
         # 5,000 commits here) while an insert or a lookup by _id stays about 1 ms.
         self.published: AsyncCollection[Doc] = db[f"{aggregate}_published"]
         self._on_commit = on_commit
+        # Streams whose cache write failed after their commit: `load` probes them until healed.
+        self._stale: set[str] = set()
 
     async def ensure_indexes(self) -> None:
         """(stream id, version) uniqueness is carried by `_id` itself; nothing else needed."""
 
     async def load(self, stream_id: str) -> Loaded:
+        """The cached state (see the module docstring for why the commits are not probed)."""
+        if stream_id in self._stale:
+            return await self.catch_up(stream_id)
+        doc = await self.current.find_one({"_id": stream_id})
+        return Loaded(stream_id, int(doc["_v"]), _strip(doc)) if doc else Loaded(stream_id, 0, None)
+
+    async def catch_up(self, stream_id: str) -> Loaded:
+        """Read the cache, then the commits after it by `_id`, and cache what was missing."""
         doc = await self.current.find_one({"_id": stream_id})
         version = int(doc["_v"]) if doc else 0
         state = _strip(doc) if doc else None
         caught_up = False
-        while True:  # the cache may lag the commits after a crash: probe forward by _id
+        while True:
             nxt = await self.commits.find_one({"_id": commit_id(stream_id, version + 1)})
             if nxt is None:
                 break
             version, state, caught_up = int(nxt["version"]), nxt["state"], True
         if caught_up and state is not None:
             await self._cache(stream_id, version, state)
+        self._stale.discard(stream_id)
         return Loaded(stream_id, version, state)
 
     async def load_model(self, stream_id: str, model: type[M]) -> tuple[M | None, int]:
@@ -242,13 +259,27 @@ class EventStore:
         try:
             await self.commits.insert_one(doc)
         except DuplicateKeyError as exc:
+            await self._heal_after_conflict(stream_id, expected_version)
             raise ConcurrencyError(f"{stream_id} is past version {expected_version}") from exc
         # The commit is durable: from here on a failure only delays the cache and the relay.
-        with contextlib.suppress(PyMongoError):
+        try:
             await self._cache(stream_id, doc["version"], state)
+        except PyMongoError:
+            # Not announced: the relay's sweep finds the commit, caches it, then publishes.
+            self._stale.add(stream_id)
+            return _commit_of(doc)
         if self._on_commit:
             self._on_commit(self, doc)
         return _commit_of(doc)
+
+    async def _heal_after_conflict(self, stream_id: str, expected_version: int) -> None:
+        """The version was taken. Usually by a concurrent writer whose cache is (or soon
+        will be) ahead; when the cache still shows the version this writer read, it may be a
+        cache left behind by a crash, so catch it up: the caller's retry then sees the truth."""
+        with contextlib.suppress(PyMongoError):
+            doc = await self.current.find_one({"_id": stream_id}, {"_v": 1})
+            if (int(doc["_v"]) if doc else 0) <= expected_version:
+                await self.catch_up(stream_id)
 
     async def append_many(self, commits: Sequence[NewCommit]) -> list[Commit | ConcurrencyError]:
         """Many commits in one round trip (bulk imports). Each is still its own atomic
@@ -280,17 +311,29 @@ class EventStore:
         latest: dict[str, Doc] = {}
         for d in stored:
             latest[d["stream_id"]] = d
-        with contextlib.suppress(PyMongoError):
+        try:
             await self._cache_many(list(latest.values()))
-        if self._on_commit:
-            for d in stored:
-                self._on_commit(self, d)
+        except PyMongoError:
+            self._stale.update(latest)  # not announced: the relay's sweep caches them first
+        else:
+            if self._on_commit:
+                for d in stored:
+                    self._on_commit(self, d)
         return [
             ConcurrencyError(f"{d['stream_id']} is past version {d['version'] - 1}")
             if i in failed
             else _commit_of(d)
             for i, d in enumerate(docs)
         ]
+
+    async def cache_commits(self, docs: Sequence[Doc]) -> None:
+        """Make sure the cache holds at least these commits' states (the relay's sweep runs
+        this before publishing what it found: a crashed writer may not have cached them)."""
+        latest: dict[str, Doc] = {}
+        for d in sorted(docs, key=lambda d: (d["stream_id"], d["version"])):
+            latest[d["stream_id"]] = d
+        await self._cache_many(list(latest.values()))
+        self._stale.difference_update(latest)
 
     async def _cache_many(self, docs: list[Doc]) -> None:
         """Cache the latest state of many streams. New streams go in one bulk insert; the
@@ -496,6 +539,8 @@ class Relay:
         count = 0
         for store in self.stores:
             docs = await store.unpublished(self.max_per_sweep)
+            if docs:
+                await store.cache_commits(docs)  # their writer may have died before caching
             for start in range(0, len(docs), self.batch_size):
                 count += await self._publish_and_mark(store, docs[start : start + self.batch_size])
         self.published_total += count
