@@ -1,34 +1,46 @@
 """Read models from event streams, exactly once in effect, without transactions.
 
 A view turns an event into counter increments on buckets (a station and a day, say). The
-projector keeps, per view, one document per (topic, partition, bucket key, month) holding
-day-by-day counters and the offset of the last record applied to it:
+projector writes them insert-only, because on FerretDB v1 an insert costs the same at any
+size while every update and every lookup by `_id` scans the whole collection
+(docs/decisions/0011-insert-only-projection.md):
 
-- one consumer owns a partition, so each document has a single writer;
-- a record at or below a document's offset is skipped, so a redelivery after a crash
-  between the database write and the offset commit (even half-way through a batch, some
-  documents written and others not) changes nothing;
-- a duplicate *copy* of an event (the relay republishing after a crash, at a later offset)
-  is recognised by its stream position (`ce_sequence`): the projector remembers the last
-  sequence applied per stream, written after the counters, and skips anything not newer.
+- a batch becomes one *chunk* document per (topic, partition): the summed increments of the
+  records it applied, the offset range, and the stream positions it moved. One insert per
+  partition, so a partition's share of a batch is applied entirely or not at all;
+- chunks of a partition are numbered; the number is in the `_id`, so two writers (a crashed
+  owner, its successor) cannot both write chunk n: the second gets a duplicate key, reloads
+  the partition's state from its chunks and decides again;
+- a small *progress* document per partition names its last chunk: the commit point for
+  readers, written after the chunk (a chunk without it is found and counted by the next
+  writer of that partition, never applied twice);
+- a record at or below the partition's applied offset is skipped (a redelivery), and a
+  duplicate *copy* of an event (the relay republishing after a crash, at a later offset) is
+  recognised by its stream position (`ce_sequence`), kept per stream in the chunks.
 
-Totals are sums over documents, so two instances dividing the partitions give the same
-numbers as one. Day buckets answer "as of day D" without replaying anything.
+Reads are served from memory: a model of the totals per (view, key, region, day), loaded
+from the chunks once, then kept current by this process's own writes and by reading the
+chunks other instances committed (their progress documents say which). Totals are sums, so
+two instances dividing the partitions give the same numbers as one. Day buckets answer
+"as of day D" without replaying anything.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import logging
-import re
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Protocol
 
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import BulkWriteError
 
 from wushe.bus import Delivery
 from wushe.contracts import Envelope, Event
@@ -62,8 +74,65 @@ class View(Protocol):
         ...
 
 
-def doc_id(view: str, d: Delivery, bucket: Bucket) -> str:
-    return f"{view}|{d.topic}|{d.partition}|{bucket.key}|{bucket.day:%Y-%m}"
+Cell = tuple[str, str, str, str]  # view, key, region code, day (ISO)
+
+
+@dataclass
+class PartitionState:
+    """What has been applied from one partition: the last chunk, the offset, the streams."""
+
+    seqno: int = 0
+    offset: int = -1
+    streams: dict[str, str] = field(default_factory=dict)  # subject -> last sequence applied
+
+
+@dataclass
+class KeyTotals:
+    days: dict[str, Delta] = field(default_factory=dict)
+    total: Delta = field(default_factory=dict)
+    last_day: str = ""
+
+    def add(self, day: str, delta: Delta) -> None:
+        counters = self.days.setdefault(day, {})
+        for name, n in delta.items():
+            counters[name] = counters.get(name, 0) + n
+            self.total[name] = self.total.get(name, 0) + n
+        self.last_day = max(self.last_day, day)
+
+    def as_of(self, limit: str | None) -> Delta:
+        if limit is None or limit >= self.last_day:
+            return self.total
+        sums: Delta = {}
+        for day, counters in self.days.items():
+            if day <= limit:
+                for name, n in counters.items():
+                    sums[name] = sums.get(name, 0) + n
+        return sums
+
+
+class ServingModel:
+    """The read models in memory: every committed chunk folded once, in chunk order."""
+
+    def __init__(self) -> None:
+        self.seqno: dict[str, int] = {}  # "topic|partition" -> last chunk folded
+        self.views: dict[str, dict[tuple[str, str], KeyTotals]] = defaultdict(dict)
+
+    def fold(self, chunk: Doc) -> bool:
+        """Fold a chunk if it is the next one of its partition; False when it is not."""
+        part = f"{chunk['topic']}|{chunk['partition']}"
+        if chunk["seqno"] != self.seqno.get(part, 0) + 1:
+            return False
+        for d in chunk["deltas"]:
+            cell = self.views[d["v"]].get((d["k"], d["r"]))
+            if cell is None:
+                cell = self.views[d["v"]][(d["k"], d["r"])] = KeyTotals()
+            cell.add(d["d"], d["c"])
+        self.seqno[part] = chunk["seqno"]
+        return True
+
+
+def chunk_id(topic: str, partition: int, seqno: int) -> str:
+    return f"{topic}|{partition}|{seqno:010d}"
 
 
 class Projector:
@@ -72,96 +141,210 @@ class Projector:
         db: AsyncDatabase[Doc],
         views: Sequence[View],
         *,
-        after_write: Callable[[str], None] | None = None,
+        after_write: Callable[[str, str], None] | None = None,
         generation: str = "",
+        refresh_s: float = 0.25,
     ) -> None:
         """`generation` names a set of read models (a rebuild writes a new one beside the
-        one being served, see `projector.rebuild`)."""
+        one being served, see `projector.rebuild`). Reads see other instances' writes within
+        `refresh_s`, and this instance's own at once."""
         self.views = list(views)
         self.generation = generation
         suffix = f"_{generation}" if generation else ""
-        self.buckets: AsyncCollection[Doc] = db[f"view_buckets{suffix}"]
-        self.positions: AsyncCollection[Doc] = db[f"view_positions{suffix}"]
-        self._after_write = after_write  # fault-test hook: runs after each bucket write
+        self.chunks: AsyncCollection[Doc] = db[f"view_chunks{suffix}"]
+        self.progress: AsyncCollection[Doc] = db[f"view_progress{suffix}"]
+        self.refresh_s = refresh_s
+        # Fault-test hook: runs after each chunk insert ("chunk", id) and each progress
+        # write ("progress", id), i.e. where a crash would leave the store.
+        self._after_write = after_write
+        self._parts: dict[str, PartitionState] = {}
+        self._model: ServingModel | None = None  # loaded by the first read
+        self._refreshed = 0.0
+        self._refresh_lock = asyncio.Lock()
 
     @property
     def topics(self) -> tuple[str, ...]:
         return tuple(sorted({t for v in self.views for t in v.topics}))
 
+    # -- writes
     async def apply(self, records: Sequence[Record]) -> int:
         """Apply a batch (records of any partitions, in their partition order); returns how
         many records had an effect. Safe to call again with the same records."""
-        keys = {_stream_key(r) for r in records if r.envelope.sequence}
-        known: dict[str, str] = {}
-        if keys:
-            async for doc in self.positions.find({"_id": {"$in": sorted(keys)}}):
-                known[doc["_id"]] = doc["sequence"]
-        known_before = set(known)
-        plans: dict[str, list[tuple[int, Bucket, Delta]]] = defaultdict(list)
-        meta: dict[str, tuple[str, Delivery, Bucket]] = {}
-        moved: dict[str, str] = {}
+        by_part: dict[str, list[Record]] = defaultdict(list)
+        for r in records:
+            by_part[f"{r.delivery.topic}|{r.delivery.partition}"].append(r)
+        if not by_part:
+            return 0
+        committed = {
+            d["_id"]: int(d["seqno"])
+            async for d in self.progress.find({"_id": {"$in": sorted(by_part)}})
+        }
+        for part in by_part:
+            known = self._parts.get(part)
+            if known is None or known.seqno != committed.get(part, 0):
+                await self._load_partition(part)  # new to us, or another writer moved it
         effective = 0
-        for r in sorted(
-            records, key=lambda r: (r.delivery.topic, r.delivery.partition, r.delivery.offset)
-        ):
-            seq, key = r.envelope.sequence, _stream_key(r)
-            if seq is not None:
-                if key in known and seq <= known[key]:
-                    continue  # a duplicate copy of an event already applied
-                known[key] = moved[key] = seq
+        pending = dict(by_part)
+        for _attempt in range(5):
+            plans = {part: self._plan(part, recs) for part, recs in pending.items()}
+            chunks = [c for c, _ in plans.values() if c is not None]
+            taken = await self._insert(chunks)
+            for part, (chunk, count) in plans.items():
+                if chunk is None or chunk["_id"] not in taken:
+                    effective += count
+                    if chunk is not None:
+                        self._commit_state(part, chunk)
+            # A chunk number already taken: another writer of this partition got there first
+            # (or a crashed one left it); learn what it applied and decide again.
+            pending = {}
+            for part, (chunk, _) in plans.items():
+                if chunk is not None and chunk["_id"] in taken:
+                    await self._load_partition(part)
+                    pending[part] = by_part[part]
+            if not pending:
+                break
+        else:
+            raise RuntimeError(f"partitions {sorted(pending)} kept changing under this writer")
+        await self._commit_progress(
+            [p for p in sorted(by_part) if self._parts[p].seqno != committed.get(p, 0)]
+        )
+        return effective
+
+    def _plan(self, part: str, records: list[Record]) -> tuple[Doc | None, int]:
+        """The chunk a partition's records make (None when nothing applies) and how many
+        records had an effect."""
+        state = self._parts[part]
+        sums: dict[Cell, Delta] = {}
+        moved: dict[str, str] = {}
+        effective, first, last = 0, None, state.offset
+        for r in sorted(records, key=lambda r: r.delivery.offset):
+            if r.delivery.offset <= state.offset:
+                continue  # applied before a crash, redelivered now
+            last = max(last, r.delivery.offset)
+            seq, subject = r.envelope.sequence, r.envelope.subject
+            if seq is not None and seq <= moved.get(subject, state.streams.get(subject, "")):
+                continue  # a duplicate copy of an event already applied
             touched = False
             for view in self.views:
                 if r.delivery.topic not in view.topics:
                     continue
                 for bucket, delta in view.deltas(r.event, r.envelope):
-                    did = doc_id(view.name, r.delivery, bucket)
-                    plans[did].append((r.delivery.offset, bucket, delta))
-                    meta[did] = (view.name, r.delivery, bucket)
+                    cell = (view.name, bucket.key, bucket.region_code, bucket.day.isoformat())
+                    counters = sums.setdefault(cell, {})
+                    for name, n in delta.items():
+                        counters[name] = counters.get(name, 0) + n
                     touched = True
-            effective += touched
-        existing = {}
-        if plans:  # one read for the whole batch, not one per bucket
-            async for doc in self.buckets.find({"_id": {"$in": sorted(plans)}}):
-                existing[doc["_id"]] = doc
-        fresh: list[Doc] = []
-        updated: list[Doc] = []
-        for did, items in plans.items():
-            doc = existing.get(did) or _new_bucket(did, meta[did])
-            if _fold(doc, items):
-                (updated if did in existing else fresh).append(doc)
-        await self._write(self.buckets, fresh, updated)
-        # After the counters: see the module docstring.
-        await self._write(
-            self.positions,
-            [{"_id": k, "sequence": v} for k, v in moved.items() if k not in known_before],
-            [{"_id": k, "sequence": v} for k, v in moved.items() if k in known_before],
+            if touched:
+                effective += 1
+                first = r.delivery.offset if first is None else first
+                if seq is not None:
+                    moved[subject] = seq
+        if not sums:
+            return None, 0
+        topic, partition = part.rsplit("|", 1)
+        return {
+            "_id": chunk_id(topic, int(partition), state.seqno + 1),
+            "topic": topic,
+            "partition": int(partition),
+            "seqno": state.seqno + 1,
+            "first_offset": first,
+            "last_offset": last,
+            # Objects, not nested arrays (FerretDB v1 refuses those), and stream ids as
+            # values, not keys (keys may not hold dots).
+            "deltas": [
+                {"v": view, "k": key, "r": region, "d": day, "c": delta}
+                for (view, key, region, day), delta in sums.items()
+            ],
+            "streams": [{"s": subject, "q": seq} for subject, seq in moved.items()],
+        }, effective
+
+    async def _insert(self, chunks: list[Doc]) -> set[str]:
+        """Insert the chunks (each its own atomic insert); returns the ids already taken."""
+        taken: set[str] = set()
+        if not chunks:
+            return taken
+        try:
+            await self.chunks.insert_many(chunks, ordered=False)
+        except BulkWriteError as exc:
+            for err in exc.details.get("writeErrors", []):
+                if err.get("code") != 11000:
+                    raise
+                taken.add(chunks[int(err["index"])]["_id"])
+        if self._after_write:
+            for chunk in chunks:
+                if chunk["_id"] not in taken:
+                    self._after_write("chunk", chunk["_id"])
+        return taken
+
+    def _commit_state(self, part: str, chunk: Doc) -> None:
+        state = self._parts[part]
+        state.seqno = chunk["seqno"]
+        state.offset = max(state.offset, chunk["last_offset"])
+        state.streams.update({m["s"]: m["q"] for m in chunk["streams"]})
+        if self._model is not None:
+            self._model.fold(chunk)  # a gap (another writer's chunk) is left to `refresh`
+
+    async def _commit_progress(self, parts: list[str]) -> None:
+        """Name each partition's last chunk (small documents, one per partition, so the
+        replace is cheap even on FerretDB): from here readers count the chunks."""
+        for part in parts:
+            state = self._parts[part]
+            topic, partition = part.rsplit("|", 1)
+            await self.progress.replace_one(
+                {"_id": part},
+                {"topic": topic, "partition": int(partition), "seqno": state.seqno},
+                upsert=True,
+            )
+            if self._after_write:
+                self._after_write("progress", part)
+
+    async def _load_partition(self, part: str) -> None:
+        """Rebuild a partition's state from its chunks (a scan: on first sight of the
+        partition, after a rebalance, after a conflict; never per batch)."""
+        topic, partition = part.rsplit("|", 1)
+        state = PartitionState()
+        chunks = self.chunks.find(
+            {"topic": topic, "partition": int(partition)},
+            {"deltas": 0},
         )
-        return effective
-
-    async def _write(
-        self, collection: AsyncCollection[Doc], fresh: list[Doc], updated: list[Doc]
-    ) -> None:
-        """Changed documents replaced a few at a time (FerretDB v1 handles multi-statement
-        updates very slowly, see decision 0004), then new ones in one insert. One writer per
-        document (its partition's owner), so nothing else writes these ids meanwhile."""
-        limit = asyncio.Semaphore(8)
-        hook = self._after_write if collection is self.buckets else None
-
-        async def replace(doc: Doc) -> None:
-            async with limit:
-                await collection.replace_one({"_id": doc["_id"]}, doc)
-                if hook:
-                    hook(doc["_id"])
-
-        for start in range(0, len(updated), 64):
-            await asyncio.gather(*(replace(d) for d in updated[start : start + 64]))
-        if fresh:
-            await collection.insert_many(fresh, ordered=True)
-            for doc in fresh:
-                if hook:
-                    hook(doc["_id"])
+        async for chunk in chunks:
+            state.seqno = max(state.seqno, int(chunk["seqno"]))
+            state.offset = max(state.offset, int(chunk["last_offset"]))
+            for m in chunk["streams"]:
+                if m["q"] > state.streams.get(m["s"], ""):
+                    state.streams[m["s"]] = m["q"]
+        self._parts[part] = state
 
     # -- reads
+    async def refresh(self, *, force: bool = False) -> ServingModel:
+        """Fold the chunks committed since the last look (by any instance)."""
+        if (
+            self._model is not None
+            and not force
+            and time.monotonic() - self._refreshed < self.refresh_s
+        ):
+            return self._model
+        async with self._refresh_lock:
+            model = self._model or ServingModel()
+            wanted = []
+            async for doc in self.progress.find({}):
+                have = model.seqno.get(doc["_id"], 0)
+                if int(doc["seqno"]) > have:
+                    wanted.append(
+                        {
+                            "topic": doc["topic"],
+                            "partition": doc["partition"],
+                            "seqno": {"$gt": have, "$lte": int(doc["seqno"])},
+                        }
+                    )
+            if wanted:
+                found = [c async for c in self.chunks.find({"$or": wanted})]
+                for chunk in sorted(found, key=lambda c: (c["topic"], c["partition"], c["seqno"])):
+                    model.fold(chunk)
+            self._model = model
+            self._refreshed = time.monotonic()
+            return model
+
     async def totals(
         self,
         view: str,
@@ -175,69 +358,32 @@ class Projector:
     ) -> dict[str, Delta]:
         """Counters summed over partitions and days up to `as_of`, grouped by the first
         `group_len` digits of the region code, or by bucket key (`by_key`), or not ("")."""
-        query: Doc = {"view": view}
-        if region_prefix:
-            query["region_code"] = {"$regex": f"^{region_prefix}"}
-        if key is not None:
-            query["key"] = key
-        elif key_prefix is not None:
-            query["key"] = {"$regex": f"^{re.escape(key_prefix)}"}
+        model = await self.refresh()
         limit = as_of.isoformat() if as_of else None
         out: dict[str, Delta] = defaultdict(dict)
-        async for doc in self.buckets.find(query):
-            group = doc["key"] if by_key else (doc["region_code"][:group_len] if group_len else "")
+        for (k, region), cell in model.views.get(view, {}).items():
+            if region_prefix and not region.startswith(region_prefix):
+                continue
+            if key is not None and k != key:
+                continue
+            if key is None and key_prefix is not None and not k.startswith(key_prefix):
+                continue
+            group = k if by_key else (region[:group_len] if group_len else "")
             sums = out[group]
-            for day, counters in doc["days"].items():
-                if limit is not None and day > limit:
-                    continue
-                for name, n in counters.items():
-                    sums[name] = sums.get(name, 0) + n
+            for name, n in cell.as_of(limit).items():
+                sums[name] = sums.get(name, 0) + n
         return {g: {k: v for k, v in sums.items() if v} for g, sums in out.items()}
 
     async def checksum(self) -> str:
         """A digest of every view's totals per key: equal for equal read models."""
-        import hashlib
-        import json
-
+        model = await self.refresh(force=True)
         per_key: dict[tuple[str, str], Delta] = defaultdict(dict)
-        async for doc in self.buckets.find({}):
-            sums = per_key[(doc["view"], doc["key"])]
-            for counters in doc["days"].values():
-                for name, n in counters.items():
+        for view, cells in model.views.items():
+            for (k, _), cell in cells.items():
+                sums = per_key[(view, k)]
+                for name, n in cell.total.items():
                     sums[name] = sums.get(name, 0) + n
-        canonical = sorted((v, k, sorted(c.items())) for (v, k), c in per_key.items())
+        canonical = sorted(
+            (v, k, sorted((n, c) for n, c in sums.items() if c)) for (v, k), sums in per_key.items()
+        )
         return hashlib.sha256(json.dumps(canonical).encode()).hexdigest()
-
-
-def _new_bucket(did: str, meta: tuple[str, Delivery, Bucket]) -> Doc:
-    view, d, bucket = meta
-    return {
-        "_id": did,
-        "view": view,
-        "topic": d.topic,
-        "partition": d.partition,
-        "key": bucket.key,
-        "region_code": bucket.region_code,
-        "month": f"{bucket.day:%Y-%m}",
-        "days": {},
-        "offset": -1,
-    }
-
-
-def _fold(doc: Doc, items: list[tuple[int, Bucket, Delta]]) -> bool:
-    """Add the increments of records past the document's offset; True when any applied."""
-    changed = False
-    for offset, bucket, delta in items:
-        if offset <= doc["offset"]:
-            continue  # applied before a crash, redelivered now
-        day = doc["days"].setdefault(bucket.day.isoformat(), {})
-        for name, n in delta.items():
-            day[name] = day.get(name, 0) + n
-        doc["region_code"] = bucket.region_code
-        doc["offset"] = max(doc["offset"], offset)
-        changed = True
-    return changed
-
-
-def _stream_key(r: Record) -> str:
-    return f"{r.delivery.topic}|{r.envelope.subject}"
