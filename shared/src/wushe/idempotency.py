@@ -81,10 +81,9 @@ class IdempotencyKeys:
         """Answer a keyed request: replay, refuse, or do `work` (which returns the status
         and the JSON-able body, or raises HTTPException) exactly once in effect."""
         kid = self.claim_id(scope, key)
-        stored = await self.results.find_one({"_id": kid})
-        if stored is not None:
-            return self._replay(stored, fingerprint)
         now = datetime.now(UTC)
+        # Claim first: a new key (the usual case) then costs one insert. Looking for a stored
+        # result first would miss, and on FerretDB a miss scans the whole collection.
         try:
             await self.claims.insert_one({"_id": kid, "fingerprint": fingerprint, "at": now})
         except DuplicateKeyError:

@@ -366,12 +366,12 @@ class EventStore:
             with contextlib.suppress(DuplicateKeyError):
                 await self.current.insert_one({**state, "_id": stream_id, "_v": 1})
             return
-        # Upsert only over an older version. When a newer one is there the upsert turns into
-        # an insert of an existing _id, i.e. a duplicate key: the cache is already ahead.
-        with contextlib.suppress(DuplicateKeyError):
-            await self.current.replace_one(
-                {"_id": stream_id, "_v": {"$lt": version}}, {**state, "_v": version}, upsert=True
-            )
+        # By `_id` alone: FerretDB pushes only a lone `_id` filter down to SQLite; a guard
+        # like `_v < version` made it decode every document in Go (3x slower, measured).
+        # Without the guard a slower writer of an older version can put its state back
+        # over a newer one; the commits stay right, and the next write to the stream fails
+        # on the taken version and heals the cache (`_heal_after_conflict`).
+        await self.current.replace_one({"_id": stream_id}, {**state, "_v": version}, upsert=True)
 
     async def unpublished(self, limit: int) -> list[Doc]:
         """Commits without a published mark, in (stream, version) order: the sweep's scan

@@ -134,10 +134,23 @@ async def plan(svc: Activities, who: Principal, body: ActivityIn) -> tuple[Activ
     """Plan an activity; with an `external_ref` already used, return the existing one."""
     station = await visible_station(svc, who, body.station_id)
     activity_id = activity_id_for(station.station_id, body.external_ref)
-    if body.external_ref:
+    # With an external_ref the id is known in advance: insert first, and look the activity up
+    # only when that id is taken (a lookup that misses scans the collection on FerretDB).
+    try:
+        activity, version = await _plan_new(svc, station, activity_id, body)
+        return activity, version, True
+    except (HTTPException, ConcurrencyError):
+        if not body.external_ref:
+            raise
         existing, version = await svc.store.activities.load_model(activity_id, Activity)
-        if existing is not None:
-            return existing, version, False
+        if existing is None:
+            raise
+        return existing, version, False
+
+
+async def _plan_new(
+    svc: Activities, station: KnownStation, activity_id: str, body: ActivityIn
+) -> tuple[Activity, int]:
     programmes = {pid: await svc.store.programme(pid) for pid in body.programme_ids}
     facts = ev.ActivityFacts(
         activity_id=activity_id,
@@ -157,7 +170,7 @@ async def plan(svc: Activities, who: Principal, body: ActivityIn) -> tuple[Activ
         )
     except DomainError as exc:
         raise domain_error(exc) from None
-    return activity, await svc.store.activities.save_model(activity_id, 0, activity, [event]), True
+    return activity, await svc.store.activities.save_model(activity_id, 0, activity, [event])
 
 
 @router.post("/activities", response_model=ActivityOut, status_code=201, tags=["activities"])

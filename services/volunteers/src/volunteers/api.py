@@ -176,20 +176,6 @@ async def register(
         raise rule(exc) from None
     # The id is a keyed hash of the ID number: pseudonymous, and one record per person.
     vid = "vol-" + svc.vault.blind_index("resident_id", person.id_number)[:20]
-    existing, version = await svc.store.volunteer(vid)
-    if existing is not None:
-        if existing.station_id == station.station_id and who.can_see(existing.region_code):
-            return existing, version, False
-        raise HTTPException(
-            409,
-            detail=[
-                {
-                    "loc": ["body", "id_number"],
-                    "type": "duplicate",
-                    "msg": "this person is already registered as a volunteer (move them instead)",
-                }
-            ],
-        )
     ctx = f"volunteer:{vid}"
     v = Volunteer(
         volunteer_id=vid,
@@ -207,11 +193,30 @@ async def register(
         phone_enc=svc.vault.encrypt(person.phone, context=f"{ctx}:phone") if person.phone else None,
         phone_masked=mask_mobile(person.phone) if person.phone else None,
     )
+    # Insert first: the first version's commit id is the uniqueness check. Looking the
+    # person up first would miss for every new volunteer, and a miss scans on FerretDB.
     try:
         version = await svc.store.volunteers.save_model(vid, 0, v, [domain.register_event(v)])
+        return v, version, True
     except ConcurrencyError:
-        raise HTTPException(409, "registered concurrently; retry to see the record") from None
-    return v, version, True
+        pass
+    existing, version = await svc.store.volunteer(vid)
+    if (
+        existing is not None
+        and existing.station_id == station.station_id
+        and who.can_see(existing.region_code)
+    ):
+        return existing, version, False
+    raise HTTPException(
+        409,
+        detail=[
+            {
+                "loc": ["body", "id_number"],
+                "type": "duplicate",
+                "msg": "this person is already registered as a volunteer (move them instead)",
+            }
+        ],
+    )
 
 
 @router.post("/volunteers", response_model=VolunteerOut, status_code=201, tags=["volunteers"])
