@@ -3,6 +3,7 @@ programmes' periods (state, not counters: set from the latest event, so replays 
 
 from __future__ import annotations
 
+import time
 from datetime import date
 from typing import Any
 
@@ -15,17 +16,27 @@ from wushe.projection import Projector
 
 
 class ViewsState:
-    """Which generation of the read models is served (one document: switching is atomic)."""
+    """Which generation of the read models is served (one document: switching is atomic).
 
-    def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
+    Read at most every `ttl_s` (every views request asks): another instance's switch is
+    seen within that time, this instance's own at once."""
+
+    def __init__(self, db: AsyncDatabase[dict[str, Any]], *, ttl_s: float = 0.25) -> None:
         self.meta = db["view_meta"]
+        self.ttl_s = ttl_s
+        self._known: tuple[float, str] | None = None
 
     async def active(self) -> str:
+        if self._known is not None and time.monotonic() - self._known[0] < self.ttl_s:
+            return self._known[1]
         doc = await self.meta.find_one({"_id": "active"})
-        return str(doc["generation"]) if doc else ""
+        generation = str(doc["generation"]) if doc else ""
+        self._known = (time.monotonic(), generation)
+        return generation
 
     async def activate(self, generation: str) -> None:
         await self.meta.replace_one({"_id": "active"}, {"generation": generation}, upsert=True)
+        self._known = (time.monotonic(), generation)
 
 
 class Programmes:
