@@ -1,11 +1,13 @@
 """The main job, small: a generated scenario played through the public REST APIs of the
-real services on the real stack, and the views compared exactly with the totals the
-generator computed from its own records."""
+real services on the real stack, and the views (programme progress, money, training and
+supervision) compared exactly with the totals the generator computed from its own
+records."""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -19,6 +21,8 @@ from projector.app import create_app as create_projector
 from projector.settings import ProjectorSettings
 from registry.app import create_app as create_registry
 from registry.settings import RegistrySettings
+from training.app import create_app as create_training
+from training.settings import TrainingSettings
 from volunteers.app import create_app as create_volunteers
 from volunteers.settings import VolunteersSettings
 from wushe import scenario
@@ -68,6 +72,10 @@ async def platform(
             ),
             token_verifier=verifier,
         ),
+        "training": create_training(
+            TrainingSettings(mongo_db=f"trn_{unique}", registry_copy_group=f"t.{unique}", **common),
+            token_verifier=verifier,
+        ),
         "projector": create_projector(
             ProjectorSettings(mongo_db=f"views_{unique}", views_group=f"views.{unique}", **common),
             token_verifier=verifier,
@@ -79,7 +87,7 @@ async def platform(
             yield scenario.Endpoints(**urls)
     finally:
         client = create_mongo_client(stack.cfg.mongo_url)
-        for db in ("reg", "act", "vol", "don", "views"):
+        for db in ("reg", "act", "vol", "don", "trn", "views"):
             await client.drop_database(f"{db}_{unique}")
         await client.close()
 
@@ -120,9 +128,27 @@ async def test_a_small_scenario_through_the_apis_equals_the_generators_totals(
 
         await wait_for(money_projected, timeout_s=120, what="the money in the lineage view")
         assert money == expected["money"]
-        printed = scenario.report(generated, ids, final, {}, {"projector": urls.projector}, "-")
+        # Training and supervision: the province's `training` view, and each city's, and as
+        # of a day inside the scenario, equal the generator's own figures exactly.
+        assert expected["training"]["training_sessions"] == len(generated.sessions) > 1
+        assert expected["training"]["supervision_visits_planned"] == 6 * 3
+        assert ids["social_workers"] == len(generated.social_workers)
+        training = await scenario.wait_for_training(urls.projector, token, generated, timeout_s=120)
+        assert training == expected["training"]
+        by_city = await scenario.training_of(urls.projector, token, PROVINCE, by="city")
+        assert by_city["by_region"] == expected["training_by_city"]
+        middle = config.start + timedelta(days=45)
+        then = await scenario.training_of(urls.projector, token, PROVINCE, as_of=middle)
+        assert then["totals"] == generated.training_totals(as_of=middle)
+        printed = scenario.report(
+            generated, ids, final, {}, {"projector": urls.projector}, "-", training
+        )
         assert "views equal the generator's own totals: yes" in printed
+        assert "training view equals the generator's own totals: yes" in printed
+        assert f"{expected['supervision']['done']} of 18 monthly visits done" in printed
         # Loading again changes nothing: every step is idempotent.
         await scenario.load(generated, urls, token)
         final = await scenario.wait_for_views(urls.projector, token, generated, timeout_s=30)
         assert scenario.actuals(final) == expected["totals"]
+        again = await scenario.wait_for_training(urls.projector, token, generated, timeout_s=30)
+        assert again == expected["training"]

@@ -407,3 +407,29 @@ async def test_bad_input_is_4xx_and_writes_nothing(services: Any) -> None:
         assert resp.status_code == code, (path, resp.text)
         assert resp.json()["detail"][0]["loc"][-1] == field, (path, resp.json())
     assert await writes(trn_app) == before
+
+
+async def test_a_session_with_the_callers_id_is_scheduled_once(services: Any) -> None:
+    """A loader that retries (the scenario, a province's system) names the session itself:
+    the second request is a 409 that writes nothing, and attendance stays the first's."""
+    _, trn, _, trn_app, h = services
+    body = {
+        "session_id": "bv-36-rs-360104-001",
+        "region_code": "360104",
+        "kind": "routine_study",
+        "mode": "on_site",
+        "session_date": str(TODAY),
+        "hours": 2,
+    }
+    first = await trn.post("/sessions", headers=h, json=body)
+    assert first.status_code == 201, first.text
+    assert first.json()["facts"]["session_id"] == "bv-36-rs-360104-001"
+    before = await writes(trn_app)
+    again = await trn.post("/sessions", headers=h, json={**body, "hours": 3})
+    assert again.status_code == 409, again.text
+    assert again.json()["detail"][0]["loc"][-1] == "session_id"
+    bad = await trn.post("/sessions", headers=h, json={**body, "session_id": "Bad id"})
+    assert bad.status_code == 422
+    assert await writes(trn_app) == before
+    got = await trn.get("/sessions/bv-36-rs-360104-001", headers=h)
+    assert got.json()["facts"]["hours"] == 2

@@ -340,11 +340,18 @@ def scenario_run(
         subject="wushe-scenario", region_scope=province, roles=["admin"], ttl_s=int(timeout) + 3600
     )
     endpoints = scenario.Endpoints(
-        **{k: url[k] for k in ("registry", "activities", "volunteers", "donations", "projector")}
+        **{
+            k: url[k]
+            for k in ("registry", "activities", "volunteers", "donations", "training", "projector")
+        }
     )
 
     async def run() -> tuple[
-        scenario.Scenario, dict[str, object], dict[str, object], dict[str, dict[str, object]]
+        scenario.Scenario,
+        dict[str, object],
+        dict[str, object],
+        dict[str, dict[str, object]],
+        dict[str, int],
     ]:
         townships = await scenario.townships_of(endpoints.registry, token, province)
         config = scenario.Config(
@@ -354,11 +361,15 @@ def scenario_run(
         typer.echo(
             f"loading the 蓝马甲 scenario: {len(generated.townships)} stations, "
             f"{len(generated.volunteers)} volunteers, {len(generated.activities)} activities, "
-            f"{config.start} to {config.end} (seed {seed}), through the REST APIs",
+            f"{len(generated.sessions)} training sessions, {len(generated.visits)} supervision "
+            f"visits, {config.start} to {config.end} (seed {seed}), through the REST APIs",
             err=True,
         )
         ids = await scenario.load(generated, endpoints, token, progress=_bar)
         final = await scenario.wait_for_views(
+            endpoints.projector, token, generated, timeout_s=timeout, progress=_bar
+        )
+        training = await scenario.wait_for_training(
             endpoints.projector, token, generated, timeout_s=timeout, progress=_bar
         )
         cities = {}
@@ -366,14 +377,17 @@ def scenario_run(
             cities[city] = await scenario.progress_of(
                 endpoints.projector, token, generated.programme_id, city
             )
-        return generated, ids, final, cities
+        return generated, ids, final, cities, training
 
     try:
-        generated, ids, final, cities = asyncio.run(run())
+        generated, ids, final, cities, training = asyncio.run(run())
     except (OSError, RuntimeError, TimeoutError) as exc:
         _fail(exc)
-    typer.echo(scenario.report(generated, ids, final, cities, url, cfg.prometheus_url))
-    if scenario.actuals(final) != generated.expected()["totals"]:
+    typer.echo(scenario.report(generated, ids, final, cities, url, cfg.prometheus_url, training))
+    if (
+        scenario.actuals(final) != generated.expected()["totals"]
+        or training != generated.training_totals()
+    ):
         raise typer.Exit(1)
 
 
@@ -412,7 +426,17 @@ def scenario_totals(
     generated = _generated(townships_csv, province, stations, months, intensity, seed)
     assert isinstance(generated, scenario.Scenario)
     expected = generated.expected()
-    keys = ("totals", "targets", "by_city", "money", "volunteers", "activities")
+    keys = (
+        "totals",
+        "targets",
+        "by_city",
+        "money",
+        "volunteers",
+        "activities",
+        "training",
+        "training_by_city",
+        "supervision",
+    )
     typer.echo(json.dumps({k: expected[k] for k in keys}, ensure_ascii=False, indent=1))
 
 

@@ -6,6 +6,10 @@ The reference case is Jiangxi: 462 stations on real townships spread over its ci
 5,000 backbone volunteers, 5,544 service sessions and 46,000 elder person-times in a year,
 funded by a foundation's pledge. Smaller or larger scenarios scale the targets with the
 number of stations. Stations perform unevenly (some ahead of the pace, some lagging).
+Training and supervision (培训/督导) come with it: resident social workers, a course
+series, expert trainings per city and routine study sessions per county with attendance,
+and a supervision visit planned for every station and month, most done, some missed, some
+opening rectification items that are closed in time, late or not yet.
 
 `load` plays the records through the public REST APIs only (imports where they exist,
 single calls elsewhere); it never writes a database or Kafka.
@@ -72,6 +76,78 @@ class Activity:
 
 
 @dataclass
+class SocialWorker:
+    """A resident social worker (驻站社工): registered in the registry, which keeps the
+    personal data; everything else knows the worker by the registry's id only."""
+
+    township: str
+    name: str
+    id_number: str
+    phone: str
+    certification: str
+    since: date  # assigned to the station from
+
+
+@dataclass
+class Course:
+    course_id: str
+    title: str
+    series: str
+    topics: tuple[str, ...]
+
+
+@dataclass
+class Attendee:
+    kind: str  # "social_worker" or "volunteer", as the training API names them
+    person: str  # the generator's key (ID number); the platform's id replaces it on loading
+    township: str  # the attendee's station
+    hours: float  # quarter hours, at most the session's
+    credits: float
+
+
+@dataclass
+class TrainingSession:
+    """An expert training (专家培训, a city's, in batches) or a routine study session
+    (常规学习, a county's), with its attendance (签到)."""
+
+    session_id: str
+    region_code: str  # the city (expert trainings) or county (routine study) it is held for
+    course_id: str
+    kind: str  # "expert_training" or "routine_study"
+    mode: str  # "on_site" or "online"
+    day: date
+    hours: float
+    attendees: list[Attendee]
+
+
+@dataclass
+class Rectification:
+    """A rectification item (整改事项) a supervision visit opened."""
+
+    category: str
+    description: str
+    deadline: date
+    closed_on: date | None  # None: still open at the end
+
+    @property
+    def late(self) -> bool:
+        return self.closed_on is not None and self.closed_on > self.deadline
+
+
+@dataclass
+class Visit:
+    """The monthly supervision visit (督导) of a station: planned for every station and
+    month; `visited_on` None when it did not take place (a missed month)."""
+
+    township: str
+    month: str  # YYYY-MM
+    supervisor_id: str  # a pseudonymous id of the supervisor, never a name
+    visited_on: date | None
+    findings: list[str]
+    items: list[Rectification]
+
+
+@dataclass
 class Scenario:
     config: Config
     programme_id: str
@@ -82,6 +158,10 @@ class Scenario:
     pledge_fen: int
     gifts_fen: list[int]
     allocations_fen: dict[str, int]  # township -> fen
+    social_workers: list[SocialWorker] = field(default_factory=list)
+    courses: list[Course] = field(default_factory=list)
+    sessions: list[TrainingSession] = field(default_factory=list)
+    visits: list[Visit] = field(default_factory=list)
 
     def expected(self) -> dict[str, Any]:
         """The totals the views must show, from the generator's own records."""
@@ -117,6 +197,74 @@ class Scenario:
             },
             "volunteers": len(self.volunteers),
             "activities": len(self.activities),
+            "training": self.training_totals(),
+            "training_by_city": self.training_totals(by_city=True),
+            "supervision": self.supervision_summary(),
+        }
+
+    def training_totals(
+        self, *, as_of: date | None = None, by_city: bool = False
+    ) -> dict[str, Any]:
+        """The counters of the `training` view (GET /views/training) for the province, or by
+        city (`by=city`), as of a day (default: all of them), from the generator's records:
+        sessions by kind, attendee person-times and hours (x100) on the session's day;
+        supervision visits planned (on the month's first day) and done (on the visit's day);
+        rectification items open (opened on the visit's day, until closed) and closed (late
+        or not, on the closing day). Counters that add up to zero are left out, as the view
+        leaves them out."""
+        counters: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+
+        def add(region: str, day: date, delta: dict[str, int]) -> None:
+            if as_of is None or day <= as_of:
+                group = region[:4] if by_city else ""
+                for name, n in delta.items():
+                    counters[group][name] += n
+
+        for s in self.sessions:
+            add(s.region_code, s.day, {"training_sessions": 1, f"training_sessions:{s.kind}": 1})
+            if s.attendees:
+                hours = round(sum(a.hours for a in s.attendees) * 100)
+                add(
+                    s.region_code,
+                    s.day,
+                    {"training_person_times": len(s.attendees), "training_hours_x100": hours},
+                )
+        for v in self.visits:
+            add(v.township, date.fromisoformat(f"{v.month}-01"), {"supervision_visits_planned": 1})
+            if v.visited_on is not None:
+                delta = {"supervision_visits": 1, "rectification_open": len(v.items)}
+                add(v.township, v.visited_on, delta)
+            for it in v.items:
+                if it.closed_on is not None:
+                    closed = {"rectification_open": -1, "rectification_closed": 1}
+                    if it.late:
+                        closed["rectification_closed_late"] = 1
+                    add(v.township, it.closed_on, closed)
+        out = {g: {k: n for k, n in sorted(c.items()) if n} for g, c in sorted(counters.items())}
+        return {g: c for g, c in out.items() if c} if by_city else out.get("", {})
+
+    def supervision_summary(self) -> dict[str, int]:
+        """Monthly supervision against what was due (one visit per station and month) and the
+        rectification items, open past their deadline at the end included."""
+        end = self.config.end
+        missed: dict[str, int] = defaultdict(int)
+        for v in self.visits:
+            if v.visited_on is None:
+                missed[v.township] += 1
+        items = [it for v in self.visits for it in v.items]
+        return {
+            "due": len(self.townships) * self.config.months,
+            "planned": len(self.visits),
+            "done": sum(v.visited_on is not None for v in self.visits),
+            "stations_missing_2_or_more": sum(n >= 2 for n in missed.values()),
+            "rectification_opened": len(items),
+            "rectification_closed": sum(it.closed_on is not None for it in items),
+            "rectification_closed_late": sum(it.late for it in items),
+            "rectification_open_past_deadline": sum(
+                it.closed_on is None and it.deadline < end for it in items
+            ),
+            "social_workers": len(self.social_workers),
+            "courses": len(self.courses),
         }
 
 
@@ -160,12 +308,14 @@ def generate(config: Config, all_townships: list[tuple[str, str]]) -> Scenario:
     days = (config.end - config.start).days + 1
     volunteers: list[Volunteer] = []
     activities: list[Activity] = []
+    paces: dict[str, float] = {}
     ids: set[str] = set()
     for i, (code, _) in enumerate(townships):
         # Each station's pace: most near the programme's, some ahead, some far behind.
         pace = max(0.05, rng.gauss(1.0, 0.25)) * config.intensity
         if rng.random() < 0.08:
             pace *= 0.3  # a struggling station
+        paces[code] = pace
         backbones = min(round(share["backbones"][i] * elapsed * pace), share["backbones"][i] * 2)
         for b in range(backbones + rng.randint(1, 4)):  # a few volunteers are not backbones
             volunteers.append(
@@ -199,9 +349,17 @@ def generate(config: Config, all_townships: list[tuple[str, str]]) -> Scenario:
     pledge = 20_000_00 * n  # 20,000 yuan per station
     gifts = split(pledge * 3 // 4, 3)  # three quarterly transfers so far
     allocations = {code: pledge // (2 * n) for code, _ in townships}
+    programme_id = f"blue-vest-{config.province}-{config.start:%Y%m}-n{n}-s{config.seed}"
+    # Training and supervision draw from their own generator, so adding them left every
+    # earlier record of a seed (volunteers, activities) exactly as it was.
+    trng = random.Random(f"training-{config.seed}")
+    workers = _social_workers(townships, paces, config, trng, ids)
+    courses = _courses(programme_id)
+    held = _sessions(programme_id, courses, workers, volunteers, paces, config, trng)
+    visits = _visits(townships, paces, config, trng)
     return Scenario(
         config=config,
-        programme_id=f"blue-vest-{config.province}-{config.start:%Y%m}-n{n}-s{config.seed}",
+        programme_id=programme_id,
         townships=townships,
         targets=targets,
         volunteers=volunteers,
@@ -209,6 +367,10 @@ def generate(config: Config, all_townships: list[tuple[str, str]]) -> Scenario:
         pledge_fen=pledge,
         gifts_fen=gifts,
         allocations_fen=allocations,
+        social_workers=workers,
+        courses=courses,
+        sessions=held,
+        visits=visits,
     )
 
 
@@ -248,14 +410,296 @@ def _top_up(
         elders += people
 
 
-def _id_number(township: str, rng: random.Random, used: set[str]) -> str:
+def _id_number(
+    township: str,
+    rng: random.Random,
+    used: set[str],
+    *,
+    first_birth: date = date(1950, 1, 1),
+    years: int = 50,
+) -> str:
     while True:
-        birth = date(1950, 1, 1) + timedelta(days=rng.randrange(365 * 50))
+        birth = first_birth + timedelta(days=rng.randrange(365 * years))
         first17 = f"{township[:6]}{birth:%Y%m%d}{rng.randrange(1000):03d}"
         number = first17 + resident_id_check_char(first17)
         if number not in used:
             used.add(number)
             return number
+
+
+# --------------------------------------------------------------------------- training
+
+
+# Yongchuan's year (DOMAIN.md): 10 expert trainings and 63 routine study sessions, 1,300+
+# training person-times for its 23 stations. Here every city holds about ten expert
+# trainings a year for up to 60 of its social workers each (more where more are to be
+# trained, so each is invited to about ten), and every county a routine study session a
+# month for up to 15 of its own (in more groups where there are more): person-times grow
+# with the stations and months, sessions with the cities and counties covered and months.
+EXPERT_PER_YEAR, EXPERT_BATCH = 10, 60
+ROUTINE_PER_YEAR, ROUTINE_GROUP = 12, 15
+COURSES = (  # the course series of DOMAIN.md: (slug, title, topics)
+    ("policy", "社会救助与养老服务政策解读", ("政策解读",)),
+    ("case-writing", "个案与服务案例撰写", ("案例撰写",)),
+    ("project-operation", "社工站项目运作与台账管理", ("项目运作",)),
+    ("community-orgs", "培育社区社会组织", ("培育社区社会组织",)),
+    ("volunteers", "志愿者骨干培育与发展", ("志愿者发展", "志愿服务记录")),
+    ("charity-resources", "链接慈善资源与五社联动", ("链接慈善资源", "五社联动")),
+)
+EXPERT_COURSES = ("policy", "case-writing", "project-operation", "community-orgs")
+ROUTINE_COURSES = ("case-writing", "project-operation", "volunteers", "charity-resources")
+CERTIFICATIONS = (
+    ("none", 30),
+    ("assistant_social_worker", 45),
+    ("social_worker", 22),
+    ("senior", 3),
+)
+ITEM_CATEGORIES = (
+    ("materials", 40, "服务台账、活动照片和简报未按月归档"),
+    ("service_quality", 25, "个案记录不完整，服务成效未跟进"),
+    ("safety", 10, "活动场地消防通道堆放杂物"),
+    ("finance", 10, "项目经费支出凭证不全"),
+    ("staffing", 10, "驻站社工考勤记录缺失"),
+    ("other", 5, "站点公示信息未更新"),
+)
+FINDINGS = (
+    "月度服务计划与实际开展不一致",
+    "志愿者服务时长登记不及时",
+    "防骗反诈宣传覆盖面不足",
+    "智能手机教学活动参与踊跃",
+    "五社联动资源链接有成效",
+    "服务对象满意度较高",
+    "社区社会组织培育进展缓慢",
+)
+
+
+def _social_workers(
+    townships: list[tuple[str, str]],
+    paces: dict[str, float],
+    config: Config,
+    rng: random.Random,
+    ids: set[str],
+) -> list[SocialWorker]:
+    """One to four resident social workers per station, two or three at most; struggling
+    stations are the thinly staffed ones. Their masked ID numbers (region and last four)
+    differ, so a re-run can find them in the registry's masked listing."""
+    workers: list[SocialWorker] = []
+    masked: set[tuple[str, str]] = set()
+    for code, _ in townships:
+        count = rng.choices((1, 2, 3, 4), weights=(15, 40, 35, 10))[0]
+        if paces[code] < 0.5:
+            count = min(count, 2)
+        for _ in range(count):
+            while True:
+                number = _id_number(code, rng, ids, first_birth=date(1968, 1, 1), years=32)
+                if (code, number[14:]) not in masked:
+                    masked.add((code, number[14:]))
+                    break
+            certification = rng.choices(
+                [c for c, _ in CERTIFICATIONS], weights=[w for _, w in CERTIFICATIONS]
+            )[0]
+            workers.append(
+                SocialWorker(
+                    township=code,
+                    name=rng.choice(SURNAMES)
+                    + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2)))),
+                    id_number=number,
+                    phone="138" + f"{rng.randrange(10**8):08d}",
+                    certification=certification,
+                    since=config.start,
+                )
+            )
+    return workers
+
+
+def _courses(programme_id: str) -> list[Course]:
+    return [
+        Course(course_id=f"{programme_id}-{slug}", title=title, series="蓝马甲社工培训", topics=t)
+        for slug, title, t in COURSES
+    ]
+
+
+def _weekday(day: date, start: date, end: date) -> date:
+    """Training is held on working days: a weekend day moves to the nearest one inside."""
+    for shift in (0, -1, 1, -2, 2):
+        d = day + timedelta(days=shift)
+        if start <= d <= end and d.weekday() < 5:
+            return d
+    return day
+
+
+def _sessions(
+    programme_id: str,
+    courses: list[Course],
+    workers: list[SocialWorker],
+    volunteers: list[Volunteer],
+    paces: dict[str, float],
+    config: Config,
+    rng: random.Random,
+) -> list[TrainingSession]:
+    """Expert trainings per city and routine study sessions per county (where a backbone
+    volunteer of the county comes now and then) at the rates above, spread evenly over
+    the months; most attend the whole session, a few leave early, the struggling
+    stations' workers come less often."""
+    start, end = config.start, config.end
+    days = (end - start).days + 1
+    elapsed = config.months / 12
+    course_of = {c.course_id.removeprefix(f"{programme_id}-"): c.course_id for c in courses}
+    staff: dict[str, list[SocialWorker]] = defaultdict(list)
+    for w in workers:
+        staff[w.township[:4]].append(w)
+        staff[w.township[:6]].append(w)
+    backbones: dict[str, list[Volunteer]] = defaultdict(list)
+    for v in volunteers:
+        if v.backbone_on is not None:
+            backbones[v.township[:6]].append(v)
+    plans: list[tuple[str, str, int, int]] = []  # (kind, region, sessions, invited to each)
+    for kind, per_year, size, level in (
+        ("expert_training", EXPERT_PER_YEAR, EXPERT_BATCH, 4),
+        ("routine_study", ROUTINE_PER_YEAR, ROUTINE_GROUP, 6),
+    ):
+        for region in sorted({code[:level] for code in paces}):
+            people = len(staff[region])
+            count = max(1, round(per_year * elapsed * max(1.0, people / size)))
+            plans.append((kind, region, count, min(people, size)))
+    sessions: list[TrainingSession] = []
+    for kind, region, count, size in plans:
+        pool = staff[region]
+        for k in range(count):
+            day = start + timedelta(days=int((k + rng.random()) * days / count))
+            day = _weekday(min(day, end), start, end)
+            expert = kind == "expert_training"
+            hours = rng.choice((3.0, 3.5, 6.0)) if expert else rng.choice((1.5, 2.0, 2.5, 3.0))
+            invited = rng.sample(pool, size)
+            attendees = []
+            for w in invited:
+                if rng.random() < (0.6 if paces[w.township] < 0.5 else 0.9):
+                    stayed = hours if rng.random() < 0.9 else max(0.5, hours - rng.choice((0.5, 1)))
+                    attendees.append(
+                        Attendee(
+                            kind="social_worker",
+                            person=w.id_number,
+                            township=w.township,
+                            hours=stayed,
+                            credits=stayed if expert else 0.0,
+                        )
+                    )
+            if not expert:  # now and then a backbone volunteer of the county comes too
+                for v in backbones[region]:
+                    if rng.random() >= 0.03:
+                        continue
+                    attendees.append(
+                        Attendee(
+                            kind="volunteer",
+                            person=v.id_number,
+                            township=v.township,
+                            hours=hours,
+                            credits=0.0,
+                        )
+                    )
+            slugs = EXPERT_COURSES if expert else ROUTINE_COURSES
+            sessions.append(
+                TrainingSession(
+                    session_id=f"{programme_id}-{'et' if expert else 'rs'}-{region}-{k + 1:03d}",
+                    region_code=region,
+                    course_id=course_of[slugs[k % len(slugs)]],
+                    kind=kind,
+                    mode="on_site" if rng.random() < (0.8 if expert else 0.6) else "online",
+                    day=day,
+                    hours=hours,
+                    attendees=attendees,
+                )
+            )
+    return sorted(sessions, key=lambda s: (s.day, s.session_id))
+
+
+def _months(config: Config) -> list[tuple[str, date, date]]:
+    """Each month of the scenario: (YYYY-MM, first day, last day up to the end)."""
+    out = []
+    first = config.start
+    while first <= config.end:
+        following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+        out.append((f"{first:%Y-%m}", first, min(config.end, following - timedelta(days=1))))
+        first = following
+    return out
+
+
+def _visits(
+    townships: list[tuple[str, str]],
+    paces: dict[str, float],
+    config: Config,
+    rng: random.Random,
+) -> list[Visit]:
+    """Monthly supervision (督导): one visit planned per station and month by the city's
+    supervisors (one for about eight stations). Most take place, by the three-step method;
+    some months are missed: now and then anywhere, more in February (the Spring Festival),
+    often at struggling stations, and a few stations go two or three months without a
+    supervisor. A visit may open rectification items with a deadline of 15 or 30 days;
+    most are closed in time, some late, some are still open at the end."""
+    months = _months(config)
+    stations_in: dict[str, int] = defaultdict(int)
+    for code, _ in townships:
+        stations_in[code[:4]] += 1
+    seen: dict[str, int] = defaultdict(int)
+    categories = [c for c, _, _ in ITEM_CATEGORIES]
+    weights = [w for _, w, _ in ITEM_CATEGORIES]
+    describe = {c: d for c, _, d in ITEM_CATEGORIES}
+    visits: list[Visit] = []
+    for code, _ in townships:
+        city = code[:4]
+        team = max(1, -(-stations_in[city] // 8))
+        supervisor = f"sup-{city}-{seen[city] % team + 1:02d}"
+        seen[city] += 1
+        struggling = paces[code] < 0.5
+        vacancy: set[int] = set()
+        if len(months) >= 4 and rng.random() < 0.05:
+            first = rng.randrange(len(months) - 2)
+            vacancy = set(range(first, first + rng.choice((2, 3))))
+        for m, (month, first_day, last_day) in enumerate(months):
+            miss = 0.2 if struggling else 0.03
+            if first_day.month == 2:
+                miss += 0.1
+            if m in vacancy or rng.random() < miss:
+                visits.append(Visit(code, month, supervisor, None, [], []))
+                continue
+            span = (last_day - first_day).days
+            visited = first_day + timedelta(days=min(span, rng.randint(4, 25)))
+            count = rng.choices((0, 1, 2, 3), weights=(60, 25, 11, 4))[0]
+            if struggling:
+                count += rng.choice((0, 1))
+            items = []
+            for _ in range(count):
+                category = rng.choices(categories, weights=weights)[0]
+                deadline = visited + timedelta(days=rng.choice((15, 30)))
+                items.append(
+                    Rectification(
+                        category=category,
+                        description=describe[category],
+                        deadline=deadline,
+                        closed_on=_closing(visited, deadline, config.end, rng),
+                    )
+                )
+            findings = [describe[it.category] for it in items]
+            findings += rng.sample(FINDINGS, rng.randint(1, 2))
+            visits.append(Visit(code, month, supervisor, visited, findings, items))
+    return visits
+
+
+def _closing(visited: date, deadline: date, end: date, rng: random.Random) -> date | None:
+    """When a rectification item was closed (within its deadline mostly, some late), or
+    None: still open at the end (past its deadline, or not yet due)."""
+    if end <= visited:
+        return None
+    r = rng.random()
+    if deadline < end:
+        if r < 0.72:
+            return visited + timedelta(days=rng.randint(1, (deadline - visited).days))
+        if r < 0.9:
+            return min(end, deadline + timedelta(days=rng.randint(1, 45)))
+        return None
+    if r < 0.45:
+        return visited + timedelta(days=rng.randint(1, (end - visited).days))
+    return None
 
 
 # --------------------------------------------------------------------------- loading
@@ -267,6 +711,7 @@ class Endpoints:
     activities: str
     volunteers: str
     donations: str
+    training: str
     projector: str
 
 
@@ -292,6 +737,7 @@ async def load(
         httpx.AsyncClient(base_url=urls.activities, headers=headers, timeout=300) as act,
         httpx.AsyncClient(base_url=urls.volunteers, headers=headers, timeout=300) as vol,
         httpx.AsyncClient(base_url=urls.donations, headers=headers, timeout=120) as don,
+        httpx.AsyncClient(base_url=urls.training, headers=headers, timeout=120) as trn,
     ):
         # 1. Stations (the ledger import) and the programme with split targets.
         rows = [{"region_code": code, "status": "operating"} for code, _ in scenario.townships]
@@ -332,6 +778,7 @@ async def load(
         )
         org_id = org.json()["org_id"] if org.status_code == 201 else await _org_id(reg)
         note("programme", 1, 1)
+        wid_of = await _register_social_workers(reg, scenario, station_of, gate, note)
 
         # 2. Volunteers, registered one by one (the answer carries the id backbones need);
         # until the volunteers service has the stations from the registry's events, a
@@ -482,7 +929,225 @@ async def load(
 
         await asyncio.gather(*(allocate(c, f) for c, f in scenario.allocations_fen.items()))
         note("donations", 1, 1)
-    return {"programme_id": pid, "donor_id": donor, "fund_id": fund, "stations": station_of}
+
+        # 6. Training (courses, sessions, attendance) and monthly supervision.
+        person_of = {**vid_of, **wid_of}
+        deadline = asyncio.get_running_loop().time() + copy_timeout_s
+        await _train(trn, scenario, station_of, person_of, gate, deadline, note)
+        await _supervise(trn, scenario, station_of, gate, deadline, note)
+    return {
+        "programme_id": pid,
+        "donor_id": donor,
+        "fund_id": fund,
+        "stations": station_of,
+        "social_workers": len(wid_of),
+    }
+
+
+async def _register_social_workers(
+    reg: httpx.AsyncClient,
+    scenario: Scenario,
+    station_of: dict[str, str],
+    gate: asyncio.Semaphore,
+    note: Progress,
+) -> dict[str, str]:
+    """Resident social workers: registered in the registry (which alone keeps their personal
+    data) and assigned to their station. The registry refuses a second registration of the
+    same person (409) without saying the id, so a re-run finds those in its masked listing
+    (region and the ID number's last four, distinct within the scenario)."""
+    wid_of: dict[str, str] = {}
+    again: list[SocialWorker] = []
+    workers = scenario.social_workers
+
+    async def register(w: SocialWorker) -> None:
+        async with gate:
+            r = await reg.post(
+                "/social-workers",
+                json={
+                    "name": w.name,
+                    "id_number": w.id_number,
+                    "phone": w.phone,
+                    "region_code": w.township,
+                    "certification": w.certification,
+                    "general_practice": w.certification != "none",
+                },
+            )
+            _ok(r, (201, 409))
+            if r.status_code == 201:
+                wid_of[w.id_number] = r.json()["worker_id"]
+            else:
+                again.append(w)
+
+    await asyncio.gather(*(register(w) for w in workers))
+    if again:
+        listed: dict[tuple[str, str], list[str]] = defaultdict(list)
+        offset = 0
+        while True:
+            page = (
+                await reg.get("/social-workers", params={"limit": 500, "offset": offset})
+            ).json()
+            for item in page["items"]:
+                listed[(item["region_code"], item["id_number"][14:])].append(item["worker_id"])
+            offset += len(page["items"])
+            if not page["items"] or offset >= page["total"]:
+                break
+        for w in again:
+            found = listed.get((w.township, w.id_number[14:]), [])
+            if len(found) != 1:
+                raise RuntimeError(
+                    f"social worker of {w.township} ending {w.id_number[14:]}: "
+                    f"{len(found)} registered matches"
+                )
+            wid_of[w.id_number] = found[0]
+    note("workers", len(wid_of), len(workers))
+    done = 0
+
+    async def assign(w: SocialWorker) -> None:
+        nonlocal done
+        async with gate:
+            r = await reg.post(
+                f"/social-workers/{wid_of[w.id_number]}/assignments",
+                json={"station_id": station_of[w.township], "from_date": str(w.since)},
+            )
+            _ok(r, (200,))
+            done += 1
+            if done % 250 == 0 or done == len(workers):
+                note("assignments", done, len(workers))
+
+    await asyncio.gather(*(assign(w) for w in workers))
+    return wid_of
+
+
+async def _train(
+    trn: httpx.AsyncClient,
+    scenario: Scenario,
+    station_of: dict[str, str],
+    person_of: dict[str, str],
+    gate: asyncio.Semaphore,
+    deadline: float,
+    note: Progress,
+) -> None:
+    """The course series, then each session (the generator's id: a retry cannot schedule it
+    twice) and its attendance in one call (all of it or none: a session already scheduled
+    that shows attendance, or a 409 for it, means it is recorded)."""
+    province = scenario.config.province
+    for c in scenario.courses:
+        r = await trn.post(
+            "/courses",
+            json={
+                "course_id": c.course_id,
+                "region_code": province,
+                "title": c.title,
+                "series": c.series,
+                "topics": list(c.topics),
+            },
+        )
+        _ok(r, (201, 409))
+    done = 0
+
+    async def hold(s: TrainingSession) -> None:
+        nonlocal done
+        async with gate:
+            r = await trn.post(
+                "/sessions",
+                json={
+                    "session_id": s.session_id,
+                    "region_code": s.region_code,
+                    "course_id": s.course_id,
+                    "kind": s.kind,
+                    "mode": s.mode,
+                    "session_date": str(s.day),
+                    "hours": s.hours,
+                },
+            )
+            _ok(r, (201, 409))
+            if r.status_code == 409:  # scheduled before: is its attendance recorded too?
+                r = await trn.get(f"/sessions/{s.session_id}")
+                _ok(r, (200,))
+                recorded = r.json()["person_times"] > 0
+            else:
+                recorded = False
+            if s.attendees and not recorded:
+                body = {
+                    "attendances": [
+                        {
+                            "attendee_kind": a.kind,
+                            "attendee_id": person_of[a.person],
+                            "station_id": station_of[a.township],
+                            "hours": a.hours,
+                            "credits": a.credits,
+                        }
+                        for a in s.attendees
+                    ]
+                }
+                path = f"/sessions/{s.session_id}/attendance"
+                r = await _retry_while_unknown(lambda: trn.post(path, json=body), deadline)
+                _ok(r, (200, 409))
+            done += 1
+            if done % 100 == 0 or done == len(scenario.sessions):
+                note("training", done, len(scenario.sessions))
+
+    await asyncio.gather(*(hold(s) for s in scenario.sessions))
+
+
+CHECKLIST = dict.fromkeys(
+    ("plans_checked", "briefings_checked", "photos_checked", "staff_talk", "site_visit"), True
+)
+
+
+async def _supervise(
+    trn: httpx.AsyncClient,
+    scenario: Scenario,
+    station_of: dict[str, str],
+    gate: asyncio.Semaphore,
+    deadline: float,
+    note: Progress,
+) -> None:
+    """Each station's monthly visit planned, completed when it took place (the three steps,
+    findings, rectification items), and the items closed; a 409 means the step is done
+    (one visit per station and month: the service's id names both)."""
+    done = 0
+
+    async def supervise(v: Visit) -> None:
+        nonlocal done
+        async with gate:
+            sid = station_of[v.township]
+            body = {"station_id": sid, "month": v.month, "supervisor_id": v.supervisor_id}
+            r = await _retry_while_unknown(
+                lambda: trn.post("/supervision-visits", json=body), deadline
+            )
+            _ok(r, (201, 409))
+            visit_id = f"sv-{sid}-{v.month}"
+            if v.visited_on is not None:
+                r = await trn.post(
+                    f"/supervision-visits/{visit_id}/completion",
+                    json={
+                        "visited_on": str(v.visited_on),
+                        "checklist": CHECKLIST,
+                        "findings": v.findings,
+                        "items": [
+                            {
+                                "category": it.category,
+                                "description": it.description,
+                                "deadline": str(it.deadline),
+                            }
+                            for it in v.items
+                        ],
+                    },
+                )
+                _ok(r, (200, 409))
+                for i, it in enumerate(v.items):
+                    if it.closed_on is not None:
+                        r = await trn.post(
+                            f"/supervision-visits/{visit_id}/items/{visit_id}-{i + 1}/closure",
+                            json={"closed_on": str(it.closed_on), "note": "已整改，材料已补齐"},
+                        )
+                        _ok(r, (200, 409))
+            done += 1
+            if done % 250 == 0 or done == len(scenario.visits):
+                note("supervision", done, len(scenario.visits))
+
+    await asyncio.gather(*(supervise(v) for v in scenario.visits))
 
 
 def _year_after(day: date) -> date:
@@ -529,7 +1194,13 @@ async def _org_id(reg: httpx.AsyncClient) -> str:
     return str(next(o["org_id"] for o in page["items"] if o["kind"] == "foundation"))
 
 
-UNKNOWN = ("unknown station", "unknown programme", "not enrolled", "unknown organisation")
+UNKNOWN = (
+    "unknown station",
+    "unknown programme",
+    "not enrolled",
+    "unknown organisation",
+    "unknown social worker",
+)
 
 
 async def _retry_while_unknown(
@@ -614,6 +1285,63 @@ async def wait_for_views(
     return last
 
 
+async def training_of(
+    projector_url: str,
+    token: str,
+    region: str,
+    *,
+    by: str | None = None,
+    as_of: date | None = None,
+) -> dict[str, Any]:
+    """The `training` view of a region (GET /views/training): totals, and by region."""
+    headers = {"Authorization": f"Bearer {token}"}
+    params = {"region": region}
+    if by:
+        params["by"] = by
+    if as_of:
+        params["as_of"] = str(as_of)
+    async with httpx.AsyncClient(base_url=projector_url, headers=headers, timeout=60) as views:
+        r = await views.get("/views/training", params=params)
+    _ok(r, (200,))
+    body: dict[str, Any] = r.json()
+    return body
+
+
+TRAINING_PROGRESS = (
+    "training_sessions",
+    "training_person_times",
+    "supervision_visits_planned",
+    "supervision_visits",
+    "rectification_closed",
+)
+
+
+async def wait_for_training(
+    projector_url: str,
+    token: str,
+    scenario: Scenario,
+    *,
+    timeout_s: float = 900,
+    progress: Progress | None = None,
+) -> dict[str, int]:
+    """Poll the province's `training` view until it shows the generator's training and
+    supervision totals (or time runs out) and return its last totals."""
+    expected = scenario.training_totals()
+    goal = sum(expected.get(k, 0) for k in TRAINING_PROGRESS)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    seen: dict[str, int] = {}
+    while loop.time() < deadline:
+        seen = (await training_of(projector_url, token, scenario.config.province))["totals"]
+        if progress:
+            got = sum(min(seen.get(k, 0), expected.get(k, 0)) for k in TRAINING_PROGRESS)
+            progress("views (trn)", got, goal)
+        if seen == expected:
+            return seen
+        await asyncio.sleep(1)
+    return seen
+
+
 def _yuan(fen: int) -> str:
     return f"{fen / 100:,.2f}"
 
@@ -625,10 +1353,12 @@ def report(
     cities: dict[str, dict[str, Any]],
     urls: dict[str, str],
     prometheus_url: str,
+    training: dict[str, int] | None = None,
 ) -> str:
     """What the main job prints: progress for the province and each city against the
-    targets, the ten most lagging stations, the comparison with the generator's totals, and
-    where to look next."""
+    targets, the ten most lagging stations, training and supervision (from the `training`
+    view, when given), the comparisons with the generator's totals, and where to look
+    next."""
     expected = generated.expected()
     names = dict(generated.townships)
     township_of = {sid: code for code, sid in ids["stations"].items()}
@@ -669,12 +1399,14 @@ def report(
         f"{_yuan(expected['money']['received_fen'])}, allocated "
         f"{_yuan(expected['money']['allocated_fen'])}"
     )
+    lines += _training_lines(generated, training)
     lines += [
         "",
         "where to look next:",
         *(f"  {name:<11} {url}/docs" for name, url in urls.items()),
         f"  views        {views}/views/programmes/{generated.programme_id}/progress",
         f"               {views}/views/activities?region={generated.config.province}&by=city",
+        f"               {views}/views/training?region={generated.config.province}&by=city",
         f"               {views}/views/lineage/{ids['donor_id']}",
         "  metrics      <service>/metrics; Prometheus " + prometheus_url,
         "  dashboards   deploy/grafana/dashboards (import into Grafana; docs/observability.md)",
@@ -682,6 +1414,41 @@ def report(
         "  stop         ./dev down",
     ]
     return "\n".join(lines)
+
+
+def _training_lines(generated: Scenario, training: dict[str, int] | None) -> list[str]:
+    """The training and supervision section: the view's figures (the generator's when the
+    view was not read), what was due and what is overdue from the generator's records."""
+    expected = generated.training_totals()
+    t = expected if training is None else training
+    sup = generated.supervision_summary()
+    done, due = t.get("supervision_visits", 0), sup["due"]
+    open_ = t.get("rectification_open", 0)
+    closed = t.get("rectification_closed", 0)
+    lines = [
+        "",
+        "training and supervision (培训/督导)"
+        + (" from the generator (the view was not read):" if training is None else ":"),
+        f"  training       {t.get('training_sessions', 0):,} sessions "
+        f"({t.get('training_sessions:expert_training', 0):,} expert trainings, "
+        f"{t.get('training_sessions:routine_study', 0):,} routine study), "
+        f"{t.get('training_person_times', 0):,} person-times, "
+        f"{t.get('training_hours_x100', 0) / 100:,.2f} attendee hours; "
+        f"{sup['social_workers']:,} resident social workers",
+        f"  supervision    {done:,} of {due:,} monthly visits done "
+        f"({100 * done / max(1, due):.1f}%), {due - done:,} missed; "
+        f"{sup['stations_missing_2_or_more']:,} stations missed two months or more",
+        f"  rectification  {open_ + closed:,} items opened, {closed:,} closed "
+        f"({t.get('rectification_closed_late', 0):,} late), {open_:,} open "
+        f"({sup['rectification_open_past_deadline']:,} past their deadline)",
+    ]
+    if training is not None:
+        same = training == expected
+        lines.append(
+            "training view equals the generator's own totals: "
+            + ("yes" if same else f"NO (view {training}, generator {expected})")
+        )
+    return lines
 
 
 # --------------------------------------------------------------------------- as events
@@ -760,6 +1527,112 @@ def events(scenario: Scenario) -> list[tuple[str, Event]]:
                 ),
             )
         )
+    return out
+
+
+def training_events(scenario: Scenario) -> list[tuple[str, Event]]:
+    """The training service's facts for the scenario, as (aggregate id, event), with the ids
+    the service gives (sessions: the generator's, visits: one per station and month, items:
+    numbered per visit) and attendees by stand-in ids: what the `training` view counts, for
+    testing it without the services (the same records, the same totals)."""
+    from wushe.contracts.events import training as trn
+
+    ids = {
+        v.id_number: f"vol-s{scenario.config.seed}-{j:07d}"
+        for j, v in enumerate(scenario.volunteers)
+    }
+    ids |= {
+        w.id_number: f"sw-s{scenario.config.seed}-{j:05d}"
+        for j, w in enumerate(scenario.social_workers)
+    }
+    out: list[tuple[str, Event]] = []
+    for s in scenario.sessions:
+        out.append(
+            (
+                s.session_id,
+                trn.TrainingSessionScheduled(
+                    session_id=s.session_id,
+                    region_code=s.region_code,
+                    course_id=s.course_id,
+                    kind=s.kind,
+                    mode=s.mode,
+                    session_date=s.day,
+                    hours=s.hours,
+                ),
+            )
+        )
+        if s.attendees:
+            attendances = [
+                trn.Attendance(
+                    attendee_kind=a.kind,
+                    attendee_id=ids[a.person],
+                    station_id=station_id(a.township),
+                    hours=a.hours,
+                    credits=a.credits,
+                )
+                for a in s.attendees
+            ]
+            out.append(
+                (
+                    s.session_id,
+                    trn.AttendanceRecorded(
+                        session_id=s.session_id,
+                        region_code=s.region_code,
+                        session_date=s.day,
+                        attendances=attendances,
+                    ),
+                )
+            )
+    for v in scenario.visits:
+        sid = station_id(v.township)
+        vid = f"sv-{sid}-{v.month}"
+        where = {"visit_id": vid, "station_id": sid, "region_code": v.township}
+        out.append(
+            (
+                vid,
+                trn.SupervisionVisitPlanned(**where, month=v.month, supervisor_id=v.supervisor_id),
+            )
+        )
+        if v.visited_on is None:
+            continue
+        out.append(
+            (
+                vid,
+                trn.SupervisionVisitCompleted(
+                    **where,
+                    month=v.month,
+                    visited_on=v.visited_on,
+                    checklist=trn.Checklist(**dict.fromkeys(trn.Checklist.model_fields, True)),
+                    findings=len(v.findings),
+                    rectification_items=len(v.items),
+                ),
+            )
+        )
+        for i, it in enumerate(v.items):
+            out.append(
+                (
+                    vid,
+                    trn.RectificationItemOpened(
+                        **where,
+                        item_id=f"{vid}-{i + 1}",
+                        category=it.category,
+                        deadline=it.deadline,
+                    ),
+                )
+            )
+        for i, it in enumerate(v.items):
+            if it.closed_on is not None:
+                out.append(
+                    (
+                        vid,
+                        trn.RectificationItemClosed(
+                            **where,
+                            item_id=f"{vid}-{i + 1}",
+                            closed_on=it.closed_on,
+                            overdue=it.late,
+                        ),
+                    )
+                )
     return out
 
 

@@ -297,8 +297,13 @@ class MoneyLineage:
 
 
 class TrainingRollup:
-    """Training sessions, attendee person-times and hours; supervision visits completed and
-    rectification items opened and closed (late or not)."""
+    """Training sessions, attendee person-times and hours, on the session's day; supervision
+    visits planned (on the month's first day) and completed (on the visit's day);
+    rectification items open from the visit's day until closed, and closed (late or not)
+    on the closing day. Items count from the completed visit, which names how many it
+    opened and when: counted from `RectificationItemOpened` they would date from when the
+    event was written, so a month recorded afterwards would show items closed before they
+    were open."""
 
     name = "training"
     topics: tuple[str, ...] = (trn.SESSIONS, trn.SUPERVISION)
@@ -315,16 +320,18 @@ class TrainingRollup:
                 Bucket(event.session_id, event.region_code, event.session_date),
                 {"training_person_times": len(event.attendances), "training_hours_x100": hours},
             )
+        elif isinstance(event, trn.SupervisionVisitPlanned):
+            yield (
+                Bucket(
+                    event.station_id, event.region_code, date.fromisoformat(f"{event.month}-01")
+                ),
+                {"supervision_visits_planned": 1},
+            )
         elif isinstance(event, trn.SupervisionVisitCompleted):
-            yield (
-                Bucket(event.station_id, event.region_code, event.visited_on),
-                {"supervision_visits": 1},
-            )
-        elif isinstance(event, trn.RectificationItemOpened):
-            yield (
-                Bucket(event.station_id, event.region_code, envelope.time.date()),
-                {"rectification_open": 1},
-            )
+            delta = {"supervision_visits": 1}
+            if event.rectification_items:
+                delta["rectification_open"] = event.rectification_items
+            yield Bucket(event.station_id, event.region_code, event.visited_on), delta
         elif isinstance(event, trn.RectificationItemClosed):
             yield (
                 Bucket(event.station_id, event.region_code, event.closed_on),

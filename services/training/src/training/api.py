@@ -106,6 +106,12 @@ async def get_course(course_id: str, store: Store, who: CurrentPrincipal) -> ev.
 
 
 class SessionIn(Strict):
+    session_id: str | None = Field(
+        None,
+        pattern=r"^[a-z0-9][a-z0-9-]{2,63}$",
+        description="a stable id chosen by the caller, so that a retried request cannot "
+        "schedule the session twice (409 if it exists); a new one when not given",
+    )
     region_code: str = Field(
         description="where the session is held for: a province, city, county or township code"
     )
@@ -158,12 +164,25 @@ async def schedule_session(body: SessionIn, store: Store, who: CurrentPrincipal)
         course = await store.courses.load(body.course_id)
         if course.state is None:
             raise domain_error(DomainError("course_id", f"unknown course {body.course_id}"))
-    session_id = f"ts-{uuid.uuid4().hex[:20]}"
+    session_id = body.session_id or f"ts-{uuid.uuid4().hex[:20]}"
     facts = ev.TrainingSessionScheduled(
-        session_id=session_id, **{**body.model_dump(), "region_code": region}
+        **{**body.model_dump(), "session_id": session_id, "region_code": region}
     )
     session, event = domain.schedule_session(facts)
-    return session_out(session, await store.sessions.save_model(session_id, 0, session, [event]))
+    try:
+        version = await store.sessions.save_model(session_id, 0, session, [event])
+    except ConcurrencyError:
+        raise HTTPException(
+            409,
+            detail=[
+                {
+                    "loc": ["body", "session_id"],
+                    "type": "duplicate",
+                    "msg": f"{session_id} exists",
+                }
+            ],
+        ) from None
+    return session_out(session, version)
 
 
 async def visible_session(
@@ -187,6 +206,7 @@ async def record_attendance(
     """Attendance (签到) of social workers (by their registry id) and volunteers."""
     session, version = await visible_session(store, who, session_id)
     attendances = []
+    stations: set[str] = set()  # each station looked up once (a city's training names many)
     for i, a in enumerate(body.attendances):
         try:
             hours = domain.attended_hours(
@@ -203,8 +223,9 @@ async def record_attendance(
                 credits=a.credits,
             )
         )
-        if a.station_id is not None:
+        if a.station_id is not None and a.station_id not in stations:
             await visible_station(store, who, a.station_id, f"attendances[{i}].station_id")
+            stations.add(a.station_id)
         if (
             a.attendee_kind == "social_worker"
             and await store.registry.social_worker(a.attendee_id) is None
