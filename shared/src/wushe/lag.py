@@ -117,6 +117,12 @@ class LagMonitor:
                 self._task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await self._task
+            except asyncio.CancelledError:
+                # The loop itself ended cancelled (aiokafka cancels its own futures when a
+                # client starting up is closed): that is a stop too. Our own cancellation
+                # is passed on.
+                if not (self._task.done() and self._task.cancelled()):
+                    raise
             self._task = None
 
 

@@ -23,7 +23,7 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import ConnectionFailure, PyMongoError
 
-from wushe import bus, telemetry
+from wushe import bus, guards, telemetry
 from wushe.auth import TokenVerifier
 from wushe.errors import DomainError
 from wushe.lag import LagMonitor, subscriptions
@@ -153,6 +153,15 @@ def create_service_app(
             leeway_s=settings.jwt_leeway_s,
         )
     app.state.token_verifier = verifier
+    guards.install(
+        app,
+        guards.Limits(
+            max_json_bytes=settings.max_json_bytes,
+            rate_per_s=settings.rate_limit_per_s,
+            burst=settings.rate_limit_burst,
+        ),
+        audit=lambda: db["audit"],
+    )
     app.add_middleware(telemetry.HttpMetrics, registry=metrics, tracer_provider=tracer_provider)
 
     @app.get("/metrics", include_in_schema=False)

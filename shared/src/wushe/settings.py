@@ -51,6 +51,13 @@ class ServiceSettings(BaseSettings):
     jwt_audience: str = "wushe"
     jwt_leeway_s: int = 30
 
+    # Request guards (wushe.guards): JSON body size, and the per-client token bucket
+    max_json_bytes: int = Field(1 << 20, ge=1024, description="largest JSON body accepted (413)")
+    rate_limit_per_s: float = Field(
+        200.0, gt=0, description="sustained requests per second per client (429 past it)"
+    )
+    rate_limit_burst: int = Field(400, ge=1, description="requests a client may make at once")
+
     # Personal data: the master key of `wushe.pii.Vault` (32 bytes, base64). Required outside
     # environment=local; locally a dev key is generated in the user cache.
     pii_key: SecretStr = SecretStr("")

@@ -1,0 +1,296 @@
+"""What every service checks before a request reaches its routes, and records after a write.
+
+- **Content type (415).** A body must be of a media type its route declares: JSON for the
+  model-bodied routes, the listed upload types for imports. FastAPI alone would answer a
+  wrong type with a 422 about the body's shape, which hides the real mistake.
+- **Size (413).** A JSON body past `max_json_bytes` is refused before it is read whole
+  (checked on `Content-Length` and again while streaming, for chunked uploads). Uploads
+  carry their own, larger limit in `wushe.imports`.
+- **Rate (429).** A token bucket per client: the verified token's subject, or the peer
+  address for requests without a valid token. One client's burst never spends another's
+  budget, so one province's runaway integration cannot starve the others.
+- **Audit.** Every write (POST, PUT, PATCH, DELETE) is recorded (who: the token's subject,
+  scope and roles; when; what: method, path, status) before its response leaves, in the
+  service's `audit` collection. `GET /audit` shows it to the `auditor` role, within the
+  auditor's own region scope. Never the body: it may hold personal data.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import uuid
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, HTTPException, Query
+from pydantic import BaseModel
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import PyMongoError
+
+from wushe.auth import CurrentPrincipal, Principal, TokenError, TokenVerifier
+
+log = logging.getLogger("wushe.guards")
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
+EXEMPT = ("/health", "/metrics")
+JSON = "application/json"
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_json_bytes: int = 1 << 20
+    rate_per_s: float = 200.0  # sustained requests per second per client
+    burst: int = 400  # requests a client may make at once
+
+
+class TokenBuckets:
+    """Per-client token buckets (in memory, per instance: a limit per replica)."""
+
+    def __init__(self, rate_per_s: float, burst: int, *, max_clients: int = 100_000) -> None:
+        self.rate = rate_per_s
+        self.burst = burst
+        self.max_clients = max_clients
+        self._buckets: dict[str, tuple[float, float]] = {}  # client -> (tokens, at)
+
+    def take(self, client: str, now: float | None = None) -> float:
+        """0 when the request may go; otherwise the seconds until it could."""
+        now = time.monotonic() if now is None else now
+        tokens, at = self._buckets.get(client, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - at) * self.rate)
+        if tokens >= 1:
+            self._buckets[client] = (tokens - 1, now)
+            self._forget_idle(now)
+            return 0.0
+        self._buckets[client] = (tokens, now)
+        return (1 - tokens) / self.rate
+
+    def _forget_idle(self, now: float) -> None:
+        if len(self._buckets) <= self.max_clients:
+            return
+        full = self.burst / self.rate  # a bucket idle this long is full again: drop it
+        for client, (_, at) in list(self._buckets.items()):
+            if now - at > full:
+                del self._buckets[client]
+
+
+class BodyTypes:
+    """Which media types each route's body may have, read from the app's OpenAPI document
+    (the one place that knows every route, however the routers are nested)."""
+
+    def __init__(self, openapi: dict[str, Any]) -> None:
+        self.routes: list[tuple[re.Pattern[str], str, frozenset[str] | None]] = []
+        for path, operations in openapi.get("paths", {}).items():
+            pattern = re.compile("^" + re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(path)) + "$")
+            for method, op in operations.items():
+                content = (op.get("requestBody") or {}).get("content")
+                types = frozenset(content) if content else None
+                self.routes.append((pattern, method.upper(), types))
+        # Literal segments before parameters: /stations/imports wins over /stations/{id}.
+        self.routes.sort(key=lambda r: r[0].pattern.count("[^/]+"))
+
+    def accepted(self, method: str, path: str) -> frozenset[str] | None:
+        """The media types (None: no body declared, or no such route: FastAPI decides)."""
+        for pattern, m, types in self.routes:
+            if m == method and pattern.match(path):
+                return types
+        return None
+
+
+class RequestGuards:
+    """ASGI middleware (pure: streaming bodies pass through untouched)."""
+
+    def __init__(
+        self,
+        app: Callable[[Scope, Receive, Send], Awaitable[None]],
+        *,
+        limits: Limits,
+        audit: Callable[[], AsyncCollection[dict[str, Any]] | None],
+    ) -> None:
+        self.app = app
+        self.limits = limits
+        self.buckets = TokenBuckets(limits.rate_per_s, limits.burst)
+        self.audit = audit
+        self._types: BodyTypes | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith(EXEMPT):
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        principal = self._principal(scope, headers)
+        client = (
+            f"sub:{principal.subject}" if principal else f"ip:{(scope.get('client') or ('?',))[0]}"
+        )
+        wait = self.buckets.take(client)
+        if wait > 0:
+            retry = str(max(1, round(wait + 0.5)))
+            await _reply(send, 429, "too many requests from this client", {"retry-after": retry})
+            return
+        method = scope["method"]
+        if method in WITH_BODY:
+            refusal = self._check_body(scope, headers)
+            if refusal is not None:
+                await _reply(send, *refusal)
+                return
+            if _media_type(headers) == JSON:
+                receive = _capped(receive, self.limits.max_json_bytes)
+        if method not in WRITES:
+            await self.app(scope, receive, send)
+            return
+        await self.app(scope, receive, self._audited(scope, principal, send))
+
+    def _principal(self, scope: Scope, headers: dict[str, str]) -> Principal | None:
+        verifier: TokenVerifier | None = getattr(scope["app"].state, "token_verifier", None)
+        scheme, _, token = headers.get("authorization", "").partition(" ")
+        if verifier is None or scheme.lower() != "bearer" or not token.strip():
+            return None
+        try:
+            return verifier.verify(token.strip())
+        except TokenError:
+            return None  # the route answers 401
+
+    def _check_body(
+        self, scope: Scope, headers: dict[str, str]
+    ) -> tuple[int, str, dict[str, str]] | None:
+        length = headers.get("content-length")
+        if length is None and "transfer-encoding" not in headers:
+            return None  # no body
+        if length is not None and length.strip() == "0":
+            return None
+        if self._types is None:
+            self._types = BodyTypes(scope["app"].openapi())
+        types = self._types.accepted(scope["method"], scope["path"])
+        if types is None:
+            return None  # unknown path (404) or a route without a body: FastAPI decides
+        media = _media_type(headers)
+        if media not in types:
+            given = media or "none"
+            return (
+                415,
+                f"content type {given} not accepted here; use {', '.join(sorted(types))}",
+                {},
+            )
+        declared = int(length) if length is not None and length.isdigit() else 0
+        if media == JSON and declared > self.limits.max_json_bytes:
+            return 413, f"body larger than {self.limits.max_json_bytes} bytes", {}
+        return None
+
+    def _audited(self, scope: Scope, who: Principal | None, send: Send) -> Send:
+        async def send_after_recording(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                await self._record(scope, who, int(message["status"]))
+            await send(message)
+
+        return send_after_recording
+
+    async def _record(self, scope: Scope, who: Principal | None, status: int) -> None:
+        collection = self.audit()
+        if collection is None:
+            return
+        doc = {
+            "_id": f"aud-{uuid.uuid4().hex}",
+            "at": datetime.now(UTC),
+            "subject": who.subject if who else None,
+            "region_scope": who.region_scope if who else None,
+            "roles": sorted(who.roles) if who else [],
+            "method": scope["method"],
+            "path": scope["path"],
+            "status": status,
+        }
+        try:
+            await collection.insert_one(doc)
+        except PyMongoError as exc:  # the write itself is done; say loudly what is missing
+            log.error("audit record lost for %s %s: %s", doc["method"], doc["path"], exc)
+
+
+def _media_type(headers: dict[str, str]) -> str:
+    media = headers.get("content-type", "").split(";")[0].strip().lower()
+    return JSON if media.endswith("+json") else media
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+def _capped(receive: Receive, limit: int) -> Receive:
+    seen = 0
+
+    async def capped() -> Message:
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise HTTPException(413, f"body larger than {limit} bytes")
+        return message
+
+    return capped
+
+
+async def _reply(send: Send, status: int, detail: str, headers: dict[str, str]) -> None:
+    body = json.dumps({"detail": detail}).encode()
+    raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    raw += [(k.encode(), v.encode()) for k, v in headers.items()]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
+
+
+# --------------------------------------------------------------------------- reading it
+
+
+class AuditRecord(BaseModel):
+    at: datetime
+    subject: str | None
+    region_scope: str | None
+    roles: list[str]
+    method: str
+    path: str
+    status: int
+
+
+def audit_router(audit: Callable[[], AsyncCollection[dict[str, Any]]]) -> APIRouter:
+    router = APIRouter(tags=["audit"])
+
+    @router.get("/audit", response_model=list[AuditRecord])
+    async def read_audit(
+        who: CurrentPrincipal,
+        subject: str | None = None,
+        since: datetime | None = None,
+        limit: int = Query(100, ge=1, le=1000),
+    ) -> list[AuditRecord]:
+        """Writes recorded by this service, newest first, within the caller's region scope
+        (the `auditor` role)."""
+        if not who.has_role("auditor"):
+            raise HTTPException(403, "the auditor role is required")
+        query: dict[str, Any] = {}
+        if subject is not None:
+            query["subject"] = subject
+        if since is not None:
+            query["at"] = {"$gte": since}
+        out: list[AuditRecord] = []
+        async for doc in audit().find(query).sort("at", -1):
+            scope = doc.get("region_scope") or ""
+            if not scope.startswith(who.region_scope):
+                continue  # another province's writer: not this auditor's business
+            out.append(AuditRecord.model_validate(doc))
+            if len(out) >= limit:
+                break
+        return out
+
+    return router
+
+
+def install(app: FastAPI, limits: Limits, audit: Callable[[], AsyncCollection[Any]]) -> None:
+    app.add_middleware(RequestGuards, limits=limits, audit=audit)
+    app.include_router(audit_router(audit))
