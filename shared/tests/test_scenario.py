@@ -209,3 +209,36 @@ def test_no_personal_data_in_the_training_events() -> None:
         assert p.phone not in text
     names = {p.name for p in people if len(p.name) == 3}
     assert not [n for n in names if n in text]
+
+
+async def test_loader_retries_what_the_platform_asks_to_retry() -> None:
+    """503 (store busy) and 429 (rate limit) with Retry-After are retried; others are not."""
+    from fastapi import FastAPI, Response
+
+    from wushe.scenario import _client
+    from wushe.testing import serve_http
+
+    app = FastAPI()
+    calls = {"busy": 0, "bad": 0}
+
+    @app.get("/health/live")
+    async def live() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.post("/busy")
+    async def busy() -> Response:
+        calls["busy"] += 1
+        if calls["busy"] <= 2:
+            code = 503 if calls["busy"] == 1 else 429
+            return Response(status_code=code, headers={"Retry-After": "0"})
+        return Response(status_code=201)
+
+    @app.post("/bad")
+    async def bad() -> Response:
+        calls["bad"] += 1
+        return Response(status_code=422)
+
+    async with serve_http(app) as url, _client(url, {}, timeout=10) as client:
+        assert (await client.post("/busy", json={})).status_code == 201
+        assert (await client.post("/bad", json={})).status_code == 422
+    assert calls == {"busy": 3, "bad": 1}

@@ -733,11 +733,11 @@ async def load(
     gate = asyncio.Semaphore(concurrency)
     cfg = scenario.config
     async with (
-        httpx.AsyncClient(base_url=urls.registry, headers=headers, timeout=120) as reg,
-        httpx.AsyncClient(base_url=urls.activities, headers=headers, timeout=300) as act,
-        httpx.AsyncClient(base_url=urls.volunteers, headers=headers, timeout=300) as vol,
-        httpx.AsyncClient(base_url=urls.donations, headers=headers, timeout=120) as don,
-        httpx.AsyncClient(base_url=urls.training, headers=headers, timeout=120) as trn,
+        _client(urls.registry, headers, timeout=120) as reg,
+        _client(urls.activities, headers, timeout=300) as act,
+        _client(urls.volunteers, headers, timeout=300) as vol,
+        _client(urls.donations, headers, timeout=120) as don,
+        _client(urls.training, headers, timeout=120) as trn,
     ):
         # 1. Stations (the ledger import) and the programme with split targets.
         rows = [{"region_code": code, "status": "operating"} for code, _ in scenario.townships]
@@ -1152,6 +1152,32 @@ async def _supervise(
 
 def _year_after(day: date) -> date:
     return date(day.year + 1, day.month, 1) - timedelta(days=1)
+
+
+class PatientTransport(httpx.AsyncHTTPTransport):
+    """Retries what the platform asks to be retried: 503 (the store busy or away) and 429
+    (this client's rate limit), after the `Retry-After` it gives, a bounded number of times.
+    Every loader step is idempotent, so a retried request never does anything twice."""
+
+    def __init__(self, attempts: int = 12, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.attempts = attempts
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        for _ in range(self.attempts - 1):
+            response = await super().handle_async_request(request)
+            if response.status_code not in (429, 503):
+                return response
+            await response.aclose()
+            retry = response.headers.get("retry-after", "1")
+            await asyncio.sleep(min(30.0, float(retry) if retry.isdigit() else 1.0))
+        return await super().handle_async_request(request)
+
+
+def _client(base_url: str, headers: dict[str, str], *, timeout: float) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        base_url=base_url, headers=headers, timeout=timeout, transport=PatientTransport()
+    )
 
 
 def _ok(r: httpx.Response, codes: tuple[int, ...]) -> None:
