@@ -116,6 +116,7 @@ class ServingModel:
     def __init__(self) -> None:
         self.seqno: dict[str, int] = {}  # "topic|partition" -> last chunk folded
         self.views: dict[str, dict[tuple[str, str], KeyTotals]] = defaultdict(dict)
+        self.answers: dict[tuple[Any, ...], dict[str, Delta]] = {}  # cleared by every fold
 
     def fold(self, chunk: Doc) -> bool:
         """Fold a chunk if it is the next one of its partition; False when it is not."""
@@ -128,6 +129,7 @@ class ServingModel:
                 cell = self.views[d["v"]][(d["k"], d["r"])] = KeyTotals()
             cell.add(d["d"], d["c"])
         self.seqno[part] = chunk["seqno"]
+        self.answers.clear()
         return True
 
 
@@ -179,10 +181,13 @@ class Projector:
             d["_id"]: int(d["seqno"])
             async for d in self.progress.find({"_id": {"$in": sorted(by_part)}})
         }
-        for part in by_part:
-            known = self._parts.get(part)
-            if known is None or known.seqno != committed.get(part, 0):
-                await self._load_partition(part)  # new to us, or another writer moved it
+        stale = [
+            part
+            for part in by_part
+            if part not in self._parts or self._parts[part].seqno != committed.get(part, 0)
+        ]
+        if stale:  # new to us, or another writer moved them: one scan for all of them
+            await self._load_partitions(stale, every=not self._parts)
         effective = 0
         pending = dict(by_part)
         for _attempt in range(5):
@@ -199,8 +204,9 @@ class Projector:
             pending = {}
             for part, (chunk, _) in plans.items():
                 if chunk is not None and chunk["_id"] in taken:
-                    await self._load_partition(part)
                     pending[part] = by_part[part]
+            if pending:
+                await self._load_partitions(list(pending))
             if not pending:
                 break
         else:
@@ -298,22 +304,22 @@ class Projector:
             if self._after_write:
                 self._after_write("progress", part)
 
-    async def _load_partition(self, part: str) -> None:
-        """Rebuild a partition's state from its chunks (a scan: on first sight of the
-        partition, after a rebalance, after a conflict; never per batch)."""
-        topic, partition = part.rsplit("|", 1)
-        state = PartitionState()
-        chunks = self.chunks.find(
-            {"topic": topic, "partition": int(partition)},
-            {"deltas": 0},
-        )
-        async for chunk in chunks:
+    async def _load_partitions(self, parts: list[str], *, every: bool = False) -> None:
+        """Rebuild partitions' states from their chunks (with `every`, of all partitions in
+        the chunks as well), in one scan: on FerretDB any query reads the whole collection,
+        so this runs on first sight, after a rebalance and after a conflict, not per batch."""
+        states: dict[str, PartitionState] = {part: PartitionState() for part in parts}
+        async for chunk in self.chunks.find({}, {"deltas": 0}):
+            part = f"{chunk['topic']}|{chunk['partition']}"
+            if not every and part not in states:
+                continue
+            state = states.setdefault(part, PartitionState())
             state.seqno = max(state.seqno, int(chunk["seqno"]))
             state.offset = max(state.offset, int(chunk["last_offset"]))
             for m in chunk["streams"]:
                 if m["q"] > state.streams.get(m["s"], ""):
                     state.streams[m["s"]] = m["q"]
-        self._parts[part] = state
+        self._parts.update(states)
 
     # -- reads
     async def refresh(self, *, force: bool = False) -> ServingModel:
@@ -326,21 +332,20 @@ class Projector:
             return self._model
         async with self._refresh_lock:
             model = self._model or ServingModel()
-            wanted = []
+            wanted: list[str] = []
             async for doc in self.progress.find({}):
                 have = model.seqno.get(doc["_id"], 0)
-                if int(doc["seqno"]) > have:
-                    wanted.append(
-                        {
-                            "topic": doc["topic"],
-                            "partition": doc["partition"],
-                            "seqno": {"$gt": have, "$lte": int(doc["seqno"])},
-                        }
-                    )
-            if wanted:
-                found = [c async for c in self.chunks.find({"$or": wanted})]
-                for chunk in sorted(found, key=lambda c: (c["topic"], c["partition"], c["seqno"])):
-                    model.fold(chunk)
+                topic, partition = doc["_id"].rsplit("|", 1)
+                wanted += [
+                    chunk_id(topic, int(partition), n) for n in range(have + 1, doc["seqno"] + 1)
+                ]
+            if len(wanted) <= 16:  # a lone `_id` is pushed down to SQLite: no Go decoding
+                found = [c for cid in wanted if (c := await self.chunks.find_one({"_id": cid}))]
+            else:  # catching up on many: one pass over the collection
+                ids = set(wanted)
+                found = [c async for c in self.chunks.find({}) if c["_id"] in ids]
+            for chunk in sorted(found, key=lambda c: (c["topic"], c["partition"], c["seqno"])):
+                model.fold(chunk)
             self._model = model
             self._refreshed = time.monotonic()
             return model
@@ -359,6 +364,25 @@ class Projector:
         """Counters summed over partitions and days up to `as_of`, grouped by the first
         `group_len` digits of the region code, or by bucket key (`by_key`), or not ("")."""
         model = await self.refresh()
+        question = (view, region_prefix, key, key_prefix, as_of, group_len, by_key)
+        answer = model.answers.get(question)
+        if answer is None:  # the same question on unchanged views: the same answer
+            answer = model.answers[question] = self._sum(
+                model, view, region_prefix, key, key_prefix, as_of, group_len, by_key
+            )
+        return {g: dict(sums) for g, sums in answer.items()}
+
+    @staticmethod
+    def _sum(
+        model: ServingModel,
+        view: str,
+        region_prefix: str,
+        key: str | None,
+        key_prefix: str | None,
+        as_of: date | None,
+        group_len: int | None,
+        by_key: bool,
+    ) -> dict[str, Delta]:
         limit = as_of.isoformat() if as_of else None
         out: dict[str, Delta] = defaultdict(dict)
         for (k, region), cell in model.views.get(view, {}).items():
