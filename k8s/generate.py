@@ -237,9 +237,11 @@ def service_resources(name: str, port: int) -> list[dict[str, Any]]:
 def kafka_resources(
     subscriptions: dict[str, dict[str, tuple[str, ...]]], producers: dict[str, tuple[str, ...]]
 ) -> list[dict[str, Any]]:
-    from wushe.topics import PARTNER_TOPIC, REGISTRY_TOPICS
+    from projector.domain import VIEWS
+    from wushe.topics import PARTNER_TOPIC, REGISTRY_TOPICS, kept_forever
 
-    specs = {s.name: s for s in (*REGISTRY_TOPICS, PARTNER_TOPIC)}
+    view_sources = kept_forever(t for view in VIEWS for t in view.topics)
+    specs = {s.name: s for s in (*view_sources, *REGISTRY_TOPICS, PARTNER_TOPIC)}
     topics = sorted({t for ts in producers.values() for t in ts})
     consumed_topics = sorted(
         {t for groups in subscriptions.values() for ts in groups.values() for t in ts}

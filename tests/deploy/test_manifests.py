@@ -209,6 +209,10 @@ def test_kafka_custom_resources_follow_the_code(rendered: dict[str, list[dict[st
     for spec in (*REGISTRY_TOPICS, PARTNER_TOPIC):
         assert topics[spec.name]["config"]["retention.ms"] == spec.retention_ms == -1
         assert topics[spec.name]["partitions"] == spec.partitions
+    from projector.domain import VIEWS
+
+    for source in {t for view in VIEWS for t in view.topics}:  # a rebuild replays them all
+        assert topics[source]["config"]["retention.ms"] == -1, source
     assert all(
         t["replicas"] == 3 and t["config"]["min.insync.replicas"] == 2 for t in topics.values()
     )

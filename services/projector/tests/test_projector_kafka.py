@@ -278,6 +278,9 @@ async def test_rebuild_from_offset_zero_switches_to_equal_views(
                 return totals.get("activities", 0) >= n
 
             await wait_for(lambda: counted(30), timeout_s=60, what="live views")
+            # What a rebuild replays must still be there: every source kept forever.
+            for topic in app.state.generations.topics:
+                assert await retention_of(stack.cfg.kafka_bootstrap, topic) == "-1", topic
             before_gen = app.state.generations
             old = await before_gen.current()
             assert (await views.post("/views/rebuilds", headers=auth)).status_code == 403
@@ -302,3 +305,17 @@ async def test_rebuild_from_offset_zero_switches_to_equal_views(
         client = create_mongo_client(stack.cfg.mongo_url)
         await client.drop_database(f"views_{unique}")
         await client.close()
+
+
+async def retention_of(bootstrap: str, topic: str) -> str:
+    from aiokafka.admin import AIOKafkaAdminClient
+    from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        await admin.start()
+        [response] = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])
+        [(_, _, _, _, entries)] = response.resources
+        return str({e[0]: e[1] for e in entries}["retention.ms"])
+    finally:
+        await admin.close()

@@ -1,11 +1,13 @@
 """Topics whose settings matter, declared once: the services ensure them at start, the
 deploy manifests (Strimzi `KafkaTopic`) carry the same numbers.
 
-Most topics are fine with the broker's defaults (3 partitions, 7 days). Two kinds are not:
+Three kinds of topic are kept forever rather than the broker's default 7 days:
 
 - **reference topics** (the registry's stations, programmes, organisations, regions): a
-  service that starts a year later builds its copy from offset 0, so they are kept forever;
-- **the partner stream** (`donations.partner`): partner foundations replay from offset 0.
+  service that starts a year later builds its copy from offset 0;
+- **the partner stream** (`donations.partner`): partner foundations replay from offset 0;
+- **every topic a view reads** (`views_source_topics`): a rebuild of the views replays them
+  from offset 0, and a week's retention would silently drop the older counts.
 """
 
 from __future__ import annotations
@@ -37,6 +39,11 @@ REGISTRY_TOPICS = tuple(
     for name in ("regions", "stations", "organisations", "social-workers", "programmes")
 )
 PARTNER_TOPIC = TopicSpec("donations.partner", partitions=6, retention_ms=FOREVER)
+
+
+def kept_forever(names: Iterable[str]) -> tuple[TopicSpec, ...]:
+    """Specs keeping these topics forever (the views' sources: see the module docstring)."""
+    return tuple(TopicSpec(name, retention_ms=FOREVER) for name in sorted(set(names)))
 
 
 async def ensure_topics(bootstrap: str, specs: Iterable[TopicSpec], replication: int = 1) -> None:

@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from opentelemetry.sdk.trace import TracerProvider
 
 from projector import api, gauges, handlers
+from projector.domain import VIEWS
 from projector.gauges import BusinessGauges
 from projector.rebuild import Rebuilder
 from projector.settings import ProjectorSettings
@@ -15,6 +16,7 @@ from projector.store import Generations, Programmes
 from wushe import service
 from wushe.auth import TokenVerifier
 from wushe.service import ServiceContext, create_service_app
+from wushe.topics import kept_forever
 
 
 def create_app(
@@ -47,6 +49,8 @@ def create_app(
         routers=[api.router],
         register_handlers=register,
         background=[refresh_gauges],
+        # The views rebuild from offset 0: their sources must outlive the default 7 days.
+        topics=kept_forever(t for view in VIEWS for t in view.topics),
         token_verifier=token_verifier,
         tracer_provider=tracer_provider,
     )
