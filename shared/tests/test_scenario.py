@@ -242,3 +242,33 @@ async def test_loader_retries_what_the_platform_asks_to_retry() -> None:
         assert (await client.post("/busy", json={})).status_code == 201
         assert (await client.post("/bad", json={})).status_code == 422
     assert calls == {"busy": 3, "bad": 1}
+
+
+def test_several_years_add_up_flows_not_the_stock_of_backbones() -> None:
+    """Three years: three years' sessions and person-times (targets are yearly, and a full
+    period at pace meets them), the same backbones, a programme ending three years on."""
+    one, three = generated(months=12), generated(months=36)
+    assert three.config.programme_end == date(2026, 10, 31)
+    assert three.config.start == date(2023, 11, 1)
+    assert three.targets["sessions"] == 3 * one.targets["sessions"] == 3 * 5544
+    assert three.targets["elders"] == 3 * one.targets["elders"]
+    assert three.targets["backbones"] == one.targets["backbones"]
+    totals = three.expected()["totals"]
+    assert totals["sessions"] >= 3 * 5544
+    assert totals["person_times:elders"] >= 3 * 46000
+    assert len({a.day.year for a in three.activities}) == 4  # Nov 2023 .. Oct 2026
+
+
+def test_the_event_file_starts_with_its_programme() -> None:
+    """`wushe scenario write` feeds the views directly: the programme (its period and
+    targets) comes first, then the enrolments, so progress can be read from them alone."""
+    from wushe.contracts.events import registry as reg
+
+    s = generated(stations=40)
+    events = scenario.events(s)
+    first = events[0][1]
+    assert isinstance(first, reg.ProgrammeCreated)
+    assert (first.start_date, first.end_date) == (s.config.start, s.config.programme_end)
+    assert first.total_targets.service_sessions == s.targets["sessions"]
+    enrolled = [e for _, e in events if isinstance(e, reg.StationEnrolled)]
+    assert len(enrolled) == 40

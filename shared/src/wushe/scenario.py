@@ -55,6 +55,22 @@ class Config:
             month, year = month + 12, year - 1
         return date(year, month, 1)
 
+    @property
+    def years(self) -> float:
+        """How many years the programme runs: one, or `months` / 12 when that is longer.
+        Its targets are yearly: sessions and person-times (flows) add up over the years,
+        the backbone volunteers (a stock) do not."""
+        return max(1.0, self.months / 12)
+
+    @property
+    def programme_end(self) -> date:
+        """The programme's last day: a year after its start, or `months` when longer."""
+        span = max(12, self.months)
+        year, month = self.start.year + span // 12, self.start.month + span % 12
+        while month > 12:
+            month, year = month - 12, year + 1
+        return date(year, month, 1) - timedelta(days=1)
+
 
 @dataclass
 class Volunteer:
@@ -302,9 +318,12 @@ def generate(config: Config, all_townships: list[tuple[str, str]]) -> Scenario:
     townships = pick_townships(all_townships, config.stations, rng)
     n = len(townships)
     scale = n / REFERENCE["stations"]
-    targets = {k: round(v * scale) for k, v in REFERENCE.items() if k != "stations"}
+    flows = {"sessions": config.years, "elders": config.years}  # backbones are a stock
+    targets = {
+        k: round(v * scale * flows.get(k, 1.0)) for k, v in REFERENCE.items() if k != "stations"
+    }
     share = {k: split(v, n) for k, v in targets.items()}  # per station, as enrolment splits
-    elapsed = min(1.0, config.months / 12)
+    elapsed = min(1.0, config.months / 12)  # of the programme's period
     days = (config.end - config.start).days + 1
     volunteers: list[Volunteer] = []
     activities: list[Activity] = []
@@ -752,7 +771,7 @@ async def load(
                 "name": "蓝马甲行动",
                 "scope_regions": [cfg.province],
                 "start_date": str(cfg.start),
-                "end_date": str(_year_after(cfg.start)),
+                "end_date": str(cfg.programme_end),
                 "total_targets": {
                     "backbone_volunteers": scenario.targets["backbones"],
                     "service_sessions": scenario.targets["sessions"],
@@ -896,7 +915,7 @@ async def load(
                 "programme_id": pid,
                 "amount_fen": scenario.pledge_fen,
                 "period_start": str(cfg.start),
-                "period_end": str(_year_after(cfg.start)),
+                "period_end": str(cfg.programme_end),
             },
         )
         _ok(r, (201,))
@@ -1150,10 +1169,6 @@ async def _supervise(
     await asyncio.gather(*(supervise(v) for v in scenario.visits))
 
 
-def _year_after(day: date) -> date:
-    return date(day.year + 1, day.month, 1) - timedelta(days=1)
-
-
 class PatientTransport(httpx.AsyncHTTPTransport):
     """Retries what the platform asks to be retried: 503 (the store busy or away) and 429
     (this client's rate limit), after the `Retry-After` it gives, a bounded number of times.
@@ -1402,7 +1417,7 @@ def report(
     lines = [
         "",
         f"蓝马甲 programme {generated.programme_id}: {final.get('stations', 0)} stations, "
-        f"{100 * float(final.get('elapsed', 0)):.0f}% of the year elapsed "
+        f"{100 * float(final.get('elapsed', 0)):.0f}% of its period elapsed "
         f"(as of {final.get('as_of')})",
         header,
         row(f"province {generated.config.province}", final),
@@ -1487,7 +1502,8 @@ def station_id(township: str) -> str:
 
 def events(scenario: Scenario) -> list[tuple[str, Event]]:
     """The facts the platform records for the scenario's programme, as (aggregate id, event):
-    enrolments with split targets, backbone promotions, held activities. For benchmarks and
+    the programme, enrolments with split targets, backbone promotions, held activities. For
+    benchmarks and
     for testing the views without the services (the same records, the same totals)."""
     from wushe.contracts.events import activities as act
     from wushe.contracts.events import registry as reg
@@ -1496,7 +1512,31 @@ def events(scenario: Scenario) -> list[tuple[str, Event]]:
     cfg, pid = scenario.config, scenario.programme_id
     n = len(scenario.townships)
     shares = {k: split(v, n) for k, v in scenario.targets.items()}
-    out: list[tuple[str, Event]] = []
+    t = scenario.targets
+    # The programme first: without it the views know no period and answer 404 for it.
+    out: list[tuple[str, Event]] = [
+        (
+            pid,
+            reg.ProgrammeCreated(
+                programme_id=pid,
+                region_code=cfg.province,
+                name="蓝马甲 (Blue Vest) elder programme",
+                scope_regions=[cfg.province] if cfg.province else [],
+                start_date=cfg.start,
+                end_date=cfg.programme_end,
+                total_targets=reg.Targets(
+                    backbone_volunteers=t["backbones"],
+                    service_sessions=t["sessions"],
+                    person_times={"elders": t["elders"]},
+                ),
+                station_targets=reg.Targets(
+                    backbone_volunteers=shares["backbones"][0] if n else 0,
+                    service_sessions=shares["sessions"][0] if n else 0,
+                    person_times={"elders": shares["elders"][0] if n else 0},
+                ),
+            ),
+        )
+    ]
     for i, (code, _) in enumerate(scenario.townships):
         out.append(
             (
