@@ -31,12 +31,12 @@ def create_app(
     def register(ctx: ServiceContext) -> None:
         generations = Generations(ctx.db)
         holder["generations"] = generations
-        holder["programmes"] = Programmes(ctx.db)
+        programmes = holder["programmes"] = Programmes(ctx.db)  # one: its cache is shared
         holder["rebuilder"] = Rebuilder(
             ctx.db, generations.state, settings.kafka_bootstrap, generations.topics, live_lock
         )
-        handlers.subscribe(ctx, generations, Programmes(ctx.db), live_lock)
-        holder["gauges"] = BusinessGauges(ctx, generations, Programmes(ctx.db))
+        handlers.subscribe(ctx, generations, programmes, live_lock)
+        holder["gauges"] = BusinessGauges(ctx, generations, programmes)
 
     async def refresh_gauges(ctx: ServiceContext) -> None:
         business = holder["gauges"]

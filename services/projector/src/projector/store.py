@@ -40,10 +40,17 @@ class ViewsState:
 
 
 class Programmes:
-    def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
+    """Programme periods, read at most every `ttl_s` per programme (every progress request
+    asks; a period changes rarely, and this instance's own changes are seen at once)."""
+
+    def __init__(self, db: AsyncDatabase[dict[str, Any]], *, ttl_s: float = 1.0) -> None:
         self.meta = db["programme_periods"]
+        self.ttl_s = ttl_s
+        self._known: dict[str, tuple[float, tuple[str, str, date, date] | None]] = {}
 
     async def follow(self, event: Event) -> None:
+        if isinstance(event, reg.ProgrammeCreated | reg.ProgrammeUpdated):
+            self._known.pop(event.programme_id, None)
         if isinstance(event, reg.ProgrammeCreated):
             await self.meta.replace_one(
                 {"_id": event.programme_id},
@@ -61,15 +68,22 @@ class Programmes:
             )
 
     async def get(self, programme_id: str) -> tuple[str, str, date, date] | None:
+        known = self._known.get(programme_id)
+        if known is not None and time.monotonic() - known[0] < self.ttl_s:
+            return known[1]
         doc = await self.meta.find_one({"_id": programme_id})
-        if doc is None:
-            return None
-        return (
-            doc["name"],
-            doc["region_code"],
-            date.fromisoformat(doc["start"]),
-            date.fromisoformat(doc["end"]),
+        period = (
+            None
+            if doc is None
+            else (
+                doc["name"],
+                doc["region_code"],
+                date.fromisoformat(doc["start"]),
+                date.fromisoformat(doc["end"]),
+            )
         )
+        self._known[programme_id] = (time.monotonic(), period)
+        return period
 
 
 class Generations:
