@@ -659,9 +659,20 @@ async def import_activities(
 async def _import_activity(svc: Activities, who: Principal, row: ActivityRow) -> str:
     station = await visible_station(svc, who, row.station_id)
     activity_id = activity_id_for(station.station_id, row.external_ref)
-    existing, _ = await svc.store.activities.load_model(activity_id, Activity)
-    if existing is not None:
-        return "unchanged"
+    # Insert first, as `plan` does: the first commit's id says whether the row was imported
+    # before, and a lookup that misses would scan the collection on FerretDB for every row.
+    try:
+        return await _import_new(svc, station, activity_id, row)
+    except (DomainError, HTTPException):
+        existing, _ = await svc.store.activities.load_model(activity_id, Activity)
+        if existing is not None:
+            return "unchanged"  # imported before, when its references were valid
+        raise
+
+
+async def _import_new(
+    svc: Activities, station: KnownStation, activity_id: str, row: ActivityRow
+) -> str:
     facts = ev.ActivityFacts(
         activity_id=activity_id,
         station_id=station.station_id,
