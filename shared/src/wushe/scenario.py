@@ -847,7 +847,7 @@ async def load(
         # 4. A year of activities: planned and held in one import, in chunks. Re-importing a
         # chunk is harmless (external refs), so rows refused while the activities service did
         # not yet know the programme are simply imported again.
-        chunk = 2000
+        chunk = 500
         for start in range(0, len(scenario.activities), chunk):
             part = scenario.activities[start : start + chunk]
             buf = io.StringIO()
