@@ -57,6 +57,9 @@ def create_broker(
         request_timeout_ms=15_000,
         middlewares=tuple(middlewares),
         graceful_timeout=15.0,
+        # FastStream's per-message "Received"/"Processed" lines at DEBUG: at INFO they were
+        # a log line per batch or message whatever WUSHE_LOG_LEVEL said.
+        log_level=logging.DEBUG,
         **kwargs,
     )
 
