@@ -216,3 +216,9 @@ async def test_the_generators_blue_vest_scenario_equals_its_own_totals_in_the_vi
         got = out["per_station"][scenario.station_id(township)]
         assert {m: got.get(m, {}).get("actual", 0) for m in figures} == figures, township
     assert 0 < len(out["lagging"]) < 462  # some stations behind the pace, most not
+    # The same file carries training and supervision: the training view equals the
+    # generator's own totals too, as of the last day and by city.
+    training = await projector.totals("training", region_prefix="36", as_of=config.end)
+    assert training.get("", {}) == generated.training_totals(as_of=config.end)
+    by_city = await projector.totals("training", region_prefix="36", as_of=config.end, group_len=4)
+    assert by_city == generated.training_totals(as_of=config.end, by_city=True)

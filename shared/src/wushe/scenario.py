@@ -1703,10 +1703,11 @@ def training_events(scenario: Scenario) -> list[tuple[str, Event]]:
 
 
 def envelopes(scenario: Scenario) -> list[Envelope]:
-    """The events as CloudEvents, each aggregate's in stream order (`ce_sequence`)."""
+    """The whole scenario's events (the programme's, then training and supervision) as
+    CloudEvents, each aggregate's in stream order (`ce_sequence`): `wushe scenario write`."""
     versions: dict[str, int] = defaultdict(int)
     out = []
-    for subject, event in events(scenario):
+    for subject, event in [*events(scenario), *training_events(scenario)]:
         versions[subject] += 1
         env = Envelope.wrap(event, source="/wushe/scenario", subject=subject)
         out.append(env.model_copy(update={"sequence": f"{versions[subject]:010d}.0000"}))
