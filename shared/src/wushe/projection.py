@@ -133,6 +133,11 @@ class ServingModel:
         return True
 
 
+# Chunks a cursor fetches at a time: FerretDB v1 does not bound a reply by bytes, and a
+# million events' chunks came back as one 54 MB reply, past the 48 MB a message may have.
+CHUNKS_PER_BATCH = 32
+
+
 def chunk_id(topic: str, partition: int, seqno: int) -> str:
     return f"{topic}|{partition}|{seqno:010d}"
 
@@ -309,7 +314,7 @@ class Projector:
         the chunks as well), in one scan: on FerretDB any query reads the whole collection,
         so this runs on first sight, after a rebalance and after a conflict, not per batch."""
         states: dict[str, PartitionState] = {part: PartitionState() for part in parts}
-        async for chunk in self.chunks.find({}, {"deltas": 0}):
+        async for chunk in self.chunks.find({}, {"deltas": 0}, batch_size=CHUNKS_PER_BATCH):
             part = f"{chunk['topic']}|{chunk['partition']}"
             if not every and part not in states:
                 continue
@@ -343,7 +348,8 @@ class Projector:
                 found = [c for cid in wanted if (c := await self.chunks.find_one({"_id": cid}))]
             else:  # catching up on many: one pass over the collection
                 ids = set(wanted)
-                found = [c async for c in self.chunks.find({}) if c["_id"] in ids]
+                cursor = self.chunks.find({}, batch_size=CHUNKS_PER_BATCH)
+                found = [c async for c in cursor if c["_id"] in ids]
             for chunk in sorted(found, key=lambda c: (c["topic"], c["partition"], c["seqno"])):
                 model.fold(chunk)
             self._model = model
