@@ -933,21 +933,23 @@ async def load(
             )
             _ok(r, (201,))
 
-        async def allocate(code: str, amount: int) -> None:
-            async with gate:
-                r = await don.post(
-                    f"/funds/{fund}/allocations",
-                    headers={"Idempotency-Key": f"{key}-alloc-{code}"},
-                    json={
-                        "station_id": station_of[code],
-                        "amount_fen": amount,
-                        "allocated_on": str(cfg.start),
-                    },
-                )
-                _ok(r, (201,))
-
-        await asyncio.gather(*(allocate(c, f) for c, f in scenario.allocations_fen.items()))
-        note("donations", 1, 1)
+        # One after another: every allocation changes the same fund (one aggregate), so
+        # allocating in parallel only makes them conflict (462 at 8 in flight ran out of
+        # retries on a busy store).
+        allocations = list(scenario.allocations_fen.items())
+        for done, (code, amount) in enumerate(allocations, start=1):
+            r = await don.post(
+                f"/funds/{fund}/allocations",
+                headers={"Idempotency-Key": f"{key}-alloc-{code}"},
+                json={
+                    "station_id": station_of[code],
+                    "amount_fen": amount,
+                    "allocated_on": str(cfg.start),
+                },
+            )
+            _ok(r, (201,))
+            if done % 50 == 0 or done == len(allocations):
+                note("donations", done, len(allocations))
 
         # 6. Training (courses, sessions, attendance) and monthly supervision.
         person_of = {**vid_of, **wid_of}
