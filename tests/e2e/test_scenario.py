@@ -5,99 +5,28 @@ records."""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
 
-from activities.app import create_app as create_activities
-from activities.settings import ActivitiesSettings
-from donations.app import create_app as create_donations
-from donations.settings import DonationsSettings
-from projector.app import create_app as create_projector
-from projector.settings import ProjectorSettings
-from registry.app import create_app as create_registry
-from registry.settings import RegistrySettings
-from training.app import create_app as create_training
-from training.settings import TrainingSettings
-from volunteers.app import create_app as create_volunteers
-from volunteers.settings import VolunteersSettings
 from wushe import scenario
 from wushe.auth import DevKeys
 from wushe.devstack import LocalStack
-from wushe.store import create_mongo_client
-from wushe.testing import serve_http, wait_for
+from wushe.testing import wait_for
 
 pytestmark = pytest.mark.integration
 
 PROVINCE = "46"  # Hainan: no other test writes there
 
 
-@contextlib.asynccontextmanager
-async def platform(
-    stack: LocalStack, unique: str, keys: DevKeys
-) -> AsyncIterator[scenario.Endpoints]:
-    common: dict[str, Any] = {
-        "kafka_bootstrap": stack.cfg.kafka_bootstrap,
-        "mongo_url": stack.cfg.mongo_url,
-        "relay_sweep_interval_s": 0.5,
-    }
-    verifier = keys.verifier()
-    apps = {
-        "registry": create_registry(
-            RegistrySettings(mongo_db=f"reg_{unique}", ratings_group=f"r.{unique}", **common),
-            token_verifier=verifier,
-        ),
-        "activities": create_activities(
-            ActivitiesSettings(
-                mongo_db=f"act_{unique}", registry_copy_group=f"a.{unique}", **common
-            ),
-            token_verifier=verifier,
-        ),
-        "volunteers": create_volunteers(
-            VolunteersSettings(
-                mongo_db=f"vol_{unique}",
-                registry_copy_group=f"v.{unique}",
-                activities_group=f"va.{unique}",
-                **common,
-            ),
-            token_verifier=verifier,
-        ),
-        "donations": create_donations(
-            DonationsSettings(
-                mongo_db=f"don_{unique}", registry_copy_group=f"d.{unique}", **common
-            ),
-            token_verifier=verifier,
-        ),
-        "training": create_training(
-            TrainingSettings(mongo_db=f"trn_{unique}", registry_copy_group=f"t.{unique}", **common),
-            token_verifier=verifier,
-        ),
-        "projector": create_projector(
-            ProjectorSettings(mongo_db=f"views_{unique}", views_group=f"views.{unique}", **common),
-            token_verifier=verifier,
-        ),
-    }
-    try:
-        async with contextlib.AsyncExitStack() as exits:
-            urls = {n: await exits.enter_async_context(serve_http(app)) for n, app in apps.items()}
-            yield scenario.Endpoints(**urls)
-    finally:
-        client = create_mongo_client(stack.cfg.mongo_url)
-        for db in ("reg", "act", "vol", "don", "trn", "views"):
-            await client.drop_database(f"{db}_{unique}")
-        await client.close()
-
-
 async def test_a_small_scenario_through_the_apis_equals_the_generators_totals(
-    stack: LocalStack, unique: str
+    stack: LocalStack, unique: str, platform: Any
 ) -> None:
     keys = DevKeys.generate()
     token = keys.issue(subject=f"scenario-{unique}", region_scope=PROVINCE, roles=["admin"])
-    async with platform(stack, unique, keys) as urls:
+    async with platform(unique, keys) as urls:
         townships = await scenario.townships_of(urls.registry, token, PROVINCE)
         assert len(townships) > 100  # every township of the province, from the API
         config = scenario.Config(province=PROVINCE, stations=6, months=3, seed=3)
@@ -152,3 +81,25 @@ async def test_a_small_scenario_through_the_apis_equals_the_generators_totals(
         assert scenario.actuals(final) == expected["totals"]
         again = await scenario.wait_for_training(urls.projector, token, generated, timeout_s=30)
         assert again == expected["training"]
+        # Another province sees none of it: each record by id is a 404 exactly like an id
+        # that does not exist, lists leave it out, and the views show nothing of Hainan.
+        other = {"Authorization": "Bearer " + keys.issue(subject="jx", region_scope="36")}
+        station = next(iter(ids["stations"].values()))
+        by_id = [
+            (urls.registry, "/stations/{}", station),
+            (urls.donations, "/donors/{}", ids["donor_id"]),
+            (urls.donations, "/funds/{}", ids["fund_id"]),
+            (urls.projector, "/views/programmes/{}/progress", ids["programme_id"]),
+        ]
+        async with httpx.AsyncClient(headers=other, timeout=30) as jx:
+            for base, template, real in by_id:
+                path = template.format(real)
+                hidden = await jx.get(base + path)
+                missing = await jx.get(base + template.format("zz-none"))
+                assert hidden.status_code == missing.status_code == 404, (path, hidden.text)
+                # nothing tells the two apart but the id the caller sent
+                assert hidden.text == missing.text.replace("zz-none", real)
+            listed = (await jx.get(urls.volunteers + "/volunteers", params={"limit": 200})).json()
+            assert all(not v["region_code"].startswith(PROVINCE) for v in listed["items"])
+            seen = await jx.get(urls.projector + "/views/activities", params={"region": PROVINCE})
+            assert seen.status_code == 404  # another province's figures: not even their shape

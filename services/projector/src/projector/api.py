@@ -149,7 +149,13 @@ async def programme_progress(
     programme's region or a part of it, as of a day."""
     meta = await programmes.get(programme_id)
     area = region or who.region_scope
-    if meta is None or not area.startswith(who.region_scope):
+    # Another province's programme is as absent as one that does not exist: its name and
+    # period are not for this caller. Visible: the programme's region and the caller's
+    # scope overlap (a national programme to a province, a province's to the nation).
+    overlap = meta is not None and (
+        meta[1].startswith(who.region_scope) or who.region_scope.startswith(meta[1])
+    )
+    if meta is None or not overlap or not area.startswith(who.region_scope):
         raise HTTPException(404, f"no progress for programme {programme_id}")
     name, _, start, end = meta
     day = as_of or today()
