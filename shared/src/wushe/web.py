@@ -30,3 +30,8 @@ def domain_error(exc: DomainError) -> HTTPException:
     "elders"])."""
     loc = ["body", *exc.field.split(".")]
     return HTTPException(exc.status, detail=[{"loc": loc, "msg": exc.reason, "type": "domain"}])
+
+
+def duplicate(field: str, msg: str) -> HTTPException:
+    """The 409 for a body field naming something that already exists."""
+    return HTTPException(409, detail=[{"loc": ["body", field], "type": "duplicate", "msg": msg}])

@@ -17,7 +17,7 @@ from wushe.contracts.events import training as ev
 from wushe.errors import DomainError
 from wushe.store import ConcurrencyError
 from wushe.validators import check_region_code
-from wushe.web import Strict, domain_error, today
+from wushe.web import Strict, domain_error, duplicate, today
 
 router = APIRouter()
 
@@ -81,16 +81,7 @@ async def create_course(body: CourseIn, store: Store, who: CurrentPrincipal) -> 
     try:
         await store.courses.append(body.course_id, 0, [event], event.model_dump(mode="json"))
     except ConcurrencyError:
-        raise HTTPException(
-            409,
-            detail=[
-                {
-                    "loc": ["body", "course_id"],
-                    "type": "duplicate",
-                    "msg": f"{body.course_id} exists",
-                }
-            ],
-        ) from None
+        raise duplicate("course_id", f"{body.course_id} exists") from None
     return event
 
 
@@ -172,16 +163,7 @@ async def schedule_session(body: SessionIn, store: Store, who: CurrentPrincipal)
     try:
         version = await store.sessions.save_model(session_id, 0, session, [event])
     except ConcurrencyError:
-        raise HTTPException(
-            409,
-            detail=[
-                {
-                    "loc": ["body", "session_id"],
-                    "type": "duplicate",
-                    "msg": f"{session_id} exists",
-                }
-            ],
-        ) from None
+        raise duplicate("session_id", f"{session_id} exists") from None
     return session_out(session, version)
 
 

@@ -39,7 +39,7 @@ from wushe.validators import (
     mask_resident_id,
     resident_id_birth_date,
 )
-from wushe.web import Limit, Offset, Strict, domain_error
+from wushe.web import Limit, Offset, Strict, domain_error, duplicate
 
 router = APIRouter()
 PII_EXPORT_ROLE = "pii_export"
@@ -207,15 +207,8 @@ async def register(
         and who.can_see(existing.region_code)
     ):
         return existing, version, False
-    raise HTTPException(
-        409,
-        detail=[
-            {
-                "loc": ["body", "id_number"],
-                "type": "duplicate",
-                "msg": "this person is already registered as a volunteer (move them instead)",
-            }
-        ],
+    raise duplicate(
+        "id_number", "this person is already registered as a volunteer (move them instead)"
     )
 
 
