@@ -9,6 +9,10 @@
 - **Rate (429).** A token bucket per client: the verified token's subject, or the peer
   address for requests without a valid token. One client's burst never spends another's
   budget, so one province's runaway integration cannot starve the others.
+- **Store down (503).** While the store does not answer its ping (`StoreWatch`: paused,
+  unreachable, hung), a request is refused at once with 503 and `Retry-After` instead of
+  hanging on the store and ending in a timeout or a 500; requests already in flight finish
+  when it answers again.
 - **Audit.** Every write (POST, PUT, PATCH, DELETE) is recorded (who: the token's subject,
   scope and roles; when; what: method, path, status) before its response leaves, in the
   service's `audit` collection. `GET /audit` shows it to the `auditor` role, within the
@@ -17,6 +21,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -45,6 +50,7 @@ WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
 EXEMPT = ("/health", "/metrics")
 JSON = "application/json"
+STORE_DOWN = "store temporarily unavailable, retry later"
 
 
 @dataclass(frozen=True)
@@ -84,6 +90,38 @@ class TokenBuckets:
                 del self._buckets[client]
 
 
+class StoreWatch:
+    """Whether the store answers: pinged every `interval_s`, unavailable while a ping fails
+    or takes longer than `timeout_s`. A paused store (SIGSTOP, a hung disk) keeps its sockets
+    open, so without this every request would wait for the driver's socket timeout."""
+
+    def __init__(
+        self, ping: Callable[[], Awaitable[Any]], *, interval_s: float, timeout_s: float
+    ) -> None:
+        self.ping = ping
+        self.interval_s = interval_s
+        self.timeout_s = timeout_s
+        self.available = True
+
+    async def check(self) -> bool:
+        try:
+            await asyncio.wait_for(self.ping(), self.timeout_s)
+            ok = True
+        except (PyMongoError, TimeoutError) as exc:
+            ok = False
+            if self.available:
+                log.warning("store unavailable, refusing requests: %s", type(exc).__name__)
+        if ok and not self.available:
+            log.warning("store answers again")
+        self.available = ok
+        return ok
+
+    async def run(self) -> None:
+        while True:
+            await self.check()
+            await asyncio.sleep(self.interval_s)
+
+
 class BodyTypes:
     """Which media types each route's body may have, read from the app's OpenAPI document
     (the one place that knows every route, however the routers are nested)."""
@@ -116,9 +154,11 @@ class RequestGuards:
         *,
         limits: Limits,
         audit: Callable[[], AsyncCollection[dict[str, Any]] | None],
+        store: StoreWatch | None = None,
     ) -> None:
         self.app = app
         self.limits = limits
+        self.store = store
         self.buckets = TokenBuckets(limits.rate_per_s, limits.burst)
         self.audit = audit
         self._types: BodyTypes | None = None
@@ -136,6 +176,10 @@ class RequestGuards:
         if wait > 0:
             retry = str(max(1, round(wait + 0.5)))
             await _reply(send, 429, "too many requests from this client", {"retry-after": retry})
+            return
+        if self.store is not None and not self.store.available:
+            retry = str(max(1, round(self.store.interval_s * 2)))
+            await _reply(send, 503, STORE_DOWN, {"retry-after": retry})
             return
         method = scope["method"]
         if method in WITH_BODY:
@@ -291,6 +335,11 @@ def audit_router(audit: Callable[[], AsyncCollection[dict[str, Any]]]) -> APIRou
     return router
 
 
-def install(app: FastAPI, limits: Limits, audit: Callable[[], AsyncCollection[Any]]) -> None:
-    app.add_middleware(RequestGuards, limits=limits, audit=audit)
+def install(
+    app: FastAPI,
+    limits: Limits,
+    audit: Callable[[], AsyncCollection[Any]],
+    store: StoreWatch | None = None,
+) -> None:
+    app.add_middleware(RequestGuards, limits=limits, audit=audit, store=store)
     app.include_router(audit_router(audit))

@@ -21,7 +21,7 @@ from prometheus_client.registry import Collector
 from pydantic import BaseModel
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import ConnectionFailure, PyMongoError
+from pymongo.errors import ConnectionFailure
 
 from wushe import bus, guards, telemetry
 from wushe.auth import TokenVerifier
@@ -46,6 +46,7 @@ class ServiceContext:
     db: AsyncDatabase[Doc]
     metrics: CollectorRegistry
     tracer_provider: TracerProvider
+    store_watch: guards.StoreWatch
     stores: dict[str, EventStore] = field(default_factory=dict)
     relay: Relay | None = None
 
@@ -87,7 +88,13 @@ def create_service_app(
         settings.mongo_url, timeout_ms=settings.mongo_timeout_ms, app_name=settings.service_name
     )
     db = mongo[settings.database_name]
-    ctx = ServiceContext(settings, broker, mongo, db, metrics, tracer_provider)
+    # Pings the store: requests get 503 at once while it does not answer (wushe.guards).
+    store_watch = guards.StoreWatch(
+        lambda: mongo.admin.command("ping"),
+        interval_s=settings.store_probe_interval_s,
+        timeout_s=settings.store_probe_timeout_s,
+    )
+    ctx = ServiceContext(settings, broker, mongo, db, metrics, tracer_provider, store_watch)
     source = f"/wushe/{settings.service_name}"
     for aggregate in aggregates:
         ctx.stores[aggregate] = EventStore(db, aggregate, source=source)
@@ -125,6 +132,7 @@ def create_service_app(
             ctx.relay.start()
         lag.start()
         loops = [asyncio.create_task(job(ctx)) for job in background]
+        loops.append(asyncio.create_task(store_watch.run()))
         try:
             yield
         finally:
@@ -161,6 +169,7 @@ def create_service_app(
             burst=settings.rate_limit_burst,
         ),
         audit=lambda: db["audit"],
+        store=store_watch,
     )
     app.add_middleware(telemetry.HttpMetrics, registry=metrics, tracer_provider=tracer_provider)
 
@@ -211,14 +220,9 @@ def _health_router(ctx: ServiceContext) -> APIRouter:
 
     @router.get("/ready", response_model=Health, responses={503: {"model": Health}})
     async def ready() -> Any:
-        async def store_ok() -> bool:
-            try:
-                await asyncio.wait_for(ctx.mongo.admin.command("ping"), 2.0)
-                return True
-            except (PyMongoError, TimeoutError):
-                return False
-
-        checks = {"broker": bool(await ctx.broker.ping(timeout=2.0)), "store": await store_ok()}
+        # The store check is the watch's own (it refreshes what the request guard uses).
+        store_ok = await ctx.store_watch.check()
+        checks = {"broker": bool(await ctx.broker.ping(timeout=2.0)), "store": store_ok}
         body = Health(status="ok" if all(checks.values()) else "unavailable", checks=checks)
         code = 200 if all(checks.values()) else 503
         return JSONResponse(body.model_dump(), status_code=code)
@@ -240,7 +244,7 @@ def _add_error_handlers(app: FastAPI) -> None:
     async def store_down(_: Request, exc: ConnectionFailure) -> JSONResponse:
         log.warning("store unavailable: %s", type(exc).__name__)
         return JSONResponse(
-            {"detail": "store temporarily unavailable, retry later"},
+            {"detail": guards.STORE_DOWN},
             status_code=503,
             headers={"Retry-After": "5"},
         )

@@ -35,6 +35,12 @@ class ServiceSettings(BaseSettings):
     mongo_url: str = "mongodb://127.0.0.1:27017/?directConnection=true&retryWrites=false"
     mongo_db: str = ""
     mongo_timeout_ms: int = 5000
+    store_probe_interval_s: float = Field(
+        1.0, gt=0, description="how often the service pings its store (503 while it is down)"
+    )
+    store_probe_timeout_s: float = Field(
+        3.0, gt=0, description="a ping slower than this counts as the store being down"
+    )
 
     # Outbox relay
     relay_batch_size: int = Field(500, ge=1)

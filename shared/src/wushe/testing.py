@@ -11,11 +11,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import shutil
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from wushe.contracts import Envelope, Event, EventRegistry
 from wushe.devstack import LocalStack, StackConfig, running_stack
 from wushe.store import create_mongo_client
 from wushe.topics import partitions_of
+from wushe.validators import check_resident_id
 
 
 @pytest.fixture(scope="session")
@@ -114,6 +116,24 @@ async def read_topic(
         return records
     finally:
         await consumer.stop()
+
+
+async def every_record(bootstrap: str) -> dict[str, list[Any]]:
+    """Every record of every topic on the broker but Kafka's own (`__...`), by topic."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        topics = sorted(t for t in await admin.list_topics() if not t.startswith("__"))
+    finally:
+        await admin.close()
+    return {t: await read_topic(bootstrap, t, timeout_s=60) for t in topics}
+
+
+def record_bytes(record: Any) -> bytes:
+    """A record's key, value and header values as one blob, for scanning."""
+    parts = [record.key or b"", record.value or b""]
+    parts += [v or b"" for _, v in record.headers or ()]
+    return b"\n".join(parts)
 
 
 async def group_lag(bootstrap: str, group_id: str, topic: str) -> int:
@@ -229,3 +249,30 @@ async def serve_http(app: Any) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await task
+
+
+# Personal data as it would look if it leaked: a resident ID number or a mobile number
+# standing alone (not part of a longer id or hex string), in UTF-8 bytes.
+_RESIDENT_ID = re.compile(rb"(?<![0-9A-Za-z])\d{17}[\dX](?![0-9A-Za-z])")
+_MOBILE = re.compile(rb"(?<![0-9A-Za-z])1[3-9]\d{9}(?![0-9A-Za-z])")
+
+
+def personal_data_in(blob: bytes, names: Iterable[str] = ()) -> list[str]:
+    """What in `blob` is personal data: resident ID numbers (a province's code, a birth date
+    and a valid check character), mobile numbers, or any of `names`. Masked forms
+    (`138****8000`) do not count."""
+    found = [m.group().decode() for m in _RESIDENT_ID.finditer(blob) if _resident_id(m.group())]
+    found += [m.group().decode() for m in _MOBILE.finditer(blob)]
+    found += [name for name in set(names) if name.encode() in blob]
+    return found
+
+
+def _resident_id(candidate: bytes) -> bool:
+    text = candidate.decode()
+    if not 11 <= int(text[:2]) <= 82:  # GB/T 2260 province codes
+        return False
+    try:
+        check_resident_id(text)
+    except ValueError:
+        return False
+    return True

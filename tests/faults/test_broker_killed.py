@@ -1,0 +1,55 @@
+"""The broker killed with SIGKILL and restarted five times while a scenario is loaded through
+the REST APIs and projected: every acknowledged command's events end in the views exactly
+once (the views equal the generator's totals), nothing lost, nothing counted twice."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import pytest
+
+from wushe import scenario
+from wushe.auth import DevKeys
+from wushe.devstack import LocalStack
+
+pytestmark = pytest.mark.integration
+
+PROVINCE = "63"  # Qinghai: no other test writes there, so its views are this test's alone
+KILLS = 5
+
+
+async def test_broker_killed_five_times_while_loading_gives_exact_views(
+    stack: LocalStack, unique: str, platform: Any
+) -> None:
+    keys = DevKeys.generate()
+    token = keys.issue(subject=f"faults-{unique}", region_scope=PROVINCE, roles=["admin"])
+    async with platform(unique, keys) as urls:
+        townships = await scenario.townships_of(urls.registry, token, PROVINCE)
+        config = scenario.Config(province=PROVINCE, stations=4, months=2, seed=11)
+        generated = scenario.generate(config, townships)
+        expected = generated.expected()
+        loading = asyncio.create_task(scenario.load(generated, urls, token))
+        downtime: list[float] = []
+        for _ in range(KILLS):
+            await asyncio.sleep(2.0)  # let commands, the relays and the projector run a while
+            down = time.monotonic()
+            await asyncio.to_thread(stack.kill, "kafka")  # SIGKILL: no clean shutdown
+            assert stack.pid("kafka") is None
+            await asyncio.sleep(1.0)
+            await asyncio.to_thread(stack.start, "kafka")
+            downtime.append(time.monotonic() - down)
+        # The load may still be running or may have finished during the faults: either way
+        # it must end without an error.
+        ids = await asyncio.wait_for(loading, timeout=600)
+        final = await scenario.wait_for_views(urls.projector, token, generated, timeout_s=240)
+        assert scenario.actuals(final) == expected["totals"]
+        for township, figures in expected["per_station"].items():
+            station = ids["stations"][township]
+            got = {m: final["per_station"][station].get(m, {}).get("actual", 0) for m in figures}
+            assert got == figures, township
+        training = await scenario.wait_for_training(urls.projector, token, generated, timeout_s=120)
+        assert training == expected["training"]
+        assert len(downtime) == KILLS
+        print(f"\n[faults] broker down {KILLS} times, {sum(downtime):.1f}s in all")
