@@ -27,6 +27,7 @@ def test_throwaway_stacks_use_distinct_free_ports(tmp_path: Path) -> None:
     ports = [
         a.kafka_port,
         a.controller_port,
+        a.partner_port,
         a.mongo_port,
         a.ferretdb_debug_port,
         a.prometheus_port,

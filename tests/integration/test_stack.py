@@ -25,6 +25,7 @@ def wushe_cli(stack: LocalStack, *args: str) -> subprocess.CompletedProcess[str]
         "WUSHE_HOME": str(stack.cfg.home),
         "WUSHE_KAFKA_PORT": str(stack.cfg.kafka_port),
         "WUSHE_KAFKA_CONTROLLER_PORT": str(stack.cfg.controller_port),
+        "WUSHE_KAFKA_PARTNER_PORT": str(stack.cfg.partner_port),
         "WUSHE_MONGO_PORT": str(stack.cfg.mongo_port),
         "WUSHE_FERRETDB_DEBUG_PORT": str(stack.cfg.ferretdb_debug_port),
         "WUSHE_PROMETHEUS_PORT": str(stack.cfg.prometheus_port),

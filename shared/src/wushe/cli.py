@@ -213,10 +213,37 @@ partner_app = typer.Typer(
 app.add_typer(partner_app, name="partner")
 
 
+@partner_app.command("grant")
+def partner_grant(
+    foundation: Annotated[str, typer.Option(help="the foundation's donor id (the record key)")],
+) -> None:
+    """Give a foundation a login for the partner listener of the local stack: a SCRAM user
+    that may read the partner topic with its own consumer groups, and nothing else. Prints
+    the user and a new password (run again to change it)."""
+    import secrets
+
+    stack = devstack.LocalStack(devstack.StackConfig.from_env())
+    password = secrets.token_urlsafe(24)
+    try:
+        user = stack.grant_partner(foundation, password)
+    except devstack.StackError as exc:
+        _fail(exc)
+    typer.echo(f"bootstrap {stack.cfg.partner_bootstrap}  (SASL_PLAINTEXT, SCRAM-SHA-512)")
+    typer.echo(f"user      {user}")
+    typer.echo(f"password  {password}")
+    typer.echo(f"groups    {user}...  (any consumer group whose name starts with the user)")
+
+
 @partner_app.command("follow")
 def partner_follow(
     foundation: Annotated[str, typer.Option(help="the foundation's donor id (the record key)")],
     bootstrap: Annotated[str, typer.Option(help="Kafka bootstrap servers")] = "127.0.0.1:9092",
+    user: Annotated[
+        str | None, typer.Option(help="SCRAM user (`wushe partner grant`): read as the partner")
+    ] = None,
+    password: Annotated[
+        str | None, typer.Option(envvar="WUSHE_PARTNER_PASSWORD", help="the SCRAM password")
+    ] = None,
     state: Annotated[
         Path | None, typer.Option(help="where positions and the ledger are kept between runs")
     ] = None,
@@ -237,7 +264,8 @@ def partner_follow(
             if from_beginning
             else partner.PartnerLedger.load(path, foundation)
         )
-        ledger = asyncio.run(partner.follow(bootstrap, ledger))
+        login = partner.Credentials(user, password or "") if user else None
+        ledger = asyncio.run(partner.follow(bootstrap, ledger, credentials=login))
     except (ValueError, OSError) as exc:
         _fail(exc)
     ledger.save(path)

@@ -34,6 +34,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 KAFKA_VERSION = "4.1.1"
+# What deploy/local/pom.xml fetches: a cache installed from an older pom is fetched again.
+KAFKA_RUNTIME = f"{KAFKA_VERSION}+tools"
+# Partners read the partner stream on a listener of their own: SASL/SCRAM, then ACLs.
+PARTNER_MECHANISM = "SCRAM-SHA-512"
+PARTNER_TOPIC = "donations.partner"
 # v1.24.1 is refused by the Go module proxy here ("403 This module version is not
 # available"); v1.24.2 is the same release line with dependency bumps only.
 FERRETDB_VERSION = "v1.24.2"
@@ -96,6 +101,7 @@ class StackConfig:
     cache: Path
     kafka_port: int = 9092
     controller_port: int = 9093
+    partner_port: int = 9094
     mongo_port: int = 27017
     ferretdb_debug_port: int = 8088
     prometheus_port: int = 9090
@@ -114,6 +120,7 @@ class StackConfig:
             cache=cache,
             kafka_port=int(env.get("WUSHE_KAFKA_PORT", 9092)),
             controller_port=int(env.get("WUSHE_KAFKA_CONTROLLER_PORT", 9093)),
+            partner_port=int(env.get("WUSHE_KAFKA_PARTNER_PORT", 9094)),
             mongo_port=int(env.get("WUSHE_MONGO_PORT", 27017)),
             ferretdb_debug_port=int(env.get("WUSHE_FERRETDB_DEBUG_PORT", 8088)),
             prometheus_port=int(env.get("WUSHE_PROMETHEUS_PORT", 9090)),
@@ -132,6 +139,7 @@ class StackConfig:
             cache=base.cache,
             kafka_port=free_port(),
             controller_port=free_port(),
+            partner_port=free_port(),
             mongo_port=free_port(),
             ferretdb_debug_port=free_port(),
             prometheus_port=free_port(),
@@ -144,6 +152,11 @@ class StackConfig:
     @property
     def kafka_bootstrap(self) -> str:
         return f"127.0.0.1:{self.kafka_port}"
+
+    @property
+    def partner_bootstrap(self) -> str:
+        """The listener partner foundations use (SASL/SCRAM; ACLs decide what they read)."""
+        return f"127.0.0.1:{self.partner_port}"
 
     @property
     def mongo_url(self) -> str:
@@ -257,7 +270,7 @@ class Installer:
 
     def install_kafka(self) -> None:
         marker = self.kafka_lib.parent / ".complete"
-        if marker.exists():
+        if marker.exists() and marker.read_text() == KAFKA_RUNTIME:
             return
         _require("java", "install a JDK 17+ (Debian: apt-get install openjdk-17-jre-headless)")
         mvn = _require("mvn", "install Maven (Debian: apt-get install maven)")
@@ -281,7 +294,7 @@ class Installer:
         shutil.rmtree(self.kafka_lib, ignore_errors=True)
         self.kafka_lib.parent.mkdir(parents=True, exist_ok=True)
         staging.rename(self.kafka_lib)
-        marker.write_text(KAFKA_VERSION)
+        marker.write_text(KAFKA_RUNTIME)
 
     def install_ferretdb(self) -> None:
         if self.ferretdb_bin.exists():
@@ -597,11 +610,25 @@ class LocalStack:
             "node.id": "1",
             "controller.quorum.voters": f"1@127.0.0.1:{c.controller_port}",
             "listeners": f"PLAINTEXT://127.0.0.1:{c.kafka_port},"
-            f"CONTROLLER://127.0.0.1:{c.controller_port}",
-            "advertised.listeners": f"PLAINTEXT://127.0.0.1:{c.kafka_port}",
+            f"CONTROLLER://127.0.0.1:{c.controller_port},PARTNER://127.0.0.1:{c.partner_port}",
+            "advertised.listeners": f"PLAINTEXT://127.0.0.1:{c.kafka_port},"
+            f"PARTNER://127.0.0.1:{c.partner_port}",
             "controller.listener.names": "CONTROLLER",
             "inter.broker.listener.name": "PLAINTEXT",
-            "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+            "listener.security.protocol.map": (
+                "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,PARTNER:SASL_PLAINTEXT"
+            ),
+            # As in k8s/base/kafka.yaml: the platform's own loopback listener is trusted
+            # (production: inside the cluster's network policy), partners authenticate
+            # with SCRAM on theirs, and the standard authorizer lets them read only what
+            # their ACLs grant (nothing when none is found).
+            "sasl.enabled.mechanisms": PARTNER_MECHANISM,
+            f"listener.name.partner.{PARTNER_MECHANISM.lower()}.sasl.jaas.config": (
+                "org.apache.kafka.common.security.scram.ScramLoginModule required;"
+            ),
+            "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+            "super.users": "User:ANONYMOUS",
+            "allow.everyone.if.no.acl.found": "false",
             "log.dirs": str(self.dir("kafka", "data")),
             "num.partitions": "3",
             "auto.create.topics.enable": "true",
@@ -659,6 +686,34 @@ class LocalStack:
 
     def _kafka_healthy(self) -> bool:
         return kafka_healthy(self.cfg.kafka_bootstrap)
+
+    def grant_partner(self, foundation: str, password: str) -> str:
+        """Let a partner foundation read the partner stream: a SCRAM user `partner-<id>`
+        with Read and Describe on the partner topic and Read on its own consumer groups
+        (`partner-<id>...`), nothing else. Idempotent; returns the user name."""
+        user = f"partner-{foundation}"
+        admin = ["--bootstrap-server", self.cfg.kafka_bootstrap]
+        tool = ["java", "-Xmx128m", *self._kafka_jvm_args()]
+        credential = f"{PARTNER_MECHANISM}=[iterations=8192,password={password}]"
+        scram = ["--entity-type", "users", "--entity-name", user, "--add-config", credential]
+        _run(
+            [*tool, "kafka.admin.ConfigCommand", *admin, "--alter", *scram],
+            what=f"creating the SCRAM credential of {user}",
+            timeout=120,
+        )
+        acl = [*tool, "org.apache.kafka.tools.AclCommand", *admin, "--add", "--force"]
+        acl += ["--allow-principal", f"User:{user}"]
+        _run(
+            [*acl, "--operation", "Read", "--operation", "Describe", "--topic", PARTNER_TOPIC],
+            what=f"granting {user} the partner topic",
+            timeout=120,
+        )
+        _run(
+            [*acl, "--operation", "Read", "--group", user, "--resource-pattern-type", "prefixed"],
+            what=f"granting {user} its consumer groups",
+            timeout=120,
+        )
+        return user
 
     # -- ferretdb
     def _ferretdb_prepare(self) -> None:

@@ -2,9 +2,12 @@
 its own ledger — pledges, gifts, allocations per station, disbursements, reversals — from
 the stream alone, from offset 0 or from where it stopped last time.
 
-It needs nothing of ours but the topic: records are CloudEvents in Kafka binary mode, keyed
-by the funder's id (so a foundation reads only its own records' values), with a JSON body
-described by the committed JSON Schemas. Delivery is at least once: a record may arrive
+It needs nothing of ours but the topic and a login: partners connect to a listener of their
+own with SASL/SCRAM (`wushe partner grant` makes the user) and the broker's ACLs let them read
+the partner topic, with consumer groups of their own, and nothing else. Records are
+CloudEvents in Kafka binary mode, keyed by the funder's id (a foundation picks its own
+records by key; the ACL is per topic, so see decision 0013 on what partners share), with a
+JSON body described by the committed JSON Schemas. Delivery is at least once: a record may arrive
 twice, so each fund's events are applied in `ce_sequence` order and a sequence already
 applied is skipped. The state file holds the positions and the ledger, so the next run
 continues where this one stopped. Run it as `wushe partner follow --foundation ID`.
@@ -35,6 +38,24 @@ REVERSED_FIELDS = {
     "disbursement": "disbursed_fen",
 }
 FIELDS = ("pledged_fen", "received_fen", "allocated_fen", "disbursed_fen")
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """A partner's SCRAM login (production adds TLS: `protocol="SASL_SSL"`)."""
+
+    username: str
+    password: str
+    mechanism: str = "SCRAM-SHA-512"
+    protocol: str = "SASL_PLAINTEXT"
+
+    def client_options(self) -> dict[str, str]:
+        return {
+            "security_protocol": self.protocol,
+            "sasl_mechanism": self.mechanism,
+            "sasl_plain_username": self.username,
+            "sasl_plain_password": self.password,
+        }
 
 
 @dataclass
@@ -119,16 +140,18 @@ async def follow(
     topic: str = PARTNER,
     idle_s: float = 2.0,
     timeout_s: float = 600.0,
+    credentials: Credentials | None = None,
 ) -> PartnerLedger:
     """Read the topic from the ledger's positions (or offset 0) up to its current end, apply
     the foundation's records, and return the ledger (positions advanced)."""
+    login = credentials.client_options() if credentials else {}
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None
+        bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None, **login
     )
     try:  # start inside: a cancelled start must still close what it opened
         await consumer.start()
         deadline = time.monotonic() + timeout_s
-        partitions = await partitions_of(bootstrap, topic)
+        partitions = await partitions_of(bootstrap, topic, **login)
         if not partitions:
             return ledger  # no such topic yet: nothing to follow
         tps = [TopicPartition(topic, p) for p in partitions]

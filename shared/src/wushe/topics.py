@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
@@ -75,9 +76,10 @@ async def ensure_topics(bootstrap: str, specs: Iterable[TopicSpec], replication:
         await admin.close()
 
 
-async def partitions_of(bootstrap: str, topic: str) -> list[int]:
-    """The topic's partition numbers ([] when it does not exist)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+async def partitions_of(bootstrap: str, topic: str, **client_options: Any) -> list[int]:
+    """The topic's partition numbers ([] when it does not exist, or may not be described
+    with the login in `client_options`)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **client_options)
     try:  # start inside: a cancelled start must still close what it opened
         await admin.start()
         described = await admin.describe_topics([topic])

@@ -1,0 +1,123 @@
+"""Partner access on Kafka: the local broker runs a SASL/SCRAM listener for partner
+foundations with KRaft's standard authorizer. A partner's login reads the partner topic with
+its own consumer groups, and nothing else: not an internal topic, not another group, no
+writes; a wrong password gets nothing at all."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.errors import (
+    GroupAuthorizationFailedError,
+    KafkaError,
+    TopicAuthorizationFailedError,
+)
+
+from wushe import partner
+from wushe.contracts.events.donations import PARTNER
+from wushe.contracts.events.registry import STATIONS
+from wushe.devstack import LocalStack
+from wushe.testing import wait_for
+from wushe.topics import PARTNER_TOPIC, REGISTRY_TOPICS, ensure_topics
+
+pytestmark = pytest.mark.integration
+
+
+async def publish(stack: LocalStack, topic: str, key: bytes, value: bytes) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=stack.cfg.kafka_bootstrap)
+    await producer.start()
+    try:
+        headers = [("ce_type", b"donations.PledgeMade.v1"), ("ce_sequence", b"00000001")]
+        await producer.send_and_wait(topic, value, key=key, headers=headers)
+    finally:
+        await producer.stop()
+
+
+async def first_batch(consumer: AIOKafkaConsumer) -> list[Any]:
+    """Records of one fetch within 20 s (raises what the broker refused)."""
+    records: list[Any] = []
+
+    async def fetched() -> bool:
+        batch = await consumer.getmany(timeout_ms=500)
+        records.extend(r for recs in batch.values() for r in recs)
+        return bool(records)
+
+    await wait_for(fetched, timeout_s=20, what="records")
+    return records
+
+
+async def read_in_group(consumer: AIOKafkaConsumer) -> None:
+    await consumer.start()
+    try:
+        await first_batch(consumer)
+    finally:
+        await consumer.stop()
+
+
+async def test_a_partner_reads_only_the_partner_topic_with_its_own_groups(
+    stack: LocalStack, unique: str
+) -> None:
+    foundation = f"don-{unique}"
+    password = secrets.token_urlsafe(24)
+    user = await asyncio.to_thread(stack.grant_partner, foundation, password)
+    assert user == f"partner-{foundation}"
+    login = partner.Credentials(user, password)
+    with_login = {"bootstrap_servers": stack.cfg.partner_bootstrap, **login.client_options()}
+    await ensure_topics(stack.cfg.kafka_bootstrap, [PARTNER_TOPIC, *REGISTRY_TOPICS])
+    body = b'{"fund_id": "f-1", "amount_fen": 500000}'
+    await publish(stack, PARTNER, foundation.encode(), body)
+    await publish(stack, STATIONS, b"st-x", b'{"internal": true}')
+
+    # The reference consumer, as the partner: its own pledge, from the partner listener.
+    ledger = await partner.follow(
+        stack.cfg.partner_bootstrap, partner.PartnerLedger(foundation), credentials=login
+    )
+    assert ledger.totals()["pledged_fen"] == 500000
+
+    # Its own consumer group on the partner topic: reads and commits.
+    own = AIOKafkaConsumer(
+        PARTNER, group_id=f"{user}.ledger", auto_offset_reset="earliest", **with_login
+    )
+    await own.start()
+    try:
+        assert any(r.key == foundation.encode() for r in await first_batch(own))
+        await own.commit()
+    finally:
+        await own.stop()
+
+    # An internal topic: refused, even with its own group.
+    internal = AIOKafkaConsumer(
+        STATIONS, group_id=f"{user}.peek", auto_offset_reset="earliest", **with_login
+    )
+    with pytest.raises(TopicAuthorizationFailedError):
+        await read_in_group(internal)
+
+    # The partner topic in a group that is not its own (another partner's, the projector's).
+    for group in ("partner-someone-else.ledger", "views"):
+        foreign = AIOKafkaConsumer(
+            PARTNER, group_id=group, auto_offset_reset="earliest", **with_login
+        )
+        with pytest.raises(GroupAuthorizationFailedError):
+            await read_in_group(foreign)
+
+    # No writes, not even to the partner topic.
+    producer = AIOKafkaProducer(**with_login)
+    await producer.start()
+    try:
+        with pytest.raises(TopicAuthorizationFailedError):
+            await producer.send_and_wait(PARTNER, b"forged", key=foundation.encode())
+    finally:
+        await producer.stop()
+
+    # A wrong password: no connection at all.
+    wrong = partner.Credentials(user, password + "x").client_options()
+    stranger = AIOKafkaConsumer(
+        PARTNER, bootstrap_servers=stack.cfg.partner_bootstrap, request_timeout_ms=5000, **wrong
+    )
+    with pytest.raises(KafkaError):
+        await stranger.start()
+    await stranger.stop()
