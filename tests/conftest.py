@@ -26,23 +26,25 @@ from wushe.devstack import LocalStack
 from wushe.store import create_mongo_client
 from wushe.testing import serve_http
 
-Platform = Callable[[str, DevKeys], contextlib.AbstractAsyncContextManager[scenario.Endpoints]]
+Platform = Callable[..., contextlib.AbstractAsyncContextManager[scenario.Endpoints]]
 
 
 @pytest.fixture
 def platform(stack: LocalStack) -> Platform:
-    """Every service under uvicorn on loopback, databases and groups unique to `unique`."""
-    return lambda unique, keys: _platform(stack, unique, keys)
+    """Every service under uvicorn on loopback, databases and groups unique to `unique`;
+    keyword arguments go into every service's settings."""
+    return lambda unique, keys, **overrides: _platform(stack, unique, keys, **overrides)
 
 
 @contextlib.asynccontextmanager
 async def _platform(
-    stack: LocalStack, unique: str, keys: DevKeys
+    stack: LocalStack, unique: str, keys: DevKeys, **overrides: Any
 ) -> AsyncIterator[scenario.Endpoints]:
     common: dict[str, Any] = {
         "kafka_bootstrap": stack.cfg.kafka_bootstrap,
         "mongo_url": stack.cfg.mongo_url,
         "relay_sweep_interval_s": 0.5,
+        **overrides,
     }
     verifier = keys.verifier()
     apps = {

@@ -38,6 +38,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import PyMongoError
 
 from wushe.auth import CurrentPrincipal, Principal, TokenError, TokenVerifier
+from wushe.web import IsoDateTime
 
 log = logging.getLogger("wushe.guards")
 
@@ -181,6 +182,11 @@ class RequestGuards:
             retry = str(max(1, round(self.store.interval_s * 2)))
             await _reply(send, 503, STORE_DOWN, {"retry-after": retry})
             return
+        query = scope.get("query_string", b"")
+        if b"%00" in query or b"\x00" in query or "\x00" in scope["path"]:
+            # Never meaningful here, and a NUL in a value that becomes a key is a driver error.
+            await _reply(send, 422, "NUL characters are not allowed in the path or query", {})
+            return
         method = scope["method"]
         if method in WITH_BODY:
             refusal = self._check_body(scope, headers)
@@ -310,7 +316,7 @@ def audit_router(audit: Callable[[], AsyncCollection[dict[str, Any]]]) -> APIRou
     async def read_audit(
         who: CurrentPrincipal,
         subject: str | None = None,
-        since: datetime | None = None,
+        since: IsoDateTime | None = None,
         limit: int = Query(100, ge=1, le=1000),
     ) -> list[AuditRecord]:
         """Writes recorded by this service, newest first, within the caller's region scope

@@ -70,11 +70,14 @@ def records(data: bytes, content_type: str) -> Iterator[tuple[int, dict[str, Any
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise ImportFormatError("CSV must be UTF-8 encoded") from exc
-        reader = csv.DictReader(io.StringIO(text))
-        if not reader.fieldnames:
-            raise ImportFormatError("CSV has no header row")
-        for i, rec in enumerate(reader, start=1):
-            yield i, {k: v for k, v in rec.items() if k is not None}
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        try:
+            if not reader.fieldnames:
+                raise ImportFormatError("CSV has no header row")
+            for i, rec in enumerate(reader, start=1):
+                yield i, {k: v for k, v in rec.items() if k is not None}
+        except csv.Error as exc:
+            raise ImportFormatError(f"CSV is malformed on line {reader.line_num}: {exc}") from exc
     elif content_type in NDJSON_TYPES:
         for i, line in enumerate(data.decode("utf-8", "replace").splitlines(), start=1):
             if not line.strip():
@@ -153,6 +156,8 @@ def parse(
             for err in exc.errors():
                 field = ".".join(str(p) for p in err["loc"]) or "(row)"
                 out.append(RowError(row=i, field=field, reason=err["msg"]))
+    if not out:  # a header alone, or a body that is no table at all: nothing to apply
+        raise ImportFormatError("the file has no data rows", status=422)
     return out
 
 

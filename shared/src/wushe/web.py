@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Annotated
+import re
+from datetime import date, datetime
+from typing import Annotated, Any
 
 from fastapi import HTTPException, Query
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict
 
 from wushe.errors import DomainError
+
+
+def _iso_only(value: Any) -> Any:
+    # pydantic reads `as_of=0` as the Unix epoch: the schema says an ISO 8601 date.
+    if isinstance(value, str) and not re.match(r"^\d{4}-\d{2}-\d{2}", value):
+        raise ValueError("must be an ISO 8601 date, e.g. 2026-11-30")
+    return value
+
+
+# Query parameters that are days or instants: ISO 8601 text only, never a number.
+IsoDate = Annotated[date, BeforeValidator(_iso_only)]
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_only)]
 
 Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0, le=1_000_000)]

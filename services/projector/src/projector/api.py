@@ -17,7 +17,7 @@ from projector.store import Generations, Programmes
 from wushe.auth import CurrentPrincipal
 from wushe.projection import Projector
 from wushe.topics import group_size
-from wushe.web import today
+from wushe.web import IsoDate, today
 
 router = APIRouter()
 
@@ -56,7 +56,7 @@ async def export_view(
     who: CurrentPrincipal,
     region: Annotated[str | None, Query(pattern=r"^\d{2,9}$")] = None,
     by: Literal["province", "city", "county", "township"] = "city",
-    as_of: date | None = None,
+    as_of: IsoDate | None = None,
 ) -> PlainTextResponse:
     """The view broken down by region as CSV (one row per region, one column per counter),
     for the spreadsheets provinces still keep."""
@@ -85,7 +85,7 @@ async def read_view(
     who: CurrentPrincipal,
     region: Annotated[str | None, Query(pattern=r"^\d{2,9}$")] = None,
     by: Literal["province", "city", "county", "township"] | None = None,
-    as_of: date | None = None,
+    as_of: IsoDate | None = None,
 ) -> ViewOut:
     """Counters of a view for a region (default: the token's scope), as of a day (default:
     today), optionally broken down by the regions one level down or at `by`."""
@@ -141,7 +141,7 @@ async def programme_progress(
     programmes: Annotated[Programmes, Depends(get_programmes)],
     who: CurrentPrincipal,
     region: Annotated[str | None, Query(pattern=r"^\d{2,9}$")] = None,
-    as_of: date | None = None,
+    as_of: IsoDate | None = None,
     lagging: int = Query(10, ge=0, le=500),
 ) -> ProgrammeProgressOut:
     """Actual against target per measure (backbones, sessions, elder person-times), percent
@@ -198,7 +198,7 @@ async def money_lineage(
     views: Views,
     who: CurrentPrincipal,
     region: Annotated[str | None, Query(pattern=r"^\d{2,9}$")] = None,
-    as_of: date | None = None,
+    as_of: IsoDate | None = None,
 ) -> LineageOut:
     """Money to outcome for one funder (a foundation's donor id): pledge → gifts →
     allocations → stations → activities → person-times, within the caller's region."""

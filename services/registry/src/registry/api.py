@@ -21,7 +21,7 @@ from wushe.errors import DomainError
 from wushe.pii import Vault
 from wushe.store import ConcurrencyError, NewCommit
 from wushe.validators import check_mobile, mask_mobile, mask_name, mask_resident_id
-from wushe.web import Limit, Offset, Strict, domain_error, today
+from wushe.web import IsoDate, Limit, Offset, Strict, domain_error, today
 
 router = APIRouter()
 
@@ -108,7 +108,7 @@ async def search_regions(
     q: Annotated[str, Query(min_length=1, max_length=40)],
     within: Annotated[str, Query(pattern=r"^\d{0,9}$")] = "",
     level: domain.Level | None = None,
-    as_of: date | None = None,
+    as_of: IsoDate | None = None,
     limit: Limit = 50,
 ) -> list[RegionOut]:
     tree = await reg.regions.tree(as_of or today())
@@ -117,7 +117,7 @@ async def search_regions(
 
 @router.get("/regions/{code}", response_model=RegionDetail, tags=["regions"])
 async def get_region(
-    code: str, reg: Reg, _: CurrentPrincipal, as_of: date | None = None
+    code: str, reg: Reg, _: CurrentPrincipal, as_of: IsoDate | None = None
 ) -> RegionDetail:
     tree = await reg.regions.tree(as_of or today())
     region = tree.get(code)
@@ -132,7 +132,7 @@ async def get_region(
 
 @router.get("/regions/{code}/children", response_model=list[RegionOut], tags=["regions"])
 async def region_children(
-    code: str, reg: Reg, _: CurrentPrincipal, as_of: date | None = None
+    code: str, reg: Reg, _: CurrentPrincipal, as_of: IsoDate | None = None
 ) -> list[RegionOut]:
     tree = await reg.regions.tree(as_of or today())
     if tree.get(code) is None:

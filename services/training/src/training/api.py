@@ -17,7 +17,7 @@ from wushe.contracts.events import training as ev
 from wushe.errors import DomainError
 from wushe.store import ConcurrencyError
 from wushe.validators import check_region_code
-from wushe.web import Strict, domain_error, duplicate, today
+from wushe.web import IsoDate, Strict, domain_error, duplicate, today
 
 router = APIRouter()
 
@@ -345,7 +345,7 @@ async def close_item(
 
 @router.get("/supervision/overdue", response_model=list[OverdueItem], tags=["supervision"])
 async def overdue(
-    store: Store, who: CurrentPrincipal, as_of: date | None = None
+    store: Store, who: CurrentPrincipal, as_of: IsoDate | None = None
 ) -> list[OverdueItem]:
     """Rectification items still open past their deadline, in the caller's region."""
     day = as_of or today()

@@ -263,7 +263,11 @@ async def list_volunteers(
     station_id: Annotated[str | None, Query(max_length=40)] = None,
     status: Literal["active", "deregistered"] | None = None,
     backbone_for: Annotated[
-        str | None, Query(max_length=40, description="a programme id, or 'general'")
+        str | None,
+        # It becomes part of a field path: letters, digits, '-' and '_' only.
+        Query(
+            max_length=40, pattern=r"^[A-Za-z0-9_-]+$", description="a programme id, or 'general'"
+        ),
     ] = None,
     limit: Limit = 50,
     offset: Offset = 0,
