@@ -114,3 +114,29 @@ def test_token_bucket_refills_at_its_rate() -> None:
     assert buckets.take("a", now=0.0) == pytest.approx(0.5)
     assert buckets.take("b", now=0.0) == 0  # another client's bucket is its own
     assert buckets.take("a", now=0.6) == 0  # refilled 1.2 tokens
+
+
+async def test_mass_assignment_of_region_ids_or_status_is_refused(
+    registry: httpx.AsyncClient,
+) -> None:
+    """Request bodies forbid fields they do not declare: a PATCH cannot move a station to
+    another region or set its id, and a create cannot choose its own id; the 422 names the
+    field and nothing changes."""
+    h = bearer("mass")
+    created = await registry.post("/stations", headers=h, json={"region_code": "360104006"})
+    assert created.status_code == 201, created.text
+    station_id = created.json()["station_id"]
+    for body in ({"region_code": "110101001"}, {"station_id": "st-mine"}, {"status": "closed"}):
+        r = await registry.patch(f"/stations/{station_id}", headers=h, json=body)
+        assert r.status_code == 422, r.text
+        assert r.json()["detail"][0]["loc"][-1] == next(iter(body)), r.text
+    r = await registry.post(
+        "/organisations",
+        headers=h,
+        json={"name": "某机构", "kind": "social_work_org", "region_code": "36", "org_id": "o-1"},
+    )
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"][0]["loc"][-1] == "org_id"
+    # another subject: this fixture's bucket holds five requests
+    after = (await registry.get(f"/stations/{station_id}", headers=bearer("mass-read"))).json()
+    assert after == created.json()  # nothing changed

@@ -51,8 +51,8 @@ async def first_batch(consumer: AIOKafkaConsumer) -> list[Any]:
 
 
 async def read_in_group(consumer: AIOKafkaConsumer) -> None:
-    await consumer.start()
-    try:
+    try:  # start inside: a refused start must still close what it opened
+        await consumer.start()
         await first_batch(consumer)
     finally:
         await consumer.stop()
