@@ -803,7 +803,7 @@ async def load(
         # until the volunteers service has the stations from the registry's events, a
         # registration is refused with "unknown station" and writes nothing: retry.
         vid_of: dict[str, str] = {}
-        deadline = asyncio.get_running_loop().time() + copy_timeout_s
+        patience = copy_timeout_s
 
         async def register(v: Volunteer) -> None:
             async with gate:
@@ -815,7 +815,7 @@ async def load(
                     "skills": ["elder_care"],
                     "registered_on": str(cfg.start),
                 }
-                r = await _retry_while_unknown(lambda: vol.post("/volunteers", json=body), deadline)
+                r = await _retry_while_unknown(lambda: vol.post("/volunteers", json=body), patience)
                 _ok(r, (201,))
                 vid_of[v.id_number] = r.json()["volunteer_id"]
                 if len(vid_of) % 250 == 0 or len(vid_of) == len(scenario.volunteers):
@@ -836,7 +836,7 @@ async def load(
                     "reason_code": "service_record",
                 }
                 path = f"/volunteers/{vid_of[v.id_number]}/backbone"
-                r = await _retry_while_unknown(lambda: vol.post(path, json=body), deadline)
+                r = await _retry_while_unknown(lambda: vol.post(path, json=body), patience)
                 _ok(r, (200, 409))
                 done += 1
                 if done % 250 == 0 or done == len(backbones):
@@ -890,7 +890,7 @@ async def load(
                     "/imports/activities", content=data, headers={"Content-Type": "text/csv"}
                 )
 
-            report = await _retry_while_unknown(import_part, deadline)
+            report = await _retry_while_unknown(import_part, patience)
             _ok(report, (200,))
             if report.json()["errors"]:
                 raise RuntimeError(f"activity import errors: {report.json()['errors'][:3]}")
@@ -902,21 +902,26 @@ async def load(
                 "/donors",
                 json={"kind": "foundation", "region_code": cfg.province, "org_id": org_id},
             ),
-            deadline,
+            patience,
         )
         _ok(r, (201,))
         donor = str(r.json()["donor_id"])
         key = f"scenario-{pid}"
-        r = await don.post(
-            "/pledges",
-            headers={"Idempotency-Key": f"{key}-pledge"},
-            json={
-                "donor_id": donor,
-                "programme_id": pid,
-                "amount_fen": scenario.pledge_fen,
-                "period_start": str(cfg.start),
-                "period_end": str(cfg.programme_end),
-            },
+        # The pledge names the programme and each allocation a station: the donations
+        # service's copies of them may lag (retried; the idempotency keys make it safe).
+        r = await _retry_while_unknown(
+            lambda: don.post(
+                "/pledges",
+                headers={"Idempotency-Key": f"{key}-pledge"},
+                json={
+                    "donor_id": donor,
+                    "programme_id": pid,
+                    "amount_fen": scenario.pledge_fen,
+                    "period_start": str(cfg.start),
+                    "period_end": str(cfg.programme_end),
+                },
+            ),
+            patience,
         )
         _ok(r, (201,))
         fund = r.json()["fund_id"]
@@ -938,14 +943,17 @@ async def load(
         # retries on a busy store).
         allocations = list(scenario.allocations_fen.items())
         for done, (code, amount) in enumerate(allocations, start=1):
-            r = await don.post(
-                f"/funds/{fund}/allocations",
-                headers={"Idempotency-Key": f"{key}-alloc-{code}"},
-                json={
-                    "station_id": station_of[code],
-                    "amount_fen": amount,
-                    "allocated_on": str(cfg.start),
-                },
+            r = await _retry_while_unknown(
+                lambda code=code, amount=amount: don.post(
+                    f"/funds/{fund}/allocations",
+                    headers={"Idempotency-Key": f"{key}-alloc-{code}"},
+                    json={
+                        "station_id": station_of[code],
+                        "amount_fen": amount,
+                        "allocated_on": str(cfg.start),
+                    },
+                ),
+                patience,
             )
             _ok(r, (201,))
             if done % 50 == 0 or done == len(allocations):
@@ -953,9 +961,8 @@ async def load(
 
         # 6. Training (courses, sessions, attendance) and monthly supervision.
         person_of = {**vid_of, **wid_of}
-        deadline = asyncio.get_running_loop().time() + copy_timeout_s
-        await _train(trn, scenario, station_of, person_of, gate, deadline, note)
-        await _supervise(trn, scenario, station_of, gate, deadline, note)
+        await _train(trn, scenario, station_of, person_of, gate, patience, note)
+        await _supervise(trn, scenario, station_of, gate, patience, note)
     return {
         "programme_id": pid,
         "donor_id": donor,
@@ -1045,7 +1052,7 @@ async def _train(
     station_of: dict[str, str],
     person_of: dict[str, str],
     gate: asyncio.Semaphore,
-    deadline: float,
+    patience: float,
     note: Progress,
 ) -> None:
     """The course series, then each session (the generator's id: a retry cannot schedule it
@@ -1102,7 +1109,7 @@ async def _train(
                     ]
                 }
                 path = f"/sessions/{s.session_id}/attendance"
-                r = await _retry_while_unknown(lambda: trn.post(path, json=body), deadline)
+                r = await _retry_while_unknown(lambda: trn.post(path, json=body), patience)
                 _ok(r, (200, 409))
             done += 1
             if done % 100 == 0 or done == len(scenario.sessions):
@@ -1121,7 +1128,7 @@ async def _supervise(
     scenario: Scenario,
     station_of: dict[str, str],
     gate: asyncio.Semaphore,
-    deadline: float,
+    patience: float,
     note: Progress,
 ) -> None:
     """Each station's monthly visit planned, completed when it took place (the three steps,
@@ -1135,7 +1142,7 @@ async def _supervise(
             sid = station_of[v.township]
             body = {"station_id": sid, "month": v.month, "supervisor_id": v.supervisor_id}
             r = await _retry_while_unknown(
-                lambda: trn.post("/supervision-visits", json=body), deadline
+                lambda: trn.post("/supervision-visits", json=body), patience
             )
             _ok(r, (201, 409))
             visit_id = f"sv-{sid}-{v.month}"
@@ -1247,10 +1254,13 @@ UNKNOWN = (
 
 
 async def _retry_while_unknown(
-    call: Callable[[], Awaitable[httpx.Response]], deadline: float
+    call: Callable[[], Awaitable[httpx.Response]], patience_s: float
 ) -> httpx.Response:
     """Other services learn stations and programmes from the registry's events within a
-    second or two; until then they refuse what names them (422, nothing written)."""
+    second or two; until then they refuse what names them (422, nothing written). Each call
+    gets its own `patience_s`: a copy may fall behind at any point of a long load (a broker
+    restart stalls every consumer for seconds), not only at its start."""
+    deadline = asyncio.get_running_loop().time() + patience_s
     while True:
         r = await call()
         text = r.text if r.status_code in (200, 422) else ""
