@@ -25,6 +25,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import partial
 from typing import Any
 
 import httpx
@@ -942,19 +943,20 @@ async def load(
         # allocating in parallel only makes them conflict (462 at 8 in flight ran out of
         # retries on a busy store).
         allocations = list(scenario.allocations_fen.items())
-        for done, (code, amount) in enumerate(allocations, start=1):
-            r = await _retry_while_unknown(
-                lambda code=code, amount=amount: don.post(
-                    f"/funds/{fund}/allocations",
-                    headers={"Idempotency-Key": f"{key}-alloc-{code}"},
-                    json={
-                        "station_id": station_of[code],
-                        "amount_fen": amount,
-                        "allocated_on": str(cfg.start),
-                    },
-                ),
-                patience,
+
+        async def allocate(code: str, amount: int) -> httpx.Response:
+            return await don.post(
+                f"/funds/{fund}/allocations",
+                headers={"Idempotency-Key": f"{key}-alloc-{code}"},
+                json={
+                    "station_id": station_of[code],
+                    "amount_fen": amount,
+                    "allocated_on": str(cfg.start),
+                },
             )
+
+        for done, (code, amount) in enumerate(allocations, start=1):
+            r = await _retry_while_unknown(partial(allocate, code, amount), patience)
             _ok(r, (201,))
             if done % 50 == 0 or done == len(allocations):
                 note("donations", done, len(allocations))
