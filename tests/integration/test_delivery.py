@@ -7,6 +7,7 @@ import asyncio
 import json
 import subprocess
 import sys
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -425,6 +426,62 @@ async def test_poison_messages_go_to_the_dlq_and_the_consumer_moves_on(
     assert by_offset[4]["dlq_attempts"] == "3"
     assert "unknown to this service" in by_offset[4]["dlq_error"]
     assert min(dlq, key=lambda r: r.offset).value == b"\x00\xffgarbage"
+
+
+SLOW_S = 8.0  # the handler's time on a slow record...
+POLL_INTERVAL_MS = 5_000  # ...longer than the consumer's max.poll.interval.ms
+
+
+@pytest.mark.parametrize("shape", ["one_by_one", "batch"])
+async def test_handler_slower_than_the_poll_interval_is_not_redelivered(
+    stack: LocalStack, unique: str, shape: str
+) -> None:
+    """Past max.poll.interval.ms aiokafka leaves the group; the slow handler's commit is then
+    refused and its record redelivered to the same slow handler, over and over. The
+    consumer must stay in the group instead: every record handled once, lag back to 0."""
+    topic = f"probe.{unique}"
+    probe, registry = probe_event(topic)
+    await create_topics(stack.cfg.kafka_bootstrap, topic, partitions=1)
+    await publish_all(
+        stack.cfg.kafka_bootstrap,
+        [Envelope.wrap(probe(n=n), source="/wushe/test", subject="s") for n in range(4)],
+    )
+    deliveries: Counter[int] = Counter()
+
+    async def slowly(n: int) -> None:
+        deliveries[n] += 1
+        if n in (0, 1):
+            await asyncio.sleep(SLOW_S)
+
+    async def handle(event: Any, envelope: Envelope, delivery: bus.Delivery) -> None:
+        await slowly(event.n)
+
+    async def handle_batch(items: list[tuple[Any, Envelope, bus.Delivery]]) -> None:
+        for event, _, _ in items:
+            await slowly(event.n)
+
+    group = f"g.{unique}"
+    common: dict[str, Any] = {
+        "group_id": group,
+        "registry": registry,
+        "max_poll_interval_ms": POLL_INTERVAL_MS,
+    }
+    replicas = [
+        bus.create_broker(stack.cfg.kafka_bootstrap, client_id=f"t-slow-{i}") for i in range(2)
+    ]
+    for broker in replicas:
+        if shape == "batch":
+            bus.subscribe_batch(broker, topic, handler=handle_batch, max_records=2, **common)
+        else:
+            bus.subscribe(broker, topic, handler=handle, **common)
+    try:
+        await asyncio.gather(*(broker.start() for broker in replicas))
+        await wait_for(lambda: _lag_is(stack, group, topic, 0), timeout_s=60, what="consumer lag 0")
+        await asyncio.sleep(POLL_INTERVAL_MS / 1000 + 1)  # a redelivery would come by now
+    finally:
+        for broker in replicas:
+            await broker.stop()
+    assert deliveries == {0: 1, 1: 1, 2: 1, 3: 1}
 
 
 async def test_fast_path_publishes_another_replicas_predecessor_first(

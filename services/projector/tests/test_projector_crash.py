@@ -1,6 +1,8 @@
 """The projector as a real process on the real Kafka and store, killed with SIGKILL while it
 applies batches (between a batch's database writes and its offset commit, most likely) and
-restarted: the views end exactly equal to the events, nothing lost, nothing counted twice."""
+restarted, or joined and left by a second instance mid-stream (two consumer-group
+rebalances while batches are applied): the views end exactly equal to the events, nothing
+lost, nothing counted twice."""
 
 from __future__ import annotations
 
@@ -9,8 +11,10 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -59,7 +63,7 @@ def events(n: int, tag: str) -> tuple[list[Envelope], dict[str, int]]:
 
 
 class ProjectorProcess:
-    def __init__(self, stack: LocalStack, unique: str, keys: DevKeys) -> None:
+    def __init__(self, stack: LocalStack, unique: str, keys: DevKeys, batch_size: int = 50) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {
@@ -68,13 +72,20 @@ class ProjectorProcess:
             "WUSHE_MONGO_URL": stack.cfg.mongo_url,
             "WUSHE_MONGO_DB": f"views_{unique}",
             "WUSHE_VIEWS_GROUP": f"views.{unique}",
-            "WUSHE_BATCH_SIZE": "50",
+            "WUSHE_BATCH_SIZE": str(batch_size),
             "WUSHE_JWT_PUBLIC_KEY": keys.public_pem(),
             "WUSHE_ENVIRONMENT": "local",
         }
         self.proc: subprocess.Popen[bytes] | None = None
+        self.log = Path(tempfile.mkdtemp(prefix="wushe-projector-")) / "stderr.log"
+        self.err = self.log.open("ab")
+
+    def log_tail(self, chars: int = 3000) -> str:
+        return self.log.read_text(errors="replace")[-chars:] if self.log.exists() else ""
 
     def start(self) -> None:
+        self.err.close()
+        self.err = self.log.open("ab")
         self.proc = subprocess.Popen(
             [
                 sys.executable,
@@ -92,13 +103,14 @@ class ProjectorProcess:
             env=self.env,
             cwd=repo_root(),
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=self.err,
         )
 
     def kill(self) -> None:
         assert self.proc is not None
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(timeout=30)
+        self.err.close()
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -107,6 +119,7 @@ class ProjectorProcess:
                 self.proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
+        self.err.close()
 
 
 @pytest.fixture
@@ -166,6 +179,65 @@ async def test_sigkill_mid_batch_and_restart_give_exact_views(
     client = create_mongo_client(stack.cfg.mongo_url)
     await client.drop_database(f"views_{unique}")
     await client.close()
+
+
+async def test_second_instance_joining_and_leaving_mid_stream_gives_exact_views(
+    stack: LocalStack, unique: str, projector: tuple[ProjectorProcess, DevKeys]
+) -> None:
+    _, keys = projector
+    # Small batches: the stream lasts long enough for a second instance to start, join and
+    # leave while the first is still working through it. Same group and views, own ports.
+    first = ProjectorProcess(stack, unique, keys, batch_size=10)
+    second = ProjectorProcess(stack, unique, keys, batch_size=10)
+    envelopes, expected = events(20_000, unique)
+    await publish_all(stack.cfg.kafka_bootstrap, envelopes)
+    token = keys.issue(subject="ops", region_scope=REGION[:2])
+
+    async def reached(fraction: float) -> bool:
+        done = (await totals(first.url, token)).get("activities", 0)
+        return done >= expected["activities"] * fraction
+
+    first.start()
+    try:
+        await wait_for(lambda: reached(0.01), timeout_s=180, interval_s=0.05, what="a start")
+        second.start()  # joins: a rebalance while the first applies its batches
+
+        async def second_took_partitions() -> bool:
+            return await _applied_here(second.url, "activities.activities") > 0
+
+        try:
+            await wait_for(second_took_partitions, timeout_s=120, what="the second applying")
+        finally:
+            half_done = await reached(0.5)
+            second_applied = await _applied_here(second.url, "activities.activities")
+            await asyncio.to_thread(second.stop)  # leaves (SIGTERM): its partitions move back
+        assert not half_done, "the rebalances came too late to be mid-stream"
+
+        async def caught_up() -> bool:
+            return await reached(1.0)
+
+        await wait_for(caught_up, timeout_s=240, what="the first instance caught up")
+        await asyncio.sleep(2)  # anything still to (wrongly) come twice would come now
+        got = await totals(first.url, token)
+        assert {k: got.get(k, 0) for k in expected} == expected
+        print(f"\n[rebalance] the second instance applied {second_applied:.0f} events")
+    finally:
+        second.stop()
+        first.stop()
+    client = create_mongo_client(stack.cfg.mongo_url)
+    await client.drop_database(f"views_{unique}")
+    await client.close()
+
+
+async def _applied_here(url: str, topic: str) -> float:
+    """Events of `topic` this process applied itself (its own counter, not the shared views)."""
+    try:
+        async with httpx.AsyncClient(base_url=url, timeout=10) as client:
+            text = (await client.get("/metrics")).text
+    except httpx.TransportError:
+        return 0
+    prefix = f'wushe_projection_events_total{{topic="{topic}"}} '
+    return sum(float(line[len(prefix) :]) for line in text.splitlines() if line.startswith(prefix))
 
 
 async def _read_store(stack: LocalStack, unique: str) -> dict[str, int]:

@@ -9,11 +9,17 @@
   offset, error and attempts in headers, then it is acked and the consumer moves on.
 - Infrastructure trouble (store or broker unreachable) is not the message's fault: it is
   retried with capped backoff, without limit, and never sent to the DLQ.
+- A handler slower than `max.poll.interval.ms` does not drop its consumer out of the group
+  (which would redeliver the message to the same slow handler, forever): while it runs,
+  the consumer pauses its partitions and keeps polling (`StayInGroup`).
+- An offset commit refused because a rebalance moved the partition is logged, not raised:
+  the new owner redelivers from the last commit and the handler is idempotent.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
@@ -21,6 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from aiokafka.errors import KafkaError
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.middlewares import AckPolicy
@@ -33,6 +40,11 @@ from wushe.contracts import REGISTRY, Envelope, EnvelopeError, Event, EventRegis
 log = logging.getLogger("wushe.bus")
 
 DLQ_SUFFIX = ".dlq"
+
+# aiokafka's (and FastStream's) default max.poll.interval.ms.
+DEFAULT_MAX_POLL_INTERVAL_MS = 300_000
+# A running handler's consumer polls this often, as a fraction of max.poll.interval.ms.
+KEEPALIVE_FRACTION = 0.25
 
 # Errors that say "try again later", not "this message is bad".
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
@@ -212,6 +224,82 @@ async def run_with_retries(
             await asyncio.sleep(retry_backoff_s * 2 ** (failures - 1))
 
 
+class StayInGroup:
+    """Keep a consumer in its group while a handler runs longer than the poll interval.
+
+    aiokafka counts the time since the last `getmany` and, past `max.poll.interval.ms`,
+    leaves the group: the slow handler's commit is then refused and its message is
+    redelivered to a handler just as slow, in a loop (aiokafka #848). Kafka's remedy is to
+    pause the partitions and go on polling. Quick handlers cost one timer; once a handler
+    has run `every_s`, the consumer pauses what it is assigned and polls it (nothing comes
+    back from a paused partition, and anything a new assignment delivers meanwhile is
+    given back with a seek), until the handler ends and the partitions are resumed."""
+
+    def __init__(self, consumer: Any, *, every_s: float, what: str) -> None:
+        self.consumer = consumer
+        self.every_s = every_s
+        self.what = what
+        self.paused: set[Any] = set()
+        self.task: asyncio.Task[None] | None = None
+        self.timer: asyncio.TimerHandle | None = None
+
+    async def __aenter__(self) -> StayInGroup:
+        if hasattr(self.consumer, "pause"):  # not the in-memory test broker's fake consumer
+            self.timer = asyncio.get_running_loop().call_later(self.every_s, self._start)
+        return self
+
+    def _start(self) -> None:
+        log.warning(
+            "%s still running after %.0fs: pausing fetches and polling to stay in the group",
+            self.what,
+            self.every_s,
+        )
+        self.task = asyncio.create_task(self._poll())
+
+    async def _poll(self) -> None:
+        while True:
+            fresh = self.consumer.assignment() - self.consumer.paused()
+            if fresh:
+                self.consumer.pause(*fresh)
+                self.paused |= fresh
+            if self.paused:
+                try:
+                    got = await self.consumer.getmany(*self.paused, timeout_ms=0)
+                except KafkaError as exc:
+                    log.warning("poll while a handler runs failed: %s", type(exc).__name__)
+                else:
+                    for tp, records in got.items():  # not consumed: read again later
+                        self.consumer.seek(tp, records[0].offset)
+            await asyncio.sleep(self.every_s)
+
+    async def __aexit__(self, *_: object) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+            still_mine = self.paused & self.consumer.assignment()
+            if still_mine:
+                self.consumer.resume(*still_mine)
+
+
+def _keepalive_s(subscriber_kwargs: dict[str, Any]) -> float:
+    interval_ms = subscriber_kwargs.get("max_poll_interval_ms", DEFAULT_MAX_POLL_INTERVAL_MS)
+    return float(interval_ms) / 1000 * KEEPALIVE_FRACTION
+
+
+async def commit(msg: KafkaMessage, what: str) -> None:
+    """Ack (commit the offsets) after the effect. A refusal means a rebalance gave the
+    partition to another member, which reads on from the last commit: the record comes
+    again and the idempotent handler finds it applied. Raising would only make FastStream
+    log a traceback."""
+    try:
+        await msg.ack()
+    except KafkaError as exc:
+        log.warning("offset commit after %s refused (%s): redelivered", what, type(exc).__name__)
+
+
 def subscribe(
     broker: KafkaBroker,
     *topics: str,
@@ -237,20 +325,27 @@ def subscribe(
         max_backoff_s=max_backoff_s,
     )
 
+    keepalive_s = _keepalive_s(subscriber_kwargs)
+
     async def consume(msg: KafkaMessage) -> None:
         record: Any = msg.raw_message  # one ConsumerRecord: not a batch subscriber
+        what = f"{record.topic}@{record.partition}/{record.offset}"
+        async with StayInGroup(msg.consumer, every_s=keepalive_s, what=what):
+            await consume_record(record, what)
+        await commit(msg, what)
+
+    async def consume_record(record: Any, what: str) -> None:
         try:
             envelope = Envelope.from_kafka(record.topic, record.headers or (), record.value)
             event = registry.decode(envelope)
         except EnvelopeError as exc:
             await dead_letter(record, error=f"unparseable: {exc}", attempts=1)
-            await msg.ack()
             return
 
         delivery = Delivery(record.topic, record.partition, record.offset, record.key)
         error = await run_with_retries(
             lambda: handler(event, envelope, delivery),
-            what=f"{record.topic}@{record.partition}/{record.offset}",
+            what=what,
             max_attempts=max_attempts,
             retry_backoff_s=retry_backoff_s,
             max_backoff_s=max_backoff_s,
@@ -259,7 +354,6 @@ def subscribe(
             await dead_letter(
                 record, error=f"{type(error).__name__}: {error}", attempts=max_attempts
             )
-        await msg.ack()
 
     consume.__name__ = f"consume_{group_id.replace('.', '_').replace('-', '_')}"
     subscriber_kwargs.setdefault("auto_offset_reset", "earliest")
@@ -302,8 +396,16 @@ def subscribe_batch(
         max_backoff_s=max_backoff_s,
     )
 
+    keepalive_s = _keepalive_s(subscriber_kwargs)
+
     async def consume(msg: KafkaMessage) -> None:
         batch: Any = msg.raw_message  # a tuple of ConsumerRecords
+        what = f"a batch of {len(batch)}"
+        async with StayInGroup(msg.consumer, every_s=keepalive_s, what=what):
+            await consume_batch(batch)
+        await commit(msg, what)
+
+    async def consume_batch(batch: Any) -> None:
         parsed: list[tuple[Event, Envelope, Delivery]] = []
         raws = {}
         for record in batch:
@@ -325,7 +427,6 @@ def subscribe_batch(
                         error="the handler kept failing",
                         attempts=max_attempts,
                     )
-        await msg.ack()
 
     async def attempt(items: list[tuple[Event, Envelope, Delivery]]) -> bool:
         error = await run_with_retries(

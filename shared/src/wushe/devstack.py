@@ -105,6 +105,11 @@ class StackConfig:
     mongo_port: int = 27017
     ferretdb_debug_port: int = 8088
     prometheus_port: int = 9090
+    # Fault tests: a plaintext listener on `proxied_port` that advertises `proxy_port`, so
+    # clients bootstrapped at a test's TCP proxy keep talking through it (a broker hands
+    # out its advertised address, and clients connect there directly). Unset: none.
+    proxied_port: int | None = None
+    proxy_port: int | None = None
     kafka_heap: str = "768m"
     startup_timeout_s: float = 90.0
     service_ports: dict[str, int] = field(default_factory=dict)
@@ -143,6 +148,8 @@ class StackConfig:
             mongo_port=free_port(),
             ferretdb_debug_port=free_port(),
             prometheus_port=free_port(),
+            proxied_port=free_port(),
+            proxy_port=free_port(),
             service_ports={name: free_port() for name in SERVICES},
         )
 
@@ -157,6 +164,13 @@ class StackConfig:
     def partner_bootstrap(self) -> str:
         """The listener partner foundations use (SASL/SCRAM; ACLs decide what they read)."""
         return f"127.0.0.1:{self.partner_port}"
+
+    @property
+    def proxy_bootstrap(self) -> str:
+        """Kafka through a test's proxy (see `proxied_port`)."""
+        if self.proxy_port is None:
+            raise RuntimeError("this stack has no proxied listener")
+        return f"127.0.0.1:{self.proxy_port}"
 
     @property
     def mongo_url(self) -> str:
@@ -605,19 +619,22 @@ class LocalStack:
 
     def _kafka_properties(self) -> Path:
         c = self.cfg
+        listeners = f"PLAINTEXT://127.0.0.1:{c.kafka_port},PARTNER://127.0.0.1:{c.partner_port}"
+        advertised = listeners
+        protocols = "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,PARTNER:SASL_PLAINTEXT"
+        if c.proxied_port is not None and c.proxy_port is not None:
+            listeners += f",PROXIED://127.0.0.1:{c.proxied_port}"
+            advertised += f",PROXIED://127.0.0.1:{c.proxy_port}"
+            protocols += ",PROXIED:PLAINTEXT"
         props = {
             "process.roles": "broker,controller",
             "node.id": "1",
             "controller.quorum.voters": f"1@127.0.0.1:{c.controller_port}",
-            "listeners": f"PLAINTEXT://127.0.0.1:{c.kafka_port},"
-            f"CONTROLLER://127.0.0.1:{c.controller_port},PARTNER://127.0.0.1:{c.partner_port}",
-            "advertised.listeners": f"PLAINTEXT://127.0.0.1:{c.kafka_port},"
-            f"PARTNER://127.0.0.1:{c.partner_port}",
+            "listeners": f"{listeners},CONTROLLER://127.0.0.1:{c.controller_port}",
+            "advertised.listeners": advertised,
             "controller.listener.names": "CONTROLLER",
             "inter.broker.listener.name": "PLAINTEXT",
-            "listener.security.protocol.map": (
-                "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,PARTNER:SASL_PLAINTEXT"
-            ),
+            "listener.security.protocol.map": protocols,
             # As in k8s/base/kafka.yaml: the platform's own loopback listener is trusted
             # (production: inside the cluster's network policy), partners authenticate
             # with SCRAM on theirs, and the standard authorizer lets them read only what

@@ -1314,6 +1314,56 @@ def actuals(progress: dict[str, Any]) -> dict[str, int]:
     return {m: int(totals.get(m, {}).get("actual", 0)) for m in REFERENCE_MEASURES}
 
 
+async def pipeline_state(urls: Endpoints) -> str:
+    """Each service's relay backlog and its consumers' non-zero lag per partition, from
+    their /metrics: what to print when a load or the views do not finish (which service
+    holds back what)."""
+    lines = []
+    async with httpx.AsyncClient(timeout=10) as client:
+        for name in ("registry", "activities", "volunteers", "donations", "training", "projector"):
+            try:
+                text = (await client.get(f"{getattr(urls, name)}/metrics")).text
+            except httpx.HTTPError as exc:
+                lines.append(f"{name}: /metrics unreachable ({type(exc).__name__})")
+                continue
+            for line in text.splitlines():
+                relay = line.startswith(("wushe_relay_backlog", "wushe_relay_failed"))
+                lagging = line.startswith("wushe_consumer_lag_messages{") and not line.endswith(
+                    " 0.0"
+                )
+                if relay or lagging:
+                    lines.append(f"{name}: {line}")
+    return "\n".join(lines)
+
+
+async def finished(loading: asyncio.Task[dict[str, Any]], urls: Endpoints) -> dict[str, Any]:
+    """The ids a `load` task returned; if it failed, the pipeline's state is printed first
+    (which service held back what) and its error raised."""
+    try:
+        return await asyncio.wait_for(loading, timeout=600)
+    except Exception:
+        print(f"\n[scenario] the pipeline when the load failed:\n{await pipeline_state(urls)}")
+        raise
+
+
+async def observed(
+    urls: Endpoints, token: str, scenario: Scenario, ids: dict[str, Any], *, timeout_s: float
+) -> dict[str, Any]:
+    """What the views show once they have caught up (or time ran out), in the shape of
+    `Scenario.expected()`: totals, figures per station (by township) and training."""
+    final = await wait_for_views(urls.projector, token, scenario, timeout_s=timeout_s)
+    stations = final.get("per_station", {})
+    per_station = {
+        township: {
+            m: stations.get(ids["stations"][township], {}).get(m, {}).get("actual", 0)
+            for m in figures
+        }
+        for township, figures in scenario.expected()["per_station"].items()
+    }
+    training = await wait_for_training(urls.projector, token, scenario, timeout_s=timeout_s)
+    return {"totals": actuals(final), "per_station": per_station, "training": training}
+
+
 async def wait_for_views(
     projector_url: str,
     token: str,
