@@ -822,7 +822,7 @@ async def load(
                 if len(vid_of) % 250 == 0 or len(vid_of) == len(scenario.volunteers):
                     note("volunteers", len(vid_of), len(scenario.volunteers))
 
-        await asyncio.gather(*(register(v) for v in scenario.volunteers))
+        await _all(*(register(v) for v in scenario.volunteers))
 
         # 3. Backbones (骨干) for the programme (retried until the programme is known).
         backbones = [v for v in scenario.volunteers if v.backbone_on is not None]
@@ -843,7 +843,7 @@ async def load(
                 if done % 250 == 0 or done == len(backbones):
                     note("backbones", done, len(backbones))
 
-        await asyncio.gather(*(promote(v) for v in backbones))
+        await _all(*(promote(v) for v in backbones))
 
         # 4. A year of activities: planned and held in one import, in chunks. Re-importing a
         # chunk is harmless (external refs), so rows refused while the activities service did
@@ -1008,7 +1008,7 @@ async def _register_social_workers(
             else:
                 again.append(w)
 
-    await asyncio.gather(*(register(w) for w in workers))
+    await _all(*(register(w) for w in workers))
     if again:
         listed: dict[tuple[str, str], list[str]] = defaultdict(list)
         offset = 0
@@ -1044,7 +1044,7 @@ async def _register_social_workers(
             if done % 250 == 0 or done == len(workers):
                 note("assignments", done, len(workers))
 
-    await asyncio.gather(*(assign(w) for w in workers))
+    await _all(*(assign(w) for w in workers))
     return wid_of
 
 
@@ -1117,7 +1117,7 @@ async def _train(
             if done % 100 == 0 or done == len(scenario.sessions):
                 note("training", done, len(scenario.sessions))
 
-    await asyncio.gather(*(hold(s) for s in scenario.sessions))
+    await _all(*(hold(s) for s in scenario.sessions))
 
 
 CHECKLIST = dict.fromkeys(
@@ -1177,7 +1177,7 @@ async def _supervise(
             if done % 250 == 0 or done == len(scenario.visits):
                 note("supervision", done, len(scenario.visits))
 
-    await asyncio.gather(*(supervise(v) for v in scenario.visits))
+    await _all(*(supervise(v) for v in scenario.visits))
 
 
 class PatientTransport(httpx.AsyncHTTPTransport):
@@ -1253,6 +1253,21 @@ UNKNOWN = (
     "unknown organisation",
     "unknown social worker",
 )
+
+
+async def _all(*calls: Awaitable[Any]) -> None:
+    """Run calls concurrently; the first failure cancels the rest (a TaskGroup), so no
+    request is left running against clients that close as the error propagates."""
+    try:
+        async with asyncio.TaskGroup() as group:
+            for call in calls:
+                group.create_task(_awaited(call))
+    except* Exception as failed:
+        raise failed.exceptions[0] from None  # the first error, as a plain gather raised it
+
+
+async def _awaited(call: Awaitable[Any]) -> Any:
+    return await call
 
 
 async def _retry_while_unknown(
