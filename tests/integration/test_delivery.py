@@ -29,6 +29,7 @@ from wushe.testing import (
     read_topic,
     wait_for,
 )
+from wushe.topics import group_size
 
 pytestmark = pytest.mark.integration
 
@@ -442,10 +443,6 @@ async def test_handler_slower_than_the_poll_interval_is_not_redelivered(
     topic = f"probe.{unique}"
     probe, registry = probe_event(topic)
     await create_topics(stack.cfg.kafka_bootstrap, topic, partitions=1)
-    await publish_all(
-        stack.cfg.kafka_bootstrap,
-        [Envelope.wrap(probe(n=n), source="/wushe/test", subject="s") for n in range(4)],
-    )
     deliveries: Counter[int] = Counter()
 
     async def slowly(n: int) -> None:
@@ -476,12 +473,26 @@ async def test_handler_slower_than_the_poll_interval_is_not_redelivered(
             bus.subscribe(broker, topic, handler=handle, **common)
     try:
         await asyncio.gather(*(broker.start() for broker in replicas))
+        # Records only once both replicas are members: a replica joining later moves the
+        # partition mid-record, and that redelivery would be right (at least once).
+        await wait_for(
+            lambda: _members_are(stack, group, 2), timeout_s=60, what="both replicas joined"
+        )
+        await asyncio.sleep(1)  # the join's assignment reaches both
+        await publish_all(
+            stack.cfg.kafka_bootstrap,
+            [Envelope.wrap(probe(n=n), source="/wushe/test", subject="s") for n in range(4)],
+        )
         await wait_for(lambda: _lag_is(stack, group, topic, 0), timeout_s=60, what="consumer lag 0")
         await asyncio.sleep(POLL_INTERVAL_MS / 1000 + 1)  # a redelivery would come by now
     finally:
         for broker in replicas:
             await broker.stop()
     assert deliveries == {0: 1, 1: 1, 2: 1, 3: 1}
+
+
+async def _members_are(stack: LocalStack, group: str, n: int) -> bool:
+    return await group_size(stack.cfg.kafka_bootstrap, group) == n
 
 
 async def test_fast_path_publishes_another_replicas_predecessor_first(
