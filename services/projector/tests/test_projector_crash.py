@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import httpx
 import pytest
@@ -85,13 +85,13 @@ class ProjectorProcess:
         }
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = Path(tempfile.mkdtemp(prefix="wushe-projector-")) / "stderr.log"
-        self.err = self.log.open("ab")
+        self.err: BinaryIO | None = None  # the running process's stderr, appended to `log`
 
     def log_tail(self, chars: int = 3000) -> str:
         return self.log.read_text(errors="replace")[-chars:] if self.log.exists() else ""
 
     def start(self) -> None:
-        self.err.close()
+        self._close_log()
         self.err = self.log.open("ab")
         self.proc = subprocess.Popen(
             [
@@ -117,7 +117,7 @@ class ProjectorProcess:
         assert self.proc is not None
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(timeout=30)
-        self.err.close()
+        self._close_log()
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -126,7 +126,12 @@ class ProjectorProcess:
                 self.proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
-        self.err.close()
+        self._close_log()
+
+    def _close_log(self) -> None:
+        if self.err is not None:
+            self.err.close()
+            self.err = None
 
 
 @pytest.fixture

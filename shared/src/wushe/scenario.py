@@ -22,7 +22,7 @@ import csv
 import io
 import random
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import partial
@@ -804,7 +804,6 @@ async def load(
         # until the volunteers service has the stations from the registry's events, a
         # registration is refused with "unknown station" and writes nothing: retry.
         vid_of: dict[str, str] = {}
-        patience = copy_timeout_s
 
         async def register(v: Volunteer) -> None:
             async with gate:
@@ -816,7 +815,9 @@ async def load(
                     "skills": ["elder_care"],
                     "registered_on": str(cfg.start),
                 }
-                r = await _retry_while_unknown(lambda: vol.post("/volunteers", json=body), patience)
+                r = await _retry_while_unknown(
+                    lambda: vol.post("/volunteers", json=body), copy_timeout_s
+                )
                 _ok(r, (201,))
                 vid_of[v.id_number] = r.json()["volunteer_id"]
                 if len(vid_of) % 250 == 0 or len(vid_of) == len(scenario.volunteers):
@@ -837,7 +838,7 @@ async def load(
                     "reason_code": "service_record",
                 }
                 path = f"/volunteers/{vid_of[v.id_number]}/backbone"
-                r = await _retry_while_unknown(lambda: vol.post(path, json=body), patience)
+                r = await _retry_while_unknown(lambda: vol.post(path, json=body), copy_timeout_s)
                 _ok(r, (200, 409))
                 done += 1
                 if done % 250 == 0 or done == len(backbones):
@@ -891,7 +892,7 @@ async def load(
                     "/imports/activities", content=data, headers={"Content-Type": "text/csv"}
                 )
 
-            report = await _retry_while_unknown(import_part, patience)
+            report = await _retry_while_unknown(import_part, copy_timeout_s)
             _ok(report, (200,))
             if report.json()["errors"]:
                 raise RuntimeError(f"activity import errors: {report.json()['errors'][:3]}")
@@ -903,7 +904,7 @@ async def load(
                 "/donors",
                 json={"kind": "foundation", "region_code": cfg.province, "org_id": org_id},
             ),
-            patience,
+            copy_timeout_s,
         )
         _ok(r, (201,))
         donor = str(r.json()["donor_id"])
@@ -922,7 +923,7 @@ async def load(
                     "period_end": str(cfg.programme_end),
                 },
             ),
-            patience,
+            copy_timeout_s,
         )
         _ok(r, (201,))
         fund = r.json()["fund_id"]
@@ -956,15 +957,15 @@ async def load(
             )
 
         for done, (code, amount) in enumerate(allocations, start=1):
-            r = await _retry_while_unknown(partial(allocate, code, amount), patience)
+            r = await _retry_while_unknown(partial(allocate, code, amount), copy_timeout_s)
             _ok(r, (201,))
             if done % 50 == 0 or done == len(allocations):
                 note("donations", done, len(allocations))
 
         # 6. Training (courses, sessions, attendance) and monthly supervision.
         person_of = {**vid_of, **wid_of}
-        await _train(trn, scenario, station_of, person_of, gate, patience, note)
-        await _supervise(trn, scenario, station_of, gate, patience, note)
+        await _train(trn, scenario, station_of, person_of, gate, copy_timeout_s, note)
+        await _supervise(trn, scenario, station_of, gate, copy_timeout_s, note)
     return {
         "programme_id": pid,
         "donor_id": donor,
@@ -1255,19 +1256,15 @@ UNKNOWN = (
 )
 
 
-async def _all(*calls: Awaitable[Any]) -> None:
+async def _all(*calls: Coroutine[Any, Any, Any]) -> None:
     """Run calls concurrently; the first failure cancels the rest (a TaskGroup), so no
     request is left running against clients that close as the error propagates."""
     try:
         async with asyncio.TaskGroup() as group:
             for call in calls:
-                group.create_task(_awaited(call))
+                group.create_task(call)
     except* Exception as failed:
         raise failed.exceptions[0] from None  # the first error, as a plain gather raised it
-
-
-async def _awaited(call: Awaitable[Any]) -> Any:
-    return await call
 
 
 async def _retry_while_unknown(
