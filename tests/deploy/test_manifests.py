@@ -20,6 +20,7 @@ import yaml
 from kubernetes_validate.utils import latest_version
 
 from wushe.devstack import SERVICES, Installer, StackConfig
+from wushe.service import KEEP_ALIVE_S
 
 ROOT = Path(__file__).resolve().parents[2]
 OVERLAYS = sorted(p for p in (ROOT / "k8s" / "overlays").iterdir() if p.is_dir())
@@ -80,6 +81,8 @@ def test_dockerfile_lints_and_builds_the_service_as_non_root(service: str) -> No
     assert f"http://127.0.0.1:{port}/health/live" in text
     assert "HEALTHCHECK" in text
     assert f'"{service}.app:app_from_env"' in text
+    # Idle connections outlive a client's pool expiry (see wushe.service.KEEP_ALIVE_S).
+    assert f'"--timeout-keep-alive", "{KEEP_ALIVE_S}"' in text
     for image in re.findall(r"^FROM (\S+)", text, re.M):
         assert re.search(r":\d", image), f"{service}: unpinned base image {image}"
 

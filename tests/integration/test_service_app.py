@@ -17,10 +17,30 @@ from wushe.contracts import Event
 from wushe.devstack import LocalStack, free_port
 from wushe.service import ServiceContext, create_service_app
 from wushe.settings import ServiceSettings
-from wushe.testing import headers_of, read_topic, serve, serve_http, wait_for
+from wushe.testing import (
+    answers_after_idle,
+    headers_of,
+    read_topic,
+    serve,
+    serve_http,
+    wait_for,
+)
 from wushe.validators import RegionCode
 
 pytestmark = pytest.mark.integration
+
+# How long an httpx pool (the loader's, the tests') may reuse an idle connection.
+HTTPX_IDLE_EXPIRY_S = httpx.Limits().keepalive_expiry or 0.0
+
+
+def demo_settings(stack: LocalStack, unique: str, **overrides: Any) -> ServiceSettings:
+    return ServiceSettings(
+        service_name="demo",
+        kafka_bootstrap=stack.cfg.kafka_bootstrap,
+        mongo_url=stack.cfg.mongo_url,
+        mongo_db=f"demo_{unique}",
+        **overrides,
+    )
 
 
 def make_service(
@@ -82,13 +102,7 @@ async def test_command_to_kafka_with_trace_health_and_metrics(
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
-    settings = ServiceSettings(
-        service_name="demo",
-        kafka_bootstrap=stack.cfg.kafka_bootstrap,
-        mongo_url=stack.cfg.mongo_url,
-        mongo_db=f"demo_{unique}",
-        relay_sweep_interval_s=0.5,
-    )
+    settings = demo_settings(stack, unique, relay_sweep_interval_s=0.5)
     app = make_service(settings, topic, keys, provider)
     jiangxi = {"Authorization": "Bearer " + keys.issue(subject="jx", region_scope="36")}
     guangdong = {"Authorization": "Bearer " + keys.issue(subject="gd", region_scope="44")}
@@ -190,12 +204,7 @@ async def _noop() -> None:
 
 async def test_prometheus_scrapes_a_registered_service(stack: LocalStack, unique: str) -> None:
     keys = DevKeys.generate()
-    settings = ServiceSettings(
-        service_name="demo",
-        kafka_bootstrap=stack.cfg.kafka_bootstrap,
-        mongo_url=stack.cfg.mongo_url,
-        mongo_db=f"demo_{unique}",
-    )
+    settings = demo_settings(stack, unique)
     app = make_service(settings, f"demo.things.{unique}", keys)
     job = f"demo-{unique}"
     async with serve_http(app) as url:
@@ -217,3 +226,14 @@ async def test_prometheus_scrapes_a_registered_service(stack: LocalStack, unique
             await wait_for(scraped, timeout_s=45, what="Prometheus scraping the service")
         finally:
             target.unlink()
+
+
+async def test_a_connection_idle_for_the_clients_whole_expiry_is_still_answered(
+    stack: LocalStack, unique: str
+) -> None:
+    """httpx keeps an idle connection for 5 s and reuses it; uvicorn's own default closed it
+    after 5 s too, and the e2e load once lost a request to that race (`httpx.ReadError`).
+    A service must keep the connection open longer than the client may reuse it."""
+    settings = demo_settings(stack, unique)
+    async with serve_http(make_service(settings, f"demo.{unique}", DevKeys.generate())) as url:
+        assert await answers_after_idle(url, idle_s=HTTPX_IDLE_EXPIRY_S + 1)

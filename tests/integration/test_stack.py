@@ -14,7 +14,14 @@ import pytest
 
 from wushe.contracts import Envelope
 from wushe.devstack import LocalStack, http_ok
-from wushe.testing import create_topics, probe_event, publish_all, read_topic, wait_for
+from wushe.testing import (
+    answers_after_idle,
+    create_topics,
+    probe_event,
+    publish_all,
+    read_topic,
+    wait_for,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -121,6 +128,9 @@ async def test_the_stack_runs_the_registry_service(stack: LocalStack) -> None:
             resp = await client.get("/regions/36", headers={"Authorization": f"Bearer {token}"})
             assert resp.json()["name"] == "江西省"
             assert (await client.get("/regions/36")).status_code == 401
+        # The process keeps idle connections longer than a client's pool reuses them.
+        idle_s = (httpx.Limits().keepalive_expiry or 0.0) + 1
+        assert await answers_after_idle(f"http://127.0.0.1:{port}", idle_s=idle_s)
     finally:
         await asyncio.to_thread(stack.stop, "registry")
     assert "registry" not in stack.status()

@@ -26,6 +26,7 @@ from wushe.contracts import Envelope
 from wushe.contracts.events import activities as act
 from wushe.devstack import LocalStack, StackConfig, free_port, repo_root, running_stack
 from wushe.projection import Projector
+from wushe.service import KEEP_ALIVE_S
 from wushe.store import create_mongo_client
 from wushe.testing import publish_all, wait_for
 
@@ -106,6 +107,8 @@ class ProjectorProcess:
                 str(self.port),
                 "--log-level",
                 "warning",
+                "--timeout-keep-alive",
+                str(KEEP_ALIVE_S),
             ],
             env=self.env,
             cwd=repo_root(),

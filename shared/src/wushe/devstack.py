@@ -784,6 +784,8 @@ class LocalStack:
         url = f"http://127.0.0.1:{port}"
 
         def command() -> list[str]:
+            from wushe.service import KEEP_ALIVE_S
+
             return [
                 sys.executable,
                 "-m",
@@ -795,6 +797,8 @@ class LocalStack:
                 "--port",
                 str(port),
                 "--no-access-log",
+                "--timeout-keep-alive",
+                str(KEEP_ALIVE_S),
                 "--log-config",
                 str(repo_root() / "deploy" / "local" / "uvicorn-logging.json"),
             ]

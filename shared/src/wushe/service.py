@@ -35,6 +35,12 @@ from wushe.web import domain_error
 log = logging.getLogger("wushe.service")
 S = TypeVar("S", bound=ServiceSettings)
 
+# How long a service keeps an idle HTTP/1.1 connection open. uvicorn's default (5 s) equals
+# httpx's default pool expiry (5 s), so a client reusing a connection just as the server
+# closes it gets a reset (`httpx.ReadError`) for a request the server never read. The server
+# must outlast every client's idle expiry; 75 s also outlasts the usual load balancers' 60 s.
+KEEP_ALIVE_S = 75
+
 
 @dataclass
 class ServiceContext:
@@ -260,4 +266,4 @@ def app_from_env(settings_cls: type[S], create_app: Callable[[S], FastAPI]) -> F
 def serve_forever(app: FastAPI, port: int) -> None:  # pragma: no cover - a process entry
     import uvicorn
 
-    uvicorn.run(app, host="127.0.0.1", port=port, log_config=None)
+    uvicorn.run(app, host="127.0.0.1", port=port, log_config=None, timeout_keep_alive=KEEP_ALIVE_S)

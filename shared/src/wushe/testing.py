@@ -168,6 +168,33 @@ async def wait_for(
     raise AssertionError(f"timed out after {timeout_s:.0f}s waiting for {what}")
 
 
+async def answers_after_idle(url: str, idle_s: float) -> bool:
+    """Whether a server answers a second request on one TCP connection left idle `idle_s`
+    after the first. A pooled client reuses a connection for its whole idle expiry; if the
+    server closes it sooner, a request sent as the close crosses it is reset, unread."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    request = f"GET /health/live HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode()
+    reader, writer = await asyncio.open_connection(host, port)
+    try:
+        for n in range(2):
+            if n:
+                await asyncio.sleep(idle_s)
+            writer.write(request)
+            await writer.drain()
+            async with asyncio.timeout(10):
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = re.search(rb"(?im)^content-length: *(\d+)", head)
+                await reader.readexactly(int(length[1]) if length else 0)
+        return True
+    except (ConnectionError, asyncio.IncompleteReadError):
+        return False
+    finally:
+        writer.close()
+
+
 def headers_of(record: Any) -> dict[str, str]:
     return {k: v.decode("utf-8", "replace") for k, v in (record.headers or ())}
 
@@ -230,9 +257,13 @@ async def serve_http(app: Any) -> AsyncIterator[str]:
     import uvicorn
 
     from wushe.devstack import free_port
+    from wushe.service import KEEP_ALIVE_S
 
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", timeout_keep_alive=KEEP_ALIVE_S
+    )
+    server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     url = f"http://127.0.0.1:{port}"
 
