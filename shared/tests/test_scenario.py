@@ -272,3 +272,18 @@ def test_the_event_file_starts_with_its_programme() -> None:
     assert first.total_targets.service_sessions == s.targets["sessions"]
     enrolled = [e for _, e in events if isinstance(e, reg.StationEnrolled)]
     assert len(enrolled) == 40
+
+
+async def test_a_failed_call_of_the_loader_names_the_request() -> None:
+    """A transport error from httpx is often only its class name ("httpx.ReadError"); the
+    loader's transport adds which call it was, so a failed load says where it stopped."""
+    import httpx
+    import pytest
+
+    from wushe.devstack import free_port
+
+    url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    async with scenario._client(url, {}, timeout=5) as client:
+        with pytest.raises(httpx.ConnectError) as failed:
+            await client.post("/programmes", json={})
+    assert f"during POST {url}/programmes" in getattr(failed.value, "__notes__", [])

@@ -1191,14 +1191,19 @@ class PatientTransport(httpx.AsyncHTTPTransport):
         self.attempts = attempts
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        for _ in range(self.attempts - 1):
-            response = await super().handle_async_request(request)
-            if response.status_code not in (429, 503):
-                return response
-            await response.aclose()
-            retry = response.headers.get("retry-after", "1")
-            await asyncio.sleep(min(30.0, float(retry) if retry.isdigit() else 1.0))
-        return await super().handle_async_request(request)
+        try:
+            for _ in range(self.attempts - 1):
+                response = await super().handle_async_request(request)
+                if response.status_code not in (429, 503):
+                    return response
+                await response.aclose()
+                retry = response.headers.get("retry-after", "1")
+                await asyncio.sleep(min(30.0, float(retry) if retry.isdigit() else 1.0))
+            return await super().handle_async_request(request)
+        except httpx.TransportError as failed:
+            # httpx's own message often names nothing ("ReadError" alone): say which call.
+            failed.add_note(f"during {request.method} {request.url}")
+            raise
 
 
 def _client(base_url: str, headers: dict[str, str], *, timeout: float) -> httpx.AsyncClient:
