@@ -272,8 +272,8 @@ async def test_relay_retries_after_the_broker_was_unreachable(
     finally:
         await relay.stop()
         await broker.stop()
-    assert relay.failures_total == 2
     assert len(await read_topic(stack.cfg.kafka_bootstrap, topic, expect=5)) == 5
+    assert relay.failures_total == 2
 
 
 async def _none_waiting(store: EventStore) -> bool:
