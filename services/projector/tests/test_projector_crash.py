@@ -1,8 +1,8 @@
 """The projector as a real process on the real Kafka and store, killed with SIGKILL while it
 applies batches (between a batch's database writes and its offset commit, most likely) and
-restarted, or joined and left by a second instance mid-stream (two consumer-group
-rebalances while batches are applied): the views end exactly equal to the events, nothing
-lost, nothing counted twice."""
+restarted, or frozen mid-batch while a second instance joins, takes its partitions and leaves
+again (consumer-group rebalances that redeliver applied records): the views end exactly equal
+to the events, nothing lost, nothing counted twice."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from typing import Any, BinaryIO
 
 import httpx
 import pytest
+from aiokafka import TopicPartition
 
 from projector.domain import VIEWS
 from wushe.auth import DevKeys
@@ -122,6 +123,10 @@ class ProjectorProcess:
         self.proc.wait(timeout=30)
         self._close_log()
 
+    def signal(self, signum: int) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signum)
+
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
@@ -222,14 +227,37 @@ async def _join_and_leave(stack: LocalStack, unique: str, bootstrap: str) -> Non
     first.start()
     try:
         await wait_for(lambda: reached(0.01), timeout_s=180, interval_s=0.05, what="a start")
-        second.start()  # joins: a rebalance while the first applies its batches
+        # Mid-batch: the first is frozen (SIGSTOP) with records in the views past its last
+        # offset commit. A freeze may land just after a commit; then thaw and try again.
+        gap = 0
+        for _ in range(40):
+            first.signal(signal.SIGSTOP)
+            gap = await _applied_past_commit(stack, unique, bootstrap)
+            if gap:
+                break
+            first.signal(signal.SIGCONT)
+            await asyncio.sleep(0.03)
+        assert gap > 0, "no freeze landed between a write and its offset commit"
+        # The second joins; the frozen first misses its session and is dropped, so the
+        # second owns every partition from the committed offsets: the `gap` records the
+        # first applied come to it again, and must not count twice.
+        second.start()
 
         async def second_took_partitions() -> bool:
             return await _applied_here(second.url, "activities.activities") > 0
 
         try:
             await wait_for(second_took_partitions, timeout_s=120, what="the second applying")
+            # Thawed, the first ends its batch (its commit is refused) and joins again.
+            first.signal(signal.SIGCONT)
+            before = await _applied_here(first.url, "activities.activities")
+
+            async def first_applies_again() -> bool:
+                return await _applied_here(first.url, "activities.activities") > before
+
+            await wait_for(first_applies_again, timeout_s=120, what="the first back in")
         finally:
+            first.signal(signal.SIGCONT)
             half_done = await reached(0.5)
             second_applied = await _applied_here(second.url, "activities.activities")
             await asyncio.to_thread(second.stop)  # leaves (SIGTERM): its partitions move back
@@ -242,13 +270,45 @@ async def _join_and_leave(stack: LocalStack, unique: str, bootstrap: str) -> Non
         await asyncio.sleep(2)  # anything still to (wrongly) come twice would come now
         got = await totals(first.url, token)
         assert {k: got.get(k, 0) for k in expected} == expected
-        print(f"\n[rebalance] the second instance applied {second_applied:.0f} events")
+        print(
+            f"\n[rebalance] frozen with {gap} records applied past the commit; the second "
+            f"instance was handed {second_applied:.0f} records"
+        )
     finally:
         second.stop()
         first.stop()
     client = create_mongo_client(stack.cfg.mongo_url)
     await client.drop_database(f"views_{unique}")
     await client.close()
+
+
+async def _applied_past_commit(stack: LocalStack, unique: str, bootstrap: str) -> int:
+    """Records the views hold (their chunks' last offsets) beyond the group's committed
+    offsets: what the next owner of those partitions will be delivered again."""
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        committed = await admin.list_consumer_group_offsets(f"views.{unique}")
+    finally:
+        await admin.close()
+    client = create_mongo_client(stack.cfg.mongo_url)
+    try:
+        applied: dict[tuple[str, int], int] = {}
+        async for chunk in client[f"views_{unique}"]["view_chunks"].find(
+            {}, {"topic": 1, "partition": 1, "last_offset": 1}
+        ):
+            part = (chunk["topic"], chunk["partition"])
+            applied[part] = max(applied.get(part, -1), int(chunk["last_offset"]))
+    finally:
+        await client.close()
+    past = 0
+    for (topic, partition), last in applied.items():
+        meta = committed.get(TopicPartition(topic, partition))
+        next_to_read = meta.offset if meta is not None and meta.offset >= 0 else 0
+        past += max(0, last + 1 - next_to_read)
+    return past
 
 
 async def _applied_here(url: str, topic: str) -> float:
