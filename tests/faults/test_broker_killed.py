@@ -31,23 +31,22 @@ async def test_broker_killed_five_times_while_loading_gives_exact_views(
         config = scenario.Config(province=PROVINCE, stations=4, months=2, seed=11)
         generated = scenario.generate(config, townships)
         expected = generated.expected()
-        # A copy may lag a long while behind a restarted broker on a busy machine: patience.
-        loading = asyncio.create_task(
-            scenario.load(generated, urls, token, copy_timeout_s=COPY_PATIENCE_S)
-        )
         downtime: list[float] = []
-        for _ in range(KILLS):
-            await asyncio.sleep(2.0)  # let commands, the relays and the projector run a while
-            down = time.monotonic()
-            await asyncio.to_thread(stack.kill, "kafka")  # SIGKILL: no clean shutdown
-            assert stack.pid("kafka") is None
-            await asyncio.sleep(1.0)
-            await asyncio.to_thread(stack.start, "kafka")
-            downtime.append(time.monotonic() - down)
-        # The load may still be running or may have finished during the faults: either way
-        # it must end without an error.
-        ids = await scenario.finished(loading, urls)
-        got = await scenario.observed(urls, token, generated, ids, timeout_s=240)
+
+        async def kill_and_restart() -> None:
+            for _ in range(KILLS):
+                await asyncio.sleep(2.0)  # let commands, the relays and the projector run
+                down = time.monotonic()
+                await asyncio.to_thread(stack.kill, "kafka")  # SIGKILL: no clean shutdown
+                assert stack.pid("kafka") is None
+                await asyncio.sleep(1.0)
+                await asyncio.to_thread(stack.start, "kafka")
+                downtime.append(time.monotonic() - down)
+
+        # A copy may lag a long while behind a restarted broker on a busy machine: patience.
+        got = await scenario.load_while(
+            kill_and_restart(), generated, urls, token, copy_timeout_s=COPY_PATIENCE_S
+        )
         assert got == {part: expected[part] for part in got}
         assert len(downtime) == KILLS
         print(f"\n[faults] broker down {KILLS} times, {sum(downtime):.1f}s in all")

@@ -39,19 +39,20 @@ async def test_latency_and_resets_between_services_and_broker_give_exact_views(
         config = scenario.Config(province=PROVINCE, stations=4, months=2, seed=12)
         generated = scenario.generate(config, townships)
         expected = generated.expected()
-        loading = asyncio.create_task(
-            scenario.load(generated, urls, token, copy_timeout_s=COPY_PATIENCE_S)
-        )
         cut: list[int] = []
-        for _ in range(CYCLES):
-            await asyncio.sleep(1.5)  # a clean link for a while
-            cut.append(proxy.reset())
-            proxy.delay_s = SLOW_S
-            await asyncio.sleep(1.5)  # a slow one
-            proxy.delay_s = 0.0
-            cut.append(proxy.reset())
-        ids = await scenario.finished(loading, urls)
-        got = await scenario.observed(urls, token, generated, ids, timeout_s=240)
+
+        async def cut_and_slow() -> None:
+            for _ in range(CYCLES):
+                await asyncio.sleep(1.5)  # a clean link for a while
+                cut.append(proxy.reset())
+                proxy.delay_s = SLOW_S
+                await asyncio.sleep(1.5)  # a slow one
+                proxy.delay_s = 0.0
+                cut.append(proxy.reset())
+
+        got = await scenario.load_while(
+            cut_and_slow(), generated, urls, token, copy_timeout_s=COPY_PATIENCE_S
+        )
         assert got == {part: expected[part] for part in got}
         # The faults happened: connections were cut in every cycle, and clients came back.
         assert all(n > 0 for n in cut), cut

@@ -1363,6 +1363,28 @@ async def finished(loading: asyncio.Task[dict[str, Any]], urls: Endpoints) -> di
         raise
 
 
+async def load_while(
+    faults: Coroutine[Any, Any, Any],
+    scenario: Scenario,
+    urls: Endpoints,
+    token: str,
+    *,
+    copy_timeout_s: float,
+    timeout_s: float = 240,
+) -> dict[str, Any]:
+    """Load `scenario` through the APIs while `faults` runs (the fault tests' shape); once
+    both are done, what the views show, as `observed` gives it. The load may finish during
+    the faults or after them; either way it must end without an error."""
+    loading = asyncio.create_task(load(scenario, urls, token, copy_timeout_s=copy_timeout_s))
+    try:
+        await faults
+    except BaseException:
+        loading.cancel()
+        raise
+    ids = await finished(loading, urls)
+    return await observed(urls, token, scenario, ids, timeout_s=timeout_s)
+
+
 async def observed(
     urls: Endpoints, token: str, scenario: Scenario, ids: dict[str, Any], *, timeout_s: float
 ) -> dict[str, Any]:
