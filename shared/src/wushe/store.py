@@ -430,6 +430,11 @@ def _strip(doc: Doc) -> Doc:
     return {k: v for k, v in doc.items() if k not in ("_id", "_v")}
 
 
+# A sweep reads every commit and mark of a store; the relay waits at least this many times
+# as long as the last sweep took before the next periodic one.
+SWEEP_SPACING = 10
+
+
 class Relay:
     """Publishes committed events to Kafka and marks them, retrying until it succeeds.
 
@@ -471,6 +476,7 @@ class Relay:
         self.waiting_commits = 0
         self._announced: dict[EventStore, dict[str, Doc]] = {}
         self._sweep_due = True
+        self._swept_everything = False  # the last sweep published all it found
         # Ids this relay published lately: a new commit whose predecessor is here needs no
         # read to know that order holds.
         self._recent: OrderedDict[str, None] = OrderedDict()
@@ -536,14 +542,18 @@ class Relay:
 
     async def publish_pending(self) -> int:
         """A sweep over every store (one scan each); returns how many events were published."""
-        count = 0
+        count, capped = 0, False
         for store in self.stores:
             docs = await store.unpublished(self.max_per_sweep)
+            capped = capped or len(docs) >= self.max_per_sweep
             if docs:
                 await store.cache_commits(docs)  # their writer may have died before caching
             for start in range(0, len(docs), self.batch_size):
                 count += await self._publish_and_mark(store, docs[start : start + self.batch_size])
         self.published_total += count
+        # Nothing found was left behind: the backlog as of this sweep is empty, known
+        # without a second scan.
+        self._swept_everything = not capped
         return count
 
     async def _measure_backlog(self) -> None:
@@ -570,16 +580,23 @@ class Relay:
 
     async def run(self) -> None:
         backoff = 0.2
+        last_sweep_s = 0.0
+        clock = asyncio.get_running_loop().time
         while not self._stopping:
             self._wake.clear()
+            started, sweeping = clock(), self._sweep_due
             try:
                 if self._sweep_due:
                     self._sweep_due = False
                     self._announced.clear()  # the sweep sees them too
+                    self._swept_everything = False
                     try:
                         await self.publish_pending()
                     finally:
-                        await self._measure_backlog()
+                        if self._swept_everything:
+                            self.oldest_waiting_s, self.waiting_commits = 0.0, 0
+                        else:
+                            await self._measure_backlog()
                 else:
                     await self.publish_announced()
                 backoff = 0.2
@@ -587,17 +604,25 @@ class Relay:
                 raise
             except Exception as exc:  # broker or store down: keep everything, try again
                 self.failures_total += 1
+                # A read that timed out may still be running in the store (FerretDB does not
+                # stop it), so wait at least as long as the pass took before adding another.
+                wait_s = max(backoff, clock() - started)
                 log.warning(
-                    "relay pass failed, retrying in %.1fs: %s: %s", backoff, type(exc).__name__, exc
+                    "relay pass failed, retrying in %.1fs: %s: %s", wait_s, type(exc).__name__, exc
                 )
                 self._sweep_due = True  # after a failure, trust only the scan
-                await asyncio.sleep(backoff)
+                await asyncio.sleep(wait_s)
                 backoff = min(self.max_backoff_s, backoff * 2)
                 continue
+            if sweeping:
+                last_sweep_s = clock() - started
             if self._announced:
                 continue  # more arrived during the pass
             try:
-                await asyncio.wait_for(self._wake.wait(), self.sweep_interval_s)
+                # A sweep reads whole collections: as they grow, sweep less often, so the
+                # scans never take more than a tenth of the store's time.
+                idle_s = max(self.sweep_interval_s, SWEEP_SPACING * last_sweep_s)
+                await asyncio.wait_for(self._wake.wait(), idle_s)
             except TimeoutError:
                 self._sweep_due = True
 
