@@ -442,10 +442,11 @@ class Relay:
     hands over each new commit document as it was inserted; the relay publishes them in
     (stream, version) order, first reading by `_id` any unpublished predecessor it did not
     publish itself (another replica's commit), so order per aggregate holds; no scan. The
-    sweep, at start and every `sweep_interval_s`, scans for commits without a published mark
-    and finds what
-    no signal announced: commits of another replica, or of a process that crashed before its
-    relay ran. On FerretDB that scan reads the whole collection, so it stays rare.
+    sweep, at start, after a failure and when idle for `sweep_interval_s` (or ten times as
+    long as the last sweep took, if longer), scans for commits without a published mark and
+    finds what no signal announced: commits of another replica, or of a process that
+    crashed before its relay ran. On FerretDB that scan reads the whole collection, so it
+    stays rare (docs/decisions/0016-sweeps-spaced-by-their-cost.md).
     """
 
     def __init__(
@@ -619,8 +620,8 @@ class Relay:
             if self._announced:
                 continue  # more arrived during the pass
             try:
-                # A sweep reads whole collections: as they grow, sweep less often, so the
-                # scans never take more than a tenth of the store's time.
+                # A sweep reads whole collections: as they grow, sweep less often, so this
+                # relay's scans never take more than a tenth of its time.
                 idle_s = max(self.sweep_interval_s, SWEEP_SPACING * last_sweep_s)
                 await asyncio.wait_for(self._wake.wait(), idle_s)
             except TimeoutError:
