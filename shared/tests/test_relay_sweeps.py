@@ -42,7 +42,8 @@ async def test_slow_sweeps_are_spaced_by_their_own_duration() -> None:
     # (back to back, about 12), and one scan each (no second scan for the backlog gauge).
     assert SWEEP_SPACING * 0.2 >= 1.5
     assert 1 <= store.scans <= 2, store.scans
-    assert relay.waiting_commits == 0 and relay.oldest_waiting_s == 0.0
+    assert relay.waiting_commits == 0
+    assert relay.oldest_waiting_s == 0.0
 
 
 async def test_a_failed_pass_waits_at_least_as_long_as_it_took() -> None:
