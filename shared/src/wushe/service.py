@@ -40,8 +40,6 @@ S = TypeVar("S", bound=ServiceSettings)
 # closes it gets a reset (`httpx.ReadError`) for a request the server never read. The server
 # must outlast every client's idle expiry; 75 s also outlasts the usual load balancers' 60 s.
 KEEP_ALIVE_S = 75
-# How long shutdown waits for a cancelled background task.
-STOP_TIMEOUT_S = 5.0
 
 
 @dataclass
@@ -146,14 +144,9 @@ def create_service_app(
         finally:
             for task in loops:
                 task.cancel()
-            # Bounded, as the relay's stop: a driver waiting for a server may absorb a
-            # cancellation, and a shutdown that never returns hangs whoever stops the app.
-            ended, stuck = await asyncio.wait(loops, timeout=STOP_TIMEOUT_S)
-            for task in ended:
-                if not task.cancelled() and task.exception() is not None:
-                    log.warning("background task %s ended: %r", task.get_name(), task.exception())
-            for task in stuck:
-                log.warning("background task %s did not stop; abandoning it", task.get_name())
+            for task in loops:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await lag.stop()
             app.state.running = False
             if ctx.relay:
