@@ -1,6 +1,8 @@
 """The shared service factory on the real stack: an API command becomes a commit, the relay
 publishes it as a CloudEvent with the caller's trace, health and metrics tell the truth."""
 
+import asyncio
+import contextlib
 import json
 from typing import Annotated, Any
 
@@ -237,3 +239,30 @@ async def test_a_connection_idle_for_the_clients_whole_expiry_is_still_answered(
     settings = demo_settings(stack, unique)
     async with serve_http(make_service(settings, f"demo.{unique}", DevKeys.generate())) as url:
         assert await answers_after_idle(url, idle_s=HTTPX_IDLE_EXPIRY_S + 1)
+
+
+async def test_shutdown_goes_on_when_a_background_loop_outlives_its_cancellation(
+    stack: LocalStack, unique: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A loop that takes a minute to honour its cancellation (as a client waiting on a server
+    # that does not answer may) must not hold the service's shutdown for that minute.
+    started, released = asyncio.Event(), asyncio.Event()
+    stubborn_for_s = 60.0
+
+    async def stubborn(ctx: ServiceContext) -> None:
+        loop = asyncio.get_running_loop()
+        until = loop.time() + stubborn_for_s
+        started.set()
+        while loop.time() < until and not released.is_set():
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.sleep(0.1)
+
+    app = create_service_app(demo_settings(stack, unique), title="demo", background=[stubborn])
+    loop = asyncio.get_running_loop()
+    async with app.router.lifespan_context(app):
+        await asyncio.wait_for(started.wait(), 10)
+        stopping_at = loop.time()
+    took_s = loop.time() - stopping_at
+    released.set()
+    assert took_s < stubborn_for_s / 2, f"shutdown waited {took_s:.0f}s for a stubborn loop"
+    assert "stubborn did not stop" in caplog.text  # named, so a slow teardown says where

@@ -41,6 +41,12 @@ S = TypeVar("S", bound=ServiceSettings)
 # must outlast every client's idle expiry; 75 s also outlasts the usual load balancers' 60 s.
 KEEP_ALIVE_S = 75
 
+# How long shutdown waits for each of its steps (the background loops once cancelled, the
+# lag monitor, the broker's clients, the store's). A loop can outlive its cancellation and a
+# client's close can wait on a server that does not answer; shutdown then goes on without it,
+# saying which, rather than hang (a test's teardown once hung past pytest's 300 s, unnamed).
+STOP_TIMEOUT_S = 10.0
+
 
 @dataclass
 class ServiceContext:
@@ -137,22 +143,25 @@ def create_service_app(
         if ctx.relay:
             ctx.relay.start()
         lag.start()
-        loops = [asyncio.create_task(job(ctx)) for job in background]
-        loops.append(asyncio.create_task(store_watch.run()))
+        loops = [
+            asyncio.create_task(job(ctx), name=getattr(job, "__name__", "background"))
+            for job in background
+        ]
+        loops.append(asyncio.create_task(store_watch.run(), name="store-watch"))
         try:
             yield
         finally:
             for task in loops:
                 task.cancel()
-            for task in loops:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-            await lag.stop()
+            await _stopped(loops, STOP_TIMEOUT_S)
+            await _stopped([asyncio.create_task(lag.stop(), name="lag monitor")], STOP_TIMEOUT_S)
             app.state.running = False
             if ctx.relay:
                 await ctx.relay.stop()
-            await broker.stop()
-            await mongo.close()
+            await _stopped([asyncio.create_task(broker.stop(), name="broker")], STOP_TIMEOUT_S)
+            await _stopped(
+                [asyncio.create_task(mongo.close(), name="store client")], STOP_TIMEOUT_S
+            )
             tracer_provider.shutdown()
 
     app = FastAPI(title=title, lifespan=lifespan)
@@ -188,6 +197,19 @@ def create_service_app(
     for router in routers:
         app.include_router(router)
     return app
+
+
+async def _stopped(tasks: Sequence[asyncio.Task[None]], timeout_s: float) -> None:
+    """Wait up to `timeout_s` for tasks to end; say which did not (they are cancelled and left
+    behind, not awaited: awaiting a task that ignores its cancellation would hang again), and
+    which failed."""
+    done, pending = await asyncio.wait(tasks, timeout=timeout_s)
+    for task in pending:
+        log.warning("%s did not stop within %.0fs; going on without it", task.get_name(), timeout_s)
+        task.cancel()
+    for task in done:
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("%s ended with %r", task.get_name(), task.exception())
 
 
 class RelayMetrics(Collector):
