@@ -168,11 +168,17 @@ async def wait_for(
     raise AssertionError(f"timed out after {timeout_s:.0f}s waiting for {what}")
 
 
-async def answers_after_idle(url: str, idle_s: float) -> bool:
+async def answers_after_idle(url: str, idle_s: float | None = None) -> bool:
     """Whether a server answers a second request on one TCP connection left idle `idle_s`
+    (by default a second longer than an httpx pool, the loader's and the tests', reuses one)
     after the first. A pooled client reuses a connection for its whole idle expiry; if the
     server closes it sooner, a request sent as the close crosses it is reset, unread."""
     from urllib.parse import urlsplit
+
+    import httpx
+
+    if idle_s is None:
+        idle_s = (httpx.Limits().keepalive_expiry or 0.0) + 1
 
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
