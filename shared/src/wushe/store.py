@@ -36,7 +36,7 @@ from typing import Any, TypeVar
 
 from opentelemetry import propagate
 from pydantic import BaseModel
-from pymongo import ASCENDING, AsyncMongoClient
+from pymongo import AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
@@ -88,6 +88,11 @@ class Commit:
 def commit_id(stream_id: str, version: int) -> str:
     # Zero-padded so that _id order is version order within a stream.
     return f"{stream_id}@{version:010d}"
+
+
+# Documents per batch of a whole-collection scan: each batch is one request, so one request
+# never has to decode more than this many documents, however large the collection.
+SCAN_BATCH = 500
 
 
 class EventStore:
@@ -261,6 +266,11 @@ class EventStore:
         except DuplicateKeyError as exc:
             await self._heal_after_conflict(stream_id, expected_version)
             raise ConcurrencyError(f"{stream_id} is past version {expected_version}") from exc
+        except PyMongoError:
+            # No answer is not a no: the store may have written the commit and lost only the
+            # reply. Until a load has looked at the commits, the cache cannot be trusted.
+            self._stale.add(stream_id)
+            raise
         # The commit is durable: from here on a failure only delays the cache and the relay.
         try:
             await self._cache(stream_id, doc["version"], state)
@@ -276,10 +286,12 @@ class EventStore:
         """The version was taken. Usually by a concurrent writer whose cache is (or soon
         will be) ahead; when the cache still shows the version this writer read, it may be a
         cache left behind by a crash, so catch it up: the caller's retry then sees the truth."""
-        with contextlib.suppress(PyMongoError):
+        try:
             doc = await self.current.find_one({"_id": stream_id}, {"_v": 1})
             if (int(doc["_v"]) if doc else 0) <= expected_version:
                 await self.catch_up(stream_id)
+        except PyMongoError:
+            self._stale.add(stream_id)  # not healed: the next load catches up itself
 
     async def append_many(self, commits: Sequence[NewCommit]) -> list[Commit | ConcurrencyError]:
         """Many commits in one round trip (bulk imports). Each is still its own atomic
@@ -375,16 +387,21 @@ class EventStore:
 
     async def unpublished(self, limit: int) -> list[Doc]:
         """Commits without a published mark, in (stream, version) order: the sweep's scan
-        (reads both collections; run rarely, see Relay)."""
-        done = {d["_id"] async for d in self.published.find({}, {"_id": 1})}
-        cursor = self.commits.find({}).sort([("stream_id", ASCENDING), ("version", ASCENDING)])
-        out: list[Doc] = []
-        async for doc in cursor:
-            if doc["_id"] not in done:
-                out.append(doc)
-                if len(out) >= limit:
-                    break
-        return out
+        (reads both collections; run rarely, see Relay).
+
+        Sorted here, not by the store: FerretDB sorts by decoding the whole collection before
+        it answers the first batch, so a sorted scan of a grown collection on a busy store
+        outlasts the socket timeout, fails, and is retried for ever (a full `./dev up` had
+        an idle service's sweep fail that way every two minutes, each attempt a two-minute
+        read). Unsorted, every batch is a short read of its own."""
+        done = {d["_id"] async for d in self.published.find({}, {"_id": 1}, batch_size=SCAN_BATCH)}
+        out = [
+            doc
+            async for doc in self.commits.find({}, batch_size=SCAN_BATCH)
+            if doc["_id"] not in done
+        ]
+        out.sort(key=lambda d: (d["stream_id"], d["version"]))
+        return out[:limit]
 
     async def unpublished_count(self) -> int:
         return await self.commits.count_documents({}) - await self.published.count_documents({})

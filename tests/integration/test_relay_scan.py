@@ -1,0 +1,63 @@
+"""The relay's sweep on the real store: a grown commits collection is read in short requests
+and put in order by the client, so no single request has to outlast the whole scan."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from pymongo import AsyncMongoClient
+
+from wushe.devstack import LocalStack
+from wushe.store import EventStore, commit_id
+
+pytestmark = pytest.mark.integration
+
+COMMITS = 20_000  # 40 batches of the sweep's scan
+STREAMS = 4_000
+# Far longer than one batch of the scan takes, far shorter than FerretDB takes to decode and
+# sort the whole collection before its first answer (what a server-side sort asks of it).
+SOCKET_TIMEOUT_MS = 400
+
+
+def _commit(i: int) -> dict[str, Any]:
+    stream, version = f"thing-{i % STREAMS:05d}", 1 + i // STREAMS
+    return {
+        "_id": commit_id(stream, version),
+        "stream_id": stream,
+        "version": version,
+        "recorded_at": datetime(2026, 12, 1, tzinfo=UTC),
+        "events": [{"type": "demo.ThingCounted.v1", "data": {"note": "x" * 400, "n": i}}],
+        "state": {"region_code": "360102", "total": i},
+    }
+
+
+async def test_a_sweep_of_a_grown_collection_is_short_requests_in_stream_order(
+    stack: LocalStack, mongo_db: Any
+) -> None:
+    commits = [_commit(i) for i in range(COMMITS)]
+    random.Random(7).shuffle(commits)  # stored out of order: the order must come from the sweep
+    writer = EventStore(mongo_db, "things", source="/wushe/test")
+    for start in range(0, COMMITS, 1000):
+        await writer.commits.insert_many(commits[start : start + 1000], ordered=False)
+    published = {c["_id"] for c in commits[::3]}
+    await writer.published.insert_many([{"_id": cid} for cid in published], ordered=False)
+
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        stack.cfg.mongo_url, tz_aware=True, socketTimeoutMS=SOCKET_TIMEOUT_MS
+    )
+    try:
+        sweeper = EventStore(client[mongo_db.name], "things", source="/wushe/test")
+        found = await sweeper.unpublished(10_000_000)
+        first = await sweeper.unpublished(100)
+    finally:
+        await client.close()
+
+    expected = sorted(
+        (c for c in commits if c["_id"] not in published),
+        key=lambda c: (c["stream_id"], c["version"]),
+    )
+    assert [c["_id"] for c in found] == [c["_id"] for c in expected]
+    assert [c["_id"] for c in first] == [c["_id"] for c in expected[:100]]
