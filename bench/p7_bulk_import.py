@@ -35,6 +35,7 @@ from common import (
 )
 
 from wushe.contracts.events import registry as reg
+from wushe.scenario import retry_after_s
 
 NEEDS: tuple[str, ...] = ()
 TOPIC = reg.STATIONS
@@ -86,8 +87,7 @@ async def post_patiently(
         r = await http.post(path, content=body, headers=headers)
         if r.status_code not in (429, 503) or refusals == attempts - 1:
             return r, refusals
-        retry = r.headers.get("retry-after", "1")
-        await asyncio.sleep(min(30.0, float(retry) if retry.isdigit() else 1.0))
+        await asyncio.sleep(retry_after_s(r))
     raise AssertionError("unreachable")
 
 

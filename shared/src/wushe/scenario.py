@@ -1181,6 +1181,13 @@ async def _supervise(
     await _all(*(supervise(v) for v in scenario.visits))
 
 
+def retry_after_s(response: httpx.Response, cap_s: float = 30.0) -> float:
+    """How long a 503 or 429 asks the client to wait (its `Retry-After` seconds; 1 s if it
+    gives none), at most `cap_s`."""
+    retry = response.headers.get("retry-after", "1")
+    return min(cap_s, float(retry) if retry.isdigit() else 1.0)
+
+
 class PatientTransport(httpx.AsyncHTTPTransport):
     """Retries what the platform asks to be retried: 503 (the store busy or away) and 429
     (this client's rate limit), after the `Retry-After` it gives, a bounded number of times.
@@ -1197,8 +1204,7 @@ class PatientTransport(httpx.AsyncHTTPTransport):
                 if response.status_code not in (429, 503):
                     return response
                 await response.aclose()
-                retry = response.headers.get("retry-after", "1")
-                await asyncio.sleep(min(30.0, float(retry) if retry.isdigit() else 1.0))
+                await asyncio.sleep(retry_after_s(response))
             return await super().handle_async_request(request)
         except httpx.TransportError as failed:
             # httpx's own message often names nothing ("ReadError" alone): say which call.

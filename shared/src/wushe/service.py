@@ -157,11 +157,9 @@ def create_service_app(
             await _stopped([asyncio.create_task(lag.stop(), name="lag monitor")], STOP_TIMEOUT_S)
             app.state.running = False
             if ctx.relay:
-                await ctx.relay.stop()
-            await _stopped([asyncio.create_task(broker.stop(), name="broker")], STOP_TIMEOUT_S)
-            await _stopped(
-                [asyncio.create_task(mongo.close(), name="store client")], STOP_TIMEOUT_S
-            )
+                await ctx.relay.stop()  # bounded by the relay itself
+            for name, closing in (("broker", broker.stop()), ("store client", mongo.close())):
+                await _stopped([asyncio.create_task(closing, name=name)], STOP_TIMEOUT_S)
             tracer_provider.shutdown()
 
     app = FastAPI(title=title, lifespan=lifespan)
