@@ -85,7 +85,14 @@ async def run(b: Bench) -> None:
             f"at 1 and the targets are per year), so three years of activity at the same pace "
             f"would be about {3 * counts['held activities']:,} held activities"
         )
-    three_years = events + 2 * counts["held activities"]
+        three_years = events + 2 * counts["held activities"]
+    else:  # the generator's 36 months already hold three programme years: no extrapolation
+        s.note(
+            f"the generator's {MONTHS} months hold {counts['held activities']:,} held "
+            f"activities, about {counts['held activities'] / one_year:.1f} programme years of "
+            f"{one_year:,}: the two columns below are the same count"
+        )
+        three_years = events
     s.figure("events, three programme years at that pace", f"about {three_years:,}")
     rows = [
         "| figure | generator count | three years at that pace | basis |",

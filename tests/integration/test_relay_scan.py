@@ -61,3 +61,40 @@ async def test_a_sweep_of_a_grown_collection_is_short_requests_in_stream_order(
     )
     assert [c["_id"] for c in found] == [c["_id"] for c in expected]
     assert [c["_id"] for c in first] == [c["_id"] for c in expected[:100]]
+
+
+BIG_COMMITS = 100
+STATE_BYTES = 200_000  # a long-lived aggregate's state: the full scenario's fund was 259 KB
+# Far longer than a batch of about SCAN_BATCH_BYTES takes to decode, far shorter than the
+# whole 20 MB collection (about 4 s on an idle FerretDB) that a batch of 500 would be.
+BIG_SOCKET_TIMEOUT_MS = 1500
+
+
+async def test_a_sweep_of_large_commits_is_requests_small_in_bytes(
+    stack: LocalStack, mongo_db: Any
+) -> None:
+    writer = EventStore(mongo_db, "funds", source="/wushe/test")
+    commits = []
+    for version in range(1, BIG_COMMITS + 1):
+        commit = _commit(version)
+        commit["_id"] = commit_id("fund-1", version)
+        commit["stream_id"], commit["version"] = "fund-1", version
+        commit["state"] = {
+            "allocations": [{"note": "x" * 1000, "n": n} for n in range(STATE_BYTES // 1000)]
+        }
+        commits.append(commit)
+    for start in range(0, BIG_COMMITS, 10):
+        await writer.commits.insert_many(commits[start : start + 10])
+    await writer.published.insert_many([{"_id": c["_id"]} for c in commits[:-2]])
+
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        stack.cfg.mongo_url, tz_aware=True, socketTimeoutMS=BIG_SOCKET_TIMEOUT_MS
+    )
+    try:
+        sweeper = EventStore(client[mongo_db.name], "funds", source="/wushe/test")
+        found = await sweeper.unpublished(10_000_000)
+    finally:
+        await client.close()
+
+    assert [c["_id"] for c in found] == [c["_id"] for c in commits[-2:]]
+    assert found[-1]["state"] == commits[-1]["state"]

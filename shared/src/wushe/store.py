@@ -93,6 +93,26 @@ def commit_id(stream_id: str, version: int) -> str:
 # Documents per batch of a whole-collection scan: each batch is one request, so one request
 # never has to decode more than this many documents, however large the collection.
 SCAN_BATCH = 500
+# ... nor more than about this many bytes. FerretDB v1 bounds a batch by its count only and
+# decodes about 5 MB of documents a second (idle): the 466 commits of the full scenario's
+# fund (each carrying the fund's state, 259 KB with 462 allocations) were one 120 MB batch
+# that took 22 s, past the 15 s socket timeout, so that sweep failed for ever. In batches of
+# 4 and of 16 commits (1 and 4 MB) the same scan took 25 and 23 s in all, no request longer
+# than 0.5 and 1.6 s.
+SCAN_BATCH_BYTES = 2 * 1024 * 1024
+
+
+async def scan_batch_size(collection: AsyncCollection[Doc]) -> int:
+    """Documents per batch that keep a scan's requests near `SCAN_BATCH_BYTES`, from the
+    collection's average document size (`SCAN_BATCH` when the store does not say)."""
+    try:
+        stats = await collection.database.command("collStats", collection.name)
+    except PyMongoError:  # MongoDB refuses it for a collection that does not exist yet
+        return SCAN_BATCH
+    average = int(stats.get("avgObjSize") or 0)
+    if average <= 0:
+        return SCAN_BATCH
+    return max(1, min(SCAN_BATCH, SCAN_BATCH_BYTES // average))
 
 
 class EventStore:
@@ -393,12 +413,12 @@ class EventStore:
         it answers the first batch, so a sorted scan of a grown collection on a busy store
         outlasts the socket timeout, fails, and is retried for ever (a full `./dev up` had
         an idle service's sweep fail that way every two minutes, each attempt a two-minute
-        read). Unsorted, every batch is a short read of its own."""
+        read). Unsorted, every batch is a short read of its own, and small in bytes (commits
+        carry their stream's state, which grows with it)."""
         done = {d["_id"] async for d in self.published.find({}, {"_id": 1}, batch_size=SCAN_BATCH)}
+        batch = await scan_batch_size(self.commits)
         out = [
-            doc
-            async for doc in self.commits.find({}, batch_size=SCAN_BATCH)
-            if doc["_id"] not in done
+            doc async for doc in self.commits.find({}, batch_size=batch) if doc["_id"] not in done
         ]
         out.sort(key=lambda d: (d["stream_id"], d["version"]))
         return out[:limit]
