@@ -80,8 +80,8 @@ def write(
         f"{machine['os']}, Python {machine['python']}; {machine['kafka']} and "
         f"{machine['store']}, started by this run (`wushe.devstack.running_stack`, a "
         "throwaway stack on loopback in a temporary folder, Prometheus not started). "
-        f"Load average {load[0]} at the start and {load[1]} at the end: the machine is shared, "
-        "other people's tests ran beside this one.",
+        f"Load average {load[0]} at the start and {load[1]} at the end (this run's own stack "
+        "counts in it; anything else running beside the run would show here too).",
         "",
         f"Workload: {len(ev.records):,} events from the scenario generator ({configs}; each "
         "replica a new programme, new activity and volunteer ids; the last cut to fit), "
