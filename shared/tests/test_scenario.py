@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter, defaultdict
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import date, timedelta
 from functools import cache
 
@@ -287,3 +287,21 @@ async def test_a_failed_call_of_the_loader_names_the_request() -> None:
         with pytest.raises(httpx.ConnectError) as failed:
             await client.post("/programmes", json={})
     assert f"during POST {url}/programmes" in getattr(failed.value, "__notes__", [])
+
+
+def test_the_lagging_stations_table_aligns_chinese_names() -> None:
+    """A township name's characters take two terminal columns each: the pace column starts
+    at the same column on every line however long the name (a 3-character 镇 beside a
+    12-character 开发区管委会 name misaligned with `str.ljust`)."""
+    s = generated(stations=40)
+    names = ["石塘镇", "昌江街道", "万福经济技术开发区管委会", "ab镇"]
+    codes = [code for code, _ in s.townships[: len(names)]]
+    renamed = replace(s, townships=list(zip(codes, names, strict=True)))
+    ids = {"stations": {code: f"st-{code}" for code in codes}, "donor_id": "dnr-1"}
+    final = {"lagging": [{"station_id": f"st-{code}", "pace": 0.1} for code in codes]}
+    printed = scenario.report(renamed, ids, final, {}, {"projector": "http://v"}, "-", None)
+    rows = [line for line in printed.splitlines() if line.startswith("  st-")]
+    assert len(rows) == len(names)
+    columns = {scenario.display_width(row[: row.index(" pace ")]) for row in rows}
+    assert len(columns) == 1, rows
+    assert scenario.display_width("万福a") == 5

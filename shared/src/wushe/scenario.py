@@ -21,6 +21,7 @@ import asyncio
 import csv
 import io
 import random
+import unicodedata
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
@@ -1496,6 +1497,17 @@ def _yuan(fen: int) -> str:
     return f"{fen / 100:,.2f}"
 
 
+def display_width(text: str) -> int:
+    """Terminal columns `text` takes: a Chinese character (East Asian wide or fullwidth)
+    takes two, which `str.ljust` counts as one, so township names misaligned the table."""
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+
+
+def pad_display(text: str, width: int) -> str:
+    """`text` padded with spaces to `width` terminal columns (never cut)."""
+    return text + " " * max(0, width - display_width(text))
+
+
 def report(
     generated: Scenario,
     ids: dict[str, Any],
@@ -1535,9 +1547,15 @@ def report(
         lines.append(row(f"  city {city}", progress))
     lines.append("")
     lines.append("ten most lagging stations (pace = actual / expected by now):")
-    for lag in final.get("lagging", [])[:10]:
-        code = township_of.get(lag["station_id"], "")
-        lines.append(f"  {lag['station_id']:<16} {names.get(code, ''):<10} pace {lag['pace']:.2f}")
+    lagging = [
+        (lag, names.get(township_of.get(lag["station_id"], ""), ""))
+        for lag in final.get("lagging", [])[:10]
+    ]
+    name_width = max((display_width(name) for _, name in lagging), default=0)
+    for lag, name in lagging:
+        lines.append(
+            f"  {lag['station_id']:<16} {pad_display(name, name_width)} pace {lag['pace']:.2f}"
+        )
     got = actuals(final)
     same = got == expected["totals"]
     views = urls["projector"]
@@ -1553,7 +1571,7 @@ def report(
     lines += [
         "",
         "where to look next:",
-        *(f"  {name:<11} {url}/docs" for name, url in urls.items()),
+        *(f"  {name:<12} {url}/docs" for name, url in urls.items()),
         f"  views        {views}/views/programmes/{generated.programme_id}/progress",
         f"               {views}/views/activities?region={generated.config.province}&by=city",
         f"               {views}/views/training?region={generated.config.province}&by=city",
