@@ -186,6 +186,37 @@ async def test_two_writers_of_one_partition_never_count_twice(mongo_db: Any) -> 
     assert await totals(Projector(mongo_db, VIEWS)) == expected
 
 
+async def test_a_projector_started_empty_serves_its_writes_without_scanning(
+    mongo_db: Any,
+) -> None:
+    """A rebuild's target (`start_empty`) keeps its partitions and totals in memory as it
+    writes, so serving it needs no pass over the chunks, neither for the next batch nor for
+    a read (the cold start a million events made a minute or more); and another writer of
+    the same generation, even one that crashed before its progress write, is still learnt,
+    not counted over."""
+    records, expected = scenario()
+    target = Projector(mongo_db, VIEWS, generation="g1", refresh_s=0)
+    target.start_empty()
+    await target.apply(records[:60])
+    from_store = Projector(mongo_db, VIEWS, generation="g1")
+    assert await totals(target) == await totals(from_store)
+    await target.apply(records[60:80])
+    assert target.scans == 0
+
+    def killed_before_progress(at: str, _: str) -> None:
+        if at == "progress":
+            raise Crash("killed after the chunk write, before the progress write")
+
+    # Another writer applies records the target has not seen, and dies before naming its
+    # chunks in the progress documents.
+    other = Projector(mongo_db, VIEWS, generation="g1", after_write=killed_before_progress)
+    with pytest.raises(Crash):
+        await other.apply(records[80:100])
+    await target.apply(records[80:])  # redelivered to the target: learnt, not counted twice
+    assert await totals(target) == expected
+    assert await totals(Projector(mongo_db, VIEWS, generation="g1")) == expected
+
+
 def test_correction_contributes_its_difference() -> None:
     facts = act.ActivityFacts(
         activity_id="a",

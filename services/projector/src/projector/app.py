@@ -33,7 +33,7 @@ def create_app(
         holder["generations"] = generations
         programmes = holder["programmes"] = Programmes(ctx.db)  # one: its cache is shared
         holder["rebuilder"] = Rebuilder(
-            ctx.db, generations.state, settings.kafka_bootstrap, generations.topics, live_lock
+            ctx.db, generations, settings.kafka_bootstrap, generations.topics, live_lock
         )
         handlers.subscribe(ctx, generations, programmes, live_lock)
         holder["gauges"] = BusinessGauges(ctx, generations, programmes)

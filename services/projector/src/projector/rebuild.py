@@ -5,8 +5,10 @@
 2. It then takes the live consumer's lock (the live consumer applies one batch at a time
    under it), reads on to the current end offsets, and switches the active generation with
    one document write; the lock is released and the live consumer continues, now writing
-   into N+1. Records the rebuild already applied are skipped there by the per-bucket offsets
-   and stream sequences, so nothing counts twice and nothing is missed.
+   into N+1 through the rebuild's own projector (its partition states and totals already in
+   memory: no cold start reading every chunk). Records the rebuild already applied are
+   skipped there by the per-bucket offsets and stream sequences, so nothing counts twice
+   and nothing is missed.
 
 The lock is in-process, so a rebuild runs with one projector instance: the API refuses to
 start one while the views group has more members (409). Scale back out afterwards.
@@ -24,7 +26,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from projector.domain import VIEWS
-from projector.store import ViewsState
+from projector.store import Generations
 from wushe.bus import Delivery
 from wushe.contracts import REGISTRY, Envelope, EnvelopeError
 from wushe.projection import Projector, Record
@@ -45,14 +47,14 @@ class Rebuilder:
     def __init__(
         self,
         db: Any,
-        state: ViewsState,
+        generations: Generations,
         bootstrap: str,
         topics: tuple[str, ...],
         live_lock: asyncio.Lock,
         batch_size: int = 1000,
     ) -> None:
         self.db = db
-        self.state = state
+        self.generations = generations
         self.bootstrap = bootstrap
         self.topics = topics
         self.live_lock = live_lock
@@ -72,6 +74,7 @@ class Rebuilder:
 
     async def _run(self, run: RebuildStatus) -> None:
         target = Projector(self.db, VIEWS, generation=run.generation)
+        target.start_empty()  # served after the switch as it stands: no cold start
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self.bootstrap,
             group_id=None,
@@ -90,7 +93,7 @@ class Rebuilder:
                 final_end = await consumer.end_offsets(tps)
                 run.total = sum(final_end.values())
                 await self._read_until(consumer, tps, final_end, target, run)
-                await self.state.activate(run.generation)
+                await self.generations.switch(target)
             run.status = "switched"
         except Exception as exc:
             run.status, run.error = "failed", f"{type(exc).__name__}: {exc}"

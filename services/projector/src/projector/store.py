@@ -103,6 +103,15 @@ class Generations:
             )
         return projector
 
+    async def switch(self, projector: Projector) -> None:
+        """Serve `projector`'s generation from now on, with that very projector: a rebuild's
+        target already knows every partition it wrote and holds their totals, where a new
+        one would start by reading every chunk, for the first batch and again for the first
+        read (a minute or more at a million events). The old generation's projector is
+        dropped with its model."""
+        await self.state.activate(projector.generation)
+        self._projectors = {projector.generation: projector}
+
     @property
     def topics(self) -> tuple[str, ...]:
         return Projector(self.db, VIEWS).topics
