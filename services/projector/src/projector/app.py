@@ -32,9 +32,7 @@ def create_app(
         generations = Generations(ctx.db)
         holder["generations"] = generations
         programmes = holder["programmes"] = Programmes(ctx.db)  # one: its cache is shared
-        holder["rebuilder"] = Rebuilder(
-            ctx.db, generations, settings.kafka_bootstrap, generations.topics, live_lock
-        )
+        holder["rebuilder"] = Rebuilder(generations, settings.kafka_bootstrap, live_lock)
         handlers.subscribe(ctx, generations, programmes, live_lock)
         holder["gauges"] = BusinessGauges(ctx, generations, programmes)
 

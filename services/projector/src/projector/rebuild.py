@@ -20,7 +20,6 @@ import asyncio
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
@@ -46,17 +45,13 @@ class RebuildStatus:
 class Rebuilder:
     def __init__(
         self,
-        db: Any,
         generations: Generations,
         bootstrap: str,
-        topics: tuple[str, ...],
         live_lock: asyncio.Lock,
         batch_size: int = 1000,
     ) -> None:
-        self.db = db
         self.generations = generations
         self.bootstrap = bootstrap
-        self.topics = topics
         self.live_lock = live_lock
         self.batch_size = batch_size
         self.runs: dict[str, RebuildStatus] = {}
@@ -73,7 +68,7 @@ class Rebuilder:
         return run
 
     async def _run(self, run: RebuildStatus) -> None:
-        target = Projector(self.db, VIEWS, generation=run.generation)
+        target = Projector(self.generations.db, VIEWS, generation=run.generation)
         target.start_empty()  # served after the switch as it stands: no cold start
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self.bootstrap,
@@ -104,7 +99,7 @@ class Rebuilder:
         admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
         await admin.start()
         try:
-            described = await admin.describe_topics(list(self.topics))
+            described = await admin.describe_topics(list(self.generations.topics))
         finally:
             await admin.close()
         return [
