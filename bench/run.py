@@ -3,9 +3,11 @@ on one throwaway stack (real Kafka 4.1.1 and FerretDB v1.24.2 on loopback), then
 bench/RESULTS.md with the command, the machine, every figure and every ratio against its
 goal.
 
-    uv run python bench/run.py --scale small           # 10,000 events, about 5-10 minutes
-    uv run python bench/run.py --scale full            # 1,000,000 events
-    uv run python bench/run.py --scale small --only P1,P6
+    uv run --all-packages python bench/run.py --scale small   # 10,000 events, 5-10 minutes
+    uv run --all-packages python bench/run.py --scale full    # 1,000,000 events
+    uv run --all-packages python bench/run.py --scale small --only P1,P6
+
+(`--all-packages`: the services are workspace members the benchmarks start.)
 
 Baselines: B1 raw produce, B2 raw consume, B3 raw store insert, B4 trivial HTTP endpoint.
 Platform: P1 projection throughput, P2 DB operations per event, P3 rebuild, P4 per-event
@@ -119,7 +121,7 @@ def main() -> None:
         n = args.events
         scale = replace(scale, events=n, checkpoints=(n // 10, 3 * n // 10, n))
     selected = resolve([x for x in args.only.split(",") if x.strip()])
-    command = "uv run python bench/run.py " + " ".join(sys.argv[1:])
+    command = "uv run --all-packages python bench/run.py " + " ".join(sys.argv[1:])
     started, t0, load0, code = now_utc(), time.monotonic(), loadavg(), report.code_version()
     print(f"benchmarks: {', '.join(selected)} at {scale.name} scale", flush=True)
     print(f"generating {scale.events:,} scenario events...", flush=True)

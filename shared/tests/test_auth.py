@@ -10,7 +10,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI
 
-from wushe.auth import CurrentPrincipal, DevKeys, Principal, TokenError
+from wushe.auth import CurrentPrincipal, DevKeys, Principal, TokenError, TokenVerifier
 
 
 @pytest.fixture(scope="module")
@@ -83,6 +83,47 @@ def test_token_from_another_key_is_rejected(keys: DevKeys) -> None:
     other = DevKeys(Ed25519PrivateKey.generate())
     with pytest.raises(TokenError, match="Signature"):
         keys.verifier().verify(other.issue(subject="x", region_scope="36"))
+
+
+def test_a_verified_token_is_remembered_until_it_expires(
+    keys: DevKeys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    verifier = keys.verifier()
+    verifier.leeway_s = 0
+    decoded: list[str] = []
+    real_decode = jwt.decode
+
+    def counting_decode(token: str, *args: object, **kwargs: object) -> object:
+        decoded.append(token)
+        return real_decode(token, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(jwt, "decode", counting_decode)
+    token = keys.issue(subject="u1", region_scope="36", ttl_s=1)
+    first = verifier.verify(token)
+    assert verifier.verify(token) == first
+    assert decoded == [token]  # the second time from memory, no signature check
+    # Another token with the same claims but a changed signature is not the same bytes.
+    head, body, signature = token.split(".")
+    tampered = f"{head}.{body}.{signature[::-1]}"
+    with pytest.raises(TokenError):
+        verifier.verify(tampered)
+    time.sleep(2.1)  # past `exp`: remembered or not, the token is refused with the reason
+    with pytest.raises(TokenError, match="expired"):
+        verifier.verify(token)
+
+
+def test_remembered_tokens_are_bounded(keys: DevKeys) -> None:
+    verifier = TokenVerifier(
+        keys.public_pem(),
+        algorithm=keys.ALGORITHM,
+        issuer=keys.ISSUER,
+        audience=keys.AUDIENCE,
+        remembered=2,
+    )
+    tokens = [keys.issue(subject=f"u{i}", region_scope="36") for i in range(3)]
+    for token in tokens:
+        verifier.verify(token)
+    assert list(verifier._verified) == tokens[1:]  # the oldest forgotten first
 
 
 async def test_dependency_gives_401_and_out_of_scope_is_404(keys: DevKeys) -> None:

@@ -3,19 +3,22 @@ events, equal to the figures computed from the scenario's own records."""
 
 from __future__ import annotations
 
+import gc
 import random
+import weakref
 from collections import defaultdict
 from datetime import date, timedelta
 from typing import Any
 
 import pytest
 
+from projector.api import ProgressAnswers
 from projector.domain import VIEWS, progress
 from wushe.bus import Delivery
 from wushe.contracts import Envelope
 from wushe.contracts.events import activities as act
 from wushe.contracts.events import registry as reg
-from wushe.projection import Projector, Record
+from wushe.projection import Projector, Record, ServingModel
 
 START, END = date(2022, 1, 1), date(2024, 12, 31)
 AS_OF = date(2023, 12, 31)
@@ -134,6 +137,32 @@ class Scenario:
                     e["actual:person_times:elders"] += counts.person_times["elders"]
 
 
+def test_progress_by_group_in_one_pass_equals_progress_of_each_group() -> None:
+    rng = random.Random(5)
+    rows: dict[str, dict[str, int]] = {}
+    for i in range(200):
+        city = rng.choice(["3601", "3602", "3607"])
+        rows[f"{PID}|{city}{i:05d}"] = {
+            "enrolled": rng.choice([1, 1, 1, 0]),
+            "target:sessions": 12,
+            "actual:sessions": rng.randint(0, 14),
+            "target:backbones": rng.choice([0, 10]),
+            "actual:backbones": rng.randint(0, 12),  # actuals count even where no target
+        }
+    period = {"start": date(2024, 1, 1), "end": date(2024, 12, 31), "as_of": date(2024, 8, 1)}
+    whole = progress(rows, **period, group_of=lambda station: station[:4])
+    assert sorted(whole["groups"]) == ["3601", "3602", "3607"]
+    for city, got in whole["groups"].items():
+        alone = progress({k: c for k, c in rows.items() if k.split("|")[1][:4] == city}, **period)
+        assert got["stations"] == alone["stations"]
+        assert got["lagging"] == len(alone["lagging"])
+        assert got["totals"] == {
+            m: {"target": t["target"], "actual": t["actual"]} for m, t in alone["totals"].items()
+        }
+    assert sum(g["stations"] for g in whole["groups"].values()) == whole["stations"]
+    assert "groups" not in progress(rows, **period)
+
+
 @pytest.mark.integration
 async def test_blue_vest_progress_equals_the_scenarios_own_figures(mongo_db: Any) -> None:
     scenario = Scenario()
@@ -169,6 +198,75 @@ async def test_blue_vest_progress_equals_the_scenarios_own_figures(mongo_db: Any
     )
     assert len(by_city) == 11
     assert sum(c.get("target:sessions", 0) for c in by_city.values()) == 5544
+
+
+@pytest.mark.integration
+async def test_kept_progress_is_computed_once_per_change_of_the_views(mongo_db: Any) -> None:
+    scenario = Scenario()
+    half = len(scenario.records) // 2
+    projector = Projector(mongo_db, VIEWS, refresh_s=0)
+    await projector.apply(scenario.records[:half])
+    answers = ProgressAnswers()
+    computed: list[int] = []
+
+    async def compute() -> dict[str, Any]:
+        rows = await projector.totals(
+            "programmes", region_prefix="36", as_of=AS_OF, key_prefix=f"{PID}|", by_key=True
+        )
+        computed.append(len(rows))
+        return progress(rows, start=START, end=END, as_of=AS_OF)
+
+    key = (PID, "36", AS_OF)
+    first = await answers.get(projector, key, compute)
+    again = await answers.get(projector, key, compute)
+    assert again is first
+    assert len(computed) == 1
+    assert first.order == sorted(first.result["per_station"])
+    await projector.apply(scenario.records[half:])
+    moved = await answers.get(projector, key, compute)
+    assert len(computed) == 2  # a batch applied: computed again, with its figures
+    assert moved.result == progress(
+        await projector.totals(
+            "programmes", region_prefix="36", as_of=AS_OF, key_prefix=f"{PID}|", by_key=True
+        ),
+        start=START,
+        end=END,
+        as_of=AS_OF,
+    )
+    assert moved.result["totals"]["sessions"]["actual"] == sum(
+        e["actual:sessions"] for e in scenario.expected.values()
+    )
+    assert moved.result["totals"] != first.result["totals"]
+
+
+async def test_kept_progress_is_bounded_and_lets_a_switched_model_go() -> None:
+    class Served:  # what `ProgressAnswers` asks of the served projector: its model
+        def __init__(self) -> None:
+            self.model = ServingModel()
+
+        async def refresh(self) -> ServingModel:
+            return self.model
+
+    def stations(n: int) -> Any:
+        async def compute() -> dict[str, Any]:
+            return {"per_station": {f"st-{i}": {} for i in range(n)}}
+
+        return compute
+
+    views = Served()
+    answers = ProgressAnswers(size=3, max_stations=10)
+    for key in ("a", "b", "c", "d"):
+        await answers.get(views, (key,), stations(2))  # type: ignore[arg-type]
+    assert list(answers._kept) == [("b",), ("c",), ("d",)]  # three at most, oldest out
+    await answers.get(views, ("wide",), stations(7))  # type: ignore[arg-type]
+    assert list(answers._kept) == [("d",), ("wide",)]  # 2 + 7 stations fit 10; 2 more did not
+    # A rebuild switches the served model: the old one is not kept alive by its results.
+    old = weakref.ref(views.model)
+    views.model = ServingModel()
+    gc.collect()
+    assert old() is None
+    again = await answers.get(views, ("d",), stations(3))  # type: ignore[arg-type]
+    assert len(again.order) == 3  # computed anew from the new model
 
 
 @pytest.mark.integration

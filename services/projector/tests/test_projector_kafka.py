@@ -235,6 +235,22 @@ async def test_programme_progress_through_the_views_api(stack: LocalStack, uniqu
             per_station = body["per_station"]
             assert per_station["st-360104002"]["sessions"]["actual"] == 6
             assert per_station["st-360704002"]["sessions"]["actual"] == 0
+            assert body["next_stations_after"] is None  # both fit the default page
+            # A page at a time, by station id: the second page starts after the first's last.
+            pages = []
+            params = {"as_of": "2026-07-02", "stations_limit": "1"}
+            while True:
+                page = (
+                    await views.get(
+                        f"/views/programmes/{pid}/progress", headers=auth, params=params
+                    )
+                ).json()
+                pages.append(list(page["per_station"]))
+                assert page["totals"] == body["totals"]  # every page carries the totals
+                if page["next_stations_after"] is None:
+                    break
+                params["stations_after"] = page["next_stations_after"]
+            assert pages == [["st-360104002"], ["st-360704002"]]
             city = (
                 await views.get(
                     f"/views/programmes/{pid}/progress",

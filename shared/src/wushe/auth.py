@@ -54,8 +54,19 @@ class TokenError(ValueError):
 
 
 class TokenVerifier:
+    """Verifies tokens. A token once verified is remembered (by its exact bytes, signature
+    included) until its validity ends: an integration sends the same token for an hour, and
+    each request would otherwise check its signature twice (the rate guard, then the route)."""
+
     def __init__(
-        self, public_key_pem: str, *, algorithm: str, issuer: str, audience: str, leeway_s: int = 30
+        self,
+        public_key_pem: str,
+        *,
+        algorithm: str,
+        issuer: str,
+        audience: str,
+        leeway_s: int = 30,
+        remembered: int = 10_000,
     ) -> None:
         if not public_key_pem.strip():
             raise ValueError("no JWT public key configured (WUSHE_JWT_PUBLIC_KEY[_FILE])")
@@ -64,8 +75,29 @@ class TokenVerifier:
         self.issuer = issuer
         self.audience = audience
         self.leeway_s = leeway_s
+        self._remembered = remembered
+        # token -> (principal, valid from, valid until), oldest first
+        self._verified: dict[str, tuple[Principal, float, float]] = {}
 
     def verify(self, token: str) -> Principal:
+        known = self._verified.get(token)
+        if known is not None:
+            principal, valid_from, valid_until = known
+            if valid_from <= time.time() < valid_until:
+                return principal
+            del self._verified[token]  # expired since: decoding says so, with the reason
+        principal, claims = self._decode(token)
+        if len(self._verified) >= self._remembered:
+            del self._verified[next(iter(self._verified))]
+        not_before = max(float(claims.get("nbf", 0)), float(claims.get("iat", 0)))
+        self._verified[token] = (
+            principal,
+            not_before - self.leeway_s,
+            float(claims["exp"]) + self.leeway_s,
+        )
+        return principal
+
+    def _decode(self, token: str) -> tuple[Principal, dict[str, Any]]:
         try:
             claims = jwt.decode(
                 token,
@@ -85,7 +117,10 @@ class TokenVerifier:
         roles = claims.get(ROLES_CLAIM, [])
         if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
             raise TokenError(f"{ROLES_CLAIM} must be a list of strings")
-        return Principal(subject=str(claims["sub"]), region_scope=scope, roles=frozenset(roles))
+        principal = Principal(
+            subject=str(claims["sub"]), region_scope=scope, roles=frozenset(roles)
+        )
+        return principal, claims
 
 
 def _unauthorized(detail: str) -> HTTPException:

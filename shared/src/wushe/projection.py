@@ -22,7 +22,8 @@ Reads are served from memory: a model of the totals per (view, key, region, day)
 from the chunks once, then kept current by this process's own writes and by reading the
 chunks other instances committed (their progress documents say which). Totals are sums, so
 two instances dividing the partitions give the same numbers as one. Day buckets answer
-"as of day D" without replaying anything.
+"as of day D" without replaying anything. An answer, once summed, is kept and moved by each
+fold's deltas, so a read right after a write costs no more than one before it.
 """
 
 from __future__ import annotations
@@ -110,13 +111,60 @@ class KeyTotals:
         return sums
 
 
+@dataclass(frozen=True)
+class Question:
+    """What `Projector.totals` is asked: one view's counters, filtered and grouped."""
+
+    view: str
+    region_prefix: str = ""
+    key: str | None = None
+    key_prefix: str | None = None
+    limit: str | None = None  # the last day counted (ISO), None for every day
+    group_len: int | None = None
+    by_key: bool = False
+
+    def group(self, key: str, region: str) -> str | None:
+        """The group a cell counts in, None when the question does not count it."""
+        if self.region_prefix and not region.startswith(self.region_prefix):
+            return None
+        if self.key is not None and key != self.key:
+            return None
+        if self.key is None and self.key_prefix is not None and not key.startswith(self.key_prefix):
+            return None
+        return key if self.by_key else (region[: self.group_len] if self.group_len else "")
+
+
+def add_counters(sums: Delta, delta: Delta) -> None:
+    """Add `delta` into `sums`, dropping counters that come to zero (an answer shows none)."""
+    for name, n in delta.items():
+        total = sums.get(name, 0) + n
+        if total:
+            sums[name] = total
+        else:
+            sums.pop(name, None)
+
+
+# Answers kept current at once: each is updated by every fold that touches its view, so the
+# bound is on that work as well as on memory (an answer by station is one group per station:
+# 43,000 at national scale). Past either bound the least recently asked answer is dropped and
+# summed again if asked again: the views API asks few distinct questions, and a crawler of
+# every `as_of` must not grow the process.
+MAX_ANSWERS = 128
+MAX_ANSWER_GROUPS = 200_000
+
+
 class ServingModel:
-    """The read models in memory: every committed chunk folded once, in chunk order."""
+    """The read models in memory: every committed chunk folded once, in chunk order, and the
+    answers asked so far, each kept current by the same folds (a fold adds its deltas to the
+    answers that count them), so a read after a write does not sum every cell again."""
 
     def __init__(self) -> None:
         self.seqno: dict[str, int] = {}  # "topic|partition" -> last chunk folded
         self.views: dict[str, dict[tuple[str, str], KeyTotals]] = defaultdict(dict)
-        self.answers: dict[tuple[Any, ...], dict[str, Delta]] = {}  # cleared by every fold
+        self.answers: dict[Question, dict[str, Delta]] = {}  # least recently asked first
+        self._asked: dict[str, list[Question]] = defaultdict(list)  # view -> its answers
+        self._groups = 0  # groups in all kept answers
+        self.folds = 0  # chunks folded: a version for what is derived from the answers
 
     def fold(self, chunk: Doc) -> bool:
         """Fold a chunk if it is the next one of its partition; False when it is not."""
@@ -124,13 +172,53 @@ class ServingModel:
         if chunk["seqno"] != self.seqno.get(part, 0) + 1:
             return False
         for d in chunk["deltas"]:
-            cell = self.views[d["v"]].get((d["k"], d["r"]))
+            view, key, region, day, delta = d["v"], d["k"], d["r"], d["d"], d["c"]
+            cell = self.views[view].get((key, region))
             if cell is None:
-                cell = self.views[d["v"]][(d["k"], d["r"])] = KeyTotals()
-            cell.add(d["d"], d["c"])
+                cell = self.views[view][(key, region)] = KeyTotals()
+            cell.add(day, delta)
+            for question in self._asked.get(view, ()):
+                group = question.group(key, region)
+                if group is None:
+                    continue
+                answer = self.answers[question]
+                sums = answer.get(group)
+                if sums is None:
+                    sums = answer[group] = {}
+                    self._groups += 1
+                if question.limit is None or day <= question.limit:
+                    add_counters(sums, delta)
         self.seqno[part] = chunk["seqno"]
-        self.answers.clear()
+        self.folds += 1
         return True
+
+    def answer(self, question: Question) -> dict[str, Delta]:
+        """The answer to `question` (not to be changed by the caller): kept, or summed now
+        and kept from here on."""
+        found = self.answers.pop(question, None)
+        if found is None:
+            found = self.sum(question)
+            self._asked[question.view].append(question)
+            self._groups += len(found)
+            while self.answers and (
+                len(self.answers) >= MAX_ANSWERS or self._groups > MAX_ANSWER_GROUPS
+            ):
+                oldest = next(iter(self.answers))
+                self._groups -= len(self.answers.pop(oldest))
+                self._asked[oldest.view].remove(oldest)
+        self.answers[question] = found  # last: the most recently asked
+        return found
+
+    def sum(self, question: Question) -> dict[str, Delta]:
+        """Every cell the question counts, summed from the day buckets."""
+        out: dict[str, Delta] = {}
+        for (key, region), cell in self.views.get(question.view, {}).items():
+            group = question.group(key, region)
+            if group is None:
+                continue
+            sums = out.setdefault(group, {})
+            add_counters(sums, cell.as_of(question.limit))
+        return out
 
 
 # Chunks a cursor fetches at a time: FerretDB v1 does not bound a reply by bytes, and a
@@ -390,39 +478,16 @@ class Projector:
         """Counters summed over partitions and days up to `as_of`, grouped by the first
         `group_len` digits of the region code, or by bucket key (`by_key`), or not ("")."""
         model = await self.refresh()
-        question = (view, region_prefix, key, key_prefix, as_of, group_len, by_key)
-        answer = model.answers.get(question)
-        if answer is None:  # the same question on unchanged views: the same answer
-            answer = model.answers[question] = self._sum(
-                model, view, region_prefix, key, key_prefix, as_of, group_len, by_key
-            )
-        return {g: dict(sums) for g, sums in answer.items()}
-
-    @staticmethod
-    def _sum(
-        model: ServingModel,
-        view: str,
-        region_prefix: str,
-        key: str | None,
-        key_prefix: str | None,
-        as_of: date | None,
-        group_len: int | None,
-        by_key: bool,
-    ) -> dict[str, Delta]:
-        limit = as_of.isoformat() if as_of else None
-        out: dict[str, Delta] = defaultdict(dict)
-        for (k, region), cell in model.views.get(view, {}).items():
-            if region_prefix and not region.startswith(region_prefix):
-                continue
-            if key is not None and k != key:
-                continue
-            if key is None and key_prefix is not None and not k.startswith(key_prefix):
-                continue
-            group = k if by_key else (region[:group_len] if group_len else "")
-            sums = out[group]
-            for name, n in cell.as_of(limit).items():
-                sums[name] = sums.get(name, 0) + n
-        return {g: {k: v for k, v in sums.items() if v} for g, sums in out.items()}
+        question = Question(
+            view,
+            region_prefix,
+            key,
+            key_prefix,
+            as_of.isoformat() if as_of else None,
+            group_len,
+            by_key,
+        )
+        return {g: dict(sums) for g, sums in model.answer(question).items()}
 
     async def checksum(self) -> str:
         """A digest of every view's totals per key: equal for equal read models."""

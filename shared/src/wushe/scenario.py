@@ -1322,15 +1322,25 @@ async def townships_of(registry_url: str, token: str, province: str) -> list[tup
 async def progress_of(
     projector_url: str, token: str, programme_id: str, region: str | None = None
 ) -> dict[str, Any]:
+    """The programme's progress with every station's figures (`per_station` page by page;
+    the figures of the pages may differ by what the views applied between two of them)."""
     headers = {"Authorization": f"Bearer {token}"}
     params = {"region": region} if region else {}
+    body: dict[str, Any] = {}
     async with httpx.AsyncClient(base_url=projector_url, headers=headers, timeout=60) as views:
-        r = await views.get(f"/views/programmes/{programme_id}/progress", params=params)
-    if r.status_code == 404:
-        return {}
-    _ok(r, (200,))
-    body: dict[str, Any] = r.json()
-    return body
+        while True:
+            r = await views.get(f"/views/programmes/{programme_id}/progress", params=params)
+            if r.status_code == 404:
+                return {}
+            _ok(r, (200,))
+            page: dict[str, Any] = r.json()
+            if body:
+                body["per_station"].update(page["per_station"])
+            else:
+                body = page
+            if page.get("next_stations_after") is None:
+                return body
+            params = {**params, "stations_after": page["next_stations_after"]}
 
 
 def actuals(progress: dict[str, Any]) -> dict[str, int]:

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import bisect
 import csv
 import io
+import weakref
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import PlainTextResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from projector.domain import progress
 from projector.rebuild import Rebuilder, RebuildStatus
 from projector.store import Generations, Programmes
 from wushe.auth import CurrentPrincipal
-from wushe.projection import Projector
+from wushe.projection import Projector, ServingModel
 from wushe.topics import group_size
 from wushe.web import IsoDate, today
 
@@ -128,8 +133,58 @@ class ProgrammeProgressOut(BaseModel):
     elapsed: float
     stations: int
     totals: dict[str, MeasureTotal]
-    per_station: dict[str, dict[str, dict[str, float]]]
+    per_station: dict[str, dict[str, dict[str, float]]] = Field(
+        description="one page of the enrolled stations, by station id"
+    )
+    next_stations_after: str | None = Field(
+        description="`stations_after` for the next page of `per_station`; null on the last"
+    )
     lagging: list[LaggingStation]
+
+
+@dataclass
+class KeptProgress:
+    model: weakref.ref[ServingModel]  # what it was computed from (weak: a switch drops it)
+    folds: int  # ... as of this many folds
+    result: dict[str, Any]
+    order: list[str]  # the stations of `per_station`, sorted (for paging)
+
+
+class ProgressAnswers:
+    """Programme progress, kept while the views it came from have not moved: at national
+    scale it is a pass over 43,000 stations, so once per change of the views, not once per
+    request. Bounded in results and in the stations they hold together (a national result
+    is tens of MB); the least recently asked goes first."""
+
+    def __init__(self, size: int = 32, max_stations: int = 200_000) -> None:
+        self.size = size
+        self.max_stations = max_stations
+        self._kept: OrderedDict[tuple[Any, ...], KeptProgress] = OrderedDict()
+
+    async def get(
+        self, views: Projector, key: tuple[Any, ...], compute: Callable[[], Awaitable[Any]]
+    ) -> KeptProgress:
+        model = await views.refresh()
+        folds = model.folds  # before computing: a fold meanwhile makes the next ask recompute
+        kept = self._kept.pop(key, None)
+        if kept is None or kept.model() is not model or kept.folds != folds:
+            result = await compute()
+            kept = KeptProgress(weakref.ref(model), folds, result, sorted(result["per_station"]))
+            held = len(kept.order)
+            for other in list(self._kept):
+                if len(self._kept) < self.size and held + self._held() <= self.max_stations:
+                    break
+                del self._kept[other]
+        self._kept[key] = kept  # last: the most recently asked
+        return kept
+
+    def _held(self) -> int:
+        return sum(len(k.order) for k in self._kept.values())
+
+
+def get_progress_answers(request: Request) -> ProgressAnswers:
+    answers: ProgressAnswers = request.app.state.progress_answers
+    return answers
 
 
 @router.get(
@@ -140,13 +195,21 @@ async def programme_progress(
     views: Views,
     programmes: Annotated[Programmes, Depends(get_programmes)],
     who: CurrentPrincipal,
+    answers: Annotated[ProgressAnswers, Depends(get_progress_answers)],
     region: Annotated[str | None, Query(pattern=r"^\d{2,9}$")] = None,
     as_of: IsoDate | None = None,
     lagging: int = Query(10, ge=0, le=500),
+    stations_limit: int = Query(
+        500, ge=0, le=5000, description="stations in `per_station` (a page; 0 for none)"
+    ),
+    stations_after: str | None = Query(
+        None, max_length=100, description="the page after this station id"
+    ),
 ) -> ProgrammeProgressOut:
     """Actual against target per measure (backbones, sessions, elder person-times), percent
     complete, pace against the time elapsed, and the most lagging stations; for the
-    programme's region or a part of it, as of a day."""
+    programme's region or a part of it, as of a day. Each station's figures come a page at
+    a time (a province's 462 stations fit the default page; the nation's 41,000 do not)."""
     meta = await programmes.get(programme_id)
     area = region or who.region_scope
     # Another province's programme is as absent as one that does not exist: its name and
@@ -159,13 +222,31 @@ async def programme_progress(
         raise HTTPException(404, f"no progress for programme {programme_id}")
     name, _, start, end = meta
     day = as_of or today()
-    rows = await views.totals(
-        "programmes", region_prefix=area, as_of=day, key_prefix=f"{programme_id}|", by_key=True
-    )
-    result = progress(rows, start=start, end=end, as_of=day)
-    result["lagging"] = result["lagging"][:lagging]
+
+    async def compute() -> dict[str, Any]:
+        rows = await views.totals(
+            "programmes", region_prefix=area, as_of=day, key_prefix=f"{programme_id}|", by_key=True
+        )
+        return progress(rows, start=start, end=end, as_of=day)
+
+    kept = await answers.get(views, (programme_id, area, day, start, end), compute)
+    first = bisect.bisect_right(kept.order, stations_after) if stations_after else 0
+    page = kept.order[first : first + stations_limit]
+    more = bool(page) and first + len(page) < len(kept.order)
+    per_station = kept.result["per_station"]
     return ProgrammeProgressOut(
-        programme_id=programme_id, name=name, region=area, as_of=day, start=start, end=end, **result
+        programme_id=programme_id,
+        name=name,
+        region=area,
+        as_of=day,
+        start=start,
+        end=end,
+        elapsed=kept.result["elapsed"],
+        stations=kept.result["stations"],
+        totals=kept.result["totals"],
+        per_station={station: per_station[station] for station in page},
+        next_stations_after=page[-1] if more else None,
+        lagging=kept.result["lagging"][:lagging],
     )
 
 

@@ -55,6 +55,7 @@ def create_app(
     app.state.generations = holder["generations"]
     app.state.rebuilder = holder["rebuilder"]
     app.state.programmes = holder["programmes"]
+    app.state.progress_answers = api.ProgressAnswers()
     return app
 
 

@@ -8,7 +8,7 @@ every view follows it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date
 from typing import Any
 
@@ -415,10 +415,13 @@ def progress(
     as_of: date,
     lag_ratio: float = 0.8,
     counted: tuple[str, ...] | None = None,
+    group_of: Callable[[str], str] | None = None,
 ) -> dict[str, Any]:
     """Programme progress from per-station counters: actual against target per measure,
     percent complete, pace against the time elapsed, and the lagging stations (below
-    `lag_ratio` of the expected pace on any measure with a target)."""
+    `lag_ratio` of the expected pace on any measure with a target). With `group_of` (a
+    station to its group, a city say), also per group in the same pass: stations, lagging
+    stations, target and actual per measure."""
     if counted is None:  # the reference measures, and every other one a target names
         named = {
             k.removeprefix("target:") for c in rows.values() for k in c if k.startswith("target:")
@@ -428,10 +431,17 @@ def progress(
     elapsed = min(1.0, max(0.0, (as_of - start).days / span))
     stations = {}
     totals: dict[str, dict[str, float]] = {}
+    groups: dict[str, dict[str, Any]] = {}
     for key, c in rows.items():
         if c.get("enrolled", 0) <= 0:
             continue
         station = key.split("|", 1)[1]
+        group = None
+        if group_of is not None:
+            group = groups.setdefault(
+                group_of(station), {"stations": 0, "lagging": 0, "totals": {}}
+            )
+            group["stations"] += 1
         measures = {}
         for m in counted:
             target, actual = c.get(f"target:{m}", 0), c.get(f"actual:{m}", 0)
@@ -444,6 +454,10 @@ def progress(
             t = totals.setdefault(m, {"target": 0, "actual": 0})
             t["target"] += target
             t["actual"] += actual
+            if group is not None:
+                g = group["totals"].setdefault(m, {"target": 0, "actual": 0})
+                g["target"] += target
+                g["actual"] += actual
         stations[station] = measures
     for t in totals.values():
         t["percent"] = round(100 * t["actual"] / t["target"], 1) if t["target"] else 0.0
@@ -459,14 +473,19 @@ def progress(
         )
         if worst is not None and worst < lag_ratio:
             lagging.append({"station_id": station, "pace": round(worst, 2)})
+            if group_of is not None:
+                groups[group_of(station)]["lagging"] += 1
     lagging.sort(key=lambda x: (x["pace"], x["station_id"]))
-    return {
+    out = {
         "elapsed": round(elapsed, 3),
         "stations": len(stations),
         "totals": totals,
         "per_station": stations,
         "lagging": lagging,
     }
+    if group_of is not None:
+        out["groups"] = groups
+    return out
 
 
 VIEWS = (
