@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import bisect
 import csv
 import io
@@ -160,21 +161,31 @@ class ProgressAnswers:
         self.size = size
         self.max_stations = max_stations
         self._kept: OrderedDict[tuple[Any, ...], KeptProgress] = OrderedDict()
+        self._computing = asyncio.Lock()
 
     async def get(
         self, views: Projector, key: tuple[Any, ...], compute: Callable[[], Awaitable[Any]]
     ) -> KeptProgress:
         model = await views.refresh()
-        folds = model.folds  # before computing: a fold meanwhile makes the next ask recompute
-        kept = self._kept.pop(key, None)
-        if kept is None or kept.model() is not model or kept.folds != folds:
-            result = await compute()
-            kept = KeptProgress(weakref.ref(model), folds, result, sorted(result["per_station"]))
-            held = len(kept.order)
-            for other in list(self._kept):
-                if len(self._kept) < self.size and held + self._held() <= self.max_stations:
-                    break
-                del self._kept[other]
+        kept = self._kept.get(key)
+        if kept is None or kept.model() is not model or kept.folds != model.folds:
+            async with self._computing:  # requests arriving together compute it once
+                model = await views.refresh()
+                kept = self._kept.get(key)
+                if kept is None or kept.model() is not model or kept.folds != model.folds:
+                    # The count before computing: a fold meanwhile makes the next ask
+                    # compute again, never serves older figures under a newer count.
+                    folds = model.folds
+                    result = await compute()
+                    kept = KeptProgress(
+                        weakref.ref(model), folds, result, sorted(result["per_station"])
+                    )
+        self._kept.pop(key, None)
+        held = len(kept.order)
+        for other in list(self._kept):
+            if len(self._kept) < self.size and held + self._held() <= self.max_stations:
+                break
+            del self._kept[other]
         self._kept[key] = kept  # last: the most recently asked
         return kept
 
@@ -227,7 +238,9 @@ async def programme_progress(
         rows = await views.totals(
             "programmes", region_prefix=area, as_of=day, key_prefix=f"{programme_id}|", by_key=True
         )
-        return progress(rows, start=start, end=end, as_of=day)
+        # A pass over every station (43,000 nationally): in a thread, on the answer's copy,
+        # so other requests are served meanwhile.
+        return await asyncio.to_thread(progress, rows, start=start, end=end, as_of=day)
 
     kept = await answers.get(views, (programme_id, area, day, start, end), compute)
     first = bisect.bisect_right(kept.order, stations_after) if stations_after else 0
