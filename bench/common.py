@@ -369,6 +369,62 @@ def cpu_seconds(pid: int | None) -> float:
     return (int(fields[11]) + int(fields[12])) / ticks
 
 
+@dataclass
+class Pauses:
+    """A service's `wushe_event_loop_lag_seconds` and `wushe_gc_pause_seconds` histograms
+    (`wushe.telemetry.LoopPauses`) read from its `/metrics`: where a latency tail goes when
+    no request is slow on its own."""
+
+    buckets: dict[str, dict[float, float]]  # metric -> upper bound -> cumulative count
+    sums: dict[str, float]
+
+    LAG = "wushe_event_loop_lag_seconds"
+    FULL_GC = "wushe_gc_pause_seconds{generation=2}"
+
+    @classmethod
+    async def read(cls, svc: Service) -> Pauses:
+        from prometheus_client.parser import text_string_to_metric_families
+
+        text = (await svc.http.get("/metrics")).text
+        buckets: dict[str, dict[float, float]] = {}
+        sums: dict[str, float] = {}
+        for family in text_string_to_metric_families(text):
+            if family.name not in ("wushe_event_loop_lag_seconds", "wushe_gc_pause_seconds"):
+                continue
+            for sample in family.samples:
+                gen = sample.labels.get("generation")
+                name = family.name + (f"{{generation={gen}}}" if gen else "")
+                if sample.name.endswith("_bucket"):
+                    buckets.setdefault(name, {})[float(sample.labels["le"])] = sample.value
+                elif sample.name.endswith("_sum"):
+                    sums[name] = sample.value
+        return cls(buckets, sums)
+
+    def since(self, before: Pauses, name: str) -> tuple[dict[float, float], float]:
+        now, then = self.buckets.get(name, {}), before.buckets.get(name, {})
+        return {le: n - then.get(le, 0) for le, n in now.items()}, self.sums.get(
+            name, 0.0
+        ) - before.sums.get(name, 0.0)
+
+    def render(self, before: Pauses) -> str:
+        """What happened between `before` and this reading, in words."""
+        parts = []
+        for name, what in ((self.LAG, "event loop late"), (self.FULL_GC, "full collections")):
+            counts, total = self.since(before, name)
+            n = counts.get(math.inf, 0)
+            if not n:
+                parts.append(f"{what}: none" if name == self.FULL_GC else f"{what}: no samples")
+                continue
+            over = {le: n - c for le, c in counts.items()}
+            longest = min((le for le, c in counts.items() if c == n), default=math.inf)
+            slow = over.get(0.1, 0)
+            parts.append(
+                f"{what}: {n:,.0f} ({total:.2f} s in all), {slow:,.0f} over 100 ms, "
+                f"the longest at most {longest:g} s"
+            )
+        return "; ".join(parts)
+
+
 class CpuMeter:
     """CPU seconds each process of the run used during a benchmark, next to the wall time:
     on a 2-core machine this says which process the time went to."""

@@ -27,7 +27,16 @@ from typing import Any
 
 import httpx
 from aiokafka.partitioner import DefaultPartitioner
-from common import Bench, CpuMeter, Offsets, Service, new_producer, percentile, townships
+from common import (
+    Bench,
+    CpuMeter,
+    Offsets,
+    Pauses,
+    Service,
+    new_producer,
+    percentile,
+    townships,
+)
 
 from wushe.contracts import Envelope
 from wushe.contracts.events import activities as act
@@ -201,6 +210,7 @@ async def run(b: Bench) -> None:
         includes the event, per event, exact per partition (see bench/p5_freshness.py).""",
     )
     svc: Service = b.state["projector"]
+    pauses = await Pauses.read(svc)
     f = await measure(
         b,
         svc,
@@ -209,6 +219,7 @@ async def run(b: Bench) -> None:
         drain_s=sc.freshness_drain_s,
         label="p5",
     )
+    pauses_text = (await Pauses.read(svc)).render(pauses)
     lat = f.latencies
     unseen = sum(1 for x in lat if math.isinf(x))
     p50, p99 = percentile(lat, 50), percentile(lat, 99)
@@ -226,6 +237,7 @@ async def run(b: Bench) -> None:
         f"{percentile(f.poll_seconds, 99) * 1000:.1f} ms (p99)",
     )
     s.figure("CPU", CpuMeter.render(f.cpu))
+    s.figure("projector pauses", pauses_text)
     if f.failures:
         s.note(f"{len(f.failures)} polls failed, e.g. {f.failures[0][:200]}")
     if f.wrong_partition:

@@ -12,7 +12,7 @@ connections stand for 32 users, not one client hammering.
 
 from __future__ import annotations
 
-from common import Bench, CpuMeter, LoadResult, Service, http_load
+from common import Bench, CpuMeter, LoadResult, Pauses, Service, http_load
 
 NEEDS: tuple[str, ...] = ("P1", "B4")
 CONNECTIONS = 32
@@ -40,6 +40,7 @@ async def run(b: Bench) -> None:
         if probe.status_code != 200:
             s.note(f"{path} answered {probe.status_code}: {probe.text[:200]}")
         cpu = b.cpu(projector=svc)
+        pauses = await Pauses.read(svc)
         result = await http_load(
             svc.port,
             path,
@@ -50,6 +51,7 @@ async def run(b: Bench) -> None:
         )
         s.figure(name, result.render())
         s.figure(f"{name} CPU", CpuMeter.render(cpu.used()))
+        s.figure(f"{name} pauses", (await Pauses.read(svc)).render(pauses))
         b.state[f"p6_{name}"] = result
         s.ratio(f"{name}: req/s / B4 req/s", result.rps / base.rps, ">=", 0.8)
         p99 = result.pct(99) if result.latencies_ms else None

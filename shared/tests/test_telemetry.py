@@ -1,10 +1,15 @@
+import asyncio
+import contextlib
+import gc
 import json
 import logging
+import time
 
 from opentelemetry.sdk.trace import TracerProvider
+from prometheus_client import CollectorRegistry
 
 from wushe.settings import ServiceSettings
-from wushe.telemetry import JsonFormatter
+from wushe.telemetry import JsonFormatter, LoopPauses
 
 
 def test_json_logs_carry_trace_and_span_ids() -> None:
@@ -40,3 +45,28 @@ def test_settings_read_the_environment_only_when_built(monkeypatch) -> None:  # 
 
     with pytest.raises(ValidationError, match="asymmetric"):
         ServiceSettings(service_name="registry")
+
+
+async def test_loop_pauses_show_a_blocked_loop_and_the_collectors_pauses() -> None:
+    registry = CollectorRegistry()
+    pauses = LoopPauses(registry, every_s=0.02)
+    task = asyncio.create_task(pauses.run())
+    await asyncio.sleep(0.05)
+    assert pauses._on_gc in gc.callbacks
+    time.sleep(0.3)  # noqa: ASYNC251 - the point: a callback holding the loop
+    gc.collect()  # a full collection, timed by the callback
+    await asyncio.sleep(0.1)
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    assert pauses._on_gc not in gc.callbacks  # a stopped app leaves no hook behind
+
+    def sample(name: str, **labels: str) -> float:
+        value = registry.get_sample_value(name, labels)
+        return 0.0 if value is None else value
+
+    count = sample("wushe_event_loop_lag_seconds_count")
+    under_quarter = sample("wushe_event_loop_lag_seconds_bucket", le="0.25")
+    assert count >= 3
+    assert count - under_quarter >= 1  # the 0.3 s hold: one wake-up that late
+    assert sample("wushe_gc_pause_seconds_count", generation="2") >= 1

@@ -122,6 +122,7 @@ def create_service_app(
         metrics.register(RelayMetrics(ctx.relay))
     if register_handlers:
         register_handlers(ctx)
+    pauses = telemetry.LoopPauses(metrics)
     lag = LagMonitor(
         settings.kafka_bootstrap,
         subscriptions(broker),
@@ -148,6 +149,7 @@ def create_service_app(
             for job in background
         ]
         loops.append(asyncio.create_task(store_watch.run(), name="store-watch"))
+        loops.append(asyncio.create_task(pauses.run(), name="loop-pauses"))
         try:
             yield
         finally:

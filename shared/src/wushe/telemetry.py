@@ -3,12 +3,15 @@
 - Traces: an OpenTelemetry `TracerProvider` per service (OTLP/HTTP export when an endpoint is
   configured); FastStream's Kafka telemetry middleware carries `traceparent` in headers.
 - Metrics: one `CollectorRegistry` per app, HTTP metrics per route template (bounded labels),
-  FastStream's Kafka Prometheus middleware, served on `/metrics`.
+  FastStream's Kafka Prometheus middleware, the event loop's lag and the garbage
+  collector's pauses (`LoopPauses`), served on `/metrics`.
 - Logs: JSON lines with trace and span ids. Never log personal data: log ids and counts.
 """
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import json
 import logging
 import sys
@@ -116,6 +119,62 @@ class HttpMetrics:
                 span.set_attribute("http.response.status_code", status_code)
                 self.requests.labels(method, template, str(status_code)).inc()
                 self.duration.labels(method, template).observe(time.perf_counter() - start)
+
+
+PAUSE_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+
+
+class LoopPauses:
+    """Where a latency tail hides that no span shows: the event loop held by one callback
+    (a long computation between two awaits) or by the garbage collector (a full collection
+    walks every live object, and the projector's views are millions of them).
+
+    `run` wakes every `every_s` and records how late it woke (`wushe_event_loop_lag_seconds`:
+    the time nothing else could run either). The collector's pauses are timed from
+    `gc.callbacks` into a plain list and recorded by `run`: a callback runs in the middle of
+    whatever allocated, possibly inside a metric's own lock, so it takes none."""
+
+    def __init__(self, registry: CollectorRegistry, *, every_s: float = 0.1) -> None:
+        self.every_s = every_s
+        self.lag = Histogram(
+            "wushe_event_loop_lag_seconds",
+            "How late the event loop ran a timer: time in which it could run nothing else",
+            registry=registry,
+            buckets=PAUSE_BUCKETS,
+        )
+        self.gc = Histogram(
+            "wushe_gc_pause_seconds",
+            "Garbage collector pauses, per generation (2: a full collection)",
+            ["generation"],
+            registry=registry,
+            buckets=PAUSE_BUCKETS,
+        )
+        self._started = 0.0
+        self._pauses: list[tuple[int, float]] = []
+
+    def _on_gc(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        elif self._started:
+            self._pauses.append((info["generation"], time.perf_counter() - self._started))
+            self._started = 0.0
+
+    def record(self) -> None:
+        pauses, self._pauses = self._pauses, []
+        for generation, seconds in pauses:
+            self.gc.labels(str(generation)).observe(seconds)
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        gc.callbacks.append(self._on_gc)
+        try:
+            while True:
+                due = loop.time() + self.every_s
+                await asyncio.sleep(self.every_s)
+                self.lag.observe(max(0.0, loop.time() - due))
+                self.record()
+        finally:
+            gc.callbacks.remove(self._on_gc)
 
 
 class JsonFormatter(logging.Formatter):

@@ -9,12 +9,12 @@ import io
 import weakref
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
 from projector.domain import progress
@@ -149,6 +149,9 @@ class KeptProgress:
     folds: int  # ... as of this many folds
     result: dict[str, Any]
     order: list[str]  # the stations of `per_station`, sorted (for paging)
+    # Answers rendered from it, by page (first station, page size, lagging shown): validating
+    # and encoding a page of 500 stations took most of a request's time, so once per page.
+    pages: dict[tuple[int, int, int], bytes] = field(default_factory=dict)
 
 
 class ProgressAnswers:
@@ -193,6 +196,9 @@ class ProgressAnswers:
         return sum(len(k.order) for k in self._kept.values())
 
 
+PAGES_KEPT = 16  # rendered pages per kept progress (a national caller pages through 83)
+
+
 def get_progress_answers(request: Request) -> ProgressAnswers:
     answers: ProgressAnswers = request.app.state.progress_answers
     return answers
@@ -216,7 +222,7 @@ async def programme_progress(
     stations_after: str | None = Query(
         None, max_length=100, description="the page after this station id"
     ),
-) -> ProgrammeProgressOut:
+) -> Response:
     """Actual against target per measure (backbones, sessions, elder person-times), percent
     complete, pace against the time elapsed, and the most lagging stations; for the
     programme's region or a part of it, as of a day. Each station's figures come a page at
@@ -242,25 +248,35 @@ async def programme_progress(
         # so other requests are served meanwhile.
         return await asyncio.to_thread(progress, rows, start=start, end=end, as_of=day)
 
-    kept = await answers.get(views, (programme_id, area, day, start, end), compute)
+    kept = await answers.get(views, (programme_id, name, area, day, start, end), compute)
     first = bisect.bisect_right(kept.order, stations_after) if stations_after else 0
-    page = kept.order[first : first + stations_limit]
-    more = bool(page) and first + len(page) < len(kept.order)
-    per_station = kept.result["per_station"]
-    return ProgrammeProgressOut(
-        programme_id=programme_id,
-        name=name,
-        region=area,
-        as_of=day,
-        start=start,
-        end=end,
-        elapsed=kept.result["elapsed"],
-        stations=kept.result["stations"],
-        totals=kept.result["totals"],
-        per_station={station: per_station[station] for station in page},
-        next_stations_after=page[-1] if more else None,
-        lagging=kept.result["lagging"][:lagging],
-    )
+    rendered = kept.pages.get((first, stations_limit, lagging))
+    if rendered is None:
+        page = kept.order[first : first + stations_limit]
+        more = bool(page) and first + len(page) < len(kept.order)
+        per_station = kept.result["per_station"]
+        rendered = (
+            ProgrammeProgressOut(
+                programme_id=programme_id,
+                name=name,
+                region=area,
+                as_of=day,
+                start=start,
+                end=end,
+                elapsed=kept.result["elapsed"],
+                stations=kept.result["stations"],
+                totals=kept.result["totals"],
+                per_station={station: per_station[station] for station in page},
+                next_stations_after=page[-1] if more else None,
+                lagging=kept.result["lagging"][:lagging],
+            )
+            .model_dump_json()
+            .encode()
+        )
+        if len(kept.pages) >= PAGES_KEPT:
+            del kept.pages[next(iter(kept.pages))]
+        kept.pages[(first, stations_limit, lagging)] = rendered
+    return Response(rendered, media_type="application/json")
 
 
 class LineageFund(BaseModel):
