@@ -4,10 +4,12 @@ import gc
 import json
 import logging
 import time
+import weakref
 
 from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CollectorRegistry
 
+from wushe import heap
 from wushe.settings import ServiceSettings
 from wushe.telemetry import JsonFormatter, LoopPauses
 
@@ -70,3 +72,21 @@ async def test_loop_pauses_show_a_blocked_loop_and_the_collectors_pauses() -> No
     assert count >= 3
     assert count - under_quarter >= 1  # the 0.3 s hold: one wake-up that late
     assert sample("wushe_gc_pause_seconds_count", generation="2") >= 1
+
+
+def test_settling_the_heap_frees_the_garbage_of_the_moment_and_freezes_the_rest() -> None:
+    class Node:
+        def __init__(self) -> None:
+            self.me = self  # a cycle: only the collector frees it
+
+    garbage = Node()
+    gone = weakref.ref(garbage)
+    del garbage
+    kept = [{"station": i} for i in range(10_000)]
+    before = gc.get_freeze_count()
+    try:
+        frozen = heap.settle()
+        assert gone() is None  # collected first, not frozen
+        assert frozen >= before + len(kept)  # the live ones are out of the collector's walk
+    finally:
+        gc.unfreeze()  # leave the test process as it was
