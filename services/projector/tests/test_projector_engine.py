@@ -4,6 +4,7 @@ numbers equal those computed independently from the events' own figures."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 from datetime import date, timedelta
 from typing import Any
@@ -215,6 +216,30 @@ async def test_a_projector_started_empty_serves_its_writes_without_scanning(
     await target.apply(records[80:])  # redelivered to the target: learnt, not counted twice
     assert await totals(target) == expected
     assert await totals(Projector(mongo_db, VIEWS, generation="g1")) == expected
+
+
+async def test_reads_queued_behind_a_look_at_the_store_share_it(mongo_db: Any) -> None:
+    """Reads that find the model due for a look wait for one look, not each for its own in
+    turn; and a read after another writer's commit still sees it."""
+    records, expected = scenario()
+    writer = Projector(mongo_db, VIEWS)
+    await writer.apply(records[:60])
+    reader = Projector(mongo_db, VIEWS, refresh_s=0)
+    await reader.refresh()
+    looks = 0
+    progress = reader.progress
+
+    class Counting:  # the progress collection, counting the looks at it
+        def find(self, *args: Any, **kwargs: Any) -> Any:
+            nonlocal looks
+            looks += 1
+            return progress.find(*args, **kwargs)
+
+    reader.progress = Counting()  # type: ignore[assignment]
+    await asyncio.gather(*(reader.refresh() for _ in range(32)))
+    assert looks <= 2  # the first look, and at most one begun after the rest asked
+    await writer.apply(records[60:])
+    assert await totals(reader) == expected  # committed before the read: seen
 
 
 def test_correction_contributes_its_difference() -> None:
