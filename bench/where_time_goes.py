@@ -18,7 +18,7 @@ import pstats
 import time
 from pathlib import Path
 
-from common import Bench, CpuMeter, Ratio, Section, fmt_value, http_load
+from common import Bench, CpuMeter, Offsets, Ratio, Section, fmt_value, http_load
 
 NEEDS: tuple[str, ...] = ()
 FAMILY = {
@@ -140,21 +140,39 @@ async def profile_consume(b: Bench, out: Path) -> dict[str, float]:
 
 
 async def profile_import(b: Bench, out: Path) -> dict[str, float]:
-    from p7_bulk_import import ledgers
+    """The import and its relay until Kafka holds the stations (or 10 minutes), profiled in
+    the process and written there: a profile written at shutdown was lost when the relay's
+    backlog under the profiler outlasted the stop's grace time."""
+    from p7_bulk_import import TOPIC, ledgers
 
     database = f"bench_registry_prof_{b.tag}"
-    svc = await b.start_service("registry", database, label="profile-registry", profile_file=out)
-    cpu = b.cpu(registry=svc)
-    for province, body in ledgers(b.scale.import_provinces).items():
-        r = await svc.http.post(
-            "/imports/stations",
-            content=body,
-            headers={**b.auth(province), "Content-Type": "text/csv"},
-        )
-        r.raise_for_status()
-    await asyncio.sleep(3)  # the relay publishes what the import wrote
-    used = cpu.used()
-    await b.stop_service(svc)
+    svc = await b.start_service("registry", database, label="profile-registry")
+    offsets = Offsets(b.cfg.kafka_bootstrap)
+    await offsets.start()
+    try:
+        before = await offsets.total([TOPIC])
+        cpu = b.cpu(registry=svc)
+        await svc.profile("start")
+        created = 0
+        for province, body in ledgers(b.scale.import_provinces).items():
+            r = await svc.http.post(
+                "/imports/stations",
+                content=body,
+                headers={**b.auth(province), "Content-Type": "text/csv"},
+                timeout=1800,
+            )
+            r.raise_for_status()
+            created += int(r.json().get("created", 0))
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            if await offsets.total([TOPIC]) >= before + created:
+                break
+            await asyncio.sleep(0.5)
+        await svc.profile("stop", out)
+        used = cpu.used()
+    finally:
+        await offsets.stop()
+        await b.stop_service(svc)
     return used
 
 
