@@ -169,13 +169,12 @@ class ProgressAnswers:
     async def get(
         self, views: Projector, key: tuple[Any, ...], compute: Callable[[], Awaitable[Any]]
     ) -> KeptProgress:
-        model = await views.refresh()
-        kept = self._kept.get(key)
-        if kept is None or kept.model() is not model or kept.folds != model.folds:
+        kept = self._current(key, await views.refresh())
+        if kept is None:
             async with self._computing:  # requests arriving together compute it once
                 model = await views.refresh()
-                kept = self._kept.get(key)
-                if kept is None or kept.model() is not model or kept.folds != model.folds:
+                kept = self._current(key, model)
+                if kept is None:
                     # The count before computing: a fold meanwhile makes the next ask
                     # compute again, never serves older figures under a newer count.
                     folds = model.folds
@@ -190,6 +189,13 @@ class ProgressAnswers:
                 break
             del self._kept[other]
         self._kept[key] = kept  # last: the most recently asked
+        return kept
+
+    def _current(self, key: tuple[Any, ...], model: ServingModel) -> KeptProgress | None:
+        """The kept result for `key` if it was computed from `model` as it is now."""
+        kept = self._kept.get(key)
+        if kept is None or kept.model() is not model or kept.folds != model.folds:
+            return None
         return kept
 
     def _held(self) -> int:
