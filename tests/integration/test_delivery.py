@@ -520,6 +520,51 @@ async def test_fast_path_publishes_another_replicas_predecessor_first(
     assert await store_unpublished(replica_b) == 0
 
 
+async def test_commit_announced_while_a_sweep_scanned_is_published_once(
+    stack: LocalStack, mongo_db: Any, unique: str
+) -> None:
+    """Commits land while the sweep scans: the scan finds them and their announcements
+    reach the relay too, during the sweep or just after it. The sweep publishes them; the
+    fast path must not publish them a second time."""
+    topic = f"probe.{unique}"
+    probe, _ = probe_event(topic)
+    await create_topics(stack.cfg.kafka_bootstrap, topic)
+    store = EventStore(mongo_db, "probes", source="/wushe/test")
+    broker = bus.create_broker(stack.cfg.kafka_bootstrap, client_id="t-sweep-race")
+    await broker.start()
+    relay = Relay([store], lambda envs: bus.publish_envelopes(broker, envs))
+    announcements: list[Any] = []
+    store._on_commit = lambda s, doc: announcements.append(doc)
+    scan = store.unpublished
+
+    async def scan_then_announce_one(limit: int) -> list[Any]:
+        found = await scan(limit)
+        relay.notify(store, announcements[0])  # arrives while the sweep is still running
+        return found
+
+    try:
+        await store.append("during", 0, [probe(n=1)], {"n": 1})
+        store.unpublished = scan_then_announce_one  # type: ignore[method-assign]
+        # A sweep publishes up to 100,000 commits, more than the relay remembers of its own
+        # publishing: this one must hold without that memory.
+        relay.recent_kept = 0
+        assert await relay.publish_pending() == 1  # the sweep's scan saw the commit
+        assert await relay.publish_announced() == 0
+        relay.recent_kept = 10_000
+        store.unpublished = scan  # type: ignore[method-assign]
+        await store.append("after", 0, [probe(n=2)], {"n": 2})
+        assert await relay.publish_pending() == 1
+        relay.notify(store, announcements[1])  # arrives once the sweep is done
+        assert await relay.publish_announced() == 0
+        await store.append("after", 1, [probe(n=3)], {"n": 3})
+        relay.notify(store, announcements[-1])
+        assert await relay.publish_announced() == 1  # the fast path still publishes
+    finally:
+        await broker.stop()
+    records = await read_topic(stack.cfg.kafka_bootstrap, topic, expect=3)
+    assert sorted(json.loads(r.value)["n"] for r in records) == [1, 2, 3]
+
+
 async def store_unpublished(store: EventStore) -> int:
     return await store.unpublished_count()
 
