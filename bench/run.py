@@ -79,7 +79,9 @@ def resolve(only: list[str]) -> list[str]:
     return [name for name in BENCHMARKS if name in wanted]
 
 
-async def run_all(b: Bench, selected: list[str], *, profile: bool) -> dict[str, str]:
+async def run_all(
+    b: Bench, selected: list[str], *, profile: bool, profile_of: str = ""
+) -> dict[str, str]:
     failures: dict[str, str] = {}
     # SIGTERM cancels the run like Ctrl-C does, so the services and the stack are stopped.
     main = asyncio.current_task()
@@ -95,6 +97,7 @@ async def run_all(b: Bench, selected: list[str], *, profile: bool) -> dict[str, 
             except Exception as exc:
                 traceback.print_exc()
                 failures[name] = f"{type(exc).__name__}: {str(exc)[:300]}"
+        b.state["profile_of"] = profile_of
         extras = [where_time_goes] if profile else []
         for module in [*extras, national]:
             try:
@@ -113,6 +116,11 @@ def main() -> None:
     parser.add_argument("--scale", choices=sorted(SCALES), default="small")
     parser.add_argument("--only", default="", help="comma-separated, e.g. P1,P6")
     parser.add_argument("--no-profile", action="store_true", help="skip where the time goes")
+    parser.add_argument(
+        "--profile-of",
+        default="",
+        help="profile this benchmark's workload (e.g. P6) instead of the worst ratio's",
+    )
     parser.add_argument("--events", type=int, default=0, help="override N (for trying out)")
     parser.add_argument("--out", type=Path, default=Path(__file__).with_name("RESULTS.md"))
     args = parser.parse_args()
@@ -132,7 +140,11 @@ def main() -> None:
     try:
         with running_stack(StackConfig.throwaway(home), only=("kafka", "ferretdb")) as stack:
             b = Bench(scale=scale, stack=stack, workdir=home, events=events)
-            failures = asyncio.run(run_all(b, selected, profile=not args.no_profile))
+            failures = asyncio.run(
+                run_all(
+                    b, selected, profile=not args.no_profile, profile_of=args.profile_of.upper()
+                )
+            )
     finally:
         shutil.rmtree(home, ignore_errors=True)
     report.write(

@@ -32,9 +32,13 @@ FAMILY = {
 }
 
 
-def worst(sections: dict[str, Section]) -> tuple[str, Ratio] | None:
+def worst(sections: dict[str, Section], only: str = "") -> tuple[str, Ratio] | None:
+    """The ratio furthest from its goal (among `only`'s ratios, if named)."""
     candidates = [
-        (s.bench_id, r) for s in sections.values() if s.bench_id in FAMILY for r in s.ratios
+        (s.bench_id, r)
+        for s in sections.values()
+        if s.bench_id in FAMILY and (not only or s.bench_id == only)
+        for r in s.ratios
     ]
     if not candidates:
         return None
@@ -218,7 +222,7 @@ async def run(b: Bench) -> None:
         workload run again under the profiler (not a measurement: cProfile slows Python
         down); CPU seconds per process for the same run.""",
     )
-    found = worst(b.sections)
+    found = worst(b.sections, b.state.get("profile_of", ""))
     if found is None:
         s.note("no platform ratio was measured in this run: nothing to profile")
         return
@@ -245,7 +249,7 @@ async def run(b: Bench) -> None:
         s.note(f"{bench_id} is the worst, but P1's projector is not running: not profiled")
         return
     s.figure(
-        "worst ratio",
+        "profiled ratio" if b.state.get("profile_of") else "worst ratio",
         f"{bench_id} {ratio.name} = {fmt_value(ratio.value)} (goal {ratio.goal}, "
         f"{ratio.miss:.1f}× off)",
     )

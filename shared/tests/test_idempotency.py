@@ -101,11 +101,11 @@ async def test_a_non_final_answer_releases_the_key(mongo_db: Any) -> None:
         assert err.value.status_code == 422
 
 
-def test_the_header_is_required() -> None:
+async def test_the_header_is_required() -> None:
     with pytest.raises(HTTPException) as err:
-        require_key(None)
+        await require_key(None)
     assert err.value.status_code == 400
-    assert require_key(" abc ") == "abc"
+    assert await require_key(" abc ") == "abc"
 
 
 def _long_ago() -> Any:

@@ -242,6 +242,44 @@ async def test_reads_queued_behind_a_look_at_the_store_share_it(mongo_db: Any) -
     assert await totals(reader) == expected  # committed before the read: seen
 
 
+async def test_a_read_past_refresh_s_is_answered_at_once_and_looks_behind(mongo_db: Any) -> None:
+    """Under load a look at the store is several trips through a busy event loop: a read
+    that finds the model older than `refresh_s` is answered from it without waiting, one
+    look starts behind it, and another writer's commit is seen once that look is done."""
+    records, expected = scenario()
+    writer = Projector(mongo_db, VIEWS)
+    await writer.apply(records[:60])
+    reader = Projector(mongo_db, VIEWS, refresh_s=0.05)
+    before = await totals(reader)  # the first read waits: there is no model yet
+    await writer.apply(records[60:])
+    assert before != expected
+    progress = reader.progress
+    gate, looks = asyncio.Event(), 0
+
+    class Held:  # the progress collection, answering only once the gate opens
+        def find(self, *args: Any, **kwargs: Any) -> Any:
+            nonlocal looks
+            looks += 1
+
+            async def after_the_gate() -> Any:
+                await gate.wait()
+                async for doc in progress.find(*args, **kwargs):
+                    yield doc
+
+            return after_the_gate()
+
+    reader.progress = Held()  # type: ignore[assignment]
+    await asyncio.sleep(0.06)  # the model is now older than refresh_s
+    reads = await asyncio.wait_for(
+        asyncio.gather(*(totals(reader) for _ in range(32))), timeout=5
+    )  # answered with the look still held at the gate
+    assert all(r == before for r in reads)
+    assert looks == 1  # one look behind 32 reads
+    gate.set()
+    await asyncio.wait_for(reader._look_behind, timeout=10)  # type: ignore[arg-type]
+    assert await totals(reader) == expected
+
+
 def test_correction_contributes_its_difference() -> None:
     facts = act.ActivityFacts(
         activity_id="a",

@@ -36,7 +36,7 @@ Work = Callable[[], Awaitable[tuple[int, Any]]]
 STORED_STATUSES = frozenset({200, 201, 202, 422})
 
 
-def require_key(
+async def require_key(
     idempotency_key: Annotated[
         str | None,
         Header(

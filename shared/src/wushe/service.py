@@ -23,7 +23,7 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import ConnectionFailure
 
-from wushe import bus, guards, telemetry
+from wushe import bus, guards, heap, telemetry
 from wushe.auth import TokenVerifier
 from wushe.errors import DomainError
 from wushe.lag import LagMonitor, subscriptions
@@ -150,6 +150,16 @@ def create_service_app(
         ]
         loops.append(asyncio.create_task(store_watch.run(), name="store-watch"))
         loops.append(asyncio.create_task(pauses.run(), name="loop-pauses"))
+        # Every service's modules, models and validators are ~100,000 objects that a full
+        # collection walks in ~100 ms on this machine (pydantic's validators are slow to
+        # traverse): frozen before the first request, and what grows later every interval
+        # (the projector's views are millions more), so full collections walk only the new.
+        heap.settle()
+        loops.append(
+            asyncio.create_task(
+                heap.keep_settled(settings.heap_settle_interval_s), name="heap-settle"
+            )
+        )
         try:
             yield
         finally:
@@ -164,7 +174,14 @@ def create_service_app(
                 await _stopped([asyncio.create_task(closing, name=name)], STOP_TIMEOUT_S)
             tracer_provider.shutdown()
 
-    app = FastAPI(title=title, lifespan=lifespan)
+    # FastAPI's native OpenTelemetry off: HttpMetrics makes the span and the Prometheus
+    # metrics; FastAPI's would be a second span per request once a global provider is set,
+    # and asking whether one is set cost every request (P6's profile).
+    app = FastAPI(
+        title=title,
+        lifespan=lifespan,
+        telemetry={"tracing": False, "metrics": False, "logs": False},
+    )
     app.state.ctx = ctx
     verifier = token_verifier
     if verifier is None and settings.public_key_pem():

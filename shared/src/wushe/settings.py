@@ -72,6 +72,11 @@ class ServiceSettings(BaseSettings):
     otlp_endpoint: str = ""
     log_level: str = "INFO"
 
+    # Memory (wushe.heap): how often what is alive is frozen out of full collections
+    heap_settle_interval_s: float = Field(
+        30.0, gt=0, description="how often live objects are frozen out of full GCs"
+    )
+
     @field_validator("jwt_algorithm")
     @classmethod
     def _asymmetric_only(cls, v: str) -> str:

@@ -85,6 +85,7 @@ class HttpMetrics:
             registry=registry,
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
         )
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope.get("path", "").startswith("/metrics"):
@@ -105,8 +106,9 @@ class HttpMetrics:
             for k, v in scope.get("headers", [])
             if k in (b"traceparent", b"tracestate")
         }
+        parent = propagate.extract(carrier) if carrier else None
         with self.tracer.start_as_current_span(
-            f"{method}", kind=trace.SpanKind.SERVER, context=propagate.extract(carrier)
+            f"{method}", kind=trace.SpanKind.SERVER, context=parent
         ) as span:
             try:
                 await self.app(scope, receive, send_wrapper)
@@ -117,8 +119,19 @@ class HttpMetrics:
                 span.set_attribute("http.request.method", method)
                 span.set_attribute("http.route", template)
                 span.set_attribute("http.response.status_code", status_code)
-                self.requests.labels(method, template, str(status_code)).inc()
-                self.duration.labels(method, template).observe(time.perf_counter() - start)
+                self._count(method, template, status_code, time.perf_counter() - start)
+
+    def _count(self, method: str, route: str, status: int, seconds: float) -> None:
+        # The labelled children, looked up once per (method, route, status): `labels()` takes
+        # a lock and builds a key on every call. Bounded like the labels: routes are templates.
+        children = self._children.get((method, route, status))
+        if children is None:
+            children = self._children[(method, route, status)] = (
+                self.requests.labels(method, route, str(status)),
+                self.duration.labels(method, route),
+            )
+        children[0].inc()
+        children[1].observe(seconds)
 
 
 PAUSE_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)

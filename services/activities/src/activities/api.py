@@ -32,7 +32,7 @@ class Activities:
         self.vault = vault
 
 
-def get_service(request: Request) -> Activities:
+async def get_service(request: Request) -> Activities:
     svc: Activities = request.app.state.activities
     return svc
 

@@ -52,7 +52,7 @@ class Donations:
         self.vault = vault
 
 
-def get_service(request: Request) -> Donations:
+async def get_service(request: Request) -> Donations:
     svc: Donations = request.app.state.donations
     return svc
 

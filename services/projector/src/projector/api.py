@@ -106,7 +106,7 @@ async def read_view(
     return ViewOut(view=view, region=area, as_of=day, totals=totals, by_region=by_region)
 
 
-def get_programmes(request: Request) -> Programmes:
+async def get_programmes(request: Request) -> Programmes:
     programmes: Programmes = request.app.state.programmes
     return programmes
 
@@ -205,7 +205,7 @@ class ProgressAnswers:
 PAGES_KEPT = 16  # rendered pages per kept progress (a national caller pages through 83)
 
 
-def get_progress_answers(request: Request) -> ProgressAnswers:
+async def get_progress_answers(request: Request) -> ProgressAnswers:
     answers: ProgressAnswers = request.app.state.progress_answers
     return answers
 
@@ -387,7 +387,7 @@ def rebuild_out(run: RebuildStatus) -> RebuildOut:
     )
 
 
-def get_rebuilder(request: Request) -> Rebuilder:
+async def get_rebuilder(request: Request) -> Rebuilder:
     rebuilder: Rebuilder = request.app.state.rebuilder
     return rebuilder
 

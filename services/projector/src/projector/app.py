@@ -13,7 +13,7 @@ from projector.gauges import BusinessGauges
 from projector.rebuild import Rebuilder
 from projector.settings import ProjectorSettings
 from projector.store import Generations, Programmes
-from wushe import heap, service
+from wushe import service
 from wushe.auth import TokenVerifier
 from wushe.service import ServiceContext, create_service_app
 from wushe.topics import kept_forever
@@ -41,17 +41,12 @@ def create_app(
         assert isinstance(business, BusinessGauges)
         await business.run(gauges.interval(ctx))
 
-    async def settle_heap(ctx: ServiceContext) -> None:
-        # The views are millions of long-lived objects: freeze them out of the collector's
-        # full collections, which otherwise stop the event loop for 0.3 s and more.
-        await heap.keep_settled(settings.heap_settle_interval_s)
-
     app = create_service_app(
         settings,
         title="Wushe views",
         routers=[api.router],
         register_handlers=register,
-        background=[refresh_gauges, settle_heap],
+        background=[refresh_gauges],
         # The views rebuild from offset 0: their sources must outlive the default 7 days.
         topics=kept_forever(t for view in VIEWS for t in view.topics),
         token_verifier=token_verifier,

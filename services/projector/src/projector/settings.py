@@ -14,6 +14,3 @@ class ProjectorSettings(ServiceSettings):
     business_metrics_interval_s: float = Field(
         30.0, gt=0, description="how often programme and money gauges are refreshed"
     )
-    heap_settle_interval_s: float = Field(
-        30.0, gt=0, description="how often the views' objects are frozen out of full GCs"
-    )

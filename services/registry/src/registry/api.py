@@ -38,7 +38,7 @@ class Registry:
         self.villages = villages
 
 
-def get_registry(request: Request) -> Registry:
+async def get_registry(request: Request) -> Registry:
     reg: Registry = request.app.state.registry
     return reg
 

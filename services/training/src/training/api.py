@@ -22,7 +22,7 @@ from wushe.web import IsoDate, Strict, domain_error, duplicate, today
 router = APIRouter()
 
 
-def get_store(request: Request) -> TrainingStore:
+async def get_store(request: Request) -> TrainingStore:
     store: TrainingStore = request.app.state.training
     return store
 

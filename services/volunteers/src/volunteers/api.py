@@ -52,7 +52,7 @@ class Volunteers:
         self.daily_maximum = daily_maximum
 
 
-def get_service(request: Request) -> Volunteers:
+async def get_service(request: Request) -> Volunteers:
     svc: Volunteers = request.app.state.volunteers
     return svc
 
