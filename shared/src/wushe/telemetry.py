@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from opentelemetry import propagate, trace
+from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
@@ -106,7 +107,9 @@ class HttpMetrics:
             for k, v in scope.get("headers", [])
             if k in (b"traceparent", b"tracestate")
         }
-        parent = propagate.extract(carrier) if carrier else None
+        # A request without a trace context starts a trace of its own (as `extract` of
+        # nothing gives), without the propagators' work.
+        parent = propagate.extract(carrier) if carrier else Context()
         with self.tracer.start_as_current_span(
             f"{method}", kind=trace.SpanKind.SERVER, context=parent
         ) as span:
