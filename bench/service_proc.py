@@ -19,11 +19,10 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import gc
 import importlib
 import resource
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
@@ -128,22 +127,6 @@ def main() -> None:
             if batches_since is None
             else [b for b in batches if b[1] > batches_since],
         }
-
-    @app.get("/bench/heap", include_in_schema=False)
-    async def heap(types: int = 0) -> dict[str, Any]:
-        """The collector's state: counts, thresholds, per-generation stats, frozen objects,
-        and (`types` > 0) the commonest types among the oldest unfrozen objects."""
-        out: dict[str, Any] = {
-            "count": gc.get_count(),
-            "threshold": gc.get_threshold(),
-            "stats": gc.get_stats(),
-            "frozen": gc.get_freeze_count(),
-        }
-        if types:
-            oldest = gc.get_objects(2)
-            out["oldest_unfrozen"] = len(oldest)
-            out["oldest_types"] = Counter(type(o).__name__ for o in oldest).most_common(types)
-        return out
 
     @app.post("/bench/profile/start", include_in_schema=False)
     async def profile_start() -> dict[str, bool]:
