@@ -4,7 +4,14 @@ from pathlib import Path
 
 import pytest
 
-from wushe.devstack import Installer, LocalStack, StackConfig, StackError
+from wushe.devstack import (
+    FERRETDB_PATCHES,
+    Installer,
+    LocalStack,
+    StackConfig,
+    StackError,
+    _patch_sources,
+)
 
 
 def test_ports_and_folders_come_from_the_environment(
@@ -69,3 +76,15 @@ def test_scrape_targets_are_file_sd_json(tmp_path: Path) -> None:
     assert json.loads(path.read_text()) == [
         {"targets": ["127.0.0.1:8101"], "labels": {"service": "registry", "env": "local"}}
     ]
+
+
+def test_a_source_patch_applies_once_or_stops_the_build(tmp_path: Path) -> None:
+    relative, published, built = FERRETDB_PATCHES[0]
+    source = tmp_path / relative
+    source.parent.mkdir(parents=True)
+    source.write_text(f"const (\n\t{published}\n)\n", encoding="utf-8")
+    _patch_sources(tmp_path, FERRETDB_PATCHES)
+    assert source.read_text(encoding="utf-8") == f"const (\n\t{built}\n)\n"
+    # Applied twice, or to a release whose line changed: an error, not an unpatched binary.
+    with pytest.raises(StackError, match="cannot patch"):
+        _patch_sources(tmp_path, FERRETDB_PATCHES)

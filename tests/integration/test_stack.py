@@ -14,6 +14,7 @@ import pytest
 
 from wushe.contracts import Envelope
 from wushe.devstack import LocalStack, http_ok
+from wushe.store import create_mongo_client
 from wushe.testing import (
     answers_after_idle,
     create_topics,
@@ -112,6 +113,28 @@ async def test_broker_crash_and_restart_keeps_acknowledged_events(
     await asyncio.to_thread(stack.start, "kafka")
     records = await read_topic(stack.cfg.kafka_bootstrap, topic, expect=20, timeout_s=60)
     assert sorted(json.loads(r.value)["n"] for r in records) == list(range(20))
+
+
+async def test_lookups_by_id_use_the_stores_id_index(stack: LocalStack, unique: str) -> None:
+    """Every lookup, update and delete by `_id` is answered from the `_id` index, as MongoDB
+    answers it, not by a scan of the collection (the FerretDB patch, decision 0020)."""
+    client = create_mongo_client(stack.cfg.mongo_url)
+    try:
+        db = client[f"plan_{unique}"]
+        await db.docs.insert_many([{"_id": f"doc-{n}", "n": n} for n in range(50)])
+        explained = await db.command("explain", {"find": "docs", "filter": {"_id": "doc-7"}})
+        plan = " ".join(explained["queryPlanner"]["Plan"])
+        assert "USING INDEX" in plan, plan
+        assert "SCAN" not in plan, plan
+        # The same expression serves the reads, the updates and the deletes by id.
+        assert (await db.docs.update_one({"_id": "doc-7"}, {"$set": {"n": -7}})).modified_count
+        assert (await db.docs.find_one({"_id": "doc-7"}))["n"] == -7
+        assert (await db.docs.delete_one({"_id": "doc-7"})).deleted_count == 1
+        assert await db.docs.find_one({"_id": "doc-7"}) is None
+        assert await db.docs.count_documents({}) == 49
+    finally:
+        await client.drop_database(f"plan_{unique}")
+        await client.close()
 
 
 async def test_the_stack_runs_the_registry_service(stack: LocalStack) -> None:
