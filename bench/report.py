@@ -8,7 +8,7 @@ from pathlib import Path
 
 from common import REPO, Bench, Section, fmt_duration, fmt_value, verdict
 
-BASELINES = ("B1", "B2", "B3", "B4")
+BASELINES = ("B1", "B2", "B3", "B4", "B5")
 PLATFORM = ("P1", "P2", "P3", "P4", "P5", "P6", "P7")
 
 

@@ -9,7 +9,8 @@ goal.
 
 (`--all-packages`: the services are workspace members the benchmarks start.)
 
-Baselines: B1 raw produce, B2 raw consume, B3 raw store insert, B4 trivial HTTP endpoint.
+Baselines: B1 raw produce, B2 raw consume, B3 raw store insert, B4 trivial HTTP endpoint,
+B5 the store's lookups by id as FerretDB is published and as built (decision 0020).
 Platform: P1 projection throughput, P2 DB operations per event, P3 rebuild, P4 per-event
 cost as the views grow, P5 freshness, P6 views API, P7 bulk import to Kafka. `--only` runs
 the named benchmarks and what they need (P1 needs B1 and B2, P6 needs P1 and B4, ...).
@@ -34,6 +35,7 @@ import b1_produce
 import b2_consume
 import b3_store
 import b4_http
+import b5_store_by_id
 import national
 import p1_projection
 import p2_db_ops
@@ -53,6 +55,7 @@ BENCHMARKS: dict[str, ModuleType] = {
     "B2": b2_consume,
     "B3": b3_store,
     "B4": b4_http,
+    "B5": b5_store_by_id,
     "P1": p1_projection,
     "P2": p2_db_ops,
     "P4": p4_cost_curve,

@@ -336,9 +336,17 @@ class Installer:
         staging.rename(self.kafka_lib)
         marker.write_text(KAFKA_RUNTIME)
 
+    @property
+    def published_ferretdb_bin(self) -> Path:
+        """FerretDB built as published, without FERRETDB_PATCHES: the baseline of a benchmark."""
+        return self.cfg.cache / f"ferretdb-{FERRETDB_VERSION}" / "bin" / "ferretdb"
+
     def install_ferretdb(self) -> None:
-        if self.ferretdb_bin.exists():
-            return
+        self.build_ferretdb(self.ferretdb_bin, FERRETDB_PATCHES)
+
+    def build_ferretdb(self, target: Path, patches: tuple[tuple[str, str, str], ...]) -> Path:
+        if target.exists():
+            return target
         go = _require("go", "install Go 1.24+ to build FerretDB")
         _log(f"building FerretDB {FERRETDB_VERSION} from the Go module proxy (once, minutes)...")
         env = {**os.environ, "CGO_ENABLED": "0", "GOFLAGS": "-buildvcs=false"}
@@ -369,8 +377,8 @@ class Installer:
                 path.chmod(path.stat().st_mode | 0o200)
             (src / "build" / "version" / "version.txt").write_text(FERRETDB_VERSION + "\n")
             (src / "build" / "version" / "package.txt").write_text("wushe-local\n")
-            _patch_sources(src, FERRETDB_PATCHES)
-            staging = self.ferretdb_bin.with_suffix(".partial")
+            _patch_sources(src, patches)
+            staging = target.with_suffix(".partial")
             staging.parent.mkdir(parents=True, exist_ok=True)
             _run(
                 [go, "build", "-trimpath", "-o", str(staging), "./cmd/ferretdb"],
@@ -378,9 +386,10 @@ class Installer:
                 env=env,
                 what="building FerretDB",
             )
-            staging.rename(self.ferretdb_bin)
+            staging.rename(target)
         finally:
             shutil.rmtree(src.parent, ignore_errors=True)
+        return target
 
     def install_prometheus(self) -> None:
         if self.prometheus_bin().exists() and self.prometheus_bin("promtool").exists():

@@ -8,7 +8,7 @@ idempotency-key-header, as Stripe applies it):
 
 On FerretDB only a unique-index insert is atomic, so a request first *claims* its key by
 inserting `{_id: hash(scope, key)}` into `<name>_claims`, then does its work, then inserts
-its response into `<name>_results` (insert-only: FerretDB updates cost a collection scan).
+its response into `<name>_results` (insert-only: one call, never a read-modify-write).
 A claim older than the lease (the process died mid-request) may be taken over; that is safe
 because the work itself must be idempotent by an id derived from the key (for example a
 redemption id), so a second execution finds the first one's effect instead of repeating it.
@@ -83,7 +83,7 @@ class IdempotencyKeys:
         kid = self.claim_id(scope, key)
         now = datetime.now(UTC)
         # Claim first: a new key (the usual case) then costs one insert. Looking for a stored
-        # result first would miss, and on FerretDB a miss scans the whole collection.
+        # result first would be a second call that misses.
         try:
             await self.claims.insert_one({"_id": kid, "fingerprint": fingerprint, "at": now})
         except DuplicateKeyError:

@@ -1,9 +1,9 @@
 """Read models from event streams, exactly once in effect, without transactions.
 
 A view turns an event into counter increments on buckets (a station and a day, say). The
-projector writes them insert-only, because on FerretDB v1 an insert costs the same at any
-size while every update and every lookup by `_id` scans the whole collection
-(docs/decisions/0011-insert-only-projection.md):
+projector writes them insert-only: one insert per partition and batch, and a numbered
+`_id` that two writers cannot both take (docs/decisions/0011-insert-only-projection.md;
+the scans that first motivated it were FerretDB's own, decision 0020):
 
 - a batch becomes one *chunk* document per (topic, partition): the summed increments of the
   records it applied, the offset range, and the stream positions it moved. One insert per
@@ -421,8 +421,9 @@ class Projector:
 
     async def _load_partitions(self, parts: list[str], *, every: bool = False) -> None:
         """Rebuild partitions' states from their chunks (with `every`, of all partitions in
-        the chunks as well), in one scan: on FerretDB any query reads the whole collection,
-        so this runs on first sight, after a rebalance and after a conflict, not per batch."""
+        the chunks as well), in one scan: FerretDB v1 reads the whole collection for any
+        filter but an exact `_id`, so this runs on first sight, after a rebalance and after
+        a conflict, not per batch."""
         states: dict[str, PartitionState] = {part: PartitionState() for part in parts}
         self.scans += 1
         async for chunk in self.chunks.find({}, {"deltas": 0}, batch_size=CHUNKS_PER_BATCH):

@@ -135,7 +135,7 @@ async def plan(svc: Activities, who: Principal, body: ActivityIn) -> tuple[Activ
     station = await visible_station(svc, who, body.station_id)
     activity_id = activity_id_for(station.station_id, body.external_ref)
     # With an external_ref the id is known in advance: insert first, and look the activity up
-    # only when that id is taken (a lookup that misses scans the collection on FerretDB).
+    # only when that id is taken (the usual case is then one call, not a miss and a write).
     try:
         activity, version = await _plan_new(svc, station, activity_id, body)
         return activity, version, True
