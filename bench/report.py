@@ -37,7 +37,8 @@ def code_version() -> str:
             )
         except OSError:
             return ""
-        return out.stdout.strip()
+        # Only the end: a porcelain line starts with its status columns, a space included.
+        return out.stdout.rstrip()
 
     head = git("rev-parse", "--short", "HEAD") or "unknown"
     changed = [
