@@ -21,7 +21,7 @@ from typing import Any
 
 from common import Bench, spawn
 
-from wushe.devstack import Installer, free_port, mongo_healthy
+from wushe.devstack import Installer, ferretdb_command, free_port, mongo_healthy, mongo_url
 from wushe.store import create_mongo_client
 
 NEEDS: tuple[str, ...] = ()
@@ -80,28 +80,19 @@ async def run(b: Bench) -> None:
         400 bytes: {FINDS} `find_one` of present ids, {FINDS} of absent ids, {UPDATES}
         `update_one` by id and {INSERTS} `insert_one`, one after another; mean ms a call.""",
     )
+    installer = Installer(b.cfg)
     published_bin = await asyncio.to_thread(
-        Installer(b.cfg).build_ferretdb, Installer(b.cfg).published_ferretdb_bin, ()
+        installer.build_ferretdb, installer.published_ferretdb_bin, ()
     )
     home = Path(tempfile.mkdtemp(prefix="b5-ferretdb-", dir=b.workdir))
     (home / "data").mkdir()
     (home / "state").mkdir()
     port = free_port()
-    proc = spawn(
-        [
-            str(published_bin),
-            "--handler=sqlite",
-            f"--sqlite-url=file:{home / 'data'}/",
-            f"--listen-addr=127.0.0.1:{port}",
-            "--debug-addr=-",
-            f"--state-dir={home / 'state'}",
-            "--telemetry=disable",
-            "--log-level=error",
-        ],
-        {},
-        home / "ferretdb.log",
+    command = ferretdb_command(
+        published_bin, data=home / "data", state=home / "state", port=port, debug_addr="-"
     )
-    published_url = f"mongodb://127.0.0.1:{port}/?directConnection=true&retryWrites=false"
+    proc = spawn(command, {}, home / "ferretdb.log")
+    published_url = mongo_url(port)
     sides = {"published": create_mongo_client(published_url), "built": b.mongo()}
     database = f"bench_b5_{b.tag}"
     try:

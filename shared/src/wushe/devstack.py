@@ -189,7 +189,7 @@ class StackConfig:
 
     @property
     def mongo_url(self) -> str:
-        return f"mongodb://127.0.0.1:{self.mongo_port}/?directConnection=true&retryWrites=false"
+        return mongo_url(self.mongo_port)
 
     @property
     def prometheus_url(self) -> str:
@@ -236,6 +236,26 @@ def _require(tool: str, hint: str) -> str:
     if not path:
         raise StackError(f"`{tool}` is not on PATH: {hint}")
     return path
+
+
+def mongo_url(port: int) -> str:
+    return f"mongodb://127.0.0.1:{port}/?directConnection=true&retryWrites=false"
+
+
+def ferretdb_command(
+    binary: Path, *, data: Path, state: Path, port: int, debug_addr: str
+) -> list[str]:
+    """FerretDB on SQLite on loopback, as the stack runs it (B5 runs a second one alike)."""
+    return [
+        str(binary),
+        "--handler=sqlite",
+        f"--sqlite-url=file:{data}/",
+        f"--listen-addr=127.0.0.1:{port}",
+        f"--debug-addr={debug_addr}",
+        f"--state-dir={state}",
+        "--telemetry=disable",
+        "--log-level=error",
+    ]
 
 
 def _patch_sources(root: Path, patches: tuple[tuple[str, str, str], ...]) -> None:
@@ -775,16 +795,13 @@ class LocalStack:
 
     def _ferretdb_command(self) -> list[str]:
         c = self.cfg
-        return [
-            str(self.installer.ferretdb_bin),
-            "--handler=sqlite",
-            f"--sqlite-url=file:{self.dir('ferretdb', 'data')}/",
-            f"--listen-addr=127.0.0.1:{c.mongo_port}",
-            f"--debug-addr=127.0.0.1:{c.ferretdb_debug_port}",
-            f"--state-dir={self.dir('ferretdb', 'state')}",
-            "--telemetry=disable",
-            "--log-level=error",
-        ]
+        return ferretdb_command(
+            self.installer.ferretdb_bin,
+            data=self.dir("ferretdb", "data"),
+            state=self.dir("ferretdb", "state"),
+            port=c.mongo_port,
+            debug_addr=f"127.0.0.1:{c.ferretdb_debug_port}",
+        )
 
     # -- prometheus
     def _prometheus_prepare(self) -> None:
