@@ -712,7 +712,8 @@ def machine() -> dict[str, str]:
         "python": platform.python_version(),
         "os": f"{platform.system()} {platform.release()}",
         "kafka": f"Apache Kafka {KAFKA_VERSION} (one KRaft node, 768 MB heap)",
-        "store": f"FerretDB {FERRETDB_BUILD} on SQLite (its `_id` index used, decision 0020)",
+        "store": f"FerretDB {FERRETDB_BUILD} on SQLite (its `_id` index used and filters "
+        "prefiltered in SQLite, decisions 0020 and 0021)",
     }
 
 

@@ -26,6 +26,7 @@ from common import (
     CpuMeter,
     KafkaRecord,
     Offsets,
+    command_ms,
     commands,
     diff,
     fmt_rate,
@@ -33,6 +34,7 @@ from common import (
     produce,
     townships,
 )
+from p2_db_ops import table
 
 from wushe.contracts.events import registry as reg
 from wushe.scenario import retry_after_s
@@ -146,11 +148,13 @@ async def run(b: Bench) -> None:
     s.figure("on Kafka after", f"{elapsed:.2f} s ({fmt_rate(rate)})")
     s.figure("CPU", CpuMeter.render(used))
     cmds = diff(commands(stats1, database), commands(stats0, database))
+    ms = diff(command_ms(stats1, database), command_ms(stats0, database))
     s.figure(
         "registry DB commands",
-        f"{sum(cmds.values()):,} ({sum(cmds.values()) / max(1, created):.3f} per station): "
-        + ", ".join(f"{k} {v:,}" for k, v in sorted(cmds.items(), key=lambda kv: -kv[1])),
+        f"{sum(cmds.values()):,} ({sum(cmds.values()) / max(1, created):.3f} per station), "
+        f"{sum(ms.values()) / 1000:.1f} s inside them (client-side, as the listener saw it)",
     )
+    s.tables.append(table(cmds, ms, max(1, created)).replace("per event", "per station"))
 
     records = await read_back(b, before, end)
     admin = AIOKafkaAdminClient(bootstrap_servers=b.cfg.kafka_bootstrap)

@@ -80,11 +80,24 @@ def test_scrape_targets_are_file_sd_json(tmp_path: Path) -> None:
 
 def test_a_source_patch_applies_once_or_stops_the_build(tmp_path: Path) -> None:
     relative, published, built = FERRETDB_PATCHES[0]
+    assert published is not None
     source = tmp_path / relative
     source.parent.mkdir(parents=True)
     source.write_text(f"const (\n\t{published}\n)\n", encoding="utf-8")
-    _patch_sources(tmp_path, FERRETDB_PATCHES)
+    _patch_sources(tmp_path, FERRETDB_PATCHES[:1])
     assert source.read_text(encoding="utf-8") == f"const (\n\t{built}\n)\n"
     # Applied twice, or to a release whose line changed: an error, not an unpatched binary.
     with pytest.raises(StackError, match="cannot patch"):
-        _patch_sources(tmp_path, FERRETDB_PATCHES)
+        _patch_sources(tmp_path, FERRETDB_PATCHES[:1])
+
+
+def test_a_source_file_is_added_only_where_the_release_has_none(tmp_path: Path) -> None:
+    added = [patch for patch in FERRETDB_PATCHES if patch[1] is None]
+    assert [Path(relative).name for relative, _, _ in added] == ["wushe_pushdown.go"]
+    relative, _, text = added[0]
+    assert "package sqlite" in text
+    (tmp_path / relative).parent.mkdir(parents=True)
+    _patch_sources(tmp_path, tuple(added))
+    assert (tmp_path / relative).read_text(encoding="utf-8") == text
+    with pytest.raises(StackError, match="cannot add"):
+        _patch_sources(tmp_path, tuple(added))

@@ -86,6 +86,24 @@ async def test_commit_is_the_concurrency_check(mongo_db: Any, unique: str) -> No
     assert (loaded.version, loaded.state) == (1, {"count": 1})
 
 
+async def test_a_late_cache_write_never_puts_an_older_state_back(
+    mongo_db: Any, unique: str
+) -> None:
+    """The writer of version 2 reaches the cache after the writer of version 3 (it was
+    slower between its commit and its cache write): the cache keeps version 3."""
+    probe, _ = probe_event(f"t.{unique}")
+    store = EventStore(mongo_db, "things", source="/wushe/test")
+    for n in (1, 2, 3):
+        await store.append("s1", n - 1, [probe(n=n)], {"n": n})
+    await store._cache("s1", 2, {"n": 2})  # the late write, as `append` makes it
+    loaded = await store.load("s1")
+    assert (loaded.version, loaded.state) == (3, {"n": 3})
+    await store._cache("s1", 3, {"n": 3})  # the same version again: no change, no error
+    assert (await store.load("s1")).state == {"n": 3}
+    await store._cache("s1", 4, {"n": 4})  # a newer one still replaces it
+    assert (await store.load("s1")).state == {"n": 4}
+
+
 async def test_concurrent_writers_never_lose_an_update(mongo_db: Any, unique: str) -> None:
     """20 writers race read-modify-write on one counter: each increment lands exactly once."""
     probe, _ = probe_event(f"t.{unique}")

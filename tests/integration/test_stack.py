@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import subprocess
 import sys
 from typing import Any
 
 import httpx
 import pytest
+from bson import ObjectId
 
 from wushe.contracts import Envelope
 from wushe.devstack import LocalStack, http_ok
@@ -134,6 +136,117 @@ async def test_lookups_by_id_use_the_stores_id_index(stack: LocalStack, unique: 
         assert await db.docs.count_documents({}) == 49
     finally:
         await client.drop_database(f"plan_{unique}")
+        await client.close()
+
+
+def _tricky_documents() -> list[dict[str, Any]]:
+    """Stations as the registry stores them, and the values a filter pushed down to SQLite
+    could get wrong: arrays (a condition on a field also matches an element), numbers,
+    missing fields, an ObjectId (stored as a hex string), Chinese and escaped characters."""
+    docs: list[dict[str, Any]] = []
+    for n in range(120):
+        province = ("36", "11", "44")[n % 3]
+        docs.append(
+            {
+                "_id": f"st-{province}{n:07d}",
+                "region_code": f"{province}{n:07d}",
+                "status": ("operating", "planned", "closed")[n % 4 % 3],
+                "name": ("南昌社工站", 'x"y<&>', "Hub")[n % 5 % 3],
+            }
+        )
+    docs[1]["region_code"] = ["3601", "11"]  # an array: matches through an element
+    docs[2]["region_code"] = 360101  # a number is no string, however it reads
+    del docs[4]["region_code"]
+    docs[5]["status"] = ObjectId("0123456789abcdef01234567")
+    docs[7]["status"] = ["planned", "operating"]
+    docs[8]["name"] = "HUB"
+    return docs
+
+
+def _matches(doc: dict[str, Any], filter_: dict[str, Any]) -> bool:
+    """MongoDB's answer for the filters below, written out in Python."""
+
+    def values(field: str) -> list[Any]:
+        value = doc.get(field)
+        return value if isinstance(value, list) else [value]
+
+    def holds(field: str, cond: Any) -> bool:
+        if not isinstance(cond, dict):
+            return cond in values(field)
+        if "$regex" in cond:
+            flags = re.IGNORECASE if cond.get("$options") == "i" else 0
+            pattern = re.compile(cond["$regex"], flags)
+            return any(isinstance(v, str) and pattern.search(v) for v in values(field))
+        if "$in" in cond:
+            return any(v in cond["$in"] for v in values(field))
+        if "$eq" in cond:
+            return cond["$eq"] in values(field)
+        if "$ne" in cond:
+            return cond["$ne"] not in values(field)
+        raise AssertionError(cond)
+
+    return all(
+        any(_matches(doc, part) for part in cond) if field == "$or" else holds(field, cond)
+        for field, cond in filter_.items()
+    )
+
+
+# What the services ask of the store, and near misses of what can be pushed down.
+_FILTERS: list[dict[str, Any]] = [
+    {"region_code": {"$regex": "^36"}},
+    {"region_code": {"$regex": "^36"}, "status": "operating"},
+    {"region_code": {"$regex": "^3601"}},
+    {"region_code": {"$regex": "^36", "$options": "i"}},
+    {"region_code": {"$regex": "36"}},
+    {"region_code": "11"},
+    {"region_code": {"$in": ["3600000000", "11", "440000002"]}},
+    {"status": {"$in": ["operating", "closed"]}},
+    {"status": {"$eq": "planned"}},
+    {"status": {"$ne": "operating"}},
+    {"status": "0123456789abcdef01234567"},  # a string, not the ObjectId
+    {"name": "南昌社工站"},
+    {"name": 'x"y<&>'},
+    {"name": {"$regex": "^Hub"}},
+    {"_id": {"$in": ["st-360000000", "st-110000001", "st-none"]}},
+    {"_id": "st-360000003", "status": "operating"},
+    {"region_code": {"$regex": "^36"}, "$or": [{"status": "planned"}, {"name": "Hub"}]},
+]
+
+
+async def test_filters_are_checked_in_sqlite_first_and_answers_stay_exact(
+    stack: LocalStack, unique: str
+) -> None:
+    """A filter's simple conditions (string equality, `$in`, a `^literal` regex) are given
+    to SQLite, so a region's stations are not found by decoding every station in Go
+    (decision 0021); the handler still applies the whole filter, so every read, count,
+    update and delete answers exactly as MongoDB would."""
+    client = create_mongo_client(stack.cfg.mongo_url)
+    try:
+        db = client[f"pushdown_{unique}"]
+        docs = _tricky_documents()
+        await db.stations.insert_many([dict(d) for d in docs])
+        for filter_ in _FILTERS:
+            expected = sorted(d["_id"] for d in docs if _matches(d, filter_))
+            found = sorted([d["_id"] async for d in db.stations.find(filter_)])
+            assert found == expected, filter_
+            assert await db.stations.count_documents(filter_) == len(expected), filter_
+        explained = await db.command(
+            "explain", {"find": "stations", "filter": {"region_code": {"$regex": "^36"}}}
+        )
+        assert explained["filterPushdown"] is True, explained
+        # Writes go through the same query: they touch exactly what the filter matches.
+        region = {"region_code": {"$regex": "^36"}, "status": "operating"}
+        matched = sum(_matches(d, region) for d in docs)
+        assert (await db.stations.update_many(region, {"$set": {"seen": 1}})).modified_count == (
+            matched
+        )
+        assert await db.stations.count_documents({"seen": 1}) == matched
+        deleted = await db.stations.delete_many({"status": {"$in": ["closed"]}})
+        assert deleted.deleted_count == sum(_matches(d, {"status": "closed"}) for d in docs)
+        left = sorted([d["_id"] async for d in db.stations.find({})])
+        assert left == sorted(d["_id"] for d in docs if not _matches(d, {"status": "closed"}))
+    finally:
+        await client.drop_database(f"pushdown_{unique}")
         await client.close()
 
 

@@ -15,6 +15,7 @@ import asyncio
 import base64
 import concurrent.futures
 import contextlib
+import hashlib
 import importlib.util
 import json
 import os
@@ -43,21 +44,58 @@ PARTNER_TOPIC = "donations.partner"
 # available"); v1.24.2 is the same release line with dependency bumps only.
 FERRETDB_VERSION = "v1.24.2"
 FERRETDB_MODULE = "github.com/FerretDB/FerretDB"
-# The one change made to FerretDB's source before it is built (decision 0020). Its SQLite
-# backend creates a unique index on `_ferretdb_sjson->"_id"` for every collection but
-# looks documents up by `_ferretdb_sjson->'$._id'`: the same value, a different
-# expression, so SQLite never uses the index and every lookup, update and delete by `_id`
-# scans its collection (40 ms at 20,000 documents, MongoDB answers from its `_id` index).
-# Written the way the index is, the lookups use it. (file, published text, built text)
-FERRETDB_PATCHES = (
+# The changes made to FerretDB's source before it is built. (file, published text, built
+# text); a file the release does not have is added (published text None).
+#
+# Decision 0020: its SQLite backend creates a unique index on `_ferretdb_sjson->"_id"` for
+# every collection but looks documents up by `_ferretdb_sjson->'$._id'`: the same value, a
+# different expression, so SQLite never uses the index and every lookup, update and delete
+# by `_id` scans its collection (40 ms at 20,000 documents, MongoDB answers from its `_id`
+# index). Written the way the index is, the lookups use it.
+#
+# Decision 0021: the backend hands SQLite a WHERE clause for a lone `_id` only, so every
+# other query (a region's stations, a list route) decodes every document of its collection
+# in Go. `ferretdb/wushe_pushdown.go` gives SQLite the simple conditions of any filter as a
+# prefilter; the handler still applies the whole filter in Go, as it always does.
+_FERRETDB_SQLITE = "internal/backends/sqlite"
+_FERRETDB_ONLY_ID_PUSHDOWN = """if params.Filter.Len() == 1 {
+		v, _ := params.Filter.Get("_id")
+		switch v.(type) {
+		case string, types.ObjectID:
+			%swhereClause = fmt.Sprintf(` WHERE %%s = ?`, metadata.IDColumn)
+			args = []any{string(must.NotFail(sjson.MarshalSingleValue(v)))}
+		}
+	}
+"""
+FERRETDB_PATCHES: tuple[tuple[str, str | None, str], ...] = (
     (
-        "internal/backends/sqlite/metadata/metadata.go",
+        f"{_FERRETDB_SQLITE}/metadata/metadata.go",
         "IDColumn = DefaultColumn + \"->'$._id'\"",
         "IDColumn = DefaultColumn + \"->'_id'\"",
     ),
+    (
+        f"{_FERRETDB_SQLITE}/wushe_pushdown.go",
+        None,
+        (Path(__file__).parent / "ferretdb" / "wushe_pushdown.go").read_text(encoding="utf-8"),
+    ),
+    (  # collection.Query
+        f"{_FERRETDB_SQLITE}/collection.go",
+        _FERRETDB_ONLY_ID_PUSHDOWN % "",
+        "whereClause, args = wusheWhereClause(params.Filter)\n",
+    ),
+    (  # collection.Explain, which reports what Query does
+        f"{_FERRETDB_SQLITE}/collection.go",
+        _FERRETDB_ONLY_ID_PUSHDOWN % "filterPushdown = true\n\t\t\t",
+        "whereClause, args = wusheWhereClause(params.Filter)\n"
+        '\tfilterPushdown = whereClause != ""\n',
+    ),
 )
-# Names the build in the cache, so a binary built before a patch changed is built again.
-FERRETDB_BUILD = f"{FERRETDB_VERSION}+wushe.1"
+# Names the build in the cache by what went into it, so a binary built before any patch
+# changed is never run: the changed source is built again.
+FERRETDB_BUILD = (
+    f"{FERRETDB_VERSION}+wushe."
+    + hashlib.sha256(json.dumps(FERRETDB_PATCHES).encode()).hexdigest()[:12]
+)
 # kustomize renders the Kubernetes overlays in the deploy tests (built from the Go proxy;
 # v5.8 needs Go 1.27, so the last release that builds with Go 1.24+).
 KUSTOMIZE_VERSION = "v5.7.1"
@@ -258,11 +296,16 @@ def ferretdb_command(
     ]
 
 
-def _patch_sources(root: Path, patches: tuple[tuple[str, str, str], ...]) -> None:
-    """Apply each exact replacement once; a source that no longer reads as expected is an
-    error, never a silently unpatched build."""
+def _patch_sources(root: Path, patches: tuple[tuple[str, str | None, str], ...]) -> None:
+    """Apply each exact replacement once, or add each new file; a source that no longer
+    reads as expected is an error, never a silently unpatched build."""
     for relative, published, built in patches:
         path = root / relative
+        if published is None:
+            if path.exists():
+                raise StackError(f"cannot add {relative}: the release already has it")
+            path.write_text(built, encoding="utf-8")
+            continue
         text = path.read_text(encoding="utf-8")
         if text.count(published) != 1:
             raise StackError(f"cannot patch {relative}: expected {published!r} exactly once")
@@ -364,7 +407,9 @@ class Installer:
     def install_ferretdb(self) -> None:
         self.build_ferretdb(self.ferretdb_bin, FERRETDB_PATCHES)
 
-    def build_ferretdb(self, target: Path, patches: tuple[tuple[str, str, str], ...]) -> Path:
+    def build_ferretdb(
+        self, target: Path, patches: tuple[tuple[str, str | None, str], ...]
+    ) -> Path:
         if target.exists():
             return target
         go = _require("go", "install Go 1.24+ to build FerretDB")

@@ -398,12 +398,29 @@ class EventStore:
             with contextlib.suppress(DuplicateKeyError):
                 await self.current.insert_one({**state, "_id": stream_id, "_v": 1})
             return
-        # By `_id` alone: FerretDB pushes only a lone `_id` filter down to SQLite; a guard
-        # like `_v < version` made it decode every document in Go (3x slower, measured).
-        # Without the guard a slower writer of an older version can put its state back
-        # over a newer one; the commits stay right, and the next write to the stream fails
-        # on the taken version and heals the cache (`_heal_after_conflict`).
-        await self.current.replace_one({"_id": stream_id}, {**state, "_v": version}, upsert=True)
+        # Only over an older state, so a slower writer of an older version never puts its
+        # state back over a newer one (the cache race, decision 0021). The `_id` is answered
+        # from the index and the guard is checked on that one document; before 0021 the
+        # guard made FerretDB decode every document of the collection. (On FerretDB the
+        # check and the write are two steps, so the race is narrowed to one command, not
+        # closed; the commits stay right either way, and a write at a stale version heals.)
+        replacement = {**state, "_v": version}
+        for attempt in range(3):
+            try:
+                await self.current.replace_one(
+                    {"_id": stream_id, "_v": {"$lt": version}}, replacement, upsert=True
+                )
+                return
+            except DuplicateKeyError:
+                # The guard did not match, so the upsert tried to insert: a state is there.
+                # Newer or the same: nothing to do. Older (inserted by a racing writer since
+                # the guard was read): replace it on the next try. Still racing after three:
+                # a failed cache write, which its callers handle (the stream goes stale).
+                there = await self.current.find_one({"_id": stream_id}, {"_v": 1})
+                if there is not None and int(there["_v"]) >= version:
+                    return
+                if attempt == 2:
+                    raise
 
     async def unpublished(self, limit: int) -> list[Doc]:
         """Commits without a published mark, in (stream, version) order: the sweep's scan

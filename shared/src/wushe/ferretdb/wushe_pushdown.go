@@ -1,0 +1,182 @@
+// Wushe's addition to FerretDB v1.24.2's SQLite backend (see wushe.devstack.FERRETDB_PATCHES
+// and docs/decisions/0021-the-store-filters-in-sqlite.md).
+//
+// As published, the backend hands SQLite a WHERE clause only for a filter that is a lone
+// `_id` string; for every other filter it reads and decodes every document of the
+// collection in Go and filters there. This builds a WHERE clause from the simple
+// conditions of a filter: string equality, `$in` of strings, and a `^literal` prefix
+// `$regex`, on top-level fields. It is only a prefilter: every caller of
+// `collection.Query` still applies the whole filter in Go (common.FilterIterator,
+// common.FilterDocument), so the clause must never drop a document the filter matches,
+// and may keep documents it does not (an array field is always kept, because a condition
+// on a field also matches an array holding a matching element).
+
+package sqlite
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/FerretDB/FerretDB/internal/backends/sqlite/metadata"
+	"github.com/FerretDB/FerretDB/internal/handler/sjson"
+	"github.com/FerretDB/FerretDB/internal/types"
+	"github.com/FerretDB/FerretDB/internal/util/must"
+)
+
+// wusheMaxIn bounds the values of one `$in` pushed down (SQLite's limit on bound parameters
+// is 32,766; a longer list is filtered in Go only).
+const wusheMaxIn = 1000
+
+// wusheSimpleField matches the field names used in a JSON path without quoting: a dotted
+// path, an operator or an odd name is never pushed down.
+var wusheSimpleField = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// wusheLiteral matches the characters a regular expression reads as themselves.
+var wusheLiteral = regexp.MustCompile(`^[A-Za-z0-9_\-]*$`)
+
+// wusheWhereClause returns ` WHERE ...` and its arguments for the conditions of filter that
+// SQLite can check, or "" when there are none.
+func wusheWhereClause(filter *types.Document) (string, []any) {
+	if filter == nil || filter.Len() == 0 {
+		return "", nil
+	}
+
+	var conds []string
+	var args []any
+
+	for _, key := range filter.Keys() {
+		value := must.NotFail(filter.Get(key))
+
+		if key == "_id" {
+			// By the expression the `_id` index is on (an `_id` is never an array).
+			cond, condArgs := wusheIDCondition(value)
+			if cond != "" {
+				conds = append(conds, cond)
+				args = append(args, condArgs...)
+			}
+
+			continue
+		}
+
+		if !wusheSimpleField.MatchString(key) {
+			continue
+		}
+
+		path := fmt.Sprintf(`'$.%s'`, key)
+		text := fmt.Sprintf(`%s->>%s`, metadata.DefaultColumn, path)
+		orArray := fmt.Sprintf(`json_type(%s, %s) = 'array'`, metadata.DefaultColumn, path)
+
+		switch value := value.(type) {
+		case string:
+			conds = append(conds, fmt.Sprintf(`(%s = ? OR %s)`, text, orArray))
+			args = append(args, value)
+		case *types.Document:
+			for _, op := range value.Keys() {
+				operand := must.NotFail(value.Get(op))
+
+				switch op {
+				case "$eq":
+					if s, ok := operand.(string); ok {
+						conds = append(conds, fmt.Sprintf(`(%s = ? OR %s)`, text, orArray))
+						args = append(args, s)
+					}
+				case "$in":
+					if values, ok := wusheStrings(operand); ok {
+						marks := strings.TrimSuffix(strings.Repeat("?, ", len(values)), ", ")
+						conds = append(conds, fmt.Sprintf(`(%s IN (%s) OR %s)`, text, marks, orArray))
+						args = append(args, values...)
+					}
+				case "$regex":
+					if prefix, ok := wusheLiteralPrefix(value, operand); ok {
+						conds = append(conds, fmt.Sprintf(`(substr(%s, 1, ?) = ? OR %s)`, text, orArray))
+						args = append(args, utf8.RuneCountInString(prefix), prefix)
+					}
+				}
+			}
+		}
+	}
+
+	if len(conds) == 0 {
+		return "", nil
+	}
+
+	return ` WHERE ` + strings.Join(conds, ` AND `), args
+}
+
+// wusheIDCondition: `_id` equal to a string or ObjectID, or `$in` a list of them.
+func wusheIDCondition(value any) (string, []any) {
+	switch value := value.(type) {
+	case string, types.ObjectID:
+		return fmt.Sprintf(`%s = ?`, metadata.IDColumn), []any{string(must.NotFail(sjson.MarshalSingleValue(value)))}
+	case *types.Document:
+		if value.Len() != 1 {
+			return "", nil
+		}
+
+		operand, err := value.Get("$in")
+		if err != nil {
+			return "", nil
+		}
+
+		values, ok := wusheStrings(operand)
+		if !ok {
+			return "", nil
+		}
+
+		for i, v := range values {
+			values[i] = string(must.NotFail(sjson.MarshalSingleValue(v)))
+		}
+
+		marks := strings.TrimSuffix(strings.Repeat("?, ", len(values)), ", ")
+
+		return fmt.Sprintf(`%s IN (%s)`, metadata.IDColumn, marks), values
+	}
+
+	return "", nil
+}
+
+// wusheStrings returns the elements of a short array of strings (nothing for anything else:
+// a regex or a number in `$in` matches more than string equality can say).
+func wusheStrings(operand any) ([]any, bool) {
+	array, ok := operand.(*types.Array)
+	if !ok || array.Len() == 0 || array.Len() > wusheMaxIn {
+		return nil, false
+	}
+
+	out := make([]any, array.Len())
+
+	for i := range array.Len() {
+		s, ok := must.NotFail(array.Get(i)).(string)
+		if !ok {
+			return nil, false
+		}
+
+		out[i] = s
+	}
+
+	return out, true
+}
+
+// wusheLiteralPrefix returns the prefix of `{$regex: "^literal"}` without options: the one
+// regular expression that matches exactly the strings starting with literal.
+func wusheLiteralPrefix(ops *types.Document, operand any) (string, bool) {
+	pattern, ok := operand.(string)
+	if !ok || !strings.HasPrefix(pattern, "^") {
+		return "", false
+	}
+
+	if options, err := ops.Get("$options"); err == nil {
+		if s, ok := options.(string); !ok || s != "" {
+			return "", false // `m` makes ^ match after any newline, `i` ignores case
+		}
+	}
+
+	prefix := pattern[1:]
+	if prefix == "" || !wusheLiteral.MatchString(prefix) {
+		return "", false
+	}
+
+	return prefix, true
+}
