@@ -122,3 +122,34 @@ def test_kept_answers_are_bounded_in_number_and_in_groups(monkeypatch: Any) -> N
     # Dropped answers are no longer moved by folds, and asked again they are summed afresh.
     model.fold(chunk(0, 50, rng))
     assert model.answer(wide) == model.sum(wide)
+
+
+def packed(chunk: dict[str, Any]) -> dict[str, Any]:
+    """The same chunk as the projector writes it since decision 0022."""
+    cells = [[d["v"], d["k"], d["r"], d["d"], d["c"]] for d in chunk["deltas"]]
+    streams = [[m["s"], m["q"]] for m in chunk.get("streams", [])]
+    rest = {k: v for k, v in chunk.items() if k not in ("deltas", "streams")}
+    return {**rest, "cells": projection._pack(cells), "streams": projection._pack(streams)}
+
+
+def test_chunks_fold_alike_in_either_format() -> None:
+    """Chunks written before decision 0022 (objects) and after it (packed) are read as the
+    same cells and positions, so views stored by an older projector still load."""
+    rng = random.Random(11)
+    chunks = [chunk(part, seqno, rng) for seqno in range(1, 30) for part in (0, 1)]
+    for c in chunks:
+        c["streams"] = [{"s": f"act-{rng.randrange(5)}", "q": f"{c['seqno']:010d}.0000"}]
+    objects, packs = ServingModel(), ServingModel()
+    asked = [questions(random.Random(n)) for n in range(20)]
+    for q in asked:
+        objects.answer(q)
+        packs.answer(q)
+    for c in chunks:
+        assert objects.fold(c)
+        assert packs.fold(packed(c))
+        assert list(projection.chunk_streams(c)) == list(projection.chunk_streams(packed(c)))
+    for q in asked:
+        assert packs.answer(q) == objects.answer(q) == objects.sum(q)
+    assert {v: {k: t.total for k, t in cells.items()} for v, cells in packs.views.items()} == {
+        v: {k: t.total for k, t in cells.items()} for v, cells in objects.views.items()
+    }

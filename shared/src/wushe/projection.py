@@ -171,8 +171,7 @@ class ServingModel:
         part = f"{chunk['topic']}|{chunk['partition']}"
         if chunk["seqno"] != self.seqno.get(part, 0) + 1:
             return False
-        for d in chunk["deltas"]:
-            view, key, region, day, delta = d["v"], d["k"], d["r"], d["d"], d["c"]
+        for view, key, region, day, delta in chunk_cells(chunk):
             cell = self.views[view].get((key, region))
             if cell is None:
                 cell = self.views[view][(key, region)] = KeyTotals()
@@ -228,6 +227,32 @@ CHUNKS_PER_BATCH = 32
 
 def chunk_id(topic: str, partition: int, seqno: int) -> str:
     return f"{topic}|{partition}|{seqno:010d}"
+
+
+# A chunk's cells and stream positions are each one compact JSON string, not thousands of
+# nested objects: FerretDB v1 encodes every nested object (and its type schema) in Go, and a
+# batch's chunk of 700 cells and 500 positions took 19 ms to insert and 34 ms to read as
+# objects, 2.3 ms each packed (decision 0022). Only this module reads them.
+def _pack(rows: list[list[Any]]) -> str:
+    return json.dumps(rows, separators=(",", ":"), ensure_ascii=False)
+
+
+Cell5 = tuple[str, str, str, str, Delta]  # view, key, region, day, counters
+
+
+def chunk_cells(chunk: Doc) -> Iterable[Cell5]:
+    """The (view, key, region, day, counters) a chunk adds (either format: chunks written
+    before decision 0022 hold `deltas` objects)."""
+    if "cells" in chunk:
+        return ((v, k, r, d, c) for v, k, r, d, c in json.loads(chunk["cells"]))
+    return ((d["v"], d["k"], d["r"], d["d"], d["c"]) for d in chunk["deltas"])
+
+
+def chunk_streams(chunk: Doc) -> Iterable[tuple[str, str]]:
+    """The (stream, position) pairs a chunk moved (either format, as `chunk_cells`)."""
+    if isinstance(chunk["streams"], str):
+        return ((s, q) for s, q in json.loads(chunk["streams"]))
+    return ((m["s"], m["q"]) for m in chunk["streams"])
 
 
 class Projector:
@@ -370,13 +395,9 @@ class Projector:
             "seqno": state.seqno + 1,
             "first_offset": first,
             "last_offset": last,
-            # Objects, not nested arrays (FerretDB v1 refuses those), and stream ids as
-            # values, not keys (keys may not hold dots).
-            "deltas": [
-                {"v": view, "k": key, "r": region, "d": day, "c": delta}
-                for (view, key, region, day), delta in sums.items()
-            ],
-            "streams": [{"s": subject, "q": seq} for subject, seq in moved.items()],
+            # Packed (see `_pack`); stream ids as values, not keys (keys may not hold dots).
+            "cells": _pack([[*cell, delta] for cell, delta in sums.items()]),
+            "streams": _pack([[subject, seq] for subject, seq in moved.items()]),
         }, effective
 
     async def _insert(self, chunks: list[Doc]) -> set[str]:
@@ -401,7 +422,7 @@ class Projector:
         state = self._parts[part]
         state.seqno = chunk["seqno"]
         state.offset = max(state.offset, chunk["last_offset"])
-        state.streams.update({m["s"]: m["q"] for m in chunk["streams"]})
+        state.streams.update(chunk_streams(chunk))
         if self._model is not None:
             self._model.fold(chunk)  # a gap (another writer's chunk) is left to `refresh`
 
@@ -426,16 +447,17 @@ class Projector:
         a conflict, not per batch."""
         states: dict[str, PartitionState] = {part: PartitionState() for part in parts}
         self.scans += 1
-        async for chunk in self.chunks.find({}, {"deltas": 0}, batch_size=CHUNKS_PER_BATCH):
+        cursor = self.chunks.find({}, {"deltas": 0, "cells": 0}, batch_size=CHUNKS_PER_BATCH)
+        async for chunk in cursor:
             part = f"{chunk['topic']}|{chunk['partition']}"
             if not every and part not in states:
                 continue
             state = states.setdefault(part, PartitionState())
             state.seqno = max(state.seqno, int(chunk["seqno"]))
             state.offset = max(state.offset, int(chunk["last_offset"]))
-            for m in chunk["streams"]:
-                if m["q"] > state.streams.get(m["s"], ""):
-                    state.streams[m["s"]] = m["q"]
+            for stream, position in chunk_streams(chunk):
+                if position > state.streams.get(stream, ""):
+                    state.streams[stream] = position
         self._parts.update(states)
 
     # -- reads
