@@ -484,13 +484,10 @@ class Service:
         workdir: Path,
         *,
         tag: str,
-        profile_file: Path | None = None,
     ) -> Service:
         port = free_port()
         log = workdir / f"{tag}.log"
         cmd = [sys.executable, str(BENCH_DIR / "service_proc.py"), name, "--port", str(port)]
-        if profile_file is not None:
-            cmd += ["--profile-at-start", str(profile_file)]
         svc = cls(name, port, spawn(cmd, env, log), log)
         try:
             await svc.wait_ready()
@@ -802,7 +799,6 @@ class Bench:
         database: str,
         *,
         label: str,
-        profile_file: Path | None = None,
         **env: str,
     ) -> Service:
         svc = await Service.start(
@@ -810,7 +806,6 @@ class Bench:
             self.service_env(database, **env),
             self.workdir,
             tag=f"{label}-{self.tag}",
-            profile_file=profile_file,
         )
         self.services.append(svc)
         return svc

@@ -6,8 +6,8 @@ process, no access log), with three things the benchmarks need to see inside it:
   its client, so it is the very client the service uses);
 - for the projector, every `Projector.apply` call: start, end, records, records with an
   effect (the public method wrapped at class level; the service calls it unchanged);
-- cProfile of the event-loop thread, from the start (`--profile-at-start FILE`, written at
-  shutdown) or between `POST /bench/profile/start` and `POST /bench/profile/stop?path=`.
+- cProfile of the event-loop thread, between `POST /bench/profile/start` and
+  `POST /bench/profile/stop?path=`.
 
 `GET /bench/stats` returns the counts. `trivial` serves a one-line FastAPI endpoint
 (`GET /ping`), the baseline of B4.
@@ -93,7 +93,6 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("service", help="registry, projector, ... or trivial")
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--profile-at-start", default="")
     args = parser.parse_args()
 
     counter = CommandCounter()
@@ -145,15 +144,7 @@ def main() -> None:
         prof.dump_stats(path)
         return {"profiling": False}
 
-    at_start = cProfile.Profile() if args.profile_at_start else None
-    if at_start is not None:
-        at_start.enable()
-    try:
-        uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False)
-    finally:
-        if at_start is not None:
-            at_start.disable()
-            at_start.dump_stats(args.profile_at_start)
+    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False)
 
 
 if __name__ == "__main__":
