@@ -184,3 +184,15 @@ def test_sequence_travels_as_an_extension_attribute() -> None:
     headers = [(k, v.encode()) for k, v in env.headers().items()]
     assert ("ce_sequence", b"0000000003.0001") in headers
     assert Envelope.from_kafka("t", headers, env.body()).sequence == "0000000003.0001"
+
+
+def test_a_header_without_a_value_counts_as_absent() -> None:
+    """Kafka lets a header carry no value (None): it must not fail the parse, and a required
+    attribute sent that way is missing, with that reason."""
+    env = Envelope.wrap(SampleOpened(thing_id="t", region_code="36"), source="/s", subject="t")
+    headers: list[tuple[str, bytes | None]] = [(k, v.encode()) for k, v in env.headers().items()]
+    extra = [("ce_correlationid", None)]
+    assert Envelope.from_kafka("t", headers + extra, env.body()).correlationid is None
+    nulled = [(k, None if k == "ce_id" else v) for k, v in headers]
+    with pytest.raises(EnvelopeError, match="missing ce_id"):
+        Envelope.from_kafka("t", nulled, env.body())

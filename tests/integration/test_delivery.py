@@ -633,3 +633,53 @@ async def _age_over(relay: Relay, seconds: float) -> bool:
 
 async def _never(_: Any) -> None:
     raise ConnectionError("the broker is unreachable")
+
+
+@pytest.mark.parametrize("shape", ["one_by_one", "batch"])
+async def test_a_header_that_is_not_utf8_goes_to_the_dlq(
+    stack: LocalStack, unique: str, shape: str
+) -> None:
+    """Kafka header values are bytes: one that is not UTF-8 must reach our parser (and the
+    DLQ with its reason), not fail in the framework's, which would skip the record unseen."""
+    from aiokafka import AIOKafkaProducer
+
+    topic = f"probe.{unique}"
+    probe, registry = probe_event(topic)
+    await create_topics(stack.cfg.kafka_bootstrap, topic, f"{topic}.dlq", partitions=1)
+    good = Envelope.wrap(probe(n=7), source="/wushe/test", subject="s")
+    bad = [(k, v.encode()) for k, v in good.headers().items()]
+    bad = [(k, b"\xff\xfe" if k == "ce_subject" else v) for k, v in bad]
+    producer = AIOKafkaProducer(bootstrap_servers=stack.cfg.kafka_bootstrap)
+    await producer.start()
+    try:
+        await producer.send_and_wait(topic, good.body(), key=b"s", headers=bad)
+        headers = [(k, v.encode()) for k, v in good.headers().items()]
+        await producer.send_and_wait(topic, good.body(), key=b"s", headers=headers)
+    finally:
+        await producer.stop()
+
+    seen: list[int] = []
+
+    async def one(event: Any, envelope: Envelope, delivery: bus.Delivery) -> None:
+        seen.append(delivery.offset)
+
+    async def many(batch: list[tuple[Any, Envelope, bus.Delivery]]) -> None:
+        seen.extend(d.offset for _, _, d in batch)
+
+    group = f"g.{unique}"
+    broker = bus.create_broker(stack.cfg.kafka_bootstrap, client_id="t-header")
+    if shape == "batch":
+        bus.subscribe_batch(broker, topic, group_id=group, handler=many, registry=registry)
+    else:
+        bus.subscribe(broker, topic, group_id=group, handler=one, registry=registry)
+    await broker.start()
+    try:
+        await wait_for(lambda: _lag_is(stack, group, topic, 0), what="consumer lag 0")
+    finally:
+        await broker.stop()
+    assert seen == [1]
+    dlq = await read_topic(stack.cfg.kafka_bootstrap, f"{topic}.dlq", expect=1)
+    assert len(dlq) == 1
+    h = headers_of(dlq[0])
+    assert h["dlq_origin_offset"] == "0"
+    assert "not UTF-8" in h["dlq_error"]

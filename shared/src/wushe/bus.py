@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
@@ -140,6 +141,34 @@ def dead_letter_headers(record: Any, *, error: str, attempts: int, group_id: str
         }
     )
     return headers
+
+
+# FastStream's own parsers decode every header value as strict UTF-8, before any of our
+# code runs: one record with a header that is not UTF-8 failed there, unseen by the DLQ
+# path (skipped one by one, and a whole batch held back). These parsers give FastStream a
+# lenient view of the headers (for its telemetry and routing) and keep the record as it
+# came, bytes and all, for `Envelope.from_kafka` to judge.
+def _lenient(record: Any) -> Any:
+    headers = [(k, (v or b"").decode(errors="replace").encode()) for k, v in record.headers]
+    return dataclasses.replace(record, headers=headers)
+
+
+async def lenient_record(record: Any, original: Callable[[Any], Awaitable[Any]]) -> Any:
+    msg = await original(_lenient(record))
+    msg.raw_message = record
+    return msg
+
+
+async def lenient_batch(records: Any, original: Callable[[Any], Awaitable[Any]]) -> Any:
+    """A batch has no headers of its own: FastStream sees the first record without any, so
+    its batch span is a root of its own (each record's `project ...` span joins the
+    record's trace, see the projector), and it does not read every record's headers twice
+    more for its baggage and span links, work nothing of ours uses."""
+    msg = await original((dataclasses.replace(records[0], headers=[]),))
+    msg.raw_message = records
+    msg.body = [r.value or b"" for r in records]
+    msg.message_id = f"{records[0].offset}-{records[-1].offset}-{records[0].timestamp}"
+    return msg
 
 
 async def raw_body(msg: Any) -> Any:
@@ -361,6 +390,7 @@ def subscribe(
         *topics,
         group_id=group_id,
         ack_policy=AckPolicy.MANUAL,
+        parser=lenient_record,
         decoder=raw_body,
         **subscriber_kwargs,
     )(consume)
@@ -446,6 +476,7 @@ def subscribe_batch(
         batch=True,
         max_records=max_records,
         ack_policy=AckPolicy.MANUAL,
+        parser=lenient_batch,
         decoder=raw_body,
         **subscriber_kwargs,
     )(consume)

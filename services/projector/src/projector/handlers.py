@@ -57,10 +57,12 @@ def subscribe(
         trace_effects(tracer, batch, started)
         now = datetime.now(UTC)
         newest: dict[str, datetime] = {}
+        counts: dict[str, int] = {}
         for _, env, d in batch:
             newest[d.topic] = max(newest.get(d.topic, env.time), env.time)
-            events.labels(d.topic).inc()
+            counts[d.topic] = counts.get(d.topic, 0) + 1
         for topic, at in newest.items():
+            events.labels(topic).inc(counts[topic])  # once a topic, not once an event
             freshness.labels(topic).set(max(0.0, (now - at).total_seconds()))
             applied_at.labels(topic).set(now.timestamp())
 

@@ -10,7 +10,10 @@ from wushe.settings import ServiceSettings
 class ProjectorSettings(ServiceSettings):
     service_name: str = "projector"
     views_group: str = "projector.views"
-    batch_size: int = 500
+    # Records a batch takes from Kafka (fewer only when fewer are waiting, so a quiet
+    # stream is not held back). Each batch costs a chunk insert per partition, a progress
+    # read and write and a span: 2,000 rather than 500 made P1 a sixth faster (decision 0023).
+    batch_size: int = Field(2000, ge=1)
     business_metrics_interval_s: float = Field(
         30.0, gt=0, description="how often programme and money gauges are refreshed"
     )

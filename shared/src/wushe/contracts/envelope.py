@@ -147,13 +147,15 @@ class Envelope(BaseModel):
     def from_kafka(
         cls,
         topic: str,
-        headers: Iterable[tuple[str, bytes]] | Mapping[str, Any],
+        headers: Iterable[tuple[str, bytes | None]] | Mapping[str, Any],
         value: bytes | None,
     ) -> Envelope:
         """Parse a record; raise `EnvelopeError` saying what is wrong (for the DLQ headers)."""
         items = headers.items() if isinstance(headers, Mapping) else headers
         h: dict[str, str] = {}
         for k, v in items:
+            if v is None:  # Kafka allows a header without a value: as if it were absent
+                continue
             try:
                 h[k.lower()] = v.decode() if isinstance(v, bytes | bytearray) else str(v)
             except UnicodeDecodeError as exc:
