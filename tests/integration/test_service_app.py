@@ -233,11 +233,18 @@ async def test_the_heap_is_frozen_before_the_first_request(stack: LocalStack, un
     validators alone are ~100,000 of them (~100 ms on this machine): frozen at start, so
     the first full collection under load walks only what came after."""
     gc.unfreeze()  # whatever earlier tests froze: this service's start must do it again
-    app = make_service(demo_settings(stack, unique), f"demo.things.{unique}", DevKeys.generate())
+    thresholds = gc.get_threshold()
+    settings = demo_settings(stack, unique, gc_young_threshold=12_345)
+    app = make_service(settings, f"demo.things.{unique}", DevKeys.generate())
     assert gc.get_freeze_count() == 0
-    async with serve(app) as client:
-        assert (await client.get("/health/live")).status_code == 200
-        assert gc.get_freeze_count() > 50_000
+    try:
+        async with serve(app) as client:
+            assert (await client.get("/health/live")).status_code == 200
+            assert gc.get_freeze_count() > 50_000
+            # and young collections spaced out (decision 0024), the older ones as they were
+            assert gc.get_threshold() == (12_345, *thresholds[1:])
+    finally:
+        gc.set_threshold(*thresholds)
 
 
 async def test_a_connection_idle_for_the_clients_whole_expiry_is_still_answered(

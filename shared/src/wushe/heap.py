@@ -7,6 +7,9 @@ measured full collections of about 300 ms, eight in twenty seconds of serving (b
 API. `gc.freeze()` moves every object alive now out of the collector's reach, so later
 collections walk only what came after.
 
+`tune` spaces the young collections out, so a projector batch's records mostly die before
+one finds them alive (decision 0024).
+
 `settle` collects first, so the garbage of the moment is freed, not frozen. What is frozen
 and later becomes part of unreachable cycles is not collected (reference counting still frees
 everything else); the views' buckets are plain dicts without cycles, and a rebuild's old
@@ -21,6 +24,19 @@ import logging
 import time
 
 log = logging.getLogger("wushe.heap")
+
+
+def tune(young_threshold: int) -> None:
+    """Collect the young generation after `young_threshold` net allocations, not CPython's 700.
+
+    A projector batch keeps thousands of records, envelopes and events alive at once: at 700
+    most young collections found them still in use and promoted them, and every tenth
+    promotion round could start a full collection, each walking everything not yet frozen.
+    Collected less often, fewer collections catch a batch alive and fewer of its objects are
+    promoted; the older generations' thresholds stay as they are.
+    """
+    _, middle, oldest = gc.get_threshold()
+    gc.set_threshold(young_threshold, middle, oldest)
 
 
 def settle() -> int:

@@ -154,6 +154,7 @@ def create_service_app(
         # collection walks in ~100 ms on this machine (pydantic's validators are slow to
         # traverse): frozen before the first request, and what grows later every interval
         # (the projector's views are millions more), so full collections walk only the new.
+        heap.tune(settings.gc_young_threshold)
         heap.settle()
         loops.append(
             asyncio.create_task(

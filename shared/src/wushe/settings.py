@@ -76,6 +76,9 @@ class ServiceSettings(BaseSettings):
     heap_settle_interval_s: float = Field(
         30.0, gt=0, description="how often live objects are frozen out of full GCs"
     )
+    gc_young_threshold: int = Field(
+        50_000, ge=100, description="net allocations between young-generation collections"
+    )
 
     @field_validator("jwt_algorithm")
     @classmethod
