@@ -66,3 +66,34 @@ async def test_reset_cuts_open_connections_and_new_ones_work(proxy: FaultProxy) 
     assert proxy.resets_total == 1
     got, _ = await _round_trip(proxy, b"again")
     assert got == b"again"
+
+
+async def test_a_hold_delays_one_direction_until_released(proxy: FaultProxy) -> None:
+    """Replies held, requests still pass: the echo happens (the server saw the bytes) but
+    the client hears nothing until the hold is released, then everything, in order."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", proxy.listen_port)
+    proxy.hold(to_client=True)
+    writer.write(b"ab")
+    await writer.drain()
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(reader.readexactly(2), 0.3)
+    proxy.release()
+    assert await asyncio.wait_for(reader.readexactly(2), 2) == b"ab"
+    writer.close()
+
+
+async def test_a_reset_during_a_hold_loses_what_was_held(proxy: FaultProxy) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", proxy.listen_port)
+    proxy.hold(to_server=True, to_client=True)
+    writer.write(b"lost")
+    await writer.drain()
+    await asyncio.sleep(0.1)  # the proxy has read it and waits at the gate
+    assert proxy.reset() == 1
+    proxy.release()
+    with pytest.raises((ConnectionResetError, asyncio.IncompleteReadError)):
+        await asyncio.wait_for(reader.readexactly(4), 2)
+    writer.close()
+    await asyncio.sleep(0.05)  # the waiting pump wakes and finds its connection gone
+    assert proxy.dropped_chunks == 1
+    got, _ = await _round_trip(proxy, b"after")
+    assert got == b"after"

@@ -4,10 +4,16 @@ on loopback, without root (`tc netem` needs a network namespace and privileges).
     async with FaultProxy(listen_port, target_port) as proxy:
         proxy.delay_s = 0.2        # every chunk, each way, waits this long
         proxy.reset()              # every open connection cut with a TCP RST
+        proxy.hold(to_client=True) # replies stop (requests still arrive) ...
+        proxy.reset()              # ... and what was held is lost with the connections
+        proxy.release()
 
 Chunks keep their order (each direction is one pump), so a delay is latency plus a cap on
 throughput, as on a slow link; a reset is what a NAT timeout or a restarted load balancer
-does to long-lived Kafka connections.
+does to long-lived Kafka connections. A hold is a partition: bytes sent into it are neither
+delivered nor refused, so a sender cannot tell a request that arrived (its reply held) from
+one that did not; a reset during a hold drops them, as a flow's state is lost after an
+outage.
 """
 
 from __future__ import annotations
@@ -29,6 +35,11 @@ class FaultProxy:
         self.delay_s = 0.0
         self.connections_total = 0
         self.resets_total = 0  # connections cut by `reset`
+        self.dropped_chunks = 0  # chunks read during a hold and lost to a reset
+        # One gate a direction; a pump waits at its gate before it passes a chunk on.
+        self._to_server = asyncio.Event()
+        self._to_client = asyncio.Event()
+        self.release()
         self._open: set[tuple[asyncio.StreamWriter, asyncio.StreamWriter]] = set()
         self._server: asyncio.Server | None = None
 
@@ -40,8 +51,20 @@ class FaultProxy:
         if self._server is not None:
             self._server.close()
         self.reset()
+        self.release()  # pumps waiting at a gate see their connection gone, and end
         if self._server is not None:
             await self._server.wait_closed()
+
+    def hold(self, *, to_server: bool = False, to_client: bool = False) -> None:
+        """Stop passing bytes on in the given directions (until `release`)."""
+        if to_server:
+            self._to_server.clear()
+        if to_client:
+            self._to_client.clear()
+
+    def release(self) -> None:
+        self._to_server.set()
+        self._to_client.set()
 
     def reset(self) -> int:
         """Cut every open connection with an RST (SO_LINGER 0, then abort): both ends see
@@ -72,7 +95,8 @@ class FaultProxy:
         self.connections_total += 1
         try:
             await asyncio.gather(
-                self._pump(client_r, server_w, pair), self._pump(server_r, client_w, pair)
+                self._pump(client_r, server_w, pair, self._to_server),
+                self._pump(server_r, client_w, pair, self._to_client),
             )
         finally:
             self._open.discard(pair)
@@ -84,9 +108,14 @@ class FaultProxy:
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
         pair: tuple[asyncio.StreamWriter, asyncio.StreamWriter],
+        gate: asyncio.Event,
     ) -> None:
         try:
             while chunk := await reader.read(CHUNK):
+                await gate.wait()
+                if pair not in self._open:  # reset while held: the chunk is lost with it
+                    self.dropped_chunks += 1
+                    return
                 if self.delay_s:
                     await asyncio.sleep(self.delay_s)
                 writer.write(chunk)
