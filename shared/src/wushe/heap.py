@@ -7,8 +7,8 @@ measured full collections of about 300 ms, eight in twenty seconds of serving (b
 API. `gc.freeze()` moves every object alive now out of the collector's reach, so later
 collections walk only what came after.
 
-`tune` spaces the young collections out, so a projector batch's records mostly die before
-one finds them alive (decision 0024).
+`tune` spaces the young collections out, so fewer of them find a projector batch's records
+alive and promote them toward the full collections (decision 0024).
 
 `settle` collects first, so the garbage of the moment is freed, not frozen. What is frozen
 and later becomes part of unreachable cycles is not collected (reference counting still frees
