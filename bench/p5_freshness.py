@@ -38,6 +38,7 @@ from common import (
     townships,
 )
 
+from wushe import clock
 from wushe.contracts import Envelope
 from wushe.contracts.events import activities as act
 
@@ -107,7 +108,7 @@ async def measure(
     county, towns = county_townships(len(parts))
     headers = b.auth("36")
     baseline = await counts(svc, county, towns, headers)
-    day = date.today() - timedelta(days=1)
+    day = clock.today() - timedelta(days=1)
     partitioner = DefaultPartitioner()
     planned: list[tuple[str, int]] = []  # activity id, partition
     for i in range(total):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -16,6 +16,7 @@ from activities.app import create_app as create_activities
 from activities.settings import ActivitiesSettings
 from registry.app import create_app as create_registry
 from registry.settings import RegistrySettings
+from wushe import clock
 from wushe.auth import DevKeys
 from wushe.devstack import LocalStack
 from wushe.store import create_mongo_client
@@ -113,7 +114,7 @@ async def setup_station(reg: httpx.AsyncClient, act_app: Any, h: dict[str, str])
             "name": "蓝马甲行动",
             "scope_regions": ["36"],
             "start_date": "2022-01-01",
-            "end_date": str(date.today() + timedelta(days=30)),
+            "end_date": str(clock.today() + timedelta(days=30)),
             "total_targets": {"service_sessions": 5544},
         },
     )
@@ -143,7 +144,7 @@ async def setup_station(reg: httpx.AsyncClient, act_app: Any, h: dict[str, str])
 async def test_activity_lifecycle_reaches_kafka_once_each(stack: LocalStack, services: Any) -> None:
     reg, act, act_app, h, hubei = services
     sid = await setup_station(reg, act_app, h)
-    today = date.today()
+    today = clock.today()
     planned = await act.post(
         "/activities",
         headers=h,
@@ -241,12 +242,12 @@ async def test_bad_input_is_4xx_and_writes_nothing(services: Any) -> None:
             "station_id": sid,
             "service_area": "elder_services",
             "kind": "group_work",
-            "activity_date": str(date.today()),
+            "activity_date": str(clock.today()),
         },
     )
     aid = ok.json()["activity_id"]
     before = await writes(act_app)
-    tomorrow = str(date.today() + timedelta(days=1))
+    tomorrow = str(clock.today() + timedelta(days=1))
     cases = [
         (
             "/activities",
@@ -273,7 +274,7 @@ async def test_bad_input_is_4xx_and_writes_nothing(services: Any) -> None:
         ),
         (
             f"/activities/{aid}/held",
-            {"held_on": str(date.today()), "counts": {"sessions": -1}},
+            {"held_on": str(clock.today()), "counts": {"sessions": -1}},
             422,
             "sessions",
         ),
@@ -286,7 +287,7 @@ async def test_bad_input_is_4xx_and_writes_nothing(services: Any) -> None:
         (
             f"/activities/{aid}/held",
             {
-                "held_on": str(date.today()),
+                "held_on": str(clock.today()),
                 "counts": {"sessions": 1, "person_times": {"elders": -5}},
             },
             422,
@@ -297,8 +298,8 @@ async def test_bad_input_is_4xx_and_writes_nothing(services: Any) -> None:
             {
                 "station_id": sid,
                 **CHILD,
-                "consent_on": str(date.today()),
-                "opened_on": str(date.today()),
+                "consent_on": str(clock.today()),
+                "opened_on": str(clock.today()),
             },
             422,
             "guardian_consent_on",
@@ -309,8 +310,8 @@ async def test_bad_input_is_4xx_and_writes_nothing(services: Any) -> None:
                 "station_id": sid,
                 **ADULT,
                 "id_number": "110105194912310021",
-                "consent_on": str(date.today()),
-                "opened_on": str(date.today()),
+                "consent_on": str(clock.today()),
+                "opened_on": str(clock.today()),
             },
             422,
             "id_number",
@@ -324,7 +325,7 @@ async def test_bad_input_is_4xx_and_writes_nothing(services: Any) -> None:
         await act.post(
             f"/activities/{aid}/held",
             headers=hubei,
-            json={"held_on": str(date.today()), "counts": {"sessions": 1}},
+            json={"held_on": str(clock.today()), "counts": {"sessions": 1}},
         )
     ).status_code == 404
     assert await writes(act_app) == before
@@ -333,7 +334,7 @@ async def test_bad_input_is_4xx_and_writes_nothing(services: Any) -> None:
 async def test_no_personal_data_leaves_the_service(stack: LocalStack, services: Any) -> None:
     reg, act, act_app, h, _ = services
     sid = await setup_station(reg, act_app, h)
-    today = str(date.today())
+    today = str(clock.today())
     adult = await act.post(
         "/client-files",
         headers=h,
@@ -433,7 +434,7 @@ async def test_no_personal_data_leaves_the_service(stack: LocalStack, services: 
 async def test_bulk_import_with_row_errors_and_idempotent_reimport(services: Any) -> None:
     reg, act, act_app, h, _ = services
     sid = await setup_station(reg, act_app, h)
-    today = date.today()
+    today = clock.today()
     header = (
         "station_id,external_ref,programme_ids,service_area,kind,themes,activity_date,"
         "held_on,sessions,elders,residents,societies\n"

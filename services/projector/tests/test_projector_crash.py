@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -229,15 +230,19 @@ async def _join_and_leave(stack: LocalStack, unique: str, bootstrap: str) -> Non
         await wait_for(lambda: reached(0.01), timeout_s=180, interval_s=0.05, what="a start")
         # Mid-batch: the first is frozen (SIGSTOP) with records in the views past its last
         # offset commit. A freeze may land just after a commit; then thaw and try again.
-        gap = 0
-        for _ in range(40):
+        # Bounded in time, not in tries, and at random moments: a fixed cadence can fall
+        # into step with the batches (40 tries 30 ms apart once all missed, in CI).
+        gap, tries = 0, 0
+        deadline = asyncio.get_running_loop().time() + 30
+        while asyncio.get_running_loop().time() < deadline:
             first.signal(signal.SIGSTOP)
+            tries += 1
             gap = await _applied_past_commit(stack, unique, bootstrap)
             if gap:
                 break
             first.signal(signal.SIGCONT)
-            await asyncio.sleep(0.03)
-        assert gap > 0, "no freeze landed between a write and its offset commit"
+            await asyncio.sleep(random.uniform(0.005, 0.1))
+        assert gap > 0, f"no freeze of {tries} landed between a write and its offset commit"
         # The second joins; the frozen first misses its session and is dropped, so the
         # second owns every partition from the committed offsets: the `gap` records the
         # first applied come to it again, and must not count twice.
@@ -271,8 +276,8 @@ async def _join_and_leave(stack: LocalStack, unique: str, bootstrap: str) -> Non
         got = await totals(first.url, token)
         assert {k: got.get(k, 0) for k in expected} == expected
         print(
-            f"\n[rebalance] frozen with {gap} records applied past the commit; the second "
-            f"instance was handed {second_applied:.0f} records"
+            f"\n[rebalance] frozen (try {tries}) with {gap} records applied past the commit;"
+            f" the second instance was handed {second_applied:.0f} records"
         )
     finally:
         second.stop()

@@ -5,11 +5,12 @@ the partner stream."""
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
-from projector.domain import ProgrammeProgress, VolunteerRollup, progress
+from projector.domain import ProgrammeProgress, StationRollup, VolunteerRollup, progress
 from wushe.contracts import Envelope, Event
+from wushe.contracts.events import registry as reg
 from wushe.contracts.events import volunteers as vol
 
 DAY = date(2026, 10, 8)
@@ -194,3 +195,14 @@ def test_money_follows_gifts_allocations_disbursements_and_reversals() -> None:
         },
         "st-a": {"allocated_fen": 40_000, "disbursed_fen": 25_000, "reversals": 1},
     }
+
+
+def test_an_event_without_a_date_of_its_own_counts_on_its_day_in_china() -> None:
+    # Registered at 01:30 Beijing time on 4 December, still the 3rd in UTC.
+    registered = reg.StationRegistered(
+        station_id="st-a", region_code="360402001", name="站", kind="township", status="operating"
+    )
+    at = datetime(2026, 12, 3, 17, 30, tzinfo=UTC)
+    env = Envelope.wrap(registered, source="/wushe/test", subject="st-a", time=at)
+    ((bucket, delta),) = StationRollup().deltas(registered, env)
+    assert (bucket.day, delta["stations"]) == (date(2026, 12, 4), 1)

@@ -5,7 +5,7 @@ input is a 4xx that writes nothing."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -16,6 +16,7 @@ from registry.handlers import follow_evaluation
 from registry.settings import RegistrySettings
 from training.app import create_app as create_training
 from training.settings import TrainingSettings
+from wushe import clock
 from wushe.auth import DevKeys
 from wushe.contracts.events import training as tr
 from wushe.devstack import LocalStack
@@ -24,7 +25,7 @@ from wushe.testing import headers_of, read_topic, serve, wait_for
 
 pytestmark = pytest.mark.integration
 
-TODAY = date.today()
+TODAY = clock.today()
 MONTH_START = TODAY.replace(day=1)
 SCORES = {
     "administration": 92,

@@ -31,6 +31,7 @@ from typing import Any
 
 import httpx
 
+from wushe import clock
 from wushe.contracts import Envelope, Event
 from wushe.validators import resident_id_check_char
 
@@ -47,7 +48,7 @@ class Config:
     months: int = 12
     intensity: float = 1.0  # 1.0: the programme's pace on average; 1.2: ahead
     seed: int = 7
-    end: date = field(default_factory=lambda: date.today() - timedelta(days=1))
+    end: date = field(default_factory=lambda: clock.today() - timedelta(days=1))
 
     @property
     def start(self) -> date:

@@ -29,7 +29,7 @@ from wushe.contracts import Envelope, Event, EventRegistry
 from wushe.devstack import LocalStack, StackConfig, running_stack
 from wushe.store import create_mongo_client
 from wushe.topics import partitions_of
-from wushe.validators import check_resident_id
+from wushe.validators import check_resident_id, resident_id_check_char
 
 
 @pytest.fixture(scope="session")
@@ -45,6 +45,15 @@ def stack() -> Iterator[LocalStack]:
             yield s
     finally:
         shutil.rmtree(home, ignore_errors=True)
+
+
+def person(
+    name: str, birth: str, serial: str, phone: str, county: str = "360402"
+) -> dict[str, str]:
+    """A made-up resident of `county` (a valid ID number: its check character computed), for
+    tests that must then find no trace of them on topics or in logs."""
+    first17 = f"{county}{birth}{serial}"
+    return {"name": name, "id_number": first17 + resident_id_check_char(first17), "phone": phone}
 
 
 @pytest.fixture

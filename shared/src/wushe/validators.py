@@ -12,6 +12,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator
 
+from wushe import clock
+
 # --- resident identity card number, GB 11643-1999 -----------------------------------------
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -31,7 +33,7 @@ def check_resident_id(value: str, *, today: date | None = None) -> str:
     if not _ID_RE.match(v):
         raise ValueError("resident ID must be 17 digits followed by a digit or X")
     birth = resident_id_birth_date(v)
-    if birth > (today or date.today()) or birth.year < 1850:
+    if birth > (today or clock.today()) or birth.year < 1850:
         raise ValueError("resident ID birth date is outside 1850..today")
     if resident_id_check_char(v[:17]) != v[17]:
         raise ValueError("resident ID check character does not match (GB 11643 mod 11)")

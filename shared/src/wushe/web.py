@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import HTTPException, Query
 from pydantic import BaseModel, BeforeValidator, ConfigDict
 
+from wushe import clock
 from wushe.errors import DomainError
 
 
@@ -34,7 +35,8 @@ class Strict(BaseModel):
 
 
 def today() -> date:
-    return date.today()
+    """Today in China (see `wushe.clock`): the day every router checks dates against."""
+    return clock.today()
 
 
 def domain_error(exc: DomainError) -> HTTPException:

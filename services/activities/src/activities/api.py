@@ -41,10 +41,12 @@ Svc = Annotated[Activities, Depends(get_service)]
 
 
 async def visible_station(svc: Activities, who: Principal, station_id: str) -> KnownStation:
-    """A station from the local registry copy, inside the caller's scope (else 422/404)."""
+    """A station from the local registry copy, inside the caller's scope (else 422)."""
     station = await svc.store.station(station_id)
     if station is not None and not who.can_see(station.region_code):
-        raise HTTPException(404, f"station {station_id} not found")
+        # Another province's station is refused as an unknown one: a 404 here would tell
+        # the caller that a station of that id exists.
+        station = None
     try:
         return domain.check_station(station, station_id)
     except DomainError as exc:

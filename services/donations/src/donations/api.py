@@ -67,7 +67,9 @@ def rule(exc: DomainError) -> HTTPException:
 async def visible_station(svc: Donations, who: Principal, station_id: str) -> KnownStation:
     station = await svc.store.station(station_id)
     if station is not None and not who.can_see(station.region_code):
-        raise HTTPException(404, f"station {station_id} not found")
+        # Another province's station is refused as an unknown one: a 404 here would tell
+        # the caller that a station of that id exists.
+        station = None
     try:
         return domain.check_station(station, station_id)
     except DomainError as exc:
@@ -515,6 +517,7 @@ async def allocate(
 ) -> Any:
     """Allocate money of a fund to a station (and activity): never more than available, also
     under concurrent requests."""
+    await visible_fund(svc, who, fund_id)  # a missing or foreign fund is 404 before the body
     station = await visible_station(svc, who, body.station_id)
     return await on_fund(
         svc,

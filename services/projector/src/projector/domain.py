@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from datetime import date
 from typing import Any
 
+from wushe import clock
 from wushe.contracts import Envelope, Event
 from wushe.contracts.events import activities as act
 from wushe.contracts.events import donations as don
@@ -53,7 +54,7 @@ class ActivityRollup:
             delta = {"activities": 1, **counts_delta(event.counts, f.service_area)}
             yield Bucket(f.station_id, f.region_code, event.held_on), delta
         elif isinstance(event, act.ActivityCorrected):
-            day = event.activity_date or envelope.time.date()
+            day = event.activity_date or clock.today(envelope.time)
             delta = merge(
                 counts_delta(event.counts, event.service_area),
                 counts_delta(event.previous, event.service_area, -1),
@@ -79,7 +80,7 @@ class StationRollup:
     topics: tuple[str, ...] = (reg.STATIONS,)
 
     def deltas(self, event: Event, envelope: Envelope) -> Iterable[tuple[Bucket, Delta]]:
-        day: date = envelope.time.date()
+        day: date = clock.today(envelope.time)
         if isinstance(event, reg.StationRegistered):
             yield (
                 Bucket(event.station_id, event.region_code, day),
@@ -102,7 +103,7 @@ class PeopleAndRatings:
     topics: tuple[str, ...] = (reg.SOCIAL_WORKERS, reg.STATIONS)
 
     def deltas(self, event: Event, envelope: Envelope) -> Iterable[tuple[Bucket, Delta]]:
-        day = envelope.time.date()
+        day = clock.today(envelope.time)
         if isinstance(event, reg.SocialWorkerRegistered):
             delta: Delta = {"social_workers": 1, f"certification:{event.certification}": 1}
             if event.general_practice:
@@ -184,7 +185,7 @@ class VolunteerRollup:
                 )
         elif isinstance(event, vol.PointsAwarded):
             yield (
-                Bucket(event.station_id, event.region_code, envelope.time.date()),
+                Bucket(event.station_id, event.region_code, clock.today(envelope.time)),
                 {"points_awarded": event.points},
             )
         elif isinstance(event, vol.PointsRedeemed):
@@ -290,7 +291,7 @@ class MoneyLineage:
                 )
         elif isinstance(event, act.ActivityCorrected):
             delta = merge(counts_delta(event.counts, None), counts_delta(event.previous, None, -1))
-            day = event.activity_date or envelope.time.date()
+            day = event.activity_date or clock.today(envelope.time)
             for allocation_id in event.linkage.donation_ids:
                 if delta:
                     yield Bucket(f"outcome|{allocation_id}", event.region_code, day), delta
@@ -390,7 +391,7 @@ class ProgrammeProgress:
                 {"actual:backbones": 1 if promoted else -1},
             )
         elif isinstance(event, act.ActivityCorrected) and event.programme_ids:
-            day = event.activity_date or envelope.time.date()
+            day = event.activity_date or clock.today(envelope.time)
             delta = merge(actuals(event.counts), actuals(event.previous, -1))
             for pid in event.programme_ids:
                 if delta:

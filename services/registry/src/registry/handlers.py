@@ -7,12 +7,10 @@ evaluation, so a redelivered event is recognised and applied once.
 
 from __future__ import annotations
 
-from datetime import date
-
 from registry import domain
 from registry.settings import RegistrySettings
 from registry.store import RegistryStore
-from wushe import bus
+from wushe import bus, clock
 from wushe.contracts import Envelope, Event
 from wushe.contracts.events import training as tr
 from wushe.service import ServiceContext
@@ -52,7 +50,7 @@ async def follow_evaluation(store: RegistryStore, event: tr.EvaluationCompleted)
             stars=event.stars,
             rated_by=event.evaluator_org_id,
             rated_on=event.evaluated_on,
-            today=date.today(),
+            today=clock.today(),
             reason=f"third-party evaluation {event.evaluation_id}: total {event.total}",
             evaluation_id=event.evaluation_id,
         )

@@ -73,7 +73,9 @@ async def visible_station(
 ) -> KnownStation:
     station = await svc.store.station(station_id)
     if station is not None and not who.can_see(station.region_code):
-        raise HTTPException(404, f"station {station_id} not found")
+        # Another province's station is refused as an unknown one: a 404 here would tell
+        # the caller that a station of that id exists.
+        station = None
     try:
         return domain.check_station(station, station_id, field)
     except DomainError as exc:
@@ -372,6 +374,9 @@ class MoveIn(Strict):
 async def move_volunteer(
     volunteer_id: str, body: MoveIn, svc: Svc, who: CurrentPrincipal
 ) -> VolunteerOut:
+    # The volunteer first: a missing or another province's volunteer is a 404 whatever
+    # station the body names (the station's check would otherwise answer first).
+    await visible_volunteer(svc, who, volunteer_id)
     station = await visible_station(svc, who, body.station_id, "station_id")
     return await _change_volunteer(
         svc,

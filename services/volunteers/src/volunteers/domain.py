@@ -13,17 +13,18 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from wushe import clock
 from wushe.contracts import Event
 from wushe.contracts.events import volunteers as ev
 from wushe.errors import Conflict, DomainError
 from wushe.validators import age_on, check_mobile, check_resident_id, resident_id_birth_date
 
-CHINA = timezone(timedelta(hours=8), "CST")  # no daylight saving since 1991
+CHINA = clock.CHINA
 ELDER_AGE = 60
 MIN_AGE = 8  # younger children serve only alongside a guardian, not as registered volunteers
 ADULT_AGE = 18
@@ -964,7 +965,7 @@ def certificate_id(record: dict[str, Any]) -> str:
 
 
 def today_in_china(now: datetime | None = None) -> date:
-    return (now or datetime.now(UTC)).astimezone(CHINA).date()
+    return clock.today(now)
 
 
 def follow_activity_correction(
