@@ -34,9 +34,41 @@ YESTERDAY = TODAY - timedelta(days=1)
 TOWNSHIPS = ("360402001", "360402002")
 
 
-WORKER = person("罗春梅", "19880312", "027", "13970020001")
-VOLUNTEER = person("钟国平", "19590704", "015", "13970020002")
-CLIENT = person("邹秀英", "19420115", "048", "13970020003")
+@dataclass(frozen=True)
+class Province:
+    """What a province's records are made of: two townships, an organisation, three people."""
+
+    code: str
+    townships: tuple[str, ...]
+    organisation: dict[str, str]
+    worker: dict[str, str]
+    volunteer: dict[str, str]
+    client: dict[str, str]
+
+
+JIANGXI = Province(
+    OWNER,
+    TOWNSHIPS,
+    {"name": "九江蓝马甲公益服务中心", "kind": "foundation", "credit_code": "91350100M000100Y43"},
+    person("罗春梅", "19880312", "027", "13970020001"),
+    person("钟国平", "19590704", "015", "13970020002"),
+    person("邹秀英", "19420115", "048", "13970020003"),
+)
+
+
+def hubei(townships: list[tuple[str, str]]) -> Province:
+    """Hubei's own records, on two of its townships (from the registry's region table)."""
+    codes = tuple(code for code, _ in townships[:2])
+    county = codes[0][:6]
+    return Province(
+        FOREIGN,
+        codes,
+        {"name": "武汉公益基金会", "kind": "foundation", "credit_code": "53420100MJH000217Q"},
+        person("汤丽华", "19860421", "031", "13870030001", county),
+        person("龚建军", "19570913", "017", "13870030002", county),
+        person("程桂芝", "19400628", "044", "13870030003", county),
+    )
+
 
 # Routes that name no province's record, each for a reason.
 NOT_SCOPED = {
@@ -446,17 +478,25 @@ async def test_another_province_is_answered_as_if_nothing_existed(
     owner = keys.issue(subject=owner_subject, region_scope=OWNER, roles=["admin"])
     foreign = keys.issue(subject=f"hb-{unique}", region_scope=FOREIGN, roles=["admin"])
     async with platform(unique, keys) as urls:
-        real = await jiangxi(urls, owner, unique)
+        real = await records(urls, owner, unique, JIANGXI)
         real["owner_subject"] = owner_subject
         real["region"] = OWNER
         missing = {k: vary(v) for k, v in real.items()}
         missing["region"] = missing["province"] = "45"  # a province neither token covers
+        # Hubei has records of its own: its lists are not empty, and its writes below can
+        # name its own records beside one of Jiangxi's.
+        own = await records(
+            urls, foreign, unique, hubei(await scenario.townships_of(urls.registry, foreign, "42"))
+        )
         # Jiangxi's ids, places and people: none may reach Hubei's answers, unless Hubei
         # sent the value itself.
         secrets = {k: v for k, v in real.items() if k not in ("region", "province")}
         secrets.update(
             {f"township-{t}": t for t in TOWNSHIPS}
-            | {f"person-{p['name']}": p["name"] for p in (WORKER, VOLUNTEER, CLIENT)}
+            | {
+                f"person-{p['name']}": p["name"]
+                for p in (JIANGXI.worker, JIANGXI.volunteer, JIANGXI.client)
+            }
         )
         specs = {}
         for name in SERVICES:
@@ -469,58 +509,87 @@ async def test_another_province_is_answered_as_if_nothing_existed(
         before = await settled(stack, unique)
         kept = await owner_reads(urls, owner, reads, real)
 
-        # Reads first: the audit is a list too, and Hubei's refused writes below would put
-        # Jiangxi's ids (sent by Hubei) into Hubei's own audit.
+        # 1. Jiangxi's records by Hubei, and missing ones in their place. Reads first: the
+        # audit is a list too, and Hubei's refused writes would put Jiangxi's ids (sent by
+        # Hubei) into Hubei's own audit.
         wrong: list[str] = []
         for ask in [*reads, *writes]:
-            wrong += await probe(urls, foreign, ask, real, missing, secrets)
+            compared = Compared(real, missing, ask.names, by_id_is_404=True)
+            wrong += (await probe(urls, foreign, ask, compared, secrets))[0]
         assert not wrong, "\n".join(wrong)
-
         assert await settled(stack, unique) == before  # nothing written by any of it
+
+        # 2. Hubei's own records, with one of Jiangxi's named in the body (a Jiangxi station
+        # for Hubei's money, a Jiangxi volunteer in Hubei's team...), and a missing one in its
+        # place. These may write to Hubei's records when both are accepted (an attendee id
+        # is not checked against the registry); never to Jiangxi's.
+        accepted: list[str] = []
+        mixed = 0
+        for ask in writes:
+            for key in sorted(set(PLACEHOLDER.findall(repr(ask.body)))):
+                compared = Compared(
+                    {**own, key: real[key]}, {**own, key: missing[key]}, {key}, by_id_is_404=False
+                )
+                found, both = await probe(urls, foreign, ask, compared, secrets)
+                wrong += found
+                accepted += [f"{ask.method} {ask.path} naming {key}"] if both else []
+                mixed += 1
+        assert not wrong, "\n".join(wrong)
         assert await owner_reads(urls, owner, reads, real) == kept
     by_id = sum(1 for a in every if re.search(r"\{\w+\}", a.path))
     print(
         f"\n[tenancy] {len(reads)} reads and {len(writes)} writes over 6 services,"
-        f" {by_id} of them by id, each asked twice"
+        f" {by_id} of them by id; {mixed} writes naming one Jiangxi record beside Hubei's own;"
+        f" each asked twice. Accepted with a Jiangxi id as with a missing one: {accepted}"
     )
     assert by_id >= 50  # the sweep really walked the routes
+    assert mixed >= 30
+
+
+@dataclass(frozen=True)
+class Compared:
+    """The two asks of a probe: with `seen` values (naming Jiangxi's records) and with
+    `absent` ones in their place; `names` are the keys in which the two differ."""
+
+    seen: dict[str, str]
+    absent: dict[str, str]
+    names: set[str]
+    by_id_is_404: bool  # the path names Jiangxi's record (not Hubei's own)
 
 
 async def probe(
-    urls: scenario.Endpoints,
-    token: str,
-    ask: Ask,
-    real: dict[str, str],
-    missing: dict[str, str],
-    secrets: dict[str, str],
-) -> list[str]:
-    """What is wrong with the other province's answers to one ask (nothing, if all holds)."""
+    urls: scenario.Endpoints, token: str, ask: Ask, compared: Compared, secrets: dict[str, str]
+) -> tuple[list[str], bool]:
+    """What is wrong with the other province's answers to one ask (nothing, if all holds),
+    and whether both were accepted."""
     headers = {"Authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(base_url=getattr(urls, ask.service), timeout=30) as c:
-        hidden = await c.request(**_with_headers(ask.request(real), headers))
-        absent = await c.request(**_with_headers(ask.request(missing), headers))
+        hidden = await c.request(**_with_headers(ask.request(compared.seen), headers))
+        absent = await c.request(**_with_headers(ask.request(compared.absent), headers))
     where = f"{ask.service} {ask.method} {ask.path} {ask.params}: {hidden.status_code}"
     wrong = []
     by_id = bool(re.search(r"\{\w+\}", ask.path))
     imports = ask.path.startswith("/imports/")  # an import reports refused rows in a 200
+    both = hidden.is_success and absent.is_success
     if hidden.status_code >= 500:
         wrong.append(f"{where} answered {hidden.text}")
-    elif by_id and hidden.status_code != 404:
+    elif compared.by_id_is_404 and by_id and hidden.status_code != 404:
         wrong.append(f"{where} is not 404: {hidden.text}")
-    elif ask.method != "GET" and not 400 <= hidden.status_code < 500 and not imports:
+    elif compared.by_id_is_404 and ask.method != "GET" and hidden.is_success and not imports:
         wrong.append(f"{where} was not refused: {hidden.text}")
     # Nothing tells Jiangxi's records from missing ones but the values Hubei sent.
     seen = absent.text
-    for key in ask.names:
-        seen = seen.replace(missing[key], real[key])
-    if ask.names and (hidden.status_code, hidden.text) != (absent.status_code, seen):
+    for key in compared.names:
+        seen = seen.replace(compared.absent[key], compared.seen[key])
+    differs = (hidden.status_code, hidden.text) != (absent.status_code, seen)
+    if compared.names and differs and not both:
         wrong.append(f"{where} {hidden.text} differs from a missing one's {absent.text}")
     # (a station's id holds its township's code, and a visit's id the station's)
-    sent = [real[key] for key in ask.names]
+    sent = [compared.seen[key] for key in compared.names]
     leaked = [k for k, v in secrets.items() if v in hidden.text and not any(v in s for s in sent)]
     if leaked:
         wrong.append(f"{where} shows {leaked}: {hidden.text}")
-    return wrong
+    return wrong, both and not imports
 
 
 def _with_headers(request: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:
@@ -572,8 +641,8 @@ async def settled(stack: LocalStack, unique: str) -> dict[str, int]:
         await client.close()
 
 
-async def jiangxi(urls: scenario.Endpoints, token: str, unique: str) -> dict[str, str]:
-    """One record of every kind in Jiangxi, through the APIs; the ids they were given."""
+async def records(urls: scenario.Endpoints, token: str, unique: str, p: Province) -> dict[str, str]:
+    """One record of every kind in a province, through the APIs; the ids they were given."""
     headers = {"Authorization": f"Bearer {token}"}
     ids: dict[str, str] = {}
 
@@ -589,24 +658,19 @@ async def jiangxi(urls: scenario.Endpoints, token: str, unique: str) -> dict[str
         assert r.status_code in (200, 201), (service, path, r.text)
         return r.json()
 
-    for i, code in enumerate(TOWNSHIPS):
+    for i, code in enumerate(p.townships):
         station = await call("registry", "/stations", {"region_code": code, "status": "operating"})
         ids["station_id" if i == 0 else "second_station_id"] = station["station_id"]
     org = await call(
         "registry",
         "/organisations",
-        {
-            "name": "九江蓝马甲公益服务中心",
-            "kind": "foundation",
-            "credit_code": "91350100M000100Y43",
-            "region_code": OWNER,
-        },
+        {**p.organisation, "region_code": p.code},
     )
     ids["org_id"] = org["org_id"]
     worker = await call(
         "registry",
         "/social-workers",
-        {**WORKER, "region_code": "360402", "certification": "social_worker"},
+        {**p.worker, "region_code": p.townships[0][:6], "certification": "social_worker"},
     )
     ids["worker_id"] = worker["worker_id"]
     await call(
@@ -614,14 +678,14 @@ async def jiangxi(urls: scenario.Endpoints, token: str, unique: str) -> dict[str
         f"/social-workers/{ids['worker_id']}/assignments",
         {"station_id": ids["station_id"], "from_date": str(TODAY - timedelta(days=60))},
     )
-    ids["programme_id"] = f"bv-{unique}"
+    ids["programme_id"] = f"bv-{p.code}-{unique}"
     await call(
         "registry",
         "/programmes",
         {
             "programme_id": ids["programme_id"],
             "name": "蓝马甲行动",
-            "scope_regions": [OWNER],
+            "scope_regions": [p.code],
             "start_date": str(TODAY - timedelta(days=60)),
             "end_date": str(TODAY + timedelta(days=60)),
             "total_targets": {"backbone_volunteers": 2, "service_sessions": 4},
@@ -662,7 +726,7 @@ async def jiangxi(urls: scenario.Endpoints, token: str, unique: str) -> dict[str
         "/client-files",
         {
             "station_id": ids["station_id"],
-            **CLIENT,
+            **p.client,
             "categories": ["empty_nest_elder"],
             "consent_on": str(TODAY),
             "opened_on": str(TODAY),
@@ -673,7 +737,7 @@ async def jiangxi(urls: scenario.Endpoints, token: str, unique: str) -> dict[str
     volunteer = await call(
         "volunteers",
         "/volunteers",
-        {**VOLUNTEER, "station_id": ids["station_id"], "registered_on": str(YESTERDAY)},
+        {**p.volunteer, "station_id": ids["station_id"], "registered_on": str(YESTERDAY)},
     )
     ids["volunteer_id"] = vid = volunteer["volunteer_id"]
     await call(
@@ -717,14 +781,14 @@ async def jiangxi(urls: scenario.Endpoints, token: str, unique: str) -> dict[str
     await call(
         "volunteers",
         "/points-rules",
-        {"region_code": OWNER, "effective_from": str(TODAY), "points_per_hour": 10},
+        {"region_code": p.code, "effective_from": str(TODAY), "points_per_hour": 10},
     )
-    ids["province"] = OWNER
+    ids["province"] = p.code
 
     donor = await call(
         "donations",
         "/donors",
-        {"kind": "foundation", "region_code": OWNER, "org_id": ids["org_id"]},
+        {"kind": "foundation", "region_code": p.code, "org_id": ids["org_id"]},
     )
     ids["donor_id"] = donor["donor_id"]
     pledge = await call(
@@ -752,17 +816,17 @@ async def jiangxi(urls: scenario.Endpoints, token: str, unique: str) -> dict[str
     ids["gift_id"] = funded["gifts"][0]["gift_id"]
     ids["allocation_id"] = funded["allocations"][0]["allocation_id"]
 
-    ids["course_id"] = f"c-{unique}"
+    ids["course_id"] = f"c-{p.code}-{unique}"
     await call(
         "training",
         "/courses",
-        {"course_id": ids["course_id"], "region_code": OWNER, "title": "五社联动系列课程"},
+        {"course_id": ids["course_id"], "region_code": p.code, "title": "五社联动系列课程"},
     )
     session = await call(
         "training",
         "/sessions",
         {
-            "region_code": "3604",
+            "region_code": p.townships[0][:4],
             "course_id": ids["course_id"],
             "kind": "routine_study",
             "mode": "on_site",

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -39,6 +40,13 @@ class Principal:
 
     def can_see(self, region_code: str | None) -> bool:
         return bool(region_code) and str(region_code).startswith(self.region_scope)
+
+    def shares_scope(self, regions: Iterable[str]) -> bool:
+        """Whether a record spanning `regions` (a programme's scope) concerns this caller:
+        one of them lies within the caller's scope or contains it."""
+        return any(
+            r.startswith(self.region_scope) or self.region_scope.startswith(r) for r in regions
+        )
 
     def has_role(self, role: str) -> bool:
         return role in self.roles or "admin" in self.roles

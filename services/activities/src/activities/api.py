@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
 from activities import domain
-from activities.domain import Activity, Evidence, KnownStation
+from activities.domain import Activity, Evidence, KnownProgramme, KnownStation
 from activities.store import ActivitiesStore
 from wushe import imports
 from wushe.auth import CurrentPrincipal, Principal
@@ -38,6 +38,15 @@ async def get_service(request: Request) -> Activities:
 
 
 Svc = Annotated[Activities, Depends(get_service)]
+
+
+async def visible_programme(
+    svc: Activities, who: Principal, programme_id: str
+) -> KnownProgramme | None:
+    """A programme from the local registry copy, or None (unknown) when its scope is not the
+    caller's: saying "not enrolled" would tell another province that the programme exists."""
+    programme = await svc.store.programme(programme_id)
+    return programme if programme and who.shares_scope(programme.scope_regions) else None
 
 
 async def visible_station(svc: Activities, who: Principal, station_id: str) -> KnownStation:
@@ -139,7 +148,7 @@ async def plan(svc: Activities, who: Principal, body: ActivityIn) -> tuple[Activ
     # With an external_ref the id is known in advance: insert first, and look the activity up
     # only when that id is taken (the usual case is then one call, not a miss and a write).
     try:
-        activity, version = await _plan_new(svc, station, activity_id, body)
+        activity, version = await _plan_new(svc, who, station, activity_id, body)
         return activity, version, True
     except (HTTPException, ConcurrencyError):
         if not body.external_ref:
@@ -151,9 +160,9 @@ async def plan(svc: Activities, who: Principal, body: ActivityIn) -> tuple[Activ
 
 
 async def _plan_new(
-    svc: Activities, station: KnownStation, activity_id: str, body: ActivityIn
+    svc: Activities, who: Principal, station: KnownStation, activity_id: str, body: ActivityIn
 ) -> tuple[Activity, int]:
-    programmes = {pid: await svc.store.programme(pid) for pid in body.programme_ids}
+    programmes = {pid: await visible_programme(svc, who, pid) for pid in body.programme_ids}
     facts = ev.ActivityFacts(
         activity_id=activity_id,
         station_id=station.station_id,
@@ -664,7 +673,7 @@ async def _import_activity(svc: Activities, who: Principal, row: ActivityRow) ->
     # Insert first, as `plan` does: the first commit's id says whether the row was imported
     # before, and a lookup that misses would scan the collection on FerretDB for every row.
     try:
-        return await _import_new(svc, station, activity_id, row)
+        return await _import_new(svc, who, station, activity_id, row)
     except (DomainError, HTTPException):
         existing, _ = await svc.store.activities.load_model(activity_id, Activity)
         if existing is not None:
@@ -673,7 +682,7 @@ async def _import_activity(svc: Activities, who: Principal, row: ActivityRow) ->
 
 
 async def _import_new(
-    svc: Activities, station: KnownStation, activity_id: str, row: ActivityRow
+    svc: Activities, who: Principal, station: KnownStation, activity_id: str, row: ActivityRow
 ) -> str:
     facts = ev.ActivityFacts(
         activity_id=activity_id,
@@ -686,7 +695,7 @@ async def _import_new(
         themes=row.themes,
         activity_date=row.activity_date,
     )
-    programmes = {pid: await svc.store.programme(pid) for pid in row.programme_ids}
+    programmes = {pid: await visible_programme(svc, who, pid) for pid in row.programme_ids}
     domain.check_references(station, row.room_id, programmes, row.activity_date)
     activity, planned = domain.plan_activity(
         facts, planned_sessions=row.counts.sessions if row.counts else 1

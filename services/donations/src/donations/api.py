@@ -339,7 +339,8 @@ async def make_pledge(
         raise rule(DomainError("programme_id", "a pledge is to one programme or one station"))
     if body.programme_id:
         programme = await svc.store.programme(body.programme_id)
-        if programme is None:
+        # another province's programme is refused as an unknown one, not with a 404
+        if programme is None or not who.shares_scope(programme.scope_regions):
             raise rule(DomainError("programme_id", f"unknown programme {body.programme_id}"))
         region = _common_prefix(programme.scope_regions)
     else:
@@ -463,7 +464,8 @@ async def give(
     donor = await visible_donor(svc, who, body.donor_id)
     if body.programme_id:
         programme = await svc.store.programme(body.programme_id)
-        if programme is None:
+        # another province's programme is refused as an unknown one, not with a 404
+        if programme is None or not who.shares_scope(programme.scope_regions):
             raise rule(DomainError("programme_id", f"unknown programme {body.programme_id}"))
         region = _common_prefix(programme.scope_regions)
     else:

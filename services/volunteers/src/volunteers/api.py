@@ -328,6 +328,8 @@ async def promote_backbone(
 ) -> VolunteerOut:
     """Promote to backbone volunteer (骨干), per programme that counts backbones."""
     programme = await svc.store.programme(body.programme_id) if body.programme_id else None
+    if programme is not None and not who.shares_scope(programme.scope_regions):
+        programme = None  # another province's programme is refused as an unknown one
     return await _change_volunteer(
         svc,
         who,

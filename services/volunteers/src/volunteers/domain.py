@@ -56,6 +56,7 @@ class KnownStation(BaseModel):
 
 class KnownProgramme(BaseModel):
     programme_id: str
+    scope_regions: list[str] = []
     start_date: date
     end_date: date
     enrolled: list[str] = []
