@@ -379,6 +379,27 @@ async def test_no_personal_data_leaves_the_service(stack: LocalStack, services: 
         json={"served_on": today, "service_area": "social_assistance", "note": "需要助餐"},
     )
     assert served.json()["services"] == 1
+    # Served at an activity: one of the station's own, never an id it does not have.
+    activity = await act.post(
+        "/activities",
+        headers=h,
+        json={
+            "station_id": sid,
+            "service_area": "elder_services",
+            "kind": "community_event",
+            "activity_date": today,
+        },
+    )
+    assert activity.status_code == 201, activity.text
+    for activity_id, code in (("act-none", 422), (activity.json()["activity_id"], 200)):
+        r = await act.post(
+            f"/client-files/{fid}/services",
+            headers=h,
+            json={"served_on": today, "service_area": "elder_services", "activity_id": activity_id},
+        )
+        assert r.status_code == code, r.text
+        assert code == 200 or r.json()["detail"][0]["loc"][-1] == "activity_id"
+    assert r.json()["services"] == 2
     closed = await act.post(
         f"/client-files/{fid}/closure",
         headers=h,

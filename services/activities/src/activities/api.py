@@ -566,6 +566,14 @@ async def record_service(
         raise domain_error(Conflict("status", "the file is closed"))
     if not file.opened_on <= body.served_on <= today():
         raise domain_error(DomainError("served_on", "between the opening and today"))
+    if body.activity_id is not None:
+        # A client is served at one of the file's station's own activities; any other id
+        # (another station's, another province's, none) is refused the same way.
+        activity, _ = await svc.store.activities.load_model(body.activity_id, Activity)
+        if activity is None or activity.facts.station_id != file.station_id:
+            raise domain_error(
+                DomainError("activity_id", f"no activity {body.activity_id} at {file.station_id}")
+            )
     entry = svc.vault.encrypt(
         json.dumps(body.model_dump(mode="json"), ensure_ascii=False),
         context=f"client_file:{file_id}:service",
