@@ -768,7 +768,10 @@ class Bench:
 
     def auth(self, region: str = "36", subject: str = "bench") -> dict[str, str]:
         token = self.keys.issue(
-            subject=subject, region_scope=region, roles=["admin"], ttl_s=24 * 3600
+            subject=subject,
+            region_scope=region,
+            roles=["admin", "platform_operator"],
+            ttl_s=24 * 3600,
         )
         return {"Authorization": f"Bearer {token}"}
 

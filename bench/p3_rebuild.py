@@ -1,7 +1,7 @@
 """P3: rebuilding the views from offset 0 with the projector's own rebuild (`POST
-/views/rebuilds`, admin), timed from the POST until its status says `switched`, against
-B2's total time to read the same events (goal: at most 1.5 times it); and the rebuilt
-generation's checksum must equal the incremental views' checksum.
+/views/rebuilds`, the platform_operator role), timed from the POST until its status says
+`switched`, against B2's total time to read the same events (goal: at most 1.5 times it);
+and the rebuilt generation's checksum must equal the incremental views' checksum.
 
 Runs on P1's projector process right after P1, so the topics hold exactly the N events and
 nothing is produced meanwhile. Both checksums come from `Projector(db, VIEWS,

@@ -79,8 +79,8 @@ NOT_SCOPED = {
     ("GET", "/regions/{code}"): "public geography",
     ("GET", "/regions/{code}/children"): "public geography",
     ("GET", "/boundary-changes"): "the national record of boundary changes, public geography",
-    ("POST", "/views/rebuilds"): "a platform operation of the admin role, not a province's",
-    ("GET", "/views/rebuilds/{rebuild_id}"): "a platform operation of the admin role",
+    ("POST", "/views/rebuilds"): "a platform operation (the platform_operator role), no province's",
+    ("GET", "/views/rebuilds/{rebuild_id}"): "a platform operation (the platform_operator role)",
 }
 
 # Path parameters that name a kind, not a record: the same value in both asks.

@@ -125,7 +125,7 @@ async def test_two_instances_and_duplicates_give_exact_views(
             # of one process) is refused until the projector runs as one instance.
             ops = {
                 "Authorization": "Bearer "
-                + keys.issue(subject="ops", region_scope="36", roles=["admin"])
+                + keys.issue(subject="ops", region_scope="36", roles=["platform_operator"])
             }
 
             async def both_joined() -> bool:
@@ -279,7 +279,11 @@ async def test_rebuild_from_offset_zero_switches_to_equal_views(
     envelopes, _expected = activity_events(30, unique)
     auth = {"Authorization": "Bearer " + keys.issue(subject="jx", region_scope="36")}
     admin = {
-        "Authorization": "Bearer " + keys.issue(subject="ops", region_scope="36", roles=["admin"])
+        "Authorization": "Bearer " + keys.issue(subject="jx", region_scope="36", roles=["admin"])
+    }
+    operator = {
+        "Authorization": "Bearer "
+        + keys.issue(subject="ops", region_scope="36", roles=["platform_operator"])
     }
     app = create_app(settings, token_verifier=keys.verifier())
     march = {"region": "36", "as_of": str(DAY + timedelta(days=19))}
@@ -299,13 +303,17 @@ async def test_rebuild_from_offset_zero_switches_to_equal_views(
                 assert await retention_of(stack.cfg.kafka_bootstrap, topic) == "-1", topic
             before_gen = app.state.generations
             old = await before_gen.current()
-            assert (await views.post("/views/rebuilds", headers=auth)).status_code == 403
-            started = await views.post("/views/rebuilds", headers=admin)
+            # Every province's views are rebuilt: not even a province's admin may start it.
+            for province in (auth, admin):
+                refused = await views.post("/views/rebuilds", headers=province)
+                assert refused.status_code == 403, refused.text
+            started = await views.post("/views/rebuilds", headers=operator)
             assert started.status_code == 202, started.text
             rid = started.json()["rebuild_id"]
+            assert (await views.get(f"/views/rebuilds/{rid}", headers=admin)).status_code == 404
 
             async def switched() -> bool:
-                run = (await views.get(f"/views/rebuilds/{rid}", headers=admin)).json()
+                run = (await views.get(f"/views/rebuilds/{rid}", headers=operator)).json()
                 assert run["status"] != "failed", run
                 return run["status"] == "switched"
 

@@ -30,6 +30,10 @@ SCOPE_CLAIM = "region_scope"
 ROLES_CLAIM = "roles"
 
 
+# Roles that act on every province at once: held only when granted by name.
+PLATFORM_ROLES = frozenset({"platform_operator"})
+
+
 @dataclass(frozen=True)
 class Principal:
     """Who is calling, verified: a subject, a region scope and roles."""
@@ -49,7 +53,9 @@ class Principal:
         )
 
     def has_role(self, role: str) -> bool:
-        return role in self.roles or "admin" in self.roles
+        """A role held, or implied by `admin`: a province's admin holds every role of its
+        province, never a platform role (an operation on every province at once)."""
+        return role in self.roles or ("admin" in self.roles and role not in PLATFORM_ROLES)
 
     def require_visible(self, region_code: str | None, what: str = "resource") -> None:
         """404 for anything outside the scope, exactly as if it did not exist."""

@@ -161,7 +161,7 @@ app.add_typer(views_app, name="views")
 @views_app.command("rebuild")
 def views_rebuild(
     url: Annotated[str, typer.Option(help="the projector's base URL")] = "http://127.0.0.1:8110",
-    region: Annotated[str, typer.Option(help="the admin token's region scope")] = "36",
+    region: Annotated[str, typer.Option(help="the platform operator token's region scope")] = "36",
     timeout: Annotated[float, typer.Option(help="give up after this many seconds")] = 3600,
 ) -> None:
     """Rebuild every view from offset 0 beside the served one, then switch (dev key token)."""
@@ -172,7 +172,10 @@ def views_rebuild(
     from wushe import auth
 
     token = auth.DevKeys.load_or_create(auth.DevKeys.default_dir()).issue(
-        subject="wushe-cli", region_scope=region, roles=["admin"], ttl_s=int(timeout) + 60
+        subject="wushe-cli",
+        region_scope=region,
+        roles=["platform_operator"],
+        ttl_s=int(timeout) + 60,
     )
     headers = {"Authorization": f"Bearer {token}"}
 

@@ -399,11 +399,15 @@ async def start_rebuild(
     rebuilder: Annotated[Rebuilder, Depends(get_rebuilder)],
 ) -> RebuildOut:
     """Rebuild every view from offset 0 into a new generation; the current one keeps
-    serving until the new one has caught up, then the switch is atomic (admin only).
+    serving until the new one has caught up, then the switch is atomic. Every province's
+    views are rebuilt, so it takes the `platform_operator` role, which no province's admin
+    implies.
     The switch pauses the live consumer in this process, so the views group must have one
     member: with more, 409 (scale to one instance, rebuild, scale out again)."""
-    if not who.has_role("admin"):
-        raise HTTPException(403, "rebuilding views needs the admin role")
+    if not who.has_role("platform_operator"):
+        raise HTTPException(
+            403, "rebuilding every province's views needs the platform_operator role"
+        )
     settings = request.app.state.ctx.settings
     members = await group_size(settings.kafka_bootstrap, settings.views_group)
     if members > 1:
@@ -421,6 +425,6 @@ async def rebuild_status(
     rebuild_id: str, who: CurrentPrincipal, rebuilder: Annotated[Rebuilder, Depends(get_rebuilder)]
 ) -> RebuildOut:
     run = rebuilder.runs.get(rebuild_id)
-    if run is None or not who.has_role("admin"):
+    if run is None or not who.has_role("platform_operator"):
         raise HTTPException(404, f"no rebuild {rebuild_id}")
     return rebuild_out(run)
