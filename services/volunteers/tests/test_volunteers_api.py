@@ -22,10 +22,9 @@ from activities.settings import ActivitiesSettings
 from registry.app import create_app as create_registry
 from registry.settings import RegistrySettings
 from volunteers.app import create_app as create_volunteers
-from volunteers.domain import CHINA, today_in_china
 from volunteers.handlers import ActivityFollower
 from volunteers.settings import VolunteersSettings
-from wushe import bus
+from wushe import bus, clock
 from wushe.auth import DevKeys
 from wushe.contracts import REGISTRY, Envelope
 from wushe.contracts.events import activities as act
@@ -41,7 +40,7 @@ ELDER = person("胡桂兰", "19560312", "024", "13970010001")
 ADULT = person("熊建华", "19850704", "013", "13970010002")
 OTHER = person("章晓燕", "19920115", "046", "13970010003")
 SECRETS = [p[k] for p in (ELDER, ADULT, OTHER) for k in ("name", "id_number", "phone")]
-YESTERDAY = today_in_china() - timedelta(days=1)
+YESTERDAY = clock.today() - timedelta(days=1)
 
 
 @pytest.fixture
@@ -108,8 +107,8 @@ async def setup_registry(
             "programme_id": programme,
             "name": "蓝马甲行动",
             "scope_regions": ["36"],
-            "start_date": str(today_in_china() - timedelta(days=200)),
-            "end_date": str(today_in_china() + timedelta(days=100)),
+            "start_date": str(clock.today() - timedelta(days=200)),
+            "end_date": str(clock.today() + timedelta(days=100)),
             "total_targets": {"backbone_volunteers": 10, "service_sessions": 12},
             "station_targets": {"backbone_volunteers": 5},
         },
@@ -118,7 +117,7 @@ async def setup_registry(
     enrolled = await reg.post(
         f"/programmes/{programme}/enrolments",
         headers=h,
-        json={"station_ids": sids, "enrolled_on": str(today_in_china() - timedelta(days=200))},
+        json={"station_ids": sids, "enrolled_on": str(clock.today() - timedelta(days=200))},
     )
     assert enrolled.status_code == 200, enrolled.text
 
@@ -196,7 +195,7 @@ async def test_hours_reach_kafka_once_and_backbones_follow_from_the_events(
     rules = await vol.post(
         "/points-rules",
         headers=h,
-        json={"region_code": "36", "effective_from": str(today_in_china()), "points_per_hour": 10},
+        json={"region_code": "36", "effective_from": str(clock.today()), "points_per_hour": 10},
     )
     assert rules.status_code == 200, rules.text
 
@@ -217,7 +216,7 @@ async def test_hours_reach_kafka_once_and_backbones_follow_from_the_events(
         headers=h,
         json={
             "programme_id": programme,
-            "demoted_on": str(today_in_china()),
+            "demoted_on": str(clock.today()),
             "reason_code": "inactive",
         },
     )
@@ -237,7 +236,7 @@ async def test_hours_reach_kafka_once_and_backbones_follow_from_the_events(
     )
     assert shift.status_code == 201, shift.text
     shift_id = shift.json()["shift_id"]
-    at = lambda hh, mm: datetime.combine(YESTERDAY, time(hh, mm), tzinfo=CHINA).isoformat()  # noqa: E731
+    at = lambda hh, mm: datetime.combine(YESTERDAY, time(hh, mm), tzinfo=clock.CHINA).isoformat()  # noqa: E731
     ledger = await vol.post(
         f"/volunteers/{v_elder}/attendances",
         headers=h,
@@ -407,8 +406,8 @@ async def approved_hours(
         },
     )
     assert shift.status_code == 201, shift.text
-    start = datetime.combine(YESTERDAY, time(hours[0]), tzinfo=CHINA)
-    end = datetime.combine(YESTERDAY, time(hours[1]), tzinfo=CHINA)
+    start = datetime.combine(YESTERDAY, time(hours[0]), tzinfo=clock.CHINA)
+    end = datetime.combine(YESTERDAY, time(hours[1]), tzinfo=clock.CHINA)
     r = await vol.post(
         f"/volunteers/{vid}/attendances",
         headers=h,
@@ -706,7 +705,7 @@ async def test_teams_certificates_and_the_national_export(
     )
     assert (r.status_code, r.json()["leader"]) == (200, vid)
     r = await vol.post(
-        f"/teams/{tid}/members/{vid}/leave", headers=h, json={"left_on": str(today_in_china())}
+        f"/teams/{tid}/members/{vid}/leave", headers=h, json={"left_on": str(clock.today())}
     )
     assert (r.status_code, r.json()["leader"], set(r.json()["members"])) == (200, None, {other})
 

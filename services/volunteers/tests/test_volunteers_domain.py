@@ -9,7 +9,6 @@ import pytest
 
 from volunteers import domain
 from volunteers.domain import (
-    CHINA,
     KnownProgramme,
     KnownStation,
     Ledger,
@@ -17,12 +16,13 @@ from volunteers.domain import (
     Shift,
     Volunteer,
 )
+from wushe import clock
 from wushe.contracts.events import volunteers as ev
 from wushe.errors import Conflict, DomainError
 from wushe.validators import resident_id_check_char
 
 TODAY = date(2026, 11, 23)  # a Monday
-NOW = datetime(2026, 11, 23, 20, 0, tzinfo=CHINA)
+NOW = datetime(2026, 11, 23, 20, 0, tzinfo=clock.CHINA)
 
 
 def resident_id(birth: date, serial: str = "001") -> str:
@@ -70,7 +70,7 @@ def shift(day: date = TODAY, start: time = time(9), end: time = time(12)) -> Shi
 
 
 def at(hour: int, minute: int = 0, day: date = TODAY) -> datetime:
-    return datetime.combine(day, time(hour, minute), tzinfo=CHINA)
+    return datetime.combine(day, time(hour, minute), tzinfo=clock.CHINA)
 
 
 def rules(pph: int = 10, bonuses: list[ev.Bonus] | None = None) -> PointsRules:
@@ -485,4 +485,4 @@ def test_the_certificate_record_is_canonical_and_any_change_changes_its_id() -> 
 
 def test_china_time_decides_the_service_day() -> None:
     late_utc = datetime(2026, 11, 22, 17, 30, tzinfo=UTC)  # 01:30 on the 23rd in China
-    assert domain.today_in_china(late_utc) == TODAY
+    assert clock.today(late_utc) == TODAY

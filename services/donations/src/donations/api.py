@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
 from donations import domain
-from donations.domain import Donor, Fund, GiftIn, KnownStation
+from donations.domain import Donor, Fund, GiftIn, KnownProgramme, KnownStation
 from donations.store import DonationsStore
 from wushe.auth import CurrentPrincipal, Principal
 from wushe.contracts.events import donations as ev
@@ -76,6 +76,15 @@ async def visible_station(svc: Donations, who: Principal, station_id: str) -> Kn
         raise rule(exc) from None
 
 
+async def visible_programme(svc: Donations, who: Principal, programme_id: str) -> KnownProgramme:
+    """A programme from the local registry copy whose scope is the caller's; another
+    province's is refused as an unknown one (a 404 would say that it exists)."""
+    programme = await svc.store.programme(programme_id)
+    if programme is None or not who.shares_scope(programme.scope_regions):
+        raise rule(DomainError("programme_id", f"unknown programme {programme_id}"))
+    return programme
+
+
 async def visible_donor(svc: Donations, who: Principal, donor_id: str) -> Donor:
     donor = await svc.store.donor(donor_id)
     if donor is None or not who.can_see(donor.region_code):
@@ -126,9 +135,12 @@ async def on_fund(
     body: BaseModel,
     prefix: str,
     decide: Callable[[Fund, str], tuple[Fund, list[Any]]],
+    *,
+    fund_checked: bool = False,  # the route already answered a missing or foreign fund
 ) -> Any:
     """A keyed command on an existing fund: `decide` gets the fund and the new entry's id."""
-    await visible_fund(svc, who, fund_id)
+    if not fund_checked:
+        await visible_fund(svc, who, fund_id)
 
     async def work(ids: Callable[[str], str]) -> FundOut:
         new_id = ids(prefix)
@@ -338,10 +350,7 @@ async def make_pledge(
     if bool(body.programme_id) == bool(body.station_id):
         raise rule(DomainError("programme_id", "a pledge is to one programme or one station"))
     if body.programme_id:
-        programme = await svc.store.programme(body.programme_id)
-        # another province's programme is refused as an unknown one, not with a 404
-        if programme is None or not who.shares_scope(programme.scope_regions):
-            raise rule(DomainError("programme_id", f"unknown programme {body.programme_id}"))
+        programme = await visible_programme(svc, who, body.programme_id)
         region = _common_prefix(programme.scope_regions)
     else:
         station = await visible_station(svc, who, str(body.station_id))
@@ -463,10 +472,7 @@ async def give(
     """A gift made without a pledge: a fund of its own, allocated like a pledge."""
     donor = await visible_donor(svc, who, body.donor_id)
     if body.programme_id:
-        programme = await svc.store.programme(body.programme_id)
-        # another province's programme is refused as an unknown one, not with a 404
-        if programme is None or not who.shares_scope(programme.scope_regions):
-            raise rule(DomainError("programme_id", f"unknown programme {body.programme_id}"))
+        programme = await visible_programme(svc, who, body.programme_id)
         region = _common_prefix(programme.scope_regions)
     else:
         try:
@@ -538,6 +544,7 @@ async def allocate(
             on=body.allocated_on,
             today=today(),
         ),
+        fund_checked=True,
     )
 
 

@@ -238,9 +238,7 @@ async def programme_progress(
     # Another province's programme is as absent as one that does not exist: its name and
     # period are not for this caller. Visible: the programme's region and the caller's
     # scope overlap (a national programme to a province, a province's to the nation).
-    overlap = meta is not None and (
-        meta[1].startswith(who.region_scope) or who.region_scope.startswith(meta[1])
-    )
+    overlap = meta is not None and who.shares_scope([meta[1]])
     if meta is None or not overlap or not area.startswith(who.region_scope):
         raise HTTPException(404, f"no progress for programme {programme_id}")
     name, _, start, end = meta

@@ -208,14 +208,15 @@ async def record_attendance(
         if a.station_id is not None and a.station_id not in stations:
             await visible_station(store, who, a.station_id, f"attendances[{i}].station_id")
             stations.add(a.station_id)
-        if a.attendee_kind == "social_worker" and not who.can_see(
-            ((await store.registry.social_worker(a.attendee_id)) or {}).get("region_code")
-        ):  # another province's social worker is refused as an unknown one
-            raise domain_error(
-                DomainError(
-                    f"attendances[{i}].attendee_id", f"unknown social worker {a.attendee_id}"
+        if a.attendee_kind == "social_worker":
+            worker = await store.registry.social_worker(a.attendee_id)
+            # another province's social worker is refused as an unknown one
+            if worker is None or not who.can_see(worker.get("region_code")):
+                raise domain_error(
+                    DomainError(
+                        f"attendances[{i}].attendee_id", f"unknown social worker {a.attendee_id}"
+                    )
                 )
-            )
     try:
         new, events = domain.record_attendance(session, attendances, today=today())
     except DomainError as exc:

@@ -39,7 +39,7 @@ from wushe.validators import (
     mask_resident_id,
     resident_id_birth_date,
 )
-from wushe.web import Limit, Offset, Strict, domain_error, duplicate
+from wushe.web import Limit, Offset, Strict, domain_error, duplicate, today
 
 router = APIRouter()
 PII_EXPORT_ROLE = "pii_export"
@@ -58,10 +58,6 @@ async def get_service(request: Request) -> Volunteers:
 
 
 Svc = Annotated[Volunteers, Depends(get_service)]
-
-
-def today() -> date:
-    return domain.today_in_china()
 
 
 def rule(exc: DomainError) -> HTTPException:
@@ -295,9 +291,13 @@ async def get_volunteer(volunteer_id: str, svc: Svc, who: CurrentPrincipal) -> V
 
 
 async def _change_volunteer(
-    svc: Volunteers, who: Principal, volunteer_id: str, decide: Any
+    svc: Volunteers,
+    who: Principal,
+    volunteer_id: str,
+    decide: Any,
+    loaded: tuple[Volunteer, int] | None = None,  # already read by the route
 ) -> VolunteerOut:
-    v, version = await visible_volunteer(svc, who, volunteer_id)
+    v, version = loaded or await visible_volunteer(svc, who, volunteer_id)
     try:
         new, events = decide(v)
     except DomainError as exc:
@@ -378,13 +378,14 @@ async def move_volunteer(
 ) -> VolunteerOut:
     # The volunteer first: a missing or another province's volunteer is a 404 whatever
     # station the body names (the station's check would otherwise answer first).
-    await visible_volunteer(svc, who, volunteer_id)
+    loaded = await visible_volunteer(svc, who, volunteer_id)
     station = await visible_station(svc, who, body.station_id, "station_id")
     return await _change_volunteer(
         svc,
         who,
         volunteer_id,
         lambda v: domain.move(v, station, on=body.moved_on, today=today()),
+        loaded,
     )
 
 

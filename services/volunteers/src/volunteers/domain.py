@@ -24,7 +24,6 @@ from wushe.contracts.events import volunteers as ev
 from wushe.errors import Conflict, DomainError
 from wushe.validators import age_on, check_mobile, check_resident_id, resident_id_birth_date
 
-CHINA = clock.CHINA
 ELDER_AGE = 60
 MIN_AGE = 8  # younger children serve only alongside a guardian, not as registered volunteers
 ADULT_AGE = 18
@@ -424,7 +423,7 @@ class ServiceWindow(BaseModel):
 
 
 def _local(day: date, t: time) -> datetime:
-    return datetime.combine(day, t, tzinfo=CHINA)
+    return datetime.combine(day, t, tzinfo=clock.CHINA)
 
 
 def shift_window(s: Shift) -> ServiceWindow:
@@ -669,7 +668,7 @@ def check_out(
         raise DomainError("at", "check-out must not be in the future")
     if at <= a.check_in:
         raise DomainError("at", "must be after the check-in")
-    if at.astimezone(CHINA).date() != a.check_in.astimezone(CHINA).date():
+    if clock.today(at) != clock.today(a.check_in):
         raise DomainError("at", "an attendance ends on the day it began (China time)")
     start, end = max(a.check_in, window.starts), min(at, window.ends)
     if end <= start:
@@ -963,10 +962,6 @@ def canonical(record: dict[str, Any]) -> bytes:
 
 def certificate_id(record: dict[str, Any]) -> str:
     return "cert-" + hashlib.sha256(canonical(record)).hexdigest()[:20]
-
-
-def today_in_china(now: datetime | None = None) -> date:
-    return clock.today(now)
 
 
 def follow_activity_correction(

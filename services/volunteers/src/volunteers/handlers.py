@@ -22,7 +22,7 @@ from volunteers import domain
 from volunteers.domain import Ledger, ServiceWindow
 from volunteers.settings import VolunteersSettings
 from volunteers.store import VolunteersStore
-from wushe import bus
+from wushe import bus, clock
 from wushe.contracts import Envelope, Event
 from wushe.contracts.events import activities as act
 from wushe.refcopy import RegistryCopy, apply_once
@@ -187,7 +187,7 @@ class ActivityFollower:
                     window=window,
                     minutes=now_listed.get(volunteer_id, 0),
                     correction_no=event.correction_no,
-                    on=domain.today_in_china(),
+                    on=clock.today(),
                     rules=rules,
                     daily_maximum=self.daily_maximum,
                 ),
