@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BASE = ROOT / "k8s" / "base"
 PART_OF = {"app.kubernetes.io/part-of": "wushe"}
 KAFKA_CLUSTER = "wushe"
-PARTNER_GROUP_PREFIX = "partner-"
+PARTNER_EXAMPLE = "example"  # the template partner's donor id, replaced when onboarding
 CPU = {"registry": ("200m", "1"), "projector": ("500m", "2")}
 MEMORY = {"registry": ("768Mi", "1536Mi"), "projector": ("512Mi", "1Gi")}
 
@@ -238,7 +238,14 @@ def kafka_resources(
     subscriptions: dict[str, dict[str, tuple[str, ...]]], producers: dict[str, tuple[str, ...]]
 ) -> list[dict[str, Any]]:
     from projector.domain import VIEWS
-    from wushe.topics import PARTNER_TOPIC, REGISTRY_TOPICS, kept_forever
+    from wushe.topics import (
+        PARTNER_TOPIC,
+        REGISTRY_TOPICS,
+        kept_forever,
+        partner_feed,
+        partner_groups,
+        partner_user,
+    )
 
     view_sources = kept_forever(t for view in VIEWS for t in view.topics)
     specs = {s.name: s for s in (*view_sources, *REGISTRY_TOPICS, PARTNER_TOPIC)}
@@ -344,11 +351,13 @@ def kafka_resources(
     out.append(
         {
             # A template for each partner foundation: copy, rename `example` to the
-            # foundation's donor id (docs/operations.md, "Onboard a partner foundation").
+            # foundation's donor id (docs/operations.md, "Onboard a partner foundation"). It
+            # reads its own feed only, which the donations service creates and fills
+            # (docs/decisions/0028-a-feed-per-partner.md).
             "apiVersion": "kafka.strimzi.io/v1beta2",
             "kind": "KafkaUser",
             "metadata": {
-                "name": "partner-example",
+                "name": partner_user(PARTNER_EXAMPLE),
                 "labels": {"strimzi.io/cluster": KAFKA_CLUSTER, **PART_OF},
             },
             "spec": {
@@ -359,7 +368,7 @@ def kafka_resources(
                         {
                             "resource": {
                                 "type": "topic",
-                                "name": PARTNER_TOPIC.name,
+                                "name": partner_feed(PARTNER_EXAMPLE).name,
                                 "patternType": "literal",
                             },
                             "operations": ["Read", "Describe"],
@@ -367,7 +376,7 @@ def kafka_resources(
                         {
                             "resource": {
                                 "type": "group",
-                                "name": f"{PARTNER_GROUP_PREFIX}example",
+                                "name": partner_groups(PARTNER_EXAMPLE),
                                 "patternType": "prefix",
                             },
                             "operations": ["Read"],

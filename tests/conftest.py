@@ -69,7 +69,10 @@ async def _platform(
         ),
         "donations": create_donations(
             DonationsSettings(
-                mongo_db=f"don_{unique}", registry_copy_group=f"d.{unique}", **common
+                mongo_db=f"don_{unique}",
+                registry_copy_group=f"d.{unique}",
+                partner_feed_group=f"df.{unique}",
+                **common,
             ),
             token_verifier=verifier,
         ),

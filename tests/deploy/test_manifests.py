@@ -200,7 +200,7 @@ def test_kafka_custom_resources_follow_the_code(rendered: dict[str, list[dict[st
     """The Strimzi CRD schemas are not obtainable here (no Maven, PyPI or npm package ships
     them), so the custom resources are checked against the code instead: a topic for every
     topic produced or consumed, with the dead-letter topics, retention as `wushe.topics`
-    says, and the partner user able to read only the partner topic with its own group."""
+    says, and the partner user able to read only its own feed with its own groups."""
     from wushe.contracts.registry import load_all_contracts
     from wushe.topics import PARTNER_TOPIC, REGISTRY_TOPICS
 
@@ -224,9 +224,10 @@ def test_kafka_custom_resources_follow_the_code(rendered: dict[str, list[dict[st
     (partner,) = [d for d in docs if d["kind"] == "KafkaUser"]
     acls = partner["spec"]["authorization"]["acls"]
     assert {(a["resource"]["type"], a["resource"]["name"]) for a in acls} == {
-        ("topic", PARTNER_TOPIC.name),
-        ("group", "partner-example"),
+        ("topic", "donations.partner-feed.example"),  # its own feed, not the shared stream
+        ("group", "partner-example."),  # the dot: not the groups of `partner-example2`
     }
+    assert partner["metadata"]["name"] == "partner-example"
     assert all(set(a["operations"]) <= {"Read", "Describe"} for a in acls)
     (kafka,) = [d for d in docs if d["kind"] == "Kafka"]
     listeners = {x["name"]: x for x in kafka["spec"]["kafka"]["listeners"]}

@@ -172,7 +172,10 @@ async def platform(stack: LocalStack, unique: str) -> AsyncIterator[dict[str, An
         ),
         "donations": create_donations(
             DonationsSettings(
-                mongo_db=f"don_{unique}", registry_copy_group=f"d.{unique}", **common
+                mongo_db=f"don_{unique}",
+                registry_copy_group=f"d.{unique}",
+                partner_feed_group=f"df.{unique}",
+                **common,
             ),
             token_verifier=keys.verifier(),
         ),

@@ -1,12 +1,14 @@
 """Partner access on Kafka: the local broker runs a SASL/SCRAM listener for partner
-foundations with KRaft's standard authorizer. A partner's login reads the partner topic with
-its own consumer groups, and nothing else: not an internal topic, not another group, no
-writes; a wrong password gets nothing at all."""
+foundations with KRaft's standard authorizer. A partner's login reads its own feed with its
+own consumer groups, and nothing else: not the shared partner stream (every funder's money),
+not another partner's feed, not an internal topic, not another group, no writes; a wrong
+password gets nothing at all (docs/decisions/0013, 0028)."""
 
 from __future__ import annotations
 
 import asyncio
 import secrets
+import subprocess
 from typing import Any
 
 import pytest
@@ -22,7 +24,13 @@ from wushe.contracts.events.donations import PARTNER
 from wushe.contracts.events.registry import STATIONS
 from wushe.devstack import LocalStack
 from wushe.testing import wait_for
-from wushe.topics import PARTNER_TOPIC, REGISTRY_TOPICS, ensure_topics
+from wushe.topics import (
+    PARTNER_TOPIC,
+    REGISTRY_TOPICS,
+    ensure_topics,
+    partitions_of,
+    partner_feed,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -58,18 +66,31 @@ async def read_in_group(consumer: AIOKafkaConsumer) -> None:
         await consumer.stop()
 
 
-async def test_a_partner_reads_only_the_partner_topic_with_its_own_groups(
+def grant_the_shared_stream(stack: LocalStack, user: str) -> None:
+    """The grant every partner had before decision 0028: Read on the shared stream."""
+    command = ["java", "-Xmx128m", *stack._kafka_jvm_args(), "org.apache.kafka.tools.AclCommand"]
+    command += ["--bootstrap-server", stack.cfg.kafka_bootstrap, "--add", "--force"]
+    command += ["--allow-principal", f"User:{user}", "--operation", "Read", "--topic", PARTNER]
+    subprocess.run(command, check=True, capture_output=True, timeout=120)
+
+
+async def test_a_partner_reads_only_its_own_feed_with_its_own_groups(
     stack: LocalStack, unique: str
 ) -> None:
-    foundation = f"don-{unique}"
+    foundation, other = f"dnr-{unique}", f"dnr-{unique}-other"
+    feed, others_feed = partner_feed(foundation), partner_feed(other)
     password = secrets.token_urlsafe(24)
+    # Granted under the old rule first: granting again revokes the shared stream.
+    await asyncio.to_thread(grant_the_shared_stream, stack, f"partner-{foundation}")
     user = await asyncio.to_thread(stack.grant_partner, foundation, password)
     assert user == f"partner-{foundation}"
     login = partner.Credentials(user, password)
     with_login = {"bootstrap_servers": stack.cfg.partner_bootstrap, **login.client_options()}
-    await ensure_topics(stack.cfg.kafka_bootstrap, [PARTNER_TOPIC, *REGISTRY_TOPICS])
+    await ensure_topics(stack.cfg.kafka_bootstrap, [PARTNER_TOPIC, others_feed, *REGISTRY_TOPICS])
     body = b'{"fund_id": "f-1", "amount_fen": 500000}'
-    await publish(stack, PARTNER, foundation.encode(), body)
+    await publish(stack, feed.name, foundation.encode(), body)
+    await publish(stack, others_feed.name, other.encode(), b'{"fund_id": "f-2", "amount_fen": 7}')
+    await publish(stack, PARTNER, other.encode(), b'{"fund_id": "f-2", "amount_fen": 7}')
     await publish(stack, STATIONS, b"st-x", b'{"internal": true}')
 
     # The reference consumer, as the partner: its own pledge, from the partner listener.
@@ -78,9 +99,9 @@ async def test_a_partner_reads_only_the_partner_topic_with_its_own_groups(
     )
     assert ledger.totals()["pledged_fen"] == 500000
 
-    # Its own consumer group on the partner topic: reads and commits.
+    # Its own consumer group on its feed: reads and commits.
     own = AIOKafkaConsumer(
-        PARTNER, group_id=f"{user}.ledger", auto_offset_reset="earliest", **with_login
+        feed.name, group_id=f"{user}.ledger", auto_offset_reset="earliest", **with_login
     )
     await own.start()
     try:
@@ -89,35 +110,50 @@ async def test_a_partner_reads_only_the_partner_topic_with_its_own_groups(
     finally:
         await own.stop()
 
-    # An internal topic: refused, even with its own group.
-    internal = AIOKafkaConsumer(
-        STATIONS, group_id=f"{user}.peek", auto_offset_reset="earliest", **with_login
+    # The shared stream, another partner's feed, an internal topic: refused, even with its
+    # own group.
+    for topic in (PARTNER, others_feed.name, STATIONS):
+        refused = AIOKafkaConsumer(
+            topic, group_id=f"{user}.peek", auto_offset_reset="earliest", **with_login
+        )
+        with pytest.raises(TopicAuthorizationFailedError):
+            await read_in_group(refused)
+    # Nor may it see the other feed's partitions, to assign them without a group.
+    assert await partitions_of(stack.cfg.kafka_bootstrap, others_feed.name) == [0]
+    assert (
+        await partitions_of(stack.cfg.partner_bootstrap, others_feed.name, **login.client_options())
+        == []
     )
-    with pytest.raises(TopicAuthorizationFailedError):
-        await read_in_group(internal)
 
-    # The partner topic in a group that is not its own (another partner's, the projector's).
-    for group in ("partner-someone-else.ledger", "views"):
+    # Its feed in a group that is not its own (another partner's, the projector's).
+    for group in (f"partner-{other}.ledger", "views"):
         foreign = AIOKafkaConsumer(
-            PARTNER, group_id=group, auto_offset_reset="earliest", **with_login
+            feed.name, group_id=group, auto_offset_reset="earliest", **with_login
         )
         with pytest.raises(GroupAuthorizationFailedError):
             await read_in_group(foreign)
 
-    # No writes, not even to the partner topic.
+    # No writes, not even to its feed.
     producer = AIOKafkaProducer(**with_login)
     await producer.start()
     try:
         with pytest.raises(TopicAuthorizationFailedError):
-            await producer.send_and_wait(PARTNER, b"forged", key=foundation.encode())
+            await producer.send_and_wait(feed.name, b"forged", key=foundation.encode())
     finally:
         await producer.stop()
 
     # A wrong password: no connection at all.
     wrong = partner.Credentials(user, password + "x").client_options()
     stranger = AIOKafkaConsumer(
-        PARTNER, bootstrap_servers=stack.cfg.partner_bootstrap, request_timeout_ms=5000, **wrong
+        feed.name, bootstrap_servers=stack.cfg.partner_bootstrap, request_timeout_ms=5000, **wrong
     )
     with pytest.raises(KafkaError):
         await stranger.start()
     await stranger.stop()
+
+
+def test_a_funder_id_that_cannot_name_a_topic_gets_no_feed() -> None:
+    for bad in ("", "a/b", "..", "资助方", "x" * 201, ".hidden"):
+        with pytest.raises(ValueError, match="cannot name a Kafka topic"):
+            partner_feed(bad)
+    assert partner_feed("dnr-0123abcd").name == "donations.partner-feed.dnr-0123abcd"

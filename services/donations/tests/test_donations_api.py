@@ -1,6 +1,7 @@
 """Donations on the real stack next to a real registry: money moves once per key, never past
 what a fund has (also with fifty concurrent requests), bad input writes nothing, and a
-partner foundation's ledger rebuilt from the partner stream equals reconciliation."""
+partner foundation's ledger rebuilt from its feed equals reconciliation, and the feed holds
+its records and nobody else's."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from wushe.contracts.events import donations as ev
 from wushe.devstack import LocalStack
 from wushe.store import create_mongo_client
 from wushe.testing import read_topic, serve, serve_http, wait_for
+from wushe.topics import partitions_of, partner_feed
 from wushe.validators import resident_id_check_char, uscc_check_char
 from wushe.web import today
 
@@ -52,7 +54,10 @@ async def services(stack: LocalStack, unique: str) -> AsyncIterator[Any]:
     )
     donations = create_donations(
         DonationsSettings(
-            mongo_db=f"don_{unique}", registry_copy_group=f"dcopy.{unique}", **common
+            mongo_db=f"don_{unique}",
+            registry_copy_group=f"dcopy.{unique}",
+            partner_feed_group=f"dfeed.{unique}",
+            **common,
         ),
         token_verifier=keys.verifier(),
     )
@@ -149,6 +154,10 @@ async def post(
     don: httpx.AsyncClient, h: dict[str, str], path: str, key: str, body: dict[str, Any]
 ) -> httpx.Response:
     return await don.post(path, headers={**h, "Idempotency-Key": key}, json=body)
+
+
+def ce_ids(record: Any) -> str:
+    return dict(record.headers)["ce_id"].decode()
 
 
 async def writes(app: Any) -> int:
@@ -282,6 +291,23 @@ async def test_a_partners_ledger_from_the_stream_equals_reconciliation(
         "disbursed_fen": 250_000,
     }
 
+    # The foundation's feed: exactly its records of the shared stream, in the stream's order
+    # (the individual's gift stays on the shared stream only, and has no feed).
+    feed = partner_feed(fdn).name
+
+    async def feed_complete() -> bool:
+        ledger = await partner.follow(stack.cfg.kafka_bootstrap, partner.PartnerLedger(fdn))
+        return ledger.totals() == report["totals"]
+
+    await wait_for(feed_complete, timeout_s=30, what="the foundation's feed")
+    shared = await read_topic(stack.cfg.kafka_bootstrap, ev.PARTNER)
+    own = [ce_ids(r) for r in shared if r.key == fdn.encode()]
+    copied = [ce_ids(r) for r in await read_topic(stack.cfg.kafka_bootstrap, feed)]
+    assert list(dict.fromkeys(copied)) == list(dict.fromkeys(own))  # at least once, in order
+    assert any(r.key == individual.encode() for r in shared)
+    assert await partitions_of(stack.cfg.kafka_bootstrap, partner_feed(individual).name) == []
+    assert await partitions_of(stack.cfg.kafka_bootstrap, feed) == [0]
+
     # The partner's reference consumer: from offset 0, then again from where it stopped.
     ledger = await partner.follow(stack.cfg.kafka_bootstrap, partner.PartnerLedger(fdn))
     assert ledger.totals() == report["totals"]
@@ -292,13 +318,13 @@ async def test_a_partners_ledger_from_the_stream_equals_reconciliation(
         stack.cfg.kafka_bootstrap, partner.PartnerLedger.load(state, fdn)
     )
     assert (resumed.events, resumed.totals()) == (ledger.events, ledger.totals())
-    # A duplicate delivery (the relay may publish twice) changes nothing.
+    # A duplicate delivery (the relay and the feed may each publish twice) changes nothing.
     records = [
         r
-        for r in await read_topic(stack.cfg.kafka_bootstrap, ev.PARTNER)
-        if r.key == fdn.encode() and dict(r.headers)["ce_subject"] == fund.encode()
+        for r in await read_topic(stack.cfg.kafka_bootstrap, feed)
+        if dict(r.headers)["ce_subject"] == fund.encode()
     ]
-    # At least once: a relay may publish a record twice; six distinct events of this fund.
+    # At least once: a record may come twice; six distinct events of this fund.
     assert len({dict(r.headers)["ce_id"] for r in records}) == 6
     first = records[1]
     assert not resumed.apply({k: v.decode() for k, v in first.headers}, json.loads(first.value))
@@ -354,7 +380,7 @@ async def test_a_partners_ledger_from_the_stream_equals_reconciliation(
     assert "pledged 1000000 fen, received 550000" in reconciled.output
 
     # No personal data anywhere on the partner stream or the donor topic.
-    for topic in (ev.PARTNER, ev.DONORS):
+    for topic in (ev.PARTNER, ev.DONORS, feed):
         for rec in await read_topic(stack.cfg.kafka_bootstrap, topic):
             blob = (rec.value or b"").decode() + json.dumps(
                 [(k, v.decode()) for k, v in rec.headers], ensure_ascii=False

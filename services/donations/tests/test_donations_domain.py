@@ -312,3 +312,14 @@ def test_instalments_due_and_not_received_are_overdue() -> None:
     fund, _ = domain.receive_on_pledge(fund, cash("g1", 70_000), today=TODAY)
     assert fund.overdue(date(2026, 4, 1)) == 0
     assert fund.overdue(date(2026, 10, 1)) == 30_000
+
+
+def test_only_organisations_that_fund_in_their_own_name_get_a_partner_feed() -> None:
+    def donor(kind: ev.DonorKind, anonymous: bool = False) -> Donor:
+        return Donor(donor_id="dnr-1", kind=kind, region_code="36", anonymous=anonymous)
+
+    assert domain.has_partner_feed(donor("foundation"))
+    assert domain.has_partner_feed(donor("company"))
+    assert not domain.has_partner_feed(donor("individual"))
+    assert not domain.has_partner_feed(donor("individual", anonymous=True))
+    assert not domain.has_partner_feed(None)

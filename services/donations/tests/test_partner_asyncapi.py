@@ -1,6 +1,6 @@
 """The AsyncAPI document partners read matches the code: every partner event type is a
-message whose payload is its committed JSON Schema, and the topic settings are the ones the
-service ensures."""
+message whose payload is its committed JSON Schema, and the feed's name and settings are the
+ones the service ensures."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import yaml
 
 from wushe.contracts.events import donations as ev
 from wushe.contracts.registry import load_all_contracts
-from wushe.topics import PARTNER_TOPIC
+from wushe.topics import PARTNER_FEED_PREFIX, partner_feed
 
 ROOT = Path(__file__).resolve().parents[3]
 DOC = ROOT / "docs" / "asyncapi" / "donations-partner.yaml"
@@ -28,10 +28,12 @@ def test_every_partner_event_is_documented_with_its_committed_schema() -> None:
         assert schema.name == f"{message['name']}.json"
         assert message["bindings"]["kafka"]["key"]["type"] == "string"
     channel = doc["channels"]["partner"]
-    assert channel["address"] == PARTNER_TOPIC.name == ev.PARTNER
+    assert channel["address"] == PARTNER_FEED_PREFIX + "{funderId}"
+    assert set(channel["parameters"]) == {"funderId"}
     kafka = channel["bindings"]["kafka"]
-    assert kafka["partitions"] == PARTNER_TOPIC.partitions
-    assert kafka["topicConfiguration"]["retention.ms"] == PARTNER_TOPIC.retention_ms == -1
+    feed = partner_feed("dnr-0123456789abcdef0123")
+    assert kafka["partitions"] == feed.partitions == 1
+    assert kafka["topicConfiguration"]["retention.ms"] == feed.retention_ms == -1
 
 
 def test_partner_events_are_keyed_by_the_funder() -> None:

@@ -211,7 +211,7 @@ def views_rebuild(
 
 
 partner_app = typer.Typer(
-    help="The partner stream, as a partner foundation reads it.", no_args_is_help=True
+    help="A partner foundation's feed, as the foundation reads it.", no_args_is_help=True
 )
 app.add_typer(partner_app, name="partner")
 
@@ -221,20 +221,24 @@ def partner_grant(
     foundation: Annotated[str, typer.Option(help="the foundation's donor id (the record key)")],
 ) -> None:
     """Give a foundation a login for the partner listener of the local stack: a SCRAM user
-    that may read the partner topic with its own consumer groups, and nothing else. Prints
+    that may read its feed with its own consumer groups, and nothing else. Prints
     the user and a new password (run again to change it)."""
     import secrets
+
+    from wushe.topics import partner_feed, partner_groups
 
     stack = devstack.LocalStack(devstack.StackConfig.from_env())
     password = secrets.token_urlsafe(24)
     try:
         user = stack.grant_partner(foundation, password)
-    except devstack.StackError as exc:
+    except (devstack.StackError, ValueError) as exc:
         _fail(exc)
     typer.echo(f"bootstrap {stack.cfg.partner_bootstrap}  (SASL_PLAINTEXT, SCRAM-SHA-512)")
+    typer.echo(f"topic     {partner_feed(foundation).name}")
     typer.echo(f"user      {user}")
     typer.echo(f"password  {password}")
-    typer.echo(f"groups    {user}...  (any consumer group whose name starts with the user)")
+    groups = partner_groups(foundation)
+    typer.echo(f"groups    {groups}…  (any consumer group whose name starts with {groups})")
 
 
 @partner_app.command("follow")
@@ -255,7 +259,7 @@ def partner_follow(
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print the ledger as JSON")] = False,
 ) -> None:
-    """Rebuild a foundation's ledger from the partner stream and print it."""
+    """Rebuild a foundation's ledger from its feed and print it."""
     import asyncio
 
     from wushe import partner

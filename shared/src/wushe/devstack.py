@@ -37,9 +37,9 @@ from pathlib import Path
 KAFKA_VERSION = "4.1.1"
 # What deploy/local/pom.xml fetches: a cache installed from an older pom is fetched again.
 KAFKA_RUNTIME = f"{KAFKA_VERSION}+tools"
-# Partners read the partner stream on a listener of their own: SASL/SCRAM, then ACLs.
+# Partners read their feeds on a listener of their own: SASL/SCRAM, then ACLs.
 PARTNER_MECHANISM = "SCRAM-SHA-512"
-PARTNER_TOPIC = "donations.partner"
+SHARED_PARTNER_STREAM = "donations.partner"  # every funder's records: the platform's only
 # v1.24.1 is refused by the Go module proxy here ("403 This module version is not
 # available"); v1.24.2 is the same release line with dependency bumps only.
 FERRETDB_VERSION = "v1.24.2"
@@ -806,10 +806,15 @@ class LocalStack:
         return kafka_healthy(self.cfg.kafka_bootstrap)
 
     def grant_partner(self, foundation: str, password: str) -> str:
-        """Let a partner foundation read the partner stream: a SCRAM user `partner-<id>`
-        with Read and Describe on the partner topic and Read on its own consumer groups
-        (`partner-<id>...`), nothing else. Idempotent; returns the user name."""
-        user = f"partner-{foundation}"
+        """Let a partner foundation read its feed (`donations.partner-feed.<id>`, its own
+        records of the partner stream): a SCRAM user `partner-<id>` with Read and Describe on
+        that one topic and Read on its own consumer groups (`partner-<id>.…`), nothing else.
+        The feed is created if no record has reached it yet, so the partner can subscribe at
+        once. Idempotent; returns the user name."""
+        from wushe.topics import ensure_topics, partner_feed, partner_groups, partner_user
+
+        feed = partner_feed(foundation)  # refuses an id that cannot name a topic
+        user, groups = partner_user(foundation), partner_groups(foundation)
         admin = ["--bootstrap-server", self.cfg.kafka_bootstrap]
         tool = ["java", "-Xmx128m", *self._kafka_jvm_args()]
         credential = f"{PARTNER_MECHANISM}=[iterations=8192,password={password}]"
@@ -822,12 +827,21 @@ class LocalStack:
         acl = [*tool, "org.apache.kafka.tools.AclCommand", *admin, "--add", "--force"]
         acl += ["--allow-principal", f"User:{user}"]
         _run(
-            [*acl, "--operation", "Read", "--operation", "Describe", "--topic", PARTNER_TOPIC],
-            what=f"granting {user} the partner topic",
+            [*acl, "--operation", "Read", "--operation", "Describe", "--topic", feed.name],
+            what=f"granting {user} its feed",
+            timeout=120,
+        )
+        asyncio.run(ensure_topics(self.cfg.kafka_bootstrap, [feed]))
+        # A grant made before decision 0028 let the partner read the shared stream: revoke.
+        revoke = [*tool, "org.apache.kafka.tools.AclCommand", *admin, "--remove", "--force"]
+        revoke += ["--allow-principal", f"User:{user}", "--topic", SHARED_PARTNER_STREAM]
+        _run(
+            [*revoke, "--operation", "Read", "--operation", "Describe"],
+            what=f"revoking {user}'s read of the shared partner stream",
             timeout=120,
         )
         _run(
-            [*acl, "--operation", "Read", "--group", user, "--resource-pattern-type", "prefixed"],
+            [*acl, "--operation", "Read", "--group", groups, "--resource-pattern-type", "prefixed"],
             what=f"granting {user} its consumer groups",
             timeout=120,
         )

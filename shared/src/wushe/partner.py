@@ -1,16 +1,18 @@
-"""The reference consumer of the partner stream (`donations.partner`): a foundation rebuilds
-its own ledger — pledges, gifts, allocations per station, disbursements, reversals — from
-the stream alone, from offset 0 or from where it stopped last time.
+"""The reference consumer of a partner's feed: a foundation rebuilds its own ledger —
+pledges, gifts, allocations per station, disbursements, reversals — from its feed alone,
+from offset 0 or from where it stopped last time.
 
-It needs nothing of ours but the topic and a login: partners connect to a listener of their
-own with SASL/SCRAM (`wushe partner grant` makes the user) and the broker's ACLs let them read
-the partner topic, with consumer groups of their own, and nothing else. Records are
-CloudEvents in Kafka binary mode, keyed by the funder's id (a foundation picks its own
-records by key; the ACL is per topic, so see decision 0013 on what partners share), with a
-JSON body described by the committed JSON Schemas. Delivery is at least once: a record may arrive
-twice, so each fund's events are applied in `ce_sequence` order and a sequence already
-applied is skipped. The state file holds the positions and the ledger, so the next run
-continues where this one stopped. Run it as `wushe partner follow --foundation ID`.
+It needs nothing of ours but the topic and a login. The donations service copies each
+organisational funder's records of the partner stream (`donations.partner`, which every
+funder shares and only the platform reads) to a feed of its own,
+`donations.partner-feed.<funder id>` (docs/decisions/0028-a-feed-per-partner.md). Partners
+connect to a listener of their own with SASL/SCRAM (`wushe partner grant` makes the user)
+and the broker's ACLs let them read their feed, with consumer groups of their own, and
+nothing else. Records are CloudEvents in Kafka binary mode, keyed by the funder's id, with a
+JSON body described by the committed JSON Schemas. Delivery is at least once: a record may
+arrive twice, so each fund's events are applied in `ce_sequence` order and a sequence
+already applied is skipped. The state file holds the positions and the ledger, so the next
+run continues where this one stopped. Run it as `wushe partner follow --foundation ID`.
 """
 
 from __future__ import annotations
@@ -23,8 +25,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from wushe.contracts.events.donations import PARTNER
-from wushe.topics import partitions_of
+from wushe.topics import partitions_of, partner_feed
 
 AMOUNT_FIELDS = {
     "donations.PledgeMade.v1": "pledged_fen",
@@ -63,6 +64,7 @@ class PartnerLedger:
     """One foundation's ledger, from the stream: totals per fund and per station."""
 
     foundation: str
+    topic: str = ""  # the topic the positions are in
     positions: dict[str, int] = field(default_factory=dict)  # partition -> next offset
     applied: dict[str, str] = field(default_factory=dict)  # fund -> last ce_sequence
     funds: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -137,13 +139,17 @@ async def follow(
     bootstrap: str,
     ledger: PartnerLedger,
     *,
-    topic: str = PARTNER,
+    topic: str | None = None,
     idle_s: float = 2.0,
     timeout_s: float = 600.0,
     credentials: Credentials | None = None,
 ) -> PartnerLedger:
-    """Read the topic from the ledger's positions (or offset 0) up to its current end, apply
-    the foundation's records, and return the ledger (positions advanced)."""
+    """Read the foundation's feed (or `topic`) from the ledger's positions (or offset 0) up
+    to its current end, apply the foundation's records, and return the ledger (positions
+    advanced)."""
+    topic = topic or partner_feed(ledger.foundation).name
+    if ledger.topic != topic:  # positions in another topic (before decision 0028): replay
+        ledger = PartnerLedger(ledger.foundation, topic=topic)
     login = credentials.client_options() if credentials else {}
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None, **login

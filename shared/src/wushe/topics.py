@@ -5,7 +5,8 @@ Three kinds of topic are kept forever rather than the broker's default 7 days:
 
 - **reference topics** (the registry's stations, programmes, organisations, regions): a
   service that starts a year later builds its copy from offset 0;
-- **the partner stream** (`donations.partner`): partner foundations replay from offset 0;
+- **the partner stream** (`donations.partner`) and each partner's feed
+  (`donations.partner-feed.<funder id>`): partner foundations replay from offset 0;
 - **every topic a view reads** (`views_source_topics`): a rebuild of the views replays them
   from offset 0, and a week's retention would silently drop the older counts.
 """
@@ -13,6 +14,7 @@ Three kinds of topic are kept forever rather than the broker's default 7 days:
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -40,6 +42,29 @@ REGISTRY_TOPICS = tuple(
     for name in ("regions", "stations", "organisations", "social-workers", "programmes")
 )
 PARTNER_TOPIC = TopicSpec("donations.partner", partitions=6, retention_ms=FOREVER)
+PARTNER_FEED_PREFIX = "donations.partner-feed."
+# Kafka's legal topic characters; a funder id is at most this long inside a topic name.
+_TOPIC_CHARACTERS = re.compile(r"[A-Za-z0-9._-]{1,200}")
+
+
+def partner_feed(funder_id: str) -> TopicSpec:
+    """The topic holding one organisational funder's own records of the partner stream, the
+    only topic its partner login may read (docs/decisions/0028-a-feed-per-partner.md). One
+    partition: the funder's records keep the one order they have on the partner stream."""
+    if not _TOPIC_CHARACTERS.fullmatch(funder_id) or funder_id.strip(".") != funder_id:
+        raise ValueError(f"{funder_id!r} cannot name a Kafka topic")
+    return TopicSpec(PARTNER_FEED_PREFIX + funder_id, partitions=1, retention_ms=FOREVER)
+
+
+def partner_user(funder_id: str) -> str:
+    """The partner's login on Kafka (a SCRAM user; a Strimzi `KafkaUser`)."""
+    return f"partner-{funder_id}"
+
+
+def partner_groups(funder_id: str) -> str:
+    """The prefix of the consumer groups the partner may use. It ends in a dot: without one,
+    `partner-dnr-1` would match the groups of `partner-dnr-12` too."""
+    return partner_user(funder_id) + "."
 
 
 def kept_forever(names: Iterable[str]) -> tuple[TopicSpec, ...]:

@@ -68,6 +68,17 @@ class Donor(BaseModel):
         return "anonymous" if self.anonymous else self.donor_id
 
 
+# Organisations may become partners that follow their money on Kafka; an individual is
+# never one (their records stay on the shared stream the platform reads).
+PARTNER_KINDS: frozenset[str] = frozenset({"foundation", "company"})
+
+
+def has_partner_feed(donor: Donor | None) -> bool:
+    """Whether the funder's records are copied to a feed of its own
+    (docs/decisions/0028-a-feed-per-partner.md)."""
+    return donor is not None and not donor.anonymous and donor.kind in PARTNER_KINDS
+
+
 # --------------------------------------------------------------------------- funds
 
 

@@ -1,4 +1,4 @@
-"""Donations settings: the shared service settings plus the registry-copy consumer group."""
+"""Donations settings: the shared service settings plus the donations' consumer groups."""
 
 from __future__ import annotations
 
@@ -9,3 +9,5 @@ class DonationsSettings(ServiceSettings):
     service_name: str = "donations"
     # The consumer group that keeps the local copy of registry stations and programmes.
     registry_copy_group: str = "donations.registry-copy"
+    # The consumer group that copies organisational funders' records to their partner feeds.
+    partner_feed_group: str = "donations.partner-feed"

@@ -27,6 +27,12 @@ class DonationsStore:
         donor, _ = await self.donors.load_model(donor_id, Donor)
         return donor
 
+    async def donor_as_committed(self, donor_id: str) -> Donor | None:
+        """The donor as its commits have it, where the cache may lag them (a crash between
+        the two inserts): a funder's partner feed must not depend on the cache's luck."""
+        loaded = await self.donors.catch_up(donor_id)
+        return Donor.model_validate(loaded.state) if loaded.state else None
+
     async def fund(self, fund_id: str) -> tuple[Fund | None, int]:
         return await self.funds.load_model(fund_id, Fund)
 
