@@ -1,7 +1,7 @@
 """The main job, small: a generated scenario played through the public REST APIs of the
 real services on the real stack, and the views (programme progress, money, training and
-supervision) compared exactly with the totals the generator computed from its own
-records."""
+supervision, and the foundation's partner feed) compared exactly with the totals the
+generator computed from its own records."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from wushe import scenario
+from wushe import partner, scenario
 from wushe.auth import DevKeys
 from wushe.devstack import LocalStack
 from wushe.testing import every_record, personal_data_in, record_bytes, wait_for
@@ -60,6 +60,16 @@ async def test_a_small_scenario_through_the_apis_equals_the_generators_totals(
 
         await wait_for(money_projected, timeout_s=120, what="the money in the lineage view")
         assert money == expected["money"]
+        # The foundation follows the same money on its own feed (decision 0028).
+        feed: dict[str, int] = {}
+
+        async def feed_complete() -> bool:
+            ledger = partner.PartnerLedger(ids["donor_id"])
+            totals = (await partner.follow(stack.cfg.kafka_bootstrap, ledger)).totals()
+            feed.update({k: totals[k] for k in expected["money"]})
+            return feed == expected["money"]
+
+        await wait_for(feed_complete, timeout_s=60, what="the foundation's feed")
         # Training and supervision: the province's `training` view, and each city's, and as
         # of a day inside the scenario, equal the generator's own figures exactly.
         assert expected["training"]["training_sessions"] == len(generated.sessions) > 1

@@ -4,6 +4,7 @@ input is a 4xx that writes nothing."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -22,6 +23,7 @@ from wushe.contracts.events import training as tr
 from wushe.devstack import LocalStack
 from wushe.store import create_mongo_client
 from wushe.testing import headers_of, read_topic, serve, wait_for
+from wushe.validators import uscc_check_char
 
 pytestmark = pytest.mark.integration
 
@@ -98,6 +100,29 @@ async def setup(reg: httpx.AsyncClient, training_app: Any, h: dict[str, str]) ->
 
     await wait_for(copied, timeout_s=30, what="the registry copy in training")
     return sid, wid
+
+
+async def evaluator(reg: httpx.AsyncClient, training_app: Any, h: dict[str, str]) -> str:
+    """A third-party evaluator (第三方评估机构) in the registry, copied to training."""
+    first17 = "52360100" + uuid.uuid4().hex[:9].upper()  # 52: a social service organisation
+    org = await reg.post(
+        "/organisations",
+        headers=h,
+        json={
+            "name": "南昌市社会工作评估中心",
+            "kind": "social_work_org",
+            "credit_code": first17 + uscc_check_char(first17),
+            "region_code": "3601",
+        },
+    )
+    assert org.status_code == 201, org.text
+    org_id: str = org.json()["org_id"]
+
+    async def copied() -> bool:
+        return await training_app.state.training.registry.organisation(org_id) is not None
+
+    await wait_for(copied, timeout_s=30, what="the evaluator in training's registry copy")
+    return org_id
 
 
 async def writes(app: Any) -> int:
@@ -213,12 +238,13 @@ async def test_a_month_of_training_and_supervision(stack: LocalStack, services: 
     assert [o["item"]["item_id"] for o in overdue] == [f"{vid}-2"]
     assert overdue[0]["days_overdue"] == 6
 
+    org_id = await evaluator(reg, trn_app, h)
     evaluation = await trn.post(
         "/evaluations",
         headers=h,
         json={
             "station_id": sid,
-            "evaluator_org_id": "org-evaluator",
+            "evaluator_org_id": org_id,
             "evaluated_on": str(TODAY),
             "scores": SCORES,
         },
@@ -232,7 +258,7 @@ async def test_a_month_of_training_and_supervision(stack: LocalStack, services: 
 
     await wait_for(rated, timeout_s=30, what="the registry's rating following the evaluation")
     rating = (await reg.get(f"/stations/{sid}", headers=h)).json()["rating"]
-    assert rating["rated_by"] == "org-evaluator"
+    assert rating["rated_by"] == org_id
     assert evaluation.json()["evaluation_id"] in rating["reason"]
 
     async def drained() -> bool:
@@ -401,6 +427,17 @@ async def test_bad_input_is_4xx_and_writes_nothing(services: Any) -> None:
             },
             422,
             "scores",
+        ),
+        (
+            "/evaluations",
+            {
+                "station_id": sid,
+                "evaluator_org_id": "org-nobody-knows",
+                "evaluated_on": str(TODAY),
+                "scores": SCORES,
+            },
+            422,
+            "evaluator_org_id",
         ),
     ]
     for path, body, code, field in cases:

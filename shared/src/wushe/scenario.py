@@ -1587,6 +1587,7 @@ def report(
         f"               {views}/views/activities?region={generated.config.province}&by=city",
         f"               {views}/views/training?region={generated.config.province}&by=city",
         f"               {views}/views/lineage/{ids['donor_id']}",
+        f"  partner feed ./dev wushe partner follow --foundation {ids['donor_id']}",
         "  metrics      <service>/metrics; Prometheus " + prometheus_url,
         "  dashboards   deploy/grafana/dashboards (import into Grafana; docs/observability.md)",
         "  a token      ./dev wushe token --region " + generated.config.province,

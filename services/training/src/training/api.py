@@ -361,7 +361,9 @@ async def overdue(
 
 class EvaluationIn(Strict):
     station_id: str = Field(max_length=40)
-    evaluator_org_id: str = Field(min_length=1, max_length=64)
+    evaluator_org_id: str = Field(
+        min_length=1, max_length=64, description="the evaluating organisation's registry id"
+    )
     evaluated_on: date
     weights: dict[ev.Dimension, int] = Field(default_factory=lambda: dict(domain.DEFAULT_WEIGHTS))
     scores: dict[ev.Dimension, float]
@@ -381,6 +383,17 @@ async def record_evaluation(
         total, stars = domain.score(body.weights, body.scores)
     except DomainError as exc:
         raise domain_error(exc) from None
+    # The evaluator becomes the station's rating's author: an organisation the registry
+    # knows, and one of the caller's (another province's looks unknown, decision 0026).
+    evaluator = await store.registry.organisation(body.evaluator_org_id)
+    if evaluator is None or not who.shares_scope([evaluator["region_code"]]):
+        raise domain_error(
+            DomainError(
+                "evaluator_org_id",
+                f"unknown organisation {body.evaluator_org_id} (not known from the registry's"
+                " events)",
+            )
+        )
     evaluation_id = f"ev-{uuid.uuid4().hex[:20]}"
     event = ev.EvaluationCompleted(
         evaluation_id=evaluation_id,
