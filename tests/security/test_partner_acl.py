@@ -2,13 +2,13 @@
 foundations with KRaft's standard authorizer. A partner's login reads its own feed with its
 own consumer groups, and nothing else: not the shared partner stream (every funder's money),
 not another partner's feed, not an internal topic, not another group, no writes; a wrong
-password gets nothing at all (docs/decisions/0013, 0028)."""
+password gets nothing at all, and neither does a revoked partner (docs/decisions/0013,
+0028)."""
 
 from __future__ import annotations
 
 import asyncio
 import secrets
-import subprocess
 from typing import Any
 
 import pytest
@@ -68,10 +68,12 @@ async def read_in_group(consumer: AIOKafkaConsumer) -> None:
 
 def grant_the_shared_stream(stack: LocalStack, user: str) -> None:
     """The grant every partner had before decision 0028: Read on the shared stream."""
-    command = ["java", "-Xmx128m", *stack._kafka_jvm_args(), "org.apache.kafka.tools.AclCommand"]
-    command += ["--bootstrap-server", stack.cfg.kafka_bootstrap, "--add", "--force"]
-    command += ["--allow-principal", f"User:{user}", "--operation", "Read", "--topic", PARTNER]
-    subprocess.run(command, check=True, capture_output=True, timeout=120)
+    stack._kafka_admin(
+        "org.apache.kafka.tools.AclCommand",
+        ["--add", "--force", "--allow-principal", f"User:{user}"],
+        ["--operation", "Read", "--topic", PARTNER],
+        what="the pre-0028 grant",
+    )
 
 
 async def test_a_partner_reads_only_its_own_feed_with_its_own_groups(
@@ -150,6 +152,17 @@ async def test_a_partner_reads_only_its_own_feed_with_its_own_groups(
     with pytest.raises(KafkaError):
         await stranger.start()
     await stranger.stop()
+
+    # Offboarded: the right password no longer logs in; a second revoke changes nothing.
+    for _ in range(2):
+        assert await asyncio.to_thread(stack.revoke_partner, foundation) == user
+    gone = AIOKafkaConsumer(
+        feed.name, group_id=f"{user}.ledger", request_timeout_ms=5000, **with_login
+    )
+    with pytest.raises(KafkaError):
+        await gone.start()
+    await gone.stop()
+    assert await partitions_of(stack.cfg.kafka_bootstrap, feed.name) == [0]  # the feed is kept
 
 
 def test_a_funder_id_that_cannot_name_a_topic_gets_no_feed() -> None:

@@ -241,6 +241,20 @@ def partner_grant(
     typer.echo(f"groups    {groups}…  (any consumer group whose name starts with {groups})")
 
 
+@partner_app.command("revoke")
+def partner_revoke(
+    foundation: Annotated[str, typer.Option(help="the foundation's donor id (the record key)")],
+) -> None:
+    """Offboard a foundation on the local stack: its SCRAM login and its ACLs are deleted;
+    its feed is kept (a later grant reads it whole)."""
+    stack = devstack.LocalStack(devstack.StackConfig.from_env())
+    try:
+        user = stack.revoke_partner(foundation)
+    except (devstack.StackError, ValueError) as exc:
+        _fail(exc)
+    typer.echo(f"{user} can no longer log in; its feed is kept")
+
+
 @partner_app.command("follow")
 def partner_follow(
     foundation: Annotated[str, typer.Option(help="the foundation's donor id (the record key)")],

@@ -811,41 +811,82 @@ class LocalStack:
         that one topic and Read on its own consumer groups (`partner-<id>.…`), nothing else.
         The feed is created if no record has reached it yet, so the partner can subscribe at
         once. Idempotent; returns the user name."""
-        from wushe.topics import ensure_topics, partner_feed, partner_groups, partner_user
+        from wushe.topics import ensure_topics, partner_feed, partner_user
 
         feed = partner_feed(foundation)  # refuses an id that cannot name a topic
-        user, groups = partner_user(foundation), partner_groups(foundation)
-        admin = ["--bootstrap-server", self.cfg.kafka_bootstrap]
-        tool = ["java", "-Xmx128m", *self._kafka_jvm_args()]
+        user = partner_user(foundation)
         credential = f"{PARTNER_MECHANISM}=[iterations=8192,password={password}]"
-        scram = ["--entity-type", "users", "--entity-name", user, "--add-config", credential]
-        _run(
-            [*tool, "kafka.admin.ConfigCommand", *admin, "--alter", *scram],
+        self._kafka_admin(
+            "kafka.admin.ConfigCommand",
+            ["--alter", "--entity-type", "users", "--entity-name", user],
+            ["--add-config", credential],
             what=f"creating the SCRAM credential of {user}",
-            timeout=120,
         )
-        acl = [*tool, "org.apache.kafka.tools.AclCommand", *admin, "--add", "--force"]
-        acl += ["--allow-principal", f"User:{user}"]
-        _run(
-            [*acl, "--operation", "Read", "--operation", "Describe", "--topic", feed.name],
-            what=f"granting {user} its feed",
-            timeout=120,
-        )
+        self._partner_acls(foundation, "--add")
         asyncio.run(ensure_topics(self.cfg.kafka_bootstrap, [feed]))
         # A grant made before decision 0028 let the partner read the shared stream: revoke.
-        revoke = [*tool, "org.apache.kafka.tools.AclCommand", *admin, "--remove", "--force"]
-        revoke += ["--allow-principal", f"User:{user}", "--topic", SHARED_PARTNER_STREAM]
-        _run(
-            [*revoke, "--operation", "Read", "--operation", "Describe"],
+        self._kafka_admin(
+            "org.apache.kafka.tools.AclCommand",
+            ["--remove", "--force", "--allow-principal", f"User:{user}"],
+            ["--topic", SHARED_PARTNER_STREAM, "--operation", "Read", "--operation", "Describe"],
             what=f"revoking {user}'s read of the shared partner stream",
-            timeout=120,
-        )
-        _run(
-            [*acl, "--operation", "Read", "--group", groups, "--resource-pattern-type", "prefixed"],
-            what=f"granting {user} its consumer groups",
-            timeout=120,
         )
         return user
+
+    def revoke_partner(self, foundation: str) -> str:
+        """Offboard a partner foundation: its SCRAM credential and its ACLs are deleted, so
+        it can no longer log in; its feed stays (retained forever, a grant later reads it
+        whole). Idempotent; returns the user name."""
+        from wushe.topics import partner_feed, partner_user
+
+        partner_feed(foundation)  # refuses an id that cannot name a topic
+        user = partner_user(foundation)
+        self._partner_acls(foundation, "--remove")
+        self._kafka_admin(
+            "kafka.admin.ConfigCommand",
+            ["--alter", "--entity-type", "users", "--entity-name", user],
+            ["--delete-config", PARTNER_MECHANISM],
+            what=f"deleting the SCRAM credential of {user}",
+            missing_is_fine=True,
+        )
+        return user
+
+    def _partner_acls(self, foundation: str, change: str) -> None:
+        """Add or remove (`change`) the two ACLs of a partner: its feed, its groups."""
+        from wushe.topics import partner_feed, partner_groups, partner_user
+
+        user = partner_user(foundation)
+        acl = [change, "--force", "--allow-principal", f"User:{user}", "--operation", "Read"]
+        self._kafka_admin(
+            "org.apache.kafka.tools.AclCommand",
+            acl,
+            ["--operation", "Describe", "--topic", partner_feed(foundation).name],
+            what=f"{change.strip('-')} {user}'s read of its feed",
+        )
+        groups = ["--group", partner_groups(foundation), "--resource-pattern-type", "prefixed"]
+        self._kafka_admin(
+            "org.apache.kafka.tools.AclCommand",
+            acl,
+            groups,
+            what=f"{change.strip('-')} {user}'s consumer groups",
+        )
+
+    def _kafka_admin(
+        self,
+        tool: str,
+        *args: list[str],
+        what: str,
+        missing_is_fine: bool = False,
+    ) -> None:
+        """One of Kafka's admin tools against the local broker (a JVM of its own)."""
+        command = ["java", "-Xmx128m", *self._kafka_jvm_args(), tool]
+        command += ["--bootstrap-server", self.cfg.kafka_bootstrap]
+        try:
+            _run([*command, *(a for part in args for a in part)], what=what, timeout=120)
+        except StackError as exc:
+            # Deleting a credential that is not there: the partner is already offboarded.
+            if not (missing_is_fine and "ResourceNotFoundException" in str(exc)):
+                raise
 
     # -- ferretdb
     def _ferretdb_prepare(self) -> None:
