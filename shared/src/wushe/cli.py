@@ -296,6 +296,82 @@ def partner_follow(
         typer.echo(ledger.render())
 
 
+dlq_app = typer.Typer(
+    help="Dead letters: list them, and replay them once their cause is fixed.",
+    no_args_is_help=True,
+)
+app.add_typer(dlq_app, name="dlq")
+Bootstrap = Annotated[str, typer.Option(help="Kafka bootstrap servers")]
+
+
+@dlq_app.command("list")
+def dlq_list(
+    topic: Annotated[
+        str | None, typer.Option(help="the origin topic (default: every dead-letter topic)")
+    ] = None,
+    group: Annotated[str | None, typer.Option(help="one consumer group's only")] = None,
+    bootstrap: Bootstrap = "127.0.0.1:9092",
+) -> None:
+    """What was dead-lettered, where from and why (headers only, never a record's body)."""
+    import asyncio
+
+    from wushe import deadletters
+
+    async def listed() -> list[tuple[str, list[deadletters.DeadLetter]]]:
+        from aiokafka.admin import AIOKafkaAdminClient
+
+        origins = [topic] if topic else []
+        if not origins:
+            admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+            try:
+                await admin.start()
+                names = await admin.list_topics()
+            finally:
+                await admin.close()
+            origins = sorted(t.removesuffix(".dlq") for t in names if t.endswith(".dlq"))
+        return [(o, await deadletters.dead_letters(bootstrap, o, group=group)) for o in origins]
+
+    try:
+        found = asyncio.run(listed())
+    except Exception as exc:  # the broker unreachable, a topic unreadable: say which
+        _fail(exc)
+    total = 0
+    for origin, letters in found:
+        for d in letters:
+            total += 1
+            typer.echo(
+                f"{origin}@{d.origin_partition}/{d.origin_offset}  group {d.group}  "
+                f"{d.event_type or '?'} {d.event_id or '?'}  {d.attempts} attempt(s) at "
+                f"{d.failed_at}: {d.error}"
+            )
+    typer.echo(f"{total} dead letter(s)")
+
+
+@dlq_app.command("replay")
+def dlq_replay(
+    topic: Annotated[str, typer.Option(help="the origin topic")],
+    group: Annotated[str, typer.Option(help="the consumer group that dead-lettered them")],
+    bootstrap: Bootstrap = "127.0.0.1:9092",
+) -> None:
+    """Rewind the group to its oldest dead letter on each partition, so it applies them
+    (and skips what it applied since: every consumer is idempotent). Stop the group's
+    consumers first; start them again after."""
+    import asyncio
+
+    from wushe import deadletters
+
+    try:
+        rewound = asyncio.run(deadletters.replay(bootstrap, topic, group))
+    except Exception as exc:  # refused (members), unreachable: say so
+        _fail(exc)
+    if not rewound:
+        typer.echo(f"nothing to replay for {group} on {topic}")
+        return
+    for partition, offset in sorted(rewound.items()):
+        typer.echo(f"{group} on {topic}@{partition} rewound to offset {offset}")
+    typer.echo("start the group's consumers: they apply the dead letters, in order")
+
+
 donations_app = typer.Typer(help="The donations service.", no_args_is_help=True)
 app.add_typer(donations_app, name="donations")
 
