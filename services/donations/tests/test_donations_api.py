@@ -369,15 +369,26 @@ async def test_a_partners_ledger_from_the_stream_equals_reconciliation(
         don_app.state.ctx.settings,
         token_verifier=DevKeys.load_or_create(DevKeys.default_dir()).verifier(),
     )
+    with_feed = ["--feed", "--bootstrap", stack.cfg.kafka_bootstrap]
     async with serve_http(second) as url:
-        reconciled = await asyncio.to_thread(
-            CliRunner().invoke,
-            cli.app,
-            ["donations", "reconcile", "--url", url, "--funder", fdn],
-        )
+
+        async def reconcile(funder: str, *options: str) -> Any:
+            command = ["donations", "reconcile", "--url", url, "--funder", funder, *options]
+            return await asyncio.to_thread(CliRunner().invoke, cli.app, command)
+
+        reconciled = await reconcile(fdn)
+        # With the foundation's feed: each fund's figures as the foundation sees them.
+        fed = await reconcile(fdn, *with_feed)
+        # An individual has no feed, so its fund is on none: a mismatch, exit 1.
+        no_feed = await reconcile(individual, *with_feed)
     assert reconciled.exit_code == 0, reconciled.output
     assert "every fund reconciles" in reconciled.output
     assert "pledged 1000000 fen, received 550000" in reconciled.output
+    assert fed.exit_code == 0, fed.output
+    assert "every fund reconciles with the partner feed" in fed.output
+    assert "the feed holds 6 events of 1 fund(s)" in fed.output
+    assert no_feed.exit_code == 1, no_feed.output
+    assert "received_fen 20000 here, 0 on the feed" in no_feed.output
 
     # No personal data anywhere on the partner stream or the donor topic.
     for topic in (ev.PARTNER, ev.DONORS, feed):

@@ -383,8 +383,17 @@ def donations_reconcile(
     ] = "http://127.0.0.1:8104",
     region: Annotated[str, typer.Option(help="the token's region scope")] = "36",
     funder: Annotated[str | None, typer.Option(help="one funder's funds only")] = None,
+    feed: Annotated[
+        bool,
+        typer.Option(
+            "--feed", help="with --funder: also compare each fund with the funder's partner feed"
+        ),
+    ] = False,
+    bootstrap: Bootstrap = "127.0.0.1:9092",
 ) -> None:
-    """Report every fund whose ledger, entries and events disagree (exit 1 if any)."""
+    """Report every fund whose ledger, entries and events disagree (exit 1 if any); with
+    `--feed`, also every fund whose figures on the funder's partner feed (what the
+    foundation sees, decision 0028) differ from the service's."""
     import urllib.error
     import urllib.parse
     import urllib.request
@@ -393,6 +402,8 @@ def donations_reconcile(
 
     if not url.startswith(("http://", "https://")):
         _fail(ValueError("--url must be an http(s) URL"))
+    if feed and not funder:
+        _fail(ValueError("--feed compares one funder's feed: give --funder"))
     token = auth.DevKeys.load_or_create(auth.DevKeys.default_dir()).issue(
         subject="wushe-cli", region_scope=region, ttl_s=600
     )
@@ -413,9 +424,49 @@ def donations_reconcile(
     )
     for fund in report["mismatches"]:
         typer.secho(f"MISMATCH {fund['fund_id']}: {'; '.join(fund['problems'])}", fg="red")
-    if not report["ok"]:
+    differing = _feed_differences(url, token, funder, bootstrap) if feed and funder else []
+    for line in differing:
+        typer.secho(f"MISMATCH {line}", fg="red")
+    if not report["ok"] or differing:
         raise typer.Exit(1)
-    typer.echo("every fund reconciles")
+    typer.echo("every fund reconciles" + (" with the partner feed" if feed else ""))
+
+
+def _feed_differences(url: str, token: str, funder: str, bootstrap: str) -> list[str]:
+    """Each fund of the service (within the token's region) whose figures on the funder's
+    feed differ; a fund on the feed outside the region is reported, not compared."""
+    import asyncio
+    import urllib.parse
+    import urllib.request
+
+    from wushe import partner
+
+    query = urllib.parse.urlencode({"funder_id": funder, "limit": 500})
+    request = urllib.request.Request(  # noqa: S310 (our service)
+        f"{url}/funds?{query}", headers={"Authorization": f"Bearer {token}"}
+    )
+    with urllib.request.urlopen(request, timeout=120) as resp:  # noqa: S310
+        page = json.load(resp)
+    ledger = asyncio.run(partner.follow(bootstrap, partner.PartnerLedger(funder)))
+    fields = partner.FIELDS
+    problems = []
+    for fund in page["items"]:
+        ours = {f: int(fund[f]) for f in fields}
+        theirs = ledger.funds.get(fund["fund_id"], dict.fromkeys(fields, 0))
+        if ours != theirs:
+            differ = [
+                f"{f} {ours[f]} here, {theirs[f]} on the feed"
+                for f in fields
+                if ours[f] != theirs[f]
+            ]
+            problems.append(f"{fund['fund_id']}: " + "; ".join(differ))
+    if page["total"] > len(page["items"]):
+        problems.append(f"only {len(page['items'])} of {page['total']} funds compared")
+    elsewhere = set(ledger.funds) - {f["fund_id"] for f in page["items"]}
+    if elsewhere:
+        typer.echo(f"{len(elsewhere)} fund(s) on the feed outside this region, not compared")
+    typer.echo(f"the feed holds {ledger.events} events of {len(ledger.funds)} fund(s)")
+    return problems
 
 
 scenario_app = typer.Typer(
