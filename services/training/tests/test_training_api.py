@@ -23,11 +23,15 @@ from wushe.contracts.events import training as tr
 from wushe.devstack import LocalStack
 from wushe.store import create_mongo_client
 from wushe.testing import headers_of, read_topic, serve, wait_for
-from wushe.validators import uscc_check_char
+from wushe.validators import resident_id_check_char, uscc_check_char
 
 pytestmark = pytest.mark.integration
 
 TODAY = clock.today()
+# A township and a person no other test's registry holds: the registry's ratings consumer
+# of a later test reads this test's evaluations too, and ids follow from them.
+TOWNSHIP = "360111003"  # 上海路街道, 青山湖区
+WORKER_ID_NUMBER = "36011119850312041" + resident_id_check_char("36011119850312041")
 MONTH_START = TODAY.replace(day=1)
 SCORES = {
     "administration": 92,
@@ -65,7 +69,7 @@ async def services(stack: LocalStack, unique: str) -> AsyncIterator[Any]:
 
 async def setup(reg: httpx.AsyncClient, training_app: Any, h: dict[str, str]) -> tuple[str, str]:
     station = await reg.post(
-        "/stations", headers=h, json={"region_code": "360104002", "status": "operating"}
+        "/stations", headers=h, json={"region_code": TOWNSHIP, "status": "operating"}
     )
     assert station.status_code == 201, station.text
     sid = station.json()["station_id"]
@@ -74,8 +78,8 @@ async def setup(reg: httpx.AsyncClient, training_app: Any, h: dict[str, str]) ->
         headers=h,
         json={
             "name": "刘敏",
-            "id_number": "11010519491231002X",
-            "region_code": "360104",
+            "id_number": WORKER_ID_NUMBER,
+            "region_code": TOWNSHIP[:6],
             "certification": "social_worker",
             "general_practice": True,
         },
@@ -295,7 +299,7 @@ async def test_a_redelivered_evaluation_rates_once(services: Any) -> None:
     event = tr.EvaluationCompleted(
         evaluation_id="ev-fixed",
         station_id=sid,
-        region_code="360104002",
+        region_code=TOWNSHIP,
         evaluator_org_id="org-e",
         evaluated_on=TODAY,
         weights={
