@@ -8,6 +8,8 @@ import asyncio
 from typing import Any
 
 import pytest
+from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient
 from typer.testing import CliRunner
 
 from wushe import bus, cli, deadletters
@@ -32,6 +34,7 @@ async def test_a_dead_letter_is_listed_then_replayed_once_its_cause_is_fixed(
     await publish_all(bootstrap, envelopes)
 
     inbox = Inbox(mongo_db, group)
+    watch = deadletters.WaitingLetters()  # as a service's lag monitor keeps it
     calls: list[int] = []
     known = {0, 1, 2, 4, 5}  # station 3 is not known to this service yet
 
@@ -77,6 +80,7 @@ async def test_a_dead_letter_is_listed_then_replayed_once_its_cause_is_fixed(
         refused = await wushe(["dlq", "replay", "--topic", topic, "--group", group, *at])
         assert refused.exit_code == 1
         assert "stop its consumers" in refused.output
+        assert await waiting(watch, bootstrap, group, topic) == 1  # what the gauge says
     finally:
         await broker.stop()
     applied = [d["n"] async for d in inbox.collection.find({"consumer": group})]
@@ -89,6 +93,7 @@ async def test_a_dead_letter_is_listed_then_replayed_once_its_cause_is_fixed(
     again = await wushe(["dlq", "replay", "--topic", topic, "--group", group, *at])
     assert again.exit_code == 0, again.output
     assert "nothing to replay" in again.output  # the first replay took it
+    assert await waiting(watch, bootstrap, group, topic) == 0  # read on, not again
     assert await group_lag(bootstrap, group, topic) == 3
     calls.clear()
     broker = consumer()
@@ -108,6 +113,20 @@ async def test_a_dead_letter_is_listed_then_replayed_once_its_cause_is_fixed(
 async def wushe(args: list[str]) -> Any:
     """A `wushe` command, as a person runs it (its own event loop, in a thread)."""
     return await asyncio.to_thread(CliRunner().invoke, cli.app, args)
+
+
+async def waiting(watch: deadletters.WaitingLetters, bootstrap: str, group: str, topic: str) -> int:
+    """The dead letters the lag monitor reports as waiting (wushe_dead_letters_waiting)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+    await admin.start()
+    await consumer.start()
+    try:
+        counts = await watch.count(admin, consumer, {group: (topic,)})
+    finally:
+        await consumer.stop()
+        await admin.close()
+    return counts[(group, topic)]
 
 
 async def _empty(bootstrap: str, group: str) -> bool:

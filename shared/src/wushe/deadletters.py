@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import OffsetAndMetadata
 
 from wushe.bus import DLQ_SUFFIX
@@ -175,3 +176,65 @@ async def _ends(bootstrap: str, tps: list[TopicPartition]) -> dict[TopicPartitio
     finally:
         await consumer.stop()
     return ends
+
+
+class WaitingLetters:
+    """How many dead letters of each (group, origin topic) wait for a replay: past the
+    group's bookmark on the dead-letter topic, still within its retention. The dead-letter
+    topics are read incrementally (headers only) by one group-less consumer, so a
+    measurement costs a fetch of what arrived since the last one."""
+
+    def __init__(self) -> None:
+        self.letters: dict[TopicPartition, list[tuple[int, str, str]]] = {}  # offset, group, origin
+        self.positions: dict[TopicPartition, int] = {}
+
+    async def count(
+        self,
+        admin: AIOKafkaAdminClient,
+        consumer: AIOKafkaConsumer,
+        groups: dict[str, tuple[str, ...]],
+    ) -> dict[tuple[str, str], int]:
+        dlqs = sorted({t + DLQ_SUFFIX for topics in groups.values() for t in topics})
+        described = await admin.describe_topics(dlqs)
+        tps = [
+            TopicPartition(d["topic"], int(p["partition"]))
+            for d in described
+            if not d.get("error_code")
+            for p in d.get("partitions", [])
+        ]
+        if tps:
+            await self._read(consumer, tps)
+        out = {(g, t): 0 for g, topics in groups.items() for t in topics}
+        for group in groups:
+            bookmark = await admin.list_consumer_group_offsets(group + BOOKMARK_SUFFIX)
+            for tp in tps:
+                meta = bookmark.get(tp)
+                replayed_below = meta.offset if meta is not None and meta.offset >= 0 else 0
+                for offset, by, origin in self.letters.get(tp, []):
+                    if by == group and offset >= replayed_below and (group, origin) in out:
+                        out[(group, origin)] += 1
+        return out
+
+    async def _read(self, consumer: AIOKafkaConsumer, tps: list[TopicPartition]) -> None:
+        starts = await consumer.beginning_offsets(tps)
+        ends = await consumer.end_offsets(tps)
+        for tp in tps:  # what retention removed is no longer waiting
+            kept = [x for x in self.letters.get(tp, []) if x[0] >= starts[tp]]
+            self.letters[tp] = kept
+        behind = [tp for tp in tps if max(self.positions.get(tp, 0), starts[tp]) < ends[tp]]
+        if not behind:
+            return
+        consumer.assign(behind)
+        for tp in behind:
+            consumer.seek(tp, max(self.positions.get(tp, 0), starts[tp]))
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            positions = [await consumer.position(tp) for tp in behind]
+            if all(p >= ends[tp] for p, tp in zip(positions, behind, strict=True)):
+                break
+            for tp, records in (await consumer.getmany(*behind, timeout_ms=200)).items():
+                for r in records:
+                    letter = _dead_letter(r)
+                    self.letters[tp].append((r.offset, letter.group, letter.origin_topic))
+                    self.positions[tp] = r.offset + 1
+        consumer.assign([])

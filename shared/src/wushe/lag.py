@@ -1,6 +1,7 @@
 """Consumer lag, measured where it is known best: each service measures the groups it
 consumes with (end offset minus committed offset, per partition) and exports it as
-`wushe_consumer_lag_messages{group, topic, partition}`.
+`wushe_consumer_lag_messages{group, topic, partition}`; and the dead letters of each group
+that wait for a replay, `wushe_dead_letters_waiting{group, topic}` (`wushe.deadletters`).
 
 Partitions and groups are bounded label sets (a few dozen series per service). A group that
 has committed nothing on a partition yet counts from the partition's first offset, since
@@ -18,6 +19,8 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 from prometheus_client import CollectorRegistry, Gauge
+
+from wushe.deadletters import WaitingLetters
 
 log = logging.getLogger("wushe.lag")
 
@@ -48,6 +51,13 @@ class LagMonitor:
             "When consumer lag was last measured",
             registry=registry,
         )
+        self.dead_letters = Gauge(
+            "wushe_dead_letters_waiting",
+            "Dead letters of the group from the topic not yet replayed (wushe dlq replay)",
+            ["group", "topic"],
+            registry=registry,
+        )
+        self.waiting = WaitingLetters()
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
 
@@ -78,25 +88,35 @@ class LagMonitor:
         return out
 
     async def run(self) -> None:
-        """Measure every `interval_s` with one admin client and one (group-less) consumer,
-        closed however the loop ends (cancellation at shutdown included)."""
+        """Measure every `interval_s` with one admin client and two group-less consumers
+        (offsets; the dead-letter topics' headers), closed however the loop ends
+        (cancellation at shutdown included)."""
         admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
         consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None)
+        letters = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap, group_id=None, enable_auto_commit=False
+        )
         try:
             await admin.start()
             await consumer.start()
+            await letters.start()
             while not self._stopping.is_set():
                 try:
                     for (group, topic, partition), n in (
                         await self.measure(admin, consumer)
                     ).items():
                         self.lag.labels(group, topic, str(partition)).set(n)
+                    waiting = await self.waiting.count(admin, letters, self.groups)
+                    for (group, topic), n in waiting.items():
+                        self.dead_letters.labels(group, topic).set(n)
                     self.updated.set_to_current_time()
                 except (KafkaError, OSError) as exc:  # the broker away: measure next time
                     log.warning("consumer lag not measured: %s", type(exc).__name__)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stopping.wait(), self.interval_s)
         finally:
+            with contextlib.suppress(Exception):
+                await letters.stop()
             with contextlib.suppress(Exception):
                 await consumer.stop()
             with contextlib.suppress(Exception):
