@@ -140,8 +140,19 @@ async def test_a_small_scenario_through_the_apis_equals_the_generators_totals(
     assert not personal_data_in(caplog.text.encode(), names)
     server_logs = server_log_files(stack)
     assert server_logs
+    # Kafka's topic segments hold every record, bytes and binary framing: the records were
+    # scanned above, and in a raw segment an 11-digit run inside a random id (a consumer
+    # group's, a member's) looks like a mobile number, so there only the scenario's own
+    # values count (CI found `16482500980` in `__consumer_offsets`; no one's phone).
+    exact = [v.encode() for p in people for v in (p.id_number, p.phone)]
+    exact += [name.encode() for name in names]
+    segments = stack.cfg.home / "kafka" / "data"
     for path in server_logs:
-        assert not personal_data_in(path.read_bytes(), names), path
+        blob = path.read_bytes()
+        if segments in path.parents:
+            assert not [v for v in exact if v in blob], path
+        else:
+            assert not personal_data_in(blob, names), path
     print(
         f"\n[pii] {scanned} records of {len(topics)} topics ({dead_letter_topics} dead-letter),"
         f" {len(caplog.records)} log records, {len(server_logs)} server logs: nothing found"

@@ -115,12 +115,19 @@ class LagMonitor:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stopping.wait(), self.interval_s)
         finally:
-            with contextlib.suppress(Exception):
-                await letters.stop()
-            with contextlib.suppress(Exception):
-                await consumer.stop()
-            with contextlib.suppress(Exception):
-                await admin.close()
+            # Every client closed, even when closing one is cancelled (aiokafka cancels its
+            # own futures when a client that is still starting is closed); the cancellation
+            # is passed on after.
+            cancelled = False
+            for close in (letters.stop, consumer.stop, admin.close):
+                try:
+                    await close()
+                except asyncio.CancelledError:
+                    cancelled = True
+                except Exception as exc:  # closing a client that never connected
+                    log.debug("closing a lag client: %s", type(exc).__name__)
+            if cancelled:
+                raise asyncio.CancelledError
 
     def start(self) -> None:
         if self.groups and self._task is None:
@@ -132,7 +139,9 @@ class LagMonitor:
         if self._task is not None:
             self._stopping.set()
             try:
-                await asyncio.wait_for(asyncio.shield(self._task), 10)
+                # Within the service's own stop budget (STOP_TIMEOUT_S, 10 s): a monitor left
+                # running past it would be abandoned with its clients open.
+                await asyncio.wait_for(asyncio.shield(self._task), 5)
             except TimeoutError:
                 self._task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

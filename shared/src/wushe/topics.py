@@ -107,6 +107,10 @@ async def partitions_of(bootstrap: str, topic: str, **client_options: Any) -> li
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **client_options)
     try:  # start inside: a cancelled start must still close what it opened
         await admin.start()
+        # Describing a topic by name asks for it to be created where the broker creates
+        # topics on demand (aiokafka's metadata request allows it): list first.
+        if topic not in await admin.list_topics():
+            return []
         described = await admin.describe_topics([topic])
     finally:
         await admin.close()
