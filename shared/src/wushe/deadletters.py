@@ -70,6 +70,36 @@ def _dead_letter(record: Any) -> DeadLetter:
     )
 
 
+async def _read_to_end(
+    consumer: AIOKafkaConsumer, starts_at: dict[TopicPartition, int], *, timeout_s: float
+) -> tuple[list[Any], dict[TopicPartition, int], bool]:
+    """The records of each partition from its offset in `starts_at` (or the first one its
+    retention kept) to its end as of now, read by a group-less consumer; also each
+    partition's first kept offset, and whether every end was reached within `timeout_s`."""
+    tps = list(starts_at)
+    first = await consumer.beginning_offsets(tps)
+    ends = await consumer.end_offsets(tps)
+    behind = {tp: max(o, first[tp]) for tp, o in starts_at.items()}
+    behind = {tp: o for tp, o in behind.items() if o < ends[tp]}
+    records: list[Any] = []
+    if not behind:
+        return records, first, True
+    consumer.assign(list(behind))
+    try:
+        for tp, offset in behind.items():
+            consumer.seek(tp, offset)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            positions = [await consumer.position(tp) for tp in behind]
+            if all(p >= ends[tp] for p, tp in zip(positions, behind, strict=True)):
+                return records, first, True
+            batch = await consumer.getmany(*behind, timeout_ms=200)
+            records += [r for got in batch.values() for r in got]
+        return records, first, False
+    finally:
+        consumer.assign([])
+
+
 async def dead_letters(
     bootstrap: str,
     topic: str,
@@ -85,25 +115,15 @@ async def dead_letters(
     if not partitions:
         return []
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    letters: list[DeadLetter] = []
     try:  # start inside: a cancelled start must still close what it opened
         await consumer.start()
-        tps = [TopicPartition(dlq, p) for p in partitions]
-        consumer.assign(tps)
-        for tp in tps:
-            consumer.seek(tp, (after or {}).get(tp.partition, 0))
-        end = await consumer.end_offsets(tps)
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            positions = {tp: await consumer.position(tp) for tp in tps}
-            if all(positions[tp] >= end[tp] for tp in tps):
-                break
-            batch = await consumer.getmany(*tps, timeout_ms=500)
-            letters += [_dead_letter(r) for records in batch.values() for r in records]
-        else:
-            raise TimeoutError(f"{dlq} was not read to its end within {timeout_s:.0f}s")
+        starts_at = {TopicPartition(dlq, p): (after or {}).get(p, 0) for p in partitions}
+        records, _, whole = await _read_to_end(consumer, starts_at, timeout_s=timeout_s)
     finally:
         await consumer.stop()
+    if not whole:
+        raise TimeoutError(f"{dlq} was not read to its end within {timeout_s:.0f}s")
+    letters = [_dead_letter(r) for r in records]
     letters = [d for d in letters if group is None or d.group == group]
     return sorted(letters, key=lambda d: (d.failed_at, d.dlq_partition, d.dlq_offset))
 
@@ -194,10 +214,11 @@ class WaitingLetters:
         consumer: AIOKafkaConsumer,
         groups: dict[str, tuple[str, ...]],
     ) -> dict[tuple[str, str], int]:
+        out = {(g, t): 0 for g, topics in groups.items() for t in topics}
         existing = set(await admin.list_topics())  # describing a missing one creates it
         dlqs = sorted({t + DLQ_SUFFIX for ts in groups.values() for t in ts} & existing)
         if not dlqs:
-            return {(g, t): 0 for g, topics in groups.items() for t in topics}
+            return out
         described = await admin.describe_topics(dlqs)
         tps = [
             TopicPartition(d["topic"], int(p["partition"]))
@@ -207,7 +228,6 @@ class WaitingLetters:
         ]
         if tps:
             await self._read(consumer, tps)
-        out = {(g, t): 0 for g, topics in groups.items() for t in topics}
         for group in groups:
             bookmark = await admin.list_consumer_group_offsets(group + BOOKMARK_SUFFIX)
             for tp in tps:
@@ -219,25 +239,13 @@ class WaitingLetters:
         return out
 
     async def _read(self, consumer: AIOKafkaConsumer, tps: list[TopicPartition]) -> None:
-        starts = await consumer.beginning_offsets(tps)
-        ends = await consumer.end_offsets(tps)
+        starts_at = {tp: self.positions.get(tp, 0) for tp in tps}
+        # The rest next time: a measurement stays short.
+        records, first, _ = await _read_to_end(consumer, starts_at, timeout_s=5)
         for tp in tps:  # what retention removed is no longer waiting
-            kept = [x for x in self.letters.get(tp, []) if x[0] >= starts[tp]]
-            self.letters[tp] = kept
-        behind = [tp for tp in tps if max(self.positions.get(tp, 0), starts[tp]) < ends[tp]]
-        if not behind:
-            return
-        consumer.assign(behind)
-        for tp in behind:
-            consumer.seek(tp, max(self.positions.get(tp, 0), starts[tp]))
-        deadline = time.monotonic() + 5  # the rest next time: a measurement stays short
-        while time.monotonic() < deadline:
-            positions = [await consumer.position(tp) for tp in behind]
-            if all(p >= ends[tp] for p, tp in zip(positions, behind, strict=True)):
-                break
-            for tp, records in (await consumer.getmany(*behind, timeout_ms=200)).items():
-                for r in records:
-                    letter = _dead_letter(r)
-                    self.letters[tp].append((r.offset, letter.group, letter.origin_topic))
-                    self.positions[tp] = r.offset + 1
-        consumer.assign([])
+            self.letters[tp] = [x for x in self.letters.get(tp, []) if x[0] >= first[tp]]
+        for r in records:
+            letter = _dead_letter(r)
+            tp = TopicPartition(r.topic, r.partition)
+            self.letters[tp].append((r.offset, letter.group, letter.origin_topic))
+            self.positions[tp] = r.offset + 1
