@@ -305,3 +305,16 @@ def test_the_lagging_stations_table_aligns_chinese_names() -> None:
     columns = {scenario.display_width(row[: row.index(" pace ")]) for row in rows}
     assert len(columns) == 1, rows
     assert scenario.display_width("万福a") == 5
+
+
+def test_each_provinces_scenario_names_a_foundation_of_its_own() -> None:
+    """Scenarios of different provinces on one broker (the fault tests, the end-to-end test)
+    must not register one organisation id as different things: a copy that has not yet
+    applied the newest registration would check a donor against another test's kind (CI
+    failed so once: "org-91350100M000100Y43 is registered as a social_work_org")."""
+    from wushe.validators import check_uscc
+
+    codes = {p: scenario.foundation_credit_code(p) for p in ("36", "46", "64", "11")}
+    assert all(check_uscc(code) == code for code in codes.values())
+    assert all(code.startswith(f"53{p}0000") for p, code in codes.items())
+    assert len(set(codes.values())) == len(codes)

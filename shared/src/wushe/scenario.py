@@ -33,7 +33,7 @@ import httpx
 
 from wushe import clock
 from wushe.contracts import Envelope, Event
-from wushe.validators import resident_id_check_char
+from wushe.validators import resident_id_check_char, uscc_check_char
 
 REFERENCE = {"stations": 462, "backbones": 5000, "sessions": 5544, "elders": 46000}
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕"
@@ -789,16 +789,18 @@ async def load(
             json={"station_ids": sids, "enrolled_on": str(cfg.start), "targets": "split_total"},
         )
         _ok(r, (200, 409))
+        credit_code = foundation_credit_code(cfg.province)
         org = await reg.post(
             "/organisations",
             json={
                 "name": "江西省蓝马甲公益基金会" if cfg.province == "36" else "公益基金会",
                 "kind": "foundation",
-                "credit_code": "91350100M000100Y43",
+                "credit_code": credit_code,
                 "region_code": cfg.province,
             },
         )
-        org_id = org.json()["org_id"] if org.status_code == 201 else await _org_id(reg)
+        _ok(org, (201, 409))
+        org_id = org.json()["org_id"] if org.status_code == 201 else await _org_id(reg, credit_code)
         note("programme", 1, 1)
         wid_of = await _register_social_workers(reg, scenario, station_of, gate, note)
 
@@ -1255,9 +1257,19 @@ async def _stations(reg: httpx.AsyncClient, province: str, wanted: set[str]) -> 
             return found
 
 
-async def _org_id(reg: httpx.AsyncClient) -> str:
-    page = (await reg.get("/organisations", params={"limit": 500})).json()
-    return str(next(o["org_id"] for o in page["items"] if o["kind"] == "foundation"))
+def foundation_credit_code(province: str) -> str:
+    """The funding foundation's unified social credit code: registered with civil affairs as a
+    foundation (53), in the scenario's own province. Each province's scenario has its own, so
+    scenarios of different provinces on one broker never name one organisation differently."""
+    first17 = f"53{province.ljust(6, '0')}MJ0000001"
+    return first17 + uscc_check_char(first17)
+
+
+async def _org_id(reg: httpx.AsyncClient, credit_code: str) -> str:
+    """The id of the organisation registered under `credit_code` (a re-run's 409)."""
+    page = await reg.get("/organisations", params={"kind": "foundation", "limit": 500})
+    _ok(page, (200,))
+    return str(next(o["org_id"] for o in page.json()["items"] if o["credit_code"] == credit_code))
 
 
 UNKNOWN = (
