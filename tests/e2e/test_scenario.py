@@ -6,6 +6,7 @@ generator computed from its own records."""
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -94,6 +95,17 @@ async def test_a_small_scenario_through_the_apis_equals_the_generators_totals(
         assert scenario.actuals(final) == expected["totals"]
         again = await scenario.wait_for_training(urls.projector, token, generated, timeout_s=30)
         assert again == expected["training"]
+        # Another scenario (another seed) over this one is refused before it writes anything:
+        # its supervision visits would meet this one's, and the views would mix both.
+        other_seed = scenario.generate(replace(config, seed=4), townships)
+        assert {t for t, _ in other_seed.townships} != {t for t, _ in generated.townships}
+        with pytest.raises(RuntimeError, match="already holds another scenario"):
+            await scenario.load(other_seed, urls, token)
+        async with httpx.AsyncClient(base_url=urls.registry, headers=headers) as reg:
+            programmes = (await reg.get("/programmes")).json()["items"]
+            stations = (await reg.get("/stations", params={"limit": 1})).json()["total"]
+        assert [p["programme_id"] for p in programmes] == [generated.programme_id]
+        assert stations == len(generated.townships)
         # Another province sees none of it: each record by id is a 404 exactly like an id
         # that does not exist, lists leave it out, and the views show nothing of Hainan.
         other = {"Authorization": "Bearer " + keys.issue(subject="jx", region_scope="36")}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -482,17 +483,30 @@ Intensity = Annotated[float, typer.Option(help="1.0: the programme's pace on ave
 Seed = Annotated[int, typer.Option(help="the same seed gives the same scenario")]
 
 
-def _bar(step: str, done: int, total: int) -> None:
-    width = 30
-    filled = width * done // max(1, total)
-    end = "\n" if done >= total else ""
-    typer.echo(
-        f"\r  {step:<11} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}",
-        nl=False,
-        err=True,
-    )
-    if end:
-        typer.echo("", err=True)
+class _Bar:
+    """A progress bar per step on stderr; a finished step says how long it took, so a slow
+    run shows where its time went. The steps run one after the other, and some report only
+    once they are done, so a step's time is counted from the end of the one before."""
+
+    def __init__(self) -> None:
+        self.started: dict[str, float] = {}
+        self.last_done = time.monotonic()
+
+    def __call__(self, step: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        started = self.started.setdefault(step, self.last_done)
+        width = 30
+        filled = width * done // max(1, total)
+        line = f"\r  {step:<11} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}"
+        if done >= total:
+            line += f" in {_duration(now - started)}\n"
+            self.last_done = now
+        typer.echo(line, nl=False, err=True)
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(round(seconds), 60)
+    return f"{minutes} min {secs} s" if minutes else f"{secs} s"
 
 
 @scenario_app.command("run")
@@ -522,6 +536,8 @@ def scenario_run(
         }
     )
 
+    began = time.monotonic()
+
     async def run() -> tuple[
         scenario.Scenario,
         dict[str, object],
@@ -541,12 +557,13 @@ def scenario_run(
             f"visits, {config.start} to {config.end} (seed {seed}), through the REST APIs",
             err=True,
         )
-        ids = await scenario.load(generated, endpoints, token, progress=_bar)
+        bar = _Bar()
+        ids = await scenario.load(generated, endpoints, token, progress=bar)
         final = await scenario.wait_for_views(
-            endpoints.projector, token, generated, timeout_s=timeout, progress=_bar
+            endpoints.projector, token, generated, timeout_s=timeout, progress=bar
         )
         training = await scenario.wait_for_training(
-            endpoints.projector, token, generated, timeout_s=timeout, progress=_bar
+            endpoints.projector, token, generated, timeout_s=timeout, progress=bar
         )
         cities = {}
         for city in sorted(generated.expected()["by_city"]):
@@ -559,6 +576,7 @@ def scenario_run(
         generated, ids, final, cities, training = asyncio.run(run())
     except (OSError, RuntimeError, TimeoutError) as exc:
         _fail(exc)
+    typer.echo(f"loaded and caught up in {_duration(time.monotonic() - began)}", err=True)
     typer.echo(scenario.report(generated, ids, final, cities, url, cfg.prometheus_url, training))
     if (
         scenario.actuals(final) != generated.expected()["totals"]

@@ -41,6 +41,10 @@ GIVEN = "秀英桂兰建华明德文芳志强玉珍春梅国平金凤海燕丽�
 THEMES = ("anti_fraud", "smart_devices", "health", "mutual_aid")
 
 
+# The scenario's programmes: `blue-vest-<province>-<start month>-n<stations>-s<seed>`.
+PROGRAMME_PREFIX = "blue-vest-"
+
+
 @dataclass(frozen=True)
 class Config:
     province: str = "36"
@@ -371,7 +375,7 @@ def generate(config: Config, all_townships: list[tuple[str, str]]) -> Scenario:
     pledge = 20_000_00 * n  # 20,000 yuan per station
     gifts = split(pledge * 3 // 4, 3)  # three quarterly transfers so far
     allocations = {code: pledge // (2 * n) for code, _ in townships}
-    programme_id = f"blue-vest-{config.province}-{config.start:%Y%m}-n{n}-s{config.seed}"
+    programme_id = f"{PROGRAMME_PREFIX}{config.province}-{config.start:%Y%m}-n{n}-s{config.seed}"
     # Training and supervision draw from their own generator, so adding them left every
     # earlier record of a seed (volunteers, activities) exactly as it was.
     trng = random.Random(f"training-{config.seed}")
@@ -761,6 +765,7 @@ async def load(
         _client(urls.donations, headers, timeout=120) as don,
         _client(urls.training, headers, timeout=120) as trn,
     ):
+        await _refuse_another_scenario(reg, scenario.programme_id)
         # 1. Stations (the ledger import) and the programme with split targets.
         rows = [{"region_code": code, "status": "operating"} for code, _ in scenario.townships]
         await _import(reg, "/imports/stations", rows)
@@ -1255,6 +1260,27 @@ async def _stations(reg: httpx.AsyncClient, province: str, wanted: set[str]) -> 
         offset += len(page["items"])
         if not page["items"] or offset >= page["total"]:
             return found
+
+
+async def _refuse_another_scenario(reg: httpx.AsyncClient, programme_id: str) -> None:
+    """Loading the same scenario again changes nothing; loading another one (another size,
+    seed or start month) over a stack that holds one cannot work: a station has one
+    supervision visit a month, already recorded with the other scenario's findings, and the
+    province-wide views would hold both (decision 0010). Say so before writing anything."""
+    page = await reg.get("/programmes")
+    _ok(page, (200,))
+    others = [
+        p["programme_id"]
+        for p in page.json()["items"]
+        if p["programme_id"].startswith(PROGRAMME_PREFIX) and p["programme_id"] != programme_id
+    ]
+    if others:
+        raise RuntimeError(
+            f"this stack already holds another scenario ({', '.join(sorted(others))}), so "
+            f"{programme_id} would mix with it. Run the same arguments again, or start "
+            "afresh: ./dev down, remove the stack's folder (WUSHE_HOME, default .wushe/), "
+            "then ./dev up"
+        )
 
 
 def foundation_credit_code(province: str) -> str:
