@@ -485,6 +485,12 @@ async def test_bulk_import_with_row_errors_and_idempotent_reimport(services: Any
     assert (again["created"], again["unchanged"]) == (0, 2)
     assert await writes(act_app) == commits  # nothing new written, nothing emitted
 
+    # The same activity twice in one file (the rows are written together): recorded once.
+    twice = header + "\n".join([f"{sid},d1,,elder_services,home_visit,,{today},,,,,"] * 2) + "\n"
+    report = (await act.post("/imports/activities", headers=ct, content=twice.encode())).json()
+    assert (report["created"], report["unchanged"], report["errors"]) == (1, 1, []), report
+    assert await writes(act_app) == commits + 1
+
     listed = (await act.get("/activities", headers=h, params={"status": "held"})).json()
     held = [a for a in listed["items"] if a["counts"]]
     assert held[0]["counts"] == {"sessions": 1, "person_times": {"elders": 40, "residents": 3}}
