@@ -307,6 +307,10 @@ BODIES: dict[tuple[str, str], Any] = {
         "amount_fen": 100,
         "allocated_on": str(TODAY),
     },
+    ("POST", "/funds/{fund_id}/allocation-plans"): {
+        "allocated_on": str(TODAY),
+        "allocations": [{"station_id": "{station_id}", "amount_fen": 100}],
+    },
     ("POST", "/funds/{fund_id}/disbursements"): {
         "allocation_id": "{allocation_id}",
         "amount_fen": 100,

@@ -474,6 +474,70 @@ async def test_fifty_concurrent_allocations_never_exceed_the_pledge(
     assert other.status_code == 422
 
 
+async def test_an_allocation_plan_is_one_commit_all_or_none(
+    stack: LocalStack, services: Any, unique: str
+) -> None:
+    """A foundation's allocation plan: many stations in one keyed command and one commit; a
+    plan that an allocation of it breaks (over the pledge, an unknown station) writes nothing
+    and names the allocation by its place."""
+    reg, don, don_app, tokens = services
+    h = tokens["jx"]
+    sid, pid, fdn = await setup(reg, don, don_app, h, "360703100", unique)
+    second = await reg.post(
+        "/stations", headers=h, json={"region_code": "360703101", "status": "operating"}
+    )
+    assert second.status_code == 201, second.text
+    sid2 = second.json()["station_id"]
+
+    async def copied() -> bool:
+        return await don_app.state.donations.store.station(sid2) is not None
+
+    await wait_for(copied, timeout_s=30, what="the second station in donations")
+    pledge = await post(
+        don,
+        h,
+        "/pledges",
+        f"{unique}-p",
+        {
+            "donor_id": fdn,
+            "programme_id": pid,
+            "amount_fen": 100_000,
+            "period_start": DAY,
+            "period_end": DAY,
+        },
+    )
+    fund = pledge.json()["fund_id"]
+    plans = f"/funds/{fund}/allocation-plans"
+
+    def plan(*items: tuple[str, int]) -> dict[str, Any]:
+        return {
+            "allocated_on": DAY,
+            "allocations": [{"station_id": s, "amount_fen": a} for s, a in items],
+        }
+
+    before = await writes(don_app)
+    over = await post(don, h, plans, f"{unique}-over", plan((sid, 60_000), (sid2, 50_000)))
+    assert over.status_code == 409, over.text
+    assert over.json()["detail"][0]["loc"] == ["body", "allocations", "1", "amount_fen"]
+    unknown = await post(don, h, plans, f"{unique}-unk", plan((sid, 1), ("st-360702999", 1)))
+    assert unknown.status_code == 422, unknown.text
+    assert unknown.json()["detail"][0]["loc"] == ["body", "allocations", "1", "station_id"]
+    assert await writes(don_app) == before  # neither wrote anything
+
+    body = plan((sid, 40_000), (sid2, 30_000))
+    done = await post(don, h, plans, f"{unique}-plan", body)
+    assert done.status_code == 201, done.text
+    assert done.json()["allocated_fen"] == 70_000
+    assert {a["station_id"] for a in done.json()["allocations"]} == {sid, sid2}
+    assert await writes(don_app) == before + 1  # one commit for the whole plan
+    again = await post(don, h, plans, f"{unique}-plan", body)
+    assert again.json() == done.json()
+    assert await writes(don_app) == before + 1
+    hidden = await post(don, tokens["hubei"], plans, f"{unique}-hb", plan((sid, 1)))
+    assert hidden.status_code == 404
+    assert (await don.get("/reconciliation", headers=h, params={"funder_id": fdn})).json()["ok"]
+
+
 async def test_bad_money_input_is_a_4xx_that_writes_nothing(
     stack: LocalStack, services: Any, unique: str
 ) -> None:

@@ -64,7 +64,9 @@ def rule(exc: DomainError) -> HTTPException:
     return domain_error(exc)
 
 
-async def visible_station(svc: Donations, who: Principal, station_id: str) -> KnownStation:
+async def visible_station(
+    svc: Donations, who: Principal, station_id: str, field: str = "station_id"
+) -> KnownStation:
     station = await svc.store.station(station_id)
     if station is not None and not who.can_see(station.region_code):
         # Another province's station is refused as an unknown one: a 404 here would tell
@@ -73,7 +75,7 @@ async def visible_station(svc: Donations, who: Principal, station_id: str) -> Kn
     try:
         return domain.check_station(station, station_id)
     except DomainError as exc:
-        raise rule(exc) from None
+        raise rule(type(exc)(field, exc.reason)) from None
 
 
 async def visible_programme(svc: Donations, who: Principal, programme_id: str) -> KnownProgramme:
@@ -543,6 +545,65 @@ async def allocate(
             amount_fen=body.amount_fen,
             on=body.allocated_on,
             today=today(),
+        ),
+        fund_checked=True,
+    )
+
+
+class PlannedAllocationIn(Strict):
+    station_id: str = Field(max_length=40)
+    activity_id: str | None = Field(None, max_length=40)
+    amount_fen: Fen
+
+
+class AllocationPlanIn(Strict):
+    allocated_on: date
+    allocations: list[PlannedAllocationIn] = Field(min_length=1, max_length=1000)
+
+
+@router.post(
+    "/funds/{fund_id}/allocation-plans",
+    response_model=FundOut,
+    status_code=201,
+    tags=["funds"],
+    responses=MONEY_RESPONSES,
+)
+async def allocate_plan(
+    fund_id: str,
+    body: AllocationPlanIn,
+    request: Request,
+    svc: Svc,
+    who: CurrentPrincipal,
+    key: Key,
+) -> Any:
+    """A foundation's allocation plan: money of a fund to many stations (and activities) in
+    one command, all or none, never more than available, also under concurrent requests.
+    One commit however many stations, where one allocation at a time rewrites the growing
+    fund once each."""
+    await visible_fund(svc, who, fund_id)  # a missing or foreign fund is 404 before the body
+    stations: dict[str, domain.KnownStation] = {}
+    for i, item in enumerate(body.allocations):
+        if item.station_id not in stations:
+            field = f"allocations.{i}.station_id"
+            stations[item.station_id] = await visible_station(svc, who, item.station_id, field)
+    planned = [
+        domain.PlannedAllocation(
+            station=stations[item.station_id],
+            activity_id=item.activity_id,
+            amount_fen=item.amount_fen,
+        )
+        for item in body.allocations
+    ]
+    return await on_fund(
+        svc,
+        request,
+        who,
+        key,
+        fund_id,
+        body,
+        "alc-",
+        lambda f, plan_id: domain.allocate_plan(
+            f, plan_id=plan_id, allocations=planned, on=body.allocated_on, today=today()
         ),
         fund_checked=True,
     )

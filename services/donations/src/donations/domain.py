@@ -406,6 +406,43 @@ def allocate(
     ]
 
 
+class PlannedAllocation(BaseModel):
+    station: KnownStation
+    activity_id: str | None = None
+    amount_fen: int
+
+
+def allocate_plan(
+    fund: Fund,
+    *,
+    plan_id: str,
+    allocations: list[PlannedAllocation],
+    on: date,
+    today: date,
+) -> tuple[Fund, list[Event]]:
+    """A foundation's allocation plan: many stations at once, all or none. Each allocation
+    obeys `allocate`'s rules against what the ones before it left available; the first that
+    breaks one refuses the plan, named by its place (`allocations.3.amount_fen`)."""
+    if on > today:
+        raise DomainError("allocated_on", "must not be in the future")
+    events: list[Event] = []
+    for i, planned in enumerate(allocations):
+        try:
+            fund, new = allocate(
+                fund,
+                allocation_id=f"{plan_id}-{i + 1}",
+                station=planned.station,
+                activity_id=planned.activity_id,
+                amount_fen=planned.amount_fen,
+                on=on,
+                today=today,
+            )
+        except DomainError as exc:
+            raise type(exc)(f"allocations.{i}.{exc.field}", exc.reason) from None
+        events += new
+    return fund, events
+
+
 def disburse(
     fund: Fund,
     *,
