@@ -503,10 +503,13 @@ async def give(
     return await keyed(svc, request, who, key, body, work)
 
 
-class AllocationIn(Strict):
+class PlannedAllocationIn(Strict):
     station_id: str = Field(max_length=40)
     activity_id: str | None = Field(None, max_length=40)
     amount_fen: Fen
+
+
+class AllocationIn(PlannedAllocationIn):
     allocated_on: date
 
 
@@ -548,12 +551,6 @@ async def allocate(
         ),
         fund_checked=True,
     )
-
-
-class PlannedAllocationIn(Strict):
-    station_id: str = Field(max_length=40)
-    activity_id: str | None = Field(None, max_length=40)
-    amount_fen: Fen
 
 
 class AllocationPlanIn(Strict):
