@@ -156,6 +156,22 @@ async def post(
     return await don.post(path, headers={**h, "Idempotency-Key": key}, json=body)
 
 
+async def one_day_pledge(
+    don: httpx.AsyncClient, h: dict[str, str], key: str, donor: str, programme: str, fen: int
+) -> str:
+    """A pledge for `DAY` only; its fund id."""
+    body = {
+        "donor_id": donor,
+        "programme_id": programme,
+        "amount_fen": fen,
+        "period_start": DAY,
+        "period_end": DAY,
+    }
+    pledge = await post(don, h, "/pledges", key, body)
+    assert pledge.status_code == 201, pledge.text
+    return str(pledge.json()["fund_id"])
+
+
 def ce_ids(record: Any) -> str:
     return dict(record.headers)["ce_id"].decode()
 
@@ -406,20 +422,7 @@ async def test_fifty_concurrent_allocations_never_exceed_the_pledge(
     reg, don, don_app, tokens = services
     h = tokens["jx"]
     sid, pid, fdn = await setup(reg, don, don_app, h, "360702005", unique)
-    pledge = await post(
-        don,
-        h,
-        "/pledges",
-        f"{unique}-p",
-        {
-            "donor_id": fdn,
-            "programme_id": pid,
-            "amount_fen": 100_000,
-            "period_start": DAY,
-            "period_end": DAY,
-        },
-    )
-    fund = pledge.json()["fund_id"]
+    fund = await one_day_pledge(don, h, f"{unique}-p", fdn, pid, 100_000)
 
     async def allocate(i: int) -> httpx.Response:
         return await post(
@@ -442,20 +445,7 @@ async def test_fifty_concurrent_allocations_never_exceed_the_pledge(
 
     # The same key and body a hundred times, some at once: one allocation, one answer.
     body = {"station_id": sid, "amount_fen": 1_000, "allocated_on": DAY}
-    fresh = await post(
-        don,
-        h,
-        "/pledges",
-        f"{unique}-p2",
-        {
-            "donor_id": fdn,
-            "programme_id": pid,
-            "amount_fen": 50_000,
-            "period_start": DAY,
-            "period_end": DAY,
-        },
-    )
-    fund2 = fresh.json()["fund_id"]
+    fund2 = await one_day_pledge(don, h, f"{unique}-p2", fdn, pid, 50_000)
     burst = await asyncio.gather(
         *(post(don, h, f"/funds/{fund2}/allocations", f"{unique}-same", body) for _ in range(20))
     )
@@ -493,20 +483,7 @@ async def test_an_allocation_plan_is_one_commit_all_or_none(
         return await don_app.state.donations.store.station(sid2) is not None
 
     await wait_for(copied, timeout_s=30, what="the second station in donations")
-    pledge = await post(
-        don,
-        h,
-        "/pledges",
-        f"{unique}-p",
-        {
-            "donor_id": fdn,
-            "programme_id": pid,
-            "amount_fen": 100_000,
-            "period_start": DAY,
-            "period_end": DAY,
-        },
-    )
-    fund = pledge.json()["fund_id"]
+    fund = await one_day_pledge(don, h, f"{unique}-p", fdn, pid, 100_000)
     plans = f"/funds/{fund}/allocation-plans"
 
     def plan(*items: tuple[str, int]) -> dict[str, Any]:
@@ -544,20 +521,7 @@ async def test_bad_money_input_is_a_4xx_that_writes_nothing(
     reg, don, don_app, tokens = services
     h, hubei = tokens["jx"], tokens["hubei"]
     sid, pid, fdn = await setup(reg, don, don_app, h, "360702006", unique)
-    pledge = await post(
-        don,
-        h,
-        "/pledges",
-        f"{unique}-p",
-        {
-            "donor_id": fdn,
-            "programme_id": pid,
-            "amount_fen": 10_000,
-            "period_start": DAY,
-            "period_end": DAY,
-        },
-    )
-    fund = pledge.json()["fund_id"]
+    fund = await one_day_pledge(don, h, f"{unique}-p", fdn, pid, 10_000)
     before = await writes(don_app)
     ok_alloc = {"station_id": sid, "amount_fen": 1_000, "allocated_on": DAY}
     for amount in (100.5, "100", -1, 0, 2**63, 10**30, None, True):
