@@ -1,2 +1,2 @@
 # The `stack` fixture (a throwaway real Kafka + FerretDB + Prometheus) and test helpers.
-pytest_plugins = ["wushe.testing"]
+pytest_plugins = ["wushe_dev.testing"]

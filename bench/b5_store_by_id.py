@@ -21,8 +21,8 @@ from typing import Any
 
 from common import Bench, spawn
 
-from wushe.devstack import Installer, ferretdb_command, free_port, mongo_healthy, mongo_url
 from wushe.store import create_mongo_client
+from wushe_dev.devstack import Installer, ferretdb_command, free_port, mongo_healthy, mongo_url
 
 NEEDS: tuple[str, ...] = ()
 SIZES = (5_000, 20_000)

@@ -26,13 +26,13 @@ from typing import Any
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from wushe import scenario
 from wushe.auth import DevKeys
 from wushe.contracts import Envelope, Event
 from wushe.contracts.events import registry as reg
-from wushe.devstack import FERRETDB_BUILD, KAFKA_VERSION, LocalStack, StackConfig, free_port
 from wushe.store import create_mongo_client
 from wushe.topics import partitions_of
+from wushe_dev import scenario
+from wushe_dev.devstack import FERRETDB_BUILD, KAFKA_VERSION, LocalStack, StackConfig, free_port
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent

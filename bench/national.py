@@ -15,7 +15,7 @@ from collections import Counter
 
 from common import REPO, Bench, fmt_bytes, fmt_duration, townships
 
-from wushe import scenario
+from wushe_dev import scenario
 
 NEEDS: tuple[str, ...] = ()
 STATIONS = 41_000

@@ -30,8 +30,8 @@ from common import (
     store_bytes,
 )
 
-from projector.domain import VIEWS
-from wushe.projection import Projector
+from projector.engine import Projector
+from projector.views import VIEWS
 
 NEEDS: tuple[str, ...] = ("B1", "B2")
 

@@ -17,8 +17,8 @@ import time
 from common import Bench, CpuMeter, Service, command_ms, commands, diff, fmt_rate
 from p2_db_ops import table
 
-from projector.domain import VIEWS
-from wushe.projection import Projector
+from projector.engine import Projector
+from projector.views import VIEWS
 
 NEEDS: tuple[str, ...] = ("P1", "B2")
 

@@ -37,7 +37,7 @@ from common import (
 from p2_db_ops import table
 
 from wushe.contracts.events import registry as reg
-from wushe.scenario import retry_after_s
+from wushe_dev.scenario import retry_after_s
 
 NEEDS: tuple[str, ...] = ()
 TOPIC = reg.STATIONS

@@ -31,13 +31,13 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaProducer
 
+from projector.engine import Projector, Record
 from wushe import bus
 from wushe.bus import Delivery
 from wushe.contracts import Envelope
 from wushe.contracts.events import activities as act
-from wushe.devstack import StackConfig, running_stack
-from wushe.projection import Projector, Record
 from wushe.store import EventStore, NewCommit, Relay, create_mongo_client
+from wushe_dev.devstack import StackConfig, running_stack
 
 
 def held(i: int, rng: random.Random) -> act.ActivityHeld:
@@ -145,7 +145,7 @@ async def run(n: int, stack: object) -> dict[str, float]:
 
         # -- projection: raw bucket inserts vs Projector.apply
         projector_db = client[db.name + "_views"]
-        from projector.domain import VIEWS
+        from projector.views import VIEWS
 
         projector = Projector(projector_db, VIEWS)
         records = [

@@ -79,7 +79,7 @@ def write(
         "",
         f"Machine: {machine['cores']} cores, {machine['ram']} RAM, {machine['cpu']}, "
         f"{machine['os']}, Python {machine['python']}; {machine['kafka']} and "
-        f"{machine['store']}, started by this run (`wushe.devstack.running_stack`, a "
+        f"{machine['store']}, started by this run (`wushe_dev.devstack.running_stack`, a "
         "throwaway stack on loopback in a temporary folder, Prometheus not started). "
         f"Load average {load[0]} at the start and {load[1]} at the end (this run's own stack "
         "counts in it; anything else running beside the run would show here too).",

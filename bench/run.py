@@ -48,7 +48,7 @@ import report
 import where_time_goes
 from common import SCALES, Bench, build_event_set, loadavg, machine, now_utc
 
-from wushe.devstack import StackConfig, running_stack
+from wushe_dev.devstack import StackConfig, running_stack
 
 BENCHMARKS: dict[str, ModuleType] = {
     "B1": b1_produce,

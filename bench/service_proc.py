@@ -61,18 +61,18 @@ Batch = tuple[float, float, int, int, int]  # start, end, records, effective, pr
 
 
 def time_projector_apply(batches: list[Batch], total: dict[str, int]) -> None:
-    from wushe import projection
+    from projector import engine
 
-    original = projection.Projector.apply
+    original = engine.Projector.apply
 
-    async def apply(self: projection.Projector, records: Sequence[projection.Record]) -> int:
+    async def apply(self: engine.Projector, records: Sequence[engine.Record]) -> int:
         started = time.time()
         effective = await original(self, records)
         batches.append((started, time.time(), len(records), effective, id(self)))
         total["records"] += len(records)
         return effective
 
-    setattr(projection.Projector, "apply", apply)  # noqa: B010 (a method, on purpose)
+    setattr(engine.Projector, "apply", apply)  # noqa: B010 (a method, on purpose)
 
 
 def trivial_app() -> FastAPI:

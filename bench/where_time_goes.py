@@ -54,7 +54,7 @@ def short(path: str) -> str:
 
 AREAS = (  # (what the time was spent on, markers in a function's file or name)
     ("waiting for I/O (the loop idle in epoll)", ("epoll",)),
-    ("wushe.projection (the projection engine)", ("wushe/projection.py",)),
+    ("projector.engine (the projection engine)", ("projector/engine.py",)),
     ("projector service code (views, API, handlers)", ("/projector/",)),
     ("other wushe code (bus, store, guards, telemetry)", ("/wushe/",)),
     ("registry service code", ("/registry/",)),

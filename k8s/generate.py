@@ -1,6 +1,6 @@
 """Writes the Kubernetes manifests of k8s/base from what the code says, so they cannot drift:
-the services and their ports (`wushe.devstack.SERVICES`), the topics each service consumes
-(its Kafka subscribers) and produces (its event contracts), the topic settings
+the services and their ports (the one table, `wushe_dev.services`), the topics each service
+consumes (its Kafka subscribers) and produces (its event contracts), the topic settings
 (`wushe.topics`), and the alert rules (deploy/prometheus/rules). The overlays are written
 by hand. A test checks that the committed files equal this script's output.
 
@@ -26,9 +26,9 @@ MEMORY = {"registry": ("768Mi", "1536Mi"), "projector": ("512Mi", "1Gi")}
 
 
 def services() -> dict[str, int]:
-    from wushe.devstack import SERVICES
+    from wushe_dev.services import SERVICES
 
-    return {name: port for name, (_, port) in SERVICES.items()}
+    return {name: s.port for name, s in SERVICES.items()}
 
 
 def consumed(name: str) -> dict[str, tuple[str, ...]]:
@@ -237,7 +237,7 @@ def service_resources(name: str, port: int) -> list[dict[str, Any]]:
 def kafka_resources(
     subscriptions: dict[str, dict[str, tuple[str, ...]]], producers: dict[str, tuple[str, ...]]
 ) -> list[dict[str, Any]]:
-    from projector.domain import VIEWS
+    from projector.views import VIEWS
     from wushe.topics import (
         PARTNER_TOPIC,
         REGISTRY_TOPICS,

@@ -20,11 +20,11 @@ from training.app import create_app as create_training
 from training.settings import TrainingSettings
 from volunteers.app import create_app as create_volunteers
 from volunteers.settings import VolunteersSettings
-from wushe import scenario
 from wushe.auth import DevKeys
-from wushe.devstack import LocalStack
 from wushe.store import create_mongo_client
-from wushe.testing import serve_http
+from wushe_dev import scenario
+from wushe_dev.devstack import LocalStack
+from wushe_dev.testing import serve_http
 
 Platform = Callable[..., contextlib.AbstractAsyncContextManager[scenario.Endpoints]]
 

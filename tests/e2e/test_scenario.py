@@ -14,10 +14,10 @@ from typing import Any
 import httpx
 import pytest
 
-from wushe import partner, scenario
 from wushe.auth import DevKeys
-from wushe.devstack import LocalStack
-from wushe.testing import every_record, personal_data_in, record_bytes, wait_for
+from wushe_dev import partner, scenario
+from wushe_dev.devstack import LocalStack
+from wushe_dev.testing import every_record, personal_data_in, record_bytes, wait_for
 
 pytestmark = pytest.mark.integration
 

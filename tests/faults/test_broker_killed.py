@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from wushe import scenario
 from wushe.auth import DevKeys
-from wushe.devstack import LocalStack
+from wushe_dev import scenario
+from wushe_dev.devstack import LocalStack
 
 pytestmark = pytest.mark.integration
 

@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from wushe import scenario
 from wushe.auth import DevKeys
-from wushe.devstack import LocalStack
-from wushe.faultproxy import FaultProxy
+from wushe_dev import scenario
+from wushe_dev.devstack import LocalStack
+from wushe_dev.faultproxy import FaultProxy
 
 pytestmark = pytest.mark.integration
 

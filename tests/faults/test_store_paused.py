@@ -17,8 +17,8 @@ from registry.app import create_app as create_registry
 from registry.settings import RegistrySettings
 from wushe.auth import DevKeys
 from wushe.contracts.events.registry import STATIONS
-from wushe.devstack import LocalStack, StackConfig, running_stack
-from wushe.testing import headers_of, read_topic, serve, wait_for
+from wushe_dev.devstack import LocalStack, StackConfig, running_stack
+from wushe_dev.testing import headers_of, read_topic, serve, wait_for
 
 pytestmark = pytest.mark.integration
 

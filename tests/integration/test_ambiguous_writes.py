@@ -12,7 +12,7 @@ import pytest
 from pymongo.errors import NetworkTimeout
 
 from wushe.store import ConcurrencyError, EventStore
-from wushe.testing import probe_event
+from wushe_dev.testing import probe_event
 
 pytestmark = pytest.mark.integration
 

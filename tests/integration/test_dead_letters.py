@@ -12,12 +12,13 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 from typer.testing import CliRunner
 
-from wushe import bus, cli, deadletters
+from wushe import bus, deadletters
 from wushe.contracts import Envelope
-from wushe.devstack import LocalStack
 from wushe.store import Inbox
-from wushe.testing import create_topics, group_lag, probe_event, publish_all, wait_for
 from wushe.topics import group_size
+from wushe_dev import cli
+from wushe_dev.devstack import LocalStack
+from wushe_dev.testing import create_topics, group_lag, probe_event, publish_all, wait_for
 
 pytestmark = pytest.mark.integration
 

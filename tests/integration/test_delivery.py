@@ -1,5 +1,5 @@
-"""Delivery guarantees on the real Kafka and the real FerretDB (DESIGN.md, "Correctness
-without transactions"): the atomic write, the relay, idempotent consumers, the DLQ."""
+"""Delivery guarantees on the real Kafka and the real FerretDB (docs/architecture.md,
+"Correctness without transactions"): the atomic write, the relay, idempotent consumers, the DLQ."""
 
 from __future__ import annotations
 
@@ -18,9 +18,10 @@ from pymongo.errors import AutoReconnect
 
 from wushe import bus
 from wushe.contracts import Envelope
-from wushe.devstack import LocalStack
 from wushe.store import ConcurrencyError, EventStore, Inbox, NewCommit, Relay
-from wushe.testing import (
+from wushe.topics import group_size
+from wushe_dev.devstack import LocalStack
+from wushe_dev.testing import (
     create_topics,
     group_lag,
     headers_of,
@@ -29,7 +30,6 @@ from wushe.testing import (
     read_topic,
     wait_for,
 )
-from wushe.topics import group_size
 
 pytestmark = pytest.mark.integration
 
@@ -522,11 +522,10 @@ async def test_fast_path_publishes_another_replicas_predecessor_first(
     probe, _ = probe_event(topic)
     await create_topics(stack.cfg.kafka_bootstrap, topic)
     replica_a = EventStore(mongo_db, "probes", source="/wushe/test")  # no relay: it died
-    replica_b = EventStore(mongo_db, "probes", source="/wushe/test")
     broker = bus.create_broker(stack.cfg.kafka_bootstrap, client_id="t-fast")
     await broker.start()
-    relay = Relay([replica_b], lambda envs: bus.publish_envelopes(broker, envs))
-    replica_b._on_commit = relay.notify
+    relay = Relay([], lambda envs: bus.publish_envelopes(broker, envs))
+    replica_b = EventStore(mongo_db, "probes", source="/wushe/test", relay=relay)
     try:
         await replica_a.append("s", 0, [probe(n=1)], {"n": 1})
         await replica_b.append("s", 1, [probe(n=2)], {"n": 2})
@@ -547,12 +546,16 @@ async def test_commit_announced_while_a_sweep_scanned_is_published_once(
     topic = f"probe.{unique}"
     probe, _ = probe_event(topic)
     await create_topics(stack.cfg.kafka_bootstrap, topic)
-    store = EventStore(mongo_db, "probes", source="/wushe/test")
+    announcements: list[Any] = []
+    store = EventStore(
+        mongo_db,
+        "probes",
+        source="/wushe/test",
+        on_commit=lambda s, doc: announcements.append(doc),
+    )
     broker = bus.create_broker(stack.cfg.kafka_bootstrap, client_id="t-sweep-race")
     await broker.start()
     relay = Relay([store], lambda envs: bus.publish_envelopes(broker, envs))
-    announcements: list[Any] = []
-    store._on_commit = lambda s, doc: announcements.append(doc)
     scan = store.unpublished
 
     async def scan_then_announce_one(limit: int) -> list[Any]:

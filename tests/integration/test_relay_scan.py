@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from pymongo import AsyncMongoClient
 
-from wushe.devstack import LocalStack
 from wushe.store import EventStore, commit_id
+from wushe_dev.devstack import LocalStack
 
 pytestmark = pytest.mark.integration
 

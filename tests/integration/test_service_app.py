@@ -17,10 +17,11 @@ from pydantic import BaseModel, Field
 
 from wushe.auth import CurrentPrincipal, DevKeys
 from wushe.contracts import Event
-from wushe.devstack import LocalStack, free_port
 from wushe.service import ServiceContext, create_service_app
 from wushe.settings import ServiceSettings
-from wushe.testing import (
+from wushe.validators import RegionCode
+from wushe_dev.devstack import LocalStack, free_port
+from wushe_dev.testing import (
     answers_after_idle,
     headers_of,
     read_topic,
@@ -28,7 +29,6 @@ from wushe.testing import (
     serve_http,
     wait_for,
 )
-from wushe.validators import RegionCode
 
 pytestmark = pytest.mark.integration
 
@@ -122,7 +122,7 @@ async def test_command_to_kafka_with_trace_health_and_metrics(
             "/things/t1/counts", headers=jiangxi, json={"region_code": "3601021", "count": 0}
         )
         assert bad.status_code == 422
-        assert {e["loc"][-1] for e in bad.json()["detail"]} == {"region_code", "count"}
+        assert {e["loc"][-1] for e in bad.json()["errors"]} == {"region_code", "count"}
 
         ok = await client.post(
             "/things/t1/counts",

@@ -15,9 +15,9 @@ import pytest
 from bson import ObjectId
 
 from wushe.contracts import Envelope
-from wushe.devstack import LocalStack, http_ok
 from wushe.store import create_mongo_client
-from wushe.testing import (
+from wushe_dev.devstack import LocalStack, http_ok
+from wushe_dev.testing import (
     answers_after_idle,
     create_topics,
     probe_event,
@@ -41,7 +41,7 @@ def wushe_cli(stack: LocalStack, *args: str) -> subprocess.CompletedProcess[str]
         "WUSHE_PROMETHEUS_PORT": str(stack.cfg.prometheus_port),
     }
     return subprocess.run(
-        [sys.executable, "-m", "wushe.cli", *args],
+        [sys.executable, "-m", "wushe_dev.cli", *args],
         env=env,
         capture_output=True,
         text=True,

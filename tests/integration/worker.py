@@ -21,7 +21,7 @@ from typing import Any
 
 from wushe import bus
 from wushe.store import EventStore, Inbox, Relay, create_mongo_client
-from wushe.testing import probe_event
+from wushe_dev.testing import probe_event
 
 
 def crash() -> None:

@@ -35,12 +35,12 @@ from registry.settings import RegistrySettings
 from wushe import bus
 from wushe.auth import DevKeys
 from wushe.contracts import Envelope, Event
-from wushe.devstack import LocalStack
 from wushe.service import ServiceContext, create_service_app
 from wushe.settings import ServiceSettings
 from wushe.store import create_mongo_client
-from wushe.testing import create_topics, publish_all, serve_http, wait_for
 from wushe.web import today
+from wushe_dev.devstack import LocalStack
+from wushe_dev.testing import create_topics, publish_all, serve_http, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "deploy" / "prometheus" / "rules"

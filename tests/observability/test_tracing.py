@@ -17,9 +17,9 @@ from projector.settings import ProjectorSettings
 from registry.app import create_app as create_registry
 from registry.settings import RegistrySettings
 from wushe.auth import DevKeys
-from wushe.devstack import LocalStack
 from wushe.store import create_mongo_client
-from wushe.testing import serve, wait_for
+from wushe_dev.devstack import LocalStack
+from wushe_dev.testing import serve, wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -75,6 +75,9 @@ async def test_every_route_refuses_every_bad_token(unique: str, platform: Any) -
                             headers = {"Authorization": f"Bearer {token}"} if token else {}
                             r = await client.request(method.upper(), url, headers=headers)
                             assert r.status_code == 401, (name, method, path, why, r.text)
+                            media = r.headers["content-type"]
+                            assert media == "application/problem+json", (name, path, media)
+                            assert r.json()["status"] == 401
                             assert "intruder" not in r.text  # nothing echoed back
                             checked += 1
     assert checked > 7 * 100  # every route of six services, seven ways each

@@ -12,10 +12,10 @@ import pytest
 from registry.app import create_app as create_registry
 from registry.settings import RegistrySettings
 from wushe.auth import DevKeys
-from wushe.devstack import LocalStack
 from wushe.guards import TokenBuckets
 from wushe.store import create_mongo_client
-from wushe.testing import serve
+from wushe_dev.devstack import LocalStack
+from wushe_dev.testing import serve
 
 pytestmark = pytest.mark.integration
 
@@ -129,14 +129,14 @@ async def test_mass_assignment_of_region_ids_or_status_is_refused(
     for body in ({"region_code": "110101001"}, {"station_id": "st-mine"}, {"status": "closed"}):
         r = await registry.patch(f"/stations/{station_id}", headers=h, json=body)
         assert r.status_code == 422, r.text
-        assert r.json()["detail"][0]["loc"][-1] == next(iter(body)), r.text
+        assert r.json()["errors"][0]["loc"][-1] == next(iter(body)), r.text
     r = await registry.post(
         "/organisations",
         headers=h,
         json={"name": "某机构", "kind": "social_work_org", "region_code": "36", "org_id": "o-1"},
     )
     assert r.status_code == 422, r.text
-    assert r.json()["detail"][0]["loc"][-1] == "org_id"
+    assert r.json()["errors"][0]["loc"][-1] == "org_id"
     # another subject: this fixture's bucket holds five requests
     after = (await registry.get(f"/stations/{station_id}", headers=bearer("mass-read"))).json()
     assert after == created.json()  # nothing changed

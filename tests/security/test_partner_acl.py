@@ -19,11 +19,8 @@ from aiokafka.errors import (
     TopicAuthorizationFailedError,
 )
 
-from wushe import partner
 from wushe.contracts.events.donations import PARTNER
 from wushe.contracts.events.registry import STATIONS
-from wushe.devstack import LocalStack
-from wushe.testing import wait_for
 from wushe.topics import (
     PARTNER_TOPIC,
     REGISTRY_TOPICS,
@@ -31,6 +28,9 @@ from wushe.topics import (
     partitions_of,
     partner_feed,
 )
+from wushe_dev import partner
+from wushe_dev.devstack import LocalStack
+from wushe_dev.testing import wait_for
 
 pytestmark = pytest.mark.integration
 

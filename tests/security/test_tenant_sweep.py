@@ -19,11 +19,12 @@ from typing import Any
 import httpx
 import pytest
 
-from wushe import clock, scenario
+from wushe import clock
 from wushe.auth import DevKeys
-from wushe.devstack import LocalStack
 from wushe.store import create_mongo_client
-from wushe.testing import person, wait_for
+from wushe_dev import scenario
+from wushe_dev.devstack import LocalStack
+from wushe_dev.testing import person, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -575,6 +576,10 @@ async def probe(
     by_id = bool(re.search(r"\{\w+\}", ask.path))
     imports = ask.path.startswith("/imports/")  # an import reports refused rows in a 200
     both = hidden.is_success and absent.is_success
+    for answer in (hidden, absent):
+        media = answer.headers.get("content-type", "")
+        if answer.status_code >= 400 and media != "application/problem+json":
+            wrong.append(f"{where}: an error answer of type {media!r}, not a problem")
     if hidden.status_code >= 500:
         wrong.append(f"{where} answered {hidden.text}")
     elif compared.by_id_is_404 and by_id and hidden.status_code != 404:

@@ -4,9 +4,11 @@ from datetime import date
 
 import pytest
 
-from activities import domain
-from activities.domain import Conflict, DomainError, KnownProgramme, KnownStation
+from activities.domain import activities as domain
+from activities.domain import client_files, visits
 from wushe.contracts.events import activities as ev
+from wushe.contracts.known import KnownProgramme, KnownStation, check_station
+from wushe.errors import Conflict, DomainError
 
 TODAY = date(2026, 11, 23)
 FACTS = ev.ActivityFacts(
@@ -115,11 +117,11 @@ def test_references_to_the_registry_copy() -> None:
         domain.check_references(station, None, {"p": programme}, date(2025, 5, 1))
     with pytest.raises(DomainError, match="not a room"):
         domain.check_references(station, "rm-x", {}, date(2023, 5, 1))
-    with pytest.raises(DomainError, match="not known from the registry"):
-        domain.check_station(None, "st-2")
+    with pytest.raises(DomainError, match="not known from registry"):
+        check_station(None, "st-2")
     closed = station.model_copy(update={"status": "closed"})
     with pytest.raises(Conflict, match="closed"):
-        domain.check_station(closed, "st-1")
+        check_station(closed, "st-1")
 
 
 def test_children_under_14_need_a_guardians_consent() -> None:
@@ -128,7 +130,7 @@ def test_children_under_14_need_a_guardians_consent() -> None:
 
     child_id = child_id[:17] + resident_id_check_char(child_id[:17])
     with pytest.raises(DomainError, match="guardian") as err:
-        domain.check_client(
+        client_files.check_client(
             name="小明",
             id_number=child_id,
             phone=None,
@@ -138,7 +140,7 @@ def test_children_under_14_need_a_guardians_consent() -> None:
             guardian_consent_on=None,
         )
     assert err.value.field == "guardian_consent_on"
-    ok = domain.check_client(
+    ok = client_files.check_client(
         name="小明",
         id_number=child_id,
         phone=None,
@@ -149,7 +151,7 @@ def test_children_under_14_need_a_guardians_consent() -> None:
     )
     assert ok.age == 11
     with pytest.raises(DomainError, match="separate consent"):
-        domain.check_client(
+        client_files.check_client(
             name="张三",
             id_number="11010519491231002X",
             phone=None,
@@ -159,7 +161,7 @@ def test_children_under_14_need_a_guardians_consent() -> None:
             guardian_consent_on=None,
         )
     with pytest.raises(DomainError, match="check character") as err:
-        domain.check_client(
+        client_files.check_client(
             name="张三",
             id_number="110105194912310021",
             phone=None,
@@ -169,3 +171,94 @@ def test_children_under_14_need_a_guardians_consent() -> None:
             guardian_consent_on=None,
         )
     assert err.value.field == "id_number"
+
+
+def identity(name: str = "李桂英") -> client_files.ClientIdentity:
+    return client_files.identify_client(
+        name=name,
+        id_number="11010519491231002X",
+        phone="13912345678",
+        opened_on=date(2026, 11, 1),
+        today=TODAY,
+        consent_on=date(2026, 11, 1),
+        guardian_name=None,
+        guardian_consent_on=None,
+    )
+
+
+def open_file(existing: client_files.ClientFile | None) -> client_files.ClientFile:
+    file, event = client_files.open_file(
+        existing,
+        file_id="cf-1",
+        station_id="st-1",
+        region_code="360104002",
+        opened_on=date(2026, 11, 1),
+        identity=identity(),
+        identity_enc="sealed",
+    )
+    assert isinstance(event, ev.ClientFileOpened)
+    return file
+
+
+def serve(
+    file: client_files.ClientFile, activity_id: str | None, at: str | None
+) -> client_files.ClientFile:
+    new, _ = client_files.record_service(
+        file,
+        entry_enc="sealed",
+        served_on=TODAY,
+        service_area="elder_services",
+        activity_id=activity_id,
+        activity_station_id=at,
+        today=TODAY,
+    )
+    return new
+
+
+def test_a_client_file_is_opened_once_served_at_its_station_and_closed() -> None:
+    file = open_file(None)
+    assert (file.name_masked, file.id_number_masked, file.phone_masked) == (
+        "李**",
+        "110105********002X",
+        "139****5678",
+    )
+    with pytest.raises(Conflict, match="already has an open file") as taken:
+        open_file(file)
+    assert taken.value.field == "id_number"
+    with pytest.raises(DomainError) as err:
+        serve(file, "act-x", "st-2")  # another station's activity
+    assert err.value.field == "activity_id"
+    file = serve(file, "act-1", "st-1")
+    assert len(file.services_enc) == 1
+    with pytest.raises(DomainError, match="between the opening and today"):
+        client_files.close_file(file, closed_on=date(2026, 10, 1), reason_code="other", today=TODAY)
+    closed, _ = client_files.close_file(file, closed_on=TODAY, reason_code="goals_met", today=TODAY)
+    with pytest.raises(Conflict, match="closed"):
+        serve(closed, None, None)
+    reopened = open_file(closed)  # a closed file may be opened again
+    assert (reopened.status, reopened.services_enc) == ("open", [])
+
+
+def visit(visited_on: date, follow_up_due: date | None) -> visits.Visit:
+    new, event = visits.record_visit(
+        visit_id="hv-1",
+        household_id="hh-1",
+        station_id="st-1",
+        region_code="360104002",
+        visited_on=visited_on,
+        follow_up_due=follow_up_due,
+        sensitive_enc="sealed",
+        today=TODAY,
+    )
+    assert isinstance(event, ev.HouseholdVisited)
+    return new
+
+
+def test_a_visit_is_not_in_the_future_nor_followed_up_before_it() -> None:
+    with pytest.raises(DomainError) as err:
+        visit(date(2026, 12, 1), None)
+    assert err.value.field == "visited_on"
+    with pytest.raises(DomainError) as err:
+        visit(TODAY, date(2026, 11, 1))
+    assert err.value.field == "follow_up_due"
+    assert visit(TODAY, date(2026, 12, 1)).household_id == "hh-1"

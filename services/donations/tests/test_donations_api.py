@@ -21,15 +21,15 @@ from donations.app import create_app as create_donations
 from donations.settings import DonationsSettings
 from registry.app import create_app as create_registry
 from registry.settings import RegistrySettings
-from wushe import cli, partner
 from wushe.auth import DevKeys
 from wushe.contracts.events import donations as ev
-from wushe.devstack import LocalStack
 from wushe.store import create_mongo_client
-from wushe.testing import read_topic, serve, serve_http, wait_for
 from wushe.topics import partitions_of, partner_feed
 from wushe.validators import resident_id_check_char, uscc_check_char
 from wushe.web import today
+from wushe_dev import cli, partner
+from wushe_dev.devstack import LocalStack
+from wushe_dev.testing import read_topic, serve, serve_http, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -120,8 +120,8 @@ async def setup(
     async def copied() -> bool:
         store = don_app.state.donations.store
         return (
-            await store.station(sid) is not None
-            and await store.programme(pid) is not None
+            await store.registry.known_station(sid) is not None
+            and await store.registry.known_programme(pid) is not None
             and await store.registry.organisation(org_id) is not None
         )
 
@@ -480,7 +480,7 @@ async def test_an_allocation_plan_is_one_commit_all_or_none(
     sid2 = second.json()["station_id"]
 
     async def copied() -> bool:
-        return await don_app.state.donations.store.station(sid2) is not None
+        return await don_app.state.donations.store.registry.known_station(sid2) is not None
 
     await wait_for(copied, timeout_s=30, what="the second station in donations")
     fund = await one_day_pledge(don, h, f"{unique}-p", fdn, pid, 100_000)
@@ -495,10 +495,10 @@ async def test_an_allocation_plan_is_one_commit_all_or_none(
     before = await writes(don_app)
     over = await post(don, h, plans, f"{unique}-over", plan((sid, 60_000), (sid2, 50_000)))
     assert over.status_code == 409, over.text
-    assert over.json()["detail"][0]["loc"] == ["body", "allocations", "1", "amount_fen"]
+    assert over.json()["errors"][0]["loc"] == ["body", "allocations", "1", "amount_fen"]
     unknown = await post(don, h, plans, f"{unique}-unk", plan((sid, 1), ("st-360702999", 1)))
     assert unknown.status_code == 422, unknown.text
-    assert unknown.json()["detail"][0]["loc"] == ["body", "allocations", "1", "station_id"]
+    assert unknown.json()["errors"][0]["loc"] == ["body", "allocations", "1", "station_id"]
     assert await writes(don_app) == before  # neither wrote anything
 
     body = plan((sid, 40_000), (sid2, 30_000))

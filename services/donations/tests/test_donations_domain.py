@@ -8,9 +8,10 @@ from datetime import date
 import pytest
 
 from donations import domain
-from donations.domain import Donor, Fund, GiftIn, KnownProgramme, KnownStation
+from donations.domain import Donor, Fund, GiftIn
 from wushe.contracts import Event
 from wushe.contracts.events import donations as ev
+from wushe.contracts.known import KnownProgramme, KnownStation
 from wushe.errors import Conflict, DomainError
 
 TODAY = date(2026, 11, 23)

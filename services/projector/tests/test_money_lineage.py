@@ -15,9 +15,9 @@ from wushe.auth import DevKeys
 from wushe.contracts import Envelope, Event
 from wushe.contracts.events import activities as act
 from wushe.contracts.events import donations as don
-from wushe.devstack import LocalStack
 from wushe.store import create_mongo_client
-from wushe.testing import publish_all, serve, wait_for
+from wushe_dev.devstack import LocalStack
+from wushe_dev.testing import publish_all, serve, wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -12,13 +12,14 @@ from typing import Any
 
 import pytest
 
-from projector.api import ProgressAnswers
-from projector.domain import VIEWS, progress
+from projector.answers import ProgressAnswers
+from projector.engine import Projector, Record, ServingModel
+from projector.views import VIEWS
+from projector.views.programme_progress import progress
 from wushe.bus import Delivery
 from wushe.contracts import Envelope
 from wushe.contracts.events import activities as act
 from wushe.contracts.events import registry as reg
-from wushe.projection import Projector, Record, ServingModel
 
 START, END = date(2022, 1, 1), date(2024, 12, 31)
 AS_OF = date(2023, 12, 31)
@@ -279,8 +280,8 @@ async def test_the_generators_blue_vest_scenario_equals_its_own_totals_in_the_vi
     import csv
 
     from registry import reference
-    from wushe import scenario
     from wushe.contracts import REGISTRY
+    from wushe_dev import scenario
 
     with (reference.install() / "streets.csv").open(encoding="utf-8") as fh:
         townships = [(r["code"], r["name"]) for r in csv.DictReader(fh) if r["code"][:2] == "36"]

@@ -22,15 +22,15 @@ import httpx
 import pytest
 from aiokafka import TopicPartition
 
-from projector.domain import VIEWS
+from projector.engine import Projector
+from projector.views import VIEWS
 from wushe.auth import DevKeys
 from wushe.contracts import Envelope
 from wushe.contracts.events import activities as act
-from wushe.devstack import LocalStack, StackConfig, free_port, repo_root, running_stack
-from wushe.projection import Projector
 from wushe.service import KEEP_ALIVE_S
 from wushe.store import create_mongo_client
-from wushe.testing import publish_all, wait_for
+from wushe_dev.devstack import LocalStack, StackConfig, free_port, repo_root, running_stack
+from wushe_dev.testing import publish_all, wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -11,11 +11,12 @@ from typing import Any
 
 import pytest
 
-from projector.domain import VIEWS, ActivityRollup
+from projector.engine import Projector, Record
+from projector.views import VIEWS
+from projector.views.activities import ActivityRollup
 from wushe.bus import Delivery
 from wushe.contracts import Envelope
 from wushe.contracts.events import activities as act
-from wushe.projection import Projector, Record
 
 pytestmark = pytest.mark.integration
 
@@ -227,7 +228,7 @@ async def test_reads_queued_behind_a_look_at_the_store_share_it(mongo_db: Any) -
     reader = Projector(mongo_db, VIEWS, refresh_s=0)
     await reader.refresh()
     looks = 0
-    progress = reader.progress
+    progress = reader.store.progress
 
     class Counting:  # the progress collection, counting the looks at it
         def find(self, *args: Any, **kwargs: Any) -> Any:
@@ -235,7 +236,7 @@ async def test_reads_queued_behind_a_look_at_the_store_share_it(mongo_db: Any) -
             looks += 1
             return progress.find(*args, **kwargs)
 
-    reader.progress = Counting()  # type: ignore[assignment]
+    reader.store.progress = Counting()  # type: ignore[assignment]
     await asyncio.gather(*(reader.refresh() for _ in range(32)))
     assert looks <= 2  # the first look, and at most one begun after the rest asked
     await writer.apply(records[60:])
@@ -253,7 +254,7 @@ async def test_a_read_past_refresh_s_is_answered_at_once_and_looks_behind(mongo_
     before = await totals(reader)  # the first read waits: there is no model yet
     await writer.apply(records[60:])
     assert before != expected
-    progress = reader.progress
+    progress = reader.store.progress
     gate, looks = asyncio.Event(), 0
 
     class Held:  # the progress collection, answering only once the gate opens
@@ -268,7 +269,7 @@ async def test_a_read_past_refresh_s_is_answered_at_once_and_looks_behind(mongo_
 
             return after_the_gate()
 
-    reader.progress = Held()  # type: ignore[assignment]
+    reader.store.progress = Held()  # type: ignore[assignment]
     await asyncio.sleep(0.06)  # the model is now older than refresh_s
     reads = await asyncio.wait_for(
         asyncio.gather(*(totals(reader) for _ in range(32))), timeout=5
@@ -311,7 +312,7 @@ def test_correction_contributes_its_difference() -> None:
 
 
 def test_people_and_ratings_follow_changes() -> None:
-    from projector.domain import PeopleAndRatings
+    from projector.views.people import PeopleAndRatings
     from wushe.contracts.events import registry as reg
 
     view = PeopleAndRatings()

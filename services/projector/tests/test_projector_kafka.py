@@ -12,10 +12,10 @@ from projector.settings import ProjectorSettings
 from wushe.auth import DevKeys
 from wushe.contracts import Envelope
 from wushe.contracts.events import activities as act
-from wushe.devstack import LocalStack
 from wushe.store import create_mongo_client
-from wushe.testing import publish_all, serve, wait_for
 from wushe.topics import group_size
+from wushe_dev.devstack import LocalStack
+from wushe_dev.testing import publish_all, serve, wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -6,7 +6,7 @@ from pathlib import Path
 from projector.app import create_app
 from projector.settings import ProjectorSettings
 from wushe.auth import DevKeys
-from wushe.testing import check_openapi_snapshot
+from wushe_dev.testing import check_openapi_snapshot
 
 
 def test_openapi_document_is_committed_and_current() -> None:

@@ -10,10 +10,10 @@ from collections import defaultdict
 from datetime import date, timedelta
 from typing import Any
 
-from projector.domain import TrainingRollup
-from wushe import scenario
+from projector.views.training import TrainingRollup
 from wushe.contracts import Envelope, Event
 from wushe.contracts.events import training as trn
+from wushe_dev import scenario
 
 DAY = date(2026, 3, 12)
 AT = {"visit_id": "sv-st-360402001-2026-03", "station_id": "st-360402001"}

@@ -8,7 +8,9 @@ from collections import defaultdict
 from datetime import UTC, date, datetime
 from typing import Any
 
-from projector.domain import ProgrammeProgress, StationRollup, VolunteerRollup, progress
+from projector.views.programme_progress import ProgrammeProgress, progress
+from projector.views.stations import StationRollup
+from projector.views.volunteers import VolunteerRollup
 from wushe.contracts import Envelope, Event
 from wushe.contracts.events import registry as reg
 from wushe.contracts.events import volunteers as vol
@@ -122,7 +124,7 @@ def test_backbones_per_programme_count_towards_its_progress() -> None:
 
 
 def test_money_follows_gifts_allocations_disbursements_and_reversals() -> None:
-    from projector.domain import MoneyRollup
+    from projector.views.money import MoneyRollup
     from wushe.contracts.events import donations as don
 
     base = {"fund_id": "plg-1", "funder_id": "dnr-f"}

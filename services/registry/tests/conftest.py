@@ -12,7 +12,7 @@ import pytest
 from registry.app import create_app
 from registry.settings import RegistrySettings
 from wushe.auth import DevKeys
-from wushe.devstack import LocalStack
+from wushe_dev.devstack import LocalStack
 
 
 @pytest.fixture(scope="session")

@@ -125,7 +125,7 @@ async def test_bad_input_is_a_clear_4xx_and_writes_nothing(registry: Any, auth: 
     for body, code, field, reason in cases:
         resp = await client.post("/stations", headers=h, json=body)
         assert resp.status_code == code, (body, resp.text)
-        detail = resp.json()["detail"][0]
+        detail = resp.json()["errors"][0]
         assert detail["loc"][-1] == field, (body, detail)
         assert reason in detail["msg"], (body, detail)
 
@@ -134,7 +134,7 @@ async def test_bad_input_is_a_clear_4xx_and_writes_nothing(registry: Any, auth: 
         f"/stations/{sid}/status", headers=h, json={"to": "suspended", "reason": "x"}
     )
     assert bad_transition.status_code == 409
-    assert "planned -> suspended is not allowed" in bad_transition.json()["detail"][0]["msg"]
+    assert "planned -> suspended is not allowed" in bad_transition.json()["errors"][0]["msg"]
     bad_room = await client.post(
         f"/stations/{sid}/rooms", headers=h, json={"room_region_code": "360104006001", "name": "x"}
     )
@@ -220,7 +220,7 @@ async def test_regions_lookup_and_boundary_change(registry: Any, auth: Any) -> N
         },
     )
     assert again.status_code == 422
-    assert again.json()["detail"][0]["loc"][-2:] == ["old[0]", "code"]
+    assert again.json()["errors"][0]["loc"][-2:] == ["old[0]", "code"]
     outside = await client.post(
         "/boundary-changes",
         headers=auth("42"),

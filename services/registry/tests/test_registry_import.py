@@ -12,10 +12,10 @@ import pytest
 from openpyxl import Workbook
 
 from registry import reference
-from wushe.devstack import LocalStack
 from wushe.store import EventStore
-from wushe.testing import headers_of, read_topic, wait_for
 from wushe.validators import uscc_check_char
+from wushe_dev.devstack import LocalStack
+from wushe_dev.testing import headers_of, read_topic, wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from wushe.devstack import LocalStack
-from wushe.testing import read_topic, wait_for
+from wushe_dev.devstack import LocalStack
+from wushe_dev.testing import read_topic, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -54,8 +54,8 @@ async def test_organisations(registry: Any, auth: Any) -> None:
         },
     )
     assert bad.status_code == 422
-    assert bad.json()["detail"][0]["loc"][-1] == "credit_code"
-    assert "check character" in bad.json()["detail"][0]["msg"]
+    assert bad.json()["errors"][0]["loc"][-1] == "credit_code"
+    assert "check character" in bad.json()["errors"][0]["msg"]
     renamed = await client.patch(
         f"/organisations/{org.json()['org_id']}", headers=h, json={"name": "青云谱区社工中心"}
     )
@@ -106,14 +106,14 @@ async def test_social_worker_personal_data_is_masked_and_never_in_events(
         json={"name": "someone", "id_number": ID_NUMBER.lower(), "region_code": "360104"},
     )
     assert dup.status_code == 409
-    assert dup.json()["detail"][0]["loc"][-1] == "id_number"
+    assert dup.json()["errors"][0]["loc"][-1] == "id_number"
     bad = await client.post(
         "/social-workers",
         headers=h,
         json={"name": NAME, "id_number": "110105194912310021", "region_code": "360104"},
     )
     assert bad.status_code == 422
-    assert bad.json()["detail"][0]["loc"][-1] == "id_number"
+    assert bad.json()["errors"][0]["loc"][-1] == "id_number"
 
     assigned = await client.post(
         f"/social-workers/{wid}/assignments",
@@ -232,7 +232,7 @@ async def test_blue_vest_programme_over_enrolled_stations(registry: Any, auth: A
         json={"station_ids": ["st-360104100"], "enrolled_on": "2022-03-01"},
     )
     assert unknown.status_code == 422
-    assert unknown.json()["detail"][0]["loc"][-1] == "station_ids[0]"
+    assert unknown.json()["errors"][0]["loc"][-1] == "station_ids[0]"
     again = await client.post(
         "/programmes/blue-vest-jiangxi/enrolments",
         headers=h,

@@ -20,10 +20,10 @@ from training.settings import TrainingSettings
 from wushe import clock
 from wushe.auth import DevKeys
 from wushe.contracts.events import training as tr
-from wushe.devstack import LocalStack
 from wushe.store import create_mongo_client
-from wushe.testing import headers_of, read_topic, serve, wait_for
 from wushe.validators import resident_id_check_char, uscc_check_char
+from wushe_dev.devstack import LocalStack
+from wushe_dev.testing import headers_of, read_topic, serve, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -447,7 +447,7 @@ async def test_bad_input_is_4xx_and_writes_nothing(services: Any) -> None:
     for path, body, code, field in cases:
         resp = await trn.post(path, headers=h, json=body)
         assert resp.status_code == code, (path, resp.text)
-        assert resp.json()["detail"][0]["loc"][-1] == field, (path, resp.json())
+        assert resp.json()["errors"][0]["loc"][-1] == field, (path, resp.json())
     assert await writes(trn_app) == before
 
 
@@ -469,7 +469,7 @@ async def test_a_session_with_the_callers_id_is_scheduled_once(services: Any) ->
     before = await writes(trn_app)
     again = await trn.post("/sessions", headers=h, json={**body, "hours": 3})
     assert again.status_code == 409, again.text
-    assert again.json()["detail"][0]["loc"][-1] == "session_id"
+    assert again.json()["field"] == "session_id"
     bad = await trn.post("/sessions", headers=h, json={**body, "session_id": "Bad id"})
     assert bad.status_code == 422
     assert await writes(trn_app) == before

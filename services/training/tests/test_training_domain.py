@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from training import domain
+from training.domain import evaluations, sessions, supervision
 from wushe.contracts.events import training as ev
 from wushe.errors import Conflict, DomainError
 
@@ -18,8 +18,8 @@ ALL_STEPS = ev.Checklist(
 )
 
 
-def visit() -> domain.SupervisionVisit:
-    v, event = domain.plan_visit(
+def visit() -> supervision.SupervisionVisit:
+    v, event = supervision.plan_visit(
         visit_id="sv-1",
         station_id="st-1",
         region_code="360104002",
@@ -30,8 +30,8 @@ def visit() -> domain.SupervisionVisit:
     return v
 
 
-def completed() -> domain.SupervisionVisit:
-    v, events = domain.complete_visit(
+def completed() -> supervision.SupervisionVisit:
+    v, events = supervision.complete_visit(
         visit(),
         visited_on=date(2026, 11, 5),
         checklist=ALL_STEPS,
@@ -53,7 +53,7 @@ def completed() -> domain.SupervisionVisit:
 def test_all_three_steps_are_required() -> None:
     partial = ALL_STEPS.model_copy(update={"site_visit": False})
     with pytest.raises(DomainError, match="three steps") as err:
-        domain.complete_visit(
+        supervision.complete_visit(
             visit(),
             visited_on=date(2026, 11, 5),
             checklist=partial,
@@ -63,7 +63,7 @@ def test_all_three_steps_are_required() -> None:
         )
     assert err.value.field == "checklist.site_visit"
     with pytest.raises(DomainError, match="planned for 2026-11"):
-        domain.complete_visit(
+        supervision.complete_visit(
             visit(),
             visited_on=date(2026, 10, 30),
             checklist=ALL_STEPS,
@@ -72,7 +72,7 @@ def test_all_three_steps_are_required() -> None:
             today=TODAY,
         )
     with pytest.raises(DomainError, match="after the visit"):
-        domain.complete_visit(
+        supervision.complete_visit(
             visit(),
             visited_on=date(2026, 11, 5),
             checklist=ALL_STEPS,
@@ -81,7 +81,7 @@ def test_all_three_steps_are_required() -> None:
             items=[{"category": "other", "description": "x", "deadline": date(2026, 11, 5)}],
         )
     with pytest.raises(Conflict, match="already completed"):
-        domain.complete_visit(
+        supervision.complete_visit(
             completed(),
             visited_on=date(2026, 11, 6),
             checklist=ALL_STEPS,
@@ -93,19 +93,21 @@ def test_all_three_steps_are_required() -> None:
 
 def test_overdue_items_and_closure() -> None:
     v = completed()
-    overdue = domain.overdue_items([v], TODAY)
+    overdue = supervision.overdue_items([v], TODAY)
     assert [item.item_id for _, item in overdue] == ["sv-1-1"]  # deadline 11-20 passed
-    assert domain.overdue_items([v], date(2026, 11, 20)) == []  # due today is not overdue
-    v, event = domain.close_item(v, "sv-1-1", closed_on=TODAY, note="已补齐", today=TODAY)
+    assert supervision.overdue_items([v], date(2026, 11, 20)) == []  # due today is not overdue
+    v, event = supervision.close_item(v, "sv-1-1", closed_on=TODAY, note="已补齐", today=TODAY)
     assert event.overdue is True  # type: ignore[attr-defined]
-    assert domain.overdue_items([v], TODAY) == []  # closed late: history, not work
-    assert [i.item_id for _, i in domain.overdue_items([v], date(2026, 12, 6))] == ["sv-1-2"]
+    assert supervision.overdue_items([v], TODAY) == []  # closed late: history, not work
+    assert [i.item_id for _, i in supervision.overdue_items([v], date(2026, 12, 6))] == ["sv-1-2"]
     with pytest.raises(Conflict, match="already closed"):
-        domain.close_item(v, "sv-1-1", closed_on=TODAY, note="again", today=TODAY)
-    v, on_time = domain.close_item(v, "sv-1-2", closed_on=TODAY, note="已整改", today=TODAY)
+        supervision.close_item(v, "sv-1-1", closed_on=TODAY, note="again", today=TODAY)
+    v, on_time = supervision.close_item(v, "sv-1-2", closed_on=TODAY, note="已整改", today=TODAY)
     assert on_time.overdue is False  # type: ignore[attr-defined]
     with pytest.raises(DomainError, match="between the visit and today"):
-        domain.close_item(completed(), "sv-1-2", closed_on=date(2026, 11, 1), note="x", today=TODAY)
+        supervision.close_item(
+            completed(), "sv-1-2", closed_on=date(2026, 11, 1), note="x", today=TODAY
+        )
 
 
 @pytest.mark.parametrize(
@@ -158,18 +160,18 @@ def test_overdue_items_and_closure() -> None:
     ],
 )
 def test_evaluation_scoring(scores: dict, total: float, stars: int) -> None:  # type: ignore[type-arg]
-    assert domain.score(dict(domain.DEFAULT_WEIGHTS), scores) == (total, stars)
+    assert evaluations.score(dict(evaluations.DEFAULT_WEIGHTS), scores) == (total, stars)
 
 
 def test_evaluation_inputs_are_checked() -> None:
-    scores = dict.fromkeys(domain.DIMENSIONS, 80.0)
-    bad_weights = {**domain.DEFAULT_WEIGHTS, "finance": 20}
+    scores = dict.fromkeys(evaluations.DIMENSIONS, 80.0)
+    bad_weights = {**evaluations.DEFAULT_WEIGHTS, "finance": 20}
     with pytest.raises(DomainError, match="summing to 100"):
-        domain.score(bad_weights, scores)  # type: ignore[arg-type]
+        evaluations.score(bad_weights, scores)  # type: ignore[arg-type]
     with pytest.raises(DomainError, match="score all five"):
-        domain.score(dict(domain.DEFAULT_WEIGHTS), {"finance": 80.0})
+        evaluations.score(dict(evaluations.DEFAULT_WEIGHTS), {"finance": 80.0})
     with pytest.raises(DomainError, match="between 0 and 100") as err:
-        domain.score(dict(domain.DEFAULT_WEIGHTS), {**scores, "finance": 101.0})  # type: ignore[dict-item]
+        evaluations.score(dict(evaluations.DEFAULT_WEIGHTS), {**scores, "finance": 101.0})  # type: ignore[dict-item]
     assert err.value.field == "scores.finance"
 
 
@@ -182,20 +184,20 @@ def test_attendance_rules() -> None:
         session_date=date(2026, 11, 10),
         hours=3,
     )
-    session, _ = domain.schedule_session(facts)
+    session, _ = sessions.schedule_session(facts)
     a = ev.Attendance(attendee_kind="social_worker", attendee_id="sw-1", hours=3, credits=1)
-    session, events = domain.record_attendance(session, [a], today=TODAY)
+    session, events = sessions.record_attendance(session, [a], today=TODAY)
     assert len(events[0].attendances) == 1  # type: ignore[attr-defined]
     with pytest.raises(Conflict, match="already recorded"):
-        domain.record_attendance(session, [a], today=TODAY)
+        sessions.record_attendance(session, [a], today=TODAY)
     long = ev.Attendance(attendee_kind="volunteer", attendee_id="v-1", hours=4)
     with pytest.raises(DomainError, match=r"session's 3\.0 hours"):
-        domain.record_attendance(session, [long], today=TODAY)
-    future, _ = domain.schedule_session(
+        sessions.record_attendance(session, [long], today=TODAY)
+    future, _ = sessions.schedule_session(
         facts.model_copy(update={"session_date": date(2026, 12, 1)})
     )
     with pytest.raises(DomainError, match="not taken place"):
-        domain.record_attendance(future, [a], today=TODAY)
+        sessions.record_attendance(future, [a], today=TODAY)
 
 
 def test_hours_from_check_in_and_out() -> None:
@@ -209,19 +211,63 @@ def test_hours_from_check_in_and_out() -> None:
         session_date=date(2026, 11, 10),
         hours=3,
     )
-    session, _ = domain.schedule_session(facts)
+    session, _ = sessions.schedule_session(facts)
     at = datetime(2026, 11, 10, 9, 0)
     assert (
-        domain.attended_hours(session, None, at, datetime(2026, 11, 10, 11, 20), field="a") == 2.25
+        sessions.attended_hours(session, None, at, datetime(2026, 11, 10, 11, 20), field="a")
+        == 2.25
     )
     assert (
-        domain.attended_hours(session, None, at, datetime(2026, 11, 10, 17, 0), field="a") == 3
+        sessions.attended_hours(session, None, at, datetime(2026, 11, 10, 17, 0), field="a") == 3
     )  # capped at the session's length
     with pytest.raises(DomainError, match="session's day"):
-        domain.attended_hours(
+        sessions.attended_hours(
             session, None, datetime(2026, 11, 11, 9), datetime(2026, 11, 11, 10), field="a"
         )
     with pytest.raises(DomainError, match=r"give 2\.0 hours"):
-        domain.attended_hours(session, 3, at, datetime(2026, 11, 10, 11, 0), field="a")
+        sessions.attended_hours(session, 3, at, datetime(2026, 11, 10, 11, 0), field="a")
     with pytest.raises(DomainError, match="give hours"):
-        domain.attended_hours(session, None, None, None, field="a")
+        sessions.attended_hours(session, None, None, None, field="a")
+
+
+def test_an_evaluation_checks_its_date_scores_then_evaluator() -> None:
+    def evaluate(on: date, scores: dict[ev.Dimension, float], known: bool) -> float:
+        event, _ = evaluations.evaluate(
+            evaluation_id="ev-1",
+            station_id="st-1",
+            region_code="360104002",
+            evaluator_org_id="org-1",
+            evaluator_known=known,
+            evaluated_on=on,
+            weights=dict(evaluations.DEFAULT_WEIGHTS),
+            scores=scores,
+            today=TODAY,
+        )
+        return event.total
+
+    every: dict[ev.Dimension, float] = {d: 80 for d in evaluations.DIMENSIONS}
+    cases: list[tuple[date, dict[ev.Dimension, float], str]] = [
+        (date(2026, 12, 1), every, "evaluated_on"),
+        (TODAY, {"finance": 80}, "scores"),
+        (TODAY, every, "evaluator_org_id"),
+    ]
+    for on, scores, field in cases:
+        with pytest.raises(DomainError) as err:
+            evaluate(on, scores, known=False)
+        assert err.value.field == field
+    assert evaluate(TODAY, every, known=True) == 80.0
+
+
+def test_a_session_names_a_known_course() -> None:
+    facts = ev.TrainingSessionScheduled(
+        session_id="ts-1",
+        region_code="3601",
+        course_id="c-1",
+        kind="routine_study",
+        mode="online",
+        session_date=TODAY,
+        hours=2,
+    )
+    with pytest.raises(DomainError, match="unknown course c-1"):
+        sessions.schedule_session(facts, course_known=False)
+    assert sessions.schedule_session(facts)[0].facts == facts

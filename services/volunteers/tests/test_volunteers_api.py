@@ -29,9 +29,9 @@ from wushe.auth import DevKeys
 from wushe.contracts import REGISTRY, Envelope
 from wushe.contracts.events import activities as act
 from wushe.contracts.events import volunteers as ev
-from wushe.devstack import LocalStack
 from wushe.store import create_mongo_client
-from wushe.testing import person, read_topic, serve, wait_for
+from wushe_dev.devstack import LocalStack
+from wushe_dev.testing import person, read_topic, serve, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -123,9 +123,9 @@ async def setup_registry(
 
     async def copied() -> bool:
         store = vol_app.state.volunteers.store
-        known = await store.programme(programme)
+        known = await store.registry.known_programme(programme)
         return (
-            all([await store.station(s) is not None for s in sids])
+            all([await store.registry.known_station(s) is not None for s in sids])
             and known is not None
             and set(sids) <= set(known.enrolled)
             and known.counts_backbones
@@ -258,8 +258,12 @@ async def test_hours_reach_kafka_once_and_backbones_follow_from_the_events(
     # An activity yesterday lists who served; its verification approves their hours.
     async def activities_know_the_enrolment() -> bool:
         store = acts_app.state.activities.store
-        known = await store.programme(programme)
-        return known is not None and s1 in known.enrolled and await store.station(s1) is not None
+        known = await store.registry.known_programme(programme)
+        return (
+            known is not None
+            and s1 in known.enrolled
+            and await store.registry.known_station(s1) is not None
+        )
 
     await wait_for(activities_know_the_enrolment, timeout_s=30, what="the copy in activities")
     planned = await acts.post(
@@ -428,8 +432,7 @@ async def with_points(
     vol: httpx.AsyncClient, vol_app: Any, h: dict[str, str], sid: str, who: dict[str, str]
 ) -> str:
     """A volunteer with 100 points: ten hours approved under 10 points an hour."""
-    from volunteers.domain import PointsRules, RulesVersion
-    from volunteers.store import rules_id
+    from volunteers.domain import PointsRules, RulesVersion, rules_id
 
     vid = await register(vol, h, who, sid)
     # Rules in force since before yesterday, as if published then (the API refuses back-dating).

@@ -6,7 +6,7 @@ from pathlib import Path
 from volunteers.app import create_app
 from volunteers.settings import VolunteersSettings
 from wushe.auth import DevKeys
-from wushe.testing import check_openapi_snapshot
+from wushe_dev.testing import check_openapi_snapshot
 
 
 def test_openapi_document_is_committed_and_current() -> None:

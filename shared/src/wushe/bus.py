@@ -1,4 +1,4 @@
-"""Kafka through FastStream, with the delivery rules of DESIGN.md built in.
+"""Kafka through FastStream, with the delivery rules built in (docs/architecture.md).
 
 - Producers are idempotent (`enable_idempotence=True`, which means acks=all).
 - Consumers have a group id, start from the earliest offset, and ack manually *after* the
@@ -416,7 +416,8 @@ def subscribe_batch(
     Unparseable records go to the DLQ and the rest of the batch goes on. If the handler
     keeps failing on a batch, the records are retried one by one so that only the failing
     ones are dead-lettered. The batch is acked once every record is applied or
-    dead-lettered; the handler must be idempotent (see `wushe.projection`)."""
+    dead-lettered; the handler must be idempotent (the projector's engine applies each
+    record once)."""
 
     dead_letter = functools.partial(
         publish_dead_letter,

@@ -22,7 +22,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
 import time
@@ -37,6 +36,7 @@ from pydantic import BaseModel
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import PyMongoError
 
+from wushe import problems
 from wushe.auth import CurrentPrincipal, Principal, TokenError, TokenVerifier
 from wushe.web import IsoDateTime
 
@@ -51,7 +51,7 @@ WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
 EXEMPT = ("/health", "/metrics")
 JSON = "application/json"
-STORE_DOWN = "store temporarily unavailable, retry later"
+STORE_DOWN = problems.STORE_DOWN
 
 
 @dataclass(frozen=True)
@@ -289,8 +289,11 @@ def _capped(receive: Receive, limit: int) -> Receive:
 
 
 async def _reply(send: Send, status: int, detail: str, headers: dict[str, str]) -> None:
-    body = json.dumps({"detail": detail}).encode()
-    raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    body = problems.encoded(status, detail)
+    raw = [
+        (b"content-type", problems.MEDIA_TYPE.encode()),
+        (b"content-length", str(len(body)).encode()),
+    ]
     raw += [(k.encode(), v.encode()) for k, v in headers.items()]
     await send({"type": "http.response.start", "status": status, "headers": raw})
     await send({"type": "http.response.body", "body": body})

@@ -31,6 +31,9 @@ from fastapi.responses import JSONResponse
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from wushe import problems
+from wushe.errors import DomainError
+
 Doc = dict[str, Any]
 Work = Callable[[], Awaitable[tuple[int, Any]]]
 STORED_STATUSES = frozenset({200, 201, 202, 422})
@@ -79,7 +82,7 @@ class IdempotencyKeys:
 
     async def run(self, *, scope: str, key: str, fingerprint: str, work: Work) -> JSONResponse:
         """Answer a keyed request: replay, refuse, or do `work` (which returns the status
-        and the JSON-able body, or raises HTTPException) exactly once in effect."""
+        and the JSON-able body, or raises HTTPException or a DomainError) exactly once in effect."""
         kid = self.claim_id(scope, key)
         now = datetime.now(UTC)
         # Claim first: a new key (the usual case) then costs one insert. Looking for a stored
@@ -104,9 +107,10 @@ class IdempotencyKeys:
             # A stale claim (its request died): take it over; the work is idempotent.
         try:
             status, body = await work()
-        except HTTPException as exc:
-            if exc.status_code in STORED_STATUSES:
-                await self._store(kid, fingerprint, exc.status_code, {"detail": exc.detail})
+        except (HTTPException, DomainError) as exc:
+            refused = _refusal(exc)
+            if refused.status_code in STORED_STATUSES:
+                await self._store(kid, fingerprint, refused.status_code, {"detail": refused.detail})
             else:
                 await self.claims.delete_one({"_id": kid})
             raise
@@ -150,3 +154,11 @@ class IdempotencyKeys:
                 }
             ],
         )
+
+
+def _refusal(exc: HTTPException | DomainError) -> HTTPException:
+    """A refused command as the answer a replay of its key repeats (a broken rule's field
+    errors, the same problem body the service's handler gives)."""
+    if isinstance(exc, DomainError):
+        return HTTPException(exc.status, detail=problems.domain_errors(exc))
+    return exc

@@ -19,8 +19,10 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
 from wushe import bus
+from wushe.auth import Principal
 from wushe.contracts import Envelope, Event
 from wushe.contracts.events import registry as reg
+from wushe.contracts.known import KnownProgramme, KnownStation, check_station
 
 Doc = dict[str, Any]
 
@@ -91,6 +93,31 @@ class RegistryCopy:
 
     async def social_worker(self, worker_id: str) -> Doc | None:
         return await self.social_workers.find_one({"_id": worker_id})
+
+    async def known_station(self, station_id: str) -> KnownStation | None:
+        doc = await self.station(station_id)
+        return KnownStation.model_validate(doc) if doc else None
+
+    async def known_programme(self, programme_id: str) -> KnownProgramme | None:
+        doc = await self.programme(programme_id)
+        return KnownProgramme.model_validate(doc) if doc else None
+
+    async def visible_station(
+        self, who: Principal, station_id: str, field: str = "station_id"
+    ) -> KnownStation:
+        """A station the caller may name: known, open, inside the caller's scope. Another
+        province's station is refused exactly as an unknown one (422): a 404 or 403 would
+        tell the caller that a station of that id exists."""
+        station = await self.known_station(station_id)
+        if station is not None and not who.can_see(station.region_code):
+            station = None
+        return check_station(station, station_id, field)
+
+    async def visible_programme(self, who: Principal, programme_id: str) -> KnownProgramme | None:
+        """A programme whose scope concerns the caller, or None (unknown): saying "not
+        enrolled" would tell another province that the programme exists."""
+        programme = await self.known_programme(programme_id)
+        return programme if programme and who.shares_scope(programme.scope_regions) else None
 
 
 async def apply_once(

@@ -9,9 +9,9 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse, Response
 from faststream.kafka import KafkaBroker
 from opentelemetry.sdk.trace import TracerProvider
@@ -21,16 +21,13 @@ from prometheus_client.registry import Collector
 from pydantic import BaseModel
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import ConnectionFailure
 
-from wushe import bus, guards, heap, telemetry
+from wushe import bus, guards, heap, problems, telemetry
 from wushe.auth import TokenVerifier
-from wushe.errors import DomainError
 from wushe.lag import LagMonitor, subscriptions
 from wushe.settings import ServiceSettings
-from wushe.store import ConcurrencyError, Doc, EventStore, Relay, create_mongo_client
+from wushe.store import Doc, EventStore, Relay, create_mongo_client
 from wushe.topics import TopicSpec, ensure_topics
-from wushe.web import domain_error
 
 log = logging.getLogger("wushe.service")
 S = TypeVar("S", bound=ServiceSettings)
@@ -49,10 +46,11 @@ STOP_TIMEOUT_S = 10.0
 
 
 @dataclass
-class ServiceContext:
-    """Everything a service's routers and handlers reach through `request.app.state.ctx`."""
+class ServiceContext(Generic[S]):
+    """Everything a service's routers and handlers reach through `request.app.state.ctx`,
+    typed by the service's own settings class."""
 
-    settings: ServiceSettings
+    settings: S
     broker: KafkaBroker
     mongo: AsyncMongoClient[Doc]
     db: AsyncDatabase[Doc]
@@ -72,16 +70,16 @@ class Health(BaseModel):
 
 
 def create_service_app(
-    settings: ServiceSettings,
+    settings: S,
     *,
     title: str,
     routers: Sequence[APIRouter] = (),
     aggregates: Sequence[str] = (),
-    register_handlers: Callable[[ServiceContext], None] | None = None,
+    register_handlers: Callable[[ServiceContext[S]], None] | None = None,
     tracer_provider: TracerProvider | None = None,
     token_verifier: TokenVerifier | None = None,
     topics: Sequence[TopicSpec] = (),
-    background: Sequence[Callable[[ServiceContext], Coroutine[Any, Any, None]]] = (),
+    background: Sequence[Callable[[ServiceContext[S]], Coroutine[Any, Any, None]]] = (),
 ) -> FastAPI:
     """Build a service: `aggregates` get an event store each (and one relay for all),
     `register_handlers` subscribes the service's Kafka consumers, `topics` are the topics it
@@ -108,18 +106,16 @@ def create_service_app(
     )
     ctx = ServiceContext(settings, broker, mongo, db, metrics, tracer_provider, store_watch)
     source = f"/wushe/{settings.service_name}"
-    for aggregate in aggregates:
-        ctx.stores[aggregate] = EventStore(db, aggregate, source=source)
-    if ctx.stores:
+    if aggregates:
         ctx.relay = Relay(
-            list(ctx.stores.values()),
+            [],
             lambda envs: bus.publish_envelopes(broker, envs),
             batch_size=settings.relay_batch_size,
             sweep_interval_s=settings.relay_sweep_interval_s,
         )
-        for store in ctx.stores.values():
-            store._on_commit = ctx.relay.notify
         metrics.register(RelayMetrics(ctx.relay))
+    for aggregate in aggregates:
+        ctx.stores[aggregate] = EventStore(db, aggregate, source=source, relay=ctx.relay)
     if register_handlers:
         register_handlers(ctx)
     pauses = telemetry.LoopPauses(metrics)
@@ -210,7 +206,7 @@ def create_service_app(
     async def prometheus_metrics() -> Response:
         return Response(generate_latest(metrics), media_type=CONTENT_TYPE_LATEST)
 
-    _add_error_handlers(app)
+    problems.install(app)
     app.include_router(_health_router(ctx))
     for router in routers:
         app.include_router(router)
@@ -257,7 +253,7 @@ class RelayMetrics(Collector):
         )
 
 
-def _health_router(ctx: ServiceContext) -> APIRouter:
+def _health_router(ctx: ServiceContext[Any]) -> APIRouter:
     router = APIRouter(prefix="/health", tags=["health"])
 
     @router.get("/live", response_model=Health)
@@ -276,34 +272,8 @@ def _health_router(ctx: ServiceContext) -> APIRouter:
     return router
 
 
-def _add_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(DomainError)
-    async def broken_rule(_: Request, exc: DomainError) -> JSONResponse:
-        http = domain_error(exc)
-        return JSONResponse({"detail": http.detail}, status_code=http.status_code)
-
-    @app.exception_handler(ConcurrencyError)
-    async def conflict(_: Request, exc: ConcurrencyError) -> JSONResponse:
-        return JSONResponse({"detail": f"concurrent update, retry: {exc}"}, status_code=409)
-
-    @app.exception_handler(ConnectionFailure)
-    async def store_down(_: Request, exc: ConnectionFailure) -> JSONResponse:
-        log.warning("store unavailable: %s", type(exc).__name__)
-        return JSONResponse(
-            {"detail": guards.STORE_DOWN},
-            status_code=503,
-            headers={"Retry-After": "5"},
-        )
-
-
 def app_from_env(settings_cls: type[S], create_app: Callable[[S], FastAPI]) -> FastAPI:
     """A service process's app: settings from WUSHE_* variables, JSON logs."""
     settings = settings_cls()
     telemetry.configure_logging(settings.log_level)
     return create_app(settings)
-
-
-def serve_forever(app: FastAPI, port: int) -> None:  # pragma: no cover - a process entry
-    import uvicorn
-
-    uvicorn.run(app, host="127.0.0.1", port=port, log_config=None, timeout_keep_alive=KEEP_ALIVE_S)

@@ -39,7 +39,3 @@ def create_app(
 def app_from_env() -> FastAPI:
     """The process entry point's factory (uvicorn --factory activities.app:app_from_env)."""
     return service.app_from_env(ActivitiesSettings, create_app)
-
-
-def main() -> None:  # pragma: no cover - the process entry point
-    service.serve_forever(app_from_env(), port=8102)

@@ -8,16 +8,11 @@ from wushe.refcopy import RegistryCopy
 from wushe.service import ServiceContext
 
 
-def register(ctx: ServiceContext) -> None:
+def register(ctx: ServiceContext[ActivitiesSettings]) -> None:
     settings = ctx.settings
-    group = (
-        settings.registry_copy_group
-        if isinstance(settings, ActivitiesSettings)
-        else "activities.registry-copy"
-    )
     RegistryCopy(ctx.db).subscribe(
         ctx.broker,
-        group_id=group,
+        group_id=settings.registry_copy_group,
         max_attempts=settings.consumer_max_attempts,
         retry_backoff_s=settings.consumer_retry_backoff_s,
     )

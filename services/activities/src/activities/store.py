@@ -2,34 +2,76 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from activities.domain import KnownProgramme, KnownStation
+from activities.domain.activities import Activity, Status
+from activities.domain.client_files import ClientFile
+from wushe.contracts import Event
+from wushe.contracts.known import KnownProgramme, KnownStation
 from wushe.refcopy import RegistryCopy
 from wushe.service import ServiceContext
-from wushe.store import EventStore
+from wushe.store import ConcurrencyError, EventStore, NewCommit
+
+# Bulk writes: one round trip per this many activities instead of several per row.
+BATCH = 500
 
 
 class ActivitiesStore:
-    def __init__(self, ctx: ServiceContext) -> None:
+    def __init__(self, ctx: ServiceContext[Any]) -> None:
         self.activities: EventStore = ctx.store("activities")
         self.visits: EventStore = ctx.store("household_visits")
         self.client_files: EventStore = ctx.store("client_files")
         self.registry = RegistryCopy(ctx.db)
 
     async def list_activities(
-        self, *, within: str, filters: dict[str, Any], limit: int, offset: int
-    ) -> tuple[list[tuple[dict[str, Any], int]], int]:
-        query = {"facts.region_code": {"$regex": f"^{within}"}, **filters}
+        self,
+        *,
+        within: str,
+        station_id: str | None,
+        status: Status | None,
+        limit: int,
+        offset: int,
+    ) -> tuple[list[tuple[Activity, int]], int]:
+        query: dict[str, Any] = {"facts.region_code": {"$regex": f"^{within}"}}
+        if station_id:
+            query["facts.station_id"] = station_id
+        if status:
+            query["status"] = status
         total = await self.activities.current.count_documents(query)
         cursor = self.activities.current.find(query).sort("_id", 1).skip(offset).limit(limit)
-        return [(d, int(d["_v"])) async for d in cursor], total
+        rows = [
+            (
+                Activity.model_validate({k: v for k, v in d.items() if k not in ("_id", "_v")}),
+                int(d["_v"]),
+            )
+            async for d in cursor
+        ]
+        return rows, total
+
+    async def activity(self, activity_id: str) -> tuple[Activity | None, int]:
+        """Whatever its region: the caller has named it by a reference of their own."""
+        return await self.activities.load_model(activity_id, Activity)
+
+    async def client_file(self, file_id: str) -> tuple[ClientFile | None, int]:
+        return await self.client_files.load_model(file_id, ClientFile)
+
+    async def plan_many(self, planned: Sequence[tuple[str, Activity, Sequence[Event]]]) -> int:
+        """New activities written in bulk; how many ids were taken already (imported before,
+        twice in one file, or by a request beside this one: those stay as they are)."""
+        commits = [
+            NewCommit(activity_id, 0, events, activity.model_dump(mode="json"))
+            for activity_id, activity, events in planned
+        ]
+        taken = 0
+        for start in range(0, len(commits), BATCH):
+            results = await self.activities.append_many(commits[start : start + BATCH])
+            taken += sum(isinstance(result, ConcurrencyError) for result in results)
+        return taken
 
     # -- the local copy of the registry (written by wushe.refcopy's consumer)
     async def station(self, station_id: str) -> KnownStation | None:
-        doc = await self.registry.station(station_id)
-        return KnownStation.model_validate(doc) if doc else None
+        return await self.registry.known_station(station_id)
 
     async def programme(self, programme_id: str) -> KnownProgramme | None:
-        doc = await self.registry.programme(programme_id)
-        return KnownProgramme.model_validate(doc) if doc else None
+        return await self.registry.known_programme(programme_id)

@@ -30,14 +30,13 @@ log = logging.getLogger("donations.partner_feeds")
 FUNDERS_REMEMBERED = 100_000  # a funder forgotten is looked up again (two reads by _id)
 
 
-def register(ctx: ServiceContext) -> None:
+def register(ctx: ServiceContext[DonationsSettings]) -> None:
     settings = ctx.settings
-    own = settings if isinstance(settings, DonationsSettings) else DonationsSettings()
     attempts = settings.consumer_max_attempts
     backoff_s = settings.consumer_retry_backoff_s
     RegistryCopy(ctx.db).subscribe(
         ctx.broker,
-        group_id=own.registry_copy_group,
+        group_id=settings.registry_copy_group,
         max_attempts=attempts,
         retry_backoff_s=backoff_s,
     )
@@ -45,7 +44,7 @@ def register(ctx: ServiceContext) -> None:
     bus.subscribe_batch(
         ctx.broker,
         PARTNER_TOPIC.name,
-        group_id=own.partner_feed_group,
+        group_id=settings.partner_feed_group,
         handler=feeds.copy,
         max_attempts=attempts,
         retry_backoff_s=backoff_s,

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator
 from typing import Any
 
-from donations.domain import Donor, Fund, KnownProgramme, KnownStation, Totals, fold
-from wushe.contracts import REGISTRY, Envelope, Event
-from wushe.errors import NotFound
+from donations.domain import Donor, Fund, Totals, fold
+from wushe.contracts import REGISTRY, Envelope
 from wushe.idempotency import IdempotencyKeys
 from wushe.refcopy import RegistryCopy
 from wushe.service import ServiceContext
@@ -17,7 +16,7 @@ AGGREGATES = ("donors", "funds")
 
 
 class DonationsStore:
-    def __init__(self, ctx: ServiceContext) -> None:
+    def __init__(self, ctx: ServiceContext[Any]) -> None:
         self.donors: EventStore = ctx.store("donors")
         self.funds: EventStore = ctx.store("funds")
         self.registry = RegistryCopy(ctx.db)
@@ -32,21 +31,6 @@ class DonationsStore:
         the two inserts): a funder's partner feed must not depend on the cache's luck."""
         loaded = await self.donors.catch_up(donor_id)
         return Donor.model_validate(loaded.state) if loaded.state else None
-
-    async def fund(self, fund_id: str) -> tuple[Fund | None, int]:
-        return await self.funds.load_model(fund_id, Fund)
-
-    async def change_fund(
-        self, fund_id: str, decide: Callable[[Fund], tuple[Fund, Sequence[Event]]]
-    ) -> Fund:
-        """Decide on a fund under optimistic concurrency (retried on a concurrent writer)."""
-
-        def on_existing(fund: Fund | None) -> tuple[Fund, Sequence[Event]]:
-            if fund is None:
-                raise NotFound("fund_id", f"unknown fund {fund_id}")
-            return decide(fund)
-
-        return await self.funds.update_model(fund_id, Fund, on_existing)
 
     async def funds_within(
         self, within: str, *, funder_id: str | None = None
@@ -66,12 +50,3 @@ class DonationsStore:
             if not await self.funds.is_published(commit["_id"]):
                 unpublished += len(commit["events"])
         return totals, unpublished
-
-    # -- the local copy of the registry (written by wushe.refcopy's consumer)
-    async def station(self, station_id: str) -> KnownStation | None:
-        doc = await self.registry.station(station_id)
-        return KnownStation.model_validate(doc) if doc else None
-
-    async def programme(self, programme_id: str) -> KnownProgramme | None:
-        doc = await self.registry.programme(programme_id)
-        return KnownProgramme.model_validate(doc) if doc else None

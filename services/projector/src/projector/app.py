@@ -3,20 +3,33 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 
 from fastapi import FastAPI
 from opentelemetry.sdk.trace import TracerProvider
 
-from projector import api, gauges, handlers
-from projector.domain import VIEWS
+from projector import api, handlers
+from projector.answers import ProgressAnswers
 from projector.gauges import BusinessGauges
+from projector.generations import Generations
 from projector.rebuild import Rebuilder
 from projector.settings import ProjectorSettings
-from projector.store import Generations, Programmes
+from projector.store import Programmes
+from projector.views import TOPICS
 from wushe import service
 from wushe.auth import TokenVerifier
 from wushe.service import ServiceContext, create_service_app
 from wushe.topics import kept_forever
+
+
+@dataclass(frozen=True)
+class Parts:
+    """What the app's routers and background reach, built once the context exists."""
+
+    generations: Generations
+    programmes: Programmes
+    rebuilder: Rebuilder
+    gauges: BusinessGauges
 
 
 def create_app(
@@ -25,21 +38,24 @@ def create_app(
     token_verifier: TokenVerifier | None = None,
     tracer_provider: TracerProvider | None = None,
 ) -> FastAPI:
-    holder: dict[str, object] = {}
     live_lock = asyncio.Lock()
+    built: list[Parts] = []  # by `register`, which the factory calls before it returns
 
-    def register(ctx: ServiceContext) -> None:
+    def register(ctx: ServiceContext[ProjectorSettings]) -> None:
         generations = Generations(ctx.db)
-        holder["generations"] = generations
-        programmes = holder["programmes"] = Programmes(ctx.db)  # one: its cache is shared
-        holder["rebuilder"] = Rebuilder(generations, settings.kafka_bootstrap, live_lock)
+        programmes = Programmes(ctx.db)  # one: its cache is shared
         handlers.subscribe(ctx, generations, programmes, live_lock)
-        holder["gauges"] = BusinessGauges(ctx, generations, programmes)
+        built.append(
+            Parts(
+                generations,
+                programmes,
+                Rebuilder(generations, settings.kafka_bootstrap, live_lock),
+                BusinessGauges(ctx, generations, programmes),
+            )
+        )
 
-    async def refresh_gauges(ctx: ServiceContext) -> None:
-        business = holder["gauges"]
-        assert isinstance(business, BusinessGauges)
-        await business.run(gauges.interval(ctx))
+    async def refresh_gauges(ctx: ServiceContext[ProjectorSettings]) -> None:
+        await built[0].gauges.run(ctx.settings.business_metrics_interval_s)
 
     app = create_service_app(
         settings,
@@ -48,21 +64,18 @@ def create_app(
         register_handlers=register,
         background=[refresh_gauges],
         # The views rebuild from offset 0: their sources must outlive the default 7 days.
-        topics=kept_forever(t for view in VIEWS for t in view.topics),
+        topics=kept_forever(TOPICS),
         token_verifier=token_verifier,
         tracer_provider=tracer_provider,
     )
-    app.state.generations = holder["generations"]
-    app.state.rebuilder = holder["rebuilder"]
-    app.state.programmes = holder["programmes"]
-    app.state.progress_answers = api.ProgressAnswers()
+    (parts,) = built
+    app.state.generations = parts.generations
+    app.state.rebuilder = parts.rebuilder
+    app.state.programmes = parts.programmes
+    app.state.progress_answers = ProgressAnswers()
     return app
 
 
 def app_from_env() -> FastAPI:
     """The process entry point's factory (uvicorn --factory projector.app:app_from_env)."""
     return service.app_from_env(ProjectorSettings, create_app)
-
-
-def main() -> None:  # pragma: no cover - the process entry point
-    service.serve_forever(app_from_env(), port=8110)

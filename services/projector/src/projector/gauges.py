@@ -10,9 +10,10 @@ import logging
 from prometheus_client import Gauge
 from pymongo.errors import PyMongoError
 
-from projector.domain import progress
+from projector.generations import Generations
 from projector.settings import ProjectorSettings
-from projector.store import Generations, Programmes
+from projector.store import Programmes
+from projector.views.programme_progress import progress
 from wushe.service import ServiceContext
 from wushe.web import today
 
@@ -21,7 +22,12 @@ MONEY = ("pledged_fen", "received_fen", "allocated_fen", "disbursed_fen")
 
 
 class BusinessGauges:
-    def __init__(self, ctx: ServiceContext, generations: Generations, programmes: Programmes):
+    def __init__(
+        self,
+        ctx: ServiceContext[ProjectorSettings],
+        generations: Generations,
+        programmes: Programmes,
+    ) -> None:
         self.generations = generations
         self.programmes = programmes
         registry = ctx.metrics
@@ -68,8 +74,7 @@ class BusinessGauges:
         views = await self.generations.current()
         day = today()
         self.worst.clear()  # the most lagging stations change: no stale series
-        async for meta in self.programmes.meta.find({}):
-            pid = str(meta["_id"])
+        for pid in await self.programmes.ids():
             found = await self.programmes.get(pid)
             if found is None:
                 continue
@@ -110,8 +115,3 @@ class BusinessGauges:
             except PyMongoError as exc:  # the store away: refresh next time
                 log.warning("business gauges not refreshed: %s", type(exc).__name__)
             await asyncio.sleep(interval_s)
-
-
-def interval(ctx: ServiceContext) -> float:
-    settings = ctx.settings
-    return settings.business_metrics_interval_s if isinstance(settings, ProjectorSettings) else 30

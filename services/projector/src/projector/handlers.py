@@ -11,19 +11,22 @@ from opentelemetry import propagate
 from opentelemetry.trace import SpanKind
 from prometheus_client import Counter, Gauge
 
+from projector.engine import Record
+from projector.generations import Generations
 from projector.settings import ProjectorSettings
-from projector.store import Generations, Programmes
+from projector.store import Programmes
 from wushe import bus
 from wushe.contracts import Envelope, Event
-from wushe.projection import Record
 from wushe.service import ServiceContext
 
 
 def subscribe(
-    ctx: ServiceContext, generations: Generations, programmes: Programmes, lock: asyncio.Lock
+    ctx: ServiceContext[ProjectorSettings],
+    generations: Generations,
+    programmes: Programmes,
+    lock: asyncio.Lock,
 ) -> Any:
     settings = ctx.settings
-    assert isinstance(settings, ProjectorSettings)
     # Freshness: how old the newest event applied from each topic was when its effect
     # reached the views (event time to view time), and when that last happened.
     freshness = Gauge(

@@ -24,11 +24,12 @@ from dataclasses import dataclass, field
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from projector.domain import VIEWS
-from projector.store import Generations
+from projector.engine import Projector, Record
+from projector.generations import Generations
+from projector.views import VIEWS
 from wushe.bus import Delivery
 from wushe.contracts import REGISTRY, Envelope, EnvelopeError
-from wushe.projection import Projector, Record
+from wushe.errors import Conflict
 
 
 @dataclass
@@ -58,7 +59,7 @@ class Rebuilder:
 
     def start(self) -> RebuildStatus:
         if any(r.status == "running" for r in self.runs.values()):
-            raise RuntimeError("a rebuild is already running")
+            raise Conflict("rebuild", "a rebuild is already running")
         run = RebuildStatus(
             rebuild_id=f"rb-{uuid.uuid4().hex[:12]}", generation=f"g{int(time.time() * 1000)}"
         )

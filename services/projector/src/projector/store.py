@@ -1,5 +1,6 @@
-"""The projector's only door to the database: the projection engine's collections and the
-programmes' periods (state, not counters: set from the latest event, so replays converge)."""
+"""The projector's only door to the database: the engine's chunks and progress documents,
+which generation is served, and the programmes' periods (state, not counters: set from the
+latest event, so replays converge)."""
 
 from __future__ import annotations
 
@@ -7,17 +8,18 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date
 from typing import Any, Generic, TypeVar
 
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import BulkWriteError
 
-from projector.domain import VIEWS
 from wushe.contracts import Event
 from wushe.contracts.events import registry as reg
-from wushe.projection import Projector
 
+Doc = dict[str, Any]
 Period = tuple[str, str, date, date]  # a programme's name, region code, start and end
 T = TypeVar("T")
 log = logging.getLogger("projector.store")
@@ -67,6 +69,73 @@ class KeptRead(Generic[T]):
         if puts == self._puts:
             self._value = (began, value)
         return value if self._value is None else self._value[1]
+
+
+# Chunks a cursor fetches at a time: FerretDB v1 does not bound a reply by bytes, and a
+# million events' chunks came back as one 54 MB reply, past the 48 MB a message may have.
+CHUNKS_PER_BATCH = 32
+# Up to this many chunks are read one `_id` at a time: a lone `_id` is pushed down to
+# SQLite (no Go decoding); past it, one pass over the collection costs less.
+CHUNKS_BY_ID = 16
+DUPLICATE_KEY = 11000
+
+
+class ChunkStore:
+    """One generation's chunks and progress documents (`projector.engine` says what they
+    hold). Counts its passes over the whole chunks collection in `scans`."""
+
+    def __init__(self, db: AsyncDatabase[Doc], generation: str = "") -> None:
+        suffix = f"_{generation}" if generation else ""
+        self.chunks: AsyncCollection[Doc] = db[f"view_chunks{suffix}"]
+        self.progress: AsyncCollection[Doc] = db[f"view_progress{suffix}"]
+        self.scans = 0
+
+    async def committed(self, parts: list[str]) -> dict[str, int]:
+        """The last committed chunk of each of these partitions that has one."""
+        found = self.progress.find({"_id": {"$in": parts}})
+        return {d["_id"]: int(d["seqno"]) async for d in found}
+
+    async def last_chunks(self) -> dict[str, int]:
+        """The last committed chunk of every partition."""
+        return {d["_id"]: int(d["seqno"]) async for d in self.progress.find({})}
+
+    async def insert(self, chunks: list[Doc]) -> set[str]:
+        """Insert the chunks (each its own atomic insert); returns the ids already taken."""
+        taken: set[str] = set()
+        try:
+            await self.chunks.insert_many(chunks, ordered=False)
+        except BulkWriteError as exc:
+            for err in exc.details.get("writeErrors", []):
+                if err.get("code") != DUPLICATE_KEY:
+                    raise
+                taken.add(chunks[int(err["index"])]["_id"])
+        return taken
+
+    async def mark(self, part: str, seqno: int) -> None:
+        """Name a partition's last chunk (a small document: cheap to replace on FerretDB)."""
+        topic, partition = part.rsplit("|", 1)
+        await self.progress.replace_one(
+            {"_id": part},
+            {"topic": topic, "partition": int(partition), "seqno": seqno},
+            upsert=True,
+        )
+
+    async def positions(self) -> AsyncIterator[Doc]:
+        """Every chunk without its cells, in one pass (FerretDB v1 reads the whole collection
+        for any filter but an exact `_id`)."""
+        self.scans += 1
+        cursor = self.chunks.find({}, {"deltas": 0, "cells": 0}, batch_size=CHUNKS_PER_BATCH)
+        async for chunk in cursor:
+            yield chunk
+
+    async def chunks_by_id(self, ids: list[str]) -> list[Doc]:
+        """The chunks of these ids that exist."""
+        if len(ids) <= CHUNKS_BY_ID:
+            return [c for cid in ids if (c := await self.chunks.find_one({"_id": cid}))]
+        self.scans += 1  # catching up on many: one pass over the collection
+        wanted = set(ids)
+        cursor = self.chunks.find({}, batch_size=CHUNKS_PER_BATCH)
+        return [c async for c in cursor if c["_id"] in wanted]
 
 
 class ViewsState:
@@ -127,6 +196,10 @@ class Programmes:
             # (a read begun before the write belongs to the forgotten entry).
             self._known.pop(event.programme_id, None)
 
+    async def ids(self) -> list[str]:
+        """Every programme with a period."""
+        return [str(doc["_id"]) async for doc in self.meta.find({}, {"_id": 1})]
+
     async def get(self, programme_id: str) -> Period | None:
         """(name, region code, start, end) of the programme, or None if there is none."""
         kept = self._known.get(programme_id)
@@ -150,34 +223,3 @@ class Programmes:
             date.fromisoformat(doc["start"]),
             date.fromisoformat(doc["end"]),
         )
-
-
-class Generations:
-    """The projector of the generation being served, looked up once per batch or request."""
-
-    def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
-        self.db = db
-        self.state = ViewsState(db)
-        self._projectors: dict[str, Projector] = {}
-
-    async def current(self) -> Projector:
-        generation = await self.state.active()
-        projector = self._projectors.get(generation)
-        if projector is None:
-            projector = self._projectors[generation] = Projector(
-                self.db, VIEWS, generation=generation
-            )
-        return projector
-
-    async def switch(self, projector: Projector) -> None:
-        """Serve `projector`'s generation from now on, with that very projector: a rebuild's
-        target already knows every partition it wrote and holds their totals, where a new
-        one would start by reading every chunk, for the first batch and again for the first
-        read (a minute or more at a million events). The old generation's projector is
-        dropped with its model."""
-        await self.state.activate(projector.generation)
-        self._projectors = {projector.generation: projector}
-
-    @property
-    def topics(self) -> tuple[str, ...]:
-        return Projector(self.db, VIEWS).topics

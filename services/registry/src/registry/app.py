@@ -33,7 +33,7 @@ def create_app(
         tracer_provider=tracer_provider,
         topics=REGISTRY_TOPICS,
     )
-    store = RegistryStore(app.state.ctx)
+    store = RegistryStore(app.state.ctx.stores)
     vault = Vault.for_environment(settings.pii_key.get_secret_value(), settings.environment)
     base_tree = reference.load_tree(settings.region_data_dir)
     app.state.registry = api.Registry(
@@ -50,7 +50,3 @@ def create_app(
 def app_from_env() -> FastAPI:
     """The process entry point's factory (uvicorn --factory registry.app:app_from_env)."""
     return service.app_from_env(RegistrySettings, create_app)
-
-
-def main() -> None:  # pragma: no cover - the process entry point
-    service.serve_forever(app_from_env(), port=8101)

@@ -3,26 +3,36 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from registry.domain import BoundaryChange, RegionTree, Station, station_id_for
-from wushe.service import ServiceContext
-from wushe.store import EventStore, Loaded
+from registry.domain import (
+    BoundaryChange,
+    Organisation,
+    PlannedCommit,
+    Programme,
+    RegionTree,
+    SocialWorker,
+    Station,
+    station_id_for,
+)
+from wushe.store import ConcurrencyError, EventStore, Loaded, NewCommit
 
 M = TypeVar("M", bound=BaseModel)
 BOUNDARY_STREAM = "boundary-changes"  # one stream: changes are rare and strictly ordered
 
 
 class RegistryStore:
-    def __init__(self, ctx: ServiceContext) -> None:
-        self.stations: EventStore = ctx.store("stations")
-        self.boundaries: EventStore = ctx.store("boundaries")
-        self.organisations: EventStore = ctx.store("organisations")
-        self.social_workers: EventStore = ctx.store("social_workers")
-        self.programmes: EventStore = ctx.store("programmes")
+    def __init__(self, stores: Mapping[str, EventStore]) -> None:
+        """`stores`: the service's event stores by aggregate (`ServiceContext.stores`)."""
+        self.stations = stores["stations"]
+        self.boundaries = stores["boundaries"]
+        self.organisations = stores["organisations"]
+        self.social_workers = stores["social_workers"]
+        self.programmes = stores["programmes"]
 
     # -- stations
     async def load_station(self, station_id: str) -> tuple[Station | None, int]:
@@ -82,8 +92,74 @@ class RegistryStore:
         cursor = self.stations.current.find({"region_code": {"$in": codes}})
         return [Station.model_validate(_state(d)) async for d in cursor]
 
+    async def save_planned(self, commits: Sequence[PlannedCommit]) -> list[PlannedCommit]:
+        """Write an import's commits in bulk (one round trip per 500 instead of several per
+        row); answer those a concurrent writer got to first (not written)."""
+        lost: list[PlannedCommit] = []
+        for start in range(0, len(commits), 500):
+            batch = commits[start : start + 500]
+            results = await self.stations.append_many(
+                [
+                    NewCommit(
+                        p.station.station_id, p.version, p.events, p.station.model_dump(mode="json")
+                    )
+                    for p in batch
+                ]
+            )
+            lost += [
+                p for p, r in zip(batch, results, strict=True) if isinstance(r, ConcurrencyError)
+            ]
+        return lost
+
     # -- organisations, social workers, programmes
-    async def list_in(
+    async def organisation(self, org_id: str) -> Organisation | None:
+        org, _ = await self.organisations.load_model(org_id, Organisation)
+        return org
+
+    async def list_organisations(
+        self, *, within: str, kind: str | None, limit: int, offset: int
+    ) -> tuple[list[Organisation], int]:
+        filters = {"kind": kind} if kind else {}
+        return await self._page(
+            self.organisations,
+            Organisation,
+            within=within,
+            filters=filters,
+            limit=limit,
+            offset=offset,
+        )
+
+    async def list_social_workers(
+        self,
+        *,
+        within: str,
+        station_id: str | None,
+        certification: str | None,
+        limit: int,
+        offset: int,
+    ) -> tuple[list[SocialWorker], int]:
+        filters: dict[str, Any] = {}
+        if station_id:
+            filters["station_id"] = station_id
+        if certification:
+            filters["certification"] = certification
+        return await self._page(
+            self.social_workers,
+            SocialWorker,
+            within=within,
+            filters=filters,
+            limit=limit,
+            offset=offset,
+        )
+
+    async def programmes_in(self, province: str) -> list[Programme]:
+        """The programmes whose region lies in a province (at most 500)."""
+        items, _ = await self._page(
+            self.programmes, Programme, within=province, filters={}, limit=500, offset=0
+        )
+        return items
+
+    async def _page(
         self,
         store: EventStore,
         model: type[M],
@@ -118,6 +194,11 @@ class RegionIndex:
         self.store = store
         self._cache: dict[tuple[int, date], RegionTree] = {}
         self._cache_size = cache_size
+
+    def tree_with(self, changes: Sequence[BoundaryChange], as_of: date) -> RegionTree:
+        """The tree as of a date with these changes (a change being recorded decides on the
+        log it read, not on the cache)."""
+        return self.base.with_changes(changes, as_of) if changes else self.base
 
     async def tree(self, as_of: date) -> RegionTree:
         version, changes = await self.store.boundary_changes()

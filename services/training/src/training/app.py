@@ -37,7 +37,3 @@ def create_app(
 def app_from_env() -> FastAPI:
     """The process entry point's factory (uvicorn --factory training.app:app_from_env)."""
     return service.app_from_env(TrainingSettings, create_app)
-
-
-def main() -> None:  # pragma: no cover - the process entry point
-    service.serve_forever(app_from_env(), port=8105)

@@ -31,7 +31,10 @@ def create_app(
     )
     vault = Vault.for_environment(settings.pii_key.get_secret_value(), settings.environment)
     app.state.volunteers = api.Volunteers(
-        VolunteersStore(app.state.ctx), vault, daily_maximum=settings.daily_maximum_minutes
+        VolunteersStore(app.state.ctx),
+        vault,
+        daily_maximum=settings.daily_maximum_minutes,
+        import_max_bytes=settings.import_max_bytes,
     )
     return app
 
@@ -39,7 +42,3 @@ def create_app(
 def app_from_env() -> FastAPI:
     """The process entry point's factory (uvicorn --factory volunteers.app:app_from_env)."""
     return service.app_from_env(VolunteersSettings, create_app)
-
-
-def main() -> None:  # pragma: no cover - the process entry point
-    service.serve_forever(app_from_env(), port=8103)

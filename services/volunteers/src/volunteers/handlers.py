@@ -25,27 +25,25 @@ from volunteers.store import VolunteersStore
 from wushe import bus, clock
 from wushe.contracts import Envelope, Event
 from wushe.contracts.events import activities as act
-from wushe.refcopy import RegistryCopy, apply_once
 from wushe.service import ServiceContext
 
 log = logging.getLogger("volunteers.handlers")
 
 
-def register(ctx: ServiceContext) -> None:
+def register(ctx: ServiceContext[VolunteersSettings]) -> None:
     settings = ctx.settings
-    own = settings if isinstance(settings, VolunteersSettings) else VolunteersSettings()
-    RegistryCopy(ctx.db).subscribe(
+    store = VolunteersStore(ctx)
+    store.registry.subscribe(
         ctx.broker,
-        group_id=own.registry_copy_group,
+        group_id=settings.registry_copy_group,
         max_attempts=settings.consumer_max_attempts,
         retry_backoff_s=settings.consumer_retry_backoff_s,
     )
-    store = VolunteersStore(ctx)
-    follower = ActivityFollower(store, daily_maximum=own.daily_maximum_minutes)
+    follower = ActivityFollower(store, daily_maximum=settings.daily_maximum_minutes)
     bus.subscribe(
         ctx.broker,
         act.ACTIVITIES,
-        group_id=own.activities_group,
+        group_id=settings.activities_group,
         handler=follower.on_event,
         max_attempts=settings.consumer_max_attempts,
         retry_backoff_s=settings.consumer_retry_backoff_s,
@@ -75,8 +73,7 @@ class ActivityFollower:
                 if isinstance(event, act.ActivityHeld)
                 else {}
             )
-            await apply_once(
-                self.store.known_activities,
+            await self.store.keep_activity(
                 f.activity_id,
                 at,
                 lambda d: {
@@ -93,7 +90,7 @@ class ActivityFollower:
             event, act.ActivityVerified | act.ActivityCancelled | act.ActivityCorrected
         ):
             return
-        doc = await self.store.known_activities.find_one({"_id": event.activity_id})
+        doc = await self.store.known_activity(event.activity_id)
         if doc is None:
             raise ValueError(f"{event.activity_id}: an event before the activity's plan")
         window = domain.activity_window(
@@ -112,9 +109,7 @@ class ActivityFollower:
         else:
             listed = await self.corrected(window, listed, event, envelope.id)
             change = {"volunteers": listed}
-        await apply_once(
-            self.store.known_activities, event.activity_id, at, lambda d: {**d, **change}
-        )
+        await self.store.keep_activity(event.activity_id, at, lambda d: {**d, **change})
 
     async def held(self, window: ServiceWindow, listed: dict[str, int], cause: str) -> None:
         for volunteer_id, minutes in listed.items():

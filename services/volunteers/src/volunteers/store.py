@@ -4,30 +4,35 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
 
 from volunteers.domain import (
-    KnownProgramme,
-    KnownStation,
+    Certificate,
     Ledger,
     PointsRules,
     ServiceWindow,
     Shift,
+    Team,
     Volunteer,
     activity_window,
+    rules_id,
     shift_window,
 )
+from wushe import bus
 from wushe.contracts import Event
 from wushe.idempotency import IdempotencyKeys
-from wushe.refcopy import RegistryCopy
+from wushe.refcopy import RegistryCopy, apply_once
 from wushe.service import ServiceContext
-from wushe.store import EventStore
+from wushe.store import Doc, EventStore
 
 AGGREGATES = ("volunteers", "teams", "shifts", "ledgers", "points_rules", "certificates")
+M = TypeVar("M", bound=BaseModel)
 
 
 class VolunteersStore:
-    def __init__(self, ctx: ServiceContext) -> None:
+    def __init__(self, ctx: ServiceContext[Any]) -> None:
         self.volunteers: EventStore = ctx.store("volunteers")
         self.teams: EventStore = ctx.store("teams")
         self.shifts: EventStore = ctx.store("shifts")
@@ -41,8 +46,44 @@ class VolunteersStore:
         self.unmatched = ctx.db["unmatched_activity_volunteers"]
         self.idempotency = IdempotencyKeys(ctx.db, "redemption_keys")
 
+    # -- volunteers
+
     async def volunteer(self, volunteer_id: str) -> tuple[Volunteer | None, int]:
         return await self.volunteers.load_model(volunteer_id, Volunteer)
+
+    async def list_volunteers(
+        self,
+        *,
+        within: str,
+        station_id: str | None,
+        status: str | None,
+        backbone_for: str | None,
+        limit: int,
+        offset: int,
+    ) -> tuple[list[tuple[Volunteer, int]], int]:
+        query = _within(within, station_id)
+        if status:
+            query["status"] = status
+        if backbone_for:  # checked by the route: letters, digits, '-' and '_' only
+            query[f"backbone.{backbone_for}"] = {"$exists": True}
+        return await _page(self.volunteers, Volunteer, query, limit=limit, offset=offset)
+
+    async def volunteers_of(
+        self, *, within: str, station_id: str | None
+    ) -> AsyncIterator[Volunteer]:
+        async for d in self.volunteers.current.find(_within(within, station_id)).sort("_id", 1):
+            yield Volunteer.model_validate(d)
+
+    # -- teams
+
+    async def list_teams(
+        self, *, within: str, station_id: str | None, limit: int, offset: int
+    ) -> tuple[list[tuple[Team, int]], int]:
+        return await _page(
+            self.teams, Team, _within(within, station_id), limit=limit, offset=offset
+        )
+
+    # -- attendance
 
     async def ledger(self, volunteer_id: str) -> tuple[Ledger, int]:
         ledger, version = await self.ledgers.load_model(volunteer_id, Ledger)
@@ -55,7 +96,8 @@ class VolunteersStore:
         *,
         causation_id: str | None = None,
     ) -> Ledger:
-        """Decide on the volunteer's ledger under optimistic concurrency (retried)."""
+        """Decide on the volunteer's ledger under optimistic concurrency (retried): the
+        consumers' path; routes take `wushe.commands.retrying`."""
         return await self.ledgers.update_model(
             volunteer_id,
             Ledger,
@@ -63,15 +105,11 @@ class VolunteersStore:
             causation_id=causation_id,
         )
 
-    async def rules_for(self, region_code: str) -> PointsRules | None:
-        rules, _ = await self.rules.load_model(rules_id(region_code), PointsRules)
-        return rules
-
     async def window(self, source: str, source_id: str) -> ServiceWindow | None:
         if source == "shift":
             shift, _ = await self.shifts.load_model(source_id, Shift)
             return shift_window(shift) if shift else None
-        doc = await self.known_activities.find_one({"_id": source_id})
+        doc = await self.known_activity(source_id)
         if doc is None:
             return None
         return activity_window(
@@ -82,22 +120,14 @@ class VolunteersStore:
             cancelled=doc.get("status") == "cancelled",
         )
 
-    async def list_volunteers(
-        self, *, within: str, filters: dict[str, Any], limit: int, offset: int
-    ) -> tuple[list[tuple[Volunteer, int]], int]:
-        query = {"region_code": {"$regex": f"^{within}"}, **filters}
-        total = await self.volunteers.current.count_documents(query)
-        cursor = self.volunteers.current.find(query).sort("_id", 1).skip(offset).limit(limit)
-        return [(Volunteer.model_validate(d), int(d["_v"])) async for d in cursor], total
+    async def known_activity(self, activity_id: str) -> Doc | None:
+        return await self.known_activities.find_one({"_id": activity_id})
 
-    async def volunteers_of(
-        self, *, within: str, station_id: str | None
-    ) -> AsyncIterator[Volunteer]:
-        query: dict[str, Any] = {"region_code": {"$regex": f"^{within}"}}
-        if station_id:
-            query["station_id"] = station_id
-        async for d in self.volunteers.current.find(query).sort("_id", 1):
-            yield Volunteer.model_validate(d)
+    async def keep_activity(
+        self, activity_id: str, at: bus.Delivery, change: Callable[[Doc], Doc | None]
+    ) -> None:
+        """Apply an activity event to the local copy, once per delivery offset."""
+        await apply_once(self.known_activities, activity_id, at, change)
 
     async def note_unmatched(self, window: ServiceWindow, volunteer_id: str, minutes: int) -> None:
         await self.unmatched.replace_one(
@@ -114,16 +144,32 @@ class VolunteersStore:
             upsert=True,
         )
 
-    # -- the local copy of the registry (written by wushe.refcopy's consumer)
-    async def station(self, station_id: str) -> KnownStation | None:
-        doc = await self.registry.station(station_id)
-        return KnownStation.model_validate(doc) if doc else None
+    async def unmatched_of(self, *, within: str, station_id: str | None, limit: int) -> list[Doc]:
+        cursor = self.unmatched.find(_within(within, station_id)).sort("_id", 1).limit(limit)
+        return [d async for d in cursor]
 
-    async def programme(self, programme_id: str) -> KnownProgramme | None:
-        doc = await self.registry.programme(programme_id)
-        return KnownProgramme.model_validate(doc) if doc else None
+    # -- points and certificates
+
+    async def rules_for(self, region_code: str) -> PointsRules | None:
+        rules, _ = await self.rules.load_model(rules_id(region_code), PointsRules)
+        return rules
+
+    async def certificate(self, certificate_id: str) -> Certificate | None:
+        cert, _ = await self.certificates.load_model(certificate_id, Certificate)
+        return cert
 
 
-def rules_id(region_code: str) -> str:
-    """Points rules are per province (the first two digits of the region code)."""
-    return f"rules-{region_code[:2]}"
+def _within(region_scope: str, station_id: str | None) -> dict[str, Any]:
+    """Documents inside a region scope (a prefix of their region code), of one station."""
+    query: dict[str, Any] = {"region_code": {"$regex": f"^{region_scope}"}}
+    if station_id:
+        query["station_id"] = station_id
+    return query
+
+
+async def _page(
+    store: EventStore, model: type[M], query: dict[str, Any], *, limit: int, offset: int
+) -> tuple[list[tuple[M, int]], int]:
+    total = await store.current.count_documents(query)
+    cursor = store.current.find(query).sort("_id", 1).skip(offset).limit(limit)
+    return [(model.model_validate(d), int(d["_v"])) async for d in cursor], total

@@ -1,0 +1,283 @@
+"""Activities (服务活动): planned, held, verified, cancelled, corrected; the references an
+activity names (station, room, programmes) checked against the registry's events."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from wushe.contracts import Event
+from wushe.contracts.events import activities as ev
+from wushe.contracts.known import KnownProgramme, KnownStation
+from wushe.errors import Conflict, DomainError
+
+Status = Literal["planned", "held", "verified", "cancelled"]
+
+
+class Evidence(BaseModel):
+    kind: Literal["plan", "briefing", "photo", "sign_in_sheet", "other"]
+    sha256: str
+    filename: str | None = None
+
+
+class Activity(BaseModel):
+    facts: ev.ActivityFacts
+    status: Status
+    place: str = ""  # free text: kept here, never on a topic
+    planned_sessions: int = 0
+    held_on: date | None = None
+    counts: ev.Counts | None = None
+    linkage: ev.Linkage = ev.Linkage()
+    evidence: list[Evidence] = []
+    verified: dict[str, Any] | None = None
+    corrections: list[dict[str, Any]] = []
+    cancel: dict[str, Any] | None = None
+
+
+def _check_counts(counts: ev.Counts, linkage: ev.Linkage) -> None:
+    for group, n in counts.person_times.items():
+        if n < 0:
+            raise DomainError(f"counts.person_times.{group}", "must not be negative")
+    ids = [v.volunteer_id for v in linkage.volunteers]
+    if len(set(ids)) != len(ids):
+        raise DomainError("linkage.volunteers", "a volunteer is listed twice")
+    if linkage.volunteers and "volunteers" not in linkage.societies:
+        raise DomainError("linkage.societies", "volunteers served: list 'volunteers'")
+    if linkage.organisation_ids and "community_organisations" not in linkage.societies:
+        raise DomainError(
+            "linkage.societies", "organisations took part: list 'community_organisations'"
+        )
+    if linkage.donation_ids and "charity_resources" not in linkage.societies:
+        raise DomainError("linkage.societies", "donations used: list 'charity_resources'")
+
+
+def plan_activity(
+    facts: ev.ActivityFacts, *, planned_sessions: int, place: str = ""
+) -> tuple[Activity, Event]:
+    if len(set(facts.themes)) != len(facts.themes):
+        raise DomainError("themes", "must not repeat")
+    activity = Activity(
+        facts=facts, status="planned", planned_sessions=planned_sessions, place=place.strip()
+    )
+    return activity, ev.ActivityPlanned(activity=facts, planned_sessions=planned_sessions)
+
+
+def hold_activity(
+    activity: Activity,
+    *,
+    held_on: date,
+    counts: ev.Counts,
+    linkage: ev.Linkage,
+    evidence: list[Evidence],
+    today: date,
+) -> tuple[Activity, Event]:
+    if activity.status != "planned":
+        raise Conflict("status", f"only a planned activity can be held (it is {activity.status})")
+    if held_on > today:
+        raise DomainError("held_on", "must not be in the future")
+    _check_counts(counts, linkage)
+    new = activity.model_copy(
+        update={
+            "status": "held",
+            "held_on": held_on,
+            "counts": counts,
+            "linkage": linkage,
+            "evidence": evidence,
+        }
+    )
+    return new, ev.ActivityHeld(
+        activity=activity.facts, held_on=held_on, counts=counts, linkage=linkage
+    )
+
+
+def verify_activity(
+    activity: Activity,
+    *,
+    verified_by: str,
+    role: Literal["station_lead", "supervisor"],
+    today: date,
+) -> tuple[Activity, Event]:
+    if activity.status != "held":
+        raise Conflict("status", f"only a held activity can be verified (it is {activity.status})")
+    if not verified_by.strip():
+        raise DomainError("verified_by", "say who verified")
+    new = activity.model_copy(
+        update={
+            "status": "verified",
+            "verified": {"by": verified_by, "role": role, "on": today.isoformat()},
+        }
+    )
+    f = activity.facts
+    return new, ev.ActivityVerified(
+        activity_id=f.activity_id,
+        station_id=f.station_id,
+        region_code=f.region_code,
+        verified_by=verified_by,
+        verifier_role=role,
+        verified_on=today,
+    )
+
+
+def cancel_activity(activity: Activity, *, reason_code: Any, note: str) -> tuple[Activity, Event]:
+    if activity.status in ("verified", "cancelled"):
+        raise Conflict("status", f"a {activity.status} activity cannot be cancelled")
+    new = activity.model_copy(
+        update={"status": "cancelled", "cancel": {"reason_code": reason_code, "note": note}}
+    )
+    f = activity.facts
+    return new, ev.ActivityCancelled(
+        activity_id=f.activity_id,
+        station_id=f.station_id,
+        region_code=f.region_code,
+        reason_code=reason_code,
+    )
+
+
+def correct_activity(
+    activity: Activity,
+    *,
+    counts: ev.Counts,
+    linkage: ev.Linkage | None,
+    reason_code: Any,
+    note: str,
+) -> tuple[Activity, Event]:
+    """A verified activity is never edited in place: a correction is its own event, with a
+    reason (更正说明), and the views follow it."""
+    if activity.status != "verified":
+        raise Conflict("status", "only a verified activity is corrected; edit it before")
+    if not note.strip():
+        raise DomainError("note", "a correction needs its explanation (更正说明)")
+    linkage = linkage or activity.linkage
+    _check_counts(counts, linkage)
+    assert activity.counts is not None
+    if counts == activity.counts and linkage == activity.linkage:
+        raise Conflict("counts", "the correction changes nothing")
+    n = len(activity.corrections) + 1
+    new = activity.model_copy(
+        update={
+            "counts": counts,
+            "linkage": linkage,
+            "corrections": [
+                *activity.corrections,
+                {
+                    "no": n,
+                    "reason_code": reason_code,
+                    "note": note,
+                    "previous": activity.counts.model_dump(),
+                },
+            ],
+        }
+    )
+    f = activity.facts
+    return new, ev.ActivityCorrected(
+        activity_id=f.activity_id,
+        station_id=f.station_id,
+        region_code=f.region_code,
+        correction_no=n,
+        previous=activity.counts,
+        counts=counts,
+        linkage=linkage,
+        reason_code=reason_code,
+        activity_date=f.activity_date,
+        service_area=f.service_area,
+        programme_ids=f.programme_ids,
+    )
+
+
+def check_references(
+    station: KnownStation,
+    room_id: str | None,
+    programmes: dict[str, KnownProgramme | None],
+    on: date,
+) -> None:
+    if room_id is not None and room_id not in station.rooms:
+        raise DomainError("room_id", f"{room_id} is not a room of {station.station_id}")
+    for i, (pid, programme) in enumerate(programmes.items()):
+        if programme is None:
+            raise DomainError(f"programme_ids[{i}]", f"unknown programme {pid}")
+        if station.station_id not in programme.enrolled:
+            raise DomainError(
+                f"programme_ids[{i}]", f"{station.station_id} is not enrolled in {pid}"
+            )
+        if not programme.start_date <= on <= programme.end_date:
+            raise DomainError("activity_date", f"outside the period of {pid}")
+
+
+def activity_id_for(station_id: str, external_ref: str | None) -> str:
+    """With the caller's own reference the id is known in advance (the same ref, the same
+    activity); without one, a new id."""
+    if external_ref:
+        digest = hashlib.sha256(f"{station_id}|{external_ref}".encode()).hexdigest()[:20]
+        return f"act-{digest}"
+    return f"act-{uuid.uuid4().hex[:20]}"
+
+
+def facts_at(
+    station: KnownStation,
+    activity_id: str,
+    *,
+    room_id: str | None,
+    programme_ids: list[str],
+    service_area: ev.ServiceArea,
+    kind: ev.ActivityKind,
+    themes: list[str],
+    activity_date: date,
+) -> ev.ActivityFacts:
+    return ev.ActivityFacts(
+        activity_id=activity_id,
+        station_id=station.station_id,
+        region_code=station.region_code,
+        room_id=room_id,
+        programme_ids=programme_ids,
+        service_area=service_area,
+        kind=kind,
+        themes=themes,
+        activity_date=activity_date,
+    )
+
+
+def plan_at(
+    station: KnownStation,
+    programmes: dict[str, KnownProgramme | None],
+    facts: ev.ActivityFacts,
+    *,
+    planned_sessions: int,
+    place: str = "",
+) -> tuple[Activity, Event]:
+    """Plan an activity whose station, room and programmes are checked first."""
+    check_references(station, facts.room_id, programmes, facts.activity_date)
+    return plan_activity(facts, planned_sessions=planned_sessions, place=place)
+
+
+def import_activity(
+    station: KnownStation,
+    programmes: dict[str, KnownProgramme | None],
+    facts: ev.ActivityFacts,
+    *,
+    held_on: date | None,
+    counts: ev.Counts | None,
+    societies: list[ev.Society],
+    today: date,
+) -> tuple[Activity, list[Event]]:
+    """One row of a ledger: planned, and held in the same step when it has its counts."""
+    activity, planned = plan_at(
+        station, programmes, facts, planned_sessions=counts.sessions if counts else 1
+    )
+    events = [planned]
+    if held_on is not None or counts is not None:
+        if held_on is None or counts is None:
+            raise DomainError("held_on", "a held activity needs held_on and its counts")
+        activity, held = hold_activity(
+            activity,
+            held_on=held_on,
+            counts=counts,
+            linkage=ev.Linkage(societies=societies),
+            evidence=[],
+            today=today,
+        )
+        events.append(held)
+    return activity, events

@@ -1,0 +1,116 @@
+"""Donors: foundations, companies and individuals (personal data encrypted, shown masked)."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from donations import domain
+from donations.api.common import Donations, Svc
+from donations.domain import Donor
+from wushe import commands
+from wushe.auth import CurrentPrincipal
+from wushe.contracts.events import donations as ev
+from wushe.errors import NotFound
+from wushe.web import Strict
+
+router = APIRouter(tags=["donors"])
+
+
+class DonorIn(Strict):
+    kind: ev.DonorKind
+    region_code: str = Field(max_length=12, description="where the donor is registered")
+    org_id: str | None = Field(None, max_length=64, description="the registry organisation")
+    display_name: str | None = Field(None, max_length=200, description="organisations only")
+    anonymous: bool = Field(False, description="individuals: hide the donor everywhere")
+    name: str | None = Field(None, max_length=40, description="individuals: kept encrypted")
+    phone: str | None = Field(None, max_length=20)
+    id_number: str | None = Field(None, max_length=18)
+
+
+class DonorOut(BaseModel):
+    donor_id: str
+    kind: str
+    region_code: str
+    org_id: str | None
+    display_name: str | None
+    anonymous: bool
+    name: str | None = Field(description="masked")
+    phone: str | None = Field(description="masked")
+    id_number: str | None = Field(description="masked")
+
+
+def donor_out(d: Donor) -> DonorOut:
+    hidden = d.anonymous
+    return DonorOut(
+        donor_id=d.donor_id,
+        kind=d.kind,
+        region_code=d.region_code,
+        org_id=d.org_id,
+        display_name=d.display_name,
+        anonymous=d.anonymous,
+        name=None if hidden else d.name_masked,
+        phone=None if hidden else d.phone_masked,
+        id_number=None if hidden else d.id_number_masked,
+    )
+
+
+def donor_id_of(svc: Donations, org_id: str | None, id_number: str | None) -> str:
+    """One donor per registry organisation or resident ID number (a blind index: the number
+    itself is never an id); other individuals get one of their own."""
+    if org_id:
+        return "dnr-" + svc.vault.blind_index("org", org_id)[:20]
+    if id_number:
+        return "dnr-" + svc.vault.blind_index("resident_id", id_number)[:20]
+    return f"dnr-{uuid.uuid4().hex[:20]}"
+
+
+@router.post("/donors", response_model=DonorOut, status_code=201)
+async def register_donor(body: DonorIn, svc: Svc, who: CurrentPrincipal) -> DonorOut:
+    """A foundation, company or individual. An organisation linked to the registry is one
+    donor (registering it again returns it); an individual's personal data is encrypted."""
+    region, person = domain.donor_facts(
+        kind=body.kind,
+        region_code=body.region_code,
+        org_id=body.org_id,
+        display_name=body.display_name,
+        anonymous=body.anonymous,
+        name=body.name,
+        phone=body.phone,
+        id_number=body.id_number,
+    )
+    if not who.can_see(region):
+        raise NotFound("region_code", "region not found")
+    display_name = body.display_name
+    if body.org_id:
+        org = await svc.store.registry.organisation(body.org_id)
+        display_name = domain.organisation_name(org, body.org_id, body.kind, display_name)
+    donor_id = donor_id_of(svc, body.org_id, person.id_number)
+    saved = await commands.create(
+        svc.store.donors,
+        donor_id,
+        who,
+        lambda: domain.register_donor(
+            donor_id=donor_id,
+            kind=body.kind,
+            region_code=region,
+            org_id=body.org_id,
+            display_name=display_name,
+            anonymous=body.anonymous,
+            person=person,
+            encrypt=lambda value, context: svc.vault.encrypt(value, context=context),
+        ),
+        region=lambda d: d.region_code,
+        same=Donor,  # the organisation or person registered before: the same donor
+    )
+    return donor_out(saved.state)
+
+
+@router.get("/donors/{donor_id}", response_model=DonorOut)
+async def get_donor(donor_id: str, svc: Svc, who: CurrentPrincipal) -> DonorOut:
+    donor, _ = await commands.load_visible(
+        svc.store.donors, donor_id, Donor, who, region=lambda d: d.region_code, missing="donor"
+    )
+    return donor_out(donor)

@@ -1,0 +1,223 @@
+"""Funds (a pledge, or a gift made without one) and pledges (认捐): the aggregate every
+money command decides on.
+
+Money is integer fen (分), never a float. Every fund is one aggregate holding its gifts,
+allocations, disbursements and an append-only ledger of entries; a refund or correction is a
+reversing entry, never an edit. Because a fund is saved with optimistic concurrency (one
+insert per version), "allocations never exceed what the fund has" holds under concurrent
+requests on FerretDB as on MongoDB.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from donations.domain.donors import Donor
+from wushe.contracts import Event
+from wushe.contracts.events import donations as ev
+from wushe.contracts.known import KnownProgramme, KnownStation
+from wushe.errors import DomainError
+
+
+class Gift(BaseModel):
+    gift_id: str
+    kind: Literal["cash", "in_kind"]
+    amount_fen: int
+    item: str | None = None
+    quantity: float | None = None
+    unit: str | None = None
+    receipt_no: str
+    received_on: date
+    reversed_fen: int = 0
+
+    @property
+    def net(self) -> int:
+        return self.amount_fen - self.reversed_fen
+
+
+class Allocation(BaseModel):
+    allocation_id: str
+    station_id: str
+    region_code: str
+    activity_id: str | None = None
+    amount_fen: int
+    allocated_on: date
+    reversed_fen: int = 0
+    disbursed_fen: int = 0  # net of reversed disbursements
+
+    @property
+    def net(self) -> int:
+        return self.amount_fen - self.reversed_fen
+
+
+class Disbursement(BaseModel):
+    disbursement_id: str
+    allocation_id: str
+    amount_fen: int
+    paid_on: date
+    purpose: str
+    reversed_fen: int = 0
+
+    @property
+    def net(self) -> int:
+        return self.amount_fen - self.reversed_fen
+
+
+class Entry(BaseModel):
+    """One line of the append-only ledger: signed fen, what it concerns, when."""
+
+    entry_no: int
+    kind: Literal["pledge", "gift", "allocation", "disbursement", "reversal"]
+    ref_id: str
+    amount_fen: int
+    on: date
+    reverses: str | None = None  # for reversals: "<kind>:<id>"
+    reason_code: str | None = None
+
+
+class Fund(BaseModel):
+    fund_id: str
+    kind: Literal["pledge", "gift"]
+    donor_id: str
+    funder_id: str
+    region_code: str
+    programme_id: str | None = None
+    station_id: str | None = None
+    pledged_fen: int = 0
+    period_start: date | None = None
+    period_end: date | None = None
+    instalments: list[ev.Instalment] = []
+    gifts: dict[str, Gift] = {}
+    allocations: dict[str, Allocation] = {}
+    disbursements: dict[str, Disbursement] = {}
+    reversals: dict[str, str] = {}  # reversal id -> "<kind>:<id>": a repeated id is a replay
+    entries: list[Entry] = []
+
+    # -- totals (net of reversals)
+    @property
+    def received(self) -> int:
+        return sum(g.net for g in self.gifts.values())
+
+    @property
+    def allocated(self) -> int:
+        return sum(a.net for a in self.allocations.values())
+
+    @property
+    def disbursed(self) -> int:
+        return sum(d.net for d in self.disbursements.values())
+
+    @property
+    def capacity(self) -> int:
+        """What may be allocated: the pledge (allocations ≤ pledge), or a gift fund's gift."""
+        return self.pledged_fen if self.kind == "pledge" else self.received
+
+    @property
+    def available(self) -> int:
+        return self.capacity - self.allocated
+
+    def overdue(self, today: date) -> int:
+        """Instalments due by today and not yet covered by gifts (a pledge's arrears)."""
+        due = sum(i.amount_fen for i in self.instalments if i.due_on <= today)
+        return max(0, due - self.received)
+
+
+# What every command on a fund shares: whole fen, a new ledger line, the event's fund keys.
+
+
+def whole_fen(amount: int, field: str = "amount_fen") -> int:
+    if isinstance(amount, bool) or not isinstance(amount, int):
+        raise DomainError(field, "an integer number of fen")
+    if not 0 < amount <= ev.MAX_FEN:
+        raise DomainError(field, "between 1 and 2^63-1 fen")
+    return amount
+
+
+def with_entry(
+    fund: Fund, kind: Any, ref_id: str, amount: int, on: date, **extra: Any
+) -> list[Entry]:
+    return [
+        *fund.entries,
+        Entry(
+            entry_no=len(fund.entries) + 1,
+            kind=kind,
+            ref_id=ref_id,
+            amount_fen=amount,
+            on=on,
+            **extra,
+        ),
+    ]
+
+
+def fund_keys(fund: Fund) -> dict[str, Any]:
+    return {"fund_id": fund.fund_id, "funder_id": fund.funder_id}
+
+
+def make_pledge(
+    *,
+    fund_id: str,
+    donor: Donor,
+    region_code: str,
+    programme: KnownProgramme | None,
+    station: KnownStation | None,
+    amount_fen: int,
+    period_start: date,
+    period_end: date,
+    instalments: list[ev.Instalment],
+) -> tuple[Fund, Event]:
+    whole_fen(amount_fen)
+    if (programme is None) == (station is None):
+        raise DomainError("programme_id", "a pledge is to one programme or one station")
+    if period_end < period_start:
+        raise DomainError("period_end", "before period_start")
+    if instalments:
+        if sum(i.amount_fen for i in instalments) != amount_fen:
+            raise DomainError("instalments", "the instalments must add up to the pledged amount")
+        if any(not period_start <= i.due_on <= period_end for i in instalments):
+            raise DomainError("instalments", "an instalment falls outside the pledge period")
+        if [i.due_on for i in instalments] != sorted(i.due_on for i in instalments):
+            raise DomainError("instalments", "in order of their due dates")
+    fund = Fund(
+        fund_id=fund_id,
+        kind="pledge",
+        donor_id=donor.donor_id,
+        funder_id=donor.funder_id,
+        region_code=region_code,
+        programme_id=programme.programme_id if programme else None,
+        station_id=station.station_id if station else None,
+        pledged_fen=amount_fen,
+        period_start=period_start,
+        period_end=period_end,
+        instalments=instalments,
+    )
+    fund = fund.model_copy(
+        update={"entries": with_entry(fund, "pledge", fund_id, amount_fen, period_start)}
+    )
+    return fund, ev.PledgeMade(
+        **fund_keys(fund),
+        programme_id=fund.programme_id,
+        station_id=fund.station_id,
+        region_code=region_code,
+        amount_fen=amount_fen,
+        period_start=period_start,
+        period_end=period_end,
+        instalments=instalments,
+    )
+
+
+def check_pledge_target(programme_id: str | None, station_id: str | None) -> None:
+    """Before the references are looked up: one programme or one station, not both."""
+    if bool(programme_id) == bool(station_id):
+        raise DomainError("programme_id", "a pledge is to one programme or one station")
+
+
+def programme_region(programme: KnownProgramme) -> str:
+    """Where a programme's money lies: the common prefix of its scope regions."""
+    first = min(programme.scope_regions)
+    last = max(programme.scope_regions)
+    n = 0
+    while n < min(len(first), len(last)) and first[n] == last[n]:
+        n += 1
+    return first[:n] or "0"

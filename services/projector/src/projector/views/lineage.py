@@ -1,0 +1,130 @@
+"""Money to outcome for a foundation: its funds, allocations and what they delivered."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from projector.engine import Bucket, Delta
+from projector.views.counters import counts_delta, merge
+from wushe import clock
+from wushe.contracts import Envelope, Event
+from wushe.contracts.events import activities as act
+from wushe.contracts.events import donations as don
+
+
+class MoneyLineage:
+    """Money to outcome, for a foundation: its funds (pledged, received), each allocation
+    with its station (allocated, disbursed), and what activities funded by that allocation
+    delivered (activities naming the allocation id in `linkage.donation_ids`).
+
+    Keys: `<funder>|fund|<fund>`, `<funder>|alloc|<allocation>|<station>` and
+    `outcome|<allocation>`; the views API joins them per funder at query time."""
+
+    name = "lineage"
+    topics: tuple[str, ...] = (don.PARTNER, act.ACTIVITIES)
+
+    def deltas(self, event: Event, envelope: Envelope) -> Iterable[tuple[Bucket, Delta]]:
+        if isinstance(event, don.PledgeMade | don.GiftReceived):
+            key = f"{event.funder_id}|fund|{event.fund_id}"
+            if isinstance(event, don.PledgeMade):
+                yield (
+                    Bucket(key, event.region_code, event.period_start),
+                    {"pledged_fen": event.amount_fen},
+                )
+            else:
+                yield (
+                    Bucket(key, event.region_code, event.received_on),
+                    {"received_fen": event.amount_fen},
+                )
+        elif isinstance(event, don.FundsAllocated | don.FundsDisbursed):
+            key = f"{event.funder_id}|alloc|{event.allocation_id}|{event.station_id}"
+            if isinstance(event, don.FundsAllocated):
+                yield (
+                    Bucket(key, event.region_code, event.allocated_on),
+                    {"allocated_fen": event.amount_fen},
+                )
+            else:
+                yield (
+                    Bucket(key, event.region_code, event.paid_on),
+                    {"disbursed_fen": event.amount_fen},
+                )
+        elif isinstance(event, don.EntryReversed):
+            if event.entry_kind == "gift":
+                key = f"{event.funder_id}|fund|{event.fund_id}"
+                delta = {"received_fen": -event.amount_fen}
+            elif event.allocation_id and event.station_id:
+                key = f"{event.funder_id}|alloc|{event.allocation_id}|{event.station_id}"
+                counter = "allocated_fen" if event.entry_kind == "allocation" else "disbursed_fen"
+                delta = {counter: -event.amount_fen}
+            else:
+                return
+            yield Bucket(key, event.region_code, event.reversed_on), delta
+        elif isinstance(event, act.ActivityHeld):
+            f = event.activity
+            for allocation_id in event.linkage.donation_ids:
+                yield (
+                    Bucket(f"outcome|{allocation_id}", f.region_code, event.held_on),
+                    {"activities": 1, **counts_delta(event.counts, None)},
+                )
+        elif isinstance(event, act.ActivityCorrected):
+            delta = merge(counts_delta(event.counts, None), counts_delta(event.previous, None, -1))
+            day = event.activity_date or clock.today(envelope.time)
+            for allocation_id in event.linkage.donation_ids:
+                if delta:
+                    yield Bucket(f"outcome|{allocation_id}", event.region_code, day), delta
+
+
+@dataclass
+class Fund:
+    fund_id: str
+    pledged_fen: int
+    received_fen: int
+
+
+@dataclass
+class Allocation:
+    allocation_id: str
+    station_id: str
+    allocated_fen: int
+    disbursed_fen: int
+    outcomes: dict[str, int]
+
+
+@dataclass
+class Lineage:
+    funds: list[Fund] = field(default_factory=list)
+    allocations: list[Allocation] = field(default_factory=list)
+    totals: dict[str, int] = field(default_factory=dict)
+
+
+def lineage(rows: dict[str, Delta], outcomes: dict[str, Delta]) -> Lineage:
+    """One funder's keys (`<funder>|fund|…`, `<funder>|alloc|…`) joined with the outcomes of
+    its allocations (`outcome|<allocation>`), and everything summed."""
+    out = Lineage()
+    for key, c in sorted(rows.items()):
+        parts = key.split("|")
+        if parts[1] == "fund":
+            out.funds.append(
+                Fund(
+                    fund_id=parts[2],
+                    pledged_fen=c.get("pledged_fen", 0),
+                    received_fen=c.get("received_fen", 0),
+                )
+            )
+        else:
+            done = outcomes.get(f"outcome|{parts[2]}", {})
+            out.allocations.append(
+                Allocation(
+                    allocation_id=parts[2],
+                    station_id=parts[3],
+                    allocated_fen=c.get("allocated_fen", 0),
+                    disbursed_fen=c.get("disbursed_fen", 0),
+                    outcomes=done,
+                )
+            )
+            for name, n in done.items():
+                out.totals[name] = out.totals.get(name, 0) + n
+        for name, n in c.items():
+            out.totals[name] = out.totals.get(name, 0) + n
+    return out

@@ -1,0 +1,50 @@
+"""Social workers by certification, stations by star rating."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from projector.engine import Bucket, Delta
+from projector.views.counters import merge
+from wushe import clock
+from wushe.contracts import Envelope, Event
+from wushe.contracts.events import registry as reg
+
+
+class PeopleAndRatings:
+    """Social workers by certification and general-practice (全科) flag, counted in the
+    region they are registered in; stations by their current star rating."""
+
+    name = "people"
+    topics: tuple[str, ...] = (reg.SOCIAL_WORKERS, reg.STATIONS)
+
+    def deltas(self, event: Event, envelope: Envelope) -> Iterable[tuple[Bucket, Delta]]:
+        day = clock.today(envelope.time)
+        if isinstance(event, reg.SocialWorkerRegistered):
+            delta: Delta = {"social_workers": 1, f"certification:{event.certification}": 1}
+            if event.general_practice:
+                delta["general_practice"] = 1
+            yield Bucket(event.worker_id, event.region_code, day), delta
+        elif (
+            isinstance(event, reg.SocialWorkerCertified)
+            and event.previous_certification is not None
+        ):
+            delta = merge(
+                {f"certification:{event.certification}": 1},
+                {f"certification:{event.previous_certification}": -1},
+            )
+            if (
+                event.previous_general_practice is not None
+                and event.previous_general_practice != event.general_practice
+            ):
+                delta["general_practice"] = 1 if event.general_practice else -1
+            if delta:
+                yield Bucket(event.worker_id, event.region_code, day), delta
+        elif isinstance(event, reg.StationRated):
+            delta = {f"stars:{event.stars}": 1}
+            if event.previous_stars is None:
+                delta["rated_stations"] = 1
+            else:
+                delta = merge(delta, {f"stars:{event.previous_stars}": -1})
+            if delta:
+                yield Bucket(event.station_id, event.region_code, event.rated_on), delta

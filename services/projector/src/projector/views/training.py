@@ -1,0 +1,57 @@
+"""Training sessions and supervision visits with their rectification items."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+from projector.engine import Bucket, Delta
+from wushe.contracts import Envelope, Event
+from wushe.contracts.events import training as trn
+
+
+class TrainingRollup:
+    """Training sessions, attendee person-times and hours, on the session's day; supervision
+    visits planned (on the month's first day) and completed (on the visit's day);
+    rectification items open from the visit's day until closed, and closed (late or not)
+    on the closing day. Items count from the completed visit, which names how many it
+    opened and when: counted from `RectificationItemOpened` they would date from when the
+    event was written, so a month recorded afterwards would show items closed before they
+    were open."""
+
+    name = "training"
+    topics: tuple[str, ...] = (trn.SESSIONS, trn.SUPERVISION)
+
+    def deltas(self, event: Event, envelope: Envelope) -> Iterable[tuple[Bucket, Delta]]:
+        if isinstance(event, trn.TrainingSessionScheduled):
+            yield (
+                Bucket(event.session_id, event.region_code, event.session_date),
+                {"training_sessions": 1, f"training_sessions:{event.kind}": 1},
+            )
+        elif isinstance(event, trn.AttendanceRecorded):
+            hours = round(sum(a.hours for a in event.attendances) * 100)
+            yield (
+                Bucket(event.session_id, event.region_code, event.session_date),
+                {"training_person_times": len(event.attendances), "training_hours_x100": hours},
+            )
+        elif isinstance(event, trn.SupervisionVisitPlanned):
+            yield (
+                Bucket(
+                    event.station_id, event.region_code, date.fromisoformat(f"{event.month}-01")
+                ),
+                {"supervision_visits_planned": 1},
+            )
+        elif isinstance(event, trn.SupervisionVisitCompleted):
+            delta = {"supervision_visits": 1}
+            if event.rectification_items:
+                delta["rectification_open"] = event.rectification_items
+            yield Bucket(event.station_id, event.region_code, event.visited_on), delta
+        elif isinstance(event, trn.RectificationItemClosed):
+            yield (
+                Bucket(event.station_id, event.region_code, event.closed_on),
+                {
+                    "rectification_open": -1,
+                    "rectification_closed": 1,
+                    **({"rectification_closed_late": 1} if event.overdue else {}),
+                },
+            )

@@ -1,0 +1,43 @@
+"""Star ratings (星级评定) of stations given through the API (those that follow a third-party
+evaluation arrive as events: see handlers.py)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter
+from pydantic import Field
+
+from registry import domain
+from registry.api.deps import Reg
+from registry.api.stations import StationOut, change_station
+from registry.domain import Station
+from wushe.auth import CurrentPrincipal
+from wushe.commands import Events
+from wushe.web import Strict, today
+
+router = APIRouter(tags=["stations"])
+
+
+class RatingIn(Strict):
+    stars: int = Field(ge=1, le=5)
+    rated_by: str = Field(min_length=1, max_length=100)
+    rated_on: date
+    reason: str = Field(min_length=1, max_length=500)
+
+
+@router.post("/stations/{station_id}/ratings", response_model=StationOut)
+async def rate_station(
+    station_id: str, body: RatingIn, reg: Reg, who: CurrentPrincipal
+) -> StationOut:
+    def decide(st: Station) -> tuple[Station, Events]:
+        return domain.rate_station(
+            st,
+            stars=body.stars,
+            rated_by=body.rated_by,
+            rated_on=body.rated_on,
+            reason=body.reason,
+            today=today(),
+        )
+
+    return await change_station(reg, who, station_id, decide)

@@ -1,0 +1,227 @@
+"""Stations (社工站): registration, details, status, rooms (社工室), region history."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from registry import domain
+from registry.api.deps import Reg, Registry, operator_known, within_scope
+from registry.domain import Station, StationDetails
+from wushe import commands
+from wushe.auth import CurrentPrincipal, Principal
+from wushe.commands import Events
+from wushe.contracts.events import registry as ev
+from wushe.errors import Conflict
+from wushe.web import Limit, Offset, Strict, today
+
+router = APIRouter(tags=["stations"])
+
+
+class StationIn(Strict):
+    region_code: str = Field(pattern=r"^\d{9}$", description="the township/street code")
+    name: str | None = Field(None, max_length=100)
+    status: Literal["planned", "operating"] = "planned"
+    operator_org_id: str | None = Field(None, max_length=64)
+    contract_start: date | None = None
+    contract_end: date | None = None
+    functions: list[ev.StationFunction] = Field(default_factory=list)
+    hotline: str | None = Field(None, max_length=20)
+
+
+class StationPatch(Strict):
+    name: str | None = Field(None, max_length=100)
+    operator_org_id: str | None = Field(None, max_length=64)
+    contract_start: date | None = None
+    contract_end: date | None = None
+    functions: list[ev.StationFunction] | None = None
+    hotline: str | None = Field(None, max_length=20)
+
+
+class StatusIn(Strict):
+    to: ev.StationStatus
+    reason: str = Field(min_length=1, max_length=500)
+    effective_date: date | None = None
+
+
+class RoomIn(Strict):
+    room_region_code: str = Field(pattern=r"^\d{12}$")
+    name: str | None = Field(
+        None,
+        min_length=1,
+        max_length=100,
+        description="defaults to the village/community's name + 社工室",
+    )
+
+
+class StationOut(BaseModel):
+    station_id: str
+    region_code: str
+    name: str
+    kind: str
+    status: str
+    operator_org_id: str | None
+    contract_start: date | None
+    contract_end: date | None
+    functions: list[str]
+    hotline: str | None
+    rating: dict[str, Any] | None
+    rooms: list[dict[str, str]]
+    version: int
+
+
+class StationPage(BaseModel):
+    items: list[StationOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class RegionSpanOut(BaseModel):
+    region_code: str
+    since: date | None
+    boundary_change_id: str | None
+
+
+def station_out(s: Station, version: int) -> StationOut:
+    return StationOut(
+        **s.model_dump(include=set(StationOut.model_fields) - {"version"}), version=version
+    )
+
+
+async def change_station(
+    reg: Registry,
+    who: Principal,
+    station_id: str,
+    decide: Callable[[Station], tuple[Station, Events]],
+) -> StationOut:
+    """A command on a station the caller can see; a concurrent writer's change is decided
+    on before this one (a rating that follows an evaluation, a boundary change)."""
+    saved = await commands.change(
+        reg.store.stations,
+        station_id,
+        Station,
+        who,
+        decide,
+        region=lambda st: st.region_code,
+        missing="station",
+        retries=4,  # five attempts in all
+    )
+    return station_out(saved.state, saved.version)
+
+
+@router.post("/stations", response_model=StationOut, status_code=201)
+async def create_station(body: StationIn, reg: Reg, who: CurrentPrincipal) -> StationOut:
+    commands.in_scope(who, body.region_code)
+    township = (await reg.regions.tree(today())).require(body.region_code)
+    operator = await operator_known(reg, who, body.operator_org_id)
+    taken_by = await reg.store.station_on_township(body.region_code)
+    details = StationDetails(**body.model_dump(exclude={"region_code", "status"}))
+    saved = await commands.create(
+        reg.store.stations,
+        domain.station_id_for(body.region_code),
+        who,
+        lambda: domain.register_station(
+            township,
+            details,
+            status=body.status,
+            today=today(),
+            operator_known=operator,
+            taken_by=taken_by,
+        ),
+        region=lambda st: st.region_code,
+        exists=Conflict(
+            "region_code",
+            f"township {body.region_code} already has station "
+            f"{domain.station_id_for(body.region_code)}",
+        ),
+    )
+    return station_out(saved.state, saved.version)
+
+
+async def _visible(reg: Registry, who: Principal, station_id: str) -> tuple[Station, int]:
+    return await commands.load_visible(
+        reg.store.stations,
+        station_id,
+        Station,
+        who,
+        region=lambda st: st.region_code,
+        missing="station",
+    )
+
+
+@router.get("/stations/{station_id}", response_model=StationOut)
+async def get_station(station_id: str, reg: Reg, who: CurrentPrincipal) -> StationOut:
+    return station_out(*await _visible(reg, who, station_id))
+
+
+@router.get("/stations", response_model=StationPage)
+async def list_stations(
+    reg: Reg,
+    who: CurrentPrincipal,
+    region: Annotated[str, Query(pattern=r"^\d{2,9}$")] | None = None,
+    status_: Annotated[ev.StationStatus | None, Query(alias="status")] = None,
+    kind: ev.StationKind | None = None,
+    name: Annotated[str | None, Query(max_length=40)] = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> StationPage:
+    within = within_scope(who, region)
+    if within is None:
+        return StationPage(items=[], total=0, limit=limit, offset=offset)
+    items, total = await reg.store.list_stations(
+        within=within, status=status_, kind=kind, name=name, limit=limit, offset=offset
+    )
+    return StationPage(
+        items=[station_out(s, v) for s, v in items], total=total, limit=limit, offset=offset
+    )
+
+
+@router.patch("/stations/{station_id}", response_model=StationOut)
+async def update_station(
+    station_id: str, body: StationPatch, reg: Reg, who: CurrentPrincipal
+) -> StationOut:
+    details = StationDetails(**body.model_dump(exclude_unset=True))
+    operator = await operator_known(reg, who, details.operator_org_id)
+
+    def decide(st: Station) -> tuple[Station, Events]:
+        return domain.change_details(st, details, operator_known=operator)
+
+    return await change_station(reg, who, station_id, decide)
+
+
+@router.post("/stations/{station_id}/status", response_model=StationOut)
+async def change_station_status(
+    station_id: str, body: StatusIn, reg: Reg, who: CurrentPrincipal
+) -> StationOut:
+    def decide(st: Station) -> tuple[Station, Events]:
+        return domain.change_status(
+            st, body.to, reason=body.reason, effective_date=body.effective_date or today()
+        )
+
+    return await change_station(reg, who, station_id, decide)
+
+
+@router.post("/stations/{station_id}/rooms", response_model=StationOut, status_code=201)
+async def add_room(station_id: str, body: RoomIn, reg: Reg, who: CurrentPrincipal) -> StationOut:
+    def decide(st: Station) -> tuple[Station, Events]:
+        return domain.add_room(
+            st,
+            room_region_code=body.room_region_code,
+            name=body.name,
+            village_name=reg.villages.get(body.room_region_code),
+        )
+
+    return await change_station(reg, who, station_id, decide)
+
+
+@router.get("/stations/{station_id}/region-history", response_model=list[RegionSpanOut])
+async def station_region_history(
+    station_id: str, reg: Reg, who: CurrentPrincipal
+) -> list[RegionSpanOut]:
+    station, _ = await _visible(reg, who, station_id)
+    return [RegionSpanOut(**span.model_dump()) for span in station.region_history]

@@ -1,0 +1,157 @@
+"""Training sessions: schedule one, record its attendance (签到), read it."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Literal
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from training.api.deps import Store
+from training.domain import sessions as domain
+from training.domain.sessions import Session
+from training.store import TrainingStore
+from wushe import commands
+from wushe.auth import CurrentPrincipal, Principal
+from wushe.contracts import Event
+from wushe.contracts.events import training as ev
+from wushe.errors import Conflict, DomainError
+from wushe.web import Strict, today
+
+router = APIRouter(tags=["sessions"])
+
+
+def region(s: Session) -> str:
+    return s.facts.region_code
+
+
+class SessionIn(Strict):
+    session_id: str | None = Field(
+        None,
+        pattern=r"^[a-z0-9][a-z0-9-]{2,63}$",
+        description="a stable id chosen by the caller, so that a retried request cannot "
+        "schedule the session twice (409 if it exists); a new one when not given",
+    )
+    region_code: str = Field(
+        description="where the session is held for: a province, city, county or township code"
+    )
+    course_id: str | None = Field(None, max_length=60)
+    kind: ev.SessionKind
+    mode: Literal["online", "on_site"]
+    organiser_org_id: str | None = Field(None, max_length=64)
+    session_date: date
+    hours: float = Field(gt=0, le=12)
+
+
+class CheckIn(Strict):
+    """One attendee: hours given, or derived from check-in and check-out (签到/签退)."""
+
+    attendee_kind: Literal["social_worker", "volunteer"]
+    attendee_id: str = Field(min_length=1, max_length=64)
+    station_id: str | None = Field(None, max_length=40)
+    hours: float | None = Field(None, ge=0, le=12)
+    checked_in_at: datetime | None = None
+    checked_out_at: datetime | None = None
+    credits: float = Field(0, ge=0, le=100)
+
+
+class AttendanceIn(Strict):
+    attendances: list[CheckIn] = Field(min_length=1, max_length=1000)
+
+
+class SessionOut(BaseModel):
+    facts: ev.TrainingSessionScheduled
+    attendances: list[ev.Attendance]
+    person_times: int
+    attendee_hours: float
+    version: int
+
+
+def session_out(s: Session, version: int) -> SessionOut:
+    return SessionOut(
+        facts=s.facts,
+        attendances=s.attendances,
+        person_times=len(s.attendances),
+        attendee_hours=sum(a.hours for a in s.attendances),
+        version=version,
+    )
+
+
+@router.post("/sessions", response_model=SessionOut, status_code=201)
+async def schedule_session(body: SessionIn, store: Store, who: CurrentPrincipal) -> SessionOut:
+    where = commands.in_scope(who, body.region_code)
+    course_known = body.course_id is None or await store.course_exists(body.course_id)
+    session_id = body.session_id or f"ts-{uuid.uuid4().hex[:20]}"
+    facts = ev.TrainingSessionScheduled(
+        **{**body.model_dump(), "session_id": session_id, "region_code": where}
+    )
+    saved = await commands.create(
+        store.sessions,
+        session_id,
+        who,
+        lambda: domain.schedule_session(facts, course_known=course_known),
+        region=region,
+        exists=Conflict("session_id", f"{session_id} exists"),
+    )
+    return session_out(saved.state, saved.version)
+
+
+@router.get("/sessions/{session_id}", response_model=SessionOut)
+async def get_session(session_id: str, store: Store, who: CurrentPrincipal) -> SessionOut:
+    return session_out(
+        *await commands.load_visible(
+            store.sessions, session_id, Session, who, region=region, missing="session"
+        )
+    )
+
+
+@router.post("/sessions/{session_id}/attendance", response_model=SessionOut)
+async def record_attendance(
+    session_id: str, body: AttendanceIn, store: Store, who: CurrentPrincipal
+) -> SessionOut:
+    """Attendance (签到) of social workers (by their registry id) and volunteers."""
+
+    async def decide(session: Session) -> tuple[Session, list[Event]]:
+        # The attendees are checked once the session is known to be the caller's: another
+        # province's session is a 404 whatever its body names.
+        attendances = await attendances_of(store, who, session, body.attendances)
+        return domain.record_attendance(session, attendances, today=today())
+
+    saved = await commands.change(
+        store.sessions, session_id, Session, who, decide, region=region, missing="session"
+    )
+    return session_out(saved.state, saved.version)
+
+
+async def attendances_of(
+    store: TrainingStore, who: Principal, session: Session, checks: list[CheckIn]
+) -> list[ev.Attendance]:
+    """Each attendee's hours, station and registry id checked in turn."""
+    attendances = []
+    stations: set[str] = set()  # each station looked up once (a city's training names many)
+    for i, a in enumerate(checks):
+        hours = domain.attended_hours(
+            session, a.hours, a.checked_in_at, a.checked_out_at, field=f"attendances[{i}]"
+        )
+        attendances.append(
+            ev.Attendance(
+                attendee_kind=a.attendee_kind,
+                attendee_id=a.attendee_id,
+                station_id=a.station_id,
+                hours=hours,
+                credits=a.credits,
+            )
+        )
+        if a.station_id is not None and a.station_id not in stations:
+            await store.registry.visible_station(who, a.station_id, f"attendances[{i}].station_id")
+            stations.add(a.station_id)
+        if a.attendee_kind == "social_worker":
+            where = await store.known_worker_region(a.attendee_id)
+            # another province's social worker is refused as an unknown one
+            if where is None or not who.can_see(where):
+                raise DomainError(
+                    f"attendances[{i}].attendee_id", f"unknown social worker {a.attendee_id}"
+                )
+    return attendances

@@ -1,0 +1,158 @@
+"""Monthly supervision (督导) of a station: the three-step checklist, the rectification items
+(整改) it opens and their closure, and which are overdue."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel
+
+from wushe.contracts import Event
+from wushe.contracts.events import training as ev
+from wushe.errors import Conflict, DomainError
+
+
+class Item(BaseModel):
+    item_id: str
+    category: str
+    description: str
+    deadline: date
+    closed_on: date | None = None
+    closing_note: str = ""
+
+    def overdue(self, as_of: date) -> bool:
+        """Open past its deadline, or closed after it."""
+        if self.closed_on is None:
+            return as_of > self.deadline
+        return self.closed_on > self.deadline
+
+
+class SupervisionVisit(BaseModel):
+    visit_id: str
+    station_id: str
+    region_code: str
+    month: str
+    supervisor_id: str
+    status: str = "planned"  # planned -> completed
+    visited_on: date | None = None
+    checklist: ev.Checklist = ev.Checklist()
+    findings: list[str] = []
+    items: list[Item] = []
+
+
+def plan_visit(
+    *, visit_id: str, station_id: str, region_code: str, month: str, supervisor_id: str
+) -> tuple[SupervisionVisit, Event]:
+    visit = SupervisionVisit(
+        visit_id=visit_id,
+        station_id=station_id,
+        region_code=region_code,
+        month=month,
+        supervisor_id=supervisor_id,
+    )
+    return visit, ev.SupervisionVisitPlanned(
+        visit_id=visit_id,
+        station_id=station_id,
+        region_code=region_code,
+        month=month,
+        supervisor_id=supervisor_id,
+    )
+
+
+def complete_visit(
+    visit: SupervisionVisit,
+    *,
+    visited_on: date,
+    checklist: ev.Checklist,
+    findings: list[str],
+    items: list[dict[str, Any]],
+    today: date,
+) -> tuple[SupervisionVisit, list[Event]]:
+    """The three steps must all be done: materials (plans, briefings, photos), a talk with
+    staff, a site visit. Each rectification item gets a deadline after the visit."""
+    if visit.status != "planned":
+        raise Conflict("status", "the visit is already completed")
+    if visited_on > today:
+        raise DomainError("visited_on", "must not be in the future")
+    if visited_on.strftime("%Y-%m") != visit.month:
+        raise DomainError("visited_on", f"the visit is planned for {visit.month}")
+    missing = [name for name, done in checklist.model_dump().items() if not done]
+    if missing:
+        raise DomainError(
+            f"checklist.{missing[0]}",
+            "all three steps are required (materials, staff talk, site visit)",
+        )
+    new_items = []
+    for i, raw in enumerate(items):
+        if raw["deadline"] <= visited_on:
+            raise DomainError(f"items[{i}].deadline", "must be after the visit")
+        new_items.append(Item(item_id=f"{visit.visit_id}-{i + 1}", **raw))
+    done = visit.model_copy(
+        update={
+            "status": "completed",
+            "visited_on": visited_on,
+            "checklist": checklist,
+            "findings": findings,
+            "items": new_items,
+        }
+    )
+    events: list[Event] = [
+        ev.SupervisionVisitCompleted(
+            visit_id=visit.visit_id,
+            station_id=visit.station_id,
+            region_code=visit.region_code,
+            month=visit.month,
+            visited_on=visited_on,
+            checklist=checklist,
+            findings=len(findings),
+            rectification_items=len(new_items),
+        )
+    ]
+    events += [
+        ev.RectificationItemOpened(
+            visit_id=visit.visit_id,
+            item_id=it.item_id,
+            station_id=visit.station_id,
+            region_code=visit.region_code,
+            category=it.category,
+            deadline=it.deadline,
+        )
+        for it in new_items
+    ]
+    return done, events
+
+
+def close_item(
+    visit: SupervisionVisit, item_id: str, *, closed_on: date, note: str, today: date
+) -> tuple[SupervisionVisit, Event]:
+    item = next((it for it in visit.items if it.item_id == item_id), None)
+    if item is None:
+        raise DomainError("item_id", f"no rectification item {item_id}")
+    if item.closed_on is not None:
+        raise Conflict("item_id", f"{item_id} is already closed")
+    assert visit.visited_on is not None
+    if not visit.visited_on <= closed_on <= today:
+        raise DomainError("closed_on", "between the visit and today")
+    if not note.strip():
+        raise DomainError("note", "say how it was rectified")
+    closed = item.model_copy(update={"closed_on": closed_on, "closing_note": note})
+    items = [closed if it.item_id == item_id else it for it in visit.items]
+    return visit.model_copy(update={"items": items}), ev.RectificationItemClosed(
+        visit_id=visit.visit_id,
+        item_id=item_id,
+        station_id=visit.station_id,
+        region_code=visit.region_code,
+        closed_on=closed_on,
+        overdue=closed.overdue(closed_on),
+    )
+
+
+def overdue_items(visits: list[SupervisionVisit], as_of: date) -> list[tuple[str, Item]]:
+    """Open items past their deadline on `as_of` (closed late ones are history, not work)."""
+    return [
+        (v.station_id, it)
+        for v in visits
+        for it in v.items
+        if it.closed_on is None and it.overdue(as_of)
+    ]

@@ -1,0 +1,239 @@
+"""The attendance ledger (hours): check-in and check-out (签到, 签退) at an activity or
+shift, recorded by its organiser; approval, rejection and correction (更正) by the
+organising station; and the volunteers a held activity named whom this service does not
+know."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from volunteers.api.deps import Svc, Volunteers, change_ledger, visible_volunteer
+from volunteers.domain import ledger as rules
+from volunteers.domain.ledger import Correction, Ledger
+from volunteers.domain.shifts import ServiceWindow
+from volunteers.domain.volunteers import Volunteer
+from wushe.auth import CurrentPrincipal, Principal
+from wushe.contracts.events import volunteers as ev
+from wushe.errors import DomainError, NotFound
+from wushe.web import Limit, Strict, today
+
+router = APIRouter(tags=["attendance"])
+
+
+class CheckInIn(Strict):
+    source: ev.AttendanceSource
+    source_id: str = Field(max_length=40, description="the activity or shift id")
+    at: datetime = Field(description="with a UTC offset, e.g. 2026-11-02T09:00:00+08:00")
+
+
+class CheckOutIn(Strict):
+    at: datetime
+
+
+class RejectIn(Strict):
+    reason_code: ev.RejectionReason
+    note: str = Field("", max_length=500)
+
+
+class CorrectIn(Strict):
+    minutes: int = Field(ge=0, le=24 * 60)
+    reason_code: ev.CorrectionReason
+    note: str = Field(min_length=1, max_length=1000, description="更正说明")
+
+
+class AttendanceOut(BaseModel):
+    attendance_id: str
+    service: ev.ServiceRef
+    service_date: date
+    status: str
+    check_in: datetime | None
+    check_out: datetime | None
+    minutes: int
+    recorded_via: str
+    approved_by: str | None
+    approved_on: date | None
+    rejection: str | None
+    rules_version: int | None
+    points: int
+    corrections: list[Correction]
+
+
+class LedgerOut(BaseModel):
+    volunteer_id: str
+    attendances: list[AttendanceOut]
+    approved_minutes: int
+    balance: int
+    awarded: int
+    redeemed: int
+
+
+class UnmatchedOut(BaseModel):
+    activity_id: str
+    volunteer_id: str
+    station_id: str
+    service_date: date
+    minutes: int
+
+
+def ledger_out(ledger: Ledger) -> LedgerOut:
+    rows = sorted(ledger.attendances.values(), key=lambda a: (a.service_date, a.attendance_id))
+    return LedgerOut(
+        volunteer_id=ledger.volunteer_id,
+        attendances=[AttendanceOut(**a.model_dump(exclude={"activity_corrections"})) for a in rows],
+        approved_minutes=sum(a.minutes for a in rows if a.status == "approved"),
+        balance=ledger.balance,
+        awarded=ledger.awarded,
+        redeemed=ledger.redeemed,
+    )
+
+
+async def _window(svc: Volunteers, who: Principal, source: str, source_id: str) -> ServiceWindow:
+    """The activity's or shift's window; one outside the caller's scope is unknown (422)."""
+    window = await svc.store.window(source, source_id)
+    if window is None or not who.can_see(window.region_code):
+        raise DomainError("source_id", f"unknown {source} {source_id}")
+    return window
+
+
+async def _attendance_window(
+    svc: Volunteers, who: Principal, volunteer_id: str, attendance_id: str
+) -> tuple[Volunteer, ServiceWindow]:
+    """The organiser acts: the attendance's organising station must be in the caller's scope.
+    Returns the volunteer (loaded once here) and the activity's or shift's window."""
+    v, _ = await visible_volunteer(svc, who, volunteer_id)
+    ledger, _ = await svc.store.ledger(volunteer_id)
+    a = ledger.attendances.get(attendance_id)
+    if a is None or not who.can_see(a.service.region_code):
+        raise NotFound("attendance_id", f"attendance {attendance_id} not found")
+    return v, await _window(svc, who, a.service.source, a.service.source_id)
+
+
+@router.get("/volunteers/{volunteer_id}/attendances", response_model=LedgerOut)
+async def get_ledger(volunteer_id: str, svc: Svc, who: CurrentPrincipal) -> LedgerOut:
+    await visible_volunteer(svc, who, volunteer_id)
+    ledger, _ = await svc.store.ledger(volunteer_id)
+    return ledger_out(ledger)
+
+
+@router.post("/volunteers/{volunteer_id}/attendances", response_model=LedgerOut, status_code=201)
+async def check_in(
+    volunteer_id: str, body: CheckInIn, svc: Svc, who: CurrentPrincipal
+) -> LedgerOut:
+    """Check in (签到) at an activity or shift, recorded by its organising station."""
+    v, _ = await visible_volunteer(svc, who, volunteer_id)
+    window = await _window(svc, who, body.source, body.source_id)
+    at = rules.aware(body.at, "at")
+    now = datetime.now(UTC)
+    return ledger_out(
+        await change_ledger(
+            svc, who, v, lambda ledger: rules.check_in(ledger, v, window, at=at, now=now)
+        )
+    )
+
+
+@router.post(
+    "/volunteers/{volunteer_id}/attendances/{attendance_id}/check-out", response_model=LedgerOut
+)
+async def check_out(
+    volunteer_id: str, attendance_id: str, body: CheckOutIn, svc: Svc, who: CurrentPrincipal
+) -> LedgerOut:
+    v, window = await _attendance_window(svc, who, volunteer_id, attendance_id)
+    at = rules.aware(body.at, "at")
+    now = datetime.now(UTC)
+    return ledger_out(
+        await change_ledger(
+            svc,
+            who,
+            v,
+            lambda ledger: rules.check_out(
+                ledger, window, attendance_id, at=at, now=now, daily_maximum=svc.daily_maximum
+            ),
+        )
+    )
+
+
+@router.post(
+    "/volunteers/{volunteer_id}/attendances/{attendance_id}/approve", response_model=LedgerOut
+)
+async def approve(
+    volunteer_id: str, attendance_id: str, svc: Svc, who: CurrentPrincipal
+) -> LedgerOut:
+    """The organising station certifies the recorded minutes; points follow the rules in
+    force on the service day."""
+    v, _ = await _attendance_window(svc, who, volunteer_id, attendance_id)
+    points_rules = await svc.store.rules_for(v.region_code)
+    return ledger_out(
+        await change_ledger(
+            svc,
+            who,
+            v,
+            lambda ledger: rules.approve(
+                ledger, v, attendance_id, approved_by=who.subject, on=today(), rules=points_rules
+            ),
+        )
+    )
+
+
+@router.post(
+    "/volunteers/{volunteer_id}/attendances/{attendance_id}/reject", response_model=LedgerOut
+)
+async def reject(
+    volunteer_id: str, attendance_id: str, body: RejectIn, svc: Svc, who: CurrentPrincipal
+) -> LedgerOut:
+    v, _ = await _attendance_window(svc, who, volunteer_id, attendance_id)
+    return ledger_out(
+        await change_ledger(
+            svc,
+            who,
+            v,
+            lambda ledger: rules.reject(
+                ledger, attendance_id, reason_code=body.reason_code, note=body.note
+            ),
+        )
+    )
+
+
+@router.post(
+    "/volunteers/{volunteer_id}/attendances/{attendance_id}/corrections",
+    response_model=LedgerOut,
+)
+async def correct(
+    volunteer_id: str, attendance_id: str, body: CorrectIn, svc: Svc, who: CurrentPrincipal
+) -> LedgerOut:
+    v, _ = await _attendance_window(svc, who, volunteer_id, attendance_id)
+    points_rules = await svc.store.rules_for(v.region_code)
+    return ledger_out(
+        await change_ledger(
+            svc,
+            who,
+            v,
+            lambda ledger: rules.correct(
+                ledger,
+                v,
+                attendance_id,
+                minutes=body.minutes,
+                reason_code=body.reason_code,
+                note=body.note,
+                on=today(),
+                rules=points_rules,
+                daily_maximum=svc.daily_maximum,
+            ),
+        )
+    )
+
+
+@router.get("/attendances/unmatched", response_model=list[UnmatchedOut])
+async def unmatched(
+    svc: Svc,
+    who: CurrentPrincipal,
+    station_id: Annotated[str | None, Query(max_length=40)] = None,
+    limit: Limit = 100,
+) -> list[UnmatchedOut]:
+    """Volunteers named by held activities whom this service does not know (a typo, or a
+    volunteer never registered): kept here until the station registers or corrects them."""
+    docs = await svc.store.unmatched_of(within=who.region_scope, station_id=station_id, limit=limit)
+    return [UnmatchedOut.model_validate(d) for d in docs]

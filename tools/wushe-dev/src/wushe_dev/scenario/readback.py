@@ -1,0 +1,219 @@
+"""Reading the platform back: the townships the registry knows, the programme's progress
+and the `training` view as the projector answers them, waiting until they show what was
+loaded, and the pipeline's state when they do not."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine
+from dataclasses import asdict
+from datetime import date
+from typing import Any
+
+import httpx
+
+from wushe_dev.scenario.client import Endpoints, Progress, expect
+from wushe_dev.scenario.loader import load
+from wushe_dev.scenario.model import REFERENCE_MEASURES, Scenario
+
+
+async def townships_of(registry_url: str, token: str, province: str) -> list[tuple[str, str]]:
+    """Every township of a province, from the registry's region API."""
+    headers = {"Authorization": f"Bearer {token}"}
+    out: list[tuple[str, str]] = []
+    async with httpx.AsyncClient(base_url=registry_url, headers=headers, timeout=60) as reg:
+        frontier = [province]
+        while frontier:
+            code = frontier.pop()
+            r = await reg.get(f"/regions/{code}/children")
+            expect(r, (200,))
+            for child in r.json():
+                if child["level"] == "township":
+                    out.append((child["code"], child["name"]))
+                else:
+                    frontier.append(child["code"])
+    return sorted(out)
+
+
+async def progress_of(
+    projector_url: str, token: str, programme_id: str, region: str | None = None
+) -> dict[str, Any]:
+    """The programme's progress with every station's figures (`per_station` page by page;
+    the figures of the pages may differ by what the views applied between two of them)."""
+    headers = {"Authorization": f"Bearer {token}"}
+    params = {"region": region} if region else {}
+    body: dict[str, Any] = {}
+    async with httpx.AsyncClient(base_url=projector_url, headers=headers, timeout=60) as views:
+        while True:
+            r = await views.get(f"/views/programmes/{programme_id}/progress", params=params)
+            if r.status_code == 404:
+                return {}
+            expect(r, (200,))
+            page: dict[str, Any] = r.json()
+            if body:
+                body["per_station"].update(page["per_station"])
+            else:
+                body = page
+            if page.get("next_stations_after") is None:
+                return body
+            params = {**params, "stations_after": page["next_stations_after"]}
+
+
+def actuals(progress: dict[str, Any]) -> dict[str, int]:
+    totals = progress.get("totals", {})
+    return {m: int(totals.get(m, {}).get("actual", 0)) for m in REFERENCE_MEASURES}
+
+
+async def pipeline_state(urls: Endpoints) -> str:
+    """Each service's relay backlog and its consumers' non-zero lag per partition, from
+    their /metrics: what to print when a load or the views do not finish (which service
+    holds back what)."""
+    lines = []
+    async with httpx.AsyncClient(timeout=10) as client:
+        for name, url in asdict(urls).items():
+            try:
+                text = (await client.get(f"{url}/metrics")).text
+            except httpx.HTTPError as exc:
+                lines.append(f"{name}: /metrics unreachable ({type(exc).__name__})")
+                continue
+            for line in text.splitlines():
+                relay = line.startswith(("wushe_relay_backlog", "wushe_relay_failed"))
+                lagging = line.startswith("wushe_consumer_lag_messages{") and not line.endswith(
+                    " 0.0"
+                )
+                if relay or lagging:
+                    lines.append(f"{name}: {line}")
+    return "\n".join(lines)
+
+
+async def finished(loading: asyncio.Task[dict[str, Any]], urls: Endpoints) -> dict[str, Any]:
+    """The ids a `load` task returned; if it failed, the pipeline's state is printed first
+    (which service held back what) and its error raised."""
+    try:
+        return await asyncio.wait_for(loading, timeout=600)
+    except Exception:
+        print(f"\n[scenario] the pipeline when the load failed:\n{await pipeline_state(urls)}")
+        raise
+
+
+async def load_while(
+    faults: Coroutine[Any, Any, Any],
+    scenario: Scenario,
+    urls: Endpoints,
+    token: str,
+    *,
+    copy_timeout_s: float,
+    timeout_s: float = 240,
+) -> dict[str, Any]:
+    """Load `scenario` through the APIs while `faults` runs (the fault tests' shape); once
+    both are done, what the views show, as `observed` gives it. The load may finish during
+    the faults or after them; either way it must end without an error."""
+    loading = asyncio.create_task(load(scenario, urls, token, copy_timeout_s=copy_timeout_s))
+    try:
+        await faults
+    except BaseException:
+        loading.cancel()
+        raise
+    ids = await finished(loading, urls)
+    return await observed(urls, token, scenario, ids, timeout_s=timeout_s)
+
+
+async def observed(
+    urls: Endpoints, token: str, scenario: Scenario, ids: dict[str, Any], *, timeout_s: float
+) -> dict[str, Any]:
+    """What the views show once they have caught up (or time ran out), in the shape of
+    `Scenario.expected()`: totals, figures per station (by township) and training."""
+    final = await wait_for_views(urls.projector, token, scenario, timeout_s=timeout_s)
+    stations = final.get("per_station", {})
+    per_station = {
+        township: {
+            m: stations.get(ids["stations"][township], {}).get(m, {}).get("actual", 0)
+            for m in figures
+        }
+        for township, figures in scenario.expected()["per_station"].items()
+    }
+    training = await wait_for_training(urls.projector, token, scenario, timeout_s=timeout_s)
+    return {"totals": actuals(final), "per_station": per_station, "training": training}
+
+
+async def wait_for_views(
+    projector_url: str,
+    token: str,
+    scenario: Scenario,
+    *,
+    timeout_s: float = 900,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Poll the programme's progress until the views show every record (or time runs out)
+    and return the last answer."""
+    expected = scenario.expected()["totals"]
+    goal = sum(expected.values())
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    last: dict[str, Any] = {}
+    while loop.time() < deadline:
+        last = await progress_of(projector_url, token, scenario.programme_id)
+        seen = actuals(last)
+        if progress:
+            progress("views", min(goal, sum(min(seen[m], expected[m]) for m in expected)), goal)
+        if seen == expected and last.get("stations") == len(scenario.townships):
+            return last
+        await asyncio.sleep(1)
+    return last
+
+
+async def training_of(
+    projector_url: str,
+    token: str,
+    region: str,
+    *,
+    by: str | None = None,
+    as_of: date | None = None,
+) -> dict[str, Any]:
+    """The `training` view of a region (GET /views/training): totals, and by region."""
+    headers = {"Authorization": f"Bearer {token}"}
+    params = {"region": region}
+    if by:
+        params["by"] = by
+    if as_of:
+        params["as_of"] = str(as_of)
+    async with httpx.AsyncClient(base_url=projector_url, headers=headers, timeout=60) as views:
+        r = await views.get("/views/training", params=params)
+    expect(r, (200,))
+    body: dict[str, Any] = r.json()
+    return body
+
+
+TRAINING_PROGRESS = (
+    "training_sessions",
+    "training_person_times",
+    "supervision_visits_planned",
+    "supervision_visits",
+    "rectification_closed",
+)
+
+
+async def wait_for_training(
+    projector_url: str,
+    token: str,
+    scenario: Scenario,
+    *,
+    timeout_s: float = 900,
+    progress: Progress | None = None,
+) -> dict[str, int]:
+    """Poll the province's `training` view until it shows the generator's training and
+    supervision totals (or time runs out) and return its last totals."""
+    expected = scenario.training_totals()
+    goal = sum(expected.get(k, 0) for k in TRAINING_PROGRESS)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    seen: dict[str, int] = {}
+    while loop.time() < deadline:
+        seen = (await training_of(projector_url, token, scenario.config.province))["totals"]
+        if progress:
+            got = sum(min(seen.get(k, 0), expected.get(k, 0)) for k in TRAINING_PROGRESS)
+            progress("views (trn)", got, goal)
+        if seen == expected:
+            return seen
+        await asyncio.sleep(1)
+    return seen

@@ -1,0 +1,138 @@
+"""The report the main job prints: the programme's progress against its targets, the most
+lagging stations, training and supervision, the comparison with the generator's totals and
+where to look next."""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Any
+
+from wushe_dev.scenario.model import Scenario
+from wushe_dev.scenario.readback import actuals
+
+
+def _yuan(fen: int) -> str:
+    return f"{fen / 100:,.2f}"
+
+
+def display_width(text: str) -> int:
+    """Terminal columns `text` takes: a Chinese character (East Asian wide or fullwidth)
+    takes two, which `str.ljust` counts as one, so township names misaligned the table."""
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+
+
+def pad_display(text: str, width: int) -> str:
+    """`text` padded with spaces to `width` terminal columns (never cut)."""
+    return text + " " * max(0, width - display_width(text))
+
+
+def report(
+    generated: Scenario,
+    ids: dict[str, Any],
+    final: dict[str, Any],
+    cities: dict[str, dict[str, Any]],
+    urls: dict[str, str],
+    prometheus_url: str,
+    training: dict[str, int] | None = None,
+) -> str:
+    """What the main job prints: progress for the province and each city against the
+    targets, the ten most lagging stations, training and supervision (from the `training`
+    view, when given), the comparisons with the generator's totals, and where to look
+    next."""
+    expected = generated.expected()
+    names = dict(generated.townships)
+    township_of = {sid: code for code, sid in ids["stations"].items()}
+    header = f"{'':<14}{'backbones':>22}{'sessions':>22}{'elder person-times':>24}"
+
+    def row(label: str, progress: dict[str, Any]) -> str:
+        cells = []
+        for m, width in (("backbones", 22), ("sessions", 22), ("person_times:elders", 24)):
+            t = progress.get("totals", {}).get(m, {})
+            actual, target = int(t.get("actual", 0)), int(t.get("target", 0))
+            cell = f"{actual:,}/{target:,} {t.get('percent', 0):5.1f}%"
+            cells.append(f"{cell:>{width}}")
+        return f"{label:<14}" + "".join(cells)
+
+    lines = [
+        "",
+        f"蓝马甲 programme {generated.programme_id}: {final.get('stations', 0)} stations, "
+        f"{100 * float(final.get('elapsed', 0)):.0f}% of its period elapsed "
+        f"(as of {final.get('as_of')})",
+        header,
+        row(f"province {generated.config.province}", final),
+    ]
+    for city, progress in cities.items():
+        lines.append(row(f"  city {city}", progress))
+    lines.append("")
+    lines.append("ten most lagging stations (pace = actual / expected by now):")
+    lagging = [
+        (lag, names.get(township_of.get(lag["station_id"], ""), ""))
+        for lag in final.get("lagging", [])[:10]
+    ]
+    name_width = max((display_width(name) for _, name in lagging), default=0)
+    for lag, name in lagging:
+        lines.append(
+            f"  {lag['station_id']:<16} {pad_display(name, name_width)} pace {lag['pace']:.2f}"
+        )
+    got = actuals(final)
+    same = got == expected["totals"]
+    views = urls["projector"]
+    lines.append("")
+    lines.append(
+        "views equal the generator's own totals: "
+        + ("yes" if same else f"NO (views {got}, generator {expected['totals']})")
+        + f"; money: pledged {_yuan(expected['money']['pledged_fen'])} yuan, received "
+        f"{_yuan(expected['money']['received_fen'])}, allocated "
+        f"{_yuan(expected['money']['allocated_fen'])}"
+    )
+    lines += _training_lines(generated, training)
+    lines += [
+        "",
+        "where to look next:",
+        *(f"  {name:<12} {url}/docs" for name, url in urls.items()),
+        f"  views        {views}/views/programmes/{generated.programme_id}/progress",
+        f"               {views}/views/activities?region={generated.config.province}&by=city",
+        f"               {views}/views/training?region={generated.config.province}&by=city",
+        f"               {views}/views/lineage/{ids['donor_id']}",
+        f"  partner feed ./dev wushe partner follow --foundation {ids['donor_id']}",
+        "  metrics      <service>/metrics; Prometheus " + prometheus_url,
+        "  dashboards   deploy/grafana/dashboards (import into Grafana; docs/observability.md)",
+        "  a token      ./dev wushe token --region " + generated.config.province,
+        "  stop         ./dev down",
+    ]
+    return "\n".join(lines)
+
+
+def _training_lines(generated: Scenario, training: dict[str, int] | None) -> list[str]:
+    """The training and supervision section: the view's figures (the generator's when the
+    view was not read), what was due and what is overdue from the generator's records."""
+    expected = generated.training_totals()
+    t = expected if training is None else training
+    sup = generated.supervision_summary()
+    done, due = t.get("supervision_visits", 0), sup["due"]
+    open_ = t.get("rectification_open", 0)
+    closed = t.get("rectification_closed", 0)
+    lines = [
+        "",
+        "training and supervision (培训/督导)"
+        + (" from the generator (the view was not read):" if training is None else ":"),
+        f"  training       {t.get('training_sessions', 0):,} sessions "
+        f"({t.get('training_sessions:expert_training', 0):,} expert trainings, "
+        f"{t.get('training_sessions:routine_study', 0):,} routine study), "
+        f"{t.get('training_person_times', 0):,} person-times, "
+        f"{t.get('training_hours_x100', 0) / 100:,.2f} attendee hours; "
+        f"{sup['social_workers']:,} resident social workers",
+        f"  supervision    {done:,} of {due:,} monthly visits done "
+        f"({100 * done / max(1, due):.1f}%), {due - done:,} missed; "
+        f"{sup['stations_missing_2_or_more']:,} stations missed two months or more",
+        f"  rectification  {open_ + closed:,} items opened, {closed:,} closed "
+        f"({t.get('rectification_closed_late', 0):,} late), {open_:,} open "
+        f"({sup['rectification_open_past_deadline']:,} past their deadline)",
+    ]
+    if training is not None:
+        same = training == expected
+        lines.append(
+            "training view equals the generator's own totals: "
+            + ("yes" if same else f"NO (view {training}, generator {expected})")
+        )
+    return lines
