@@ -346,34 +346,14 @@ def subscribe(
     redelivers the message): see `wushe.store.Inbox`.
     """
 
-    dead_letter = functools.partial(
-        publish_dead_letter,
-        broker,
-        group_id=group_id,
-        retry_backoff_s=retry_backoff_s,
-        max_backoff_s=max_backoff_s,
-    )
-
-    keepalive_s = _keepalive_s(subscriber_kwargs)
-
-    async def consume(msg: KafkaMessage) -> None:
-        record: Any = msg.raw_message  # one ConsumerRecord: not a batch subscriber
-        what = f"{record.topic}@{record.partition}/{record.offset}"
-        async with StayInGroup(msg.consumer, every_s=keepalive_s, what=what):
-            await consume_record(record, what)
-        await commit(msg, what)
+    dead_letter = _dead_letters(broker, group_id, retry_backoff_s, max_backoff_s)
 
     async def consume_record(record: Any, what: str) -> None:
-        try:
-            envelope = Envelope.from_kafka(record.topic, record.headers or (), record.value)
-            event = registry.decode(envelope)
-        except EnvelopeError as exc:
-            await dead_letter(record, error=f"unparseable: {exc}", attempts=1)
+        decoded = await _decode(record, registry, dead_letter)
+        if decoded is None:
             return
-
-        delivery = Delivery(record.topic, record.partition, record.offset, record.key)
         error = await run_with_retries(
-            lambda: handler(event, envelope, delivery),
+            lambda: handler(*decoded),
             what=what,
             max_attempts=max_attempts,
             retry_backoff_s=retry_backoff_s,
@@ -384,16 +364,17 @@ def subscribe(
                 record, error=f"{type(error).__name__}: {error}", attempts=max_attempts
             )
 
-    consume.__name__ = f"consume_{group_id.replace('.', '_').replace('-', '_')}"
-    subscriber_kwargs.setdefault("auto_offset_reset", "earliest")
-    return broker.subscriber(
-        *topics,
+    return _manual_subscriber(
+        broker,
+        topics,
         group_id=group_id,
-        ack_policy=AckPolicy.MANUAL,
+        name="consume",
+        # one ConsumerRecord: not a batch subscriber
+        what=lambda record: f"{record.topic}@{record.partition}/{record.offset}",
+        apply=consume_record,
+        subscriber_kwargs=subscriber_kwargs,
         parser=lenient_record,
-        decoder=raw_body,
-        **subscriber_kwargs,
-    )(consume)
+    )
 
 
 BatchHandler = Callable[[list[tuple[Event, Envelope, Delivery]]], Awaitable[None]]
@@ -419,35 +400,16 @@ def subscribe_batch(
     dead-lettered; the handler must be idempotent (the projector's engine applies each
     record once)."""
 
-    dead_letter = functools.partial(
-        publish_dead_letter,
-        broker,
-        group_id=group_id,
-        retry_backoff_s=retry_backoff_s,
-        max_backoff_s=max_backoff_s,
-    )
+    dead_letter = _dead_letters(broker, group_id, retry_backoff_s, max_backoff_s)
 
-    keepalive_s = _keepalive_s(subscriber_kwargs)
-
-    async def consume(msg: KafkaMessage) -> None:
-        batch: Any = msg.raw_message  # a tuple of ConsumerRecords
-        what = f"a batch of {len(batch)}"
-        async with StayInGroup(msg.consumer, every_s=keepalive_s, what=what):
-            await consume_batch(batch)
-        await commit(msg, what)
-
-    async def consume_batch(batch: Any) -> None:
+    async def consume_batch(batch: Any, _: str) -> None:
         parsed: list[tuple[Event, Envelope, Delivery]] = []
         raws = {}
         for record in batch:
-            try:
-                envelope = Envelope.from_kafka(record.topic, record.headers or (), record.value)
-                event = registry.decode(envelope)
-            except EnvelopeError as exc:
-                await dead_letter(record, error=f"unparseable: {exc}", attempts=1)
+            decoded = await _decode(record, registry, dead_letter)
+            if decoded is None:
                 continue
-            delivery = Delivery(record.topic, record.partition, record.offset, record.key)
-            parsed.append((event, envelope, delivery))
+            parsed.append(decoded)
             raws[(record.topic, record.partition, record.offset)] = record
         if parsed and not await attempt(parsed):
             for item in parsed:  # isolate the poison
@@ -469,15 +431,77 @@ def subscribe_batch(
         )
         return error is None
 
-    consume.__name__ = f"consume_batch_{group_id.replace('.', '_').replace('-', '_')}"
+    return _manual_subscriber(
+        broker,
+        topics,
+        group_id=group_id,
+        name="consume_batch",
+        what=lambda batch: f"a batch of {len(batch)}",  # a tuple of ConsumerRecords
+        apply=consume_batch,
+        subscriber_kwargs=subscriber_kwargs,
+        parser=lenient_batch,
+        batch=True,
+        max_records=max_records,
+    )
+
+
+DeadLetter = Callable[..., Awaitable[None]]
+
+
+def _dead_letters(
+    broker: KafkaBroker, group_id: str, retry_backoff_s: float, max_backoff_s: float
+) -> DeadLetter:
+    return functools.partial(
+        publish_dead_letter,
+        broker,
+        group_id=group_id,
+        retry_backoff_s=retry_backoff_s,
+        max_backoff_s=max_backoff_s,
+    )
+
+
+async def _decode(
+    record: Any, registry: EventRegistry, dead_letter: DeadLetter
+) -> tuple[Event, Envelope, Delivery] | None:
+    """The record's event, or None once an unparseable record is dead-lettered."""
+    try:
+        envelope = Envelope.from_kafka(record.topic, record.headers or (), record.value)
+        event = registry.decode(envelope)
+    except EnvelopeError as exc:
+        await dead_letter(record, error=f"unparseable: {exc}", attempts=1)
+        return None
+    return event, envelope, Delivery(record.topic, record.partition, record.offset, record.key)
+
+
+def _manual_subscriber(
+    broker: KafkaBroker,
+    topics: Sequence[str],
+    *,
+    group_id: str,
+    name: str,
+    what: Callable[[Any], str],
+    apply: Callable[[Any, str], Awaitable[None]],
+    subscriber_kwargs: dict[str, Any],
+    **options: Any,
+) -> Any:
+    """A consumer that stays in its group while `apply` works, then commits the offsets
+    (after the effect: at least once)."""
+    keepalive_s = _keepalive_s(subscriber_kwargs)
+
+    async def consume(msg: KafkaMessage) -> None:
+        raw: Any = msg.raw_message
+        doing = what(raw)
+        async with StayInGroup(msg.consumer, every_s=keepalive_s, what=doing):
+            await apply(raw, doing)
+        await commit(msg, doing)
+
+    consume.__name__ = f"{name}_{group_id.replace('.', '_').replace('-', '_')}"
     subscriber_kwargs.setdefault("auto_offset_reset", "earliest")
     return broker.subscriber(
         *topics,
         group_id=group_id,
-        batch=True,
-        max_records=max_records,
         ack_policy=AckPolicy.MANUAL,
-        parser=lenient_batch,
         decoder=raw_body,
+        **options,
         **subscriber_kwargs,
     )(consume)

@@ -51,15 +51,8 @@ async def require_key(
 ) -> str:
     """The FastAPI dependency for the header: missing or blank is a 400 naming it."""
     if idempotency_key is None or not idempotency_key.strip():
-        raise HTTPException(
-            400,
-            detail=[
-                {
-                    "loc": ["header", "Idempotency-Key"],
-                    "msg": "required on this request: a unique key per intended effect",
-                    "type": "missing",
-                }
-            ],
+        raise _key_error(
+            400, "required on this request: a unique key per intended effect", "missing"
         )
     return idempotency_key.strip()
 
@@ -144,16 +137,15 @@ class IdempotencyKeys:
 
     @staticmethod
     def _mismatch() -> HTTPException:
-        return HTTPException(
-            422,
-            detail=[
-                {
-                    "loc": ["header", "Idempotency-Key"],
-                    "msg": "this key was used with a different request body",
-                    "type": "idempotency_mismatch",
-                }
-            ],
+        return _key_error(
+            422, "this key was used with a different request body", "idempotency_mismatch"
         )
+
+
+def _key_error(status: int, msg: str, kind: str) -> HTTPException:
+    """A refusal that names the Idempotency-Key header as the field at fault."""
+    loc = ["header", "Idempotency-Key"]
+    return HTTPException(status, detail=[{"loc": loc, "msg": msg, "type": kind}])
 
 
 def _refusal(exc: HTTPException | DomainError) -> HTTPException:

@@ -145,13 +145,8 @@ async def apply_once(
 
 def station_doc(doc: Doc, event: Event) -> Doc | None:
     if isinstance(event, reg.StationRegistered):
-        return {
-            **doc,
-            "station_id": event.station_id,
-            "region_code": event.region_code,
-            "status": event.status,
-            "rooms": doc.get("rooms", []),
-        }
+        kept = _fields(event, "station_id", "region_code", "status")
+        return {**doc, **kept, "rooms": doc.get("rooms", [])}
     if "station_id" not in doc:
         return None
     if isinstance(event, reg.StationStatusChanged):
@@ -194,13 +189,7 @@ def programme_doc(doc: Doc, event: Event) -> Doc | None:
 
 def organisation_doc(doc: Doc, event: Event) -> Doc | None:
     if isinstance(event, reg.OrganisationRegistered):
-        return {
-            **doc,
-            "org_id": event.org_id,
-            "region_code": event.region_code,
-            "name": event.name,
-            "kind": event.kind,
-        }
+        return {**doc, **_fields(event, "org_id", "region_code", "name", "kind")}
     if "org_id" not in doc:
         return None
     if isinstance(event, reg.OrganisationUpdated):
@@ -209,18 +198,19 @@ def organisation_doc(doc: Doc, event: Event) -> Doc | None:
     return doc
 
 
+def _fields(event: Event, *names: str) -> Doc:
+    """The named fields of `event` as the copy keeps them (JSON values)."""
+    return event.model_dump(mode="json", include=set(names))
+
+
 def counts_backbones(*targets: reg.Targets | None) -> bool:
     return any(t is not None and t.backbone_volunteers is not None for t in targets)
 
 
 def worker_doc(doc: Doc, event: Event) -> Doc | None:
     if isinstance(event, reg.SocialWorkerRegistered):
-        return {
-            **doc,
-            "worker_id": event.worker_id,
-            "region_code": event.region_code,
-            "station_id": doc.get("station_id"),
-        }
+        kept = _fields(event, "worker_id", "region_code")
+        return {**doc, **kept, "station_id": doc.get("station_id")}
     if "worker_id" not in doc:
         return None
     if isinstance(event, reg.SocialWorkerAssigned):
