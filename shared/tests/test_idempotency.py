@@ -12,8 +12,6 @@ from fastapi import HTTPException
 
 from wushe.idempotency import IdempotencyKeys, fingerprint, require_key
 
-pytestmark = pytest.mark.integration
-
 
 def body(response: Any) -> Any:
     return json.loads(bytes(response.body))

@@ -19,8 +19,6 @@ from wushe_dev import partner, scenario
 from wushe_dev.devstack import LocalStack
 from wushe_dev.testing import every_record, personal_data_in, record_bytes, wait_for
 
-pytestmark = pytest.mark.integration
-
 PROVINCE = "46"  # Hainan: no other test writes there
 
 

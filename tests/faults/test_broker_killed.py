@@ -8,13 +8,9 @@ import asyncio
 import time
 from typing import Any
 
-import pytest
-
 from wushe.auth import DevKeys
 from wushe_dev import scenario
 from wushe_dev.devstack import LocalStack
-
-pytestmark = pytest.mark.integration
 
 PROVINCE = "63"  # Qinghai: no other test writes there, so its views are this test's alone
 KILLS = 5

@@ -13,14 +13,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import pytest
-
 from wushe.auth import DevKeys
 from wushe_dev import scenario
 from wushe_dev.devstack import LocalStack
 from wushe_dev.faultproxy import FaultProxy
-
-pytestmark = pytest.mark.integration
 
 PROVINCE = "64"  # Ningxia: no other test writes there, so its views are this test's alone
 CYCLES = 6

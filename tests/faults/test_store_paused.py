@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import httpx
-import pytest
 
 from registry.app import create_app as create_registry
 from registry.settings import RegistrySettings
@@ -19,8 +18,6 @@ from wushe.auth import DevKeys
 from wushe.contracts.events.registry import STATIONS
 from wushe_dev.devstack import LocalStack, StackConfig, running_stack
 from wushe_dev.testing import headers_of, read_topic, serve, wait_for
-
-pytestmark = pytest.mark.integration
 
 PROVINCE = "62"  # Gansu: no other test writes there, so its stations on the topic are ours
 PAUSE_S = 10.0

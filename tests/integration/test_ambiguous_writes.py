@@ -14,8 +14,6 @@ from pymongo.errors import NetworkTimeout
 from wushe.store import ConcurrencyError, EventStore
 from wushe_dev.testing import probe_event
 
-pytestmark = pytest.mark.integration
-
 
 class LosesReplies:
     """A collection whose next `insert_one`/`find_one` calls are done, or not, as told, and

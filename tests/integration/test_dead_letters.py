@@ -20,8 +20,6 @@ from wushe_dev import cli
 from wushe_dev.devstack import LocalStack
 from wushe_dev.testing import create_topics, group_lag, probe_event, publish_all, wait_for
 
-pytestmark = pytest.mark.integration
-
 
 async def test_a_dead_letter_is_listed_then_replayed_once_its_cause_is_fixed(
     stack: LocalStack, mongo_db: Any, unique: str

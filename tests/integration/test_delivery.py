@@ -31,8 +31,6 @@ from wushe_dev.testing import (
     wait_for,
 )
 
-pytestmark = pytest.mark.integration
-
 WORKER = Path(__file__).with_name("worker.py")
 
 

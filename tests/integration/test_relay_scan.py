@@ -7,13 +7,10 @@ import random
 from datetime import UTC, datetime
 from typing import Any
 
-import pytest
 from pymongo import AsyncMongoClient
 
 from wushe.store import EventStore, commit_id
 from wushe_dev.devstack import LocalStack
-
-pytestmark = pytest.mark.integration
 
 COMMITS = 20_000  # 40 batches of the sweep's scan
 STREAMS = 4_000

@@ -30,8 +30,6 @@ from wushe_dev.testing import (
     wait_for,
 )
 
-pytestmark = pytest.mark.integration
-
 
 def demo_settings(stack: LocalStack, unique: str, **overrides: Any) -> ServiceSettings:
     return ServiceSettings(

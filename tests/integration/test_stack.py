@@ -11,7 +11,6 @@ import sys
 from typing import Any
 
 import httpx
-import pytest
 from bson import ObjectId
 
 from wushe.contracts import Envelope
@@ -25,8 +24,6 @@ from wushe_dev.testing import (
     read_topic,
     wait_for,
 )
-
-pytestmark = pytest.mark.integration
 
 
 def wushe_cli(stack: LocalStack, *args: str) -> subprocess.CompletedProcess[str]:

@@ -67,7 +67,7 @@ def panel_exprs() -> list[tuple[str, str]]:
     return out
 
 
-@pytest.mark.integration  # needs the installed promtool
+@pytest.mark.service  # needs the installed promtool
 def test_promtool_checks_and_unit_tests_the_rules(stack: LocalStack) -> None:
     tool = str(stack.installer.prometheus_bin("promtool"))
     checked = subprocess.run(
@@ -356,7 +356,6 @@ async def query(prometheus: str, expr: str) -> dict[str, Any]:
     return body
 
 
-@pytest.mark.integration
 async def test_every_panel_and_alert_query_runs_on_real_prometheus_with_data(
     stack: LocalStack, platform: dict[str, Any], unique: str
 ) -> None:

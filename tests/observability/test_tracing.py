@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import pytest
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -20,8 +19,6 @@ from wushe.auth import DevKeys
 from wushe.store import create_mongo_client
 from wushe_dev.devstack import LocalStack
 from wushe_dev.testing import serve, wait_for
-
-pytestmark = pytest.mark.integration
 
 
 def in_trace(spans: Sequence[ReadableSpan], trace_id: int) -> list[ReadableSpan]:

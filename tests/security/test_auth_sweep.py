@@ -12,11 +12,8 @@ from typing import Any
 
 import httpx
 import jwt
-import pytest
 
 from wushe.auth import DevKeys
-
-pytestmark = pytest.mark.integration
 
 # Reachable without a token, on purpose.
 PUBLIC = {

@@ -10,11 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from wushe.auth import DevKeys
-
-pytestmark = pytest.mark.integration
 
 SERVICES = ("registry", "activities", "volunteers", "donations", "training", "projector")
 CHECKS = "not_a_server_error,negative_data_rejection"

@@ -17,8 +17,6 @@ from wushe.store import create_mongo_client
 from wushe_dev.devstack import LocalStack
 from wushe_dev.testing import serve
 
-pytestmark = pytest.mark.integration
-
 KEYS = DevKeys.generate()
 
 

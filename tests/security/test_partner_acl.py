@@ -32,8 +32,6 @@ from wushe_dev import partner
 from wushe_dev.devstack import LocalStack
 from wushe_dev.testing import wait_for
 
-pytestmark = pytest.mark.integration
-
 
 async def publish(stack: LocalStack, topic: str, key: bytes, value: bytes) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=stack.cfg.kafka_bootstrap)

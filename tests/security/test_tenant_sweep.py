@@ -17,7 +17,6 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 import httpx
-import pytest
 
 from wushe import clock
 from wushe.auth import DevKeys
@@ -25,8 +24,6 @@ from wushe.store import create_mongo_client
 from wushe_dev import scenario
 from wushe_dev.devstack import LocalStack
 from wushe_dev.testing import person, wait_for
-
-pytestmark = pytest.mark.integration
 
 SERVICES = ("registry", "activities", "volunteers", "donations", "training", "projector")
 OWNER, FOREIGN = "36", "42"

@@ -23,8 +23,6 @@ from wushe.validators import resident_id_check_char
 from wushe_dev.devstack import LocalStack
 from wushe_dev.testing import headers_of, read_topic, serve, wait_for
 
-pytestmark = pytest.mark.integration
-
 # Fixture people: none of these strings may ever appear on a topic.
 ADULT = {"name": "李桂英", "id_number": "11010519491231002X", "phone": "13912345678"}
 CHILD_ID = "36010420150601001" + resident_id_check_char("36010420150601001")

@@ -13,8 +13,6 @@ from wushe.contracts import Envelope
 from wushe.contracts.events import registry as reg
 from wushe.refcopy import RegistryCopy
 
-pytestmark = pytest.mark.integration
-
 
 async def deliver(copy: RegistryCopy, event: Any, offset: int) -> None:
     envelope = Envelope.wrap(event, source="/wushe/registry", subject=event.station_id)

@@ -31,8 +31,6 @@ from wushe_dev import cli, partner
 from wushe_dev.devstack import LocalStack
 from wushe_dev.testing import read_topic, serve, serve_http, wait_for
 
-pytestmark = pytest.mark.integration
-
 DONOR_ID_NUMBER = "36040219700415031" + resident_id_check_char("36040219700415031")
 PERSON = {"name": "邹德明", "phone": "13970020001", "id_number": DONOR_ID_NUMBER}
 SECRETS = [*PERSON.values()]

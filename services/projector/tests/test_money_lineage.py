@@ -7,8 +7,6 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-import pytest
-
 from projector.app import create_app
 from projector.settings import ProjectorSettings
 from wushe.auth import DevKeys
@@ -18,8 +16,6 @@ from wushe.contracts.events import donations as don
 from wushe.store import create_mongo_client
 from wushe_dev.devstack import LocalStack
 from wushe_dev.testing import publish_all, serve, wait_for
-
-pytestmark = pytest.mark.integration
 
 DAY = date(2026, 5, 4)
 

@@ -10,8 +10,6 @@ from collections import defaultdict
 from datetime import date, timedelta
 from typing import Any
 
-import pytest
-
 from projector.answers import ProgressAnswers
 from projector.engine import Projector, Record, ServingModel
 from projector.views import VIEWS
@@ -164,7 +162,6 @@ def test_progress_by_group_in_one_pass_equals_progress_of_each_group() -> None:
     assert "groups" not in progress(rows, **period)
 
 
-@pytest.mark.integration
 async def test_blue_vest_progress_equals_the_scenarios_own_figures(mongo_db: Any) -> None:
     scenario = Scenario()
     projector = Projector(mongo_db, VIEWS)
@@ -201,7 +198,6 @@ async def test_blue_vest_progress_equals_the_scenarios_own_figures(mongo_db: Any
     assert sum(c.get("target:sessions", 0) for c in by_city.values()) == 5544
 
 
-@pytest.mark.integration
 async def test_kept_progress_is_computed_once_per_change_of_the_views(mongo_db: Any) -> None:
     scenario = Scenario()
     half = len(scenario.records) // 2
@@ -270,7 +266,6 @@ async def test_kept_progress_is_bounded_and_lets_a_switched_model_go() -> None:
     assert len(again.order) == 3  # computed anew from the new model
 
 
-@pytest.mark.integration
 async def test_the_generators_blue_vest_scenario_equals_its_own_totals_in_the_views(
     mongo_db: Any,
 ) -> None:

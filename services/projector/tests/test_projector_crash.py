@@ -32,8 +32,6 @@ from wushe.store import create_mongo_client
 from wushe_dev.devstack import LocalStack, StackConfig, free_port, repo_root, running_stack
 from wushe_dev.testing import publish_all, wait_for
 
-pytestmark = pytest.mark.integration
-
 REGION = "3699"  # a city code no other test uses: these views hold only this test's events
 DAY = date(2026, 2, 1)
 

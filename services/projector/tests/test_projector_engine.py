@@ -18,8 +18,6 @@ from wushe.bus import Delivery
 from wushe.contracts import Envelope
 from wushe.contracts.events import activities as act
 
-pytestmark = pytest.mark.integration
-
 START = date(2026, 1, 1)
 STATIONS = [f"st-3601040{i:02d}" for i in range(2, 12)]
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-import pytest
-
 from projector.app import create_app
 from projector.settings import ProjectorSettings
 from wushe.auth import DevKeys
@@ -16,8 +14,6 @@ from wushe.store import create_mongo_client
 from wushe.topics import group_size
 from wushe_dev.devstack import LocalStack
 from wushe_dev.testing import publish_all, serve, wait_for
-
-pytestmark = pytest.mark.integration
 
 DAY = date(2026, 3, 1)
 

@@ -5,10 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
-pytestmark = pytest.mark.integration
-
 JX = "36"
 QINGYUNPU_STREET = "360104002"  # 洪都街道, Nanchang
 

@@ -8,7 +8,6 @@ import io
 import json
 from typing import Any
 
-import pytest
 from openpyxl import Workbook
 
 from registry import reference
@@ -16,8 +15,6 @@ from wushe.store import EventStore
 from wushe.validators import uscc_check_char
 from wushe_dev.devstack import LocalStack
 from wushe_dev.testing import headers_of, read_topic, wait_for
-
-pytestmark = pytest.mark.integration
 
 COLUMNS = [
     "乡镇街道代码",

@@ -5,12 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
-
 from wushe_dev.devstack import LocalStack
 from wushe_dev.testing import read_topic, wait_for
-
-pytestmark = pytest.mark.integration
 
 ID_NUMBER = "11010519491231002X"
 PHONE = "13800138000"

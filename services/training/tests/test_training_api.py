@@ -25,8 +25,6 @@ from wushe.validators import resident_id_check_char, uscc_check_char
 from wushe_dev.devstack import LocalStack
 from wushe_dev.testing import headers_of, read_topic, serve, wait_for
 
-pytestmark = pytest.mark.integration
-
 TODAY = clock.today()
 # A township and a person no other test's registry holds: the registry's ratings consumer
 # of a later test reads this test's evaluations too, and ids follow from them.

@@ -33,9 +33,6 @@ from wushe.store import create_mongo_client
 from wushe_dev.devstack import LocalStack
 from wushe_dev.testing import person, read_topic, serve, wait_for
 
-pytestmark = pytest.mark.integration
-
-
 ELDER = person("胡桂兰", "19560312", "024", "13970010001")
 ADULT = person("熊建华", "19850704", "013", "13970010002")
 OTHER = person("章晓燕", "19920115", "046", "13970010003")

@@ -83,32 +83,35 @@ class ActivityHeld(Event, type="activities.ActivityHeld.v1", topic=ACTIVITIES):
     linkage: Linkage
 
 
-@REGISTRY.register
-class ActivityVerified(Event, type="activities.ActivityVerified.v1", topic=ACTIVITIES):
+class ActivityAtStation(Event):
+    """An activity's later event, with its station and township."""
+
     activity_id: str
     station_id: str
     region_code: str
+
+
+@REGISTRY.register
+class ActivityVerified(ActivityAtStation, type="activities.ActivityVerified.v1", topic=ACTIVITIES):
     verified_by: str
     verifier_role: Literal["station_lead", "supervisor"]
     verified_on: date
 
 
 @REGISTRY.register
-class ActivityCancelled(Event, type="activities.ActivityCancelled.v1", topic=ACTIVITIES):
-    activity_id: str
-    station_id: str
-    region_code: str
+class ActivityCancelled(
+    ActivityAtStation, type="activities.ActivityCancelled.v1", topic=ACTIVITIES
+):
     reason_code: Literal["weather", "no_participants", "duplicate", "rescheduled", "other"]
 
 
 @REGISTRY.register
-class ActivityCorrected(Event, type="activities.ActivityCorrected.v1", topic=ACTIVITIES):
+class ActivityCorrected(
+    ActivityAtStation, type="activities.ActivityCorrected.v1", topic=ACTIVITIES
+):
     """A verified activity's figures, corrected: the new totals replace the old ones.
     The correction note (更正说明) stays in the service; here only its category."""
 
-    activity_id: str
-    station_id: str
-    region_code: str
     correction_no: int = Field(ge=1)
     previous: Counts
     counts: Counts
@@ -134,28 +137,29 @@ class HouseholdVisited(Event, type="activities.HouseholdVisited.v1", topic=VISIT
     follow_up_due: date | None = None
 
 
-@REGISTRY.register
-class ClientFileOpened(Event, type="activities.ClientFileOpened.v1", topic=CLIENT_FILES):
+class ClientFileEvent(Event):
+    """A client file's event: its pseudonymous id, station and township, nothing personal."""
+
     file_id: str
     station_id: str
     region_code: str
+
+
+@REGISTRY.register
+class ClientFileOpened(ClientFileEvent, type="activities.ClientFileOpened.v1", topic=CLIENT_FILES):
     opened_on: date
 
 
 @REGISTRY.register
-class ClientServiceRecorded(Event, type="activities.ClientServiceRecorded.v1", topic=CLIENT_FILES):
-    file_id: str
-    station_id: str
-    region_code: str
+class ClientServiceRecorded(
+    ClientFileEvent, type="activities.ClientServiceRecorded.v1", topic=CLIENT_FILES
+):
     served_on: date
     service_area: ServiceArea
     activity_id: str | None = None
 
 
 @REGISTRY.register
-class ClientFileClosed(Event, type="activities.ClientFileClosed.v1", topic=CLIENT_FILES):
-    file_id: str
-    station_id: str
-    region_code: str
+class ClientFileClosed(ClientFileEvent, type="activities.ClientFileClosed.v1", topic=CLIENT_FILES):
     closed_on: date
     reason_code: Literal["goals_met", "moved_away", "deceased", "declined", "transferred", "other"]

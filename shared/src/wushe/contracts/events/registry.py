@@ -148,19 +148,26 @@ class SocialWorkerAssigned(Event, type="registry.SocialWorkerAssigned.v1", topic
 # --------------------------------------------------------------------------- organisations
 
 
-@REGISTRY.register
-class OrganisationRegistered(Event, type="registry.OrganisationRegistered.v1", topic=ORGANISATIONS):
+class OrganisationEvent(Event):
+    """An organisation's event, with its registered region."""
+
     org_id: str
     region_code: str
+
+
+@REGISTRY.register
+class OrganisationRegistered(
+    OrganisationEvent, type="registry.OrganisationRegistered.v1", topic=ORGANISATIONS
+):
     name: str
     kind: OrganisationKind
     credit_code: str | None = None
 
 
 @REGISTRY.register
-class OrganisationUpdated(Event, type="registry.OrganisationUpdated.v1", topic=ORGANISATIONS):
-    org_id: str
-    region_code: str
+class OrganisationUpdated(
+    OrganisationEvent, type="registry.OrganisationUpdated.v1", topic=ORGANISATIONS
+):
     changed: list[str]
     name: str | None = None
     kind: OrganisationKind | None = None

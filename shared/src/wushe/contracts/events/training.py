@@ -69,22 +69,26 @@ class Checklist(EventPart):
     site_visit: bool = False
 
 
-@REGISTRY.register
-class SupervisionVisitPlanned(Event, type="training.SupervisionVisitPlanned.v1", topic=SUPERVISION):
+class SupervisionVisitEvent(Event):
+    """A station's monthly supervision visit (督导)."""
+
     visit_id: str
     station_id: str
     region_code: str
+
+
+@REGISTRY.register
+class SupervisionVisitPlanned(
+    SupervisionVisitEvent, type="training.SupervisionVisitPlanned.v1", topic=SUPERVISION
+):
     month: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
     supervisor_id: str
 
 
 @REGISTRY.register
 class SupervisionVisitCompleted(
-    Event, type="training.SupervisionVisitCompleted.v1", topic=SUPERVISION
+    SupervisionVisitEvent, type="training.SupervisionVisitCompleted.v1", topic=SUPERVISION
 ):
-    visit_id: str
-    station_id: str
-    region_code: str
     month: str
     visited_on: date
     checklist: Checklist
@@ -92,22 +96,27 @@ class SupervisionVisitCompleted(
     rectification_items: int = Field(ge=0)
 
 
-@REGISTRY.register
-class RectificationItemOpened(Event, type="training.RectificationItemOpened.v1", topic=SUPERVISION):
+class RectificationEvent(Event):
+    """A rectification item a supervision visit opened."""
+
     visit_id: str
     item_id: str
     station_id: str
     region_code: str
+
+
+@REGISTRY.register
+class RectificationItemOpened(
+    RectificationEvent, type="training.RectificationItemOpened.v1", topic=SUPERVISION
+):
     category: Literal["materials", "service_quality", "safety", "finance", "staffing", "other"]
     deadline: date
 
 
 @REGISTRY.register
-class RectificationItemClosed(Event, type="training.RectificationItemClosed.v1", topic=SUPERVISION):
-    visit_id: str
-    item_id: str
-    station_id: str
-    region_code: str
+class RectificationItemClosed(
+    RectificationEvent, type="training.RectificationItemClosed.v1", topic=SUPERVISION
+):
     closed_on: date
     overdue: bool
 

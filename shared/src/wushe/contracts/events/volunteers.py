@@ -36,11 +36,18 @@ CorrectionReason = Literal["time_error", "wrong_activity", "activity_corrected",
 # --------------------------------------------------------------------------- volunteers
 
 
-@REGISTRY.register
-class VolunteerRegistered(Event, type="volunteers.VolunteerRegistered.v1", topic=VOLUNTEERS):
+class VolunteerAtStation(Event):
+    """A volunteer's event, with the station and township the volunteer belongs to."""
+
     volunteer_id: str
     station_id: str
     region_code: str
+
+
+@REGISTRY.register
+class VolunteerRegistered(
+    VolunteerAtStation, type="volunteers.VolunteerRegistered.v1", topic=VOLUNTEERS
+):
     registered_on: date
     age_band: AgeBand
     elder_volunteer: bool = Field(description="60 or older on the day of registration")
@@ -62,34 +69,34 @@ class VolunteerMoved(Event, type="volunteers.VolunteerMoved.v1", topic=VOLUNTEER
 
 
 @REGISTRY.register
-class VolunteerDeregistered(Event, type="volunteers.VolunteerDeregistered.v1", topic=VOLUNTEERS):
-    volunteer_id: str
-    station_id: str
-    region_code: str
+class VolunteerDeregistered(
+    VolunteerAtStation, type="volunteers.VolunteerDeregistered.v1", topic=VOLUNTEERS
+):
     deregistered_on: date
     reason_code: Literal["own_request", "moved_away", "deceased", "duplicate", "other"]
     elder_volunteer: bool
 
 
-@REGISTRY.register
-class BackbonePromoted(Event, type="volunteers.BackbonePromoted.v1", topic=VOLUNTEERS):
-    """The volunteer became a backbone volunteer (骨干) of the station, for a programme
-    that counts backbones, or in general (programme_id null)."""
+class BackboneChange(Event):
+    """A change of a volunteer's backbone (骨干) standing, for a programme or in general."""
 
     volunteer_id: str
     station_id: str
     region_code: str
     programme_id: str | None = None
+
+
+@REGISTRY.register
+class BackbonePromoted(BackboneChange, type="volunteers.BackbonePromoted.v1", topic=VOLUNTEERS):
+    """The volunteer became a backbone volunteer (骨干) of the station, for a programme
+    that counts backbones, or in general (programme_id null)."""
+
     promoted_on: date
     reason_code: BackboneReason
 
 
 @REGISTRY.register
-class BackboneDemoted(Event, type="volunteers.BackboneDemoted.v1", topic=VOLUNTEERS):
-    volunteer_id: str
-    station_id: str
-    region_code: str
-    programme_id: str | None = None
+class BackboneDemoted(BackboneChange, type="volunteers.BackboneDemoted.v1", topic=VOLUNTEERS):
     demoted_on: date
     reason_code: DemotionReason
 
@@ -112,39 +119,38 @@ class CertificateIssued(Event, type="volunteers.CertificateIssued.v1", topic=VOL
 # --------------------------------------------------------------------------- teams
 
 
-@REGISTRY.register
-class TeamFormed(Event, type="volunteers.TeamFormed.v1", topic=TEAMS):
+class TeamEvent(Event):
+    """A team's event, with the station and township it belongs to."""
+
     team_id: str
     station_id: str
     region_code: str
+
+
+@REGISTRY.register
+class TeamFormed(TeamEvent, type="volunteers.TeamFormed.v1", topic=TEAMS):
     formed_on: date
     service_area: str | None = None
 
 
-@REGISTRY.register
-class TeamMemberJoined(Event, type="volunteers.TeamMemberJoined.v1", topic=TEAMS):
-    team_id: str
-    station_id: str
-    region_code: str
+class TeamMemberEvent(TeamEvent):
+    """A member's change in a team."""
+
     volunteer_id: str
+
+
+@REGISTRY.register
+class TeamMemberJoined(TeamMemberEvent, type="volunteers.TeamMemberJoined.v1", topic=TEAMS):
     joined_on: date
 
 
 @REGISTRY.register
-class TeamMemberLeft(Event, type="volunteers.TeamMemberLeft.v1", topic=TEAMS):
-    team_id: str
-    station_id: str
-    region_code: str
-    volunteer_id: str
+class TeamMemberLeft(TeamMemberEvent, type="volunteers.TeamMemberLeft.v1", topic=TEAMS):
     left_on: date
 
 
 @REGISTRY.register
-class TeamLeaderAppointed(Event, type="volunteers.TeamLeaderAppointed.v1", topic=TEAMS):
-    team_id: str
-    station_id: str
-    region_code: str
-    volunteer_id: str
+class TeamLeaderAppointed(TeamMemberEvent, type="volunteers.TeamLeaderAppointed.v1", topic=TEAMS):
     appointed_on: date
 
 
@@ -182,9 +188,9 @@ class AttendanceRecorded(Event, type="volunteers.AttendanceRecorded.v1", topic=H
     minutes: int = Field(ge=0, le=24 * 60)
 
 
-@REGISTRY.register
-class AttendanceApproved(Event, type="volunteers.AttendanceApproved.v1", topic=HOURS):
-    """Hours that count: approved by the organising station (whoever records certifies)."""
+class CountedAttendance(Event):
+    """Attendance whose minutes count, with the volunteer's own station and township (where
+    the hours are credited, which may differ from the service's)."""
 
     attendance_id: str
     volunteer_id: str
@@ -192,6 +198,12 @@ class AttendanceApproved(Event, type="volunteers.AttendanceApproved.v1", topic=H
     volunteer_region_code: str
     service: ServiceRef
     service_date: date
+
+
+@REGISTRY.register
+class AttendanceApproved(CountedAttendance, type="volunteers.AttendanceApproved.v1", topic=HOURS):
+    """Hours that count: approved by the organising station (whoever records certifies)."""
+
     minutes: int = Field(ge=0, le=24 * 60)
     approved_on: date
 
@@ -206,15 +218,9 @@ class AttendanceRejected(Event, type="volunteers.AttendanceRejected.v1", topic=H
 
 
 @REGISTRY.register
-class AttendanceCorrected(Event, type="volunteers.AttendanceCorrected.v1", topic=HOURS):
+class AttendanceCorrected(CountedAttendance, type="volunteers.AttendanceCorrected.v1", topic=HOURS):
     """Approved minutes corrected: `minutes` replaces `previous_minutes` on the same day."""
 
-    attendance_id: str
-    volunteer_id: str
-    volunteer_station_id: str
-    volunteer_region_code: str
-    service: ServiceRef
-    service_date: date
     correction_no: int = Field(ge=1)
     previous_minutes: int = Field(ge=0)
     minutes: int = Field(ge=0, le=24 * 60)
@@ -255,13 +261,10 @@ class PointsRulesPublished(Event, type="volunteers.PointsRulesPublished.v1", top
 
 
 @REGISTRY.register
-class PointsAwarded(Event, type="volunteers.PointsAwarded.v1", topic=POINTS):
+class PointsAwarded(VolunteerAtStation, type="volunteers.PointsAwarded.v1", topic=POINTS):
     """Points for approved (or corrected) minutes; negative when a correction takes
     minutes back, limited so the balance never goes below zero."""
 
-    volunteer_id: str
-    station_id: str
-    region_code: str
     attendance_id: str
     rules_version: int | None
     points: int
@@ -269,10 +272,7 @@ class PointsAwarded(Event, type="volunteers.PointsAwarded.v1", topic=POINTS):
 
 
 @REGISTRY.register
-class PointsRedeemed(Event, type="volunteers.PointsRedeemed.v1", topic=POINTS):
-    volunteer_id: str
-    station_id: str
-    region_code: str
+class PointsRedeemed(VolunteerAtStation, type="volunteers.PointsRedeemed.v1", topic=POINTS):
     redemption_id: str
     points: int = Field(gt=0)
     balance: int = Field(ge=0)
