@@ -168,7 +168,7 @@ def install(app: FastAPI) -> None:
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
     """FastAPI's document with every error answer declared as a problem: each operation's
-    declared 4xx/5xx answers and its 422 point at `Problem`, and `4XX` covers the rest."""
+    declared 4xx answers and its 422 point at `Problem`, and `4XX` covers the rest."""
     if app.openapi_schema:
         return app.openapi_schema
     doc = get_openapi(title=app.title, version=app.version, routes=app.routes)
@@ -180,7 +180,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         for op in operations.values():
             responses = op.setdefault("responses", {})
             for code, answer in responses.items():
-                if code[0] in "45":
+                if code[0] == "4":  # a declared 5xx keeps its own body (/health/ready's)
                     answer["content"] = problem
             if "requestBody" in op or op.get("parameters"):
                 responses.setdefault("422", {"description": "Validation Error"})

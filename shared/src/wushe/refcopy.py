@@ -103,15 +103,18 @@ class RegistryCopy:
         return KnownProgramme.model_validate(doc) if doc else None
 
     async def visible_station(
-        self, who: Principal, station_id: str, field: str = "station_id"
+        self, who: Principal, station_id: str, field: str = "station_id", *, open_only: bool = True
     ) -> KnownStation:
-        """A station the caller may name: known, open, inside the caller's scope. Another
-        province's station is refused exactly as an unknown one (422): a 404 or 403 would
-        tell the caller that a station of that id exists."""
+        """A station the caller may name: known, inside the caller's scope, and open unless
+        `open_only=False` (a record about a station's past: its supervision, its rating).
+        Another province's station is refused exactly as an unknown one (422): a 404 or 403
+        would tell the caller that a station of that id exists."""
         station = await self.known_station(station_id)
         if station is not None and not who.can_see(station.region_code):
             station = None
-        return check_station(station, station_id, field)
+        if station is None or open_only:
+            return check_station(station, station_id, field)
+        return station
 
     async def visible_programme(self, who: Principal, programme_id: str) -> KnownProgramme | None:
         """A programme whose scope concerns the caller, or None (unknown): saying "not

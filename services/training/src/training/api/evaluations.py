@@ -37,7 +37,7 @@ async def record_evaluation(
     body: EvaluationIn, store: Store, who: CurrentPrincipal
 ) -> ev.EvaluationCompleted:
     """A third-party evaluation; the registry follows it with the station's star rating."""
-    station = await store.registry.visible_station(who, body.station_id)
+    station = await store.registry.visible_station(who, body.station_id, open_only=False)
     evaluator = await store.known_organisation_region(body.evaluator_org_id)
     evaluation_id = f"ev-{uuid.uuid4().hex[:20]}"
     saved = await commands.create(

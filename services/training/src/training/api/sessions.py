@@ -145,7 +145,9 @@ async def attendances_of(
             )
         )
         if a.station_id is not None and a.station_id not in stations:
-            await store.registry.visible_station(who, a.station_id, f"attendances[{i}].station_id")
+            await store.registry.visible_station(
+                who, a.station_id, f"attendances[{i}].station_id", open_only=False
+            )
             stations.add(a.station_id)
         if a.attendee_kind == "social_worker":
             where = await store.known_worker_region(a.attendee_id)

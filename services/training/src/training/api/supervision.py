@@ -90,7 +90,7 @@ async def change(
 @router.post("/supervision-visits", response_model=VisitOut, status_code=201)
 async def plan_visit(body: VisitIn, store: Store, who: CurrentPrincipal) -> VisitOut:
     """One supervision visit (督导) per station and month."""
-    station = await store.registry.visible_station(who, body.station_id)
+    station = await store.registry.visible_station(who, body.station_id, open_only=False)
     visit_id = f"sv-{body.station_id}-{body.month}"
     saved = await commands.create(
         store.visits,

@@ -192,7 +192,7 @@ def _id_number(
 # --------------------------------------------------------------------------- training
 
 
-# Yongchuan's year (DOMAIN.md): 10 expert trainings and 63 routine study sessions, 1,300+
+# Yongchuan's year (docs/domain.md): 10 expert trainings and 63 routine study sessions, 1,300+
 # training person-times for its 23 stations. Here every city holds about ten expert
 # trainings a year for up to 60 of its social workers each (more where more are to be
 # trained, so each is invited to about ten), and every county a routine study session a
@@ -200,7 +200,7 @@ def _id_number(
 # with the stations and months, sessions with the cities and counties covered and months.
 EXPERT_PER_YEAR, EXPERT_BATCH = 10, 60
 ROUTINE_PER_YEAR, ROUTINE_GROUP = 12, 15
-COURSES = (  # the course series of DOMAIN.md: (slug, title, topics)
+COURSES = (  # the course series of docs/domain.md: (slug, title, topics)
     ("policy", "社会救助与养老服务政策解读", ("政策解读",)),
     ("case-writing", "个案与服务案例撰写", ("案例撰写",)),
     ("project-operation", "社工站项目运作与台账管理", ("项目运作",)),
