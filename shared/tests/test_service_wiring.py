@@ -30,7 +30,7 @@ def build(received: list[Any]) -> Any:
             group_id="wiring.test",
             handler=on_thing,
             registry=REGISTRY,
-            retry_backoff_s=0,
+            retries=bus.Retries(retry_backoff_s=0),
         )
 
     settings = ServiceSettings(service_name="wiring")

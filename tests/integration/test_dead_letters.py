@@ -51,8 +51,7 @@ async def test_a_dead_letter_is_listed_then_replayed_once_its_cause_is_fixed(
             group_id=group,
             handler=handle,
             registry=registry,
-            max_attempts=2,
-            retry_backoff_s=0.05,
+            retries=bus.Retries(max_attempts=2, retry_backoff_s=0.05),
         )
         return broker
 

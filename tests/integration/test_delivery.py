@@ -417,8 +417,7 @@ async def test_poison_messages_go_to_the_dlq_and_the_consumer_moves_on(
         group_id=group,
         handler=handle,
         registry=registry,
-        max_attempts=3,
-        retry_backoff_s=0.05,
+        retries=bus.Retries(max_attempts=3, retry_backoff_s=0.05),
     )
     await broker.start()
     try:

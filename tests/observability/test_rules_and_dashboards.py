@@ -141,8 +141,7 @@ def poison_service(settings: ServiceSettings, topic: str, keys: DevKeys) -> Any:
             topic,
             group_id=f"{topic}.group",
             handler=refuse,
-            max_attempts=1,
-            retry_backoff_s=0.0,
+            retries=bus.Retries(max_attempts=1, retry_backoff_s=0.0),
         )
 
     return create_service_app(

@@ -6,22 +6,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
 import pytest
 
-from activities.app import create_app as create_activities
-from activities.settings import ActivitiesSettings
-from registry.app import create_app as create_registry
-from registry.settings import RegistrySettings
 from wushe import clock
-from wushe.auth import DevKeys
-from wushe.store import create_mongo_client
 from wushe.validators import resident_id_check_char
+from wushe_dev import fixtures
+from wushe_dev.builders import activity_body
 from wushe_dev.devstack import LocalStack
-from wushe_dev.testing import headers_of, read_topic, serve, wait_for
+from wushe_dev.testing import headers_of, read_topic
 
 # Fixture people: none of these strings may ever appear on a topic.
 ADULT = {"name": "李桂英", "id_number": "11010519491231002X", "phone": "13912345678"}
@@ -47,95 +43,21 @@ SECRETS = [
 
 
 @pytest.fixture
-async def services(stack: LocalStack, unique: str) -> AsyncIterator[Any]:
-    keys = DevKeys.generate()
-    common = {
-        "kafka_bootstrap": stack.cfg.kafka_bootstrap,
-        "mongo_url": stack.cfg.mongo_url,
-        "relay_sweep_interval_s": 0.5,
-    }
-    registry = create_registry(
-        RegistrySettings(mongo_db=f"reg_{unique}", ratings_group=f"ratings.{unique}", **common),
-        token_verifier=keys.verifier(),
-    )
-    activities = create_activities(
-        ActivitiesSettings(
-            mongo_db=f"act_{unique}", registry_copy_group=f"copy.{unique}", **common
-        ),
-        token_verifier=keys.verifier(),
-    )
-    h = {"Authorization": "Bearer " + keys.issue(subject="jx", region_scope="36")}
-    hubei = {"Authorization": "Bearer " + keys.issue(subject="hb", region_scope="42")}
-    async with serve(registry, "registry") as reg, serve(activities, "activities") as act:
-        yield reg, act, activities, h, hubei
-    client = create_mongo_client(stack.cfg.mongo_url)
-    for db in (f"reg_{unique}", f"act_{unique}"):
-        await client.drop_database(db)
-    await client.close()
-
-
-async def known(app: Any, station_id: str) -> bool:
-    return await app.state.activities.store.station(station_id) is not None
-
-
-async def writes(app: Any) -> int:
-    return sum([await s.commits.count_documents({}) for s in app.state.ctx.stores.values()])
+async def services(run_services: fixtures.RunServices) -> AsyncIterator[Any]:
+    async with run_services("registry", "activities") as s:
+        jx, hubei = s.bearer("36", "jx"), s.bearer("42", "hb")
+        yield s["registry"], s["activities"], s.apps["activities"], jx, hubei
 
 
 async def setup_station(reg: httpx.AsyncClient, act_app: Any, h: dict[str, str]) -> str:
-    org = await reg.post(
-        "/organisations",
-        headers=h,
-        json={
-            "name": "南昌社工中心",
-            "kind": "social_work_org",
-            "credit_code": "91350100M000100Y43",
-            "region_code": "3601",
-        },
-    )
-    assert org.status_code == 201
-    created = await reg.post(
-        "/stations", headers=h, json={"region_code": "360104002", "status": "operating"}
-    )
-    assert created.status_code == 201, created.text
-    sid = created.json()["station_id"]
-    assert (
-        await reg.post(
-            f"/stations/{sid}/rooms", headers=h, json={"room_region_code": "360104002001"}
-        )
-    ).status_code == 201
-    programme = await reg.post(
-        "/programmes",
-        headers=h,
-        json={
-            "programme_id": "blue-vest",
-            "name": "蓝马甲行动",
-            "scope_regions": ["36"],
-            "start_date": "2022-01-01",
-            "end_date": str(clock.today() + timedelta(days=30)),
-            "total_targets": {"service_sessions": 5544},
-        },
-    )
-    assert programme.status_code == 201, programme.text
-    enrolled = await reg.post(
-        "/programmes/blue-vest/enrolments",
-        headers=h,
-        json={"station_ids": [sid], "enrolled_on": "2022-01-01"},
-    )
-    assert enrolled.status_code == 200, enrolled.text
-
-    async def copied() -> bool:
-        store = act_app.state.activities.store
-        station = await store.station(sid)
-        programme = await store.programme("blue-vest")
-        return (
-            station is not None
-            and "rm-360104002001" in station.rooms
-            and programme is not None
-            and sid in programme.enrolled
-        )
-
-    await wait_for(copied, timeout_s=30, what="the registry copy in activities")
+    await fixtures.new_organisation(reg, h, "南昌社工中心", "91350100M000100Y43", "3601")
+    sid = await fixtures.new_station(reg, h, "360104002")
+    await fixtures.created(reg, f"/stations/{sid}/rooms", h, {"room_region_code": "360104002001"})
+    end = clock.today() + timedelta(days=30)
+    targets = {"total_targets": {"service_sessions": 5544}}
+    await fixtures.new_programme(reg, h, "blue-vest", date(2022, 1, 1), end, [sid], **targets)
+    room = ["rm-360104002001"]
+    await fixtures.copied(act_app, [sid], rooms=room, programme="blue-vest", enrolled=[sid])
     return sid
 
 
@@ -143,33 +65,12 @@ async def test_activity_lifecycle_reaches_kafka_once_each(stack: LocalStack, ser
     reg, act, act_app, h, hubei = services
     sid = await setup_station(reg, act_app, h)
     today = clock.today()
-    planned = await act.post(
-        "/activities",
-        headers=h,
-        json={
-            "station_id": sid,
-            "room_id": "rm-360104002001",
-            "programme_ids": ["blue-vest"],
-            "service_area": "elder_services",
-            "kind": "community_event",
-            "themes": ["anti_fraud", "smart_devices"],
-            "activity_date": str(today),
-            "external_ref": "2026-11-anti-fraud-1",
-        },
-    )
-    assert planned.status_code == 201, planned.text
-    aid = planned.json()["activity_id"]
-    again = await act.post(
-        "/activities",
-        headers=h,
-        json={
-            "station_id": sid,
-            "service_area": "elder_services",
-            "kind": "community_event",
-            "activity_date": str(today),
-            "external_ref": "2026-11-anti-fraud-1",
-        },
-    )
+    ref = {"external_ref": "2026-11-anti-fraud-1"}
+    where = {"room_id": "rm-360104002001", "programme_ids": ["blue-vest"]}
+    themes = ["anti_fraud", "smart_devices"]
+    body = activity_body(sid, today, **where, themes=themes, **ref)
+    aid = (await fixtures.created(act, "/activities", h, body))["activity_id"]
+    again = await act.post("/activities", headers=h, json=activity_body(sid, today, **ref))
     assert again.json()["activity_id"] == aid  # same external ref: nothing new
     held = await act.post(
         f"/activities/{aid}/held",
@@ -206,10 +107,7 @@ async def test_activity_lifecycle_reaches_kafka_once_each(stack: LocalStack, ser
     listed = await act.get("/activities", headers=h, params={"station_id": sid})
     assert listed.json()["total"] == 1
 
-    async def drained() -> bool:
-        return await act_app.state.ctx.store("activities").unpublished_count() == 0
-
-    await wait_for(drained, what="relay drained")
+    await fixtures.drained(act_app)
     records = [
         r
         for r in await read_topic(stack.cfg.kafka_bootstrap, "activities.activities")
@@ -233,40 +131,21 @@ async def test_activity_lifecycle_reaches_kafka_once_each(stack: LocalStack, ser
 async def test_bad_input_is_4xx_and_writes_nothing(services: Any) -> None:
     reg, act, act_app, h, hubei = services
     sid = await setup_station(reg, act_app, h)
-    ok = await act.post(
-        "/activities",
-        headers=h,
-        json={
-            "station_id": sid,
-            "service_area": "elder_services",
-            "kind": "group_work",
-            "activity_date": str(clock.today()),
-        },
-    )
-    aid = ok.json()["activity_id"]
-    before = await writes(act_app)
+    body = activity_body(sid, clock.today(), kind="group_work")
+    aid = (await fixtures.created(act, "/activities", h, body))["activity_id"]
+    new_year = date(2026, 1, 1)
+    before = await fixtures.commits(act_app)
     tomorrow = str(clock.today() + timedelta(days=1))
     cases = [
         (
             "/activities",
-            {
-                "station_id": sid,
-                "service_area": "elder_services",
-                "kind": "group_work",
-                "activity_date": "2026-01-01",
-                "programme_ids": ["no-such-programme"],
-            },
+            activity_body(sid, new_year, kind="group_work", programme_ids=["no-such-programme"]),
             422,
             "programme_ids[0]",
         ),
         (
             "/activities",
-            {
-                "station_id": "st-999999999",
-                "service_area": "elder_services",
-                "kind": "group_work",
-                "activity_date": "2026-01-01",
-            },
+            activity_body("st-999999999", new_year, kind="group_work"),
             422,
             "station_id",
         ),
@@ -326,7 +205,7 @@ async def test_bad_input_is_4xx_and_writes_nothing(services: Any) -> None:
             json={"held_on": str(clock.today()), "counts": {"sessions": 1}},
         )
     ).status_code == 404
-    assert await writes(act_app) == before
+    assert await fixtures.commits(act_app) == before
 
 
 async def test_no_personal_data_leaves_the_service(stack: LocalStack, services: Any) -> None:
@@ -378,18 +257,8 @@ async def test_no_personal_data_leaves_the_service(stack: LocalStack, services: 
     )
     assert served.json()["services"] == 1
     # Served at an activity: one of the station's own, never an id it does not have.
-    activity = await act.post(
-        "/activities",
-        headers=h,
-        json={
-            "station_id": sid,
-            "service_area": "elder_services",
-            "kind": "community_event",
-            "activity_date": today,
-        },
-    )
-    assert activity.status_code == 201, activity.text
-    for activity_id, code in (("act-none", 422), (activity.json()["activity_id"], 200)):
+    activity = await fixtures.created(act, "/activities", h, activity_body(sid, clock.today()))
+    for activity_id, code in (("act-none", 422), (activity["activity_id"], 200)):
         r = await act.post(
             f"/client-files/{fid}/services",
             headers=h,
@@ -421,13 +290,7 @@ async def test_no_personal_data_leaves_the_service(stack: LocalStack, services: 
     fetched = await act.get(f"/household-visits/{visit.json()['visit_id']}", headers=h)
     assert fetched.json()["follow_up_note"] == "独居老人，每周回访"
 
-    async def drained() -> bool:
-        n = 0
-        for store in act_app.state.ctx.stores.values():
-            n += await store.unpublished_count()
-        return n == 0
-
-    await wait_for(drained, what="relay drained")
+    await fixtures.drained(act_app)
     wire = bytearray()
     count = 0
     for topic in (
@@ -478,16 +341,16 @@ async def test_bulk_import_with_row_errors_and_idempotent_reimport(services: Any
         (4, "station_id"),
         (5, "programme_ids[0]"),
     }, report["errors"]
-    commits = await writes(act_app)
+    written = await fixtures.commits(act_app)
     again = (await act.post("/imports/activities", headers=ct, content=csv_body)).json()
     assert (again["created"], again["unchanged"]) == (0, 2)
-    assert await writes(act_app) == commits  # nothing new written, nothing emitted
+    assert await fixtures.commits(act_app) == written  # nothing new written, nothing emitted
 
     # The same activity twice in one file (the rows are written together): recorded once.
     twice = header + "\n".join([f"{sid},d1,,elder_services,home_visit,,{today},,,,,"] * 2) + "\n"
     report = (await act.post("/imports/activities", headers=ct, content=twice.encode())).json()
     assert (report["created"], report["unchanged"], report["errors"]) == (1, 1, []), report
-    assert await writes(act_app) == commits + 1
+    assert await fixtures.commits(act_app) == written + 1
 
     listed = (await act.get("/activities", headers=h, params={"status": "held"})).json()
     held = [a for a in listed["items"] if a["counts"]]

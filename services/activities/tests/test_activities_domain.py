@@ -9,17 +9,11 @@ from activities.domain import client_files, visits
 from wushe.contracts.events import activities as ev
 from wushe.contracts.known import KnownProgramme, KnownStation, check_station
 from wushe.errors import Conflict, DomainError
+from wushe_dev.builders import activity_facts
 
 TODAY = date(2026, 11, 23)
-FACTS = ev.ActivityFacts(
-    activity_id="act-1",
-    station_id="st-360104002",
-    region_code="360104002",
-    service_area="elder_services",
-    kind="community_event",
-    themes=["anti_fraud"],
-    activity_date=date(2026, 11, 20),
-)
+FACTS = activity_facts("act-1", "st-360104002", date(2026, 11, 20), themes=["anti_fraud"])
+AT = {"station_id": "st-1", "region_code": "360104002"}
 COUNTS = ev.Counts(sessions=1, person_times={"elders": 35, "residents": 5})
 LINK = ev.Linkage(
     societies=["community", "social_workers", "volunteers"],
@@ -124,52 +118,33 @@ def test_references_to_the_registry_copy() -> None:
         check_station(closed, "st-1")
 
 
+def check(
+    name: str,
+    id_number: str,
+    consent_on: date | None,
+    guardian_name: str | None = None,
+    guardian_consent_on: date | None = None,
+) -> client_files.ClientIdentity:
+    guardian = {"guardian_name": guardian_name, "guardian_consent_on": guardian_consent_on}
+    return client_files.check_client(
+        name=name, id_number=id_number, phone=None, today=TODAY, consent_on=consent_on, **guardian
+    )
+
+
 def test_children_under_14_need_a_guardians_consent() -> None:
     child_id = "36010420150601" + "0018"  # born 2015-06-01: 11 in 2026
     from wushe.validators import resident_id_check_char
 
     child_id = child_id[:17] + resident_id_check_char(child_id[:17])
     with pytest.raises(DomainError, match="guardian") as err:
-        client_files.check_client(
-            name="小明",
-            id_number=child_id,
-            phone=None,
-            today=TODAY,
-            consent_on=TODAY,
-            guardian_name=None,
-            guardian_consent_on=None,
-        )
+        check("小明", child_id, TODAY)
     assert err.value.field == "guardian_consent_on"
-    ok = client_files.check_client(
-        name="小明",
-        id_number=child_id,
-        phone=None,
-        today=TODAY,
-        consent_on=None,
-        guardian_name="王芳",
-        guardian_consent_on=TODAY,
-    )
+    ok = check("小明", child_id, None, "王芳", TODAY)
     assert ok.age == 11
     with pytest.raises(DomainError, match="separate consent"):
-        client_files.check_client(
-            name="张三",
-            id_number="11010519491231002X",
-            phone=None,
-            today=TODAY,
-            consent_on=None,
-            guardian_name=None,
-            guardian_consent_on=None,
-        )
+        check("张三", "11010519491231002X", None)
     with pytest.raises(DomainError, match="check character") as err:
-        client_files.check_client(
-            name="张三",
-            id_number="110105194912310021",
-            phone=None,
-            today=TODAY,
-            consent_on=TODAY,
-            guardian_name=None,
-            guardian_consent_on=None,
-        )
+        check("张三", "110105194912310021", TODAY)
     assert err.value.field == "id_number"
 
 
@@ -190,8 +165,7 @@ def open_file(existing: client_files.ClientFile | None) -> client_files.ClientFi
     file, event = client_files.open_file(
         existing,
         file_id="cf-1",
-        station_id="st-1",
-        region_code="360104002",
+        **AT,
         opened_on=date(2026, 11, 1),
         identity=identity(),
         identity_enc="sealed",
@@ -203,14 +177,9 @@ def open_file(existing: client_files.ClientFile | None) -> client_files.ClientFi
 def serve(
     file: client_files.ClientFile, activity_id: str | None, at: str | None
 ) -> client_files.ClientFile:
+    served = {"served_on": TODAY, "service_area": "elder_services", "activity_id": activity_id}
     new, _ = client_files.record_service(
-        file,
-        entry_enc="sealed",
-        served_on=TODAY,
-        service_area="elder_services",
-        activity_id=activity_id,
-        activity_station_id=at,
-        today=TODAY,
+        file, entry_enc="sealed", **served, activity_station_id=at, today=TODAY
     )
     return new
 
@@ -241,13 +210,14 @@ def test_a_client_file_is_opened_once_served_at_its_station_and_closed() -> None
 
 def visit(visited_on: date, follow_up_due: date | None) -> visits.Visit:
     new, event = visits.record_visit(
-        visit_id="hv-1",
-        household_id="hh-1",
-        station_id="st-1",
-        region_code="360104002",
-        visited_on=visited_on,
-        follow_up_due=follow_up_due,
-        sensitive_enc="sealed",
+        visits.Visit(
+            visit_id="hv-1",
+            household_id="hh-1",
+            **AT,
+            visited_on=visited_on,
+            follow_up_due=follow_up_due,
+            sensitive_enc="sealed",
+        ),
         today=TODAY,
     )
     assert isinstance(event, ev.HouseholdVisited)

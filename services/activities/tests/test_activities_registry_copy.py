@@ -13,41 +13,27 @@ from wushe.contracts import Envelope
 from wushe.contracts.events import registry as reg
 from wushe.refcopy import RegistryCopy
 
+AT = {"station_id": "st-1", "region_code": "360104002"}
+
 
 async def deliver(copy: RegistryCopy, event: Any, offset: int) -> None:
     envelope = Envelope.wrap(event, source="/wushe/registry", subject=event.station_id)
     await copy.on_event(event, envelope, Delivery("registry.stations", 0, offset, b"k"))
 
 
+def moved(was: str, to: str, on: date, why: str) -> reg.StationStatusChanged:
+    return reg.StationStatusChanged(
+        **AT, from_status=was, to_status=to, effective_date=on, reason=why
+    )
+
+
 async def test_replayed_and_redelivered_events_apply_once(mongo_db: Any) -> None:
     copy = RegistryCopy(mongo_db)
     events = [
-        reg.StationRegistered(
-            station_id="st-1", region_code="360104002", name="x", kind="street", status="planned"
-        ),
-        reg.RoomAdded(
-            station_id="st-1",
-            region_code="360104002",
-            room_id="rm-1",
-            room_region_code="360104002001",
-            name="r",
-        ),
-        reg.StationStatusChanged(
-            station_id="st-1",
-            region_code="360104002",
-            from_status="planned",
-            to_status="operating",
-            effective_date=date(2026, 1, 1),
-            reason="open",
-        ),
-        reg.StationStatusChanged(
-            station_id="st-1",
-            region_code="360104002",
-            from_status="operating",
-            to_status="suspended",
-            effective_date=date(2026, 2, 1),
-            reason="pause",
-        ),
+        reg.StationRegistered(**AT, name="x", kind="street", status="planned"),
+        reg.RoomAdded(**AT, room_id="rm-1", room_region_code="360104002001", name="r"),
+        moved("planned", "operating", date(2026, 1, 1), "open"),
+        moved("operating", "suspended", date(2026, 2, 1), "pause"),
     ]
     for i, event in enumerate(events):
         await deliver(copy, event, 100 + i)
@@ -61,13 +47,8 @@ async def test_replayed_and_redelivered_events_apply_once(mongo_db: Any) -> None
 
 async def test_an_event_before_its_station_is_refused(mongo_db: Any) -> None:
     copy = RegistryCopy(mongo_db)
-    room = reg.RoomAdded(
-        station_id="st-2",
-        region_code="360104002",
-        room_id="rm-2",
-        room_region_code="360104002002",
-        name="r",
-    )
+    at_2 = {"station_id": "st-2", "region_code": "360104002"}
+    room = reg.RoomAdded(**at_2, room_id="rm-2", room_region_code="360104002002", name="r")
     with pytest.raises(ValueError, match="before the one that creates it"):
         await deliver(copy, room, 5)
     assert await copy.station("st-2") is None

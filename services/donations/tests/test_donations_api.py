@@ -18,18 +18,14 @@ import pytest
 from typer.testing import CliRunner
 
 from donations.app import create_app as create_donations
-from donations.settings import DonationsSettings
-from registry.app import create_app as create_registry
-from registry.settings import RegistrySettings
 from wushe.auth import DevKeys
 from wushe.contracts.events import donations as ev
-from wushe.store import create_mongo_client
 from wushe.topics import partitions_of, partner_feed
 from wushe.validators import resident_id_check_char, uscc_check_char
 from wushe.web import today
-from wushe_dev import cli, partner
+from wushe_dev import cli, fixtures, partner
 from wushe_dev.devstack import LocalStack
-from wushe_dev.testing import read_topic, serve, serve_http, wait_for
+from wushe_dev.testing import read_topic, serve_http, wait_for
 
 DONOR_ID_NUMBER = "36040219700415031" + resident_id_check_char("36040219700415031")
 PERSON = {"name": "邹德明", "phone": "13970020001", "id_number": DONOR_ID_NUMBER}
@@ -38,37 +34,12 @@ DAY = str(today() - timedelta(days=1))
 
 
 @pytest.fixture
-async def services(stack: LocalStack, unique: str) -> AsyncIterator[Any]:
+async def services(run_services: fixtures.RunServices, unique: str) -> AsyncIterator[Any]:
     # The local dev key: tokens of the `wushe` commands are signed with it too.
     keys = DevKeys.load_or_create(DevKeys.default_dir())
-    common = {
-        "kafka_bootstrap": stack.cfg.kafka_bootstrap,
-        "mongo_url": stack.cfg.mongo_url,
-        "relay_sweep_interval_s": 0.5,
-    }
-    registry = create_registry(
-        RegistrySettings(mongo_db=f"reg_{unique}", ratings_group=f"ratings.{unique}", **common),
-        token_verifier=keys.verifier(),
-    )
-    donations = create_donations(
-        DonationsSettings(
-            mongo_db=f"don_{unique}",
-            registry_copy_group=f"dcopy.{unique}",
-            partner_feed_group=f"dfeed.{unique}",
-            **common,
-        ),
-        token_verifier=keys.verifier(),
-    )
-    tokens = {
-        "jx": {"Authorization": "Bearer " + keys.issue(subject=f"jx-{unique}", region_scope="36")},
-        "hubei": {"Authorization": "Bearer " + keys.issue(subject="hb", region_scope="42")},
-    }
-    async with serve(registry, "registry") as reg, serve(donations, "donations") as don:
-        yield reg, don, donations, tokens
-    client = create_mongo_client(stack.cfg.mongo_url)
-    for db in (f"reg_{unique}", f"don_{unique}"):
-        await client.drop_database(db)
-    await client.close()
+    async with run_services("registry", "donations", keys=keys) as s:
+        tokens = {"jx": s.bearer("36", f"jx-{unique}"), "hubei": s.bearer("42", "hb")}
+        yield s["registry"], s["donations"], s.apps["donations"], tokens
 
 
 async def setup(
@@ -80,50 +51,14 @@ async def setup(
     unique: str,
 ) -> tuple[str, str, str]:
     """A station, a programme, a foundation donor: (station, programme, foundation)."""
-    station = await reg.post(
-        "/stations", headers=h, json={"region_code": township, "status": "operating"}
-    )
-    assert station.status_code == 201, station.text
-    sid = station.json()["station_id"]
-    pid = f"bv-{unique}"
-    created = await reg.post(
-        "/programmes",
-        headers=h,
-        json={
-            "programme_id": pid,
-            "name": "蓝马甲行动",
-            "scope_regions": ["36"],
-            "start_date": str(today() - timedelta(days=100)),
-            "end_date": str(today() + timedelta(days=200)),
-            "total_targets": {"service_sessions": 10},
-        },
-    )
-    assert created.status_code == 201, created.text
-
-    org = await reg.post(
-        "/organisations",
-        headers=h,
-        json={
-            "name": "江西省某慈善基金会",
-            "kind": "foundation",
-            # Unique per test: the foundation's donor id, its key on the shared partner topic,
-            # follows from it, and other tests' funds must not join its ledger.
-            "credit_code": credit_code(unique),
-            "region_code": "36",
-        },
-    )
-    assert org.status_code == 201, org.text
-    org_id = org.json()["org_id"]
-
-    async def copied() -> bool:
-        store = don_app.state.donations.store
-        return (
-            await store.registry.known_station(sid) is not None
-            and await store.registry.known_programme(pid) is not None
-            and await store.registry.organisation(org_id) is not None
-        )
-
-    await wait_for(copied, timeout_s=30, what="the registry copy in donations")
+    sid, pid = await fixtures.new_station(reg, h, township), f"bv-{unique}"
+    start, end = today() - timedelta(days=100), today() + timedelta(days=200)
+    await fixtures.new_programme(reg, h, pid, start, end, total_targets={"service_sessions": 10})
+    # Unique per test: the foundation's donor id, its key on the shared partner topic,
+    # follows from it, and other tests' funds must not join its ledger.
+    code = credit_code(unique)
+    org_id = await fixtures.new_organisation(reg, h, "江西省某慈善基金会", code, "36", "foundation")
+    await fixtures.copied(don_app, [sid], programme=pid, organisations=[org_id])
     as_company = await don.post(
         "/donors", headers=h, json={"kind": "company", "region_code": "36", "org_id": org_id}
     )
@@ -172,10 +107,6 @@ async def one_day_pledge(
 
 def ce_ids(record: Any) -> str:
     return dict(record.headers)["ce_id"].decode()
-
-
-async def writes(app: Any) -> int:
-    return sum([await s.commits.count_documents({}) for s in app.state.ctx.stores.values()])
 
 
 async def test_a_partners_ledger_from_the_stream_equals_reconciliation(
@@ -343,37 +274,12 @@ async def test_a_partners_ledger_from_the_stream_equals_reconciliation(
     first = records[1]
     assert not resumed.apply({k: v.decode() for k, v in first.headers}, json.loads(first.value))
     # The command a partner runs prints the same totals.
-    result = await asyncio.to_thread(
-        CliRunner().invoke,
-        cli.app,
-        [
-            "partner",
-            "follow",
-            "--foundation",
-            fdn,
-            "--bootstrap",
-            stack.cfg.kafka_bootstrap,
-            "--state",
-            str(tmp_path / "cli.json"),
-            "--json",
-        ],
-    )
+    where = ["--bootstrap", stack.cfg.kafka_bootstrap, "--state", str(tmp_path / "cli.json")]
+    follow = ["partner", "follow", "--foundation", fdn, *where]
+    result = await asyncio.to_thread(CliRunner().invoke, cli.app, [*follow, "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["totals"] == report["totals"]
-    rendered = await asyncio.to_thread(
-        CliRunner().invoke,
-        cli.app,
-        [
-            "partner",
-            "follow",
-            "--foundation",
-            fdn,
-            "--bootstrap",
-            stack.cfg.kafka_bootstrap,
-            "--state",
-            str(tmp_path / "cli.json"),
-        ],
-    )
+    rendered = await asyncio.to_thread(CliRunner().invoke, cli.app, follow)
     assert "TOTAL" in rendered.output
     assert "5,500.00" in rendered.output
 
@@ -431,10 +337,7 @@ async def test_fifty_concurrent_allocations_never_exceed_the_pledge(
             {"station_id": sid, "amount_fen": 3_000, "allocated_on": DAY},
         )
 
-    answers = await asyncio.gather(*(allocate(i) for i in range(50)))
-    codes = Counter(r.status_code for r in answers)
-    assert set(codes) <= {201, 409}, codes
-    granted = codes[201]
+    _, granted = await fixtures.at_once(50, allocate)
     assert 1 <= granted <= 100_000 // 3_000
     state = (await don.get(f"/funds/{fund}", headers=h)).json()
     assert state["allocated_fen"] == 3_000 * granted <= 100_000
@@ -471,16 +374,8 @@ async def test_an_allocation_plan_is_one_commit_all_or_none(
     reg, don, don_app, tokens = services
     h = tokens["jx"]
     sid, pid, fdn = await setup(reg, don, don_app, h, "360703100", unique)
-    second = await reg.post(
-        "/stations", headers=h, json={"region_code": "360703101", "status": "operating"}
-    )
-    assert second.status_code == 201, second.text
-    sid2 = second.json()["station_id"]
-
-    async def copied() -> bool:
-        return await don_app.state.donations.store.registry.known_station(sid2) is not None
-
-    await wait_for(copied, timeout_s=30, what="the second station in donations")
+    sid2 = await fixtures.new_station(reg, h, "360703101")
+    await fixtures.copied(don_app, [sid2])
     fund = await one_day_pledge(don, h, f"{unique}-p", fdn, pid, 100_000)
     plans = f"/funds/{fund}/allocation-plans"
 
@@ -490,24 +385,24 @@ async def test_an_allocation_plan_is_one_commit_all_or_none(
             "allocations": [{"station_id": s, "amount_fen": a} for s, a in items],
         }
 
-    before = await writes(don_app)
+    before = await fixtures.commits(don_app)
     over = await post(don, h, plans, f"{unique}-over", plan((sid, 60_000), (sid2, 50_000)))
     assert over.status_code == 409, over.text
     assert over.json()["errors"][0]["loc"] == ["body", "allocations", "1", "amount_fen"]
     unknown = await post(don, h, plans, f"{unique}-unk", plan((sid, 1), ("st-360702999", 1)))
     assert unknown.status_code == 422, unknown.text
     assert unknown.json()["errors"][0]["loc"] == ["body", "allocations", "1", "station_id"]
-    assert await writes(don_app) == before  # neither wrote anything
+    assert await fixtures.commits(don_app) == before  # neither wrote anything
 
     body = plan((sid, 40_000), (sid2, 30_000))
     done = await post(don, h, plans, f"{unique}-plan", body)
     assert done.status_code == 201, done.text
     assert done.json()["allocated_fen"] == 70_000
     assert {a["station_id"] for a in done.json()["allocations"]} == {sid, sid2}
-    assert await writes(don_app) == before + 1  # one commit for the whole plan
+    assert await fixtures.commits(don_app) == before + 1  # one commit for the whole plan
     again = await post(don, h, plans, f"{unique}-plan", body)
     assert again.json() == done.json()
-    assert await writes(don_app) == before + 1
+    assert await fixtures.commits(don_app) == before + 1
     hidden = await post(don, tokens["hubei"], plans, f"{unique}-hb", plan((sid, 1)))
     assert hidden.status_code == 404
     assert (await don.get("/reconciliation", headers=h, params={"funder_id": fdn})).json()["ok"]
@@ -520,7 +415,7 @@ async def test_bad_money_input_is_a_4xx_that_writes_nothing(
     h, hubei = tokens["jx"], tokens["hubei"]
     sid, pid, fdn = await setup(reg, don, don_app, h, "360702006", unique)
     fund = await one_day_pledge(don, h, f"{unique}-p", fdn, pid, 10_000)
-    before = await writes(don_app)
+    before = await fixtures.commits(don_app)
     ok_alloc = {"station_id": sid, "amount_fen": 1_000, "allocated_on": DAY}
     for amount in (100.5, "100", -1, 0, 2**63, 10**30, None, True):
         r = await post(
@@ -594,7 +489,7 @@ async def test_bad_money_input_is_a_4xx_that_writes_nothing(
         assert r.status_code == status, (path, body, r.text)
     missing_key = await don.post(f"/funds/{fund}/allocations", headers=h, json=ok_alloc)
     assert missing_key.status_code == 400
-    assert await writes(don_app) == before
+    assert await fixtures.commits(don_app) == before
     individual = await don.post(
         "/donors",
         headers=h,
@@ -607,4 +502,4 @@ async def test_bad_money_input_is_a_4xx_that_writes_nothing(
     )
     assert individual.status_code == 422
     assert not [s for s in SECRETS if s in individual.text]
-    assert await writes(don_app) == before
+    assert await fixtures.commits(don_app) == before

@@ -4,6 +4,7 @@ entries, and the totals a partner computes from the events. No I/O."""
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pytest
 
@@ -25,13 +26,15 @@ PROGRAMME = KnownProgramme(
 STATION = KnownStation(station_id="st-360402001", region_code="360402001", status="operating")
 
 
-def pledge(amount: int = 100_000, **kw: object) -> tuple[Fund, list[Event]]:
+def pledge(
+    amount: int = 100_000, station: KnownStation | None = None, **kw: object
+) -> tuple[Fund, list[Event]]:
     fund, event = domain.make_pledge(
         fund_id="plg-1",
         donor=FOUNDATION,
         region_code="36",
         programme=PROGRAMME,
-        station=None,
+        station=station,
         amount_fen=amount,
         period_start=date(2026, 1, 1),
         period_end=date(2026, 12, 31),
@@ -58,6 +61,23 @@ def allocate(fund: Fund, aid: str, amount: int) -> tuple[Fund, list[Event]]:
     )
 
 
+def disburse(
+    fund: Fund, did: str, aid: str, amount: int, purpose: str = "goods"
+) -> tuple[Fund, list[Event]]:
+    paid: dict[str, Any] = {"disbursement_id": did, "allocation_id": aid, "amount_fen": amount}
+    return domain.disburse(fund, **paid, on=TODAY, purpose=purpose, today=TODAY)
+
+
+def reverse(
+    fund: Fund, rid: str, entry: tuple[str, str], amount: int, reason: ev.ReversalReason
+) -> tuple[Fund, list[Event]]:
+    """Reverse `amount` of entry (kind, id)."""
+    back: dict[str, Any] = {"reversal_id": rid, "entry_kind": entry[0], "entry_id": entry[1]}
+    return domain.reverse(
+        fund, **back, amount_fen=amount, on=TODAY, reason_code=reason, today=TODAY
+    )
+
+
 def test_a_pledge_needs_whole_fen_one_target_and_instalments_that_add_up() -> None:
     fund, [made] = pledge()
     assert isinstance(made, ev.PledgeMade)
@@ -68,17 +88,7 @@ def test_a_pledge_needs_whole_fen_one_target_and_instalments_that_add_up() -> No
     with pytest.raises(DomainError, match="add up"):
         pledge(instalments=[ev.Instalment(due_on=date(2026, 6, 1), amount_fen=50_000)])
     with pytest.raises(DomainError, match="one programme or one station"):
-        domain.make_pledge(
-            fund_id="x",
-            donor=FOUNDATION,
-            region_code="36",
-            programme=PROGRAMME,
-            station=STATION,
-            amount_fen=1,
-            period_start=TODAY,
-            period_end=TODAY,
-            instalments=[],
-        )
+        pledge(1, station=STATION)
 
 
 def test_gifts_fulfil_a_pledge_up_to_its_amount_and_repeat_harmlessly() -> None:
@@ -108,116 +118,30 @@ def test_allocations_never_exceed_the_pledge_and_disbursements_never_exceed_what
     fund, _ = allocate(fund, "a2", 30_000)
     assert fund.available == 0
     with pytest.raises(Conflict, match="received"):  # nothing has arrived yet
-        domain.disburse(
-            fund,
-            disbursement_id="d1",
-            allocation_id="a1",
-            amount_fen=1,
-            on=TODAY,
-            purpose="goods",
-            today=TODAY,
-        )
+        disburse(fund, "d1", "a1", 1)
     fund, _ = domain.receive_on_pledge(fund, cash("g1", 50_000), today=TODAY)
-    fund, [paid] = domain.disburse(
-        fund,
-        disbursement_id="d1",
-        allocation_id="a1",
-        amount_fen=50_000,
-        on=TODAY,
-        purpose="goods",
-        today=TODAY,
-    )
+    fund, [paid] = disburse(fund, "d1", "a1", 50_000)
     assert isinstance(paid, ev.FundsDisbursed)
     assert paid.region_code == "360402001"
     with pytest.raises(Conflict):
-        domain.disburse(
-            fund,
-            disbursement_id="d2",
-            allocation_id="a2",
-            amount_fen=1,
-            on=TODAY,
-            purpose="goods",
-            today=TODAY,
-        )
+        disburse(fund, "d2", "a2", 1)
 
 
 def test_reversals_are_new_entries_and_respect_what_depends_on_them() -> None:
     fund, _ = pledge()
     fund, _ = domain.receive_on_pledge(fund, cash("g1", 80_000), today=TODAY)
     fund, _ = allocate(fund, "a1", 60_000)
-    fund, _ = domain.disburse(
-        fund,
-        disbursement_id="d1",
-        allocation_id="a1",
-        amount_fen=50_000,
-        on=TODAY,
-        purpose="services",
-        today=TODAY,
-    )
+    fund, _ = disburse(fund, "d1", "a1", 50_000, "services")
     with pytest.raises(Conflict, match="not disbursed"):
-        domain.reverse(
-            fund,
-            reversal_id="r1",
-            entry_kind="allocation",
-            entry_id="a1",
-            amount_fen=20_000,
-            on=TODAY,
-            reason_code="correction",
-            today=TODAY,
-        )
-    fund, [back] = domain.reverse(
-        fund,
-        reversal_id="r1",
-        entry_kind="disbursement",
-        entry_id="d1",
-        amount_fen=20_000,
-        on=TODAY,
-        reason_code="returned_unspent",
-        today=TODAY,
-    )
+        reverse(fund, "r1", ("allocation", "a1"), 20_000, "correction")
+    fund, [back] = reverse(fund, "r1", ("disbursement", "d1"), 20_000, "returned_unspent")
     assert isinstance(back, ev.EntryReversed)
     assert back.station_id == "st-360402001"
-    fund, _ = domain.reverse(
-        fund,
-        reversal_id="r2",
-        entry_kind="allocation",
-        entry_id="a1",
-        amount_fen=30_000,
-        on=TODAY,
-        reason_code="correction",
-        today=TODAY,
-    )
+    fund, _ = reverse(fund, "r2", ("allocation", "a1"), 30_000, "correction")
     with pytest.raises(Conflict, match="paid-out money"):
-        domain.reverse(
-            fund,
-            reversal_id="r3",
-            entry_kind="gift",
-            entry_id="g1",
-            amount_fen=60_000,
-            on=TODAY,
-            reason_code="refund",
-            today=TODAY,
-        )
-    fund, _ = domain.reverse(
-        fund,
-        reversal_id="r3",
-        entry_kind="gift",
-        entry_id="g1",
-        amount_fen=50_000,
-        on=TODAY,
-        reason_code="refund",
-        today=TODAY,
-    )
-    again, none = domain.reverse(
-        fund,
-        reversal_id="r3",
-        entry_kind="gift",
-        entry_id="g1",
-        amount_fen=50_000,
-        on=TODAY,
-        reason_code="refund",
-        today=TODAY,
-    )
+        reverse(fund, "r3", ("gift", "g1"), 60_000, "refund")
+    fund, _ = reverse(fund, "r3", ("gift", "g1"), 50_000, "refund")
+    again, none = reverse(fund, "r3", ("gift", "g1"), 50_000, "refund")
     assert (again, none) == (fund, [])
     assert (fund.received, fund.allocated, fund.disbursed) == (30_000, 30_000, 30_000)
     assert [e.kind for e in fund.entries] == [
@@ -245,16 +169,7 @@ def test_a_gift_fund_allocates_only_its_gift_and_a_refund_waits_for_allocations(
     with pytest.raises(Conflict):
         allocate(fund, "a2", 1)
     with pytest.raises(Conflict, match="reverse allocations first"):
-        domain.reverse(
-            fund,
-            reversal_id="r",
-            entry_kind="gift",
-            entry_id="g",
-            amount_fen=1,
-            on=TODAY,
-            reason_code="refund",
-            today=TODAY,
-        )
+        reverse(fund, "r", ("gift", "g"), 1, "refund")
 
 
 def test_totals_from_events_equal_the_ledger_and_a_difference_is_reported() -> None:
@@ -262,25 +177,8 @@ def test_totals_from_events_equal_the_ledger_and_a_difference_is_reported() -> N
     for step in (
         lambda f: domain.receive_on_pledge(f, cash("g1", 80_000), today=TODAY),
         lambda f: allocate(f, "a1", 60_000),
-        lambda f: domain.disburse(
-            f,
-            disbursement_id="d1",
-            allocation_id="a1",
-            amount_fen=10_000,
-            on=TODAY,
-            purpose="goods",
-            today=TODAY,
-        ),
-        lambda f: domain.reverse(
-            f,
-            reversal_id="r1",
-            entry_kind="gift",
-            entry_id="g1",
-            amount_fen=5_000,
-            on=TODAY,
-            reason_code="refund",
-            today=TODAY,
-        ),
+        lambda f: disburse(f, "d1", "a1", 10_000),
+        lambda f: reverse(f, "r1", ("gift", "g1"), 5_000, "refund"),
     ):
         fund, more = step(fund)
         events += more

@@ -9,6 +9,7 @@ import asyncio
 import pytest
 
 from projector.store import KeptRead, Programmes
+from wushe_dev.testing import wait_for
 
 
 class Store:
@@ -29,13 +30,21 @@ class Store:
             raise ConnectionError("the store is away")
         return seen
 
+    async def asked(self, n: int) -> None:
+        """Wait until `n` reads have reached the store (the last one now at the gate)."""
+
+        async def reached() -> bool:
+            return self.reads >= n
+
+        await wait_for(reached, timeout_s=5, interval_s=0.001, what=f"read {n} at the store")
+
 
 async def test_asks_together_share_the_first_read() -> None:
     store = Store("g1")
     store.gate.clear()
     kept = KeptRead(store.read, ttl_s=60)
     asks = [asyncio.create_task(kept.get()) for _ in range(32)]
-    await asyncio.sleep(0.01)
+    await store.asked(1)
     assert not any(a.done() for a in asks)  # the first asks wait: nothing is known yet
     store.gate.set()
     assert await asyncio.gather(*asks) == ["g1"] * 32
@@ -50,12 +59,12 @@ async def test_an_old_value_is_answered_at_once_while_one_read_brings_the_new() 
     assert await kept.get() == "g1"
     store.value = "g2"
     store.gate.clear()
-    await asyncio.sleep(0.02)
+    await asyncio.sleep(0.02)  # the kept value is now older than ttl_s
     answers = await asyncio.wait_for(asyncio.gather(*(kept.get() for _ in range(32))), 1)
     assert answers == ["g1"] * 32  # not held at the gate
     assert store.reads == 2  # one read behind them all
     store.gate.set()
-    await asyncio.sleep(0.01)
+    await asyncio.wait_for(kept._reading, 1)  # type: ignore[arg-type]
     assert await kept.get() == "g2"
 
 
@@ -64,13 +73,13 @@ async def test_own_change_is_not_overwritten_by_a_read_begun_before_it() -> None
     kept = KeptRead(store.read, ttl_s=0.2)
     assert await kept.get() == "g1"
     store.gate.clear()
-    await asyncio.sleep(0.25)
+    await asyncio.sleep(0.25)  # the kept value is now older than ttl_s
     assert await kept.get() == "g1"
-    await asyncio.sleep(0)  # a read of the old value is now at the gate
+    await store.asked(2)  # a read of the old value is now at the gate
     store.value = "g2"
     kept.put("g2")  # this instance switched: wrote the store, then keeps its own value
     store.gate.set()
-    await asyncio.sleep(0.01)  # the old read is done
+    await asyncio.wait_for(kept._reading, 1)  # type: ignore[arg-type]  # the old read is done
     assert store.reads == 2
     assert await kept.get() == "g2"
 
@@ -80,11 +89,11 @@ async def test_a_failed_read_behind_keeps_the_value_and_a_first_read_fails_loudl
     kept = KeptRead(store.read, ttl_s=0.01)
     assert await kept.get() == "g1"
     store.fail = True
-    await asyncio.sleep(0.02)
+    await asyncio.sleep(0.02)  # the kept value is now older than ttl_s
     assert await kept.get() == "g1"
-    await asyncio.sleep(0.01)  # the read behind failed
+    await asyncio.wait_for(kept._reading, 1)  # type: ignore[arg-type]  # the read behind failed
     assert await kept.get() == "g1"  # still answered, and read again
-    await asyncio.sleep(0.01)
+    await asyncio.wait_for(kept._reading, 1)  # type: ignore[arg-type]
     assert store.reads >= 3
     fresh = KeptRead(store.read, ttl_s=1)
     with pytest.raises(ConnectionError):

@@ -15,9 +15,9 @@ from projector.engine import Projector, Record, ServingModel
 from projector.views import VIEWS
 from projector.views.programme_progress import progress
 from wushe.bus import Delivery
-from wushe.contracts import Envelope
 from wushe.contracts.events import activities as act
 from wushe.contracts.events import registry as reg
+from wushe_dev.builders import envelope, held_activity
 
 START, END = date(2022, 1, 1), date(2024, 12, 31)
 AS_OF = date(2023, 12, 31)
@@ -56,19 +56,7 @@ class Scenario:
 
     def __init__(self, seed: int = 42, stations: int = 462) -> None:
         rng = random.Random(seed)
-        cities = [
-            "3601",
-            "3602",
-            "3603",
-            "3604",
-            "3605",
-            "3606",
-            "3607",
-            "3608",
-            "3609",
-            "3610",
-            "3611",
-        ]
+        cities = [f"36{c:02d}" for c in range(1, 12)]
         self.records: list[Record] = []
         self.expected: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         offsets: dict[tuple[str, int], int] = defaultdict(int)
@@ -78,9 +66,7 @@ class Scenario:
 
         def emit(topic: str, event: Any, subject: str, version: int) -> None:
             partition = sum(subject.encode()) % 3
-            env = Envelope.wrap(event, source="/wushe/test", subject=subject).model_copy(
-                update={"sequence": f"{version:010d}.0000"}
-            )
+            env = envelope(event, subject, version, source="/wushe/test")
             offset = offsets[(topic, partition)]
             offsets[(topic, partition)] += 1
             self.records.append(
@@ -112,28 +98,12 @@ class Scenario:
             intensity = rng.choice([0.2, 0.6, 1.0, 1.3])
             for n in range(int(12 * intensity * 1.2)):
                 day = START + timedelta(days=rng.randrange(700))
-                facts = act.ActivityFacts(
-                    activity_id=f"a-{i}-{n}",
-                    station_id=sid,
-                    region_code=region,
-                    programme_ids=[PID],
-                    service_area="elder_services",
-                    kind="community_event",
-                    activity_date=day,
-                    themes=["anti_fraud"],
-                )
-                counts = act.Counts(sessions=1, person_times={"elders": rng.randint(3, 15)})
-                emit(
-                    act.ACTIVITIES,
-                    act.ActivityHeld(
-                        activity=facts, held_on=day, counts=counts, linkage=act.Linkage()
-                    ),
-                    facts.activity_id,
-                    2,
-                )
+                aid, elders = f"a-{i}-{n}", rng.randint(3, 15)
+                where = {"region_code": region, "programme_ids": [PID], "themes": ["anti_fraud"]}
+                emit(act.ACTIVITIES, held_activity(aid, sid, day, elders, **where), aid, 2)
                 if day <= AS_OF:
                     e["actual:sessions"] += 1
-                    e["actual:person_times:elders"] += counts.person_times["elders"]
+                    e["actual:person_times:elders"] += elders
 
 
 def test_progress_by_group_in_one_pass_equals_progress_of_each_group() -> None:

@@ -26,10 +26,11 @@ from projector.engine import Projector
 from projector.views import VIEWS
 from wushe.auth import DevKeys
 from wushe.contracts import Envelope
-from wushe.contracts.events import activities as act
 from wushe.service import KEEP_ALIVE_S
 from wushe.store import create_mongo_client
+from wushe_dev.builders import envelope, held_activity
 from wushe_dev.devstack import LocalStack, StackConfig, free_port, repo_root, running_stack
+from wushe_dev.fixtures import drop_databases
 from wushe_dev.testing import publish_all, wait_for
 
 REGION = "3699"  # a city code no other test uses: these views hold only this test's events
@@ -40,26 +41,10 @@ def events(n: int, tag: str) -> tuple[list[Envelope], dict[str, int]]:
     out, elders = [], 0
     for i in range(n):
         township = f"{REGION}{i % 40:02d}001"
-        facts = act.ActivityFacts(
-            activity_id=f"act-{tag}-{i}",
-            station_id=f"st-{township}",
-            region_code=township,
-            service_area="elder_services",
-            kind="community_event",
-            activity_date=DAY + timedelta(days=i % 28),
-        )
-        held = act.ActivityHeld(
-            activity=facts,
-            held_on=facts.activity_date,
-            counts=act.Counts(sessions=1, person_times={"elders": 5 + i % 7}),
-            linkage=act.Linkage(),
-        )
+        aid = f"act-{tag}-{i}"
+        held = held_activity(aid, f"st-{township}", DAY + timedelta(days=i % 28), 5 + i % 7)
         elders += 5 + i % 7
-        out.append(
-            Envelope.wrap(held, source="/wushe/activities", subject=facts.activity_id).model_copy(
-                update={"sequence": "0000000002.0000"}
-            )
-        )
+        out.append(envelope(held, aid, 2))
     return out, {"activities": n, "person_times:elders": elders}
 
 
@@ -195,9 +180,7 @@ async def test_sigkill_mid_batch_and_restart_give_exact_views(
     got = await totals(process.url, token)
     assert kills == 2
     assert {k: got.get(k, 0) for k in expected} == expected
-    client = create_mongo_client(stack.cfg.mongo_url)
-    await client.drop_database(f"views_{unique}")
-    await client.close()
+    await drop_databases(stack, f"views_{unique}")
 
 
 async def test_second_instance_joining_and_leaving_mid_stream_gives_exact_views(
@@ -280,9 +263,7 @@ async def _join_and_leave(stack: LocalStack, unique: str, bootstrap: str) -> Non
     finally:
         second.stop()
         first.stop()
-    client = create_mongo_client(stack.cfg.mongo_url)
-    await client.drop_database(f"views_{unique}")
-    await client.close()
+    await drop_databases(stack, f"views_{unique}")
 
 
 async def _applied_past_commit(stack: LocalStack, unique: str, bootstrap: str) -> int:

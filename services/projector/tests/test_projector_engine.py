@@ -17,6 +17,7 @@ from projector.views.activities import ActivityRollup
 from wushe.bus import Delivery
 from wushe.contracts import Envelope
 from wushe.contracts.events import activities as act
+from wushe_dev.builders import activity_facts, corrected_activity, envelope, held_activity
 
 START = date(2026, 1, 1)
 STATIONS = [f"st-3601040{i:02d}" for i in range(2, 12)]
@@ -33,49 +34,19 @@ def scenario(seed: int = 7) -> tuple[list[Record], dict[str, int]]:
         aid = f"act-{n}"
         partition = hash(aid) % 3
         day = START + timedelta(days=rng.randrange(300))
-        facts = act.ActivityFacts(
-            activity_id=aid,
-            station_id=sid,
-            region_code=sid[3:],
-            service_area="elder_services",
-            kind="community_event",
-            activity_date=day,
-        )
-        counts = act.Counts(sessions=rng.randint(1, 3), person_times={"elders": rng.randint(5, 60)})
-        events: list[Any] = [
-            act.ActivityHeld(activity=facts, held_on=day, counts=counts, linkage=act.Linkage())
-        ]
-        final = counts
+        sessions, elders = rng.randint(1, 3), rng.randint(5, 60)
+        held = held_activity(aid, sid, day, elders, sessions=sessions)
+        events: list[Any] = [held]
+        final = held.counts
         if rng.random() < 0.2:
-            fixed = act.Counts(
-                sessions=counts.sessions, person_times={"elders": counts.person_times["elders"] + 7}
+            final = act.Counts(sessions=sessions, person_times={"elders": elders + 7})
+            fixed = corrected_activity(
+                held.activity, held.counts, final, service_area="elder_services"
             )
-            events.append(
-                act.ActivityCorrected(
-                    activity_id=aid,
-                    station_id=sid,
-                    region_code=sid[3:],
-                    correction_no=1,
-                    previous=counts,
-                    counts=fixed,
-                    linkage=act.Linkage(),
-                    reason_code="count_error",
-                    activity_date=day,
-                    service_area="elder_services",
-                )
-            )
-            final = fixed
+            events.append(fixed)
         for version, event in enumerate(events, start=2):
-            env = Envelope.wrap(event, source="/wushe/activities", subject=aid).model_copy(
-                update={"sequence": f"{version:010d}.0000"}
-            )
-            records.append(
-                Record(
-                    Delivery(act.ACTIVITIES, partition, offsets[partition], aid.encode()),
-                    env,
-                    event,
-                )
-            )
+            delivery = Delivery(act.ACTIVITIES, partition, offsets[partition], aid.encode())
+            records.append(Record(delivery, envelope(event, aid, version), event))
             offsets[partition] += 1
         expected["activities"] += 1
         expected["sessions"] += final.sessions
@@ -280,33 +251,16 @@ async def test_a_read_past_refresh_s_is_answered_at_once_and_looks_behind(mongo_
 
 
 def test_correction_contributes_its_difference() -> None:
-    facts = act.ActivityFacts(
-        activity_id="a",
-        station_id="st-1",
-        region_code="360104002",
-        service_area="elder_services",
-        kind="group_work",
-        activity_date=date(2026, 5, 1),
-    )
+    day = date(2026, 5, 1)
+    facts = activity_facts("a", "st-1", day, region_code="360104002", kind="group_work")
     old = act.Counts(sessions=2, person_times={"elders": 30, "residents": 4})
     new = act.Counts(sessions=2, person_times={"elders": 35})
-    event = act.ActivityCorrected(
-        activity_id="a",
-        station_id="st-1",
-        region_code="360104002",
-        correction_no=1,
-        previous=old,
-        counts=new,
-        linkage=act.Linkage(),
-        reason_code="wrong_group",
-        activity_date=date(2026, 5, 1),
-        service_area="elder_services",
+    event = corrected_activity(
+        facts, old, new, reason_code="wrong_group", service_area="elder_services"
     )
-    env = Envelope.wrap(event, source="/s", subject="a")
-    [(bucket, delta)] = list(ActivityRollup().deltas(event, env))
+    [(bucket, delta)] = list(ActivityRollup().deltas(event, envelope(event, "a")))
     assert bucket.day == date(2026, 5, 1)  # the activity's day, not the correction's
     assert delta == {"person_times:elders": 5, "person_times:residents": -4, "person_times": 1}
-    _ = facts
 
 
 def test_people_and_ratings_follow_changes() -> None:

@@ -14,6 +14,7 @@ from projector.views.volunteers import VolunteerRollup
 from wushe.contracts import Envelope, Event
 from wushe.contracts.events import registry as reg
 from wushe.contracts.events import volunteers as vol
+from wushe_dev.builders import FundEvents
 
 DAY = date(2026, 10, 8)
 SERVICE = vol.ServiceRef(
@@ -32,41 +33,19 @@ def fold(view: Any, events: list[Event]) -> dict[str, dict[str, int]]:
 
 
 def test_a_move_takes_the_volunteer_from_one_station_to_the_other() -> None:
+    v1 = {"volunteer_id": "v1", "elder_volunteer": True}
+    at_a = {"station_id": "st-a", "region_code": "360402001"}
+    from_a = {"from_station_id": "st-a", "from_region_code": "360402001"}
+    attendance = {"attendance_id": "a1", "volunteer_id": "v1", "volunteer_station_id": "st-a"}
+    attendance |= {"volunteer_region_code": "360402001", "service": SERVICE, "service_date": DAY}
     events: list[Event] = [
-        vol.VolunteerRegistered(
-            volunteer_id="v1",
-            station_id="st-a",
-            region_code="360402001",
-            registered_on=DAY,
-            age_band="60_plus",
-            elder_volunteer=True,
-        ),
+        vol.VolunteerRegistered(**v1, **at_a, registered_on=DAY, age_band="60_plus"),
         vol.VolunteerMoved(
-            volunteer_id="v1",
-            from_station_id="st-a",
-            from_region_code="360402001",
-            station_id="st-b",
-            region_code="360402002",
-            moved_on=DAY,
-            elder_volunteer=True,
+            **v1, **from_a, station_id="st-b", region_code="360402002", moved_on=DAY
         ),
-        vol.AttendanceApproved(
-            attendance_id="a1",
-            volunteer_id="v1",
-            volunteer_station_id="st-a",
-            volunteer_region_code="360402001",
-            service=SERVICE,
-            service_date=DAY,
-            minutes=150,
-            approved_on=DAY,
-        ),
+        vol.AttendanceApproved(**attendance, minutes=150, approved_on=DAY),
         vol.AttendanceCorrected(
-            attendance_id="a1",
-            volunteer_id="v1",
-            volunteer_station_id="st-a",
-            volunteer_region_code="360402001",
-            service=SERVICE,
-            service_date=DAY,
+            **attendance,
             correction_no=1,
             previous_minutes=150,
             minutes=120,
@@ -80,14 +59,14 @@ def test_a_move_takes_the_volunteer_from_one_station_to_the_other() -> None:
 
 
 def test_backbones_per_programme_count_towards_its_progress() -> None:
-    def promoted(vid: str, station: str) -> Event:
+    def backbone(vid: str, station: str, programme: str | None) -> dict[str, Any]:
+        at = {"station_id": station, "region_code": "360402001"}
+        return {"volunteer_id": vid, **at, "programme_id": programme}
+
+    def promoted(vid: str, station: str, programme: str | None = "blue-vest") -> Event:
+        reason = "service_record" if programme else "nominated"
         return vol.BackbonePromoted(
-            volunteer_id=vid,
-            station_id=station,
-            region_code="360402001",
-            programme_id="blue-vest",
-            promoted_on=DAY,
-            reason_code="service_record",
+            **backbone(vid, station, programme), promoted_on=DAY, reason_code=reason
         )
 
     events = [
@@ -95,21 +74,9 @@ def test_backbones_per_programme_count_towards_its_progress() -> None:
         promoted("v2", "st-a"),
         promoted("v3", "st-b"),
         vol.BackboneDemoted(
-            volunteer_id="v2",
-            station_id="st-a",
-            region_code="360402001",
-            programme_id="blue-vest",
-            demoted_on=DAY,
-            reason_code="inactive",
+            **backbone("v2", "st-a", "blue-vest"), demoted_on=DAY, reason_code="inactive"
         ),
-        vol.BackbonePromoted(  # a general designation is not the programme's
-            volunteer_id="v4",
-            station_id="st-a",
-            region_code="360402001",
-            programme_id=None,
-            promoted_on=DAY,
-            reason_code="nominated",
-        ),
+        promoted("v4", "st-a", None),  # a general designation is not the programme's
     ]
     rows = fold(ProgrammeProgress(), events)
     assert rows == {
@@ -125,67 +92,18 @@ def test_backbones_per_programme_count_towards_its_progress() -> None:
 
 def test_money_follows_gifts_allocations_disbursements_and_reversals() -> None:
     from projector.views.money import MoneyRollup
-    from wushe.contracts.events import donations as don
 
-    base = {"fund_id": "plg-1", "funder_id": "dnr-f"}
+    fund = FundEvents("plg-1", "dnr-f", DAY)
+    gift = fund.gift("g1", 60_000)
+    allocated = fund.allocation("a1", "st-a", 40_000, region_code="360402001")
+    paid = fund.disbursement("d1", allocated, 30_000, "goods")
     events: list[Event] = [
-        don.PledgeMade(
-            **base,
-            programme_id="bv",
-            region_code="36",
-            amount_fen=100_000,
-            period_start=DAY,
-            period_end=DAY,
-        ),
-        don.GiftReceived(
-            **base,
-            gift_id="g1",
-            pledge_linked=True,
-            kind="cash",
-            amount_fen=60_000,
-            receipt_no="R1",
-            received_on=DAY,
-            region_code="36",
-        ),
-        don.FundsAllocated(
-            **base,
-            allocation_id="a1",
-            station_id="st-a",
-            region_code="360402001",
-            amount_fen=40_000,
-            allocated_on=DAY,
-        ),
-        don.FundsDisbursed(
-            **base,
-            disbursement_id="d1",
-            allocation_id="a1",
-            station_id="st-a",
-            region_code="360402001",
-            amount_fen=30_000,
-            paid_on=DAY,
-            purpose="goods",
-        ),
-        don.EntryReversed(
-            **base,
-            reversal_id="r1",
-            entry_kind="disbursement",
-            entry_id="d1",
-            amount_fen=5_000,
-            reversed_on=DAY,
-            reason_code="returned_unspent",
-            station_id="st-a",
-            region_code="360402001",
-        ),
-        don.EntryReversed(
-            **base,
-            reversal_id="r2",
-            entry_kind="gift",
-            entry_id="g1",
-            amount_fen=10_000,
-            reversed_on=DAY,
-            reason_code="refund",
-            region_code="36",
-        ),
+        fund.pledge(100_000),
+        gift,
+        allocated,
+        paid,
+        fund.reversal("r1", paid, 5_000, "returned_unspent"),
+        fund.reversal("r2", gift, 10_000, "refund"),
     ]
     assert fold(MoneyRollup(), events) == {
         "plg-1": {

@@ -5,44 +5,29 @@ from __future__ import annotations
 
 from typing import Any
 
+from wushe_dev.fixtures import commits, created, new_organisation
+
 JX = "36"
 QINGYUNPU_STREET = "360104002"  # 洪都街道, Nanchang
 
 
-async def commits(app: Any) -> int:
-    total = 0
-    for store in app.state.ctx.stores.values():
-        total += await store.commits.count_documents({})
-    return total
+def change(kind: str, on: str, old: dict[str, str], new: dict[str, str]) -> dict[str, Any]:
+    """A boundary change's body; `old` and `new` regions as code: name."""
+    refs = [[{"code": c, "name": n} for c, n in side.items()] for side in (old, new)]
+    return {"kind": kind, "effective_date": on, "old": refs[0], "new": refs[1]}
 
 
 async def test_station_lifecycle(registry: Any, auth: Any) -> None:
     client, _ = registry
     h = auth(JX)
-    org = await client.post(
-        "/organisations",
-        headers=h,
-        json={
-            "name": "南昌市青云谱区社会工作服务中心",
-            "kind": "social_work_org",
-            "credit_code": "91350100M000100Y43",
-            "region_code": "3601",
-        },
+    org_id = await new_organisation(
+        client, h, "南昌市青云谱区社会工作服务中心", "91350100M000100Y43", "3601"
     )
-    created = await client.post(
-        "/stations",
-        headers=h,
-        json={
-            "region_code": QINGYUNPU_STREET,
-            "operator_org_id": org.json()["org_id"],
-            "hotline": "0791-86000000",
-            "contract_start": "2024-01-01",
-            "contract_end": "2026-12-31",
-            "functions": ["elder_service", "minors_protection"],
-        },
-    )
-    assert created.status_code == 201, created.text
-    station = created.json()
+    contract = {"contract_start": "2024-01-01", "contract_end": "2026-12-31"}
+    functions = {"functions": ["elder_service", "minors_protection"]}
+    details = {"hotline": "0791-86000000", **contract, **functions}
+    body = {"region_code": QINGYUNPU_STREET, "operator_org_id": org_id, **details}
+    station = await created(client, "/stations", h, body)
     assert station["station_id"] == "st-360104002"
     assert (station["name"], station["kind"], station["status"]) == (
         "洪都街道社工站",
@@ -56,15 +41,9 @@ async def test_station_lifecycle(registry: Any, auth: Any) -> None:
         f"/stations/{sid}/status", headers=h, json={"to": "operating", "reason": "开站"}
     )
     assert opened.json()["status"] == "operating"
+    rating = {"stars": 5, "rated_by": "江西省民政厅", "rated_on": "2026-06-30"}
     rated = await client.post(
-        f"/stations/{sid}/ratings",
-        headers=h,
-        json={
-            "stars": 5,
-            "rated_by": "江西省民政厅",
-            "rated_on": "2026-06-30",
-            "reason": "五星站点",
-        },
+        f"/stations/{sid}/ratings", headers=h, json={**rating, "reason": "五星站点"}
     )
     assert rated.json()["rating"]["stars"] == 5
     room = await client.post(
@@ -180,20 +159,9 @@ async def test_regions_lookup_and_boundary_change(registry: Any, auth: Any) -> N
     assert "360104002" in {r["code"] for r in found}
 
     await client.post("/stations", headers=h, json={"region_code": QINGYUNPU_STREET})
-    merge = await client.post(
-        "/boundary-changes",
-        headers=h,
-        json={
-            "kind": "merge",
-            "effective_date": "2026-01-01",
-            "reason": "街道合并",
-            "old": [
-                {"code": "360104002", "name": "洪都街道"},
-                {"code": "360104006", "name": "京山街道"},
-            ],
-            "new": [{"code": "360104098", "name": "洪京街道"}],
-        },
-    )
+    hongdu, jingshan = {"360104002": "洪都街道"}, {"360104006": "京山街道"}
+    merged = change("merge", "2026-01-01", hongdu | jingshan, {"360104098": "洪京街道"})
+    merge = await client.post("/boundary-changes", headers=h, json={**merged, "reason": "街道合并"})
     assert merge.status_code == 201, merge.text
     assert merge.json()["stations_moved"] == ["st-360104002"]
 
@@ -205,26 +173,10 @@ async def test_regions_lookup_and_boundary_change(registry: Any, auth: Any) -> N
     assert [s["region_code"] for s in history] == ["360104002", "360104098"]
     assert history[1]["since"] == "2026-01-01"
 
-    again = await client.post(
-        "/boundary-changes",
-        headers=h,
-        json={
-            "kind": "rename",
-            "effective_date": "2026-02-01",
-            "old": [{"code": "360104002", "name": "洪都街道"}],
-            "new": [{"code": "360104002", "name": "新洪都街道"}],
-        },
-    )
+    renamed = change("rename", "2026-02-01", hongdu, {"360104002": "新洪都街道"})
+    again = await client.post("/boundary-changes", headers=h, json=renamed)
     assert again.status_code == 422
     assert again.json()["errors"][0]["loc"][-2:] == ["old[0]", "code"]
-    outside = await client.post(
-        "/boundary-changes",
-        headers=auth("42"),
-        json={
-            "kind": "rename",
-            "effective_date": "2026-02-01",
-            "old": [{"code": "360104100", "name": "青云谱镇"}],
-            "new": [{"code": "360104100", "name": "新镇"}],
-        },
-    )
+    elsewhere = change("rename", "2026-02-01", {"360104100": "青云谱镇"}, {"360104100": "新镇"})
+    outside = await client.post("/boundary-changes", headers=auth("42"), json=elsewhere)
     assert outside.status_code == 403

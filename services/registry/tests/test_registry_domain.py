@@ -1,6 +1,7 @@
 """Pure rules of the registry: regions and boundary changes, stations, targets."""
 
 from datetime import date
+from typing import Any
 
 import pytest
 
@@ -78,13 +79,14 @@ def test_rename_applies_from_its_date(tree: RegionTree) -> None:
     assert tree.with_changes([c], date(2025, 1, 1)).get("360104100").name == "青云谱新镇"  # type: ignore[union-attr]
 
 
+def hongjing_merger() -> BoundaryChange:
+    """洪都 and 京山 merged into 洪京 on 1 June 2025."""
+    old = [ref("360104001", "洪都街道"), ref("360104002", "京山街道")]
+    return change("merge", old, [ref("360104003", "洪京街道")], date(2025, 6, 1))
+
+
 def test_merge_retires_the_old_codes(tree: RegionTree) -> None:
-    c = change(
-        "merge",
-        [ref("360104001", "洪都街道"), ref("360104002", "京山街道")],
-        [ref("360104003", "洪京街道")],
-        date(2025, 6, 1),
-    )
+    c = hongjing_merger()
     domain.check_boundary_change(tree, c)
     after = tree.with_changes([c], date(2025, 6, 1))
     assert after.get("360104001") is None
@@ -138,12 +140,7 @@ def test_bad_boundary_changes_are_refused(
 
 
 def test_a_township_cannot_change_before_it_exists(tree: RegionTree) -> None:
-    merge = change(
-        "merge",
-        [ref("360104001", "洪都街道"), ref("360104002", "京山街道")],
-        [ref("360104003", "洪京街道")],
-        date(2025, 6, 1),
-    )
+    merge = hongjing_merger()
     rename_early = change(
         "rename", [ref("360104003", "洪京街道")], [ref("360104003", "洪京新街道")], date(2025, 1, 1)
     )
@@ -249,12 +246,7 @@ def test_rooms_sit_in_the_stations_township(tree: RegionTree) -> None:
 
 def test_station_follows_a_merge_and_keeps_its_history(tree: RegionTree) -> None:
     s = new_station(tree)
-    merge = change(
-        "merge",
-        [ref("360104001", "洪都街道"), ref("360104002", "京山街道")],
-        [ref("360104003", "洪京街道")],
-        date(2025, 6, 1),
-    )
+    merge = hongjing_merger()
     moved = domain.move_station(s, merge)
     assert moved is not None
     s, event = moved
@@ -364,23 +356,29 @@ def test_certification_and_assignment_history(tree: RegionTree) -> None:
 # --------------------------------------------------------------------------- programmes
 
 
+def programme(scope: Region, start: date, end: date, **named: Any) -> tuple[domain.Programme, Any]:
+    """A programme over `scope` from `start` to `end`: p, without targets, unless `named`."""
+    values = {"programme_id": "p", "name": "x", "funder_org_id": None}
+    values |= {"total_targets": ev.Targets(), "station_targets": ev.Targets(), **named}
+    return domain.create_programme(scope=[scope], start_date=start, end_date=end, **values)
+
+
 def blue_vest(tree: RegionTree) -> domain.Programme:
-    programme, event = domain.create_programme(
-        programme_id="blue-vest",
-        name="蓝马甲行动",
-        funder_org_id="org-f",
-        scope=[tree.require("36")],
-        start_date=date(2022, 1, 1),
-        end_date=date(2024, 12, 31),
-        total_targets=ev.Targets(
-            backbone_volunteers=5000, service_sessions=5544, person_times={"elders": 46000}
-        ),
-        station_targets=ev.Targets(
-            backbone_volunteers=11, service_sessions=12, person_times={"elders": 100}
-        ),
+    total = ev.Targets(
+        backbone_volunteers=5000, service_sessions=5544, person_times={"elders": 46000}
     )
-    assert event.region_code == "36"  # type: ignore[attr-defined]
-    return programme
+    station = ev.Targets(backbone_volunteers=11, service_sessions=12, person_times={"elders": 100})
+    named = {"programme_id": "blue-vest", "name": "蓝马甲行动", "funder_org_id": "org-f"}
+    created, event = programme(
+        tree.require("36"),
+        date(2022, 1, 1),
+        date(2024, 12, 31),
+        **named,
+        total_targets=total,
+        station_targets=station,
+    )
+    assert event.region_code == "36"
+    return created
 
 
 def test_programme_enrolment_and_withdrawal(tree: RegionTree) -> None:
@@ -401,26 +399,8 @@ def test_programme_enrolment_and_withdrawal(tree: RegionTree) -> None:
 
 def test_programme_scope_and_period(tree: RegionTree) -> None:
     with pytest.raises(DomainError, match="end_date"):
-        domain.create_programme(
-            programme_id="p",
-            name="x",
-            funder_org_id=None,
-            scope=[tree.require("36")],
-            start_date=date(2024, 1, 1),
-            end_date=date(2023, 1, 1),
-            total_targets=ev.Targets(),
-            station_targets=ev.Targets(),
-        )
-    narrow, _ = domain.create_programme(
-        programme_id="p",
-        name="x",
-        funder_org_id=None,
-        scope=[tree.require("360111")],
-        start_date=date(2022, 1, 1),
-        end_date=date(2024, 1, 1),
-        total_targets=ev.Targets(),
-        station_targets=ev.Targets(),
-    )
+        programme(tree.require("36"), date(2024, 1, 1), date(2023, 1, 1))
+    narrow, _ = programme(tree.require("360111"), date(2022, 1, 1), date(2024, 1, 1))
     with pytest.raises(DomainError, match="outside the programme's regions"):
         domain.enrol(narrow, [new_station(tree, "360104001")], on=date(2022, 2, 1))
 

@@ -11,10 +11,10 @@ from typing import Any
 from openpyxl import Workbook
 
 from registry import reference
-from wushe.store import EventStore
 from wushe.validators import uscc_check_char
 from wushe_dev.devstack import LocalStack
-from wushe_dev.testing import headers_of, read_topic, wait_for
+from wushe_dev.fixtures import drained
+from wushe_dev.testing import headers_of, read_topic
 
 COLUMNS = [
     "乡镇街道代码",
@@ -68,11 +68,6 @@ def to_csv(rows: list[dict[str, str]]) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
-async def unpublished(app: Any) -> int:
-    store: EventStore = app.state.ctx.store("stations")
-    return await store.unpublished_count()
-
-
 async def test_jiangxi_ledger_of_462_stations(stack: LocalStack, registry: Any, auth: Any) -> None:
     client, app = registry
     ledger = jiangxi_ledger()
@@ -99,7 +94,7 @@ async def test_jiangxi_ledger_of_462_stations(stack: LocalStack, registry: Any, 
         "/stations", headers=auth("36"), params={"status": "operating", "limit": 1}
     )
     assert page.json()["total"] == 462
-    await wait_for(lambda: _is_zero(unpublished(app)), what="relay drained")
+    await drained(app)
 
     ids = {f"st-{r['乡镇街道代码']}" for r in ledger}
     records = [
@@ -134,10 +129,6 @@ async def test_jiangxi_ledger_of_462_stations(stack: LocalStack, registry: Any, 
     changed = await client.post("/imports/stations", headers=headers, content=to_csv(ledger))
     assert changed.json()["updated"] == 1
     assert changed.json()["unchanged"] == 461
-
-
-async def _is_zero(awaitable: Any) -> bool:
-    return await awaitable == 0
 
 
 async def test_row_errors_are_reported_and_valid_rows_accepted(registry: Any, auth: Any) -> None:

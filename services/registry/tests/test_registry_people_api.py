@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from wushe_dev.builders import organisation_body
 from wushe_dev.devstack import LocalStack
-from wushe_dev.testing import read_topic, wait_for
+from wushe_dev.fixtures import created, drained, new_organisation
+from wushe_dev.testing import read_topic
 
 ID_NUMBER = "11010519491231002X"
 PHONE = "13800138000"
@@ -16,39 +18,14 @@ NAME = "王小红"
 async def test_organisations(registry: Any, auth: Any) -> None:
     client, _ = registry
     h = auth("36")
-    org = await client.post(
-        "/organisations",
-        headers=h,
-        json={
-            "name": "南昌市青云谱区社会工作服务中心",
-            "kind": "social_work_org",
-            "credit_code": "91350100M000100Y43",
-            "region_code": "3601",
-        },
-    )
+    body = organisation_body("南昌市青云谱区社会工作服务中心", "91350100M000100Y43", "3601")
+    org = await client.post("/organisations", headers=h, json=body)
     assert org.status_code == 201, org.text
     assert org.json()["org_id"] == "org-91350100M000100Y43"
-    dup = await client.post(
-        "/organisations",
-        headers=h,
-        json={
-            "name": "another name",
-            "kind": "social_work_org",
-            "credit_code": "91350100M000100Y43",
-            "region_code": "3601",
-        },
-    )
+    dup = await client.post("/organisations", headers=h, json={**body, "name": "another name"})
     assert dup.status_code == 409
-    bad = await client.post(
-        "/organisations",
-        headers=h,
-        json={
-            "name": "x",
-            "kind": "foundation",
-            "credit_code": "91350100M000100Y44",
-            "region_code": "36",
-        },
-    )
+    not_a_code = organisation_body("x", "91350100M000100Y44", "36", "foundation")
+    bad = await client.post("/organisations", headers=h, json=not_a_code)
     assert bad.status_code == 422
     assert bad.json()["errors"][0]["loc"][-1] == "credit_code"
     assert "check character" in bad.json()["errors"][0]["msg"]
@@ -74,20 +51,9 @@ async def test_social_worker_personal_data_is_masked_and_never_in_events(
     client, app = registry
     h = auth("36")
     station = await client.post("/stations", headers=h, json={"region_code": "360104002"})
-    created = await client.post(
-        "/social-workers",
-        headers=h,
-        json={
-            "name": NAME,
-            "id_number": ID_NUMBER,
-            "phone": PHONE,
-            "region_code": "360104",
-            "certification": "assistant_social_worker",
-            "general_practice": True,
-        },
-    )
-    assert created.status_code == 201, created.text
-    worker = created.json()
+    person = {"name": NAME, "id_number": ID_NUMBER, "phone": PHONE, "region_code": "360104"}
+    skills = {"certification": "assistant_social_worker", "general_practice": True}
+    worker = await created(client, "/social-workers", h, {**person, **skills})
     assert (worker["name"], worker["phone"], worker["id_number"]) == (
         "王**",
         "138****8000",
@@ -141,11 +107,7 @@ async def test_social_worker_personal_data_is_masked_and_never_in_events(
     for secret in (ID_NUMBER, PHONE, NAME):
         assert secret not in stored
 
-    async def published() -> bool:
-        n = await app.state.ctx.store("social_workers").unpublished_count()
-        return n == 0
-
-    await wait_for(published, what="relay drained")
+    await drained(app)
     # This test's own events (another test's registry may hold the same person: the id
     # follows from the ID number).
     ours = {
@@ -175,39 +137,20 @@ async def test_social_worker_personal_data_is_masked_and_never_in_events(
 async def test_blue_vest_programme_over_enrolled_stations(registry: Any, auth: Any) -> None:
     client, _ = registry
     h = auth("36")
-    funder = await client.post(
-        "/organisations",
-        headers=h,
-        json={
-            "name": "浙江蚂蚁公益基金会",
-            "kind": "foundation",
-            "credit_code": "91350100M000100Y43",
-            "region_code": "36",
-        },
+    funder = await new_organisation(
+        client, h, "浙江蚂蚁公益基金会", "91350100M000100Y43", "36", "foundation"
     )
     codes = ["360104002", "360104006", "360104007", "360104008", "360104009"]
     for code in codes:
         assert (
             await client.post("/stations", headers=h, json={"region_code": code})
         ).status_code == 201
-    created = await client.post(
-        "/programmes",
-        headers=h,
-        json={
-            "programme_id": "blue-vest-jiangxi",
-            "name": "蓝马甲行动",
-            "funder_org_id": funder.json()["org_id"],
-            "scope_regions": ["36"],
-            "start_date": "2022-01-01",
-            "end_date": "2024-12-31",
-            "total_targets": {
-                "backbone_volunteers": 5000,
-                "service_sessions": 5544,
-                "person_times": {"elders": 46000},
-            },
-        },
-    )
-    assert created.status_code == 201, created.text
+    targets: dict[str, Any] = {"backbone_volunteers": 5000, "service_sessions": 5544}
+    targets["person_times"] = {"elders": 46000}
+    programme = {"programme_id": "blue-vest-jiangxi", "name": "蓝马甲行动", "scope_regions": ["36"]}
+    period = {"start_date": "2022-01-01", "end_date": "2024-12-31"}
+    body = {**programme, "funder_org_id": funder, **period, "total_targets": targets}
+    await created(client, "/programmes", h, body)
     enrolled = await client.post(
         "/programmes/blue-vest-jiangxi/enrolments",
         headers=h,
@@ -255,16 +198,8 @@ async def test_blue_vest_programme_over_enrolled_stations(registry: Any, auth: A
     assert (
         await client.get("/programmes/blue-vest-jiangxi", headers=auth("3601"))
     ).status_code == 200
+    hubei = {"programme_id": "hubei", "name": "x", "scope_regions": ["42"]}
     outside = await client.post(
-        "/programmes",
-        headers=h,
-        json={
-            "programme_id": "hubei",
-            "name": "x",
-            "scope_regions": ["42"],
-            "start_date": "2022-01-01",
-            "end_date": "2024-12-31",
-            "total_targets": {},
-        },
+        "/programmes", headers=h, json={**hubei, **period, "total_targets": {}}
     )
     assert outside.status_code == 403

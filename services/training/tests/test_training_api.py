@@ -12,18 +12,14 @@ from typing import Any
 import httpx
 import pytest
 
-from registry.app import create_app as create_registry
 from registry.handlers import follow_evaluation
-from registry.settings import RegistrySettings
-from training.app import create_app as create_training
-from training.settings import TrainingSettings
+from training.domain.evaluations import DEFAULT_WEIGHTS
 from wushe import clock
-from wushe.auth import DevKeys
 from wushe.contracts.events import training as tr
-from wushe.store import create_mongo_client
 from wushe.validators import resident_id_check_char, uscc_check_char
+from wushe_dev import fixtures
 from wushe_dev.devstack import LocalStack
-from wushe_dev.testing import headers_of, read_topic, serve, wait_for
+from wushe_dev.testing import headers_of, read_topic
 
 TODAY = clock.today()
 # A township and a person no other test's registry holds: the registry's ratings consumer
@@ -31,6 +27,7 @@ TODAY = clock.today()
 TOWNSHIP = "360111003"  # 上海路街道, 青山湖区
 WORKER_ID_NUMBER = "36011119850312041" + resident_id_check_char("36011119850312041")
 MONTH_START = TODAY.replace(day=1)
+CHECKLIST = ("plans_checked", "briefings_checked", "photos_checked", "staff_talk", "site_visit")
 SCORES = {
     "administration": 92,
     "service_results": 95,
@@ -41,193 +38,72 @@ SCORES = {
 
 
 @pytest.fixture
-async def services(stack: LocalStack, unique: str) -> AsyncIterator[Any]:
-    keys = DevKeys.generate()
-    common = {
-        "kafka_bootstrap": stack.cfg.kafka_bootstrap,
-        "mongo_url": stack.cfg.mongo_url,
-        "relay_sweep_interval_s": 0.5,
-    }
-    registry = create_registry(
-        RegistrySettings(mongo_db=f"reg_{unique}", ratings_group=f"ratings.{unique}", **common),
-        token_verifier=keys.verifier(),
-    )
-    training = create_training(
-        TrainingSettings(mongo_db=f"trn_{unique}", registry_copy_group=f"copy.{unique}", **common),
-        token_verifier=keys.verifier(),
-    )
-    h = {"Authorization": "Bearer " + keys.issue(subject="jx", region_scope="36")}
-    async with serve(registry, "registry") as reg, serve(training, "training") as trn:
-        yield reg, trn, registry, training, h
-    client = create_mongo_client(stack.cfg.mongo_url)
-    for db in (f"reg_{unique}", f"trn_{unique}"):
-        await client.drop_database(db)
-    await client.close()
+async def services(run_services: fixtures.RunServices) -> AsyncIterator[Any]:
+    async with run_services("registry", "training") as s:
+        apps = s.apps
+        yield s["registry"], s["training"], apps["registry"], apps["training"], s.bearer("36", "jx")
 
 
 async def setup(reg: httpx.AsyncClient, training_app: Any, h: dict[str, str]) -> tuple[str, str]:
-    station = await reg.post(
-        "/stations", headers=h, json={"region_code": TOWNSHIP, "status": "operating"}
-    )
-    assert station.status_code == 201, station.text
-    sid = station.json()["station_id"]
-    worker = await reg.post(
-        "/social-workers",
-        headers=h,
-        json={
-            "name": "刘敏",
-            "id_number": WORKER_ID_NUMBER,
-            "region_code": TOWNSHIP[:6],
-            "certification": "social_worker",
-            "general_practice": True,
-        },
-    )
-    wid = worker.json()["worker_id"]
-    assert (
-        await reg.post(
-            f"/social-workers/{wid}/assignments",
-            headers=h,
-            json={"station_id": sid, "from_date": str(MONTH_START)},
-        )
-    ).status_code == 200
-
-    async def copied() -> bool:
-        copy = training_app.state.training.registry
-        known = await copy.social_worker(wid)
-        return (
-            await copy.station(sid) is not None
-            and known is not None
-            and known.get("station_id") == sid
-        )
-
-    await wait_for(copied, timeout_s=30, what="the registry copy in training")
+    sid = await fixtures.new_station(reg, h, TOWNSHIP)
+    person = {"name": "刘敏", "id_number": WORKER_ID_NUMBER, "region_code": TOWNSHIP[:6]}
+    skills = {"certification": "social_worker", "general_practice": True}
+    wid = (await fixtures.created(reg, "/social-workers", h, {**person, **skills}))["worker_id"]
+    assignment = {"station_id": sid, "from_date": str(MONTH_START)}
+    await fixtures.created(reg, f"/social-workers/{wid}/assignments", h, assignment, 200)
+    await fixtures.copied(training_app, [sid], workers={wid: sid})
     return sid, wid
 
 
 async def evaluator(reg: httpx.AsyncClient, training_app: Any, h: dict[str, str]) -> str:
     """A third-party evaluator (第三方评估机构) in the registry, copied to training."""
     first17 = "52360100" + uuid.uuid4().hex[:9].upper()  # 52: a social service organisation
-    org = await reg.post(
-        "/organisations",
-        headers=h,
-        json={
-            "name": "南昌市社会工作评估中心",
-            "kind": "social_work_org",
-            "credit_code": first17 + uscc_check_char(first17),
-            "region_code": "3601",
-        },
-    )
-    assert org.status_code == 201, org.text
-    org_id: str = org.json()["org_id"]
-
-    async def copied() -> bool:
-        return await training_app.state.training.registry.organisation(org_id) is not None
-
-    await wait_for(copied, timeout_s=30, what="the evaluator in training's registry copy")
+    code = first17 + uscc_check_char(first17)
+    org_id = await fixtures.new_organisation(reg, h, "南昌市社会工作评估中心", code, "3601")
+    await fixtures.copied(training_app, organisations=[org_id])
     return org_id
-
-
-async def writes(app: Any) -> int:
-    return sum([await s.commits.count_documents({}) for s in app.state.ctx.stores.values()])
 
 
 async def test_a_month_of_training_and_supervision(stack: LocalStack, services: Any) -> None:
     reg, trn, _reg_app, trn_app, h = services
     sid, wid = await setup(reg, trn_app, h)
-    course = await trn.post(
-        "/courses",
-        headers=h,
-        json={
-            "course_id": "five-society-linkage",
-            "region_code": "36",
-            "title": "五社联动系列课程",
-            "series": "五社联动",
-            "topics": [
-                "政策解读",
-                "案例撰写",
-                "项目运作",
-                "培育社区社会组织",
-                "志愿者发展",
-                "链接慈善资源",
-            ],
-        },
-    )
-    assert course.status_code == 201, course.text
+    topics = ["政策解读", "案例撰写", "项目运作", "培育社区社会组织", "志愿者发展", "链接慈善资源"]
+    course = {"course_id": "five-society-linkage", "region_code": "36", "topics": topics}
+    course |= {"title": "五社联动系列课程", "series": "五社联动"}
+    await fixtures.created(trn, "/courses", h, course)
 
     session_ids = []
     for week in range(4):  # weekly routine study, and one expert training
         day = min(MONTH_START + timedelta(days=7 * week), TODAY)
         kind = "expert_training" if week == 0 else "routine_study"
-        s = await trn.post(
-            "/sessions",
-            headers=h,
-            json={
-                "region_code": "3601",
-                "course_id": "five-society-linkage",
-                "kind": kind,
-                "mode": "on_site" if week % 2 == 0 else "online",
-                "session_date": str(day),
-                "hours": 3,
-            },
-        )
-        assert s.status_code == 201, s.text
-        sid_ = s.json()["facts"]["session_id"]
+        mode = "on_site" if week % 2 == 0 else "online"
+        facts = {"region_code": "3601", "course_id": "five-society-linkage", "kind": kind}
+        body = {**facts, "mode": mode, "session_date": str(day), "hours": 3}
+        sid_ = (await fixtures.created(trn, "/sessions", h, body))["facts"]["session_id"]
         session_ids.append(sid_)
-        att = await trn.post(
-            f"/sessions/{sid_}/attendance",
-            headers=h,
-            json={
-                "attendances": [
-                    {
-                        "attendee_kind": "social_worker",
-                        "attendee_id": wid,
-                        "station_id": sid,
-                        "hours": 3,
-                        "credits": 1,
-                    },
-                    {"attendee_kind": "volunteer", "attendee_id": f"vol-{week}", "hours": 2},
-                ]
-            },
-        )
+        worker = {"attendee_kind": "social_worker", "attendee_id": wid, "station_id": sid}
+        volunteer = {"attendee_kind": "volunteer", "attendee_id": f"vol-{week}", "hours": 2}
+        attendances = {"attendances": [{**worker, "hours": 3, "credits": 1}, volunteer]}
+        att = await trn.post(f"/sessions/{sid_}/attendance", headers=h, json=attendances)
         assert att.status_code == 200, att.text
         assert att.json()["person_times"] == 2
         assert att.json()["attendee_hours"] == 5
 
     month = TODAY.strftime("%Y-%m")
-    planned = await trn.post(
-        "/supervision-visits",
-        headers=h,
-        json={"station_id": sid, "month": month, "supervisor_id": "sup-jx-1"},
-    )
-    assert planned.status_code == 201, planned.text
-    vid = planned.json()["visit_id"]
-    done = await trn.post(
-        f"/supervision-visits/{vid}/completion",
-        headers=h,
-        json={
-            "visited_on": str(TODAY),
-            "findings": ["活动照片不全", "台账未按月更新"],
-            "checklist": {
-                "plans_checked": True,
-                "briefings_checked": True,
-                "photos_checked": True,
-                "staff_talk": True,
-                "site_visit": True,
-            },
-            "items": [
-                {
-                    "category": "materials",
-                    "description": "补齐照片",
-                    "deadline": str(TODAY + timedelta(days=7)),
-                },
-                {
-                    "category": "service_quality",
-                    "description": "台账",
-                    "deadline": str(TODAY + timedelta(days=14)),
-                },
-            ],
-        },
-    )
+    planned = {"station_id": sid, "month": month, "supervisor_id": "sup-jx-1"}
+    vid = (await fixtures.created(trn, "/supervision-visits", h, planned))["visit_id"]
+    fields = ("category", "description", "deadline")
+    items = [
+        ("materials", "补齐照片", str(TODAY + timedelta(days=7))),
+        ("service_quality", "台账", str(TODAY + timedelta(days=14))),
+    ]
+    completion = {
+        "visited_on": str(TODAY),
+        "findings": ["活动照片不全", "台账未按月更新"],
+        "checklist": dict.fromkeys(CHECKLIST, True),
+        "items": [dict(zip(fields, item, strict=True)) for item in items],
+    }
+    done = await trn.post(f"/supervision-visits/{vid}/completion", headers=h, json=completion)
     assert done.status_code == 200, done.text
     closed = await trn.post(
         f"/supervision-visits/{vid}/items/{vid}-1/closure",
@@ -241,36 +117,24 @@ async def test_a_month_of_training_and_supervision(stack: LocalStack, services: 
     assert overdue[0]["days_overdue"] == 6
 
     org_id = await evaluator(reg, trn_app, h)
-    evaluation = await trn.post(
-        "/evaluations",
-        headers=h,
-        json={
-            "station_id": sid,
-            "evaluator_org_id": org_id,
-            "evaluated_on": str(TODAY),
-            "scores": SCORES,
-        },
+    scored = {"evaluated_on": str(TODAY), "scores": SCORES}
+    body = {"station_id": sid, "evaluator_org_id": org_id, **scored}
+    evaluation = await fixtures.created(trn, "/evaluations", h, body)
+    assert (evaluation["total"], evaluation["stars"]) == (92.2, 5)
+
+    async def station() -> Any:
+        return (await reg.get(f"/stations/{sid}", headers=h)).json()
+
+    rated = await fixtures.eventually(
+        station,
+        lambda s: (s.get("rating") or {}).get("stars") == 5,
+        what="the registry's rating following the evaluation",
     )
-    assert evaluation.status_code == 201, evaluation.text
-    assert (evaluation.json()["total"], evaluation.json()["stars"]) == (92.2, 5)
+    assert rated["rating"]["rated_by"] == org_id
+    assert evaluation["evaluation_id"] in rated["rating"]["reason"]
 
-    async def rated() -> bool:
-        station = (await reg.get(f"/stations/{sid}", headers=h)).json()
-        return (station.get("rating") or {}).get("stars") == 5
-
-    await wait_for(rated, timeout_s=30, what="the registry's rating following the evaluation")
-    rating = (await reg.get(f"/stations/{sid}", headers=h)).json()["rating"]
-    assert rating["rated_by"] == org_id
-    assert evaluation.json()["evaluation_id"] in rating["reason"]
-
-    async def drained() -> bool:
-        n = 0
-        for store in trn_app.state.ctx.stores.values():
-            n += await store.unpublished_count()
-        return n == 0
-
-    await wait_for(drained, what="relay drained")
-    mine = {*session_ids, vid, evaluation.json()["evaluation_id"]}
+    await fixtures.drained(trn_app)
+    mine = {*session_ids, vid, evaluation["evaluation_id"]}
     # Distinct event ids per type: delivery is at least once, so the relay may publish a
     # copy again (a publish the broker confirmed too late), but never a second event.
     ids_of: dict[str, set[str]] = {}
@@ -300,13 +164,7 @@ async def test_a_redelivered_evaluation_rates_once(services: Any) -> None:
         region_code=TOWNSHIP,
         evaluator_org_id="org-e",
         evaluated_on=TODAY,
-        weights={
-            "administration": 15,
-            "service_results": 35,
-            "project_management": 20,
-            "finance": 15,
-            "social_impact": 15,
-        },
+        weights=dict(DEFAULT_WEIGHTS),
         scores=SCORES,
         total=92.2,
         stars=5,
@@ -322,58 +180,19 @@ async def test_a_redelivered_evaluation_rates_once(services: Any) -> None:
 async def test_bad_input_is_4xx_and_writes_nothing(services: Any) -> None:
     reg, trn, _, trn_app, h = services
     sid, wid = await setup(reg, trn_app, h)
-    session = await trn.post(
-        "/sessions",
-        headers=h,
-        json={
-            "region_code": "3601",
-            "kind": "routine_study",
-            "mode": "online",
-            "session_date": str(TODAY),
-            "hours": 2,
-        },
-    )
-    ts = session.json()["facts"]["session_id"]
-    visit = await trn.post(
-        "/supervision-visits",
-        headers=h,
-        json={"station_id": sid, "month": TODAY.strftime("%Y-%m"), "supervisor_id": "s"},
-    )
-    vid = visit.json()["visit_id"]
-    before = await writes(trn_app)
-    steps = {
-        "plans_checked": True,
-        "briefings_checked": True,
-        "photos_checked": True,
-        "staff_talk": True,
-        "site_visit": False,
-    }
+    online = {"kind": "routine_study", "mode": "online", "session_date": str(TODAY), "hours": 2}
+    session = await fixtures.created(trn, "/sessions", h, {"region_code": "3601", **online})
+    ts = session["facts"]["session_id"]
+    visit = {"station_id": sid, "month": TODAY.strftime("%Y-%m"), "supervisor_id": "s"}
+    vid = (await fixtures.created(trn, "/supervision-visits", h, visit))["visit_id"]
+    before = await fixtures.commits(trn_app)
+    steps = {**dict.fromkeys(CHECKLIST, True), "site_visit": False}
+    evaluation = {"station_id": sid, "evaluator_org_id": "e", "evaluated_on": str(TODAY)}
+    tomorrow = str(TODAY + timedelta(days=1))
+    unknown_worker = {"attendee_kind": "social_worker", "attendee_id": "sw-unknown"}
     cases = [
-        (
-            "/sessions",
-            {
-                "region_code": "420102",
-                "kind": "routine_study",
-                "mode": "online",
-                "session_date": str(TODAY),
-                "hours": 2,
-            },
-            403,
-            "region_code",
-        ),
-        (
-            "/sessions",
-            {
-                "region_code": "36",
-                "kind": "routine_study",
-                "mode": "online",
-                "session_date": str(TODAY),
-                "hours": 2,
-                "course_id": "nope",
-            },
-            422,
-            "course_id",
-        ),
+        ("/sessions", {"region_code": "420102", **online}, 403, "region_code"),
+        ("/sessions", {"region_code": "36", **online, "course_id": "nope"}, 422, "course_id"),
         (
             f"/sessions/{ts}/attendance",
             {"attendances": [{"attendee_kind": "social_worker", "attendee_id": wid, "hours": 3}]},
@@ -382,23 +201,14 @@ async def test_bad_input_is_4xx_and_writes_nothing(services: Any) -> None:
         ),
         (
             f"/sessions/{ts}/attendance",
-            {
-                "attendances": [
-                    {"attendee_kind": "social_worker", "attendee_id": "sw-unknown", "hours": 1}
-                ]
-            },
+            {"attendances": [{**unknown_worker, "hours": 1}]},
             422,
             "attendee_id",
         ),
+        ("/supervision-visits", visit, 409, "month"),
         (
             "/supervision-visits",
-            {"station_id": sid, "month": TODAY.strftime("%Y-%m"), "supervisor_id": "s"},
-            409,
-            "month",
-        ),
-        (
-            "/supervision-visits",
-            {"station_id": "st-360104999", "month": "2026-01", "supervisor_id": "s"},
+            {**visit, "station_id": "st-360104999", "month": "2026-01"},
             422,
             "station_id",
         ),
@@ -410,34 +220,14 @@ async def test_bad_input_is_4xx_and_writes_nothing(services: Any) -> None:
         ),
         (
             "/evaluations",
-            {
-                "station_id": sid,
-                "evaluator_org_id": "e",
-                "evaluated_on": str(TODAY + timedelta(days=1)),
-                "scores": SCORES,
-            },
+            {**evaluation, "evaluated_on": tomorrow, "scores": SCORES},
             422,
             "evaluated_on",
         ),
+        ("/evaluations", {**evaluation, "scores": {"finance": 80}}, 422, "scores"),
         (
             "/evaluations",
-            {
-                "station_id": sid,
-                "evaluator_org_id": "e",
-                "evaluated_on": str(TODAY),
-                "scores": {"finance": 80},
-            },
-            422,
-            "scores",
-        ),
-        (
-            "/evaluations",
-            {
-                "station_id": sid,
-                "evaluator_org_id": "org-nobody-knows",
-                "evaluated_on": str(TODAY),
-                "scores": SCORES,
-            },
+            {**evaluation, "evaluator_org_id": "org-nobody-knows", "scores": SCORES},
             422,
             "evaluator_org_id",
         ),
@@ -446,7 +236,7 @@ async def test_bad_input_is_4xx_and_writes_nothing(services: Any) -> None:
         resp = await trn.post(path, headers=h, json=body)
         assert resp.status_code == code, (path, resp.text)
         assert resp.json()["errors"][0]["loc"][-1] == field, (path, resp.json())
-    assert await writes(trn_app) == before
+    assert await fixtures.commits(trn_app) == before
 
 
 async def test_a_session_with_the_callers_id_is_scheduled_once(services: Any) -> None:
@@ -464,12 +254,12 @@ async def test_a_session_with_the_callers_id_is_scheduled_once(services: Any) ->
     first = await trn.post("/sessions", headers=h, json=body)
     assert first.status_code == 201, first.text
     assert first.json()["facts"]["session_id"] == "bv-36-rs-360104-001"
-    before = await writes(trn_app)
+    before = await fixtures.commits(trn_app)
     again = await trn.post("/sessions", headers=h, json={**body, "hours": 3})
     assert again.status_code == 409, again.text
     assert again.json()["field"] == "session_id"
     bad = await trn.post("/sessions", headers=h, json={**body, "session_id": "Bad id"})
     assert bad.status_code == 422
-    assert await writes(trn_app) == before
+    assert await fixtures.commits(trn_app) == before
     got = await trn.get("/sessions/bv-36-rs-360104-001", headers=h)
     assert got.json()["facts"]["hours"] == 2

@@ -1,6 +1,7 @@
 """Pure rules of training: attendance, supervision (overdue items, closure), scoring."""
 
 from datetime import date
+from typing import Any
 
 import pytest
 
@@ -9,39 +10,36 @@ from wushe.contracts.events import training as ev
 from wushe.errors import Conflict, DomainError
 
 TODAY = date(2026, 11, 23)
-ALL_STEPS = ev.Checklist(
-    plans_checked=True,
-    briefings_checked=True,
-    photos_checked=True,
-    staff_talk=True,
-    site_visit=True,
-)
+ALL_STEPS = ev.Checklist(**dict.fromkeys(ev.Checklist.model_fields, True))
 
 
 def visit() -> supervision.SupervisionVisit:
-    v, event = supervision.plan_visit(
-        visit_id="sv-1",
-        station_id="st-1",
-        region_code="360104002",
-        month="2026-11",
-        supervisor_id="sup-1",
+    at = {"station_id": "st-1", "region_code": "360104002"}
+    planned = supervision.SupervisionVisit(
+        visit_id="sv-1", **at, month="2026-11", supervisor_id="sup-1"
     )
+    v, event = supervision.plan_visit(planned)
     assert isinstance(event, ev.SupervisionVisitPlanned)
     return v
 
 
+def complete(
+    v: supervision.SupervisionVisit,
+    on: date = date(2026, 11, 5),
+    checklist: ev.Checklist = ALL_STEPS,
+    items: list[dict[str, Any]] | None = None,
+    findings: list[str] | None = None,
+) -> tuple[supervision.SupervisionVisit, list[Any]]:
+    done = {"visited_on": on, "checklist": checklist, "findings": findings or []}
+    return supervision.complete_visit(v, **done, items=items or [], today=TODAY)
+
+
 def completed() -> supervision.SupervisionVisit:
-    v, events = supervision.complete_visit(
-        visit(),
-        visited_on=date(2026, 11, 5),
-        checklist=ALL_STEPS,
-        findings=["活动照片不全"],
-        today=TODAY,
-        items=[
-            {"category": "materials", "description": "补齐照片", "deadline": date(2026, 11, 20)},
-            {"category": "safety", "description": "消防通道", "deadline": date(2026, 12, 5)},
-        ],
-    )
+    items = [
+        {"category": "materials", "description": "补齐照片", "deadline": date(2026, 11, 20)},
+        {"category": "safety", "description": "消防通道", "deadline": date(2026, 12, 5)},
+    ]
+    v, events = complete(visit(), items=items, findings=["活动照片不全"])
     assert [type(e).__name__ for e in events] == [
         "SupervisionVisitCompleted",
         "RectificationItemOpened",
@@ -53,42 +51,15 @@ def completed() -> supervision.SupervisionVisit:
 def test_all_three_steps_are_required() -> None:
     partial = ALL_STEPS.model_copy(update={"site_visit": False})
     with pytest.raises(DomainError, match="three steps") as err:
-        supervision.complete_visit(
-            visit(),
-            visited_on=date(2026, 11, 5),
-            checklist=partial,
-            findings=[],
-            items=[],
-            today=TODAY,
-        )
+        complete(visit(), checklist=partial)
     assert err.value.field == "checklist.site_visit"
     with pytest.raises(DomainError, match="planned for 2026-11"):
-        supervision.complete_visit(
-            visit(),
-            visited_on=date(2026, 10, 30),
-            checklist=ALL_STEPS,
-            findings=[],
-            items=[],
-            today=TODAY,
-        )
+        complete(visit(), date(2026, 10, 30))
+    same_day = {"category": "other", "description": "x", "deadline": date(2026, 11, 5)}
     with pytest.raises(DomainError, match="after the visit"):
-        supervision.complete_visit(
-            visit(),
-            visited_on=date(2026, 11, 5),
-            checklist=ALL_STEPS,
-            findings=[],
-            today=TODAY,
-            items=[{"category": "other", "description": "x", "deadline": date(2026, 11, 5)}],
-        )
+        complete(visit(), items=[same_day])
     with pytest.raises(Conflict, match="already completed"):
-        supervision.complete_visit(
-            completed(),
-            visited_on=date(2026, 11, 6),
-            checklist=ALL_STEPS,
-            findings=[],
-            items=[],
-            today=TODAY,
-        )
+        complete(completed(), date(2026, 11, 6))
 
 
 def test_overdue_items_and_closure() -> None:
@@ -113,54 +84,17 @@ def test_overdue_items_and_closure() -> None:
 @pytest.mark.parametrize(
     ("scores", "total", "stars"),
     [
-        (
-            {
-                "administration": 90,
-                "service_results": 95,
-                "project_management": 90,
-                "finance": 88,
-                "social_impact": 92,
-            },
-            91.8,
-            5,
-        ),
-        (
-            {
-                "administration": 80,
-                "service_results": 80,
-                "project_management": 80,
-                "finance": 80,
-                "social_impact": 80,
-            },
-            80.0,
-            4,
-        ),
-        (
-            {
-                "administration": 70,
-                "service_results": 60,
-                "project_management": 75,
-                "finance": 65,
-                "social_impact": 70,
-            },
-            66.8,  # 66.75 rounds half to even
-            2,
-        ),
-        (
-            {
-                "administration": 40,
-                "service_results": 50,
-                "project_management": 50,
-                "finance": 60,
-                "social_impact": 55,
-            },
-            50.8,
-            1,
-        ),
+        ((90, 95, 90, 88, 92), 91.8, 5),
+        ((80, 80, 80, 80, 80), 80.0, 4),
+        ((70, 60, 75, 65, 70), 66.8, 2),  # 66.75 rounds half to even
+        ((40, 50, 50, 60, 55), 50.8, 1),
     ],
 )
-def test_evaluation_scoring(scores: dict, total: float, stars: int) -> None:  # type: ignore[type-arg]
-    assert evaluations.score(dict(evaluations.DEFAULT_WEIGHTS), scores) == (total, stars)
+def test_evaluation_scoring(scores: tuple[int, ...], total: float, stars: int) -> None:
+    """Scores by dimension: administration, service results, project management, finance,
+    social impact."""
+    by_dimension = dict(zip(evaluations.DIMENSIONS, scores, strict=True))
+    assert evaluations.score(dict(evaluations.DEFAULT_WEIGHTS), by_dimension) == (total, stars)  # type: ignore[arg-type]
 
 
 def test_evaluation_inputs_are_checked() -> None:
@@ -175,15 +109,14 @@ def test_evaluation_inputs_are_checked() -> None:
     assert err.value.field == "scores.finance"
 
 
+def scheduled(kind: str = "routine_study", **facts: Any) -> ev.TrainingSessionScheduled:
+    """Session ts-1 in Nanchang: on site, three hours on 10 November, unless `facts` say."""
+    values = {"mode": "on_site", "session_date": date(2026, 11, 10), "hours": 3, **facts}
+    return ev.TrainingSessionScheduled(session_id="ts-1", region_code="3601", kind=kind, **values)
+
+
 def test_attendance_rules() -> None:
-    facts = ev.TrainingSessionScheduled(
-        session_id="ts-1",
-        region_code="3601",
-        kind="expert_training",
-        mode="on_site",
-        session_date=date(2026, 11, 10),
-        hours=3,
-    )
+    facts = scheduled("expert_training")
     session, _ = sessions.schedule_session(facts)
     a = ev.Attendance(attendee_kind="social_worker", attendee_id="sw-1", hours=3, credits=1)
     session, events = sessions.record_attendance(session, [a], today=TODAY)
@@ -203,15 +136,7 @@ def test_attendance_rules() -> None:
 def test_hours_from_check_in_and_out() -> None:
     from datetime import datetime
 
-    facts = ev.TrainingSessionScheduled(
-        session_id="ts-1",
-        region_code="3601",
-        kind="routine_study",
-        mode="on_site",
-        session_date=date(2026, 11, 10),
-        hours=3,
-    )
-    session, _ = sessions.schedule_session(facts)
+    session, _ = sessions.schedule_session(scheduled())
     at = datetime(2026, 11, 10, 9, 0)
     assert (
         sessions.attended_hours(session, None, at, datetime(2026, 11, 10, 11, 20), field="a")
@@ -259,15 +184,7 @@ def test_an_evaluation_checks_its_date_scores_then_evaluator() -> None:
 
 
 def test_a_session_names_a_known_course() -> None:
-    facts = ev.TrainingSessionScheduled(
-        session_id="ts-1",
-        region_code="3601",
-        course_id="c-1",
-        kind="routine_study",
-        mode="online",
-        session_date=TODAY,
-        hours=2,
-    )
+    facts = scheduled(course_id="c-1", mode="online", session_date=TODAY, hours=2)
     with pytest.raises(DomainError, match="unknown course c-1"):
         sessions.schedule_session(facts, course_known=False)
     assert sessions.schedule_session(facts)[0].facts == facts

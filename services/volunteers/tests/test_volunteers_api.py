@@ -17,21 +17,14 @@ from typing import Any
 import httpx
 import pytest
 
-from activities.app import create_app as create_activities
-from activities.settings import ActivitiesSettings
-from registry.app import create_app as create_registry
-from registry.settings import RegistrySettings
-from volunteers.app import create_app as create_volunteers
 from volunteers.handlers import ActivityFollower
-from volunteers.settings import VolunteersSettings
 from wushe import bus, clock
-from wushe.auth import DevKeys
 from wushe.contracts import REGISTRY, Envelope
 from wushe.contracts.events import activities as act
 from wushe.contracts.events import volunteers as ev
-from wushe.store import create_mongo_client
 from wushe_dev.devstack import LocalStack
-from wushe_dev.testing import person, read_topic, serve, wait_for
+from wushe_dev.fixtures import RunServices, at_once, commits, copied, new_programme, new_station
+from wushe_dev.testing import person, read_topic, wait_for
 
 ELDER = person("胡桂兰", "19560312", "024", "13970010001")
 ADULT = person("熊建华", "19850704", "013", "13970010002")
@@ -41,118 +34,52 @@ YESTERDAY = clock.today() - timedelta(days=1)
 
 
 @pytest.fixture
-async def services(stack: LocalStack, unique: str) -> AsyncIterator[Any]:
-    keys = DevKeys.generate()
-    common = {
-        "kafka_bootstrap": stack.cfg.kafka_bootstrap,
-        "mongo_url": stack.cfg.mongo_url,
-        "relay_sweep_interval_s": 0.5,
-    }
-    registry = create_registry(
-        RegistrySettings(mongo_db=f"reg_{unique}", ratings_group=f"ratings.{unique}", **common),
-        token_verifier=keys.verifier(),
-    )
-    activities = create_activities(
-        ActivitiesSettings(
-            mongo_db=f"act_{unique}", registry_copy_group=f"acopy.{unique}", **common
-        ),
-        token_verifier=keys.verifier(),
-    )
-    volunteers = create_volunteers(
-        VolunteersSettings(
-            mongo_db=f"vol_{unique}",
-            registry_copy_group=f"vcopy.{unique}",
-            activities_group=f"vact.{unique}",
-            **common,
-        ),
-        token_verifier=keys.verifier(),
-    )
-    tokens = {
-        "jx": {"Authorization": "Bearer " + keys.issue(subject="jx", region_scope="36")},
-        "hubei": {"Authorization": "Bearer " + keys.issue(subject="hb", region_scope="42")},
-        "export": {
-            "Authorization": "Bearer "
-            + keys.issue(subject="jx-export", region_scope="36", roles=["pii_export"])
-        },
-    }
-    async with (
-        serve(registry, "registry") as reg,
-        serve(activities, "activities") as acts,
-        serve(volunteers, "volunteers") as vol,
-    ):
-        yield reg, acts, vol, volunteers, tokens, activities
-    client = create_mongo_client(stack.cfg.mongo_url)
-    for db in (f"reg_{unique}", f"act_{unique}", f"vol_{unique}"):
-        await client.drop_database(db)
-    await client.close()
+async def services(run_services: RunServices) -> AsyncIterator[Any]:
+    async with run_services("registry", "activities", "volunteers") as s:
+        tokens = {"jx": s.bearer("36", "jx"), "hubei": s.bearer("42", "hb")}
+        tokens["export"] = s.bearer("36", "jx-export", ["pii_export"])
+        clients = [s[n] for n in ("registry", "activities", "volunteers")]
+        yield *clients, s.apps["volunteers"], tokens, s.apps["activities"]
 
 
 async def setup_registry(
     reg: httpx.AsyncClient, vol_app: Any, h: dict[str, str], townships: list[str], programme: str
 ) -> list[str]:
-    sids = []
-    for code in townships:
-        created = await reg.post(
-            "/stations", headers=h, json={"region_code": code, "status": "operating"}
-        )
-        assert created.status_code == 201, created.text
-        sids.append(created.json()["station_id"])
-    created = await reg.post(
-        "/programmes",
-        headers=h,
-        json={
-            "programme_id": programme,
-            "name": "蓝马甲行动",
-            "scope_regions": ["36"],
-            "start_date": str(clock.today() - timedelta(days=200)),
-            "end_date": str(clock.today() + timedelta(days=100)),
-            "total_targets": {"backbone_volunteers": 10, "service_sessions": 12},
-            "station_targets": {"backbone_volunteers": 5},
-        },
+    sids = [await new_station(reg, h, code) for code in townships]
+    start, end = clock.today() - timedelta(days=200), clock.today() + timedelta(days=100)
+    targets = {"backbone_volunteers": 10, "service_sessions": 12}
+    station_targets = {"backbone_volunteers": 5}
+    await new_programme(
+        reg, h, programme, start, end, sids, total_targets=targets, station_targets=station_targets
     )
-    assert created.status_code == 201, created.text
-    enrolled = await reg.post(
-        f"/programmes/{programme}/enrolments",
-        headers=h,
-        json={"station_ids": sids, "enrolled_on": str(clock.today() - timedelta(days=200))},
-    )
-    assert enrolled.status_code == 200, enrolled.text
-
-    async def copied() -> bool:
-        store = vol_app.state.volunteers.store
-        known = await store.registry.known_programme(programme)
-        return (
-            all([await store.registry.known_station(s) is not None for s in sids])
-            and known is not None
-            and set(sids) <= set(known.enrolled)
-            and known.counts_backbones
-        )
-
-    await wait_for(copied, timeout_s=30, what="the registry copy in volunteers")
+    await copied(vol_app, sids, programme=programme, enrolled=sids)
     return sids
 
 
+def shift_body(sid: str, starts_at: str, ends_at: str, duty: str) -> dict[str, str]:
+    """A duty shift yesterday at station `sid`."""
+    times = {"shift_date": str(YESTERDAY), "starts_at": starts_at, "ends_at": ends_at}
+    return {"station_id": sid, **times, "duty": duty}
+
+
+async def one_station(
+    services: Any, township: str, unique: str
+) -> tuple[httpx.AsyncClient, Any, dict[str, str], str]:
+    """The volunteers client and app, a Jiangxi token's headers, and a station at `township`
+    enrolled in a programme of its own."""
+    reg, _, vol, vol_app, tokens, _ = services
+    (sid,) = await setup_registry(reg, vol_app, tokens["jx"], [township], f"bv-{unique}")
+    return vol, vol_app, tokens["jx"], sid
+
+
 async def register(vol: httpx.AsyncClient, h: dict[str, str], who: dict[str, str], sid: str) -> str:
-    r = await vol.post(
-        "/volunteers",
-        headers=h,
-        json={
-            **who,
-            "station_id": sid,
-            "skills": ["anti_fraud"],
-            "registered_on": str(YESTERDAY - timedelta(days=30)),
-        },
-    )
+    since = str(YESTERDAY - timedelta(days=30))
+    body = {**who, "station_id": sid, "skills": ["anti_fraud"], "registered_on": since}
+    r = await vol.post("/volunteers", headers=h, json=body)
     assert r.status_code == 201, r.text
-    body = r.json()
-    assert who["name"] not in r.text
-    assert who["id_number"] not in r.text
-    assert who["phone"] not in r.text
-    return str(body["volunteer_id"])
-
-
-async def writes(app: Any) -> int:
-    return sum([await s.commits.count_documents({}) for s in app.state.ctx.stores.values()])
+    for secret in ("name", "id_number", "phone"):
+        assert who[secret] not in r.text
+    return str(r.json()["volunteer_id"])
 
 
 def events_of(records: list[Any], cls: type[Any], **match: Any) -> list[Any]:
@@ -221,15 +148,7 @@ async def test_hours_reach_kafka_once_and_backbones_follow_from_the_events(
 
     # A shift yesterday: checked in and out by the station, approved by it.
     shift = await vol.post(
-        "/shifts",
-        headers=h,
-        json={
-            "station_id": s1,
-            "shift_date": str(YESTERDAY),
-            "starts_at": "09:00",
-            "ends_at": "12:00",
-            "duty": "助餐点值班",
-        },
+        "/shifts", headers=h, json=shift_body(s1, "09:00", "12:00", "助餐点值班")
     )
     assert shift.status_code == 201, shift.text
     shift_id = shift.json()["shift_id"]
@@ -253,16 +172,7 @@ async def test_hours_reach_kafka_once_and_backbones_follow_from_the_events(
     assert approved.json()["balance"] == 0  # no rules were in force yesterday
 
     # An activity yesterday lists who served; its verification approves their hours.
-    async def activities_know_the_enrolment() -> bool:
-        store = acts_app.state.activities.store
-        known = await store.registry.known_programme(programme)
-        return (
-            known is not None
-            and s1 in known.enrolled
-            and await store.registry.known_station(s1) is not None
-        )
-
-    await wait_for(activities_know_the_enrolment, timeout_s=30, what="the copy in activities")
+    await copied(acts_app, [s1], programme=programme, enrolled=[s1])
     planned = await acts.post(
         "/activities",
         headers=h,
@@ -322,7 +232,7 @@ async def test_hours_reach_kafka_once_and_backbones_follow_from_the_events(
 
     # Replaying the activity's events through the follower changes nothing.
     store = vol_app.state.volunteers.store
-    before = await writes(vol_app)
+    before = await commits(vol_app)
     acts_records = await read_topic(stack.cfg.kafka_bootstrap, act.ACTIVITIES)
     follower = ActivityFollower(store, daily_maximum=600)
     replayed = 0
@@ -335,7 +245,7 @@ async def test_hours_reach_kafka_once_and_backbones_follow_from_the_events(
         await follower.on_event(REGISTRY.decode(envelope), envelope, at)
         replayed += 1
     assert replayed == 3  # planned, held, verified
-    assert await writes(vol_app) == before
+    assert await commits(vol_app) == before
 
     # Every approved attendance reached Kafka exactly once.
     expected = {(v_elder, "shift", 150), (v_elder, "activity", 120), (v_other, "activity", 90)}
@@ -395,17 +305,8 @@ async def approved_hours(
     vol: httpx.AsyncClient, h: dict[str, str], vid: str, sid: str, hours: tuple[int, int]
 ) -> str:
     """A shift yesterday, checked in and out and approved: hours[0]..hours[1] o'clock."""
-    shift = await vol.post(
-        "/shifts",
-        headers=h,
-        json={
-            "station_id": sid,
-            "shift_date": str(YESTERDAY),
-            "starts_at": f"{hours[0]:02d}:00",
-            "ends_at": f"{hours[1]:02d}:00",
-            "duty": "热线值守",
-        },
-    )
+    times = (f"{hours[0]:02d}:00", f"{hours[1]:02d}:00")
+    shift = await vol.post("/shifts", headers=h, json=shift_body(sid, *times, "热线值守"))
     assert shift.status_code == 201, shift.text
     start = datetime.combine(YESTERDAY, time(hours[0]), tzinfo=clock.CHINA)
     end = datetime.combine(YESTERDAY, time(hours[1]), tzinfo=clock.CHINA)
@@ -456,11 +357,9 @@ async def with_points(
 
 
 async def test_fifty_concurrent_redemptions_never_take_the_balance_below_zero(
-    stack: LocalStack, services: Any, unique: str
+    services: Any, unique: str
 ) -> None:
-    reg, _acts, vol, vol_app, tokens, _ = services
-    h = tokens["jx"]
-    (sid,) = await setup_registry(reg, vol_app, h, ["360702001"], f"bv-{unique}")
+    vol, vol_app, h, sid = await one_station(services, "360702001", unique)
     vid = await with_points(vol, vol_app, h, sid, ELDER)
 
     async def redeem(i: int) -> httpx.Response:
@@ -470,10 +369,7 @@ async def test_fifty_concurrent_redemptions_never_take_the_balance_below_zero(
             json={"points": 7, "item": "食用油一桶"},
         )
 
-    answers = await asyncio.gather(*(redeem(i) for i in range(50)))
-    codes = Counter(r.status_code for r in answers)
-    assert set(codes) <= {201, 409}, codes
-    granted = codes[201]
+    answers, granted = await at_once(50, redeem)
     assert 1 <= granted <= 100 // 7
     ledger = (await vol.get(f"/volunteers/{vid}/attendances", headers=h)).json()
     assert ledger["balance"] == 100 - 7 * granted >= 0
@@ -514,14 +410,11 @@ async def test_fifty_concurrent_redemptions_never_take_the_balance_below_zero(
     assert after["redeemed"] == 7 * granted
 
 
-async def test_bad_input_is_a_4xx_that_writes_nothing(
-    stack: LocalStack, services: Any, unique: str
-) -> None:
-    reg, _acts, vol, vol_app, tokens, _ = services
-    h, hubei = tokens["jx"], tokens["hubei"]
-    (sid,) = await setup_registry(reg, vol_app, h, ["360702002"], f"bv-{unique}")
+async def test_bad_input_is_a_4xx_that_writes_nothing(services: Any, unique: str) -> None:
+    vol, vol_app, h, sid = await one_station(services, "360702002", unique)
+    hubei = services[4]["hubei"]
     vid = await register(vol, h, ADULT, sid)
-    before = await writes(vol_app)
+    before = await commits(vol_app)
     bad_check = ADULT["id_number"][:17] + ("0" if ADULT["id_number"][17] != "0" else "1")
     minor = person("熊小明", "20130601", "011", "13970010009")
     cases: list[tuple[str, str, dict[str, Any], dict[str, str], int, str]] = [
@@ -598,13 +491,7 @@ async def test_bad_input_is_a_4xx_that_writes_nothing(
         (
             "post",
             "/shifts",
-            {
-                "station_id": sid,
-                "shift_date": str(YESTERDAY),
-                "starts_at": "12:00",
-                "ends_at": "09:00",
-                "duty": "x",
-            },
+            shift_body(sid, "12:00", "09:00", "x"),
             h,
             422,
             "ends_at",
@@ -645,11 +532,11 @@ async def test_bad_input_is_a_4xx_that_writes_nothing(
         json={"points": 5, "item": "米"},
     )
     assert r.status_code == 409  # no points yet
-    assert await writes(vol_app) == before
+    assert await commits(vol_app) == before
     # Registering the same person again at the same station creates nothing new.
     again = await vol.post("/volunteers", headers=h, json={**ADULT, "station_id": sid})
     assert (again.status_code, again.json()["volunteer_id"]) == (201, vid)
-    assert await writes(vol_app) == before
+    assert await commits(vol_app) == before
 
     # Bulk registration: good rows registered, a bad row reported by row and field, a
     # person already registered unchanged; importing the file again changes nothing.
@@ -670,18 +557,15 @@ async def test_bad_input_is_a_4xx_that_writes_nothing(
     assert (body["rows"], body["created"], body["unchanged"]) == (4, 1, 1)
     assert [(e["row"], e["field"]) for e in body["errors"]] == [(2, "id_number"), (4, "skills.0")]
     assert SECRETS[0] not in report.text
-    assert await writes(vol_app) == before + 1
+    assert await commits(vol_app) == before + 1
     again = await vol.post("/imports/volunteers", headers=csv_headers, content=sheet.encode())
     assert (again.json()["created"], again.json()["unchanged"]) == (0, 2)
-    assert await writes(vol_app) == before + 1
+    assert await commits(vol_app) == before + 1
 
 
-async def test_teams_certificates_and_the_national_export(
-    stack: LocalStack, services: Any, unique: str
-) -> None:
-    reg, _acts, vol, vol_app, tokens, _ = services
-    h = tokens["jx"]
-    (sid,) = await setup_registry(reg, vol_app, h, ["360702003"], f"bv-{unique}")
+async def test_teams_certificates_and_the_national_export(services: Any, unique: str) -> None:
+    vol, vol_app, h, sid = await one_station(services, "360702003", unique)
+    tokens = services[4]
     vid = await register(vol, h, OTHER, sid)
     other = await register(vol, h, ADULT, sid)
     team = await vol.post(

@@ -4,6 +4,7 @@ certificates. No I/O."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 import pytest
 
@@ -88,6 +89,12 @@ def rules(pph: int = 10, bonuses: list[ev.Bonus] | None = None) -> PointsRules:
 # --------------------------------------------------------------------------- identity
 
 
+def identity(id_number: str, phone: str | None = None, consent: bool = False) -> domain.Identity:
+    return domain.check_identity(
+        name="王", id_number=id_number, phone=phone, guardian_consent=consent, on=TODAY
+    )
+
+
 def test_registration_checks_the_id_number_and_derives_age_and_elder_status() -> None:
     person = domain.check_identity(
         name=" 王秀英 ",
@@ -101,42 +108,24 @@ def test_registration_checks_the_id_number_and_derives_age_and_elder_status() ->
         "0" if resident_id(date(1958, 3, 9))[17] != "0" else "1"
     )
     with pytest.raises(DomainError) as err:
-        domain.check_identity(
-            name="王", id_number=bad, phone=None, guardian_consent=False, on=TODAY
-        )
+        identity(bad)
     assert err.value.field == "id_number"
 
 
 def test_minors_need_a_guardians_consent_and_young_children_are_refused() -> None:
     teen = resident_id(date(2011, 5, 1))
     with pytest.raises(DomainError) as err:
-        domain.check_identity(
-            name="李", id_number=teen, phone=None, guardian_consent=False, on=TODAY
-        )
+        identity(teen)
     assert err.value.field == "guardian_consent"
-    ok = domain.check_identity(
-        name="李", id_number=teen, phone=None, guardian_consent=True, on=TODAY
-    )
+    ok = identity(teen, consent=True)
     assert domain.age_band(ok.age) == "under_18"
     with pytest.raises(DomainError, match="at least 8"):
-        domain.check_identity(
-            name="李",
-            id_number=resident_id(date(2020, 5, 1)),
-            phone=None,
-            guardian_consent=True,
-            on=TODAY,
-        )
+        identity(resident_id(date(2020, 5, 1)), consent=True)
 
 
 def test_a_bad_mobile_is_named() -> None:
     with pytest.raises(DomainError) as err:
-        domain.check_identity(
-            name="王",
-            id_number=resident_id(date(1980, 1, 1)),
-            phone="12345",
-            guardian_consent=False,
-            on=TODAY,
-        )
+        identity(resident_id(date(1980, 1, 1)), "12345")
     assert err.value.field == "phone"
 
 
@@ -144,81 +133,51 @@ def test_a_bad_mobile_is_named() -> None:
 
 
 def promote(
-    v: Volunteer, p: KnownProgramme | None = None, pid: str | None = "prg-blue"
+    v: Volunteer,
+    p: KnownProgramme | None,
+    pid: str | None = "prg-blue",
+    reason: ev.BackboneReason = "service_record",
 ) -> tuple[Volunteer, object]:
-    return domain.promote(
-        v,
-        p or programme(),
-        programme_id=pid,
-        on=date(2026, 3, 1),
-        reason_code="service_record",
-        note="",
-        today=TODAY,
+    on = date(2026, 3, 1)
+    return domain.promote(v, p, programme_id=pid, on=on, reason_code=reason, note="", today=TODAY)
+
+
+def demote(v: Volunteer, on: date, note: str = "") -> tuple[Volunteer, object]:
+    return domain.demote(
+        v, programme_id="prg-blue", on=on, reason_code="inactive", note=note, today=TODAY
     )
 
 
 def test_backbone_promotion_is_per_programme_that_counts_backbones() -> None:
-    v, event = promote(volunteer())
+    v, event = promote(volunteer(), programme())
     assert isinstance(event, ev.BackbonePromoted)
     assert (event.programme_id, event.station_id) == ("prg-blue", "st-1")
     with pytest.raises(Conflict):
-        promote(v)  # already a backbone for this programme
-    general, _ = domain.promote(
-        v,
-        None,
-        programme_id=None,
-        on=date(2026, 3, 1),
-        reason_code="nominated",
-        note="",
-        today=TODAY,
-    )
+        promote(v, programme())  # already a backbone for this programme
+    general, _ = promote(v, None, None, "nominated")
     assert set(general.backbone) == {"prg-blue", "general"}
     with pytest.raises(DomainError, match="does not count backbones"):
         promote(volunteer(), programme(counts_backbones=False))
     with pytest.raises(DomainError, match="not enrolled"):
         promote(volunteer(), programme(enrolled=["st-2"]))
     with pytest.raises(DomainError, match="unknown programme"):
-        domain.promote(
-            volunteer(),
-            None,
-            programme_id="prg-x",
-            on=date(2026, 3, 1),
-            reason_code="other",
-            note="",
-            today=TODAY,
-        )
+        promote(volunteer(), None, "prg-x", "other")
 
 
 def test_demotion_needs_a_backbone_and_a_date_after_the_promotion() -> None:
-    v, _ = promote(volunteer())
+    v, _ = promote(volunteer(), programme())
     with pytest.raises(DomainError, match="before the promotion"):
-        domain.demote(
-            v,
-            programme_id="prg-blue",
-            on=date(2026, 2, 1),
-            reason_code="inactive",
-            note="",
-            today=TODAY,
-        )
-    v, event = domain.demote(
-        v,
-        programme_id="prg-blue",
-        on=date(2026, 6, 1),
-        reason_code="inactive",
-        note="半年未参加",
-        today=TODAY,
-    )
+        demote(v, date(2026, 2, 1))
+    v, event = demote(v, date(2026, 6, 1), "半年未参加")
     assert isinstance(event, ev.BackboneDemoted)
     assert v.backbone == {}
     assert [h["action"] for h in v.history] == ["promoted", "demoted"]
     with pytest.raises(Conflict):
-        domain.demote(
-            v, programme_id="prg-blue", on=TODAY, reason_code="inactive", note="", today=TODAY
-        )
+        demote(v, TODAY)
 
 
 def test_moving_station_ends_backbone_status_at_the_old_station() -> None:
-    v, _ = promote(volunteer())
+    v, _ = promote(volunteer(), programme())
     new_station = KnownStation(station_id="st-2", region_code="360103002", status="operating")
     moved, events = domain.move(v, new_station, on=date(2026, 7, 1), today=TODAY)
     assert [type(e).__name__ for e in events] == ["BackboneDemoted", "VolunteerMoved"]
@@ -349,6 +308,23 @@ def test_rules_are_never_retroactive() -> None:
     assert r2.in_force(TODAY).version == 2  # type: ignore[union-attr]
 
 
+def correct(
+    ledger: Ledger, v: Volunteer, aid: str, minutes: int, note: str
+) -> tuple[Ledger, list[object]]:
+    """The attendance's minutes corrected (a time error) under 10 points an hour."""
+    fixed, events = domain.correct(
+        ledger,
+        v,
+        aid,
+        minutes=minutes,
+        reason_code="time_error",
+        note=note,
+        on=TODAY,
+        rules=rules(10),
+    )
+    return fixed, list(events)
+
+
 def test_only_recorded_attendances_are_approved_and_approved_ones_are_corrected() -> None:
     v = volunteer(elder_volunteer=False)
     ledger, _, aid = approved(v, 120, rules(10))
@@ -357,26 +333,8 @@ def test_only_recorded_attendances_are_approved_and_approved_ones_are_corrected(
     with pytest.raises(Conflict):
         domain.reject(ledger, aid, reason_code="not_served", note="")
     with pytest.raises(DomainError, match="更正说明"):
-        domain.correct(
-            ledger,
-            v,
-            aid,
-            minutes=60,
-            reason_code="time_error",
-            note=" ",
-            on=TODAY,
-            rules=rules(10),
-        )
-    fixed, events = domain.correct(
-        ledger,
-        v,
-        aid,
-        minutes=60,
-        reason_code="time_error",
-        note="签退时间登记错误",
-        on=TODAY,
-        rules=rules(10),
-    )
+        correct(ledger, v, aid, 60, " ")
+    fixed, events = correct(ledger, v, aid, 60, "签退时间登记错误")
     corrected, taken_back = events
     assert isinstance(corrected, ev.AttendanceCorrected)
     assert (corrected.previous_minutes, corrected.minutes) == (120, 60)
@@ -389,16 +347,7 @@ def test_a_take_back_stops_at_zero_when_the_points_were_already_spent() -> None:
     v = volunteer(elder_volunteer=False)
     ledger, _, aid = approved(v, 120, rules(10))
     ledger, _, _ = domain.redeem(ledger, v, redemption_id="r1", points=15, item="大米", on=TODAY)
-    ledger, events = domain.correct(
-        ledger,
-        v,
-        aid,
-        minutes=0,
-        reason_code="time_error",
-        note="未实际参加",
-        on=TODAY,
-        rules=rules(10),
-    )
+    ledger, events = correct(ledger, v, aid, 0, "未实际参加")
     assert events[1].points == -5  # type: ignore[attr-defined]
     assert ledger.balance == 0
 
@@ -437,50 +386,28 @@ def test_an_activity_correction_is_followed_once_per_correction_number() -> None
 # --------------------------------------------------------------------------- certificates
 
 
+def certificate(v: Volunteer, ledger: Ledger, start: date, end: date) -> dict[str, Any]:
+    return domain.certificate_record(
+        v, ledger, period_start=start, period_end=end, issued_on=TODAY, issuer="t"
+    )
+
+
 def test_the_certificate_record_is_canonical_and_any_change_changes_its_id() -> None:
     v = volunteer(elder_volunteer=False)
     ledger, _, _ = approved(v, 120, rules(10), date(2026, 10, 8))
-    record = domain.certificate_record(
-        v,
-        ledger,
-        period_start=date(2026, 10, 1),
-        period_end=date(2026, 10, 31),
-        issued_on=TODAY,
-        issuer="t",
-    )
+    record = certificate(v, ledger, date(2026, 10, 1), date(2026, 10, 31))
     assert record["approved_minutes"] == 120
     assert record["approved_hours"] == "2.00"
     assert record["name"] == "王*"  # masked: a certificate never carries the full ID number
-    same = domain.certificate_record(
-        v,
-        ledger,
-        period_start=date(2026, 10, 1),
-        period_end=date(2026, 10, 31),
-        issued_on=TODAY,
-        issuer="t",
-    )
+    same = certificate(v, ledger, date(2026, 10, 1), date(2026, 10, 31))
     assert domain.certificate_id(same) == domain.certificate_id(record)
     altered = {**record, "approved_minutes": 1200}
     assert domain.certificate_id(altered) != domain.certificate_id(record)
-    empty = domain.certificate_record(
-        v,
-        ledger,
-        period_start=date(2026, 11, 1),
-        period_end=date(2026, 11, 20),
-        issued_on=TODAY,
-        issuer="t",
-    )
+    empty = certificate(v, ledger, date(2026, 11, 1), date(2026, 11, 20))
     assert empty["entries"] == []
     assert empty["approved_minutes"] == 0
     with pytest.raises(DomainError, match="past service"):
-        domain.certificate_record(
-            v,
-            ledger,
-            period_start=TODAY,
-            period_end=TODAY + timedelta(days=1),
-            issued_on=TODAY,
-            issuer="t",
-        )
+        certificate(v, ledger, TODAY, TODAY + timedelta(days=1))
 
 
 def test_china_time_decides_the_service_day() -> None:

@@ -178,6 +178,17 @@ async def raw_body(msg: Any) -> Any:
     return msg.body
 
 
+@dataclass(frozen=True)
+class Retries:
+    """How a consumer retries a record: an application error up to `max_attempts` times
+    (then the record is dead-lettered), an infrastructure error without limit; waits double
+    from `retry_backoff_s` up to `max_backoff_s`."""
+
+    max_attempts: int = 3
+    retry_backoff_s: float = 0.2
+    max_backoff_s: float = 10.0
+
+
 async def publish_dead_letter(
     broker: KafkaBroker,
     record: Any,
@@ -185,13 +196,12 @@ async def publish_dead_letter(
     error: str,
     attempts: int,
     group_id: str,
-    retry_backoff_s: float,
-    max_backoff_s: float,
+    retries: Retries,
 ) -> None:
     """Send a record to `<topic>.dlq` with its origin and error; retry until it is there,
     since the record may not be acked before (it would be lost)."""
     headers = dead_letter_headers(record, error=error, attempts=attempts, group_id=group_id)
-    delay = retry_backoff_s
+    delay = retries.retry_backoff_s
     while True:
         try:
             await broker.publish(
@@ -212,20 +222,19 @@ async def publish_dead_letter(
         except Exception as exc:
             log.warning("DLQ publish failed, retrying in %.1fs: %s", delay, exc)
             await asyncio.sleep(delay)
-            delay = min(max_backoff_s, max(delay, 0.05) * 2)
+            delay = min(retries.max_backoff_s, max(delay, 0.05) * 2)
 
 
 async def run_with_retries(
     call: Callable[[], Awaitable[None]],
     *,
     what: str,
-    max_attempts: int,
-    retry_backoff_s: float,
-    max_backoff_s: float,
+    retries: Retries,
 ) -> Exception | None:
     """Run `call` until it succeeds (None) or fails `max_attempts` times with an application
     error (that error). Infrastructure errors are retried with capped backoff, unbounded:
     an outage is not the message's fault and must not send it to the DLQ."""
+    max_attempts, backoff_s = retries.max_attempts, retries.retry_backoff_s
     failures, transient = 0, 0
     while True:
         try:
@@ -233,7 +242,7 @@ async def run_with_retries(
             return None
         except TRANSIENT_ERRORS as exc:
             transient += 1
-            delay = min(max_backoff_s, retry_backoff_s * 2 ** min(transient, 8))
+            delay = min(retries.max_backoff_s, backoff_s * 2 ** min(transient, 8))
             log.warning(
                 "transient failure on %s, retry in %.1fs: %s", what, delay, type(exc).__name__
             )
@@ -250,7 +259,7 @@ async def run_with_retries(
             )
             if failures >= max_attempts:
                 return exc
-            await asyncio.sleep(retry_backoff_s * 2 ** (failures - 1))
+            await asyncio.sleep(backoff_s * 2 ** (failures - 1))
 
 
 class StayInGroup:
@@ -335,9 +344,7 @@ def subscribe(
     group_id: str,
     handler: Handler,
     registry: EventRegistry = REGISTRY,
-    max_attempts: int = 3,
-    retry_backoff_s: float = 0.2,
-    max_backoff_s: float = 10.0,
+    retries: Retries = Retries(),
     **subscriber_kwargs: Any,
 ) -> Any:
     """Register `handler` for `topics` as an at-least-once consumer in `group_id`.
@@ -346,23 +353,16 @@ def subscribe(
     redelivers the message): see `wushe.store.Inbox`.
     """
 
-    dead_letter = _dead_letters(broker, group_id, retry_backoff_s, max_backoff_s)
+    dead_letter = functools.partial(publish_dead_letter, broker, group_id=group_id, retries=retries)
 
     async def consume_record(record: Any, what: str) -> None:
         decoded = await _decode(record, registry, dead_letter)
         if decoded is None:
             return
-        error = await run_with_retries(
-            lambda: handler(*decoded),
-            what=what,
-            max_attempts=max_attempts,
-            retry_backoff_s=retry_backoff_s,
-            max_backoff_s=max_backoff_s,
-        )
+        error = await run_with_retries(lambda: handler(*decoded), what=what, retries=retries)
         if error is not None:
-            await dead_letter(
-                record, error=f"{type(error).__name__}: {error}", attempts=max_attempts
-            )
+            attempts = retries.max_attempts
+            await dead_letter(record, error=f"{type(error).__name__}: {error}", attempts=attempts)
 
     return _manual_subscriber(
         broker,
@@ -385,11 +385,9 @@ def subscribe_batch(
     *topics: str,
     group_id: str,
     handler: BatchHandler,
-    registry: EventRegistry = REGISTRY,
-    max_attempts: int = 3,
-    retry_backoff_s: float = 0.2,
-    max_backoff_s: float = 10.0,
     max_records: int = 500,
+    registry: EventRegistry = REGISTRY,
+    retries: Retries = Retries(),
     **subscriber_kwargs: Any,
 ) -> Any:
     """Like `subscribe`, a batch at a time (projections: one write per bucket per batch).
@@ -400,7 +398,7 @@ def subscribe_batch(
     dead-lettered; the handler must be idempotent (the projector's engine applies each
     record once)."""
 
-    dead_letter = _dead_letters(broker, group_id, retry_backoff_s, max_backoff_s)
+    dead_letter = functools.partial(publish_dead_letter, broker, group_id=group_id, retries=retries)
 
     async def consume_batch(batch: Any, _: str) -> None:
         parsed: list[tuple[Event, Envelope, Delivery]] = []
@@ -418,17 +416,11 @@ def subscribe_batch(
                     await dead_letter(
                         raws[(d.topic, d.partition, d.offset)],
                         error="the handler kept failing",
-                        attempts=max_attempts,
+                        attempts=retries.max_attempts,
                     )
 
     async def attempt(items: list[tuple[Event, Envelope, Delivery]]) -> bool:
-        error = await run_with_retries(
-            lambda: handler(items),
-            what="a batch",
-            max_attempts=max_attempts,
-            retry_backoff_s=retry_backoff_s,
-            max_backoff_s=max_backoff_s,
-        )
+        error = await run_with_retries(lambda: handler(items), what="a batch", retries=retries)
         return error is None
 
     return _manual_subscriber(
@@ -446,18 +438,6 @@ def subscribe_batch(
 
 
 DeadLetter = Callable[..., Awaitable[None]]
-
-
-def _dead_letters(
-    broker: KafkaBroker, group_id: str, retry_backoff_s: float, max_backoff_s: float
-) -> DeadLetter:
-    return functools.partial(
-        publish_dead_letter,
-        broker,
-        group_id=group_id,
-        retry_backoff_s=retry_backoff_s,
-        max_backoff_s=max_backoff_s,
-    )
 
 
 async def _decode(

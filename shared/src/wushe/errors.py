@@ -6,6 +6,11 @@ and bulk imports into per-row errors.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
 
 class DomainError(ValueError):
     """A command broke a rule (422). `field` names the input at fault, dotted for nesting."""
@@ -26,3 +31,12 @@ class Conflict(DomainError):
 
 class NotFound(DomainError):
     status = 404
+
+
+def valid(field: str, check: Callable[..., T], value: Any, **options: Any) -> T:
+    """`check(value, **options)` (a `wushe.validators` check), its ValueError answered as a
+    broken rule of `field`."""
+    try:
+        return check(value, **options)
+    except ValueError as exc:
+        raise DomainError(field, str(exc)) from None

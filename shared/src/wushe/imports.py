@@ -135,6 +135,23 @@ async def read_body(request: Request, limit: int) -> tuple[bytes, str]:
     return bytes(body), request.headers.get("content-type", "").split(";")[0].strip()
 
 
+async def upload(
+    request: Request,
+    *,
+    model: type[BaseModel],
+    max_bytes: int,
+    max_rows: int,
+    normalise: Callable[[dict[str, Any]], dict[str, Any]] = clean,
+) -> list[Row | RowError]:
+    """The rows of an import route's body; a body that is no table of rows is answered here
+    (413 too large, 415 not a format `records` reads, 400 or 422 unreadable or empty)."""
+    data, content_type = await read_body(request, max_bytes)
+    try:
+        return parse(data, content_type, model=model, max_rows=max_rows, normalise=normalise)
+    except ImportFormatError as exc:
+        raise HTTPException(exc.status, str(exc)) from None
+
+
 def parse(
     data: bytes,
     content_type: str,

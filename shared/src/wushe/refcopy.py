@@ -12,9 +12,8 @@ dead-letters it with that reason: never silently counted.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from faststream.kafka import KafkaBroker
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -24,7 +23,11 @@ from wushe.contracts import Envelope, Event
 from wushe.contracts.events import registry as reg
 from wushe.contracts.known import KnownProgramme, KnownStation, check_station
 
+if TYPE_CHECKING:
+    from wushe.service import ServiceContext
+
 Doc = dict[str, Any]
+COPIED_TOPICS = (reg.STATIONS, reg.PROGRAMMES, reg.SOCIAL_WORKERS, reg.ORGANISATIONS)
 
 
 class RegistryCopy:
@@ -34,25 +37,9 @@ class RegistryCopy:
         self.social_workers: AsyncCollection[Doc] = db["known_social_workers"]
         self.organisations: AsyncCollection[Doc] = db["known_organisations"]
 
-    def subscribe(
-        self,
-        broker: KafkaBroker,
-        *,
-        group_id: str,
-        max_attempts: int = 3,
-        retry_backoff_s: float = 0.2,
-    ) -> None:
-        bus.subscribe(
-            broker,
-            reg.STATIONS,
-            reg.PROGRAMMES,
-            reg.SOCIAL_WORKERS,
-            reg.ORGANISATIONS,
-            group_id=group_id,
-            handler=self.on_event,
-            max_attempts=max_attempts,
-            retry_backoff_s=retry_backoff_s,
-        )
+    def subscribe(self, ctx: ServiceContext[Any], *, group_id: str) -> None:
+        """Keep this copy from the registry's topics, as the consumer group `group_id`."""
+        ctx.subscribe(*COPIED_TOPICS, group_id=group_id, handler=self.on_event)
 
     async def on_event(self, event: Event, _: Envelope, at: bus.Delivery) -> None:
         if isinstance(

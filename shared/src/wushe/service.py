@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -25,6 +25,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from wushe import bus, guards, heap, problems, telemetry
 from wushe.auth import TokenVerifier
 from wushe.lag import LagMonitor, subscriptions
+from wushe.pii import Vault
 from wushe.settings import ServiceSettings
 from wushe.store import Doc, EventStore, Relay, create_mongo_client
 from wushe.topics import TopicSpec, ensure_topics
@@ -62,6 +63,34 @@ class ServiceContext(Generic[S]):
 
     def store(self, aggregate: str) -> EventStore:
         return self.stores[aggregate]
+
+    def vault(self) -> Vault:
+        """The personal-data vault of the configured key (`wushe.pii`)."""
+        return Vault.for_environment(
+            self.settings.pii_key.get_secret_value(), self.settings.environment
+        )
+
+    def subscribe(self, *topics: str, group_id: str, handler: bus.Handler) -> Any:
+        """`wushe.bus.subscribe` on this service's broker, retried as its settings say."""
+        return bus.subscribe(
+            self.broker, *topics, group_id=group_id, handler=handler, **self._retries()
+        )
+
+    def subscribe_batch(
+        self, *topics: str, group_id: str, handler: bus.BatchHandler, **more: Any
+    ) -> Any:
+        """`wushe.bus.subscribe_batch` likewise (`more`: its `max_records`, say)."""
+        return bus.subscribe_batch(
+            self.broker, *topics, group_id=group_id, handler=handler, **self._retries(), **more
+        )
+
+    def _retries(self) -> dict[str, Any]:
+        return {
+            "retries": bus.Retries(
+                max_attempts=self.settings.consumer_max_attempts,
+                retry_backoff_s=self.settings.consumer_retry_backoff_s,
+            )
+        }
 
 
 class Health(BaseModel):
@@ -277,3 +306,44 @@ def app_from_env(settings_cls: type[S], create_app: Callable[[S], FastAPI]) -> F
     settings = settings_cls()
     telemetry.configure_logging(settings.log_level)
     return create_app(settings)
+
+
+@dataclass(frozen=True)
+class Service(Generic[S]):
+    """A service described once; its `create_app` and `app_from_env` follow from it.
+
+    `wire` subscribes the service's consumers and answers what its routers reach on
+    `app.state`, by name; `topics` are those it owns whose settings matter."""
+
+    settings: type[S]
+    title: str
+    routers: Sequence[APIRouter]
+    aggregates: Sequence[str]
+    wire: Callable[[ServiceContext[S]], Mapping[str, object]]
+    topics: Sequence[TopicSpec] = ()
+
+    def create_app(
+        self,
+        settings: S,
+        *,
+        token_verifier: TokenVerifier | None = None,
+        tracer_provider: TracerProvider | None = None,
+    ) -> FastAPI:
+        state: dict[str, object] = {}
+        app = create_service_app(
+            settings,
+            title=self.title,
+            routers=self.routers,
+            aggregates=self.aggregates,
+            register_handlers=lambda ctx: state.update(self.wire(ctx)),
+            token_verifier=token_verifier,
+            tracer_provider=tracer_provider,
+            topics=self.topics,
+        )
+        for name, value in state.items():
+            setattr(app.state, name, value)
+        return app
+
+    def app_from_env(self) -> FastAPI:
+        """The process entry point's factory (`uvicorn --factory <service>.app:app_from_env`)."""
+        return app_from_env(self.settings, self.create_app)

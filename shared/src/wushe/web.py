@@ -1,12 +1,15 @@
-"""Small pieces every service's routers share: strict bodies, paging, domain errors as 4xx."""
+"""Small pieces every service's routers share: strict bodies and their fields, pages of a
+listing, answers built from a state (personal data masked), domain errors as 4xx."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
-from fastapi import HTTPException, Query
+from fastapi import Depends, HTTPException, Query
 from pydantic import BaseModel, BeforeValidator, ConfigDict
 
 from wushe import clock
@@ -24,14 +27,80 @@ def _iso_only(value: Any) -> Any:
 IsoDate = Annotated[date, BeforeValidator(_iso_only)]
 IsoDateTime = Annotated[datetime, BeforeValidator(_iso_only)]
 
+A = TypeVar("A", bound=BaseModel)
+
 Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0, le=1_000_000)]
+
+
+class Page(BaseModel):
+    """One page of a listing, and how many there are in all. A listing's page names the model
+    of its items: `class StationPage(Page): items: list[StationOut]`."""
+
+    items: list[Any]
+    total: int
+    limit: int
+    offset: int
+
+
+P = TypeVar("P", bound=Page)
+
+
+@dataclass(frozen=True)
+class Window:
+    """The page a listing is asked for: its `limit` and `offset` query parameters."""
+
+    limit: int
+    offset: int
+
+    @property
+    def bounds(self) -> dict[str, int]:
+        return {"limit": self.limit, "offset": self.offset}
+
+    def of(self, page: type[P], items: Sequence[Any], total: int) -> P:
+        return page(items=items, total=total, **self.bounds)
+
+
+async def window(limit: Limit = 50, offset: Offset = 0) -> Window:
+    return Window(limit, offset)
+
+
+# A listing route's page: its query parameters come after the route's own.
+Paging = Annotated[Window, Depends(window)]
 
 
 class Strict(BaseModel):
     """Request bodies refuse unknown fields: no mass assignment of ids, regions or amounts."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+def answer(model: type[A], state: BaseModel, **values: Any) -> A:
+    """A response model from a state: the state's fields it shares, `values` for the rest."""
+    return model(**state.model_dump(include=set(model.model_fields) - set(values)), **values)
+
+
+def fields(
+    body: BaseModel, *, exclude: Collection[str] = (), on: str | None = None
+) -> dict[str, Any]:
+    """A body's fields as given, for a rule that takes them by name (nested models kept:
+    `model_dump` would make them dicts). `on`: the body's field for the day the command
+    happened (`paid_on`, `left_on`), which the rules call `on`."""
+    given = {name: value for name, value in body if name not in exclude and name != on}
+    if on is not None:
+        given["on"] = getattr(body, on)
+    return given
+
+
+def masked(record: Any, *, hidden: bool = False) -> dict[str, str | None]:
+    """A person's name, ID number and phone as an answer shows them: masked (None if hidden)."""
+    if hidden:
+        return {"name": None, "id_number": None, "phone": None}
+    return {
+        "name": record.name_masked,
+        "id_number": record.id_number_masked,
+        "phone": record.phone_masked,
+    }
 
 
 def today() -> date:

@@ -11,17 +11,16 @@ from wushe.contracts import Event
 from wushe.contracts.known import KnownProgramme, KnownStation
 from wushe.refcopy import RegistryCopy
 from wushe.service import ServiceContext
-from wushe.store import ConcurrencyError, EventStore, NewCommit
+from wushe.store import ConcurrencyError, NewCommit, in_region, page
 
+AGGREGATES = ("activities", "household_visits", "client_files")
 # Bulk writes: one round trip per this many activities instead of several per row.
 BATCH = 500
 
 
 class ActivitiesStore:
     def __init__(self, ctx: ServiceContext[Any]) -> None:
-        self.activities: EventStore = ctx.store("activities")
-        self.visits: EventStore = ctx.store("household_visits")
-        self.client_files: EventStore = ctx.store("client_files")
+        self.activities, self.visits, self.client_files = map(ctx.store, AGGREGATES)
         self.registry = RegistryCopy(ctx.db)
 
     async def list_activities(
@@ -33,21 +32,10 @@ class ActivitiesStore:
         limit: int,
         offset: int,
     ) -> tuple[list[tuple[Activity, int]], int]:
-        query: dict[str, Any] = {"facts.region_code": {"$regex": f"^{within}"}}
+        query = in_region(within, "facts.region_code", status=status)
         if station_id:
             query["facts.station_id"] = station_id
-        if status:
-            query["status"] = status
-        total = await self.activities.current.count_documents(query)
-        cursor = self.activities.current.find(query).sort("_id", 1).skip(offset).limit(limit)
-        rows = [
-            (
-                Activity.model_validate({k: v for k, v in d.items() if k not in ("_id", "_v")}),
-                int(d["_v"]),
-            )
-            async for d in cursor
-        ]
-        return rows, total
+        return await page(self.activities, Activity, query, limit=limit, offset=offset)
 
     async def activity(self, activity_id: str) -> tuple[Activity | None, int]:
         """Whatever its region: the caller has named it by a reference of their own."""

@@ -2,40 +2,20 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
-from opentelemetry.sdk.trace import TracerProvider
-
 from donations import api, handlers
 from donations.settings import DonationsSettings
 from donations.store import AGGREGATES, DonationsStore
-from wushe import service
-from wushe.auth import TokenVerifier
-from wushe.pii import Vault
-from wushe.service import create_service_app
+from wushe.service import Service, ServiceContext
 from wushe.topics import PARTNER_TOPIC
 
 
-def create_app(
-    settings: DonationsSettings,
-    *,
-    token_verifier: TokenVerifier | None = None,
-    tracer_provider: TracerProvider | None = None,
-) -> FastAPI:
-    app = create_service_app(
-        settings,
-        title="Wushe donations",
-        routers=[api.router],
-        aggregates=AGGREGATES,
-        register_handlers=handlers.register,
-        token_verifier=token_verifier,
-        tracer_provider=tracer_provider,
-        topics=[PARTNER_TOPIC],
-    )
-    vault = Vault.for_environment(settings.pii_key.get_secret_value(), settings.environment)
-    app.state.donations = api.Donations(DonationsStore(app.state.ctx), vault)
-    return app
+def wire(ctx: ServiceContext[DonationsSettings]) -> dict[str, object]:
+    handlers.register(ctx)
+    return {"donations": api.Donations(DonationsStore(ctx), ctx.vault())}
 
 
-def app_from_env() -> FastAPI:
-    """The process entry point's factory (uvicorn --factory donations.app:app_from_env)."""
-    return service.app_from_env(DonationsSettings, create_app)
+SERVICE = Service(
+    DonationsSettings, "Wushe donations", [api.router], AGGREGATES, wire, topics=[PARTNER_TOPIC]
+)
+create_app = SERVICE.create_app  # (settings, *, token_verifier=None, tracer_provider=None)
+app_from_env = SERVICE.app_from_env  # uvicorn --factory donations.app:app_from_env

@@ -13,8 +13,7 @@ import logging
 from collections import OrderedDict
 from collections.abc import Sequence
 
-from faststream.kafka import KafkaBroker
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import Counter
 
 from donations import domain
 from donations.settings import DonationsSettings
@@ -31,23 +30,10 @@ FUNDERS_REMEMBERED = 100_000  # a funder forgotten is looked up again (two reads
 
 
 def register(ctx: ServiceContext[DonationsSettings]) -> None:
-    settings = ctx.settings
-    attempts = settings.consumer_max_attempts
-    backoff_s = settings.consumer_retry_backoff_s
-    RegistryCopy(ctx.db).subscribe(
-        ctx.broker,
-        group_id=settings.registry_copy_group,
-        max_attempts=attempts,
-        retry_backoff_s=backoff_s,
-    )
-    feeds = PartnerFeeds(DonationsStore(ctx), ctx.broker, settings.kafka_bootstrap, ctx.metrics)
-    bus.subscribe_batch(
-        ctx.broker,
-        PARTNER_TOPIC.name,
-        group_id=settings.partner_feed_group,
-        handler=feeds.copy,
-        max_attempts=attempts,
-        retry_backoff_s=backoff_s,
+    RegistryCopy(ctx.db).subscribe(ctx, group_id=ctx.settings.registry_copy_group)
+    feeds = PartnerFeeds(DonationsStore(ctx), ctx)
+    ctx.subscribe_batch(
+        PARTNER_TOPIC.name, group_id=ctx.settings.partner_feed_group, handler=feeds.copy
     )
 
 
@@ -60,16 +46,10 @@ class PartnerFeeds:
     partner skips (`wushe.partner`). The funder's records share one partition of the stream,
     so one consumer copies them, in order, to the feed's one partition."""
 
-    def __init__(
-        self,
-        store: DonationsStore,
-        broker: KafkaBroker,
-        bootstrap: str,
-        metrics: CollectorRegistry,
-    ) -> None:
+    def __init__(self, store: DonationsStore, ctx: ServiceContext[DonationsSettings]) -> None:
         self.store = store
-        self.broker = broker
-        self.bootstrap = bootstrap
+        self.broker = ctx.broker
+        self.bootstrap = ctx.settings.kafka_bootstrap
         # funder id -> the outcome of its records (a donor's kind never changes); bounded,
         # since every individual donor is a funder too
         self.feeds: OrderedDict[str, str] = OrderedDict()
@@ -78,7 +58,7 @@ class PartnerFeeds:
             "wushe_partner_feed_records_total",
             "Records of the partner stream, by what the partner feeds did with them",
             ["outcome"],
-            registry=metrics,
+            registry=ctx.metrics,
         )
 
     async def copy(self, items: Sequence[tuple[Event, Envelope, bus.Delivery]]) -> None:

@@ -10,15 +10,14 @@ from wushe.contracts import REGISTRY, Envelope
 from wushe.idempotency import IdempotencyKeys
 from wushe.refcopy import RegistryCopy
 from wushe.service import ServiceContext
-from wushe.store import EventStore
+from wushe.store import in_region
 
 AGGREGATES = ("donors", "funds")
 
 
 class DonationsStore:
     def __init__(self, ctx: ServiceContext[Any]) -> None:
-        self.donors: EventStore = ctx.store("donors")
-        self.funds: EventStore = ctx.store("funds")
+        self.donors, self.funds = map(ctx.store, AGGREGATES)
         self.registry = RegistryCopy(ctx.db)
         self.idempotency = IdempotencyKeys(ctx.db, "money_keys")
 
@@ -35,9 +34,7 @@ class DonationsStore:
     async def funds_within(
         self, within: str, *, funder_id: str | None = None
     ) -> AsyncIterator[Fund]:
-        query: dict[str, Any] = {"region_code": {"$regex": f"^{within}"}}
-        if funder_id:
-            query["funder_id"] = funder_id
+        query = in_region(within, funder_id=funder_id)
         async for d in self.funds.current.find(query).sort("_id", 1):
             yield Fund.model_validate(d)
 

@@ -53,11 +53,26 @@ Doc = dict[str, Any]
 Delta = dict[str, int]
 
 
+class AtStation(Protocol):
+    """An event (or part of one) made at a station."""
+
+    @property
+    def station_id(self) -> str: ...
+
+    @property
+    def region_code(self) -> str: ...
+
+
 @dataclass(frozen=True)
 class Bucket:
     key: str  # what is counted, e.g. a station id
     region_code: str  # where, for region-scoped reads
     day: date  # when the fact happened (not when it was received)
+
+    @classmethod
+    def at(cls, event: AtStation, day: date) -> Bucket:
+        """The bucket of the event's station on `day`."""
+        return cls(event.station_id, event.region_code, day)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,8 @@ from wushe.web import today
 
 log = logging.getLogger("projector.gauges")
 MONEY = ("pledged_fen", "received_fen", "allocated_fen", "disbursed_fen")
+CITY = ("programme", "city")  # the labels of a programme's gauges per city
+CITY_MEASURE = (*CITY, "measure")
 
 
 class BusinessGauges:
@@ -30,44 +32,35 @@ class BusinessGauges:
     ) -> None:
         self.generations = generations
         self.programmes = programmes
-        registry = ctx.metrics
-        labels = ["programme", "city", "measure"]
-        self.target = Gauge(
-            "wushe_programme_target", "Programme target per city", labels, registry=registry
+
+        def gauge(name: str, documentation: str, labels: tuple[str, ...]) -> Gauge:
+            return Gauge(name, documentation, labels, registry=ctx.metrics)
+
+        self.target = gauge("wushe_programme_target", "Programme target per city", CITY_MEASURE)
+        self.actual = gauge("wushe_programme_actual", "Programme actual per city", CITY_MEASURE)
+        self.stations = gauge(
+            "wushe_programme_stations", "Stations enrolled in a programme per city", CITY
         )
-        self.actual = Gauge(
-            "wushe_programme_actual", "Programme actual per city", labels, registry=registry
-        )
-        self.stations = Gauge(
-            "wushe_programme_stations",
-            "Stations enrolled in a programme per city",
-            ["programme", "city"],
-            registry=registry,
-        )
-        self.lagging = Gauge(
+        self.lagging = gauge(
             "wushe_programme_lagging_stations",
             "Enrolled stations behind the programme's pace on some measure, per city",
-            ["programme", "city"],
-            registry=registry,
+            CITY,
         )
-        self.elapsed = Gauge(
+        self.elapsed = gauge(
             "wushe_programme_elapsed_ratio",
             "Share of the programme's period elapsed (the pace to compare with)",
-            ["programme"],
-            registry=registry,
+            ("programme",),
         )
-        self.worst = Gauge(
+        self.worst = gauge(
             "wushe_programme_lagging_station_percent",
             "Percent complete of the most lagging stations (at most `worst_n` per programme),"
             " by township (one station per township)",
-            ["programme", "township", "measure"],
-            registry=registry,
+            ("programme", "township", "measure"),
         )
-        self.money = Gauge(
+        self.money = gauge(
             "wushe_money_fen",
             "Money in fen per province: pledged, received, allocated, disbursed",
-            ["province", "measure"],
-            registry=registry,
+            ("province", "measure"),
         )
 
     async def refresh(self, worst_n: int = 10) -> None:

@@ -69,14 +69,11 @@ def subscribe(
             freshness.labels(topic).set(max(0.0, (now - at).total_seconds()))
             applied_at.labels(topic).set(now.timestamp())
 
-    return bus.subscribe_batch(
-        ctx.broker,
+    return ctx.subscribe_batch(
         *generations.topics,
         group_id=settings.views_group,
         handler=apply,
         max_records=settings.batch_size,
-        max_attempts=settings.consumer_max_attempts,
-        retry_backoff_s=settings.consumer_retry_backoff_s,
     )
 
 

@@ -19,20 +19,12 @@ from wushe.service import ServiceContext
 
 def register(ctx: ServiceContext[RegistrySettings]) -> None:
     store = RegistryStore(ctx.stores)
-    settings = ctx.settings
 
     async def on_evaluation(event: Event, _: Envelope, __: bus.Delivery) -> None:
         if isinstance(event, tr.EvaluationCompleted):
             await follow_evaluation(store, event)
 
-    bus.subscribe(
-        ctx.broker,
-        tr.EVALUATIONS,
-        group_id=settings.ratings_group,
-        handler=on_evaluation,
-        max_attempts=settings.consumer_max_attempts,
-        retry_backoff_s=settings.consumer_retry_backoff_s,
-    )
+    ctx.subscribe(tr.EVALUATIONS, group_id=ctx.settings.ratings_group, handler=on_evaluation)
 
 
 async def follow_evaluation(store: RegistryStore, event: tr.EvaluationCompleted) -> None:

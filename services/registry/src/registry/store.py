@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from datetime import date
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from pydantic import BaseModel
 
@@ -19,8 +19,9 @@ from registry.domain import (
     Station,
     station_id_for,
 )
-from wushe.store import ConcurrencyError, EventStore, Loaded, NewCommit
+from wushe.store import ConcurrencyError, EventStore, Loaded, NewCommit, in_region, page, versioned
 
+AGGREGATES = ("stations", "boundaries", "organisations", "social_workers", "programmes")
 M = TypeVar("M", bound=BaseModel)
 BOUNDARY_STREAM = "boundary-changes"  # one stream: changes are rare and strictly ordered
 
@@ -67,30 +68,20 @@ class RegistryStore:
         limit: int,
         offset: int,
     ) -> tuple[list[tuple[Station, int]], int]:
-        query: dict[str, Any] = {"region_code": {"$regex": f"^{re.escape(within)}"}}
-        if status:
-            query["status"] = status
-        if kind:
-            query["kind"] = kind
+        query = in_region(within, status=status, kind=kind)
         if name:
             query["name"] = {"$regex": re.escape(name)}
-        total = await self.stations.current.count_documents(query)
-        cursor = self.stations.current.find(query).sort("_id", 1).skip(offset).limit(limit)
-        return [(Station.model_validate(_state(d)), int(d["_v"])) async for d in cursor], total
+        return await page(self.stations, Station, query, limit=limit, offset=offset)
 
     async def stations_by_township(self, within: str) -> dict[str, tuple[Station, int]]:
         """Every station in a region, keyed by its current township code, with its version:
         one query, so a ledger import compares rows in memory instead of a lookup per row."""
-        cursor = self.stations.current.find({"region_code": {"$regex": f"^{re.escape(within)}"}})
-        out: dict[str, tuple[Station, int]] = {}
-        async for doc in cursor:
-            station = Station.model_validate(_state(doc))
-            out[station.region_code] = (station, int(doc["_v"]))
-        return out
+        rows = versioned(self.stations, Station, in_region(within))
+        return {station.region_code: (station, version) async for station, version in rows}
 
     async def stations_in(self, codes: list[str]) -> list[Station]:
-        cursor = self.stations.current.find({"region_code": {"$in": codes}})
-        return [Station.model_validate(_state(d)) async for d in cursor]
+        rows = versioned(self.stations, Station, {"region_code": {"$in": codes}})
+        return [station async for station, _ in rows]
 
     async def save_planned(self, commits: Sequence[PlannedCommit]) -> list[PlannedCommit]:
         """Write an import's commits in bulk (one round trip per 500 instead of several per
@@ -119,14 +110,9 @@ class RegistryStore:
     async def list_organisations(
         self, *, within: str, kind: str | None, limit: int, offset: int
     ) -> tuple[list[Organisation], int]:
-        filters = {"kind": kind} if kind else {}
-        return await self._page(
-            self.organisations,
-            Organisation,
-            within=within,
-            filters=filters,
-            limit=limit,
-            offset=offset,
+        query = in_region(within, kind=kind)
+        return _models(
+            await page(self.organisations, Organisation, query, limit=limit, offset=offset)
         )
 
     async def list_social_workers(
@@ -138,41 +124,15 @@ class RegistryStore:
         limit: int,
         offset: int,
     ) -> tuple[list[SocialWorker], int]:
-        filters: dict[str, Any] = {}
-        if station_id:
-            filters["station_id"] = station_id
-        if certification:
-            filters["certification"] = certification
-        return await self._page(
-            self.social_workers,
-            SocialWorker,
-            within=within,
-            filters=filters,
-            limit=limit,
-            offset=offset,
+        query = in_region(within, station_id=station_id, certification=certification)
+        return _models(
+            await page(self.social_workers, SocialWorker, query, limit=limit, offset=offset)
         )
 
     async def programmes_in(self, province: str) -> list[Programme]:
         """The programmes whose region lies in a province (at most 500)."""
-        items, _ = await self._page(
-            self.programmes, Programme, within=province, filters={}, limit=500, offset=0
-        )
-        return items
-
-    async def _page(
-        self,
-        store: EventStore,
-        model: type[M],
-        *,
-        within: str,
-        filters: dict[str, Any],
-        limit: int,
-        offset: int,
-    ) -> tuple[list[M], int]:
-        query: dict[str, Any] = {"region_code": {"$regex": f"^{re.escape(within)}"}, **filters}
-        total = await store.current.count_documents(query)
-        cursor = store.current.find(query).sort("_id", 1).skip(offset).limit(limit)
-        return [model.model_validate(_state(d)) async for d in cursor], total
+        rows, _ = await page(self.programmes, Programme, in_region(province), limit=500, offset=0)
+        return [programme for programme, _ in rows]
 
     # -- boundary changes
     async def boundary_changes(self) -> tuple[int, list[BoundaryChange]]:
@@ -181,8 +141,10 @@ class RegistryStore:
         return loaded.version, [BoundaryChange.model_validate(c) for c in changes]
 
 
-def _state(doc: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in doc.items() if k not in ("_id", "_v")}
+def _models(paged: tuple[list[tuple[M, int]], int]) -> tuple[list[M], int]:
+    """A page without the versions."""
+    rows, total = paged
+    return [model for model, _ in rows], total
 
 
 class RegionIndex:

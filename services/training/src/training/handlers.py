@@ -9,10 +9,4 @@ from wushe.service import ServiceContext
 
 
 def register(ctx: ServiceContext[TrainingSettings]) -> None:
-    settings = ctx.settings
-    RegistryCopy(ctx.db).subscribe(
-        ctx.broker,
-        group_id=settings.registry_copy_group,
-        max_attempts=settings.consumer_max_attempts,
-        retry_backoff_s=settings.consumer_retry_backoff_s,
-    )
+    RegistryCopy(ctx.db).subscribe(ctx, group_id=ctx.settings.registry_copy_group)

@@ -2,29 +2,23 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from training.domain.supervision import SupervisionVisit
 from wushe.refcopy import RegistryCopy
 from wushe.service import ServiceContext
-from wushe.store import EventStore
+from wushe.store import in_region, versioned
+
+AGGREGATES = ("courses", "sessions", "supervision_visits", "evaluations")
 
 
 class TrainingStore:
     def __init__(self, ctx: ServiceContext[Any]) -> None:
-        self.courses: EventStore = ctx.store("courses")
-        self.sessions: EventStore = ctx.store("sessions")
-        self.visits: EventStore = ctx.store("supervision_visits")
-        self.evaluations: EventStore = ctx.store("evaluations")
+        self.courses, self.sessions, self.visits, self.evaluations = map(ctx.store, AGGREGATES)
         self.registry = RegistryCopy(ctx.db)
 
     async def visits_in(self, within: str) -> list[SupervisionVisit]:
-        cursor = self.visits.current.find({"region_code": {"$regex": f"^{re.escape(within)}"}})
-        return [
-            SupervisionVisit.model_validate({k: v for k, v in d.items() if k not in ("_id", "_v")})
-            async for d in cursor
-        ]
+        return [v async for v, _ in versioned(self.visits, SupervisionVisit, in_region(within))]
 
     async def course_exists(self, course_id: str) -> bool:
         """In any region: a session may follow another province's course."""

@@ -2,43 +2,23 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
-from opentelemetry.sdk.trace import TracerProvider
-
 from volunteers import api, handlers
 from volunteers.settings import VolunteersSettings
 from volunteers.store import AGGREGATES, VolunteersStore
-from wushe import service
-from wushe.auth import TokenVerifier
-from wushe.pii import Vault
-from wushe.service import create_service_app
+from wushe.service import Service, ServiceContext
 
 
-def create_app(
-    settings: VolunteersSettings,
-    *,
-    token_verifier: TokenVerifier | None = None,
-    tracer_provider: TracerProvider | None = None,
-) -> FastAPI:
-    app = create_service_app(
-        settings,
-        title="Wushe volunteers",
-        routers=[api.router],
-        aggregates=AGGREGATES,
-        register_handlers=handlers.register,
-        token_verifier=token_verifier,
-        tracer_provider=tracer_provider,
+def wire(ctx: ServiceContext[VolunteersSettings]) -> dict[str, object]:
+    handlers.register(ctx)
+    volunteers = api.Volunteers(
+        VolunteersStore(ctx),
+        ctx.vault(),
+        daily_maximum=ctx.settings.daily_maximum_minutes,
+        import_max_bytes=ctx.settings.import_max_bytes,
     )
-    vault = Vault.for_environment(settings.pii_key.get_secret_value(), settings.environment)
-    app.state.volunteers = api.Volunteers(
-        VolunteersStore(app.state.ctx),
-        vault,
-        daily_maximum=settings.daily_maximum_minutes,
-        import_max_bytes=settings.import_max_bytes,
-    )
-    return app
+    return {"volunteers": volunteers}
 
 
-def app_from_env() -> FastAPI:
-    """The process entry point's factory (uvicorn --factory volunteers.app:app_from_env)."""
-    return service.app_from_env(VolunteersSettings, create_app)
+SERVICE = Service(VolunteersSettings, "Wushe volunteers", [api.router], AGGREGATES, wire)
+create_app = SERVICE.create_app  # (settings, *, token_verifier=None, tracer_provider=None)
+app_from_env = SERVICE.app_from_env  # uvicorn --factory volunteers.app:app_from_env

@@ -33,21 +33,9 @@ log = logging.getLogger("volunteers.handlers")
 def register(ctx: ServiceContext[VolunteersSettings]) -> None:
     settings = ctx.settings
     store = VolunteersStore(ctx)
-    store.registry.subscribe(
-        ctx.broker,
-        group_id=settings.registry_copy_group,
-        max_attempts=settings.consumer_max_attempts,
-        retry_backoff_s=settings.consumer_retry_backoff_s,
-    )
+    store.registry.subscribe(ctx, group_id=settings.registry_copy_group)
     follower = ActivityFollower(store, daily_maximum=settings.daily_maximum_minutes)
-    bus.subscribe(
-        ctx.broker,
-        act.ACTIVITIES,
-        group_id=settings.activities_group,
-        handler=follower.on_event,
-        max_attempts=settings.consumer_max_attempts,
-        retry_backoff_s=settings.consumer_retry_backoff_s,
-    )
+    ctx.subscribe(act.ACTIVITIES, group_id=settings.activities_group, handler=follower.on_event)
 
 
 def listed_minutes(linkage: act.Linkage) -> dict[str, int]:

@@ -25,7 +25,7 @@ from wushe.contracts import Event
 from wushe.idempotency import IdempotencyKeys
 from wushe.refcopy import RegistryCopy, apply_once
 from wushe.service import ServiceContext
-from wushe.store import Doc, EventStore
+from wushe.store import Doc, in_region, page
 
 AGGREGATES = ("volunteers", "teams", "shifts", "ledgers", "points_rules", "certificates")
 M = TypeVar("M", bound=BaseModel)
@@ -33,12 +33,10 @@ M = TypeVar("M", bound=BaseModel)
 
 class VolunteersStore:
     def __init__(self, ctx: ServiceContext[Any]) -> None:
-        self.volunteers: EventStore = ctx.store("volunteers")
-        self.teams: EventStore = ctx.store("teams")
-        self.shifts: EventStore = ctx.store("shifts")
-        self.ledgers: EventStore = ctx.store("ledgers")
-        self.rules: EventStore = ctx.store("points_rules")
-        self.certificates: EventStore = ctx.store("certificates")
+        stores = map(ctx.store, AGGREGATES)
+        self.volunteers, self.teams, self.shifts, self.ledgers, self.rules, self.certificates = (
+            stores
+        )
         self.registry = RegistryCopy(ctx.db)
         # Activities as this service knows them from the activities service's events.
         self.known_activities = ctx.db["known_activities"]
@@ -61,17 +59,16 @@ class VolunteersStore:
         limit: int,
         offset: int,
     ) -> tuple[list[tuple[Volunteer, int]], int]:
-        query = _within(within, station_id)
-        if status:
-            query["status"] = status
+        query = in_region(within, station_id=station_id, status=status)
         if backbone_for:  # checked by the route: letters, digits, '-' and '_' only
             query[f"backbone.{backbone_for}"] = {"$exists": True}
-        return await _page(self.volunteers, Volunteer, query, limit=limit, offset=offset)
+        return await page(self.volunteers, Volunteer, query, limit=limit, offset=offset)
 
     async def volunteers_of(
         self, *, within: str, station_id: str | None
     ) -> AsyncIterator[Volunteer]:
-        async for d in self.volunteers.current.find(_within(within, station_id)).sort("_id", 1):
+        query = in_region(within, station_id=station_id)
+        async for d in self.volunteers.current.find(query).sort("_id", 1):
             yield Volunteer.model_validate(d)
 
     # -- teams
@@ -79,9 +76,8 @@ class VolunteersStore:
     async def list_teams(
         self, *, within: str, station_id: str | None, limit: int, offset: int
     ) -> tuple[list[tuple[Team, int]], int]:
-        return await _page(
-            self.teams, Team, _within(within, station_id), limit=limit, offset=offset
-        )
+        query = in_region(within, station_id=station_id)
+        return await page(self.teams, Team, query, limit=limit, offset=offset)
 
     # -- attendance
 
@@ -97,7 +93,7 @@ class VolunteersStore:
         causation_id: str | None = None,
     ) -> Ledger:
         """Decide on the volunteer's ledger under optimistic concurrency (retried): the
-        consumers' path; routes take `wushe.commands.retrying`."""
+        consumers' path; routes take `wushe.commands.Aggregate.retrying`."""
         return await self.ledgers.update_model(
             volunteer_id,
             Ledger,
@@ -145,7 +141,8 @@ class VolunteersStore:
         )
 
     async def unmatched_of(self, *, within: str, station_id: str | None, limit: int) -> list[Doc]:
-        cursor = self.unmatched.find(_within(within, station_id)).sort("_id", 1).limit(limit)
+        query = in_region(within, station_id=station_id)
+        cursor = self.unmatched.find(query).sort("_id", 1).limit(limit)
         return [d async for d in cursor]
 
     # -- points and certificates
@@ -157,19 +154,3 @@ class VolunteersStore:
     async def certificate(self, certificate_id: str) -> Certificate | None:
         cert, _ = await self.certificates.load_model(certificate_id, Certificate)
         return cert
-
-
-def _within(region_scope: str, station_id: str | None) -> dict[str, Any]:
-    """Documents inside a region scope (a prefix of their region code), of one station."""
-    query: dict[str, Any] = {"region_code": {"$regex": f"^{region_scope}"}}
-    if station_id:
-        query["station_id"] = station_id
-    return query
-
-
-async def _page(
-    store: EventStore, model: type[M], query: dict[str, Any], *, limit: int, offset: int
-) -> tuple[list[tuple[M, int]], int]:
-    total = await store.current.count_documents(query)
-    cursor = store.current.find(query).sort("_id", 1).skip(offset).limit(limit)
-    return [(model.model_validate(d), int(d["_v"])) async for d in cursor], total

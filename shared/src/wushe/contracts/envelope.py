@@ -12,7 +12,7 @@ import json
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -63,6 +63,13 @@ class Event(BaseModel):
             cls.event_type = type
         if topic is not None:
             cls.topic = topic
+
+    @classmethod
+    def of(cls, state: BaseModel, **fields: Any) -> Self:
+        """This event about an aggregate: `fields`, and every other field of the event from
+        the state's field of the same name (its id, its place, the facts it records). Not for
+        an event whose empty fields mean "unchanged" (`StationDetailsChanged`)."""
+        return cls(**state.model_dump(include=set(cls.model_fields) - set(fields)), **fields)
 
 
 class Envelope(BaseModel):

@@ -19,6 +19,11 @@ class KnownStation(BaseModel):
     status: str
     rooms: list[str] = []
 
+    @property
+    def place(self) -> dict[str, str]:
+        """Where a record made at this station lies: its station id and region code."""
+        return {"station_id": self.station_id, "region_code": self.region_code}
+
 
 class KnownProgramme(BaseModel):
     model_config = ConfigDict(extra="ignore")

@@ -35,6 +35,7 @@ from wushe.store.events import (
     scan_batch_size,
 )
 from wushe.store.inbox import Inbox
+from wushe.store.queries import in_region, page, versioned
 from wushe.store.relay import SWEEP_SPACING, Publisher, Relay
 
 __all__ = [
@@ -52,5 +53,8 @@ __all__ = [
     "Relay",
     "commit_id",
     "create_mongo_client",
+    "in_region",
+    "page",
     "scan_batch_size",
+    "versioned",
 ]

@@ -31,6 +31,9 @@ from wushe.topics import partitions_of
 from wushe.validators import check_resident_id, resident_id_check_char
 from wushe_dev.devstack import LocalStack, StackConfig, running_stack
 
+# The one factory of service apps and its helpers (`run_services`, `bearer`, ...).
+pytest_plugins = ["wushe_dev.fixtures"]
+
 
 @pytest.fixture(scope="session")
 def stack() -> Iterator[LocalStack]:

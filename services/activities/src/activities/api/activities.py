@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -18,13 +18,9 @@ from wushe.contracts import Event
 from wushe.contracts.events import activities as ev
 from wushe.errors import DomainError
 from wushe.store import ConcurrencyError
-from wushe.web import Limit, Offset, Strict, today
+from wushe.web import Page, Paging, Strict, today
 
 router = APIRouter(tags=["activities"])
-
-
-def region(a: Activity) -> str:
-    return a.facts.region_code
 
 
 class ActivityIn(Strict):
@@ -83,16 +79,14 @@ class ActivityOut(BaseModel):
     version: int
 
 
-class ActivityPage(BaseModel):
+class ActivityPage(Page):
     items: list[ActivityOut]
-    total: int
-    limit: int
-    offset: int
 
 
-def activity_out(a: Activity, version: int) -> ActivityOut:
+def activity_out(saved: commands.Saved[Activity]) -> ActivityOut:
+    a = saved.state
     return ActivityOut(
-        activity_id=a.facts.activity_id, version=version, **a.model_dump(exclude={"cancel"})
+        activity_id=a.facts.activity_id, version=saved.version, **a.model_dump(exclude={"cancel"})
     )
 
 
@@ -103,27 +97,16 @@ async def plan(svc: Activities, who: Principal, body: ActivityIn) -> commands.Sa
     programmes = {
         pid: await svc.store.registry.visible_programme(who, pid) for pid in body.programme_ids
     }
-    facts = domain.facts_at(
-        station,
-        activity_id,
-        room_id=body.room_id,
-        programme_ids=body.programme_ids,
-        service_area=body.service_area,
-        kind=body.kind,
-        themes=body.themes,
-        activity_date=body.activity_date,
-    )
+    facts = domain.facts_at(station, activity_id, body)
     # With an external_ref the id is known in advance: insert first, and look the activity up
     # only when that id is taken (the usual case is then one call, not a miss and a write).
     try:
-        return await commands.create(
-            svc.store.activities,
-            activity_id,
+        return await svc.activities.create(
             who,
+            activity_id,
             lambda: domain.plan_at(
                 station, programmes, facts, planned_sessions=body.planned_sessions, place=body.place
             ),
-            region=region,
         )
     except (DomainError, ConcurrencyError):
         if not body.external_ref:
@@ -136,29 +119,12 @@ async def plan(svc: Activities, who: Principal, body: ActivityIn) -> commands.Sa
 
 @router.post("/activities", response_model=ActivityOut, status_code=201)
 async def plan_activity(body: ActivityIn, svc: Svc, who: CurrentPrincipal) -> ActivityOut:
-    saved = await plan(svc, who, body)
-    return activity_out(saved.state, saved.version)
-
-
-async def change(
-    svc: Activities,
-    who: Principal,
-    activity_id: str,
-    decide: Callable[[Activity], tuple[Activity, Event]],
-) -> ActivityOut:
-    saved = await commands.change(
-        svc.store.activities, activity_id, Activity, who, decide, region=region, missing="activity"
-    )
-    return activity_out(saved.state, saved.version)
+    return activity_out(await plan(svc, who, body))
 
 
 @router.get("/activities/{activity_id}", response_model=ActivityOut)
 async def get_activity(activity_id: str, svc: Svc, who: CurrentPrincipal) -> ActivityOut:
-    return activity_out(
-        *await commands.load_visible(
-            svc.store.activities, activity_id, Activity, who, region=region, missing="activity"
-        )
-    )
+    return activity_out(commands.Saved(*await svc.activities.load(who, activity_id)))
 
 
 @router.get("/activities", response_model=ActivityPage)
@@ -167,74 +133,44 @@ async def list_activities(
     who: CurrentPrincipal,
     station_id: Annotated[str | None, Query(max_length=40)] = None,
     status: domain.Status | None = None,
-    limit: Limit = 50,
-    offset: Offset = 0,
+    *,
+    page: Paging,
 ) -> ActivityPage:
     rows, total = await svc.store.list_activities(
-        within=who.region_scope, station_id=station_id, status=status, limit=limit, offset=offset
+        within=who.region_scope, station_id=station_id, status=status, **page.bounds
     )
-    items = [activity_out(a, v) for a, v in rows]
-    return ActivityPage(items=items, total=total, limit=limit, offset=offset)
+    return page.of(ActivityPage, [activity_out(commands.Saved(a, v)) for a, v in rows], total)
 
 
-@router.post("/activities/{activity_id}/held", response_model=ActivityOut)
-async def hold_activity(
-    activity_id: str, body: HeldIn, svc: Svc, who: CurrentPrincipal
-) -> ActivityOut:
-    return await change(
-        svc,
-        who,
-        activity_id,
-        lambda a: domain.hold_activity(
-            a,
-            held_on=body.held_on,
-            counts=body.counts,
-            linkage=body.linkage,
-            evidence=body.evidence,
-            today=today(),
-        ),
-    )
+Rule = Callable[..., tuple[Activity, Event]]
 
 
-@router.post("/activities/{activity_id}/verification", response_model=ActivityOut)
-async def verify_activity(
-    activity_id: str, body: VerifyIn, svc: Svc, who: CurrentPrincipal
-) -> ActivityOut:
-    return await change(
-        svc,
-        who,
-        activity_id,
-        lambda a: domain.verify_activity(
-            a, verified_by=body.verified_by, role=body.role, today=today()
-        ),
-    )
+def transition(
+    name: str, body_type: type[Strict], rule: Rule, dated: bool
+) -> Callable[..., Awaitable[ActivityOut]]:
+    """The route of one transition: the rule takes the body's fields by name (and today's
+    date when it checks one)."""
+
+    async def route(activity_id: str, body: Strict, svc: Svc, who: CurrentPrincipal) -> ActivityOut:
+        dates = {"today": today()} if dated else {}
+        saved = await svc.activities.change(
+            who, activity_id, lambda a: rule(a, **dict(body), **dates)
+        )
+        return activity_out(saved)
+
+    route.__name__ = name  # the route's name (and operation id), as if written out
+    route.__annotations__ = {**route.__annotations__, "body": body_type}  # the body FastAPI reads
+    return route
 
 
-@router.post("/activities/{activity_id}/cancellation", response_model=ActivityOut)
-async def cancel_activity(
-    activity_id: str, body: CancelIn, svc: Svc, who: CurrentPrincipal
-) -> ActivityOut:
-    return await change(
-        svc,
-        who,
-        activity_id,
-        lambda a: domain.cancel_activity(a, reason_code=body.reason_code, note=body.note),
-    )
-
-
-@router.post("/activities/{activity_id}/corrections", response_model=ActivityOut)
-async def correct_activity(
-    activity_id: str, body: CorrectionIn, svc: Svc, who: CurrentPrincipal
-) -> ActivityOut:
-    return await change(
-        svc,
-        who,
-        activity_id,
-        lambda a: domain.correct_activity(
-            a,
-            counts=body.counts,
-            linkage=body.linkage,
-            reason_code=body.reason_code,
-            note=body.note,
-        ),
+# An activity's transitions, each a POST on the activity (in this order in the OpenAPI).
+TRANSITIONS: list[tuple[str, str, type[Strict], Rule, bool]] = [
+    ("hold_activity", "held", HeldIn, domain.hold_activity, True),
+    ("verify_activity", "verification", VerifyIn, domain.verify_activity, True),
+    ("cancel_activity", "cancellation", CancelIn, domain.cancel_activity, False),
+    ("correct_activity", "corrections", CorrectionIn, domain.correct_activity, False),
+]
+for name, path, body_type, rule, dated in TRANSITIONS:
+    router.post(f"/activities/{{activity_id}}/{path}", response_model=ActivityOut)(
+        transition(name, body_type, rule, dated)
     )

@@ -2,26 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from activities.api.deps import Activities, Svc
+from activities.api.deps import Svc
 from activities.domain import client_files as domain
 from activities.domain.client_files import ClientFile
 from wushe import commands
-from wushe.auth import CurrentPrincipal, Principal
-from wushe.contracts import Event
+from wushe.auth import CurrentPrincipal
 from wushe.contracts.events import activities as ev
-from wushe.web import Strict, today
+from wushe.web import Strict, answer, masked, today
 
 router = APIRouter(tags=["client files"])
-
-
-def region(f: ClientFile) -> str:
-    return f.region_code
 
 
 class ClientFileIn(Strict):
@@ -68,39 +62,8 @@ class ClientFileOut(BaseModel):
 
 def file_out(saved: commands.Saved[ClientFile]) -> ClientFileOut:
     f = saved.state
-    return ClientFileOut(
-        file_id=f.file_id,
-        station_id=f.station_id,
-        region_code=f.region_code,
-        status=f.status,
-        opened_on=f.opened_on,
-        closed_on=f.closed_on,
-        name=f.name_masked,
-        id_number=f.id_number_masked,
-        phone=f.phone_masked,
-        age_at_opening=f.age_at_opening,
-        services=len(f.services_enc),
-        version=saved.version,
-    )
-
-
-async def change(
-    svc: Activities,
-    who: Principal,
-    file_id: str,
-    decide: Callable[[ClientFile], tuple[ClientFile, Event]],
-) -> ClientFileOut:
-    return file_out(
-        await commands.change(
-            svc.store.client_files,
-            file_id,
-            ClientFile,
-            who,
-            decide,
-            region=region,
-            missing="client file",
-            field="file_id",
-        )
+    return answer(
+        ClientFileOut, f, **masked(f), services=len(f.services_enc), version=saved.version
     )
 
 
@@ -108,14 +71,7 @@ async def change(
 async def open_client_file(body: ClientFileIn, svc: Svc, who: CurrentPrincipal) -> ClientFileOut:
     station = await svc.store.registry.visible_station(who, body.station_id)
     identity = domain.identify_client(
-        name=body.name,
-        id_number=body.id_number,
-        phone=body.phone,
-        opened_on=body.opened_on,
-        today=today(),
-        consent_on=body.consent_on,
-        guardian_name=body.guardian_name,
-        guardian_consent_on=body.guardian_consent_on,
+        **body.model_dump(exclude={"station_id", "categories", "guardian_relation"}), today=today()
     )
     file_id = "cf-" + svc.blind_index("resident_id", identity.id_number)
     existing, version = await svc.store.client_file(file_id)
@@ -129,10 +85,9 @@ async def open_client_file(body: ClientFileIn, svc: Svc, who: CurrentPrincipal) 
         },
         "consent_on": str(body.consent_on or ""),
     }
-    saved = await commands.create(
-        svc.store.client_files,
-        file_id,
+    saved = await svc.client_files.create(
         who,
+        file_id,
         lambda: domain.open_file(
             existing,
             file_id=file_id,
@@ -142,7 +97,6 @@ async def open_client_file(body: ClientFileIn, svc: Svc, who: CurrentPrincipal) 
             identity=identity,
             identity_enc=svc.seal(secret, context=f"client_file:{file_id}:identity"),
         ),
-        region=region,
         version=version,  # a closed file is opened again on its own stream
     )
     return file_out(saved)
@@ -150,16 +104,7 @@ async def open_client_file(body: ClientFileIn, svc: Svc, who: CurrentPrincipal) 
 
 @router.get("/client-files/{file_id}", response_model=ClientFileOut)
 async def get_client_file(file_id: str, svc: Svc, who: CurrentPrincipal) -> ClientFileOut:
-    file, version = await commands.load_visible(
-        svc.store.client_files,
-        file_id,
-        ClientFile,
-        who,
-        region=region,
-        missing="client file",
-        field="file_id",
-    )
-    return file_out(commands.Saved(file, version))
+    return file_out(commands.Saved(*await svc.client_files.load(who, file_id)))
 
 
 @router.post("/client-files/{file_id}/services", response_model=ClientFileOut)
@@ -171,19 +116,18 @@ async def record_service(
         activity, _ = await svc.store.activity(body.activity_id)
         served_at = activity.facts.station_id if activity else None
     entry = svc.seal(body.model_dump(mode="json"), context=f"client_file:{file_id}:service")
-    return await change(
-        svc,
-        who,
-        file_id,
-        lambda f: domain.record_service(
-            f,
-            entry_enc=entry,
-            served_on=body.served_on,
-            service_area=body.service_area,
-            activity_id=body.activity_id,
-            activity_station_id=served_at,
-            today=today(),
-        ),
+    return file_out(
+        await svc.client_files.change(
+            who,
+            file_id,
+            lambda f: domain.record_service(
+                f,
+                **body.model_dump(exclude={"note"}),
+                entry_enc=entry,
+                activity_station_id=served_at,
+                today=today(),
+            ),
+        )
     )
 
 
@@ -191,11 +135,8 @@ async def record_service(
 async def close_client_file(
     file_id: str, body: ClosureIn, svc: Svc, who: CurrentPrincipal
 ) -> ClientFileOut:
-    return await change(
-        svc,
-        who,
-        file_id,
-        lambda f: domain.close_file(
-            f, closed_on=body.closed_on, reason_code=body.reason_code, today=today()
-        ),
+    return file_out(
+        await svc.client_files.change(
+            who, file_id, lambda f: domain.close_file(f, **dict(body), today=today())
+        )
     )

@@ -1,4 +1,5 @@
-"""What every activities router reaches: the store and the vault that seals personal data."""
+"""What every activities router reaches: the store, its aggregates bound once to the command
+path, and the vault that seals personal data."""
 
 from __future__ import annotations
 
@@ -7,14 +8,27 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
+from activities.domain.activities import Activity
+from activities.domain.client_files import ClientFile
+from activities.domain.visits import Visit
 from activities.store import ActivitiesStore
+from wushe.commands import Aggregate, region_code
 from wushe.pii import Vault
+
+
+def _facts_region(a: Activity) -> str:
+    return a.facts.region_code
 
 
 class Activities:
     def __init__(self, store: ActivitiesStore, vault: Vault) -> None:
         self.store = store
         self.vault = vault
+        self.activities = Aggregate(store.activities, Activity, _facts_region, "activity")
+        self.client_files = Aggregate(
+            store.client_files, ClientFile, region_code, "client file", "file_id"
+        )
+        self.visits = Aggregate(store.visits, Visit, region_code, "household visit", "visit_id")
 
     def seal(self, value: Any, *, context: str) -> str:
         """`value` as JSON, encrypted and bound to `context` (the record and the part)."""

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from pydantic import Field
 
 from activities.api.deps import Activities, Svc
@@ -73,15 +73,13 @@ async def import_activities(
     """Import activities (CSV or NDJSON). A row with `held_on` and counts is recorded as
     planned and held in one step. Rows already imported (same station and external_ref)
     are left as they are: re-importing a file changes nothing and emits nothing."""
-    data, content_type = await imports.read_body(
-        request, request.app.state.ctx.settings.import_max_bytes
+    rows = await imports.upload(
+        request,
+        model=ActivityRow,
+        max_bytes=request.app.state.ctx.settings.import_max_bytes,
+        max_rows=50_000,
+        normalise=normalise_row,
     )
-    try:
-        rows = imports.parse(
-            data, content_type, model=ActivityRow, max_rows=50_000, normalise=normalise_row
-        )
-    except imports.ImportFormatError as exc:
-        raise HTTPException(exc.status, str(exc)) from None
     refs = ImportRefs(svc, who)
     planned: list[tuple[str, Activity, Sequence[Event]]] = []
     report = await imports.apply(rows, lambda row: plan_row(svc, refs, row.value, planned))
@@ -126,16 +124,7 @@ async def plan_row(
     station = await refs.station(row.station_id)
     activity_id = domain.activity_id_for(station.station_id, row.external_ref)
     programmes = {pid: await refs.programme(pid) for pid in row.programme_ids}
-    facts = domain.facts_at(
-        station,
-        activity_id,
-        room_id=row.room_id,
-        programme_ids=row.programme_ids,
-        service_area=row.service_area,
-        kind=row.kind,
-        themes=row.themes,
-        activity_date=row.activity_date,
-    )
+    facts = domain.facts_at(station, activity_id, row)
     try:
         activity, events = domain.import_activity(
             station,

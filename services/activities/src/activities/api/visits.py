@@ -7,21 +7,15 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from activities.api.deps import Svc
 from activities.domain import visits as domain
 from activities.domain.client_files import HouseholdCategory
-from activities.domain.visits import Visit
-from wushe import commands
 from wushe.auth import CurrentPrincipal
 from wushe.web import Strict, today
 
 router = APIRouter(tags=["household visits"])
-
-
-def region(v: Visit) -> str:
-    return v.region_code
 
 
 class VisitIn(Strict):
@@ -41,13 +35,7 @@ class VisitIn(Strict):
     follow_up_due: date | None = None
 
 
-class VisitOut(BaseModel):
-    visit_id: str
-    household_id: str
-    station_id: str
-    region_code: str
-    visited_on: date
-    follow_up_due: date | None
+class VisitOut(domain.VisitFacts):
     categories: list[str]
     needs: list[str]
     follow_up_note: str
@@ -57,40 +45,27 @@ class VisitOut(BaseModel):
 async def record_visit(body: VisitIn, svc: Svc, who: CurrentPrincipal) -> VisitOut:
     station = await svc.store.registry.visible_station(who, body.station_id)
     visit_id = f"hv-{uuid.uuid4().hex[:20]}"
-    sensitive = {
-        "categories": body.categories,
-        "needs": body.needs,
-        "follow_up_note": body.follow_up_note,
-    }
-    saved = await commands.create(
-        svc.store.visits,
-        visit_id,
+    sensitive = body.model_dump(include={"categories", "needs", "follow_up_note"})
+    saved = await svc.visits.create(
         who,
+        visit_id,
         lambda: domain.record_visit(
-            visit_id=visit_id,
-            household_id="hh-" + svc.blind_index("household", body.household_ref),
-            station_id=station.station_id,
-            region_code=station.region_code,
-            visited_on=body.visited_on,
-            follow_up_due=body.follow_up_due,
-            sensitive_enc=svc.seal(sensitive, context=f"visit:{visit_id}"),
+            domain.Visit(
+                visit_id=visit_id,
+                household_id="hh-" + svc.blind_index("household", body.household_ref),
+                station_id=station.station_id,
+                region_code=station.region_code,
+                **body.model_dump(include={"visited_on", "follow_up_due"}),
+                sensitive_enc=svc.seal(sensitive, context=f"visit:{visit_id}"),
+            ),
             today=today(),
         ),
-        region=region,
     )
     return VisitOut(**saved.state.model_dump(exclude={"sensitive_enc"}), **sensitive)
 
 
 @router.get("/household-visits/{visit_id}", response_model=VisitOut)
 async def get_visit(visit_id: str, svc: Svc, who: CurrentPrincipal) -> VisitOut:
-    visit, _ = await commands.load_visible(
-        svc.store.visits,
-        visit_id,
-        Visit,
-        who,
-        region=region,
-        missing="household visit",
-        field="visit_id",
-    )
+    visit, _ = await svc.visits.load(who, visit_id)
     sensitive = svc.unseal(visit.sensitive_enc, context=f"visit:{visit_id}")
     return VisitOut(**visit.model_dump(exclude={"sensitive_enc"}), **sensitive)

@@ -80,18 +80,9 @@ def hold_activity(
     if held_on > today:
         raise DomainError("held_on", "must not be in the future")
     _check_counts(counts, linkage)
-    new = activity.model_copy(
-        update={
-            "status": "held",
-            "held_on": held_on,
-            "counts": counts,
-            "linkage": linkage,
-            "evidence": evidence,
-        }
-    )
-    return new, ev.ActivityHeld(
-        activity=activity.facts, held_on=held_on, counts=counts, linkage=linkage
-    )
+    held: dict[str, Any] = {"held_on": held_on, "counts": counts, "linkage": linkage}
+    new = activity.model_copy(update={"status": "held", "evidence": evidence, **held})
+    return new, ev.ActivityHeld(activity=activity.facts, **held)
 
 
 def verify_activity(
@@ -111,14 +102,8 @@ def verify_activity(
             "verified": {"by": verified_by, "role": role, "on": today.isoformat()},
         }
     )
-    f = activity.facts
-    return new, ev.ActivityVerified(
-        activity_id=f.activity_id,
-        station_id=f.station_id,
-        region_code=f.region_code,
-        verified_by=verified_by,
-        verifier_role=role,
-        verified_on=today,
+    return new, ev.ActivityVerified.of(
+        activity.facts, verified_by=verified_by, verifier_role=role, verified_on=today
     )
 
 
@@ -128,13 +113,7 @@ def cancel_activity(activity: Activity, *, reason_code: Any, note: str) -> tuple
     new = activity.model_copy(
         update={"status": "cancelled", "cancel": {"reason_code": reason_code, "note": note}}
     )
-    f = activity.facts
-    return new, ev.ActivityCancelled(
-        activity_id=f.activity_id,
-        station_id=f.station_id,
-        region_code=f.region_code,
-        reason_code=reason_code,
-    )
+    return new, ev.ActivityCancelled.of(activity.facts, reason_code=reason_code)
 
 
 def correct_activity(
@@ -157,34 +136,17 @@ def correct_activity(
     if counts == activity.counts and linkage == activity.linkage:
         raise Conflict("counts", "the correction changes nothing")
     n = len(activity.corrections) + 1
+    fix = dict(no=n, reason_code=reason_code, note=note, previous=activity.counts.model_dump())
     new = activity.model_copy(
-        update={
-            "counts": counts,
-            "linkage": linkage,
-            "corrections": [
-                *activity.corrections,
-                {
-                    "no": n,
-                    "reason_code": reason_code,
-                    "note": note,
-                    "previous": activity.counts.model_dump(),
-                },
-            ],
-        }
+        update={"counts": counts, "linkage": linkage, "corrections": [*activity.corrections, fix]}
     )
-    f = activity.facts
-    return new, ev.ActivityCorrected(
-        activity_id=f.activity_id,
-        station_id=f.station_id,
-        region_code=f.region_code,
+    return new, ev.ActivityCorrected.of(
+        activity.facts,
         correction_no=n,
         previous=activity.counts,
         counts=counts,
         linkage=linkage,
         reason_code=reason_code,
-        activity_date=f.activity_date,
-        service_area=f.service_area,
-        programme_ids=f.programme_ids,
     )
 
 
@@ -216,27 +178,17 @@ def activity_id_for(station_id: str, external_ref: str | None) -> str:
     return f"act-{uuid.uuid4().hex[:20]}"
 
 
-def facts_at(
-    station: KnownStation,
-    activity_id: str,
-    *,
-    room_id: str | None,
-    programme_ids: list[str],
-    service_area: ev.ServiceArea,
-    kind: ev.ActivityKind,
-    themes: list[str],
-    activity_date: date,
-) -> ev.ActivityFacts:
+# What a request (a route's body, a ledger's row) says of an activity itself.
+GIVEN = {"room_id", "programme_ids", "service_area", "kind", "themes", "activity_date"}
+
+
+def facts_at(station: KnownStation, activity_id: str, given: BaseModel) -> ev.ActivityFacts:
+    """The activity's facts: its id, its station's place and what the request gives."""
     return ev.ActivityFacts(
         activity_id=activity_id,
         station_id=station.station_id,
         region_code=station.region_code,
-        room_id=room_id,
-        programme_ids=programme_ids,
-        service_area=service_area,
-        kind=kind,
-        themes=themes,
-        activity_date=activity_date,
+        **given.model_dump(include=GIVEN),
     )
 
 

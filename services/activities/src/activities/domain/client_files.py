@@ -5,13 +5,13 @@ is sealed by the caller (the service's vault) before it is stored."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
 from wushe.contracts import Event
 from wushe.contracts.events import activities as ev
-from wushe.errors import Conflict, DomainError
+from wushe.errors import Conflict, DomainError, valid
 from wushe.validators import (
     age_on,
     check_mobile,
@@ -53,15 +53,9 @@ def check_client(
     """Identity and consent rules (PIPL Art. 29 separate consent, Art. 31 guardians)."""
     if not name.strip() or len(name.strip()) > 40:
         raise DomainError("name", "1 to 40 characters")
-    try:
-        id_number = check_resident_id(id_number, today=today)
-    except ValueError as exc:
-        raise DomainError("id_number", str(exc)) from None
+    id_number = valid("id_number", check_resident_id, id_number, today=today)
     if phone is not None:
-        try:
-            phone = check_mobile(phone)
-        except ValueError as exc:
-            raise DomainError("phone", str(exc)) from None
+        phone = valid("phone", check_mobile, phone)
     birth = resident_id_birth_date(id_number)
     age = age_on(birth, today)
     if age < 14:
@@ -96,29 +90,12 @@ class ClientFile(BaseModel):
     services_enc: list[str] = []
 
 
-def identify_client(
-    *,
-    name: str,
-    id_number: str,
-    phone: str | None,
-    opened_on: date,
-    today: date,
-    consent_on: date | None,
-    guardian_name: str | None,
-    guardian_consent_on: date | None,
-) -> ClientIdentity:
-    """The client of a file opened on `opened_on` (their age is the age on that day)."""
+def identify_client(*, opened_on: date, today: date, **client: Any) -> ClientIdentity:
+    """The client of a file opened on `opened_on` (their age is the age on that day);
+    `client`: the rest of `check_client`'s arguments."""
     if opened_on > today:
         raise DomainError("opened_on", "must not be in the future")
-    return check_client(
-        name=name,
-        id_number=id_number,
-        phone=phone,
-        today=opened_on,
-        consent_on=consent_on,
-        guardian_name=guardian_name,
-        guardian_consent_on=guardian_consent_on,
-    )
+    return check_client(today=opened_on, **client)
 
 
 def open_file(
@@ -147,9 +124,7 @@ def open_file(
         phone_masked=mask_mobile(identity.phone) if identity.phone else None,
         age_at_opening=identity.age,
     )
-    return file, ev.ClientFileOpened(
-        file_id=file_id, station_id=station_id, region_code=region_code, opened_on=opened_on
-    )
+    return file, ev.ClientFileOpened.of(file)
 
 
 def record_service(
@@ -172,13 +147,8 @@ def record_service(
     if activity_id is not None and activity_station_id != file.station_id:
         raise DomainError("activity_id", f"no activity {activity_id} at {file.station_id}")
     new = file.model_copy(update={"services_enc": [*file.services_enc, entry_enc]})
-    return new, ev.ClientServiceRecorded(
-        file_id=file.file_id,
-        station_id=file.station_id,
-        region_code=file.region_code,
-        served_on=served_on,
-        service_area=service_area,
-        activity_id=activity_id,
+    return new, ev.ClientServiceRecorded.of(
+        file, served_on=served_on, service_area=service_area, activity_id=activity_id
     )
 
 
@@ -193,10 +163,4 @@ def close_file(
     if closed_on < file.opened_on or closed_on > today:
         raise DomainError("closed_on", "between the opening and today")
     new = file.model_copy(update={"status": "closed", "closed_on": closed_on})
-    return new, ev.ClientFileClosed(
-        file_id=file.file_id,
-        station_id=file.station_id,
-        region_code=file.region_code,
-        closed_on=closed_on,
-        reason_code=reason_code,
-    )
+    return new, ev.ClientFileClosed.of(file, closed_on=closed_on, reason_code=reason_code)

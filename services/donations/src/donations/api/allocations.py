@@ -4,6 +4,7 @@ foundation's allocation plan; never more than available, also under concurrent r
 from __future__ import annotations
 
 from datetime import date
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter
@@ -12,7 +13,7 @@ from pydantic import Field
 from donations import domain
 from donations.api.common import MONEY_ROUTE, Fen, MoneyCommand
 from wushe.contracts.known import KnownStation
-from wushe.web import Strict, today
+from wushe.web import Strict, fields, today
 
 router = APIRouter(tags=["funds"])
 
@@ -33,21 +34,11 @@ async def allocate(fund_id: str, body: AllocationIn, cmd: MoneyCommand) -> Any:
     under concurrent requests."""
     await cmd.fund(fund_id)  # a missing or foreign fund is 404 before the body
     station = await cmd.svc.store.registry.visible_station(cmd.who, body.station_id)
-    return await cmd.on_fund(
-        fund_id,
-        body,
-        "alc-",
-        lambda f, allocation_id: domain.allocate(
-            f,
-            allocation_id=allocation_id,
-            station=station,
-            activity_id=body.activity_id,
-            amount_fen=body.amount_fen,
-            on=body.allocated_on,
-            today=today(),
-        ),
-        checked=True,
+    given = fields(body, exclude={"station_id"}, on="allocated_on")
+    decide = partial(
+        domain.allocate, allocation_id=cmd.id("alc-"), station=station, **given, today=today()
     )
+    return await cmd.on_fund(fund_id, body, decide, checked=True)
 
 
 class AllocationPlanIn(Strict):
@@ -76,12 +67,11 @@ async def allocate_plan(fund_id: str, body: AllocationPlanIn, cmd: MoneyCommand)
         )
         for item in body.allocations
     ]
-    return await cmd.on_fund(
-        fund_id,
-        body,
-        "alc-",
-        lambda f, plan_id: domain.allocate_plan(
-            f, plan_id=plan_id, allocations=planned, on=body.allocated_on, today=today()
-        ),
-        checked=True,
+    decide = partial(
+        domain.allocate_plan,
+        plan_id=cmd.id("alc-"),
+        allocations=planned,
+        on=body.allocated_on,
+        today=today(),
     )
+    return await cmd.on_fund(fund_id, body, decide, checked=True)

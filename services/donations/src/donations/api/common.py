@@ -19,8 +19,8 @@ from pydantic import BaseModel, Field
 from donations import domain
 from donations.domain import Donor, Fund
 from donations.store import DonationsStore
-from wushe import commands
 from wushe.auth import CurrentPrincipal, Principal
+from wushe.commands import Aggregate, region_code
 from wushe.contracts import Event
 from wushe.contracts.events import donations as ev
 from wushe.contracts.known import KnownProgramme
@@ -30,14 +30,18 @@ from wushe.pii import Vault
 from wushe.web import today
 
 Fen = Annotated[int, Field(strict=True, gt=0, le=ev.MAX_FEN, description="integer fen (分)")]
-# The id of a new effect: its prefix, then a hash of the caller and the Idempotency-Key.
-Ids = Callable[[str], str]
 
 
 class Donations:
     def __init__(self, store: DonationsStore, vault: Vault) -> None:
         self.store = store
         self.vault = vault
+        self.funds = Aggregate(store.funds, Fund, region_code, "fund")
+        self.donors = Aggregate(store.donors, Donor, region_code, "donor")
+
+    def encrypt(self, value: str, context: str) -> str:
+        """A donor's personal data, encrypted and bound to `context` (the record and field)."""
+        return self.vault.encrypt(value, context=context)
 
 
 async def get_service(request: Request) -> Donations:
@@ -104,15 +108,9 @@ MONEY_ROUTE: dict[str, Any] = {
 }
 
 
-def fund_region(fund: Fund) -> str:
-    return fund.region_code
-
-
 async def visible_fund(svc: Donations, who: Principal, fund_id: str) -> Fund:
     """The fund, or 404 when it does not exist or lies outside the caller's scope."""
-    fund, _ = await commands.load_visible(
-        svc.store.funds, fund_id, Fund, who, region=fund_region, missing="fund"
-    )
+    fund, _ = await svc.funds.load(who, fund_id)
     return fund
 
 
@@ -146,23 +144,28 @@ class Money:
     async def fund(self, fund_id: str) -> Fund:
         return await visible_fund(self.svc, self.who, fund_id)
 
-    async def new_fund(
-        self, body: BaseModel, prefix: str, decide: Callable[[str, Ids], tuple[Fund, Event]]
-    ) -> Any:
-        """Start a fund: `decide` gets its id and the id maker. A takeover of the same key
-        finds the fund its first run made."""
+    def id(self, prefix: str) -> str:
+        """The id of what this command creates: its prefix, then a hash of the caller and the
+        key, so that a retried or taken-over request finds its first effect."""
+        return effect_id(prefix, self.who.subject, self.key)
 
-        async def work(ids: Ids) -> Fund:
-            fund_id = ids(prefix)
-            saved = await commands.create(
-                self.svc.store.funds,
-                fund_id,
-                self.who,
-                lambda: decide(fund_id, ids),
-                region=fund_region,
-                same=Fund,
-            )
-            return saved.state
+    async def new_fund(
+        self,
+        body: BaseModel,
+        prefix: str,
+        donor: Donor,
+        region: str,
+        decide: Callable[..., tuple[Fund, Event]],
+    ) -> Any:
+        """Start a fund of `donor` in `region`: `decide` takes the fund's id, donor and
+        region code by name. A takeover of the same key finds the fund its first run made."""
+        fund_id = self.id(prefix)
+
+        def start() -> tuple[Fund, Event]:
+            return decide(fund_id=fund_id, donor=donor, region_code=region)
+
+        async def work() -> Fund:
+            return (await self.svc.funds.create(self.who, fund_id, start, same=True)).state
 
         return await self.once(body, work)
 
@@ -170,43 +173,27 @@ class Money:
         self,
         fund_id: str,
         body: BaseModel,
-        prefix: str,
-        decide: Callable[[Fund, str], tuple[Fund, list[Event]]],
+        decide: Callable[[Fund], tuple[Fund, list[Event]]],
         *,
         checked: bool = False,  # the route already answered a missing or foreign fund
     ) -> Any:
-        """A command on an existing fund: `decide` gets the fund and the new entry's id, and
-        decides again on the newer fund when a concurrent writer got there first, so a
-        fund's invariants (an allocation never exceeds its pledge) hold under concurrency."""
+        """A command on an existing fund, decided again on the newer fund when a concurrent
+        writer got there first, so a fund's invariants (an allocation never exceeds its
+        pledge) hold under concurrency."""
         if not checked:
             await self.fund(fund_id)
+        return await self.once(body, lambda: self.svc.funds.retrying(self.who, fund_id, decide))
 
-        async def work(ids: Ids) -> Fund:
-            new_id = ids(prefix)
-            return await commands.retrying(
-                self.svc.store.funds,
-                fund_id,
-                Fund,
-                self.who,
-                lambda f: decide(f, new_id),
-                region=fund_region,
-                missing="fund",
-            )
-
-        return await self.once(body, work)
-
-    async def once(self, body: BaseModel, work: Callable[[Ids], Awaitable[Fund]]) -> Any:
+    async def once(self, body: BaseModel, work: Callable[[], Awaitable[Fund]]) -> Any:
         """Run `work` once per (caller, key) and answer the fund (201)."""
-        scope = self.who.subject
 
         async def run() -> tuple[int, Any]:
             # A broken rule (422) is kept and answered again on a replay; a 404 or 409
             # releases the key for a retry (wushe.idempotency).
-            fund = await work(lambda prefix: effect_id(prefix, scope, self.key))
-            return 201, fund_out(fund).model_dump(mode="json")
+            return 201, fund_out(await work()).model_dump(mode="json")
 
         return await self.svc.store.idempotency.run(
-            scope=scope,
+            scope=self.who.subject,
             key=self.key,
             fingerprint=fingerprint(
                 self.request.method, self.request.url.path, body.model_dump(mode="json")

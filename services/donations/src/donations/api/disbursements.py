@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from functools import partial
 from typing import Any, Literal
 
 from fastapi import APIRouter
@@ -10,7 +11,7 @@ from pydantic import Field
 
 from donations import domain
 from donations.api.common import MONEY_ROUTE, Fen, MoneyCommand
-from wushe.web import Strict, today
+from wushe.web import Strict, fields, today
 
 router = APIRouter(tags=["funds"])
 
@@ -24,17 +25,7 @@ class DisbursementIn(Strict):
 
 @router.post("/funds/{fund_id}/disbursements", **MONEY_ROUTE)
 async def disburse(fund_id: str, body: DisbursementIn, cmd: MoneyCommand) -> Any:
-    return await cmd.on_fund(
-        fund_id,
-        body,
-        "dsb-",
-        lambda f, disbursement_id: domain.disburse(
-            f,
-            disbursement_id=disbursement_id,
-            allocation_id=body.allocation_id,
-            amount_fen=body.amount_fen,
-            on=body.paid_on,
-            purpose=body.purpose,
-            today=today(),
-        ),
+    decide = partial(
+        domain.disburse, disbursement_id=cmd.id("dsb-"), **fields(body, on="paid_on"), today=today()
     )
+    return await cmd.on_fund(fund_id, body, decide)

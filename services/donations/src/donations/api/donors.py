@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from functools import partial
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
@@ -10,11 +11,10 @@ from pydantic import BaseModel, Field
 from donations import domain
 from donations.api.common import Donations, Svc
 from donations.domain import Donor
-from wushe import commands
 from wushe.auth import CurrentPrincipal
 from wushe.contracts.events import donations as ev
 from wushe.errors import NotFound
-from wushe.web import Strict
+from wushe.web import Strict, answer, masked
 
 router = APIRouter(tags=["donors"])
 
@@ -43,18 +43,7 @@ class DonorOut(BaseModel):
 
 
 def donor_out(d: Donor) -> DonorOut:
-    hidden = d.anonymous
-    return DonorOut(
-        donor_id=d.donor_id,
-        kind=d.kind,
-        region_code=d.region_code,
-        org_id=d.org_id,
-        display_name=d.display_name,
-        anonymous=d.anonymous,
-        name=None if hidden else d.name_masked,
-        phone=None if hidden else d.phone_masked,
-        id_number=None if hidden else d.id_number_masked,
-    )
+    return answer(DonorOut, d, **masked(d, hidden=d.anonymous))
 
 
 def donor_id_of(svc: Donations, org_id: str | None, id_number: str | None) -> str:
@@ -71,16 +60,7 @@ def donor_id_of(svc: Donations, org_id: str | None, id_number: str | None) -> st
 async def register_donor(body: DonorIn, svc: Svc, who: CurrentPrincipal) -> DonorOut:
     """A foundation, company or individual. An organisation linked to the registry is one
     donor (registering it again returns it); an individual's personal data is encrypted."""
-    region, person = domain.donor_facts(
-        kind=body.kind,
-        region_code=body.region_code,
-        org_id=body.org_id,
-        display_name=body.display_name,
-        anonymous=body.anonymous,
-        name=body.name,
-        phone=body.phone,
-        id_number=body.id_number,
-    )
+    region, person = domain.donor_facts(**dict(body))
     if not who.can_see(region):
         raise NotFound("region_code", "region not found")
     display_name = body.display_name
@@ -88,29 +68,21 @@ async def register_donor(body: DonorIn, svc: Svc, who: CurrentPrincipal) -> Dono
         org = await svc.store.registry.organisation(body.org_id)
         display_name = domain.organisation_name(org, body.org_id, body.kind, display_name)
     donor_id = donor_id_of(svc, body.org_id, person.id_number)
-    saved = await commands.create(
-        svc.store.donors,
-        donor_id,
-        who,
-        lambda: domain.register_donor(
-            donor_id=donor_id,
-            kind=body.kind,
-            region_code=region,
-            org_id=body.org_id,
-            display_name=display_name,
-            anonymous=body.anonymous,
-            person=person,
-            encrypt=lambda value, context: svc.vault.encrypt(value, context=context),
-        ),
-        region=lambda d: d.region_code,
-        same=Donor,  # the organisation or person registered before: the same donor
+    register = partial(
+        domain.register_donor,
+        **body.model_dump(include={"kind", "org_id", "anonymous"}),
+        donor_id=donor_id,
+        region_code=region,
+        display_name=display_name,
+        person=person,
+        encrypt=svc.encrypt,
     )
+    # The organisation or person registered before: the same donor.
+    saved = await svc.donors.create(who, donor_id, register, same=True)
     return donor_out(saved.state)
 
 
 @router.get("/donors/{donor_id}", response_model=DonorOut)
 async def get_donor(donor_id: str, svc: Svc, who: CurrentPrincipal) -> DonorOut:
-    donor, _ = await commands.load_visible(
-        svc.store.donors, donor_id, Donor, who, region=lambda d: d.region_code, missing="donor"
-    )
+    donor, _ = await svc.donors.load(who, donor_id)
     return donor_out(donor)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -23,7 +24,7 @@ from donations.api.common import (
 from wushe.auth import CurrentPrincipal
 from wushe.contracts.events import donations as ev
 from wushe.errors import NotFound
-from wushe.web import Strict
+from wushe.web import Strict, fields
 
 router = APIRouter(tags=["funds"])
 
@@ -54,21 +55,9 @@ async def make_pledge(body: PledgeIn, cmd: MoneyCommand) -> Any:
         region = station.region_code
     if not who.can_see(region):
         raise NotFound("programme_id", "programme not found")
-    return await cmd.new_fund(
-        body,
-        "plg-",
-        lambda fund_id, _: domain.make_pledge(
-            fund_id=fund_id,
-            donor=donor,
-            region_code=region,
-            programme=programme,
-            station=station,
-            amount_fen=body.amount_fen,
-            period_start=body.period_start,
-            period_end=body.period_end,
-            instalments=body.instalments,
-        ),
-    )
+    given = fields(body, exclude={"donor_id", "programme_id", "station_id"})
+    pledge = partial(domain.make_pledge, programme=programme, station=station, **given)
+    return await cmd.new_fund(body, "plg-", donor, region, pledge)
 
 
 @router.get("/funds/{fund_id}", response_model=FundOut)

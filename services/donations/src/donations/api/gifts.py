@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from functools import partial
 from typing import Any, Literal
 
 from fastapi import APIRouter
@@ -42,11 +43,9 @@ def _gift(gift_id: str, body: GiftBody) -> GiftIn:
 @router.post("/pledges/{fund_id}/gifts", **MONEY_ROUTE)
 async def receive_on_pledge(fund_id: str, body: GiftBody, cmd: MoneyCommand) -> Any:
     """A gift (cash or in kind) fulfilling part of a pledge."""
+    gift = _gift(cmd.id("gft-"), body)
     return await cmd.on_fund(
-        fund_id,
-        body,
-        "gft-",
-        lambda f, gift_id: domain.receive_on_pledge(f, _gift(gift_id, body), today=today()),
+        fund_id, body, lambda f: domain.receive_on_pledge(f, gift, today=today())
     )
 
 
@@ -60,15 +59,6 @@ async def give(body: StandaloneGiftIn, cmd: MoneyCommand) -> Any:
     region = domain.gift_region(programme, body.region_code)
     if not cmd.who.can_see(region):
         raise NotFound("region_code", "region not found")
-    return await cmd.new_fund(
-        body,
-        "gfd-",
-        lambda fund_id, ids: domain.gift_fund(
-            fund_id=fund_id,
-            donor=donor,
-            region_code=region,
-            programme_id=body.programme_id,
-            gift=_gift(ids("gft-"), body),
-            today=today(),
-        ),
-    )
+    gift = _gift(cmd.id("gft-"), body)
+    decide = partial(domain.gift_fund, programme_id=body.programme_id, gift=gift, today=today())
+    return await cmd.new_fund(body, "gfd-", donor, region, decide)

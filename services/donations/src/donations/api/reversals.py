@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from functools import partial
 from typing import Any, Literal
 
 from fastapi import APIRouter
@@ -11,7 +12,7 @@ from pydantic import Field
 from donations import domain
 from donations.api.common import MONEY_ROUTE, Fen, MoneyCommand
 from wushe.contracts.events import donations as ev
-from wushe.web import Strict, today
+from wushe.web import Strict, fields, today
 
 router = APIRouter(tags=["funds"])
 
@@ -29,18 +30,6 @@ class ReversalIn(Strict):
 async def reverse(fund_id: str, body: ReversalIn, cmd: MoneyCommand) -> Any:
     """A reversing entry (冲正): a refund of a gift, an allocation taken back, a disbursement
     returned. Nothing is edited or deleted."""
-    return await cmd.on_fund(
-        fund_id,
-        body,
-        "rev-",
-        lambda f, reversal_id: domain.reverse(
-            f,
-            reversal_id=reversal_id,
-            entry_kind=body.entry_kind,
-            entry_id=body.entry_id,
-            amount_fen=body.amount_fen,
-            on=body.reversed_on,
-            reason_code=body.reason_code,
-            today=today(),
-        ),
-    )
+    given = fields(body, exclude={"note"}, on="reversed_on")  # the note stays in the request
+    decide = partial(domain.reverse, reversal_id=cmd.id("rev-"), **given, today=today())
+    return await cmd.on_fund(fund_id, body, decide)

@@ -18,11 +18,12 @@ from donations.domain.funds import (
     Entry,
     Fund,
     Gift,
+    GiftIn,
     check_pledge_target,
     make_pledge,
     programme_region,
 )
-from donations.domain.gifts import GiftIn, gift_fund, gift_region, receive_on_pledge
+from donations.domain.gifts import gift_fund, gift_region, receive_on_pledge
 from donations.domain.reconciliation import (
     PARTNER_KINDS,
     FundCheck,

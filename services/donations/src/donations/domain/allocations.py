@@ -38,8 +38,7 @@ def allocate(
         raise Conflict("amount_fen", f"only {fund.available} fen of {fund.fund_id} are available")
     a = Allocation(
         allocation_id=allocation_id,
-        station_id=station.station_id,
-        region_code=station.region_code,
+        **station.place,
         activity_id=activity_id,
         amount_fen=amount_fen,
         allocated_on=on,
@@ -50,18 +49,7 @@ def allocate(
             "entries": with_entry(fund, "allocation", allocation_id, amount_fen, on),
         }
     )
-    return new, [
-        ev.FundsAllocated(
-            **fund_keys(fund),
-            allocation_id=allocation_id,
-            station_id=a.station_id,
-            region_code=a.region_code,
-            activity_id=activity_id,
-            programme_id=fund.programme_id,
-            amount_fen=amount_fen,
-            allocated_on=on,
-        )
-    ]
+    return new, [ev.FundsAllocated.of(a, **fund_keys(fund), programme_id=fund.programme_id)]
 
 
 class PlannedAllocation(BaseModel):

@@ -56,14 +56,7 @@ def disburse(
         }
     )
     return new, [
-        ev.FundsDisbursed(
-            **fund_keys(fund),
-            disbursement_id=disbursement_id,
-            allocation_id=allocation_id,
-            station_id=a.station_id,
-            region_code=a.region_code,
-            amount_fen=amount_fen,
-            paid_on=on,
-            purpose=purpose,
+        ev.FundsDisbursed.of(
+            d, **fund_keys(fund), station_id=a.station_id, region_code=a.region_code
         )
     ]

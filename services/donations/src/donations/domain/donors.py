@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from wushe.contracts import Event
 from wushe.contracts.events import donations as ev
-from wushe.errors import DomainError
+from wushe.errors import DomainError, valid
 from wushe.validators import (
     check_mobile,
     check_region_code,
@@ -62,10 +62,7 @@ def donor_facts(
 ) -> tuple[str, Person]:
     """The donor's region and personal data, checked: what is for individuals only, what an
     organisation needs, valid region code, mobile and resident ID number."""
-    try:
-        region = check_region_code(region_code)
-    except ValueError as exc:
-        raise DomainError("region_code", str(exc)) from None
+    region = valid("region_code", check_region_code, region_code)
     if kind != "individual":
         if name or phone or id_number or anonymous:
             raise DomainError("kind", "name, phone, ID number and anonymity are for individuals")
@@ -74,16 +71,10 @@ def donor_facts(
         return region, Person()
     if org_id or display_name:
         raise DomainError("org_id", "an individual has no organisation id or display name")
-    try:
-        checked_phone = check_mobile(phone) if phone else None
-    except ValueError as exc:
-        raise DomainError("phone", str(exc)) from None
-    try:
-        checked_id = check_resident_id(id_number) if id_number else None
-    except ValueError as exc:
-        raise DomainError("id_number", str(exc)) from None
     return region, Person(
-        name=name.strip() if name else None, phone=checked_phone, id_number=checked_id
+        name=name.strip() if name else None,
+        phone=valid("phone", check_mobile, phone) if phone else None,
+        id_number=valid("id_number", check_resident_id, id_number) if id_number else None,
     )
 
 
@@ -131,10 +122,4 @@ def register_donor(
         id_number_enc=encrypt(id_number, f"{ctx}:id") if id_number else None,
         id_number_masked=mask_resident_id(id_number) if id_number else None,
     )
-    return donor, ev.DonorRegistered(
-        donor_id=donor_id,
-        kind=kind,
-        region_code=region_code,
-        org_id=org_id,
-        anonymous=anonymous,
-    )
+    return donor, ev.DonorRegistered.of(donor)

@@ -11,7 +11,7 @@ requests on FerretDB as on MongoDB.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel
 
@@ -22,7 +22,21 @@ from wushe.contracts.known import KnownProgramme, KnownStation
 from wushe.errors import DomainError
 
 
-class Gift(BaseModel):
+class Amounts(Protocol):
+    amount_fen: int
+    reversed_fen: int
+
+
+class Net:
+    """An entry that reversing entries reduce (a refund, a take-back, a returned payment)."""
+
+    @property
+    def net(self: Amounts) -> int:
+        """What stands of it."""
+        return self.amount_fen - self.reversed_fen
+
+
+class GiftIn(BaseModel):
     gift_id: str
     kind: Literal["cash", "in_kind"]
     amount_fen: int
@@ -31,14 +45,13 @@ class Gift(BaseModel):
     unit: str | None = None
     receipt_no: str
     received_on: date
+
+
+class Gift(GiftIn, Net):
     reversed_fen: int = 0
 
-    @property
-    def net(self) -> int:
-        return self.amount_fen - self.reversed_fen
 
-
-class Allocation(BaseModel):
+class Allocation(BaseModel, Net):
     allocation_id: str
     station_id: str
     region_code: str
@@ -48,22 +61,14 @@ class Allocation(BaseModel):
     reversed_fen: int = 0
     disbursed_fen: int = 0  # net of reversed disbursements
 
-    @property
-    def net(self) -> int:
-        return self.amount_fen - self.reversed_fen
 
-
-class Disbursement(BaseModel):
+class Disbursement(BaseModel, Net):
     disbursement_id: str
     allocation_id: str
     amount_fen: int
     paid_on: date
     purpose: str
     reversed_fen: int = 0
-
-    @property
-    def net(self) -> int:
-        return self.amount_fen - self.reversed_fen
 
 
 class Entry(BaseModel):
@@ -155,6 +160,21 @@ def fund_keys(fund: Fund) -> dict[str, Any]:
     return {"fund_id": fund.fund_id, "funder_id": fund.funder_id}
 
 
+def open_fund(
+    fund_id: str,
+    donor: Donor,
+    kind: Literal["pledge", "gift"],
+    first: tuple[str, int, date],
+    **fields: Any,
+) -> Fund:
+    """A new fund of the donor's (its funder: 'anonymous' for an anonymous donor) and the
+    first line of its ledger, of the fund's own kind (`first`: what it concerns, fen, day)."""
+    fund = Fund(
+        fund_id=fund_id, kind=kind, donor_id=donor.donor_id, funder_id=donor.funder_id, **fields
+    )
+    return fund.model_copy(update={"entries": with_entry(fund, kind, *first)})
+
+
 def make_pledge(
     *,
     fund_id: str,
@@ -179,11 +199,11 @@ def make_pledge(
             raise DomainError("instalments", "an instalment falls outside the pledge period")
         if [i.due_on for i in instalments] != sorted(i.due_on for i in instalments):
             raise DomainError("instalments", "in order of their due dates")
-    fund = Fund(
-        fund_id=fund_id,
-        kind="pledge",
-        donor_id=donor.donor_id,
-        funder_id=donor.funder_id,
+    fund = open_fund(
+        fund_id,
+        donor,
+        "pledge",
+        (fund_id, amount_fen, period_start),
         region_code=region_code,
         programme_id=programme.programme_id if programme else None,
         station_id=station.station_id if station else None,
@@ -192,19 +212,7 @@ def make_pledge(
         period_end=period_end,
         instalments=instalments,
     )
-    fund = fund.model_copy(
-        update={"entries": with_entry(fund, "pledge", fund_id, amount_fen, period_start)}
-    )
-    return fund, ev.PledgeMade(
-        **fund_keys(fund),
-        programme_id=fund.programme_id,
-        station_id=fund.station_id,
-        region_code=region_code,
-        amount_fen=amount_fen,
-        period_start=period_start,
-        period_end=period_end,
-        instalments=instalments,
-    )
+    return fund, ev.PledgeMade.of(fund, amount_fen=amount_fen)
 
 
 def check_pledge_target(programme_id: str | None, station_id: str | None) -> None:

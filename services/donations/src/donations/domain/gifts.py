@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
-
-from pydantic import BaseModel
 
 from donations.domain.donors import Donor
 from donations.domain.funds import (
     Fund,
     Gift,
+    GiftIn,
     fund_keys,
+    open_fund,
     programme_region,
     whole_fen,
     with_entry,
@@ -19,19 +18,8 @@ from donations.domain.funds import (
 from wushe.contracts import Event
 from wushe.contracts.events import donations as ev
 from wushe.contracts.known import KnownProgramme
-from wushe.errors import Conflict, DomainError
+from wushe.errors import Conflict, DomainError, valid
 from wushe.validators import check_region_code
-
-
-class GiftIn(BaseModel):
-    gift_id: str
-    kind: Literal["cash", "in_kind"]
-    amount_fen: int
-    item: str | None = None
-    quantity: float | None = None
-    unit: str | None = None
-    receipt_no: str
-    received_on: date
 
 
 def _check_gift(g: GiftIn, today: date) -> None:
@@ -50,17 +38,10 @@ def _check_gift(g: GiftIn, today: date) -> None:
 
 
 def _gift_event(fund: Fund, gift: Gift) -> Event:
-    return ev.GiftReceived(
+    return ev.GiftReceived.of(
+        gift,
         **fund_keys(fund),
-        gift_id=gift.gift_id,
         pledge_linked=fund.kind == "pledge",
-        kind=gift.kind,
-        amount_fen=gift.amount_fen,
-        item=gift.item,
-        quantity=gift.quantity,
-        unit=gift.unit,
-        receipt_no=gift.receipt_no,
-        received_on=gift.received_on,
         region_code=fund.region_code,
         programme_id=fund.programme_id,
     )
@@ -78,17 +59,14 @@ def gift_fund(
     """A gift made without a pledge: a fund of its own, its value what may be allocated."""
     _check_gift(gift, today)
     g = Gift(**gift.model_dump())
-    fund = Fund(
-        fund_id=fund_id,
-        kind="gift",
-        donor_id=donor.donor_id,
-        funder_id=donor.funder_id,
+    fund = open_fund(
+        fund_id,
+        donor,
+        "gift",
+        (g.gift_id, g.amount_fen, g.received_on),
         region_code=region_code,
         programme_id=programme_id,
         gifts={g.gift_id: g},
-    )
-    fund = fund.model_copy(
-        update={"entries": with_entry(fund, "gift", g.gift_id, g.amount_fen, g.received_on)}
     )
     return fund, _gift_event(fund, g)
 
@@ -121,7 +99,4 @@ def gift_region(programme: KnownProgramme | None, region_code: str | None) -> st
     """Where a gift without a pledge lies: its programme's place, or the region it serves."""
     if programme is not None:
         return programme_region(programme)
-    try:
-        return check_region_code(region_code or "")
-    except ValueError as exc:
-        raise DomainError("region_code", str(exc)) from None
+    return valid("region_code", check_region_code, region_code or "")

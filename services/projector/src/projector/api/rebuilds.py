@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel
 
@@ -24,14 +26,7 @@ class RebuildOut(BaseModel):
 
 
 def rebuild_out(run: RebuildStatus) -> RebuildOut:
-    return RebuildOut(
-        rebuild_id=run.rebuild_id,
-        generation=run.generation,
-        status=run.status,
-        done=run.done,
-        total=run.total,
-        error=run.error,
-    )
+    return RebuildOut(**asdict(run))  # all but when it started
 
 
 @router.post("/views/rebuilds", response_model=RebuildOut, status_code=202, tags=["views"])

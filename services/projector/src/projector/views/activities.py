@@ -22,7 +22,7 @@ class ActivityRollup:
         if isinstance(event, act.ActivityHeld):
             f = event.activity
             delta = {"activities": 1, **counts_delta(event.counts, f.service_area)}
-            yield Bucket(f.station_id, f.region_code, event.held_on), delta
+            yield Bucket.at(f, event.held_on), delta
         elif isinstance(event, act.ActivityCorrected):
             day = event.activity_date or clock.today(envelope.time)
             delta = merge(
@@ -30,14 +30,8 @@ class ActivityRollup:
                 counts_delta(event.previous, event.service_area, -1),
             )
             if delta:
-                yield Bucket(event.station_id, event.region_code, day), delta
+                yield Bucket.at(event, day), delta
         elif isinstance(event, act.HouseholdVisited):
-            yield (
-                Bucket(event.station_id, event.region_code, event.visited_on),
-                {"households_visited": 1},
-            )
+            yield Bucket.at(event, event.visited_on), {"households_visited": 1}
         elif isinstance(event, act.ClientFileOpened):
-            yield (
-                Bucket(event.station_id, event.region_code, event.opened_on),
-                {"client_files_opened": 1},
-            )
+            yield Bucket.at(event, event.opened_on), {"client_files_opened": 1}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date
 
 from projector.engine import Bucket, Delta
 from projector.views.counters import counts_delta, merge
@@ -25,41 +26,9 @@ class MoneyLineage:
     topics: tuple[str, ...] = (don.PARTNER, act.ACTIVITIES)
 
     def deltas(self, event: Event, envelope: Envelope) -> Iterable[tuple[Bucket, Delta]]:
-        if isinstance(event, don.PledgeMade | don.GiftReceived):
-            key = f"{event.funder_id}|fund|{event.fund_id}"
-            if isinstance(event, don.PledgeMade):
-                yield (
-                    Bucket(key, event.region_code, event.period_start),
-                    {"pledged_fen": event.amount_fen},
-                )
-            else:
-                yield (
-                    Bucket(key, event.region_code, event.received_on),
-                    {"received_fen": event.amount_fen},
-                )
-        elif isinstance(event, don.FundsAllocated | don.FundsDisbursed):
-            key = f"{event.funder_id}|alloc|{event.allocation_id}|{event.station_id}"
-            if isinstance(event, don.FundsAllocated):
-                yield (
-                    Bucket(key, event.region_code, event.allocated_on),
-                    {"allocated_fen": event.amount_fen},
-                )
-            else:
-                yield (
-                    Bucket(key, event.region_code, event.paid_on),
-                    {"disbursed_fen": event.amount_fen},
-                )
-        elif isinstance(event, don.EntryReversed):
-            if event.entry_kind == "gift":
-                key = f"{event.funder_id}|fund|{event.fund_id}"
-                delta = {"received_fen": -event.amount_fen}
-            elif event.allocation_id and event.station_id:
-                key = f"{event.funder_id}|alloc|{event.allocation_id}|{event.station_id}"
-                counter = "allocated_fen" if event.entry_kind == "allocation" else "disbursed_fen"
-                delta = {counter: -event.amount_fen}
-            else:
-                return
-            yield Bucket(key, event.region_code, event.reversed_on), delta
+        if isinstance(event, don.FundEvent):
+            if (money := _money(event)) is not None:
+                yield money
         elif isinstance(event, act.ActivityHeld):
             f = event.activity
             for allocation_id in event.linkage.donation_ids:
@@ -73,6 +42,40 @@ class MoneyLineage:
             for allocation_id in event.linkage.donation_ids:
                 if delta:
                     yield Bucket(f"outcome|{allocation_id}", event.region_code, day), delta
+
+
+FundMoney = don.PledgeMade | don.GiftReceived | don.EntryReversed
+AllocationMoney = don.FundsAllocated | don.FundsDisbursed | don.EntryReversed
+
+
+def _fund(e: FundMoney, day: date) -> Bucket:
+    return Bucket(f"{e.funder_id}|fund|{e.fund_id}", e.region_code, day)
+
+
+def _allocation(
+    e: don.FundsAllocated | don.FundsDisbursed | don.EntryReversed, day: date
+) -> Bucket:
+    return Bucket(f"{e.funder_id}|alloc|{e.allocation_id}|{e.station_id}", e.region_code, day)
+
+
+def _money(event: don.FundEvent) -> tuple[Bucket, Delta] | None:
+    """A funder's money event: its fund's or allocation's bucket and what it adds (None:
+    nothing to count)."""
+    if isinstance(event, don.PledgeMade):
+        return _fund(event, event.period_start), {"pledged_fen": event.amount_fen}
+    if isinstance(event, don.GiftReceived):
+        return _fund(event, event.received_on), {"received_fen": event.amount_fen}
+    if isinstance(event, don.FundsAllocated):
+        return _allocation(event, event.allocated_on), {"allocated_fen": event.amount_fen}
+    if isinstance(event, don.FundsDisbursed):
+        return _allocation(event, event.paid_on), {"disbursed_fen": event.amount_fen}
+    if isinstance(event, don.EntryReversed):
+        if event.entry_kind == "gift":
+            return _fund(event, event.reversed_on), {"received_fen": -event.amount_fen}
+        if event.allocation_id and event.station_id:
+            counter = "allocated_fen" if event.entry_kind == "allocation" else "disbursed_fen"
+            return _allocation(event, event.reversed_on), {counter: -event.amount_fen}
+    return None
 
 
 @dataclass

@@ -29,15 +29,9 @@ class MoneyRollup:
                 delta["received_in_kind_fen"] = event.amount_fen
             yield Bucket(event.fund_id, event.region_code, event.received_on), delta
         elif isinstance(event, don.FundsAllocated):
-            yield (
-                Bucket(event.station_id, event.region_code, event.allocated_on),
-                {"allocated_fen": event.amount_fen},
-            )
+            yield Bucket.at(event, event.allocated_on), {"allocated_fen": event.amount_fen}
         elif isinstance(event, don.FundsDisbursed):
-            yield (
-                Bucket(event.station_id, event.region_code, event.paid_on),
-                {"disbursed_fen": event.amount_fen},
-            )
+            yield Bucket.at(event, event.paid_on), {"disbursed_fen": event.amount_fen}
         elif isinstance(event, don.EntryReversed):
             field = {"gift": "received_fen", "allocation": "allocated_fen"}.get(
                 event.entry_kind, "disbursed_fen"

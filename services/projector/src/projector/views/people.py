@@ -47,4 +47,4 @@ class PeopleAndRatings:
             else:
                 delta = merge(delta, {f"stars:{event.previous_stars}": -1})
             if delta:
-                yield Bucket(event.station_id, event.region_code, event.rated_on), delta
+                yield Bucket.at(event, event.rated_on), delta

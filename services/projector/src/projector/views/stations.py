@@ -20,14 +20,9 @@ class StationRollup:
     def deltas(self, event: Event, envelope: Envelope) -> Iterable[tuple[Bucket, Delta]]:
         day: date = clock.today(envelope.time)
         if isinstance(event, reg.StationRegistered):
-            yield (
-                Bucket(event.station_id, event.region_code, day),
-                {"stations": 1, f"status:{event.status}": 1},
-            )
+            yield Bucket.at(event, day), {"stations": 1, f"status:{event.status}": 1}
         elif isinstance(event, reg.StationStatusChanged):
-            yield (
-                Bucket(event.station_id, event.region_code, event.effective_date),
-                {f"status:{event.from_status}": -1, f"status:{event.to_status}": 1},
-            )
+            moved = {f"status:{event.from_status}": -1, f"status:{event.to_status}": 1}
+            yield Bucket.at(event, event.effective_date), moved
         elif isinstance(event, reg.RoomAdded):
-            yield Bucket(event.station_id, event.region_code, day), {"rooms": 1}
+            yield Bucket.at(event, day), {"rooms": 1}

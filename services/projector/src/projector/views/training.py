@@ -35,20 +35,16 @@ class TrainingRollup:
                 {"training_person_times": len(event.attendances), "training_hours_x100": hours},
             )
         elif isinstance(event, trn.SupervisionVisitPlanned):
-            yield (
-                Bucket(
-                    event.station_id, event.region_code, date.fromisoformat(f"{event.month}-01")
-                ),
-                {"supervision_visits_planned": 1},
-            )
+            first_day = date.fromisoformat(f"{event.month}-01")
+            yield Bucket.at(event, first_day), {"supervision_visits_planned": 1}
         elif isinstance(event, trn.SupervisionVisitCompleted):
             delta = {"supervision_visits": 1}
             if event.rectification_items:
                 delta["rectification_open"] = event.rectification_items
-            yield Bucket(event.station_id, event.region_code, event.visited_on), delta
+            yield Bucket.at(event, event.visited_on), delta
         elif isinstance(event, trn.RectificationItemClosed):
             yield (
-                Bucket(event.station_id, event.region_code, event.closed_on),
+                Bucket.at(event, event.closed_on),
                 {
                     "rectification_open": -1,
                     "rectification_closed": 1,

@@ -19,53 +19,29 @@ class VolunteerRollup:
     topics: tuple[str, ...] = (vol.VOLUNTEERS, vol.HOURS, vol.POINTS)
 
     def deltas(self, event: Event, envelope: Envelope) -> Iterable[tuple[Bucket, Delta]]:
-        if isinstance(event, vol.VolunteerRegistered):
-            yield (
-                Bucket(event.station_id, event.region_code, event.registered_on),
-                {"volunteers": 1, **({"elder_volunteers": 1} if event.elder_volunteer else {})},
-            )
-        elif isinstance(event, vol.VolunteerMoved | vol.VolunteerDeregistered):
+        if isinstance(
+            event, vol.VolunteerRegistered | vol.VolunteerMoved | vol.VolunteerDeregistered
+        ):
             one = {"volunteers": 1, **({"elder_volunteers": 1} if event.elder_volunteer else {})}
             away = {k: -n for k, n in one.items()}
-            if isinstance(event, vol.VolunteerMoved):
+            if isinstance(event, vol.VolunteerRegistered):
+                yield Bucket.at(event, event.registered_on), one
+            elif isinstance(event, vol.VolunteerMoved):
                 yield Bucket(event.from_station_id, event.from_region_code, event.moved_on), away
-                yield Bucket(event.station_id, event.region_code, event.moved_on), one
+                yield Bucket.at(event, event.moved_on), one
             else:
-                yield (
-                    Bucket(event.station_id, event.region_code, event.deregistered_on),
-                    away,
-                )
+                yield Bucket.at(event, event.deregistered_on), away
         elif isinstance(event, vol.BackbonePromoted):
-            yield (
-                Bucket(event.station_id, event.region_code, event.promoted_on),
-                {"backbone_designations": 1},
-            )
+            yield Bucket.at(event, event.promoted_on), {"backbone_designations": 1}
         elif isinstance(event, vol.BackboneDemoted):
-            yield (
-                Bucket(event.station_id, event.region_code, event.demoted_on),
-                {"backbone_designations": -1},
-            )
+            yield Bucket.at(event, event.demoted_on), {"backbone_designations": -1}
         elif isinstance(event, vol.AttendanceApproved):
-            s = event.service
-            yield (
-                Bucket(s.station_id, s.region_code, event.service_date),
-                {"service_minutes": event.minutes, "attendances_approved": 1},
-            )
+            delta = {"service_minutes": event.minutes, "attendances_approved": 1}
+            yield Bucket.at(event.service, event.service_date), delta
         elif isinstance(event, vol.AttendanceCorrected):
-            s = event.service
-            delta = event.minutes - event.previous_minutes
-            if delta:
-                yield (
-                    Bucket(s.station_id, s.region_code, event.service_date),
-                    {"service_minutes": delta},
-                )
+            if minutes := event.minutes - event.previous_minutes:
+                yield Bucket.at(event.service, event.service_date), {"service_minutes": minutes}
         elif isinstance(event, vol.PointsAwarded):
-            yield (
-                Bucket(event.station_id, event.region_code, clock.today(envelope.time)),
-                {"points_awarded": event.points},
-            )
+            yield Bucket.at(event, clock.today(envelope.time)), {"points_awarded": event.points}
         elif isinstance(event, vol.PointsRedeemed):
-            yield (
-                Bucket(event.station_id, event.region_code, event.redeemed_on),
-                {"points_redeemed": event.points},
-            )
+            yield Bucket.at(event, event.redeemed_on), {"points_redeemed": event.points}

@@ -3,29 +3,46 @@ the checks of a region or an organisation a body names."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
 
-from registry.domain import Region
+from registry.domain import Organisation, Programme, Region, SocialWorker, Station
 from registry.reference import VillageIndex
 from registry.store import RegionIndex, RegistryStore
 from wushe import commands
 from wushe.auth import Principal
+from wushe.commands import Aggregate, region_code
 from wushe.pii import Vault
 from wushe.web import today
 
 
-class Registry:
-    """What the routers need, built once in app.py and reached through `request.app.state`."""
+def _scope(p: Programme) -> list[str]:
+    return p.scope_regions
 
-    def __init__(
-        self, store: RegistryStore, regions: RegionIndex, vault: Vault, villages: VillageIndex
-    ) -> None:
-        self.store = store
-        self.regions = regions
-        self.vault = vault
-        self.villages = villages
+
+@dataclass
+class Registry:
+    """What the routers need, built once in app.py and reached through `request.app.state`;
+    with the aggregates bound once to the command path."""
+
+    store: RegistryStore
+    regions: RegionIndex
+    vault: Vault
+    villages: VillageIndex
+
+    def __post_init__(self) -> None:
+        store = self.store
+        self.stations = Aggregate(store.stations, Station, region_code, "station")
+        self.organisations = Aggregate(
+            store.organisations, Organisation, region_code, "organisation"
+        )
+        self.workers = Aggregate(
+            store.social_workers, SocialWorker, region_code, "social_worker", "worker_id"
+        )
+        # A programme concerns every caller whose scope overlaps one of its regions.
+        self.programmes = Aggregate(store.programmes, Programme, _scope, "programme")
 
 
 async def get_registry(request: Request) -> Registry:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 
 from registry import domain
 from registry.api.deps import Reg, operator_known
@@ -33,17 +33,13 @@ async def import_stations(
     with errors are reported (row number, field, reason); valid rows are accepted.
     """
     settings = request.app.state.settings
-    data, content_type = await imports.read_body(request, settings.import_max_bytes)
-    try:
-        rows = imports.parse(
-            data,
-            content_type,
-            model=StationIn,
-            max_rows=settings.import_max_rows,
-            normalise=normalise,
-        )
-    except imports.ImportFormatError as exc:
-        raise HTTPException(exc.status, str(exc)) from None
+    rows = await imports.upload(
+        request,
+        model=StationIn,
+        max_bytes=settings.import_max_bytes,
+        max_rows=settings.import_max_rows,
+        normalise=normalise,
+    )
     plan = domain.LedgerPlan(
         tree=await reg.regions.tree(today()),
         existing=await reg.store.stations_by_township(who.region_scope),

@@ -6,13 +6,11 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from registry import domain
-from registry.api.deps import Reg, Registry, scoped_region
-from registry.domain import Organisation
-from wushe import commands
-from wushe.auth import CurrentPrincipal, Principal
+from registry.api.deps import Reg, scoped_region
+from wushe.auth import CurrentPrincipal
 from wushe.contracts.events import registry as ev
 from wushe.errors import Conflict
-from wushe.web import Limit, Offset, Strict
+from wushe.web import Page, Paging, Strict
 
 router = APIRouter(tags=["organisations"])
 
@@ -32,20 +30,13 @@ class OrganisationOut(BaseModel):
     region_code: str
 
 
-class OrganisationPage(BaseModel):
+class OrganisationPage(Page):
     items: list[OrganisationOut]
-    total: int
-    limit: int
-    offset: int
 
 
 class OrganisationPatch(Strict):
     name: str | None = Field(None, min_length=1, max_length=200)
     kind: ev.OrganisationKind | None = None
-
-
-def _region(org: Organisation) -> str:
-    return org.region_code
 
 
 @router.post("/organisations", response_model=OrganisationOut, status_code=201)
@@ -56,12 +47,10 @@ async def register_organisation(
     org, event = domain.register_organisation(
         name=body.name, kind=body.kind, credit_code=body.credit_code, region=region
     )
-    saved = await commands.create(
-        reg.store.organisations,
-        org.org_id,
+    saved = await reg.organisations.create(
         who,
+        org.org_id,
         lambda: (org, event),
-        region=_region,
         exists=Conflict(
             "credit_code" if org.credit_code else "name", f"organisation {org.org_id} exists"
         ),
@@ -69,30 +58,18 @@ async def register_organisation(
     return OrganisationOut(**saved.state.model_dump())
 
 
-async def _visible(reg: Registry, who: Principal, org_id: str) -> Organisation:
-    org, _ = await commands.load_visible(
-        reg.store.organisations, org_id, Organisation, who, region=_region, missing="organisation"
-    )
-    return org
-
-
 @router.get("/organisations/{org_id}", response_model=OrganisationOut)
 async def get_organisation(org_id: str, reg: Reg, who: CurrentPrincipal) -> OrganisationOut:
-    return OrganisationOut(**(await _visible(reg, who, org_id)).model_dump())
+    org, _ = await reg.organisations.load(who, org_id)
+    return OrganisationOut(**org.model_dump())
 
 
 @router.patch("/organisations/{org_id}", response_model=OrganisationOut)
 async def update_organisation(
     org_id: str, body: OrganisationPatch, reg: Reg, who: CurrentPrincipal
 ) -> OrganisationOut:
-    saved = await commands.change(
-        reg.store.organisations,
-        org_id,
-        Organisation,
-        who,
-        lambda org: domain.update_organisation(org, name=body.name, kind=body.kind),
-        region=_region,
-        missing="organisation",
+    saved = await reg.organisations.change(
+        who, org_id, lambda org: domain.update_organisation(org, **dict(body))
     )
     return OrganisationOut(**saved.state.model_dump())
 
@@ -102,15 +79,10 @@ async def list_organisations(
     reg: Reg,
     who: CurrentPrincipal,
     kind: ev.OrganisationKind | None = None,
-    limit: Limit = 50,
-    offset: Offset = 0,
+    *,
+    page: Paging,
 ) -> OrganisationPage:
     items, total = await reg.store.list_organisations(
-        within=who.region_scope, kind=kind, limit=limit, offset=offset
+        within=who.region_scope, kind=kind, **page.bounds
     )
-    return OrganisationPage(
-        items=[OrganisationOut(**o.model_dump()) for o in items],
-        total=total,
-        limit=limit,
-        offset=offset,
-    )
+    return page.of(OrganisationPage, [OrganisationOut(**o.model_dump()) for o in items], total)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
 from typing import Literal
 
@@ -10,14 +9,13 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from registry import domain
-from registry.api.deps import Reg, Registry, scoped_region
+from registry.api.deps import Reg, scoped_region
 from registry.domain import Programme, Station
-from wushe import commands
-from wushe.auth import CurrentPrincipal, Principal
+from wushe.auth import CurrentPrincipal
 from wushe.commands import Events
 from wushe.contracts.events import registry as ev
 from wushe.errors import Conflict, DomainError
-from wushe.web import Strict
+from wushe.web import Strict, fields
 
 router = APIRouter(tags=["programmes"])
 
@@ -56,16 +54,7 @@ class ProgrammePatch(Strict):
     station_targets: ev.Targets | None = None
 
 
-class ProgrammeOut(BaseModel):
-    programme_id: str
-    name: str
-    funder_org_id: str | None
-    region_code: str
-    scope_regions: list[str]
-    start_date: date
-    end_date: date
-    total_targets: ev.Targets
-    station_targets: ev.Targets
+class ProgrammeOut(domain.ProgrammeFacts):
     enrolled_stations: int
     enrolled_targets: ev.Targets = Field(description="the sum of enrolled stations' targets")
     version: int
@@ -85,35 +74,6 @@ def programme_out(p: Programme, version: int) -> ProgrammeOut:
     )
 
 
-def _regions(p: Programme) -> list[str]:
-    """A programme concerns every caller whose scope overlaps one of its regions."""
-    return p.scope_regions
-
-
-async def _visible(reg: Registry, who: Principal, programme_id: str) -> tuple[Programme, int]:
-    return await commands.load_visible(
-        reg.store.programmes, programme_id, Programme, who, region=_regions, missing="programme"
-    )
-
-
-async def _change(
-    reg: Registry,
-    who: Principal,
-    programme_id: str,
-    decide: Callable[[Programme], tuple[Programme, Events]],
-) -> ProgrammeOut:
-    saved = await commands.change(
-        reg.store.programmes,
-        programme_id,
-        Programme,
-        who,
-        decide,
-        region=_regions,
-        missing="programme",
-    )
-    return programme_out(saved.state, saved.version)
-
-
 @router.post("/programmes", response_model=ProgrammeOut, status_code=201)
 async def create_programme(body: ProgrammeIn, reg: Reg, who: CurrentPrincipal) -> ProgrammeOut:
     scope = [
@@ -123,21 +83,12 @@ async def create_programme(body: ProgrammeIn, reg: Reg, who: CurrentPrincipal) -
     funder = await reg.store.organisation(body.funder_org_id) if body.funder_org_id else None
     domain.check_funder(body.funder_org_id, funder is not None)
     programme, event = domain.create_programme(
-        programme_id=body.programme_id,
-        name=body.name,
-        funder_org_id=body.funder_org_id,
-        scope=scope,
-        start_date=body.start_date,
-        end_date=body.end_date,
-        total_targets=body.total_targets,
-        station_targets=body.station_targets,
+        **fields(body, exclude={"scope_regions"}), scope=scope
     )
-    saved = await commands.create(
-        reg.store.programmes,
-        programme.programme_id,
+    saved = await reg.programmes.create(
         who,
+        programme.programme_id,
         lambda: (programme, event),
-        region=_regions,
         exists=Conflict("programme_id", f"{programme.programme_id} exists"),
     )
     return programme_out(saved.state, saved.version)
@@ -153,7 +104,7 @@ async def list_programmes(reg: Reg, who: CurrentPrincipal) -> ProgrammePage:
 
 @router.get("/programmes/{programme_id}", response_model=ProgrammeOut)
 async def get_programme(programme_id: str, reg: Reg, who: CurrentPrincipal) -> ProgrammeOut:
-    return programme_out(*await _visible(reg, who, programme_id))
+    return programme_out(*await reg.programmes.load(who, programme_id))
 
 
 @router.patch("/programmes/{programme_id}", response_model=ProgrammeOut)
@@ -161,14 +112,17 @@ async def update_programme(
     programme_id: str, body: ProgrammePatch, reg: Reg, who: CurrentPrincipal
 ) -> ProgrammeOut:
     changes = body.model_dump(exclude_unset=True)
-    return await _change(reg, who, programme_id, lambda p: domain.update_programme(p, **changes))
+    saved = await reg.programmes.change(
+        who, programme_id, lambda p: domain.update_programme(p, **changes)
+    )
+    return programme_out(saved.state, saved.version)
 
 
 @router.post("/programmes/{programme_id}/enrolments", response_model=ProgrammeOut)
 async def enrol_stations(
     programme_id: str, body: EnrolmentIn, reg: Reg, who: CurrentPrincipal
 ) -> ProgrammeOut:
-    await _visible(reg, who, programme_id)  # 404 before the stations are looked at
+    await reg.programmes.load(who, programme_id)  # 404 before the stations are looked at
     stations: list[Station] = []
     for i, sid in enumerate(body.station_ids):
         station, _ = await reg.store.load_station(sid)
@@ -180,7 +134,8 @@ async def enrol_stations(
         targets = domain.enrolment_targets(p, len(stations), body.targets)
         return domain.enrol(p, stations, on=body.enrolled_on, targets=targets)
 
-    return await _change(reg, who, programme_id, decide)
+    saved = await reg.programmes.change(who, programme_id, decide)
+    return programme_out(saved.state, saved.version)
 
 
 @router.post(
@@ -189,9 +144,9 @@ async def enrol_stations(
 async def withdraw_station(
     programme_id: str, station_id: str, body: WithdrawalIn, reg: Reg, who: CurrentPrincipal
 ) -> ProgrammeOut:
-    return await _change(
-        reg,
+    saved = await reg.programmes.change(
         who,
         programme_id,
         lambda p: domain.withdraw(p, station_id, on=body.withdrawn_on, reason=body.reason),
     )
+    return programme_out(saved.state, saved.version)

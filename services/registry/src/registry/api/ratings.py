@@ -11,9 +11,7 @@ from pydantic import Field
 from registry import domain
 from registry.api.deps import Reg
 from registry.api.stations import StationOut, change_station
-from registry.domain import Station
 from wushe.auth import CurrentPrincipal
-from wushe.commands import Events
 from wushe.web import Strict, today
 
 router = APIRouter(tags=["stations"])
@@ -30,14 +28,6 @@ class RatingIn(Strict):
 async def rate_station(
     station_id: str, body: RatingIn, reg: Reg, who: CurrentPrincipal
 ) -> StationOut:
-    def decide(st: Station) -> tuple[Station, Events]:
-        return domain.rate_station(
-            st,
-            stars=body.stars,
-            rated_by=body.rated_by,
-            rated_on=body.rated_on,
-            reason=body.reason,
-            today=today(),
-        )
-
-    return await change_station(reg, who, station_id, decide)
+    return await change_station(
+        reg, who, station_id, lambda st: domain.rate_station(st, **dict(body), today=today())
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import asdict
 from datetime import date
 from typing import Annotated, Literal
 
@@ -11,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from registry import domain
 from registry.api.deps import Reg
-from registry.domain import BoundaryChange, BoundaryLog, Region, Station
+from registry.domain import BoundaryChange, BoundaryLog, Region
 from registry.store import BOUNDARY_STREAM
 from wushe import commands
 from wushe.auth import CurrentPrincipal
@@ -37,14 +38,7 @@ class RegionDetail(RegionOut):
 
 
 def region_out(r: Region) -> RegionOut:
-    return RegionOut(
-        code=r.code,
-        name=r.name,
-        level=r.level,
-        parent=r.parent,
-        kind=r.kind if r.level == "township" else None,
-        valid_from=r.valid_from,
-    )
+    return RegionOut(**asdict(r), kind=r.kind if r.level == "township" else None)
 
 
 @router.get("/regions", response_model=list[RegionOut])
@@ -116,28 +110,26 @@ async def record_boundary_change(
         commands.in_scope(who, ref.code, f"{'old' if i < len(body.old) else 'new'}.code")
     change = BoundaryChange(change_id=f"bc-{uuid.uuid4().hex[:12]}", **body.model_dump())
     # One log of every change: a concurrent writer's change is decided on before this one.
-    await commands.retrying(
+    log = commands.Aggregate(
         reg.store.boundaries,
-        BOUNDARY_STREAM,
         BoundaryLog,
-        who,
-        lambda log: domain.record_boundary_change(
-            log, reg.regions.tree_with(log.changes, change.effective_date), change
-        ),
         region=lambda _: [ref.code for ref in [*change.old, *change.new]],
         missing="boundary_log",
         initial=BoundaryLog,
     )
+    await log.retrying(
+        who,
+        BOUNDARY_STREAM,
+        lambda log: domain.record_boundary_change(
+            log, reg.regions.tree_with(log.changes, change.effective_date), change
+        ),
+    )
     moved = await reg.store.stations_in([o.code for o in change.old])
     for station in moved:
-        await commands.change(
-            reg.store.stations,
-            station.station_id,
-            Station,
+        await reg.stations.change(
             who,
+            station.station_id,
             lambda st: domain.follow_boundary_change(st, change),
-            region=lambda st: st.region_code,
-            missing="station",
             retries=4,  # five attempts in all
         )
     return BoundaryChangeOut(

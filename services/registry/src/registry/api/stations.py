@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -14,10 +13,9 @@ from registry.api.deps import Reg, Registry, operator_known, within_scope
 from registry.domain import Station, StationDetails
 from wushe import commands
 from wushe.auth import CurrentPrincipal, Principal
-from wushe.commands import Events
 from wushe.contracts.events import registry as ev
 from wushe.errors import Conflict
-from wushe.web import Limit, Offset, Strict, today
+from wushe.web import Page, Paging, Strict, today
 
 router = APIRouter(tags=["stations"])
 
@@ -74,11 +72,8 @@ class StationOut(BaseModel):
     version: int
 
 
-class StationPage(BaseModel):
+class StationPage(Page):
     items: list[StationOut]
-    total: int
-    limit: int
-    offset: int
 
 
 class RegionSpanOut(BaseModel):
@@ -94,23 +89,11 @@ def station_out(s: Station, version: int) -> StationOut:
 
 
 async def change_station(
-    reg: Registry,
-    who: Principal,
-    station_id: str,
-    decide: Callable[[Station], tuple[Station, Events]],
+    reg: Registry, who: Principal, station_id: str, decide: commands.Decide[Station]
 ) -> StationOut:
     """A command on a station the caller can see; a concurrent writer's change is decided
     on before this one (a rating that follows an evaluation, a boundary change)."""
-    saved = await commands.change(
-        reg.store.stations,
-        station_id,
-        Station,
-        who,
-        decide,
-        region=lambda st: st.region_code,
-        missing="station",
-        retries=4,  # five attempts in all
-    )
+    saved = await reg.stations.change(who, station_id, decide, retries=4)  # five attempts
     return station_out(saved.state, saved.version)
 
 
@@ -121,10 +104,9 @@ async def create_station(body: StationIn, reg: Reg, who: CurrentPrincipal) -> St
     operator = await operator_known(reg, who, body.operator_org_id)
     taken_by = await reg.store.station_on_township(body.region_code)
     details = StationDetails(**body.model_dump(exclude={"region_code", "status"}))
-    saved = await commands.create(
-        reg.store.stations,
-        domain.station_id_for(body.region_code),
+    saved = await reg.stations.create(
         who,
+        domain.station_id_for(body.region_code),
         lambda: domain.register_station(
             township,
             details,
@@ -133,7 +115,6 @@ async def create_station(body: StationIn, reg: Reg, who: CurrentPrincipal) -> St
             operator_known=operator,
             taken_by=taken_by,
         ),
-        region=lambda st: st.region_code,
         exists=Conflict(
             "region_code",
             f"township {body.region_code} already has station "
@@ -143,20 +124,9 @@ async def create_station(body: StationIn, reg: Reg, who: CurrentPrincipal) -> St
     return station_out(saved.state, saved.version)
 
 
-async def _visible(reg: Registry, who: Principal, station_id: str) -> tuple[Station, int]:
-    return await commands.load_visible(
-        reg.store.stations,
-        station_id,
-        Station,
-        who,
-        region=lambda st: st.region_code,
-        missing="station",
-    )
-
-
 @router.get("/stations/{station_id}", response_model=StationOut)
 async def get_station(station_id: str, reg: Reg, who: CurrentPrincipal) -> StationOut:
-    return station_out(*await _visible(reg, who, station_id))
+    return station_out(*await reg.stations.load(who, station_id))
 
 
 @router.get("/stations", response_model=StationPage)
@@ -167,18 +137,16 @@ async def list_stations(
     status_: Annotated[ev.StationStatus | None, Query(alias="status")] = None,
     kind: ev.StationKind | None = None,
     name: Annotated[str | None, Query(max_length=40)] = None,
-    limit: Limit = 50,
-    offset: Offset = 0,
+    *,
+    page: Paging,
 ) -> StationPage:
     within = within_scope(who, region)
     if within is None:
-        return StationPage(items=[], total=0, limit=limit, offset=offset)
+        return page.of(StationPage, [], 0)
     items, total = await reg.store.list_stations(
-        within=within, status=status_, kind=kind, name=name, limit=limit, offset=offset
+        within=within, status=status_, kind=kind, name=name, **page.bounds
     )
-    return StationPage(
-        items=[station_out(s, v) for s, v in items], total=total, limit=limit, offset=offset
-    )
+    return page.of(StationPage, [station_out(s, v) for s, v in items], total)
 
 
 @router.patch("/stations/{station_id}", response_model=StationOut)
@@ -187,41 +155,35 @@ async def update_station(
 ) -> StationOut:
     details = StationDetails(**body.model_dump(exclude_unset=True))
     operator = await operator_known(reg, who, details.operator_org_id)
-
-    def decide(st: Station) -> tuple[Station, Events]:
-        return domain.change_details(st, details, operator_known=operator)
-
-    return await change_station(reg, who, station_id, decide)
+    return await change_station(
+        reg, who, station_id, lambda st: domain.change_details(st, details, operator_known=operator)
+    )
 
 
 @router.post("/stations/{station_id}/status", response_model=StationOut)
 async def change_station_status(
     station_id: str, body: StatusIn, reg: Reg, who: CurrentPrincipal
 ) -> StationOut:
-    def decide(st: Station) -> tuple[Station, Events]:
-        return domain.change_status(
-            st, body.to, reason=body.reason, effective_date=body.effective_date or today()
-        )
-
-    return await change_station(reg, who, station_id, decide)
+    on = body.effective_date or today()
+    return await change_station(
+        reg,
+        who,
+        station_id,
+        lambda st: domain.change_status(st, body.to, reason=body.reason, effective_date=on),
+    )
 
 
 @router.post("/stations/{station_id}/rooms", response_model=StationOut, status_code=201)
 async def add_room(station_id: str, body: RoomIn, reg: Reg, who: CurrentPrincipal) -> StationOut:
-    def decide(st: Station) -> tuple[Station, Events]:
-        return domain.add_room(
-            st,
-            room_region_code=body.room_region_code,
-            name=body.name,
-            village_name=reg.villages.get(body.room_region_code),
-        )
-
-    return await change_station(reg, who, station_id, decide)
+    village = reg.villages.get(body.room_region_code)
+    return await change_station(
+        reg, who, station_id, lambda st: domain.add_room(st, **dict(body), village_name=village)
+    )
 
 
 @router.get("/stations/{station_id}/region-history", response_model=list[RegionSpanOut])
 async def station_region_history(
     station_id: str, reg: Reg, who: CurrentPrincipal
 ) -> list[RegionSpanOut]:
-    station, _ = await _visible(reg, who, station_id)
+    station, _ = await reg.stations.load(who, station_id)
     return [RegionSpanOut(**span.model_dump()) for span in station.region_history]

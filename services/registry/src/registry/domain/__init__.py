@@ -5,15 +5,6 @@ social workers, programmes); their rules are re-exported here: `domain.register_
 
 from __future__ import annotations
 
-from registry.domain import (
-    ledger,
-    organisations,
-    programmes,
-    ratings,
-    regions,
-    social_workers,
-    stations,
-)
 from registry.domain.ledger import (
     LedgerPlan,
     PlannedCommit,
@@ -27,6 +18,7 @@ from registry.domain.organisations import (
 )
 from registry.domain.programmes import (
     Programme,
+    ProgrammeFacts,
     check_funder,
     common_prefix,
     create_programme,
@@ -97,6 +89,7 @@ __all__ = [
     "Organisation",
     "PlannedCommit",
     "Programme",
+    "ProgrammeFacts",
     "Region",
     "RegionSpan",
     "RegionTree",
@@ -123,26 +116,19 @@ __all__ = [
     "enrolment_targets",
     "follow_boundary_change",
     "follow_evaluation",
-    "ledger",
     "level_of",
     "move_station",
     "organisation_id_for",
-    "organisations",
     "parent_of",
-    "programmes",
     "rate_station",
     "rating_follows",
-    "ratings",
     "record_boundary_change",
     "region_as_of",
-    "regions",
     "register_organisation",
     "register_station",
     "register_worker",
-    "social_workers",
     "split_total",
     "station_id_for",
-    "stations",
     "successor",
     "sum_targets",
     "update_organisation",

@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from registry.domain.changes import record_changes
 from registry.domain.regions import Region
 from wushe.contracts import Event
 from wushe.contracts.events import registry as ev
@@ -67,15 +68,4 @@ def update_organisation(
         if kind in CREDIT_CODE_REQUIRED and not org.credit_code:
             raise DomainError("kind", f"a {kind} has a unified social credit code")
         updates["kind"] = kind
-    changed = sorted(k for k, v in updates.items() if getattr(org, k) != v)
-    if not changed:
-        return org, []
-    new = org.model_copy(update={k: updates[k] for k in changed})
-    return new, [
-        ev.OrganisationUpdated(
-            org_id=org.org_id,
-            region_code=org.region_code,
-            changed=changed,
-            **{k: updates[k] for k in changed},
-        )
-    ]
+    return record_changes(org, updates, ev.OrganisationUpdated, "org_id", "region_code")

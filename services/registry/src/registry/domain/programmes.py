@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from registry.domain.changes import record_changes
 from registry.domain.regions import Region
 from registry.domain.stations import Station
 from wushe.contracts import Event
@@ -55,16 +56,20 @@ def split_total(total: ev.Targets, stations: int) -> list[ev.Targets]:
     ]
 
 
-class Programme(BaseModel):
+class ProgrammeFacts(BaseModel):
+    # What a programme is, as its creation announces it and its answer shows it.
     programme_id: str
     name: str
-    funder_org_id: str | None = None
+    funder_org_id: str | None
     region_code: str
     scope_regions: list[str]
     start_date: date
     end_date: date
     total_targets: ev.Targets
     station_targets: ev.Targets
+
+
+class Programme(ProgrammeFacts):
     enrolments: dict[str, dict[str, Any]] = {}
 
     def enrolled(self) -> dict[str, dict[str, Any]]:
@@ -122,7 +127,7 @@ def create_programme(
         total_targets=total_targets,
         station_targets=station_targets,
     )
-    return programme, ev.ProgrammeCreated(**programme.model_dump(exclude={"enrolments"}))
+    return programme, ev.ProgrammeCreated.of(programme)
 
 
 def enrol(
@@ -158,12 +163,8 @@ def enrol(
             "withdrawn_on": None,
         }
         events.append(
-            ev.StationEnrolled(
-                programme_id=programme.programme_id,
-                station_id=station.station_id,
-                region_code=station.region_code,
-                enrolled_on=on,
-                targets=t,
+            ev.StationEnrolled.of(
+                station, programme_id=programme.programme_id, enrolled_on=on, targets=t
             )
         )
     return programme.model_copy(update={"enrolments": enrolments}), events
@@ -205,18 +206,7 @@ def update_programme(
         )
         if last is not None and end_date < last:
             raise DomainError("end_date", f"a station was enrolled on {last}")
-    changed = sorted(k for k, v in updates.items() if getattr(programme, k) != v)
-    if not changed:
-        return programme, []
-    new = programme.model_copy(update={k: updates[k] for k in changed})
-    return new, [
-        ev.ProgrammeUpdated(
-            programme_id=programme.programme_id,
-            region_code=programme.region_code,
-            changed=changed,
-            **{k: updates[k] for k in changed},
-        )
-    ]
+    return record_changes(programme, updates, ev.ProgrammeUpdated, "programme_id", "region_code")
 
 
 def withdraw(
@@ -234,8 +224,8 @@ def withdraw(
         station_id: {**enrolment, "withdrawn_on": on.isoformat(), "reason": reason},
     }
     return programme.model_copy(update={"enrolments": enrolments}), [
-        ev.StationWithdrawn(
-            programme_id=programme.programme_id,
+        ev.StationWithdrawn.of(
+            programme,
             station_id=station_id,
             region_code=enrolment["region_code"],
             withdrawn_on=on,

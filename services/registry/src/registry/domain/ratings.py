@@ -44,14 +44,14 @@ def rate_station(
     new = station.model_copy(
         update={"rating": rating, "rating_history": [*station.rating_history, rating]}
     )
-    return new, ev.StationRated(
-        station_id=station.station_id,
-        region_code=station.region_code,
+    previous = station.rating["stars"] if station.rating else None
+    return new, ev.StationRated.of(
+        station,
         stars=stars,
         rated_by=rated_by,
         rated_on=rated_on,
         reason=reason,
-        previous_stars=station.rating["stars"] if station.rating else None,
+        previous_stars=previous,
     )
 
 

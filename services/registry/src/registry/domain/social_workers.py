@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from registry.domain.stations import Station
 from wushe.contracts import Event
 from wushe.contracts.events import registry as ev
-from wushe.errors import Conflict, DomainError
+from wushe.errors import Conflict, DomainError, valid
 from wushe.validators import (
     check_mobile,
     check_resident_id,
@@ -55,15 +55,9 @@ def check_worker_identity(
 ) -> tuple[str, str, str | None]:
     if not name.strip() or len(name.strip()) > 40:
         raise DomainError("name", "1 to 40 characters")
-    try:
-        id_number = check_resident_id(id_number)
-    except ValueError as exc:
-        raise DomainError("id_number", str(exc)) from None
+    id_number = valid("id_number", check_resident_id, id_number)
     if phone is not None:
-        try:
-            phone = check_mobile(phone)
-        except ValueError as exc:
-            raise DomainError("phone", str(exc)) from None
+        phone = valid("phone", check_mobile, phone)
     return name.strip(), id_number, phone
 
 
@@ -94,12 +88,7 @@ def register_worker(
         id_number_masked=mask_resident_id(id_number),
         birth_year=int(id_number[6:10]),
     )
-    return worker, ev.SocialWorkerRegistered(
-        worker_id=worker_id,
-        region_code=region_code,
-        certification=certification,
-        general_practice=general_practice,
-    )
+    return worker, ev.SocialWorkerRegistered.of(worker)
 
 
 def change_contact(
@@ -114,10 +103,7 @@ def change_contact(
             name_masked=mask_name(name),
         )
     if phone is not None:
-        try:
-            phone = check_mobile(phone)
-        except ValueError as exc:
-            raise DomainError("phone", str(exc)) from None
+        phone = valid("phone", check_mobile, phone)
         current = (
             vault.decrypt(worker.phone_enc, context=f"{ctx}:phone") if worker.phone_enc else None
         )
@@ -130,9 +116,7 @@ def change_contact(
         return worker, []
     changed = sorted({k.removesuffix("_enc").removesuffix("_masked") for k in updates})
     return worker.model_copy(update=updates), [
-        ev.SocialWorkerDetailsChanged(
-            worker_id=worker.worker_id, region_code=worker.region_code, changed=changed
-        )
+        ev.SocialWorkerDetailsChanged.of(worker, changed=changed)
     ]
 
 
@@ -145,11 +129,8 @@ def certify(
         update={"certification": certification, "general_practice": general_practice}
     )
     return new, [
-        ev.SocialWorkerCertified(
-            worker_id=worker.worker_id,
-            region_code=worker.region_code,
-            certification=certification,
-            general_practice=general_practice,
+        ev.SocialWorkerCertified.of(
+            new,
             previous_certification=worker.certification,
             previous_general_practice=worker.general_practice,
         )
@@ -171,10 +152,9 @@ def assign(
     ]
     new = worker.model_copy(update={"station_id": station.station_id, "assignments": history})
     return new, [
-        ev.SocialWorkerAssigned(
-            worker_id=worker.worker_id,
+        ev.SocialWorkerAssigned.of(
+            new,
             region_code=station.region_code,
-            station_id=station.station_id,
             from_date=from_date,
             previous_station_id=worker.station_id,
         )

@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from registry.domain.changes import record_changes
 from registry.domain.regions import BoundaryChange, Region, checked_code, successor
 from wushe.contracts import Event
 from wushe.contracts.events import registry as ev
@@ -121,23 +122,7 @@ def register_station(
         region_history=[RegionSpan(region_code=township.code, since=None)],
         status_history=[{"status": status, "since": today.isoformat(), "reason": "registered"}],
     )
-    event = ev.StationRegistered(
-        **station.model_dump(
-            include={
-                "station_id",
-                "region_code",
-                "name",
-                "kind",
-                "status",
-                "operator_org_id",
-                "contract_start",
-                "contract_end",
-                "functions",
-                "hotline",
-            }
-        )
-    )
-    return station, event
+    return station, ev.StationRegistered.of(station)
 
 
 def change_details(
@@ -153,17 +138,7 @@ def change_details(
         updates["functions"] = sorted(updates["functions"])
     if "name" in updates:
         updates["name"] = updates["name"].strip()
-    changed = sorted(k for k, v in updates.items() if getattr(station, k) != v)
-    if not changed:
-        return station, []
-    new = station.model_copy(update={k: updates[k] for k in changed})
-    event = ev.StationDetailsChanged(
-        station_id=station.station_id,
-        region_code=station.region_code,
-        changed=changed,
-        **{k: updates[k] for k in changed},
-    )
-    return new, [event]
+    return record_changes(station, updates, ev.StationDetailsChanged, "station_id", "region_code")
 
 
 def change_status(
@@ -184,9 +159,8 @@ def change_status(
         {"status": to, "since": effective_date.isoformat(), "reason": reason},
     ]
     new = station.model_copy(update={"status": to, "status_history": history})
-    return new, ev.StationStatusChanged(
-        station_id=station.station_id,
-        region_code=station.region_code,
+    return new, ev.StationStatusChanged.of(
+        station,
         from_status=station.status,
         to_status=to,
         effective_date=effective_date,
@@ -217,7 +191,7 @@ def add_room(
         raise Conflict("status", "a closed station gets no new rooms")
     room = {"room_id": f"rm-{code}", "room_region_code": code, "name": name.strip()}
     new = station.model_copy(update={"rooms": [*station.rooms, room]})
-    return new, ev.RoomAdded(station_id=station.station_id, region_code=station.region_code, **room)
+    return new, ev.RoomAdded.of(station, **room)
 
 
 def move_station(station: Station, change: BoundaryChange) -> tuple[Station, Event] | None:
@@ -234,9 +208,8 @@ def move_station(station: Station, change: BoundaryChange) -> tuple[Station, Eve
         ),
     ]
     new = station.model_copy(update={"region_code": target, "region_history": history})
-    return new, ev.StationRegionChanged(
-        station_id=station.station_id,
-        region_code=target,
+    return new, ev.StationRegionChanged.of(
+        new,
         previous_region_code=station.region_code,
         effective_date=change.effective_date,
         boundary_change_id=change.change_id,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import Field
 
-from training.api.deps import Store
+from training.api.deps import Svc
 from training.domain import sessions as domain
 from wushe import commands
 from wushe.auth import CurrentPrincipal
@@ -14,10 +14,6 @@ from wushe.errors import Conflict
 from wushe.web import Strict
 
 router = APIRouter(tags=["courses"])
-
-
-def region(c: ev.CourseCreated) -> str:
-    return c.region_code
 
 
 class CourseIn(Strict):
@@ -29,24 +25,20 @@ class CourseIn(Strict):
 
 
 @router.post("/courses", response_model=ev.CourseCreated, status_code=201)
-async def create_course(body: CourseIn, store: Store, who: CurrentPrincipal) -> ev.CourseCreated:
+async def create_course(body: CourseIn, svc: Svc, who: CurrentPrincipal) -> ev.CourseCreated:
     course = ev.CourseCreated(
         **{**body.model_dump(), "region_code": commands.in_scope(who, body.region_code)}
     )
-    saved = await commands.create(
-        store.courses,
-        body.course_id,
+    saved = await svc.courses.create(
         who,
+        body.course_id,
         lambda: domain.create_course(course),
-        region=region,
         exists=Conflict("course_id", f"{body.course_id} exists"),
     )
     return saved.state
 
 
 @router.get("/courses/{course_id}", response_model=ev.CourseCreated)
-async def get_course(course_id: str, store: Store, who: CurrentPrincipal) -> ev.CourseCreated:
-    course, _ = await commands.load_visible(
-        store.courses, course_id, ev.CourseCreated, who, region=region, missing="course"
-    )
+async def get_course(course_id: str, svc: Svc, who: CurrentPrincipal) -> ev.CourseCreated:
+    course, _ = await svc.courses.load(who, course_id)
     return course

@@ -8,18 +8,13 @@ from datetime import date
 from fastapi import APIRouter
 from pydantic import Field
 
-from training.api.deps import Store
+from training.api.deps import Svc
 from training.domain import evaluations as domain
-from wushe import commands
 from wushe.auth import CurrentPrincipal
 from wushe.contracts.events import training as ev
 from wushe.web import Strict, today
 
 router = APIRouter(tags=["evaluations"])
-
-
-def region(e: ev.EvaluationCompleted) -> str:
-    return e.region_code
 
 
 class EvaluationIn(Strict):
@@ -34,42 +29,29 @@ class EvaluationIn(Strict):
 
 @router.post("/evaluations", response_model=ev.EvaluationCompleted, status_code=201)
 async def record_evaluation(
-    body: EvaluationIn, store: Store, who: CurrentPrincipal
+    body: EvaluationIn, svc: Svc, who: CurrentPrincipal
 ) -> ev.EvaluationCompleted:
     """A third-party evaluation; the registry follows it with the station's star rating."""
-    station = await store.registry.visible_station(who, body.station_id, open_only=False)
-    evaluator = await store.known_organisation_region(body.evaluator_org_id)
+    station = await svc.store.registry.visible_station(who, body.station_id, open_only=False)
+    evaluator = await svc.store.known_organisation_region(body.evaluator_org_id)
     evaluation_id = f"ev-{uuid.uuid4().hex[:20]}"
-    saved = await commands.create(
-        store.evaluations,
-        evaluation_id,
+    saved = await svc.evaluations.create(
         who,
+        evaluation_id,
         lambda: domain.evaluate(
+            **dict(body),
             evaluation_id=evaluation_id,
-            station_id=body.station_id,
             region_code=station.region_code,
-            evaluator_org_id=body.evaluator_org_id,
             evaluator_known=evaluator is not None and who.shares_scope([evaluator]),
-            evaluated_on=body.evaluated_on,
-            weights=body.weights,
-            scores=body.scores,
             today=today(),
         ),
-        region=region,
     )
     return saved.state
 
 
 @router.get("/evaluations/{evaluation_id}", response_model=ev.EvaluationCompleted)
 async def get_evaluation(
-    evaluation_id: str, store: Store, who: CurrentPrincipal
+    evaluation_id: str, svc: Svc, who: CurrentPrincipal
 ) -> ev.EvaluationCompleted:
-    evaluation, _ = await commands.load_visible(
-        store.evaluations,
-        evaluation_id,
-        ev.EvaluationCompleted,
-        who,
-        region=region,
-        missing="evaluation",
-    )
+    evaluation, _ = await svc.evaluations.load(who, evaluation_id)
     return evaluation

@@ -9,7 +9,7 @@ from typing import Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from training.api.deps import Store
+from training.api.deps import Svc
 from training.domain import sessions as domain
 from training.domain.sessions import Session
 from training.store import TrainingStore
@@ -21,10 +21,6 @@ from wushe.errors import Conflict, DomainError
 from wushe.web import Strict, today
 
 router = APIRouter(tags=["sessions"])
-
-
-def region(s: Session) -> str:
-    return s.facts.region_code
 
 
 class SessionIn(Strict):
@@ -57,6 +53,10 @@ class CheckIn(Strict):
     credits: float = Field(0, ge=0, le=100)
 
 
+# What an attendance keeps of its check-in as given (the hours are worked out).
+ATTENDEE = {"attendee_kind", "attendee_id", "station_id", "credits"}
+
+
 class AttendanceIn(Strict):
     attendances: list[CheckIn] = Field(min_length=1, max_length=1000)
 
@@ -80,48 +80,40 @@ def session_out(s: Session, version: int) -> SessionOut:
 
 
 @router.post("/sessions", response_model=SessionOut, status_code=201)
-async def schedule_session(body: SessionIn, store: Store, who: CurrentPrincipal) -> SessionOut:
+async def schedule_session(body: SessionIn, svc: Svc, who: CurrentPrincipal) -> SessionOut:
     where = commands.in_scope(who, body.region_code)
-    course_known = body.course_id is None or await store.course_exists(body.course_id)
+    course_known = body.course_id is None or await svc.store.course_exists(body.course_id)
     session_id = body.session_id or f"ts-{uuid.uuid4().hex[:20]}"
     facts = ev.TrainingSessionScheduled(
         **{**body.model_dump(), "session_id": session_id, "region_code": where}
     )
-    saved = await commands.create(
-        store.sessions,
-        session_id,
+    saved = await svc.sessions.create(
         who,
+        session_id,
         lambda: domain.schedule_session(facts, course_known=course_known),
-        region=region,
         exists=Conflict("session_id", f"{session_id} exists"),
     )
     return session_out(saved.state, saved.version)
 
 
 @router.get("/sessions/{session_id}", response_model=SessionOut)
-async def get_session(session_id: str, store: Store, who: CurrentPrincipal) -> SessionOut:
-    return session_out(
-        *await commands.load_visible(
-            store.sessions, session_id, Session, who, region=region, missing="session"
-        )
-    )
+async def get_session(session_id: str, svc: Svc, who: CurrentPrincipal) -> SessionOut:
+    return session_out(*await svc.sessions.load(who, session_id))
 
 
 @router.post("/sessions/{session_id}/attendance", response_model=SessionOut)
 async def record_attendance(
-    session_id: str, body: AttendanceIn, store: Store, who: CurrentPrincipal
+    session_id: str, body: AttendanceIn, svc: Svc, who: CurrentPrincipal
 ) -> SessionOut:
     """Attendance (签到) of social workers (by their registry id) and volunteers."""
 
     async def decide(session: Session) -> tuple[Session, list[Event]]:
         # The attendees are checked once the session is known to be the caller's: another
         # province's session is a 404 whatever its body names.
-        attendances = await attendances_of(store, who, session, body.attendances)
+        attendances = await attendances_of(svc.store, who, session, body.attendances)
         return domain.record_attendance(session, attendances, today=today())
 
-    saved = await commands.change(
-        store.sessions, session_id, Session, who, decide, region=region, missing="session"
-    )
+    saved = await svc.sessions.change(who, session_id, decide)
     return session_out(saved.state, saved.version)
 
 
@@ -135,15 +127,7 @@ async def attendances_of(
         hours = domain.attended_hours(
             session, a.hours, a.checked_in_at, a.checked_out_at, field=f"attendances[{i}]"
         )
-        attendances.append(
-            ev.Attendance(
-                attendee_kind=a.attendee_kind,
-                attendee_id=a.attendee_id,
-                station_id=a.station_id,
-                hours=hours,
-                credits=a.credits,
-            )
-        )
+        attendances.append(ev.Attendance(**a.model_dump(include=ATTENDEE), hours=hours))
         if a.station_id is not None and a.station_id not in stations:
             await store.registry.visible_station(
                 who, a.station_id, f"attendances[{i}].station_id", open_only=False

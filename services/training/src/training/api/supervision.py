@@ -3,29 +3,22 @@ items overdue in the caller's region."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from training.api.deps import Store
+from training.api.deps import Svc
 from training.domain import supervision as domain
 from training.domain.supervision import SupervisionVisit
-from training.store import TrainingStore
 from wushe import commands
-from wushe.auth import CurrentPrincipal, Principal
-from wushe.contracts import Event
+from wushe.auth import CurrentPrincipal
 from wushe.contracts.events import training as ev
 from wushe.errors import Conflict
 from wushe.web import IsoDate, Strict, today
 
 router = APIRouter(tags=["supervision"])
-
-
-def region(v: SupervisionVisit) -> str:
-    return v.region_code
 
 
 class VisitIn(Strict):
@@ -68,42 +61,16 @@ def visit_out(saved: commands.Saved[SupervisionVisit]) -> VisitOut:
     return VisitOut(**saved.state.model_dump(), version=saved.version)
 
 
-async def change(
-    store: TrainingStore,
-    who: Principal,
-    visit_id: str,
-    decide: Callable[[SupervisionVisit], tuple[SupervisionVisit, Event | Sequence[Event]]],
-) -> VisitOut:
-    saved = await commands.change(
-        store.visits,
-        visit_id,
-        SupervisionVisit,
-        who,
-        decide,
-        region=region,
-        missing="supervision visit",
-        field="visit_id",
-    )
-    return visit_out(saved)
-
-
 @router.post("/supervision-visits", response_model=VisitOut, status_code=201)
-async def plan_visit(body: VisitIn, store: Store, who: CurrentPrincipal) -> VisitOut:
+async def plan_visit(body: VisitIn, svc: Svc, who: CurrentPrincipal) -> VisitOut:
     """One supervision visit (督导) per station and month."""
-    station = await store.registry.visible_station(who, body.station_id, open_only=False)
+    station = await svc.store.registry.visible_station(who, body.station_id, open_only=False)
     visit_id = f"sv-{body.station_id}-{body.month}"
-    saved = await commands.create(
-        store.visits,
-        visit_id,
+    visit = SupervisionVisit(**dict(body), visit_id=visit_id, region_code=station.region_code)
+    saved = await svc.visits.create(
         who,
-        lambda: domain.plan_visit(
-            visit_id=visit_id,
-            station_id=body.station_id,
-            region_code=station.region_code,
-            month=body.month,
-            supervisor_id=body.supervisor_id,
-        ),
-        region=region,
+        visit_id,
+        lambda: domain.plan_visit(visit),
         exists=Conflict("month", f"{body.station_id} already has a visit in {body.month}"),
     )
     return visit_out(saved)
@@ -111,44 +78,36 @@ async def plan_visit(body: VisitIn, store: Store, who: CurrentPrincipal) -> Visi
 
 @router.post("/supervision-visits/{visit_id}/completion", response_model=VisitOut)
 async def complete_visit(
-    visit_id: str, body: CompletionIn, store: Store, who: CurrentPrincipal
+    visit_id: str, body: CompletionIn, svc: Svc, who: CurrentPrincipal
 ) -> VisitOut:
-    return await change(
-        store,
-        who,
-        visit_id,
-        lambda v: domain.complete_visit(
-            v,
-            visited_on=body.visited_on,
-            checklist=body.checklist,
-            findings=body.findings,
-            items=[i.model_dump() for i in body.items],
-            today=today(),
-        ),
+    items = [i.model_dump() for i in body.items]
+    return visit_out(
+        await svc.visits.change(
+            who,
+            visit_id,
+            lambda v: domain.complete_visit(v, **dict(body) | {"items": items}, today=today()),
+        )
     )
 
 
 @router.post("/supervision-visits/{visit_id}/items/{item_id}/closure", response_model=VisitOut)
 async def close_item(
-    visit_id: str, item_id: str, body: ItemClosureIn, store: Store, who: CurrentPrincipal
+    visit_id: str, item_id: str, body: ItemClosureIn, svc: Svc, who: CurrentPrincipal
 ) -> VisitOut:
-    return await change(
-        store,
-        who,
-        visit_id,
-        lambda v: domain.close_item(
-            v, item_id, closed_on=body.closed_on, note=body.note, today=today()
-        ),
+    return visit_out(
+        await svc.visits.change(
+            who, visit_id, lambda v: domain.close_item(v, item_id, **dict(body), today=today())
+        )
     )
 
 
 @router.get("/supervision/overdue", response_model=list[OverdueItem])
 async def overdue(
-    store: Store, who: CurrentPrincipal, as_of: IsoDate | None = None
+    svc: Svc, who: CurrentPrincipal, as_of: IsoDate | None = None
 ) -> list[OverdueItem]:
     """Rectification items still open past their deadline, in the caller's region."""
     day = as_of or today()
-    visits = await store.visits_in(who.region_scope)
+    visits = await svc.store.visits_in(who.region_scope)
     return [
         OverdueItem(station_id=sid, item=item, days_overdue=(day - item.deadline).days)
         for sid, item in domain.overdue_items(visits, day)

@@ -78,12 +78,4 @@ def record_attendance(
     if not new:
         raise DomainError("attendances", "name at least one attendee")
     updated = session.model_copy(update={"attendances": [*session.attendances, *new]})
-    f = session.facts
-    return updated, [
-        ev.AttendanceRecorded(
-            session_id=f.session_id,
-            region_code=f.region_code,
-            session_date=f.session_date,
-            attendances=new,
-        )
-    ]
+    return updated, [ev.AttendanceRecorded.of(session.facts, attendances=new)]

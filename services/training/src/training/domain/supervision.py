@@ -41,23 +41,9 @@ class SupervisionVisit(BaseModel):
     items: list[Item] = []
 
 
-def plan_visit(
-    *, visit_id: str, station_id: str, region_code: str, month: str, supervisor_id: str
-) -> tuple[SupervisionVisit, Event]:
-    visit = SupervisionVisit(
-        visit_id=visit_id,
-        station_id=station_id,
-        region_code=region_code,
-        month=month,
-        supervisor_id=supervisor_id,
-    )
-    return visit, ev.SupervisionVisitPlanned(
-        visit_id=visit_id,
-        station_id=station_id,
-        region_code=region_code,
-        month=month,
-        supervisor_id=supervisor_id,
-    )
+def plan_visit(visit: SupervisionVisit) -> tuple[SupervisionVisit, Event]:
+    """A visit is planned as the route names it (station, month, supervisor)."""
+    return visit, ev.SupervisionVisitPlanned.of(visit)
 
 
 def complete_visit(
@@ -98,25 +84,13 @@ def complete_visit(
         }
     )
     events: list[Event] = [
-        ev.SupervisionVisitCompleted(
-            visit_id=visit.visit_id,
-            station_id=visit.station_id,
-            region_code=visit.region_code,
-            month=visit.month,
-            visited_on=visited_on,
-            checklist=checklist,
-            findings=len(findings),
-            rectification_items=len(new_items),
+        ev.SupervisionVisitCompleted.of(
+            done, findings=len(findings), rectification_items=len(new_items)
         )
     ]
     events += [
-        ev.RectificationItemOpened(
-            visit_id=visit.visit_id,
-            item_id=it.item_id,
-            station_id=visit.station_id,
-            region_code=visit.region_code,
-            category=it.category,
-            deadline=it.deadline,
+        ev.RectificationItemOpened.of(
+            visit, item_id=it.item_id, category=it.category, deadline=it.deadline
         )
         for it in new_items
     ]
@@ -138,13 +112,8 @@ def close_item(
         raise DomainError("note", "say how it was rectified")
     closed = item.model_copy(update={"closed_on": closed_on, "closing_note": note})
     items = [closed if it.item_id == item_id else it for it in visit.items]
-    return visit.model_copy(update={"items": items}), ev.RectificationItemClosed(
-        visit_id=visit.visit_id,
-        item_id=item_id,
-        station_id=visit.station_id,
-        region_code=visit.region_code,
-        closed_on=closed_on,
-        overdue=closed.overdue(closed_on),
+    return visit.model_copy(update={"items": items}), ev.RectificationItemClosed.of(
+        visit, item_id=item_id, closed_on=closed_on, overdue=closed.overdue(closed_on)
     )
 
 

@@ -6,17 +6,19 @@ know."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from volunteers.api.deps import Svc, Volunteers, change_ledger, visible_volunteer
+from volunteers.api.deps import Svc, Volunteers, change_ledger
 from volunteers.domain import ledger as rules
 from volunteers.domain.ledger import Correction, Ledger
 from volunteers.domain.shifts import ServiceWindow
 from volunteers.domain.volunteers import Volunteer
 from wushe.auth import CurrentPrincipal, Principal
+from wushe.contracts import Event
 from wushe.contracts.events import volunteers as ev
 from wushe.errors import DomainError, NotFound
 from wushe.web import Limit, Strict, today
@@ -104,7 +106,7 @@ async def _attendance_window(
 ) -> tuple[Volunteer, ServiceWindow]:
     """The organiser acts: the attendance's organising station must be in the caller's scope.
     Returns the volunteer (loaded once here) and the activity's or shift's window."""
-    v, _ = await visible_volunteer(svc, who, volunteer_id)
+    v, _ = await svc.volunteers.load(who, volunteer_id)
     ledger, _ = await svc.store.ledger(volunteer_id)
     a = ledger.attendances.get(attendance_id)
     if a is None or not who.can_see(a.service.region_code):
@@ -114,7 +116,7 @@ async def _attendance_window(
 
 @router.get("/volunteers/{volunteer_id}/attendances", response_model=LedgerOut)
 async def get_ledger(volunteer_id: str, svc: Svc, who: CurrentPrincipal) -> LedgerOut:
-    await visible_volunteer(svc, who, volunteer_id)
+    await svc.volunteers.load(who, volunteer_id)
     ledger, _ = await svc.store.ledger(volunteer_id)
     return ledger_out(ledger)
 
@@ -124,15 +126,11 @@ async def check_in(
     volunteer_id: str, body: CheckInIn, svc: Svc, who: CurrentPrincipal
 ) -> LedgerOut:
     """Check in (签到) at an activity or shift, recorded by its organising station."""
-    v, _ = await visible_volunteer(svc, who, volunteer_id)
+    v, _ = await svc.volunteers.load(who, volunteer_id)
     window = await _window(svc, who, body.source, body.source_id)
     at = rules.aware(body.at, "at")
-    now = datetime.now(UTC)
-    return ledger_out(
-        await change_ledger(
-            svc, who, v, lambda ledger: rules.check_in(ledger, v, window, at=at, now=now)
-        )
-    )
+    decide = partial(rules.check_in, v=v, window=window, at=at, now=datetime.now(UTC))
+    return ledger_out(await change_ledger(svc, who, v, decide))
 
 
 @router.post(
@@ -142,18 +140,14 @@ async def check_out(
     volunteer_id: str, attendance_id: str, body: CheckOutIn, svc: Svc, who: CurrentPrincipal
 ) -> LedgerOut:
     v, window = await _attendance_window(svc, who, volunteer_id, attendance_id)
-    at = rules.aware(body.at, "at")
-    now = datetime.now(UTC)
-    return ledger_out(
-        await change_ledger(
-            svc,
-            who,
-            v,
-            lambda ledger: rules.check_out(
-                ledger, window, attendance_id, at=at, now=now, daily_maximum=svc.daily_maximum
-            ),
+    at, now = rules.aware(body.at, "at"), datetime.now(UTC)
+
+    def decide(ledger: Ledger) -> tuple[Ledger, Event]:
+        return rules.check_out(
+            ledger, window, attendance_id, at=at, now=now, daily_maximum=svc.daily_maximum
         )
-    )
+
+    return ledger_out(await change_ledger(svc, who, v, decide))
 
 
 @router.post(
@@ -165,17 +159,16 @@ async def approve(
     """The organising station certifies the recorded minutes; points follow the rules in
     force on the service day."""
     v, _ = await _attendance_window(svc, who, volunteer_id, attendance_id)
-    points_rules = await svc.store.rules_for(v.region_code)
-    return ledger_out(
-        await change_ledger(
-            svc,
-            who,
-            v,
-            lambda ledger: rules.approve(
-                ledger, v, attendance_id, approved_by=who.subject, on=today(), rules=points_rules
-            ),
-        )
+    points = await svc.store.rules_for(v.region_code)
+    decide = partial(
+        rules.approve,
+        v=v,
+        attendance_id=attendance_id,
+        approved_by=who.subject,
+        on=today(),
+        rules=points,
     )
+    return ledger_out(await change_ledger(svc, who, v, decide))
 
 
 @router.post(
@@ -185,16 +178,8 @@ async def reject(
     volunteer_id: str, attendance_id: str, body: RejectIn, svc: Svc, who: CurrentPrincipal
 ) -> LedgerOut:
     v, _ = await _attendance_window(svc, who, volunteer_id, attendance_id)
-    return ledger_out(
-        await change_ledger(
-            svc,
-            who,
-            v,
-            lambda ledger: rules.reject(
-                ledger, attendance_id, reason_code=body.reason_code, note=body.note
-            ),
-        )
-    )
+    decide = partial(rules.reject, attendance_id=attendance_id, **dict(body))
+    return ledger_out(await change_ledger(svc, who, v, decide))
 
 
 @router.post(
@@ -205,25 +190,17 @@ async def correct(
     volunteer_id: str, attendance_id: str, body: CorrectIn, svc: Svc, who: CurrentPrincipal
 ) -> LedgerOut:
     v, _ = await _attendance_window(svc, who, volunteer_id, attendance_id)
-    points_rules = await svc.store.rules_for(v.region_code)
-    return ledger_out(
-        await change_ledger(
-            svc,
-            who,
-            v,
-            lambda ledger: rules.correct(
-                ledger,
-                v,
-                attendance_id,
-                minutes=body.minutes,
-                reason_code=body.reason_code,
-                note=body.note,
-                on=today(),
-                rules=points_rules,
-                daily_maximum=svc.daily_maximum,
-            ),
-        )
+    points = await svc.store.rules_for(v.region_code)
+    decide = partial(
+        rules.correct,
+        v=v,
+        attendance_id=attendance_id,
+        **dict(body),
+        on=today(),
+        rules=points,
+        daily_maximum=svc.daily_maximum,
     )
+    return ledger_out(await change_ledger(svc, who, v, decide))
 
 
 @router.get("/attendances/unmatched", response_model=list[UnmatchedOut])

@@ -4,18 +4,17 @@ general), demotion with a reason."""
 from __future__ import annotations
 
 from datetime import date
+from functools import partial
 
 from fastapi import APIRouter
 from pydantic import Field
 
-from volunteers.api.deps import Svc, region_of
+from volunteers.api.deps import Svc
 from volunteers.api.volunteers import VolunteerOut, volunteer_out
 from volunteers.domain import backbones as rules
-from volunteers.domain.volunteers import Volunteer
-from wushe import commands
 from wushe.auth import CurrentPrincipal
 from wushe.contracts.events import volunteers as ev
-from wushe.web import Strict, today
+from wushe.web import Strict, fields, today
 
 router = APIRouter(tags=["backbones"])
 
@@ -45,23 +44,10 @@ async def promote_backbone(
         if body.programme_id
         else None
     )
-    saved = await commands.change(
-        svc.store.volunteers,
-        volunteer_id,
-        Volunteer,
-        who,
-        lambda v: rules.promote(
-            v,
-            programme,
-            programme_id=body.programme_id,
-            on=body.promoted_on,
-            reason_code=body.reason_code,
-            note=body.note,
-            today=today(),
-        ),
-        region=region_of,
-        missing="volunteer",
+    promote = partial(
+        rules.promote, programme=programme, **fields(body, on="promoted_on"), today=today()
     )
+    saved = await svc.volunteers.change(who, volunteer_id, promote)
     return volunteer_out(svc, saved.state, saved.version)
 
 
@@ -69,20 +55,6 @@ async def promote_backbone(
 async def demote_backbone(
     volunteer_id: str, body: DemoteIn, svc: Svc, who: CurrentPrincipal
 ) -> VolunteerOut:
-    saved = await commands.change(
-        svc.store.volunteers,
-        volunteer_id,
-        Volunteer,
-        who,
-        lambda v: rules.demote(
-            v,
-            programme_id=body.programme_id,
-            on=body.demoted_on,
-            reason_code=body.reason_code,
-            note=body.note,
-            today=today(),
-        ),
-        region=region_of,
-        missing="volunteer",
-    )
+    demote = partial(rules.demote, **fields(body, on="demoted_on"), today=today())
+    saved = await svc.volunteers.change(who, volunteer_id, demote)
     return volunteer_out(svc, saved.state, saved.version)

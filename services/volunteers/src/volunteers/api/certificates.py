@@ -8,10 +8,9 @@ from datetime import date
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from volunteers.api.deps import Svc, visible_volunteer
+from volunteers.api.deps import Svc
 from volunteers.domain import certificates as rules
 from volunteers.domain.certificates import Certificate
-from wushe import commands
 from wushe.auth import CurrentPrincipal
 from wushe.web import Strict, today
 
@@ -29,36 +28,18 @@ class VerifyOut(BaseModel):
     reason: str
 
 
-def region_of(c: Certificate) -> str:
-    return str(c.record["region_code"])
-
-
 @router.post("/volunteers/{volunteer_id}/certificates", response_model=Certificate, status_code=201)
 async def issue_certificate(
     volunteer_id: str, body: CertificateIn, svc: Svc, who: CurrentPrincipal
 ) -> Certificate:
     """A service-record certificate (志愿服务记录证明) for a period: the approved
     attendances, signed by the service. The same record issued twice is one certificate."""
-    v, _ = await visible_volunteer(svc, who, volunteer_id)
+    v, _ = await svc.volunteers.load(who, volunteer_id)
     ledger, _ = await svc.store.ledger(volunteer_id)
-    cert, issued = rules.issue(
-        v,
-        ledger,
-        period_start=body.period_start,
-        period_end=body.period_end,
-        issued_on=today(),
-        sign=svc.sign,
-    )
+    cert, issued = rules.issue(v, ledger, **dict(body), issued_on=today(), sign=svc.sign)
     # The id derives from the record: an existing certificate is this very one (also when
     # issued concurrently), answered as it stands.
-    await commands.create(
-        svc.store.certificates,
-        cert.certificate_id,
-        who,
-        lambda: (cert, issued),
-        region=region_of,
-        same=Certificate,
-    )
+    await svc.certificates.create(who, cert.certificate_id, lambda: (cert, issued), same=True)
     return cert
 
 

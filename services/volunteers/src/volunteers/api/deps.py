@@ -4,32 +4,44 @@ the volunteer as the caller may see it."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
 
+from volunteers.domain.certificates import Certificate
 from volunteers.domain.ledger import Ledger
+from volunteers.domain.shifts import Shift
+from volunteers.domain.teams import Team
 from volunteers.domain.volunteers import Seal, Volunteer
 from volunteers.store import VolunteersStore
 from wushe import commands
 from wushe.auth import Principal
+from wushe.commands import Aggregate, region_code
 from wushe.contracts import Event
 from wushe.pii import Vault
 
 
+def _issued_in(c: Certificate) -> str:
+    return str(c.record["region_code"])
+
+
+@dataclass
 class Volunteers:
-    def __init__(
-        self,
-        store: VolunteersStore,
-        vault: Vault,
-        *,
-        daily_maximum: int,
-        import_max_bytes: int,
-    ) -> None:
-        self.store = store
-        self.vault = vault
-        self.daily_maximum = daily_maximum
-        self.import_max_bytes = import_max_bytes
+    """What the routers need, built once in app.py; with the aggregates bound once to the
+    command path."""
+
+    store: VolunteersStore
+    vault: Vault
+    daily_maximum: int = field(kw_only=True)  # minutes a volunteer may serve in a day
+    import_max_bytes: int = field(kw_only=True)
+
+    def __post_init__(self) -> None:
+        store = self.store
+        self.volunteers = Aggregate(store.volunteers, Volunteer, region_code, "volunteer")
+        self.teams = Aggregate(store.teams, Team, region_code, "team")
+        self.shifts = Aggregate(store.shifts, Shift, region_code, "shift")
+        self.certificates = Aggregate(store.certificates, Certificate, _issued_in, "certificate")
 
     @staticmethod
     def context(volunteer_id: str, field: str) -> str:
@@ -62,19 +74,6 @@ async def get_service(request: Request) -> Volunteers:
 Svc = Annotated[Volunteers, Depends(get_service)]
 
 
-def region_of(v: Volunteer) -> str:
-    return v.region_code
-
-
-async def visible_volunteer(
-    svc: Volunteers, who: Principal, volunteer_id: str
-) -> tuple[Volunteer, int]:
-    """The volunteer, or 404 when unknown or outside the caller's scope."""
-    return await commands.load_visible(
-        svc.store.volunteers, volunteer_id, Volunteer, who, region=region_of, missing="volunteer"
-    )
-
-
 async def change_ledger(
     svc: Volunteers,
     who: Principal,
@@ -83,13 +82,11 @@ async def change_ledger(
 ) -> Ledger:
     """A command on the volunteer's ledger (hours, points): it lies where the volunteer
     does, starts empty, and is decided again when a concurrent writer got there first."""
-    return await commands.retrying(
+    ledger = commands.Aggregate(
         svc.store.ledgers,
-        v.volunteer_id,
         Ledger,
-        who,
-        decide,
         region=lambda _: v.region_code,
         missing="volunteer",
         initial=lambda: Ledger(volunteer_id=v.volunteer_id),
     )
+    return await ledger.retrying(who, v.volunteer_id, decide)

@@ -9,17 +9,18 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, Field
 
-from volunteers.api.deps import Svc, change_ledger, visible_volunteer
+from volunteers.api.deps import Svc, change_ledger
 from volunteers.domain import points as rules
 from volunteers.domain.ledger import Ledger
 from volunteers.domain.points import PointsRules, Redemption, RulesVersion
 from wushe import commands
 from wushe.auth import CurrentPrincipal
+from wushe.commands import region_code
 from wushe.contracts import Event
 from wushe.contracts.events import volunteers as ev
 from wushe.errors import NotFound
 from wushe.idempotency import effect_id, fingerprint, require_key
-from wushe.web import Strict, today
+from wushe.web import Strict, fields, today
 
 router = APIRouter(tags=["points"])
 
@@ -51,10 +52,6 @@ class RedemptionOut(BaseModel):
     balance: int = Field(description="after this redemption")
 
 
-def region_of(r: PointsRules) -> str:
-    return r.region_code
-
-
 @router.post("/points-rules", response_model=RulesOut)
 async def publish_rules(body: RulesIn, svc: Svc, who: CurrentPrincipal) -> RulesOut:
     """Publish a new version of a province's points rules (积分规则)."""
@@ -62,22 +59,18 @@ async def publish_rules(body: RulesIn, svc: Svc, who: CurrentPrincipal) -> Rules
     if not who.can_see(body.region_code) or len(who.region_scope) > 2:
         raise NotFound("region_code", f"province {body.region_code} not found")
     rid = rules.rules_id(body.region_code)
-    saved = await commands.change(
+    province = commands.Aggregate(
         svc.store.rules,
-        rid,
         PointsRules,
-        who,
-        lambda r: rules.publish_rules(
-            r,
-            effective_from=body.effective_from,
-            points_per_hour=body.points_per_hour,
-            bonuses=body.bonuses,
-            today=today(),
-        ),
-        region=region_of,
+        region=region_code,
         missing="province",
         field="region_code",
         initial=lambda: PointsRules(rules_id=rid, region_code=body.region_code),
+    )
+    saved = await province.change(
+        who,
+        rid,
+        lambda r: rules.publish_rules(r, **fields(body, exclude={"region_code"}), today=today()),
     )
     return RulesOut(**saved.state.model_dump())
 
@@ -113,7 +106,7 @@ async def redeem(
 ) -> Any:
     """Redeem points at the public-welfare supermarket (公益超市). Same key and body: the
     first answer again; the balance never goes below zero, also under concurrent requests."""
-    v, _ = await visible_volunteer(svc, who, volunteer_id)
+    v, _ = await svc.volunteers.load(who, volunteer_id)
     scope = f"{who.subject}|{volunteer_id}"
     redemption_id = effect_id("rdm-", scope, key)
 

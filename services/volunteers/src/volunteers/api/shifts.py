@@ -7,12 +7,11 @@ import uuid
 from datetime import date, time
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from volunteers.api.deps import Svc
 from volunteers.domain import shifts as rules
 from volunteers.domain.shifts import Shift
-from wushe import commands
 from wushe.auth import CurrentPrincipal
 from wushe.web import Strict
 
@@ -27,44 +26,22 @@ class ShiftIn(Strict):
     duty: str = Field(min_length=1, max_length=60, description="e.g. 助餐点值班, 热线值守")
 
 
-class ShiftOut(BaseModel):
-    shift_id: str
-    station_id: str
-    region_code: str
-    shift_date: date
-    starts_at: time
-    ends_at: time
-    duty: str
-
-
-def region_of(s: Shift) -> str:
-    return s.region_code
+class ShiftOut(Shift):
+    pass  # the shift as it is kept (its own name in the OpenAPI document)
 
 
 @router.post("/shifts", response_model=ShiftOut, status_code=201)
 async def schedule_shift(body: ShiftIn, svc: Svc, who: CurrentPrincipal) -> ShiftOut:
     station = await svc.store.registry.visible_station(who, body.station_id, "station_id")
     shift_id = f"shift-{uuid.uuid4().hex[:16]}"
-    saved = await commands.create(
-        svc.store.shifts,
-        shift_id,
-        who,
-        lambda: rules.plan_shift(
-            shift_id,
-            station,
-            shift_date=body.shift_date,
-            starts_at=body.starts_at,
-            ends_at=body.ends_at,
-            duty=body.duty,
-        ),
-        region=region_of,
+    times = body.model_dump(exclude={"station_id"})
+    saved = await svc.shifts.create(
+        who, shift_id, lambda: rules.plan_shift(shift_id, station, **times)
     )
     return ShiftOut(**saved.state.model_dump())
 
 
 @router.get("/shifts/{shift_id}", response_model=ShiftOut)
 async def get_shift(shift_id: str, svc: Svc, who: CurrentPrincipal) -> ShiftOut:
-    shift, _ = await commands.load_visible(
-        svc.store.shifts, shift_id, Shift, who, region=region_of, missing="shift"
-    )
+    shift, _ = await svc.shifts.load(who, shift_id)
     return ShiftOut(**shift.model_dump())

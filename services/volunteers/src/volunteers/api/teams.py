@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from volunteers.api.deps import Svc, Volunteers, visible_volunteer
+from volunteers.api.deps import Svc
 from volunteers.domain import teams as rules
 from volunteers.domain.teams import Team
 from wushe import commands
-from wushe.auth import CurrentPrincipal, Principal
-from wushe.contracts import Event
-from wushe.web import Limit, Offset, Strict, today
+from wushe.auth import CurrentPrincipal
+from wushe.web import Page, Paging, Strict, today
 
 router = APIRouter(tags=["teams"])
 
@@ -40,11 +38,8 @@ class TeamOut(BaseModel):
     version: int
 
 
-class TeamPage(BaseModel):
+class TeamPage(Page):
     items: list[TeamOut]
-    total: int
-    limit: int
-    offset: int
 
 
 class MemberIn(Strict):
@@ -61,42 +56,20 @@ class LeaderIn(Strict):
     appointed_on: date
 
 
-def team_out(t: Team, version: int) -> TeamOut:
-    return TeamOut(version=version, **t.model_dump())
-
-
-def region_of(t: Team) -> str:
-    return t.region_code
-
-
-async def _change(
-    svc: Volunteers, who: Principal, team_id: str, decide: Callable[[Team], tuple[Team, Event]]
-) -> TeamOut:
-    saved = await commands.change(
-        svc.store.teams, team_id, Team, who, decide, region=region_of, missing="team"
-    )
-    return team_out(saved.state, saved.version)
+def team_out(saved: commands.Saved[Team]) -> TeamOut:
+    return TeamOut(version=saved.version, **saved.state.model_dump())
 
 
 @router.post("/teams", response_model=TeamOut, status_code=201)
 async def form_team(body: TeamIn, svc: Svc, who: CurrentPrincipal) -> TeamOut:
     station = await svc.store.registry.visible_station(who, body.station_id, "station_id")
     team_id = f"team-{uuid.uuid4().hex[:16]}"
-    saved = await commands.create(
-        svc.store.teams,
-        team_id,
-        who,
-        lambda: rules.form_team(
-            team_id,
-            station,
-            name=body.name,
-            service_area=body.service_area,
-            formed_on=body.formed_on,
-            today=today(),
-        ),
-        region=region_of,
+    details = body.model_dump(exclude={"station_id"})
+    return team_out(
+        await svc.teams.create(
+            who, team_id, lambda: rules.form_team(team_id, station, **details, today=today())
+        )
     )
-    return team_out(saved.state, saved.version)
 
 
 @router.get("/teams", response_model=TeamPage)
@@ -104,30 +77,27 @@ async def list_teams(
     svc: Svc,
     who: CurrentPrincipal,
     station_id: Annotated[str | None, Query(max_length=40)] = None,
-    limit: Limit = 50,
-    offset: Offset = 0,
+    *,
+    page: Paging,
 ) -> TeamPage:
     rows, total = await svc.store.list_teams(
-        within=who.region_scope, station_id=station_id, limit=limit, offset=offset
+        within=who.region_scope, station_id=station_id, **page.bounds
     )
-    items = [team_out(t, n) for t, n in rows]
-    return TeamPage(items=items, total=total, limit=limit, offset=offset)
+    return page.of(TeamPage, [team_out(commands.Saved(t, n)) for t, n in rows], total)
 
 
 @router.get("/teams/{team_id}", response_model=TeamOut)
 async def get_team(team_id: str, svc: Svc, who: CurrentPrincipal) -> TeamOut:
-    return team_out(
-        *await commands.load_visible(
-            svc.store.teams, team_id, Team, who, region=region_of, missing="team"
-        )
-    )
+    return team_out(commands.Saved(*await svc.teams.load(who, team_id)))
 
 
 @router.post("/teams/{team_id}/members", response_model=TeamOut)
 async def join_team(team_id: str, body: MemberIn, svc: Svc, who: CurrentPrincipal) -> TeamOut:
-    v, _ = await visible_volunteer(svc, who, body.volunteer_id)
-    return await _change(
-        svc, who, team_id, lambda t: rules.join_team(t, v, on=body.joined_on, today=today())
+    v, _ = await svc.volunteers.load(who, body.volunteer_id)
+    return team_out(
+        await svc.teams.change(
+            who, team_id, lambda t: rules.join_team(t, v, on=body.joined_on, today=today())
+        )
     )
 
 
@@ -135,19 +105,23 @@ async def join_team(team_id: str, body: MemberIn, svc: Svc, who: CurrentPrincipa
 async def leave_team(
     team_id: str, volunteer_id: str, body: LeaveIn, svc: Svc, who: CurrentPrincipal
 ) -> TeamOut:
-    return await _change(
-        svc,
-        who,
-        team_id,
-        lambda t: rules.leave_team(t, volunteer_id, on=body.left_on, today=today()),
+    return team_out(
+        await svc.teams.change(
+            who,
+            team_id,
+            lambda t: rules.leave_team(t, volunteer_id, on=body.left_on, today=today()),
+        )
     )
 
 
 @router.post("/teams/{team_id}/leader", response_model=TeamOut)
 async def appoint_leader(team_id: str, body: LeaderIn, svc: Svc, who: CurrentPrincipal) -> TeamOut:
-    return await _change(
-        svc,
-        who,
-        team_id,
-        lambda t: rules.appoint_leader(t, body.volunteer_id, on=body.appointed_on, today=today()),
+    return team_out(
+        await svc.teams.change(
+            who,
+            team_id,
+            lambda t: rules.appoint_leader(
+                t, body.volunteer_id, on=body.appointed_on, today=today()
+            ),
+        )
     )

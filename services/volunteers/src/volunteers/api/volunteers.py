@@ -4,21 +4,22 @@ see it (personal data masked), moves between stations, deregistration."""
 from __future__ import annotations
 
 from datetime import date
+from functools import partial
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
-from volunteers.api.deps import Svc, Volunteers, region_of, visible_volunteer
+from volunteers.api.deps import Svc, Volunteers
 from volunteers.domain import affiliation
 from volunteers.domain import volunteers as rules
 from volunteers.domain.volunteers import Skill, Volunteer
-from wushe import commands, imports
+from wushe import imports
 from wushe.auth import CurrentPrincipal, Principal
 from wushe.contracts.events import volunteers as ev
 from wushe.store import ConcurrencyError
 from wushe.validators import age_on, resident_id_birth_date
-from wushe.web import Limit, Offset, Strict, today
+from wushe.web import Page, Paging, Strict, answer, fields, masked, today
 
 router = APIRouter(tags=["volunteers"])
 
@@ -31,6 +32,10 @@ class VolunteerIn(Strict):
     skills: list[Skill] = Field(default_factory=list, max_length=11)
     guardian_consent: bool = Field(False, description="required under 18 (监护人同意)")
     registered_on: date | None = None
+
+
+# What a registration says of the person (checked before anything is kept).
+IDENTITY = {"name", "id_number", "phone", "guardian_consent"}
 
 
 class BackboneOut(BaseModel):
@@ -57,11 +62,8 @@ class VolunteerOut(BaseModel):
     version: int
 
 
-class VolunteerPage(BaseModel):
+class VolunteerPage(Page):
     items: list[VolunteerOut]
-    total: int
-    limit: int
-    offset: int
 
 
 class MoveIn(Strict):
@@ -77,21 +79,14 @@ class DeregisterIn(Strict):
 def volunteer_out(svc: Volunteers, v: Volunteer, version: int) -> VolunteerOut:
     id_number = svc.reveal(v.volunteer_id, "id_number", v.id_number_enc)
     age = age_on(resident_id_birth_date(id_number), today())
-    return VolunteerOut(
-        volunteer_id=v.volunteer_id,
-        station_id=v.station_id,
-        region_code=v.region_code,
-        status=v.status,
-        registered_on=v.registered_on,
-        name=v.name_masked,
-        id_number=v.id_number_masked,
-        phone=v.phone_masked,
+    return answer(
+        VolunteerOut,
+        v,
+        **masked(v),
         age=age,
         age_band=rules.age_band(age),
         elder_volunteer=age >= rules.ELDER_AGE,
-        skills=v.skills,
         backbone=[BackboneOut(**b.model_dump()) for b in v.backbone.values()],
-        history=v.history,
         version=version,
     )
 
@@ -103,22 +98,14 @@ async def register(
     its version, and whether it was created now."""
     station = await svc.store.registry.visible_station(who, body.station_id, "station_id")
     on = body.registered_on or today()
-    person = rules.check_registration(
-        name=body.name,
-        id_number=body.id_number,
-        phone=body.phone,
-        guardian_consent=body.guardian_consent,
-        on=on,
-        today=today(),
-    )
+    person = rules.check_registration(**body.model_dump(include=IDENTITY), on=on, today=today())
     vid = svc.volunteer_id(person.id_number)
     # Insert first: the first version's commit id is the uniqueness check. Looking the
     # person up first would miss for every new volunteer, and a miss scans on FerretDB.
     try:
-        saved = await commands.create(
-            svc.store.volunteers,
-            vid,
+        saved = await svc.volunteers.create(
             who,
+            vid,
             lambda: rules.register(
                 vid,
                 station,
@@ -128,7 +115,6 @@ async def register(
                 guardian_consent=body.guardian_consent,
                 seal=svc.seal(vid),
             ),
-            region=region_of,
         )
         return saved.state, saved.version, True
     except ConcurrencyError:
@@ -163,13 +149,13 @@ async def import_volunteers(
     """Bulk registration (CSV, NDJSON or XLSX; columns as the JSON body, skills split on
     ';'). A person already registered at the same station is `unchanged`; a bad row is
     reported by row and field and the others are registered."""
-    data, content_type = await imports.read_body(request, svc.import_max_bytes)
-    try:
-        rows = imports.parse(
-            data, content_type, model=VolunteerIn, max_rows=50_000, normalise=_normalise
-        )
-    except imports.ImportFormatError as exc:
-        raise HTTPException(exc.status, str(exc)) from None
+    rows = await imports.upload(
+        request,
+        model=VolunteerIn,
+        max_bytes=svc.import_max_bytes,
+        max_rows=50_000,
+        normalise=_normalise,
+    )
 
     async def one(row: imports.Row) -> str:
         _, _, created = await register(svc, who, row.value)
@@ -191,25 +177,22 @@ async def list_volunteers(
             max_length=40, pattern=r"^[A-Za-z0-9_-]+$", description="a programme id, or 'general'"
         ),
     ] = None,
-    limit: Limit = 50,
-    offset: Offset = 0,
+    *,
+    page: Paging,
 ) -> VolunteerPage:
     rows, total = await svc.store.list_volunteers(
         within=who.region_scope,
         station_id=station_id,
         status=status,
         backbone_for=backbone_for,
-        limit=limit,
-        offset=offset,
+        **page.bounds,
     )
-    return VolunteerPage(
-        items=[volunteer_out(svc, v, n) for v, n in rows], total=total, limit=limit, offset=offset
-    )
+    return page.of(VolunteerPage, [volunteer_out(svc, v, n) for v, n in rows], total)
 
 
 @router.get("/volunteers/{volunteer_id}", response_model=VolunteerOut)
 async def get_volunteer(volunteer_id: str, svc: Svc, who: CurrentPrincipal) -> VolunteerOut:
-    return volunteer_out(svc, *await visible_volunteer(svc, who, volunteer_id))
+    return volunteer_out(svc, *await svc.volunteers.load(who, volunteer_id))
 
 
 @router.post("/volunteers/{volunteer_id}/move", response_model=VolunteerOut)
@@ -218,17 +201,10 @@ async def move_volunteer(
 ) -> VolunteerOut:
     # The volunteer first: a missing or another province's volunteer is a 404 whatever
     # station the body names (the station's check would otherwise answer first).
-    await visible_volunteer(svc, who, volunteer_id)
+    await svc.volunteers.load(who, volunteer_id)
     station = await svc.store.registry.visible_station(who, body.station_id, "station_id")
-    saved = await commands.change(
-        svc.store.volunteers,
-        volunteer_id,
-        Volunteer,
-        who,
-        lambda v: affiliation.move(v, station, on=body.moved_on, today=today()),
-        region=region_of,
-        missing="volunteer",
-    )
+    move = partial(affiliation.move, station=station, on=body.moved_on, today=today())
+    saved = await svc.volunteers.change(who, volunteer_id, move)
     return volunteer_out(svc, saved.state, saved.version)
 
 
@@ -236,15 +212,6 @@ async def move_volunteer(
 async def deregister_volunteer(
     volunteer_id: str, body: DeregisterIn, svc: Svc, who: CurrentPrincipal
 ) -> VolunteerOut:
-    saved = await commands.change(
-        svc.store.volunteers,
-        volunteer_id,
-        Volunteer,
-        who,
-        lambda v: affiliation.deregister(
-            v, on=body.deregistered_on, reason_code=body.reason_code, today=today()
-        ),
-        region=region_of,
-        missing="volunteer",
-    )
+    gone = partial(affiliation.deregister, **fields(body, on="deregistered_on"), today=today())
+    saved = await svc.volunteers.change(who, volunteer_id, gone)
     return volunteer_out(svc, saved.state, saved.version)

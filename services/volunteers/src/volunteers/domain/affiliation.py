@@ -23,17 +23,13 @@ def move(
     if station.station_id == v.station_id:
         raise Conflict("station_id", "already affiliated with this station")
     v, events = demote_all(v, on, "moved_away", today)
-    moved = ev.VolunteerMoved(
-        volunteer_id=v.volunteer_id,
-        from_station_id=v.station_id,
-        from_region_code=v.region_code,
-        station_id=station.station_id,
-        region_code=station.region_code,
-        moved_on=on,
-        elder_volunteer=v.elder_volunteer,
-    )
-    v = v.model_copy(update={"station_id": station.station_id, "region_code": station.region_code})
-    return v, [*events, moved]
+    moved = v.model_copy(update=station.place)
+    return moved, [
+        *events,
+        ev.VolunteerMoved.of(
+            moved, from_station_id=v.station_id, from_region_code=v.region_code, moved_on=on
+        ),
+    ]
 
 
 def deregister(
@@ -42,12 +38,5 @@ def deregister(
     active(v)
     check_day(on, today, "deregistered_on")
     v, events = demote_all(v, on, "own_request" if reason_code == "own_request" else "other", today)
-    gone = ev.VolunteerDeregistered(
-        volunteer_id=v.volunteer_id,
-        station_id=v.station_id,
-        region_code=v.region_code,
-        deregistered_on=on,
-        reason_code=reason_code,
-        elder_volunteer=v.elder_volunteer,
-    )
+    gone = ev.VolunteerDeregistered.of(v, deregistered_on=on, reason_code=reason_code)
     return v.model_copy(update={"status": "deregistered"}), [*events, gone]

@@ -50,13 +50,8 @@ def promote(
             "history": [*v.history, _change("promoted", programme_id, on, reason_code, note)],
         }
     )
-    return new, ev.BackbonePromoted(
-        volunteer_id=v.volunteer_id,
-        station_id=v.station_id,
-        region_code=v.region_code,
-        programme_id=programme_id,
-        promoted_on=on,
-        reason_code=reason_code,
+    return new, ev.BackbonePromoted.of(
+        v, programme_id=programme_id, promoted_on=on, reason_code=reason_code
     )
 
 
@@ -92,13 +87,8 @@ def demote(
             "history": [*v.history, _change("demoted", programme_id, on, reason_code, note)],
         }
     )
-    return new, ev.BackboneDemoted(
-        volunteer_id=v.volunteer_id,
-        station_id=v.station_id,
-        region_code=v.region_code,
-        programme_id=programme_id,
-        demoted_on=on,
-        reason_code=reason_code,
+    return new, ev.BackboneDemoted.of(
+        v, programme_id=programme_id, demoted_on=on, reason_code=reason_code
     )
 
 

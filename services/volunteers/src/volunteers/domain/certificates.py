@@ -109,11 +109,9 @@ def issue(
     cert = Certificate(
         certificate_id=certificate_id(record), record=record, signature=sign(canonical(record))
     )
-    return cert, ev.CertificateIssued(
+    return cert, ev.CertificateIssued.of(
+        v,
         certificate_id=cert.certificate_id,
-        volunteer_id=v.volunteer_id,
-        station_id=v.station_id,
-        region_code=v.region_code,
         period_start=period_start,
         period_end=period_end,
         approved_minutes=record["approved_minutes"],

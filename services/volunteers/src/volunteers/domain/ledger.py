@@ -89,13 +89,12 @@ def _minutes_on(ledger: Ledger, day: date, *, besides: str) -> int:
     )
 
 
-def _about(volunteer_id: str, a: Attendance) -> dict[str, Any]:
-    """The fields every attendance event starts with."""
+def _counted_for(v: Volunteer) -> dict[str, Any]:
+    """Whose counted attendance an event is: the volunteer and their own station."""
     return {
-        "attendance_id": a.attendance_id,
-        "volunteer_id": volunteer_id,
-        "service": a.service,
-        "service_date": a.service_date,
+        "volunteer_id": v.volunteer_id,
+        "volunteer_station_id": v.station_id,
+        "volunteer_region_code": v.region_code,
     }
 
 
@@ -135,9 +134,7 @@ def check_in(
         check_in=at,
         recorded_via="check_in",
     )
-    return _with(ledger, a), ev.AttendanceCheckedIn(
-        **_about(v.volunteer_id, a),
-    )
+    return _with(ledger, a), ev.AttendanceCheckedIn.of(a, volunteer_id=v.volunteer_id)
 
 
 def _overlaps(ledger: Ledger, aid: str, start: datetime, end: datetime) -> bool:
@@ -182,10 +179,7 @@ def check_out(
     closed = a.model_copy(
         update={"status": "recorded", "check_in": start, "check_out": end, "minutes": minutes}
     )
-    return _with(ledger, closed), ev.AttendanceRecorded(
-        **_about(ledger.volunteer_id, a),
-        minutes=minutes,
-    )
+    return _with(ledger, closed), ev.AttendanceRecorded.of(closed, volunteer_id=ledger.volunteer_id)
 
 
 def record_listed(
@@ -211,15 +205,11 @@ def record_listed(
         recorded_via="activity_listing",
     )
     a = a.model_copy(update={"status": "recorded", "minutes": minutes})
-    recorded = ev.AttendanceRecorded(
-        **_about(v.volunteer_id, a),
-        minutes=minutes,
-    )
+    recorded = ev.AttendanceRecorded.of(a, volunteer_id=v.volunteer_id)
     if _minutes_on(ledger, a.service_date, besides=aid) + minutes > daily_maximum:
         a = a.model_copy(update={"status": "rejected", "rejection": "daily_maximum"})
-        rejected = ev.AttendanceRejected(
-            **_about(v.volunteer_id, a),
-            reason_code="daily_maximum",
+        rejected = ev.AttendanceRejected.of(
+            a, volunteer_id=v.volunteer_id, reason_code="daily_maximum"
         )
         return _with(ledger, a), [recorded, rejected]
     return _with(ledger, a), [recorded]
@@ -234,14 +224,8 @@ def _award(
         return ledger, None
     balance = ledger.balance + points
     new = ledger.model_copy(update={"balance": balance, "awarded": ledger.awarded + points})
-    return new, ev.PointsAwarded(
-        volunteer_id=v.volunteer_id,
-        station_id=v.station_id,
-        region_code=v.region_code,
-        attendance_id=aid,
-        rules_version=version,
-        points=points,
-        balance=balance,
+    return new, ev.PointsAwarded.of(
+        v, attendance_id=aid, rules_version=version, points=points, balance=balance
     )
 
 
@@ -269,16 +253,7 @@ def approve(
             "points": points,
         }
     )
-    approved = ev.AttendanceApproved(
-        attendance_id=attendance_id,
-        volunteer_id=v.volunteer_id,
-        volunteer_station_id=v.station_id,
-        volunteer_region_code=v.region_code,
-        service=a.service,
-        service_date=a.service_date,
-        minutes=a.minutes,
-        approved_on=on,
-    )
+    approved = ev.AttendanceApproved.of(a, **_counted_for(v))
     ledger, awarded = _award(_with(ledger, a), v, attendance_id, number, points)
     return ledger, [approved, *([awarded] if awarded else [])]
 
@@ -290,9 +265,8 @@ def reject(
     if a.status not in ("open", "recorded"):
         raise Conflict("attendance_id", f"a {a.status} attendance cannot be rejected; correct it")
     a = a.model_copy(update={"status": "rejected", "rejection": f"{reason_code}: {note}".strip()})
-    return _with(ledger, a), ev.AttendanceRejected(
-        **_about(ledger.volunteer_id, a),
-        reason_code=reason_code,
+    return _with(ledger, a), ev.AttendanceRejected.of(
+        a, volunteer_id=ledger.volunteer_id, reason_code=reason_code
     )
 
 
@@ -334,16 +308,11 @@ def correct(
     a = a.model_copy(
         update={"minutes": minutes, "points": points, "corrections": [*a.corrections, fix]}
     )
-    corrected = ev.AttendanceCorrected(
-        attendance_id=attendance_id,
-        volunteer_id=v.volunteer_id,
-        volunteer_station_id=v.station_id,
-        volunteer_region_code=v.region_code,
-        service=a.service,
-        service_date=a.service_date,
+    corrected = ev.AttendanceCorrected.of(
+        a,
+        **_counted_for(v),
         correction_no=number,
         previous_minutes=fix.previous_minutes,
-        minutes=minutes,
         reason_code=reason_code,
     )
     ledger, awarded = _award(_with(ledger, a), v, attendance_id, a.rules_version, delta)

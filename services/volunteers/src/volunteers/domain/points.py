@@ -67,13 +67,8 @@ def publish_rules(
         bonuses=bonuses,
     )
     new = rules.model_copy(update={"versions": [*rules.versions, version]})
-    return new, ev.PointsRulesPublished(
-        rules_id=rules.rules_id,
-        region_code=rules.region_code,
-        version=version.version,
-        effective_from=effective_from,
-        points_per_hour=points_per_hour,
-        bonuses=bonuses,
+    return new, ev.PointsRulesPublished.of(
+        version, rules_id=rules.rules_id, region_code=rules.region_code
     )
 
 
@@ -132,18 +127,7 @@ def redeem(
             "redemptions": {**ledger.redemptions, redemption_id: r},
         }
     )
-    return (
-        new,
-        r,
-        [
-            ev.PointsRedeemed(
-                volunteer_id=v.volunteer_id,
-                station_id=v.station_id,
-                region_code=v.region_code,
-                redemption_id=redemption_id,
-                points=points,
-                balance=balance,
-                redeemed_on=on,
-            )
-        ],
+    redeemed = ev.PointsRedeemed.of(
+        v, redemption_id=redemption_id, points=points, balance=balance, redeemed_on=on
     )
+    return new, r, [redeemed]

@@ -4,6 +4,7 @@ or a held activity's day, in China time."""
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -24,38 +25,17 @@ class Shift(BaseModel):
     duty: str
 
 
-def plan_shift(
-    shift_id: str,
-    station: KnownStation,
-    *,
-    shift_date: date,
-    starts_at: time,
-    ends_at: time,
-    duty: str,
-) -> tuple[Shift, Event]:
-    shift = Shift(
-        shift_id=shift_id,
-        station_id=station.station_id,
-        region_code=station.region_code,
-        shift_date=shift_date,
-        starts_at=starts_at,
-        ends_at=ends_at,
-        duty=duty,
-    )
+def plan_shift(shift_id: str, station: KnownStation, **times: Any) -> tuple[Shift, Event]:
+    """A shift at the station; `times`: the rest of `Shift` (its day, hours and duty)."""
+    shift = Shift(shift_id=shift_id, **station.place, **times)
     return shift, schedule_shift(shift)
 
 
 def schedule_shift(shift: Shift) -> Event:
     if shift.ends_at <= shift.starts_at:
         raise DomainError("ends_at", "must be after starts_at (a shift stays within one day)")
-    return ev.ShiftScheduled(
-        shift_id=shift.shift_id,
-        station_id=shift.station_id,
-        region_code=shift.region_code,
-        shift_date=shift.shift_date,
-        starts_at=shift.starts_at.strftime("%H:%M"),
-        ends_at=shift.ends_at.strftime("%H:%M"),
-        duty=shift.duty,
+    return ev.ShiftScheduled.of(
+        shift, starts_at=shift.starts_at.strftime("%H:%M"), ends_at=shift.ends_at.strftime("%H:%M")
     )
 
 

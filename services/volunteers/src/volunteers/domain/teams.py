@@ -36,29 +36,16 @@ def form_team(
     check_day(formed_on, today, "formed_on")
     team = Team(
         team_id=team_id,
-        station_id=station.station_id,
-        region_code=station.region_code,
+        **station.place,
         name=name.strip(),
         service_area=service_area,
         formed_on=formed_on,
     )
-    return team, ev.TeamFormed(
-        team_id=team.team_id,
-        station_id=team.station_id,
-        region_code=team.region_code,
-        formed_on=team.formed_on,
-        service_area=team.service_area,
-    )
+    return team, ev.TeamFormed.of(team)
 
 
 def _team_event(team: Team, cls: type[Event], volunteer_id: str, **dates: date) -> Event:
-    return cls(
-        team_id=team.team_id,
-        station_id=team.station_id,
-        region_code=team.region_code,
-        volunteer_id=volunteer_id,
-        **dates,
-    )
+    return cls.of(team, volunteer_id=volunteer_id, **dates)
 
 
 def join_team(team: Team, v: Volunteer, *, on: date, today: date) -> tuple[Team, Event]:

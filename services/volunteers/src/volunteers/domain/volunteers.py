@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from wushe.contracts.events import volunteers as ev
 from wushe.contracts.known import KnownStation
-from wushe.errors import Conflict, DomainError
+from wushe.errors import Conflict, DomainError, valid
 from wushe.validators import (
     age_on,
     check_mobile,
@@ -95,10 +95,7 @@ def check_identity(
     name = name.strip()
     if not name or len(name) > 40:
         raise DomainError("name", "1 to 40 characters")
-    try:
-        id_number = check_resident_id(id_number, today=on)
-    except ValueError as exc:
-        raise DomainError("id_number", str(exc)) from None
+    id_number = valid("id_number", check_resident_id, id_number, today=on)
     birth = resident_id_birth_date(id_number)
     age = age_on(birth, on)
     if age < MIN_AGE:
@@ -108,10 +105,7 @@ def check_identity(
             "guardian_consent", "a volunteer under 18 needs a guardian's consent (监护人同意)"
         )
     if phone is not None:
-        try:
-            phone = check_mobile(phone)
-        except ValueError as exc:
-            raise DomainError("phone", str(exc)) from None
+        phone = valid("phone", check_mobile, phone)
     return Identity(name=name, id_number=id_number, phone=phone, birth_date=birth, age=age)
 
 
@@ -144,8 +138,7 @@ def register(
     """The new record: personal data sealed and masked, never in the event."""
     v = Volunteer(
         volunteer_id=volunteer_id,
-        station_id=station.station_id,
-        region_code=station.region_code,
+        **station.place,
         registered_on=on,
         age_band=age_band(person.age),
         elder_volunteer=person.age >= ELDER_AGE,
@@ -162,15 +155,7 @@ def register(
 
 
 def register_event(v: Volunteer) -> ev.VolunteerRegistered:
-    return ev.VolunteerRegistered(
-        volunteer_id=v.volunteer_id,
-        station_id=v.station_id,
-        region_code=v.region_code,
-        registered_on=v.registered_on,
-        age_band=v.age_band,
-        elder_volunteer=v.elder_volunteer,
-        skills=v.skills,
-    )
+    return ev.VolunteerRegistered.of(v)
 
 
 def registered_again(
