@@ -12,11 +12,10 @@ from pathlib import Path
 
 import httpx
 
-from registry.app import create_app as create_registry
-from registry.settings import RegistrySettings
 from wushe.auth import DevKeys
 from wushe.contracts.events.registry import STATIONS
 from wushe_dev.devstack import LocalStack, StackConfig, running_stack
+from wushe_dev.fixtures import service_app
 from wushe_dev.testing import headers_of, read_topic, serve, wait_for
 
 PROVINCE = "62"  # Gansu: no other test writes there, so its stations on the topic are ours
@@ -44,14 +43,7 @@ async def test_store_paused_answers_503_with_retry_hint_and_recovers(
     headers = {"Authorization": "Bearer " + keys.issue(subject="t", region_scope=PROVINCE)}
     # A store of its own: pausing the shared one would stall every other test's services.
     with running_stack(StackConfig.throwaway(tmp_path), only=("ferretdb",)) as private:
-        settings = RegistrySettings(
-            kafka_bootstrap=stack.cfg.kafka_bootstrap,
-            mongo_url=private.cfg.mongo_url,
-            mongo_db=f"paused_{unique}",
-            ratings_group=f"ratings.{unique}",
-            relay_sweep_interval_s=0.5,
-        )
-        app = create_registry(settings, token_verifier=keys.verifier())
+        app = service_app(stack, "registry", unique, keys, mongo_url=private.cfg.mongo_url)
         async with serve(app, "registry") as client:
             codes = await townships(client, headers, 40)
             before = await client.post("/stations", headers=headers, json={"region_code": codes[0]})

@@ -24,22 +24,14 @@ import httpx
 import pytest
 import yaml
 
-from activities.app import create_app as create_activities
-from activities.settings import ActivitiesSettings
-from donations.app import create_app as create_donations
-from donations.settings import DonationsSettings
-from projector.app import create_app as create_projector
-from projector.settings import ProjectorSettings
-from registry.app import create_app as create_registry
-from registry.settings import RegistrySettings
 from wushe import bus
 from wushe.auth import DevKeys
 from wushe.contracts import Envelope, Event
 from wushe.service import ServiceContext, create_service_app
 from wushe.settings import ServiceSettings
-from wushe.store import create_mongo_client
 from wushe.web import today
 from wushe_dev.devstack import LocalStack
+from wushe_dev.fixtures import drop_databases, service_app
 from wushe_dev.testing import create_topics, publish_all, serve_http, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -152,46 +144,26 @@ def poison_service(settings: ServiceSettings, topic: str, keys: DevKeys) -> Any:
 @pytest.fixture
 async def platform(stack: LocalStack, unique: str) -> AsyncIterator[dict[str, Any]]:
     keys = DevKeys.generate()
-    common: dict[str, Any] = {
-        "kafka_bootstrap": stack.cfg.kafka_bootstrap,
-        "mongo_url": stack.cfg.mongo_url,
-        "relay_sweep_interval_s": 0.5,
-        "consumer_lag_interval_s": 1.0,
-    }
+    common: dict[str, Any] = {"consumer_lag_interval_s": 1.0}
+    # Metrics read every second, so the scrapes below see them move.
     apps = {
-        "registry": create_registry(
-            RegistrySettings(mongo_db=f"reg_{unique}", ratings_group=f"r.{unique}", **common),
-            token_verifier=keys.verifier(),
-        ),
-        "activities": create_activities(
-            ActivitiesSettings(
-                mongo_db=f"act_{unique}", registry_copy_group=f"a.{unique}", **common
-            ),
-            token_verifier=keys.verifier(),
-        ),
-        "donations": create_donations(
-            DonationsSettings(
-                mongo_db=f"don_{unique}",
-                registry_copy_group=f"d.{unique}",
-                partner_feed_group=f"df.{unique}",
-                **common,
-            ),
-            token_verifier=keys.verifier(),
-        ),
-        "projector": create_projector(
-            ProjectorSettings(
-                mongo_db=f"views_{unique}",
-                views_group=f"views.{unique}",
-                business_metrics_interval_s=1.0,
-                **common,
-            ),
-            token_verifier=keys.verifier(),
-        ),
+        name: service_app(stack, name, unique, keys, **common)
+        for name in ("registry", "activities", "donations")
     }
+    apps["projector"] = service_app(
+        stack, "projector", unique, keys, business_metrics_interval_s=1.0, **common
+    )
     poison_topic = f"observability.poison.{unique}"
     await create_topics(stack.cfg.kafka_bootstrap, poison_topic, f"{poison_topic}.dlq")
     apps["poison"] = poison_service(
-        ServiceSettings(service_name="poison", mongo_db=f"poison_{unique}", **common),
+        ServiceSettings(
+            service_name="poison",
+            mongo_db=f"poison_{unique}",
+            kafka_bootstrap=stack.cfg.kafka_bootstrap,
+            mongo_url=stack.cfg.mongo_url,
+            relay_sweep_interval_s=0.5,
+            **common,
+        ),
         poison_topic,
         keys,
     )
@@ -212,10 +184,7 @@ async def platform(stack: LocalStack, unique: str) -> AsyncIterator[dict[str, An
         }
         for target in targets:
             target.unlink()
-    client = create_mongo_client(stack.cfg.mongo_url)
-    for db in ("reg", "act", "don", "views", "poison"):
-        await client.drop_database(f"{db}_{unique}")
-    await client.close()
+    await drop_databases(stack, *(app.state.ctx.settings.mongo_db for app in apps.values()))
 
 
 @contextlib.asynccontextmanager

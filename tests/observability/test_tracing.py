@@ -4,20 +4,15 @@ commit -> the relay's Kafka publish -> the projector's consumer -> the projectio
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
-from projector.app import create_app as create_projector
-from projector.settings import ProjectorSettings
-from registry.app import create_app as create_registry
-from registry.settings import RegistrySettings
 from wushe.auth import DevKeys
-from wushe.store import create_mongo_client
 from wushe_dev.devstack import LocalStack
+from wushe_dev.fixtures import drop_databases, service_app
 from wushe_dev.testing import serve, wait_for
 
 
@@ -32,21 +27,8 @@ async def test_one_trace_from_the_api_command_to_the_projection(
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     keys = DevKeys.generate()
-    common: dict[str, Any] = {
-        "kafka_bootstrap": stack.cfg.kafka_bootstrap,
-        "mongo_url": stack.cfg.mongo_url,
-        "relay_sweep_interval_s": 0.5,
-    }
-    registry = create_registry(
-        RegistrySettings(mongo_db=f"reg_{unique}", ratings_group=f"ratings.{unique}", **common),
-        token_verifier=keys.verifier(),
-        tracer_provider=provider,
-    )
-    projector = create_projector(
-        ProjectorSettings(mongo_db=f"views_{unique}", views_group=f"views.{unique}", **common),
-        token_verifier=keys.verifier(),
-        tracer_provider=provider,
-    )
+    registry = service_app(stack, "registry", unique, keys, tracer_provider=provider)
+    projector = service_app(stack, "projector", unique, keys, tracer_provider=provider)
     h = {"Authorization": "Bearer " + keys.issue(subject="jx", region_scope="36")}
     try:
         async with serve(registry, "registry") as reg, serve(projector, "projector"):
@@ -82,7 +64,6 @@ async def test_one_trace_from_the_api_command_to_the_projection(
             assert projection.attributes is not None
             assert projection.attributes["messaging.destination.name"] == "registry.stations"
     finally:
-        client = create_mongo_client(stack.cfg.mongo_url)
-        for db in (f"reg_{unique}", f"views_{unique}"):
-            await client.drop_database(db)
-        await client.close()
+        await drop_databases(
+            stack, *(app.state.ctx.settings.mongo_db for app in (registry, projector))
+        )

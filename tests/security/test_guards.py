@@ -9,12 +9,10 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from registry.app import create_app as create_registry
-from registry.settings import RegistrySettings
 from wushe.auth import DevKeys
 from wushe.guards import TokenBuckets
-from wushe.store import create_mongo_client
 from wushe_dev.devstack import LocalStack
+from wushe_dev.fixtures import drop_databases, service_app
 from wushe_dev.testing import serve
 
 KEYS = DevKeys.generate()
@@ -27,20 +25,19 @@ def bearer(subject: str, scope: str = "36", roles: list[str] | None = None) -> d
 
 @pytest.fixture
 async def registry(stack: LocalStack, unique: str) -> AsyncIterator[httpx.AsyncClient]:
-    settings = RegistrySettings(
-        kafka_bootstrap=stack.cfg.kafka_bootstrap,
-        mongo_url=stack.cfg.mongo_url,
-        mongo_db=f"guards_{unique}",
-        ratings_group=f"ratings.{unique}",
+    # Small limits, so a test reaches them in a few requests.
+    app = service_app(
+        stack,
+        "registry",
+        unique,
+        KEYS,
         max_json_bytes=4096,
         rate_limit_per_s=1.0,
         rate_limit_burst=5,
     )
-    async with serve(create_registry(settings, token_verifier=KEYS.verifier()), "reg") as client:
+    async with serve(app, "reg") as client:
         yield client
-    mongo = create_mongo_client(stack.cfg.mongo_url)
-    await mongo.drop_database(f"guards_{unique}")
-    await mongo.close()
+    await drop_databases(stack, app.state.ctx.settings.mongo_db)
 
 
 async def test_wrong_content_type_is_415_naming_what_is_accepted(

@@ -626,8 +626,8 @@ async def settled(stack: LocalStack, unique: str) -> dict[str, int]:
 
         async def count() -> dict[str, int]:
             out = {}
-            for db in ("reg", "act", "vol", "don", "trn"):
-                database = client[f"{db}_{unique}"]
+            for db in ("registry", "activities", "volunteers", "donations", "training"):
+                database = client[f"{db}_{unique}"]  # as the platform fixture names them
                 for name in await database.list_collection_names():
                     if name.endswith("_commits"):
                         out[f"{db}.{name}"] = await database[name].count_documents({})

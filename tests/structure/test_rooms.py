@@ -108,7 +108,10 @@ def breaches(service: str) -> list[str]:
             rule = ROOMS[room]
             if top == service:
                 target = name.split(".")[1] if "." in name else ""
-                if target and target not in rule["own"] and target in ROOMS:
+                # a room may use the service's modules outside the rooms, except the pure
+                # domain, which keeps to its own room
+                outside_ok = target not in ROOMS and room != "domain"
+                if target and target not in rule["own"] and not outside_ok:
                     found.append(f"{module} ({room}) imports {name}")
             elif not under(name, rule["others"]):
                 found.append(f"{module} ({room}) imports {name}")

@@ -1,7 +1,7 @@
 """Domain errors every service's pure rules raise: the field at fault and the reason.
 
-The HTTP layer (`wushe.web.domain_error`) turns them into a 4xx whose body names the field,
-and bulk imports into per-row errors.
+The service factory's one handler (`wushe.problems`) answers them as a problem that names
+the field, and bulk imports turn them into per-row errors.
 """
 
 from __future__ import annotations

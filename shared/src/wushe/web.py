@@ -1,5 +1,5 @@
 """Small pieces every service's routers share: strict bodies and their fields, pages of a
-listing, answers built from a state (personal data masked), domain errors as 4xx."""
+listing, answers built from a state (personal data masked)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, HTTPException, Query
+from fastapi import Depends, Query
 from pydantic import BaseModel, BeforeValidator, ConfigDict
 
 from wushe import clock
-from wushe.errors import DomainError
 
 
 def _iso_only(value: Any) -> Any:
@@ -106,16 +105,3 @@ def masked(record: Any, *, hidden: bool = False) -> dict[str, str | None]:
 def today() -> date:
     """Today in China (see `wushe.clock`): the day every router checks dates against."""
     return clock.today()
-
-
-def domain_error(exc: DomainError) -> HTTPException:
-    """The 4xx for a broken rule, shaped like FastAPI's validation errors: the location is
-    the path to the field (`counts.person_times.elders` -> [..., "counts", "person_times",
-    "elders"])."""
-    loc = ["body", *exc.field.split(".")]
-    return HTTPException(exc.status, detail=[{"loc": loc, "msg": exc.reason, "type": "domain"}])
-
-
-def duplicate(field: str, msg: str) -> HTTPException:
-    """The 409 for a body field naming something that already exists."""
-    return HTTPException(409, detail=[{"loc": ["body", field], "type": "duplicate", "msg": msg}])

@@ -41,10 +41,18 @@ def bearer(
     return {"Authorization": f"Bearer {token}"}
 
 
-def service_app(stack: LocalStack, name: str, unique: str, keys: DevKeys, **settings: Any) -> Any:
+def service_app(
+    stack: LocalStack,
+    name: str,
+    unique: str,
+    keys: DevKeys,
+    *,
+    tracer_provider: Any = None,
+    **settings: Any,
+) -> Any:
     """Service `name`'s app on the test stack: database `<name>_<unique>`, every consumer
     group `<name>.<setting>.<unique>`, a quick relay sweep, tokens signed by `keys`;
-    `settings` override any of them."""
+    `settings` override any of them (`tracer_provider`: spans to a test's own exporter)."""
     package = SERVICES[name].package
     app_module = importlib.import_module(SERVICES[name].module)
     settings_class = getattr(
@@ -61,7 +69,9 @@ def service_app(stack: LocalStack, name: str, unique: str, keys: DevKeys, **sett
         **groups,
         **settings,
     }
-    return app_module.create_app(settings_class(**values), token_verifier=keys.verifier())
+    return app_module.create_app(
+        settings_class(**values), token_verifier=keys.verifier(), tracer_provider=tracer_provider
+    )
 
 
 @dataclass
