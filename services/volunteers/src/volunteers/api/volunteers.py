@@ -16,6 +16,7 @@ from volunteers.domain import volunteers as rules
 from volunteers.domain.volunteers import Skill, Volunteer
 from wushe import imports
 from wushe.auth import CurrentPrincipal, Principal
+from wushe.contracts import Event
 from wushe.contracts.events import volunteers as ev
 from wushe.store import ConcurrencyError
 from wushe.validators import age_on, resident_id_birth_date
@@ -199,11 +200,14 @@ async def get_volunteer(volunteer_id: str, svc: Svc, who: CurrentPrincipal) -> V
 async def move_volunteer(
     volunteer_id: str, body: MoveIn, svc: Svc, who: CurrentPrincipal
 ) -> VolunteerOut:
-    # The volunteer first: a missing or another province's volunteer is a 404 whatever
-    # station the body names (the station's check would otherwise answer first).
-    await svc.volunteers.load(who, volunteer_id)
-    station = await svc.store.registry.visible_station(who, body.station_id, "station_id")
-    move = partial(affiliation.move, station=station, on=body.moved_on, today=today())
+    day = today()
+
+    async def move(v: Volunteer) -> tuple[Volunteer, list[Event]]:
+        # The station is checked once the volunteer is known to be visible: a missing or
+        # another province's volunteer is a 404 whatever station the body names.
+        station = await svc.store.registry.visible_station(who, body.station_id, "station_id")
+        return affiliation.move(v, station, on=body.moved_on, today=day)
+
     saved = await svc.volunteers.change(who, volunteer_id, move)
     return volunteer_out(svc, saved.state, saved.version)
 
