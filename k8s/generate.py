@@ -561,6 +561,9 @@ def config_map() -> dict[str, Any]:
             "WUSHE_KAFKA_BOOTSTRAP": f"{KAFKA_CLUSTER}-kafka-bootstrap:9092",
             "WUSHE_MONGO_URL": "mongodb://mongo-0.mongo:27017,mongo-1.mongo:27017,"
             "mongo-2.mongo:27017/?replicaSet=rs0",
+            # An overlay sets the identity provider's JWKS (https) and WUSHE_JWT_ISSUER
+            # (docs/sign-in.md); while it is empty, the public key below verifies tokens.
+            "WUSHE_JWKS_URL": "",
             "WUSHE_JWT_PUBLIC_KEY_FILE": "/run/secrets/jwt/jwt-public.pem",
             "WUSHE_OTLP_ENDPOINT": "http://otel-collector.observability:4318",
             "WUSHE_LOG_LEVEL": "INFO",

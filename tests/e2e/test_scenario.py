@@ -28,6 +28,7 @@ async def test_a_small_scenario_through_the_apis_equals_the_generators_totals(
     caplog.set_level(logging.DEBUG)  # every line the services log, for the scan at the end
     keys = DevKeys.generate()
     token = keys.issue(subject=f"scenario-{unique}", region_scope=PROVINCE, roles=["admin"])
+    people = scenario.People(keys.issue, PROVINCE)  # who records the scenario, by role
     async with platform(unique, keys) as urls:
         townships = await scenario.townships_of(urls.registry, token, PROVINCE)
         assert len(townships) > 100  # every township of the province, from the API
@@ -37,7 +38,7 @@ async def test_a_small_scenario_through_the_apis_equals_the_generators_totals(
         assert again.expected() == generated.expected()  # deterministic from the seed
         expected = generated.expected()
         assert len({t[:4] for t, _ in generated.townships}) > 1  # spread over cities
-        ids = await scenario.load(generated, urls, token)
+        ids = await scenario.load(generated, urls, people)
         final = await scenario.wait_for_views(urls.projector, token, generated, timeout_s=240)
         assert scenario.actuals(final) == expected["totals"]
         assert {m: final["totals"][m]["target"] for m in expected["targets"]} == expected["targets"]
@@ -88,7 +89,7 @@ async def test_a_small_scenario_through_the_apis_equals_the_generators_totals(
         assert "training view equals the generator's own totals: yes" in printed
         assert f"{expected['supervision']['done']} of 18 monthly visits done" in printed
         # Loading again changes nothing: every step is idempotent.
-        await scenario.load(generated, urls, token)
+        await scenario.load(generated, urls, people)
         final = await scenario.wait_for_views(urls.projector, token, generated, timeout_s=30)
         assert scenario.actuals(final) == expected["totals"]
         again = await scenario.wait_for_training(urls.projector, token, generated, timeout_s=30)
@@ -98,7 +99,7 @@ async def test_a_small_scenario_through_the_apis_equals_the_generators_totals(
         other_seed = scenario.generate(replace(config, seed=4), townships)
         assert {t for t, _ in other_seed.townships} != {t for t, _ in generated.townships}
         with pytest.raises(RuntimeError, match="already holds another scenario"):
-            await scenario.load(other_seed, urls, token)
+            await scenario.load(other_seed, urls, people)
         async with httpx.AsyncClient(base_url=urls.registry, headers=headers) as reg:
             programmes = (await reg.get("/programmes")).json()["items"]
             stations = (await reg.get("/stations", params={"limit": 1})).json()["total"]
@@ -106,7 +107,10 @@ async def test_a_small_scenario_through_the_apis_equals_the_generators_totals(
         assert stations == len(generated.townships)
         # Another province sees none of it: each record by id is a 404 exactly like an id
         # that does not exist, lists leave it out, and the views show nothing of Hainan.
-        other = {"Authorization": "Bearer " + keys.issue(subject="jx", region_scope="36")}
+        other = {
+            "Authorization": "Bearer "
+            + keys.issue(subject="jx", region_scope="36", roles=["admin"])
+        }
         station = next(iter(ids["stations"].values()))
         by_id = [
             (urls.registry, "/stations/{}", station),

@@ -22,6 +22,7 @@ async def test_broker_killed_five_times_while_loading_gives_exact_views(
 ) -> None:
     keys = DevKeys.generate()
     token = keys.issue(subject=f"faults-{unique}", region_scope=PROVINCE, roles=["admin"])
+    people = scenario.People(keys.issue, PROVINCE)  # who records the scenario, by role
     async with platform(unique, keys) as urls:
         townships = await scenario.townships_of(urls.registry, token, PROVINCE)
         config = scenario.Config(province=PROVINCE, stations=4, months=2, seed=11)
@@ -41,7 +42,7 @@ async def test_broker_killed_five_times_while_loading_gives_exact_views(
 
         # A copy may lag a long while behind a restarted broker on a busy machine: patience.
         got = await scenario.load_while(
-            kill_and_restart(), generated, urls, token, copy_timeout_s=COPY_PATIENCE_S
+            kill_and_restart(), generated, urls, people, copy_timeout_s=COPY_PATIENCE_S
         )
         assert got == {part: expected[part] for part in got}
         assert len(downtime) == KILLS

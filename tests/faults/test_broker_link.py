@@ -36,6 +36,7 @@ async def test_latency_and_resets_between_services_and_broker_give_exact_views(
     assert stack.cfg.proxy_port is not None
     keys = DevKeys.generate()
     token = keys.issue(subject=f"faults-{unique}", region_scope=PROVINCE, roles=["admin"])
+    people = scenario.People(keys.issue, PROVINCE)  # who records the scenario, by role
     async with (
         FaultProxy(stack.cfg.proxy_port, stack.cfg.proxied_port) as proxy,
         platform(unique, keys, kafka_bootstrap=stack.cfg.proxy_bootstrap) as urls,
@@ -66,7 +67,7 @@ async def test_latency_and_resets_between_services_and_broker_give_exact_views(
                     await held(LONG_PARTITION_S, to_server=True, to_client=True)
 
         got = await scenario.load_while(
-            faults(), generated, urls, token, copy_timeout_s=COPY_PATIENCE_S
+            faults(), generated, urls, people, copy_timeout_s=COPY_PATIENCE_S
         )
         assert got == {part: expected[part] for part in got}
         # The faults happened: connections were cut in every cycle, and clients came back.

@@ -40,7 +40,9 @@ async def test_store_paused_answers_503_with_retry_hint_and_recovers(
     stack: LocalStack, unique: str, tmp_path: Path
 ) -> None:
     keys = DevKeys.generate()
-    headers = {"Authorization": "Bearer " + keys.issue(subject="t", region_scope=PROVINCE)}
+    headers = {
+        "Authorization": "Bearer " + keys.issue(subject="t", region_scope=PROVINCE, roles=["admin"])
+    }
     # A store of its own: pausing the shared one would stall every other test's services.
     with running_stack(StackConfig.throwaway(tmp_path), only=("ferretdb",)) as private:
         app = service_app(stack, "registry", unique, keys, mongo_url=private.cfg.mongo_url)

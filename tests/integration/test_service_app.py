@@ -15,6 +15,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from pydantic import BaseModel, Field
 
+from wushe import permissions
 from wushe.auth import CurrentPrincipal, DevKeys
 from wushe.contracts import Event
 from wushe.service import ServiceContext, create_service_app
@@ -89,6 +90,7 @@ def make_service(
         aggregates=["things"],
         tracer_provider=tracer_provider,
         token_verifier=keys.verifier(),
+        permission_rows={"POST /things/{thing_id}/counts": permissions.RECORD},
     )
 
 
@@ -102,8 +104,12 @@ async def test_command_to_kafka_with_trace_health_and_metrics(
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     settings = demo_settings(stack, unique, relay_sweep_interval_s=0.5)
     app = make_service(settings, topic, keys, provider)
-    jiangxi = {"Authorization": "Bearer " + keys.issue(subject="jx", region_scope="36")}
-    guangdong = {"Authorization": "Bearer " + keys.issue(subject="gd", region_scope="44")}
+    jiangxi = {
+        "Authorization": "Bearer " + keys.issue(subject="jx", region_scope="36", roles=["admin"])
+    }
+    guangdong = {
+        "Authorization": "Bearer " + keys.issue(subject="gd", region_scope="44", roles=["admin"])
+    }
     caller_trace = "00-" + "ab" * 16 + "-" + "cd" * 8 + "-01"
 
     async with serve(app) as client:
@@ -185,7 +191,10 @@ async def test_store_unreachable_answers_503_with_retry_hint(
     # The lifespan would fail on index creation; exercise the routes without it.
     app.state.ctx.stores["things"].ensure_indexes = _noop
     async with serve(app) as client:
-        auth = {"Authorization": "Bearer " + keys.issue(subject="jx", region_scope="36")}
+        auth = {
+            "Authorization": "Bearer "
+            + keys.issue(subject="jx", region_scope="36", roles=["admin"])
+        }
         resp = await client.post(
             "/things/t1/counts", headers=auth, json={"region_code": "360102", "count": 1}
         )

@@ -86,14 +86,14 @@ def test_dev_token_command_issues_a_verifiable_token(stack: LocalStack, tmp_path
         "--region",
         "3601",
         "--roles",
-        "operator,supervisor",
+        "city_officer,auditor",
         "--key-dir",
         str(tmp_path),
     )
     assert result.returncode == 0, result.stderr
     principal = DevKeys.load_or_create(tmp_path).verifier().verify(result.stdout.strip())
     assert principal.region_scope == "3601"
-    assert principal.roles == {"operator", "supervisor"}
+    assert principal.roles == {"city_officer", "auditor"}
 
 
 async def test_broker_crash_and_restart_keeps_acknowledged_events(
@@ -256,7 +256,9 @@ async def test_the_stack_runs_the_registry_service(stack: LocalStack) -> None:
         status = stack.status()
         assert status["registry"]["healthy"]
         port = stack.cfg.service_port("registry")
-        token = DevKeys.load_or_create(DevKeys.default_dir()).issue(subject="t", region_scope="36")
+        token = DevKeys.load_or_create(DevKeys.default_dir()).issue(
+            subject="t", region_scope="36", roles=["admin"]
+        )
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
             resp = await client.get("/regions/36", headers={"Authorization": f"Bearer {token}"})
             assert resp.json()["name"] == "江西省"

@@ -29,7 +29,7 @@ async def test_one_trace_from_the_api_command_to_the_projection(
     keys = DevKeys.generate()
     registry = service_app(stack, "registry", unique, keys, tracer_provider=provider)
     projector = service_app(stack, "projector", unique, keys, tracer_provider=provider)
-    h = {"Authorization": "Bearer " + keys.issue(subject="jx", region_scope="36")}
+    h = {"Authorization": "Bearer " + keys.issue(subject="jx", region_scope="36", roles=["admin"])}
     try:
         async with serve(registry, "registry") as reg, serve(projector, "projector"):
             created = await reg.post(

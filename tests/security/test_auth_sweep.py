@@ -41,7 +41,10 @@ def bad_tokens(keys: DevKeys) -> dict[str, str | None]:
     }
 
     def signed(**override: Any) -> str:
-        return jwt.encode({**claims, **override}, keys._private, algorithm="EdDSA")
+        # Signed by the right key, with its key id: only the claim under test is wrong.
+        return jwt.encode(
+            {**claims, **override}, keys._private, algorithm="EdDSA", headers={"kid": keys.kid}
+        )
 
     return {
         "missing": None,

@@ -19,7 +19,7 @@ KEYS = DevKeys.generate()
 
 
 def bearer(subject: str, scope: str = "36", roles: list[str] | None = None) -> dict[str, str]:
-    token = KEYS.issue(subject=subject, region_scope=scope, roles=roles or [])
+    token = KEYS.issue(subject=subject, region_scope=scope, roles=roles or ["admin"])
     return {"Authorization": f"Bearer {token}"}
 
 

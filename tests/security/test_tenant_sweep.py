@@ -17,8 +17,9 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 import httpx
+import jwt
 
-from wushe import clock
+from wushe import clock, permissions
 from wushe.auth import DevKeys
 from wushe.store import create_mongo_client
 from wushe_dev import scenario
@@ -30,6 +31,9 @@ OWNER, FOREIGN = "36", "42"
 TODAY = clock.today()
 YESTERDAY = TODAY - timedelta(days=1)
 TOWNSHIPS = ("360402001", "360402002")
+# The month each province's county closes (数据审核/锁定): long past, so that no record here,
+# nor any other test's sharing the topics, lies in it.
+CLOSED_MONTH = "2020-12"
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,8 @@ NAMES = {"view"}
 PARAM_ALIASES = {
     ("activities", "visit_id"): "household_visit_id",
     ("training", "visit_id"): "supervision_visit_id",
+    ("registry", "region_code"): "county",  # a county's closed months
+    ("registry", "month"): "closed_month",
 }
 
 # Query parameters that filter by a record or a region: asked with Jiangxi's value and with a
@@ -99,7 +105,11 @@ FILTERS = {
     "backbone_for": "programme_id",
     "subject": "owner_subject",
 }
-FIXED = {"period_start": str(TODAY - timedelta(days=30)), "period_end": str(TODAY)}
+FIXED = {
+    "period_start": str(TODAY - timedelta(days=30)),
+    "period_end": str(TODAY),
+    "purpose": "tenant sweep",  # why a client's identity is read (audited)
+}
 
 CHECKLIST = {
     "plans_checked": True,
@@ -125,7 +135,6 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/stations/{station_id}/status"): {"to": "suspended", "reason": "整改"},
     ("POST", "/stations/{station_id}/ratings"): {
         "stars": 1,
-        "rated_by": "{org_id}",
         "rated_on": str(TODAY),
         "reason": "评估",
     },
@@ -175,10 +184,7 @@ BODIES: dict[tuple[str, str], Any] = {
         "held_on": str(TODAY),
         "counts": {"sessions": 1, "person_times": {"elders": 9}},
     },
-    ("POST", "/activities/{activity_id}/verification"): {
-        "verified_by": "hb",
-        "role": "station_lead",
-    },
+    ("POST", "/activities/{activity_id}/verification"): {},  # who verifies: the token
     ("POST", "/activities/{activity_id}/cancellation"): {"reason_code": "weather"},
     ("POST", "/activities/{activity_id}/corrections"): {
         "counts": {"sessions": 2},
@@ -350,6 +356,9 @@ BODIES: dict[tuple[str, str], Any] = {
         "closed_on": str(TODAY),
         "note": "关闭",
     },
+    ("POST", "/closed-months"): {"region_code": "{county}", "month": CLOSED_MONTH},
+    ("POST", "/closed-months/{region_code}/{month}/reopening"): {"reason": "补录"},
+    ("POST", "/activities/{activity_id}/corrections/{correction_id}/approval"): None,
     ("POST", "/evaluations"): {
         "station_id": "{station_id}",
         "evaluator_org_id": "{org_id}",
@@ -492,7 +501,9 @@ async def test_another_province_is_answered_as_if_nothing_existed(
         )
         # Jiangxi's ids, places and people: none may reach Hubei's answers, unless Hubei
         # sent the value itself.
-        secrets = {k: v for k, v in real.items() if k not in ("region", "province")}
+        # (a county and a month are public; a correction's id is the same in every activity)
+        public = ("region", "province", "county", "closed_month", "correction_id")
+        secrets = {k: v for k, v in real.items() if k not in public}
         secrets.update(
             {f"township-{t}": t for t in TOWNSHIPS}
             | {
@@ -736,6 +747,8 @@ async def records(urls: scenario.Endpoints, token: str, unique: str, p: Province
             "categories": ["empty_nest_elder"],
             "consent_on": str(TODAY),
             "opened_on": str(TODAY),
+            # The caller is the client's social worker: it reads the full identity itself.
+            "case_worker": jwt.decode(token, options={"verify_signature": False})["sub"],
         },
     )
     ids["file_id"] = client_file["file_id"]
@@ -874,6 +887,11 @@ async def records(urls: scenario.Endpoints, token: str, unique: str, p: Province
     )
     ids["evaluation_id"] = evaluation["evaluation_id"]
     ids["funder_id"] = ids["org_id"]
+    # The county closes a month; a correction's id (none waits: its approval answers 404).
+    ids["county"] = p.townships[0][:6]
+    await call("registry", "/closed-months", {"region_code": ids["county"], "month": CLOSED_MONTH})
+    ids["closed_month"] = CLOSED_MONTH
+    ids["correction_id"] = "cor-1"
 
     # The views have Jiangxi's programme before Hubei asks for it.
     async def projected() -> bool:
@@ -883,3 +901,162 @@ async def records(urls: scenario.Endpoints, token: str, unique: str, p: Province
 
     await wait_for(projected, timeout_s=60, what="the programme in the views")
     return ids
+
+
+# --------------------------------------------------------------------------- roles
+
+ROLE_PROBLEM = "urn:wushe:problem:role-not-permitted"
+# Path parameters that are no record's id: a value of the right shape.
+PATH_VALUES = {"code": "36", "province": "36", "view": None, "month": "2026-01"}
+# GETs that a permitted role inside its scope may still be refused for a reason of their
+# own (never the role): each says why.
+NOT_ALWAYS_200 = {
+    "GET /client-files/{file_id}/identity": "only the client's own social worker, with a purpose",
+    "GET /views/rebuilds/{rebuild_id}": "no rebuild of that id was started",
+}
+
+
+def names_a_record(route: str) -> bool:
+    return any(n not in PATH_VALUES for n in re.findall(r"\{(\w+)\}", route))
+
+
+def role_tokens(keys: DevKeys, unique: str, real: dict[str, str]) -> dict[str, tuple[str, str]]:
+    """Each role's token inside Jiangxi's records' scope, and one outside it (Hubei, or for
+    a foundation another funder)."""
+    county = TOWNSHIPS[0][:6]
+    inside = {
+        "station_worker": {"region_scope": county, "stations": [real["station_id"]]},
+        "social_worker": {"region_scope": county, "stations": [real["station_id"]]},
+        "county_officer": {"region_scope": county},
+        "city_officer": {"region_scope": county[:4]},
+        "province_officer": {"region_scope": OWNER},
+        "auditor": {"region_scope": OWNER},
+        "platform_operator": {"region_scope": OWNER},
+        "funder": {"funder_id": real["funder_id"]},
+    }
+    outside = {
+        role: {"funder_id": vary(real["funder_id"])}
+        if role == "funder"
+        else {"region_scope": FOREIGN, **({"stations": ["hb-station"]} if "stations" in c else {})}
+        for role, c in inside.items()
+    }
+    return {
+        role: tuple(  # type: ignore[misc]
+            keys.issue(subject=f"{role}-{side}-{unique}", roles=[role], **claims[role])
+            for side, claims in (("in", inside), ("out", outside))
+        )
+        for role in inside
+    }
+
+
+def route_requests(
+    service: str, spec: dict[str, Any], values: dict[str, str]
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """One request per route of a service, naming Jiangxi's records: (route, request)."""
+    for template, operations in spec["paths"].items():
+        for method, op in operations.items():
+            method = method.upper()
+            filled = dict(values)
+            for name in re.findall(r"\{(\w+)\}", template):
+                if name == "view":
+                    schema = next(p["schema"] for p in op["parameters"] if p["name"] == name)
+                    if "$ref" in schema:
+                        schema = spec["components"]["schemas"][schema["$ref"].split("/")[-1]]
+                    filled[name] = schema["enum"][0]
+                elif name in PATH_VALUES:
+                    filled[name] = str(PATH_VALUES[name])
+                else:
+                    filled[name] = values.get(PARAM_ALIASES.get((service, name), name), "x")
+            query = [p for p in op.get("parameters", []) if p["in"] == "query"]
+            params = {p["name"]: FIXED.get(p["name"], "x") for p in query if p.get("required")}
+            if method != "GET" and (method, template) not in BODIES:
+                continue  # a write without a body here: the other sweep says so
+            ask = Ask(service, method, template, set(), params, BODIES.get((method, template)))
+            yield f"{method} {template}", ask.request(filled)
+
+
+async def test_every_role_on_every_route_answers_as_the_permission_table_says(
+    stack: LocalStack, unique: str, platform: Any
+) -> None:
+    """Every route of every service, asked with a token of every role, inside its scope and
+    outside it: a role the table does not allow gets 403 `role-not-permitted` wherever it
+    asks; a role it allows is never refused for its role, reads what it asks inside its scope
+    (a province-wide role: every read answers 200) and nothing outside it (by id: 404)."""
+    keys = DevKeys.generate()
+    admin = keys.issue(subject=f"jx-admin-{unique}", region_scope=OWNER, roles=["admin"])
+    limits = {"rate_limit_per_s": 10_000, "rate_limit_burst": 10_000}
+    async with platform(unique, keys, **limits) as urls:
+        real = await records(urls, admin, unique, JIANGXI)
+        real["owner_subject"] = f"jx-admin-{unique}"
+        real["funder_id"] = real["donor_id"]  # a foundation's funder id is its donor id
+        specs = {}
+        for name in SERVICES:
+            async with httpx.AsyncClient(base_url=getattr(urls, name), timeout=30) as c:
+                specs[name] = (await c.get("/openapi.json")).json()
+        tokens = role_tokens(keys, unique, real)
+
+        async def funded() -> bool:  # the lineage follows the money on the views' own time
+            async with httpx.AsyncClient(base_url=urls.projector) as c:
+                r = await c.get(
+                    f"/views/lineage/{real['funder_id']}",
+                    headers={"Authorization": f"Bearer {admin}"},
+                )
+                return r.status_code == 200
+
+        await wait_for(funded, timeout_s=60, what="the funder's lineage in the views")
+        every = [
+            (name, route, request)
+            for name in SERVICES
+            for route, request in route_requests(name, specs[name], real)
+        ]
+        # Reads first: the permitted writes below change Jiangxi's records.
+        every.sort(key=lambda e: e[2]["method"] != "GET")
+        wrong: list[str] = []
+        answered: dict[str, int] = {}
+        for name, route, request in every:
+            rule = permissions.rows_of(name).get(route)
+            assert rule is not None, f"{name} {route}: no row in wushe.permissions"
+            if rule.public:
+                continue
+            for role, (inside, outside) in tokens.items():
+                allowed = role in rule.roles
+                for side, token in (("inside", inside), ("outside", outside)):
+                    headers = {"Authorization": f"Bearer {token}"}
+                    async with httpx.AsyncClient(base_url=getattr(urls, name), timeout=30) as c:
+                        r = await c.request(**_with_headers(request, headers))
+                    problem = r.headers.get("content-type") == "application/problem+json"
+                    kind = r.json().get("type") if problem else None
+                    where = f"{name} {route} as {role} {side}: {r.status_code} {r.text[:200]}"
+                    answered[f"{role} {side} {r.status_code}"] = (
+                        answered.get(f"{role} {side} {r.status_code}", 0) + 1
+                    )
+                    failed = r.status_code in (401, 429) or r.status_code >= 500
+                    if failed or (r.status_code >= 400 and not problem):
+                        wrong.append(where)
+                    elif not allowed:
+                        if r.status_code != 403 or kind != ROLE_PROBLEM:
+                            wrong.append(f"{where} (the table refuses {role})")
+                    elif kind == ROLE_PROBLEM:
+                        wrong.append(f"{where} (the table allows {role})")
+                    elif side == "outside" and request["method"] != "GET" and r.is_success:
+                        if not route.startswith("POST /imports/"):  # refused rows in a 200
+                            wrong.append(f"{where} (a write outside the scope went through)")
+                    elif (
+                        side == "outside"
+                        and names_a_record(route)
+                        and (request["method"] == "GET" and r.status_code != 404)
+                    ):
+                        wrong.append(f"{where} (a record outside the scope is not 404)")
+                    elif (
+                        side == "inside"
+                        and request["method"] == "GET"
+                        and role in ("province_officer", "auditor")
+                        and route not in NOT_ALWAYS_200
+                        and r.status_code != 200
+                    ):
+                        wrong.append(f"{where} (a read inside the scope)")
+        assert not wrong, "\n".join(wrong)
+    refused = sum(v for k, v in answered.items() if k.endswith(" 403"))
+    print(f"\n[roles] {len(every)} routes x {len(tokens)} roles x 2 scopes: {answered}")
+    assert len(every) >= 110  # the sweep really walked every route
+    assert refused > 500

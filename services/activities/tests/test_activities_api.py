@@ -43,10 +43,22 @@ SECRETS = [
 
 
 @pytest.fixture
-async def services(run_services: fixtures.RunServices) -> AsyncIterator[Any]:
+async def running(run_services: fixtures.RunServices) -> AsyncIterator[fixtures.Services]:
     async with run_services("registry", "activities") as s:
-        jx, hubei = s.bearer("36", "jx"), s.bearer("42", "hb")
-        yield s["registry"], s["activities"], s.apps["activities"], jx, hubei
+        yield s
+
+
+@pytest.fixture
+def services(running: fixtures.Services) -> Any:
+    s = running
+    jx, hubei = s.bearer("36", "jx"), s.bearer("42", "hb")
+    return s["registry"], s["activities"], s.apps["activities"], jx, hubei
+
+
+@pytest.fixture
+def county(running: fixtures.Services) -> dict[str, str]:
+    """A county official: verifies what a station (here the `jx` admin) recorded."""
+    return running.bearer("36", "county-1", ["county_officer"])
 
 
 async def setup_station(reg: httpx.AsyncClient, act_app: Any, h: dict[str, str]) -> str:
@@ -61,7 +73,9 @@ async def setup_station(reg: httpx.AsyncClient, act_app: Any, h: dict[str, str])
     return sid
 
 
-async def test_activity_lifecycle_reaches_kafka_once_each(stack: LocalStack, services: Any) -> None:
+async def test_activity_lifecycle_reaches_kafka_once_each(
+    stack: LocalStack, services: Any, county: dict[str, str]
+) -> None:
     reg, act, act_app, h, hubei = services
     sid = await setup_station(reg, act_app, h)
     today = clock.today()
@@ -86,12 +100,8 @@ async def test_activity_lifecycle_reaches_kafka_once_each(stack: LocalStack, ser
         },
     )
     assert held.status_code == 200, held.text
-    verified = await act.post(
-        f"/activities/{aid}/verification",
-        headers=h,
-        json={"verified_by": "站长", "role": "station_lead"},
-    )
-    assert verified.json()["status"] == "verified"
+    verified = await act.post(f"/activities/{aid}/verification", headers=county, json={})
+    assert verified.json()["status"] == "verified", verified.text
     corrected = await act.post(
         f"/activities/{aid}/corrections",
         headers=h,
@@ -121,11 +131,63 @@ async def test_activity_lifecycle_reaches_kafka_once_each(stack: LocalStack, ser
         "activities.ActivityCorrected.v1",
     ]
     assert len({headers_of(r)["ce_id"] for r in records}) == 4
+    verification = json.loads(records[2].value)  # who verified: the token, never a body
+    assert [verification[k] for k in ("verified_by", "verifier_role", "verifier_office")] == [
+        "county-1",
+        "supervisor",
+        "county_officer",
+    ]
     correction = json.loads(records[-1].value)
     assert correction["previous"]["person_times"]["elders"] == 35
     assert correction["counts"]["person_times"]["elders"] == 53
     assert "签到表" not in records[-1].value.decode()  # the note stays in the service
     assert "洪翔社区活动室" not in records[0].value.decode()  # so does the place
+
+
+async def test_whoever_recorded_an_activity_does_not_verify_it(
+    running: fixtures.Services, services: Any, county: dict[str, str]
+) -> None:
+    """Separation of duties: who verifies is the token's subject (a body naming a verifier
+    or a role is refused, naming the field), and whoever recorded the activity may not."""
+    reg, act, act_app, h, _ = services
+    sid = await setup_station(reg, act_app, h)
+    aid = (await fixtures.created(act, "/activities", h, activity_body(sid, clock.today())))[
+        "activity_id"
+    ]
+    held_body = {"held_on": str(clock.today()), "counts": {"sessions": 1}}
+    held = await act.post(f"/activities/{aid}/held", headers=h, json=held_body)
+    assert (held.json()["recorded_by"], held.json()["held_by"]) == ("jx", "jx")
+    before = await fixtures.commits(act_app)
+    for field, value in (("verified_by", "站长"), ("role", "station_lead")):
+        old_client = await act.post(
+            f"/activities/{aid}/verification", headers=county, json={field: value}
+        )
+        assert old_client.status_code == 422, old_client.text
+        assert old_client.json()["errors"][0]["loc"][-1] == field
+    # The recorder (a province admin holds every office) is refused, and told why.
+    own = await act.post(f"/activities/{aid}/verification", headers=h, json={})
+    assert own.status_code == 403, own.text
+    assert own.json()["type"] == "urn:wushe:problem:separation-of-duties"
+    assert "jx recorded activity" in own.json()["detail"]
+    assert await fixtures.commits(act_app) == before  # refusals write nothing
+    # Another official who also recorded it held is refused as well.
+    city = running.bearer("36", "city-1", ["city_officer", "station_worker"])
+    aid2 = (await fixtures.created(act, "/activities", h, activity_body(sid, clock.today())))[
+        "activity_id"
+    ]
+    assert (await act.post(f"/activities/{aid2}/held", headers=city, json=held_body)).is_success
+    before = await fixtures.commits(act_app)
+    refused = await act.post(f"/activities/{aid2}/verification", headers=city, json={})
+    assert refused.status_code == 403, refused.text
+    assert await fixtures.commits(act_app) == before
+
+    verified = await act.post(f"/activities/{aid}/verification", headers=county, json={})
+    assert verified.status_code == 200, verified.text
+    assert verified.json()["verified"] == {
+        "by": "county-1",
+        "role": "county_officer",
+        "on": str(clock.today()),
+    }
 
 
 async def test_bad_input_is_4xx_and_writes_nothing(services: Any) -> None:

@@ -8,7 +8,7 @@ from activities.domain import activities as domain
 from activities.domain import client_files, visits
 from wushe.contracts.events import activities as ev
 from wushe.contracts.known import KnownProgramme, KnownStation, check_station
-from wushe.errors import Conflict, DomainError
+from wushe.errors import Conflict, DomainError, DutiesSeparated
 from wushe_dev.builders import activity_facts
 
 TODAY = date(2026, 11, 23)
@@ -21,10 +21,16 @@ LINK = ev.Linkage(
 )
 
 
-def held() -> domain.Activity:
-    a, _ = domain.plan_activity(FACTS, planned_sessions=1)
+def held(recorded_by: str | None = None, held_by: str | None = None) -> domain.Activity:
+    a, _ = domain.plan_activity(FACTS, planned_sessions=1, recorded_by=recorded_by)
     a, event = domain.hold_activity(
-        a, held_on=date(2026, 11, 20), counts=COUNTS, linkage=LINK, evidence=[], today=TODAY
+        a,
+        held_on=date(2026, 11, 20),
+        counts=COUNTS,
+        linkage=LINK,
+        evidence=[],
+        today=TODAY,
+        held_by=held_by,
     )
     assert isinstance(event, ev.ActivityHeld)
     return a
@@ -32,13 +38,60 @@ def held() -> domain.Activity:
 
 def test_lifecycle_planned_held_verified() -> None:
     a = held()
-    a, event = domain.verify_activity(a, verified_by="站长", role="station_lead", today=TODAY)
+    a, event = domain.verify_activity(
+        a, verified_by="county-1", office="county_officer", today=TODAY
+    )
     assert a.status == "verified"
     assert isinstance(event, ev.ActivityVerified)
+    assert (event.verified_by, event.verifier_role, event.verifier_office) == (
+        "county-1",
+        "supervisor",  # v1 readers know only station_lead / supervisor
+        "county_officer",
+    )
+    assert a.verified == {"by": "county-1", "role": "county_officer", "on": "2026-11-23"}
     with pytest.raises(Conflict, match="only a held activity"):
-        domain.verify_activity(a, verified_by="x", role="supervisor", today=TODAY)
+        domain.verify_activity(a, verified_by="x", office="city_officer", today=TODAY)
     with pytest.raises(Conflict, match="cannot be cancelled"):
         domain.cancel_activity(a, reason_code="other", note="")
+
+
+def test_whoever_recorded_an_activity_may_not_verify_it() -> None:
+    a = held(recorded_by="worker-1", held_by="worker-2")
+    assert domain.recorders(a) == {"worker-1", "worker-2"}
+    for recorder in ("worker-1", "worker-2"):
+        with pytest.raises(DutiesSeparated, match="may not verify") as err:
+            domain.verify_activity(a, verified_by=recorder, office="county_officer", today=TODAY)
+        assert (err.value.status, err.value.field) == (403, "verified_by")
+        assert err.value.problem == DutiesSeparated.problem
+    verified, _ = domain.verify_activity(
+        a, verified_by="county-1", office="county_officer", today=TODAY
+    )
+    assert verified.verified == {"by": "county-1", "role": "county_officer", "on": "2026-11-23"}
+    # An activity stored before recorders were kept names none: anyone in scope verifies.
+    old = domain.Activity.model_validate(
+        held().model_dump(mode="json", exclude={"recorded_by", "held_by"})
+    )
+    assert domain.recorders(old) == set()
+
+
+def test_an_imported_row_is_recorded_by_the_importer() -> None:
+    station = KnownStation(
+        station_id="st-360104002", region_code="360104002", rooms=[], status="operating"
+    )
+    facts = activity_facts("act-2", "st-360104002", date(2026, 11, 20))
+    a, _ = domain.import_activity(
+        station,
+        {},
+        facts,
+        held_on=date(2026, 11, 20),
+        counts=COUNTS,
+        societies=["community"],
+        today=TODAY,
+        recorded_by="importer-1",
+    )
+    assert (a.recorded_by, a.held_by) == ("importer-1", "importer-1")
+    with pytest.raises(DutiesSeparated):
+        domain.verify_activity(a, verified_by="importer-1", office="county_officer", today=TODAY)
 
 
 def test_hold_rules() -> None:
@@ -74,7 +127,7 @@ def test_corrections_only_after_verification_and_with_a_reason() -> None:
     fixed = ev.Counts(sessions=1, person_times={"elders": 53, "residents": 5})
     with pytest.raises(Conflict, match="only a verified activity"):
         domain.correct_activity(a, counts=fixed, linkage=None, reason_code="count_error", note="x")
-    a, _ = domain.verify_activity(a, verified_by="督导", role="supervisor", today=TODAY)
+    a, _ = domain.verify_activity(a, verified_by="city-1", office="city_officer", today=TODAY)
     with pytest.raises(DomainError, match="更正说明"):
         domain.correct_activity(a, counts=fixed, linkage=None, reason_code="count_error", note=" ")
     with pytest.raises(Conflict, match="changes nothing"):

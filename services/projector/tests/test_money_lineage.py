@@ -93,3 +93,22 @@ async def test_a_foundations_money_reaches_stations_and_person_times(
         assert part["funds"] == []
         other = services.bearer("42", "hb")
         assert (await views.get(f"/views/lineage/{funder}", headers=other)).status_code == 404
+
+        # The foundation's own token (its funder id, no region): its whole lineage.
+        def as_funder(funder_id: str) -> dict[str, str]:
+            token = services.keys.issue(subject="fdn", roles=["funder"], funder_id=funder_id)
+            return {"Authorization": f"Bearer {token}"}
+
+        day = {"as_of": str(DAY)}
+        own = await views.get(f"/views/lineage/{funder}", headers=as_funder(funder), params=day)
+        assert own.status_code == 200, own.text
+        assert own.json() == {**body, "region": ""}  # everywhere it funds
+        # Another foundation asking for it: 404, exactly as for a funder with nothing funded.
+        rival, nobody = f"dnr-{unique}-rival", f"dnr-{unique}-nobody"
+        theirs = await views.get(f"/views/lineage/{funder}", headers=as_funder(rival))
+        missing = await views.get(f"/views/lineage/{nobody}", headers=as_funder(rival))
+        assert (theirs.status_code, missing.status_code) == (404, 404), theirs.text
+        assert theirs.text == missing.text.replace(nobody, funder)
+        # Nothing else of the views is a foundation's.
+        refused = await views.get("/views/activities", headers=as_funder(funder))
+        assert refused.json()["type"] == "urn:wushe:problem:role-not-permitted", refused.text

@@ -156,7 +156,7 @@ async def test_sigkill_mid_batch_and_restart_give_exact_views(
     process, keys = projector
     envelopes, expected = events(1000, unique)
     await publish_all(stack.cfg.kafka_bootstrap, envelopes)
-    token = keys.issue(subject="ops", region_scope=REGION[:2])
+    token = keys.issue(subject="ops", region_scope=REGION[:2], roles=["admin"])
     kills = 0
     for fraction in (0.2, 0.6):  # two kills, at a fifth and at three fifths of the way
         process.start()
@@ -200,7 +200,7 @@ async def _join_and_leave(stack: LocalStack, unique: str, bootstrap: str) -> Non
     second = ProjectorProcess(stack, unique, keys, batch_size=10, kafka_bootstrap=bootstrap)
     envelopes, expected = events(20_000, unique)
     await publish_all(bootstrap, envelopes)
-    token = keys.issue(subject="ops", region_scope=REGION[:2])
+    token = keys.issue(subject="ops", region_scope=REGION[:2], roles=["admin"])
 
     async def reached(fraction: float) -> bool:
         done = (await totals(first.url, token)).get("activities", 0)

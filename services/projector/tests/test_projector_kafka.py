@@ -200,7 +200,10 @@ async def test_rebuild_from_offset_zero_switches_to_equal_views(
         started = await views.post("/views/rebuilds", headers=operator)
         assert started.status_code == 202, started.text
         rid = started.json()["rebuild_id"]
-        assert (await views.get(f"/views/rebuilds/{rid}", headers=admin)).status_code == 404
+        # ...nor follow it (the permission table: platform_operator only).
+        followed = await views.get(f"/views/rebuilds/{rid}", headers=admin)
+        assert followed.status_code == 403, followed.text
+        assert followed.json()["type"] == "urn:wushe:problem:role-not-permitted"
 
         async def switched() -> bool:
             run = (await views.get(f"/views/rebuilds/{rid}", headers=operator)).json()

@@ -19,8 +19,8 @@ def keys() -> DevKeys:
 
 @pytest.fixture(scope="session")
 def auth(keys: DevKeys) -> Callable[..., dict[str, str]]:
-    """auth("36") -> headers with an operator's bearer token scoped to Jiangxi."""
-    return lambda region, subject="tester": bearer(keys, region, subject, ["operator"])
+    """auth("36") -> headers with an admin's bearer token scoped to Jiangxi."""
+    return lambda region, subject="tester": bearer(keys, region, subject, ["admin"])
 
 
 @pytest.fixture

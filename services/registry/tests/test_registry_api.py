@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from wushe_dev.fixtures import commits, created, new_organisation
+from wushe.auth import DevKeys
+from wushe_dev.fixtures import bearer, commits, created, new_organisation
 
 JX = "36"
 QINGYUNPU_STREET = "360104002"  # 洪都街道, Nanchang
@@ -17,7 +18,7 @@ def change(kind: str, on: str, old: dict[str, str], new: dict[str, str]) -> dict
     return {"kind": kind, "effective_date": on, "old": refs[0], "new": refs[1]}
 
 
-async def test_station_lifecycle(registry: Any, auth: Any) -> None:
+async def test_station_lifecycle(registry: Any, auth: Any, keys: DevKeys) -> None:
     client, _ = registry
     h = auth(JX)
     org_id = await new_organisation(
@@ -41,11 +42,20 @@ async def test_station_lifecycle(registry: Any, auth: Any) -> None:
         f"/stations/{sid}/status", headers=h, json={"to": "operating", "reason": "开站"}
     )
     assert opened.json()["status"] == "operating"
-    rating = {"stars": 5, "rated_by": "江西省民政厅", "rated_on": "2026-06-30"}
-    rated = await client.post(
-        f"/stations/{sid}/ratings", headers=h, json={**rating, "reason": "五星站点"}
+    # Who rated is the province official's token subject; a body naming a rater is refused.
+    province = bearer(keys, JX, "province-1", ["province_officer"])
+    rating = {"stars": 5, "rated_on": "2026-06-30", "reason": "五星站点"}
+    old_client = await client.post(
+        f"/stations/{sid}/ratings", headers=province, json={**rating, "rated_by": "江西省民政厅"}
     )
-    assert rated.json()["rating"]["stars"] == 5
+    assert old_client.status_code == 422, old_client.text
+    assert old_client.json()["errors"][0]["loc"][-1] == "rated_by"
+    rated = await client.post(f"/stations/{sid}/ratings", headers=province, json=rating)
+    assert rated.status_code == 200, rated.text
+    assert (rated.json()["rating"]["stars"], rated.json()["rating"]["rated_by"]) == (
+        5,
+        "province-1",
+    )
     room = await client.post(
         f"/stations/{sid}/rooms",
         headers=h,

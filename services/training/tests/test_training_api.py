@@ -38,10 +38,21 @@ SCORES = {
 
 
 @pytest.fixture
-async def services(run_services: fixtures.RunServices) -> AsyncIterator[Any]:
+async def running(run_services: fixtures.RunServices) -> AsyncIterator[fixtures.Services]:
     async with run_services("registry", "training") as s:
-        apps = s.apps
-        yield s["registry"], s["training"], apps["registry"], apps["training"], s.bearer("36", "jx")
+        yield s
+
+
+@pytest.fixture
+def services(running: fixtures.Services) -> Any:
+    s, apps = running, running.apps
+    return s["registry"], s["training"], apps["registry"], apps["training"], s.bearer("36", "jx")
+
+
+@pytest.fixture
+def county(running: fixtures.Services) -> dict[str, str]:
+    """A county official other than `jx`: closes the items `jx`'s visit raised."""
+    return running.bearer("36", "county-1", ["county_officer"])
 
 
 async def setup(reg: httpx.AsyncClient, training_app: Any, h: dict[str, str]) -> tuple[str, str]:
@@ -64,7 +75,9 @@ async def evaluator(reg: httpx.AsyncClient, training_app: Any, h: dict[str, str]
     return org_id
 
 
-async def test_a_month_of_training_and_supervision(stack: LocalStack, services: Any) -> None:
+async def test_a_month_of_training_and_supervision(
+    stack: LocalStack, services: Any, county: dict[str, str]
+) -> None:
     reg, trn, _reg_app, trn_app, h = services
     sid, wid = await setup(reg, trn_app, h)
     topics = ["政策解读", "案例撰写", "项目运作", "培育社区社会组织", "志愿者发展", "链接慈善资源"]
@@ -105,12 +118,21 @@ async def test_a_month_of_training_and_supervision(stack: LocalStack, services: 
     }
     done = await trn.post(f"/supervision-visits/{vid}/completion", headers=h, json=completion)
     assert done.status_code == 200, done.text
-    closed = await trn.post(
-        f"/supervision-visits/{vid}/items/{vid}-1/closure",
-        headers=h,
-        json={"closed_on": str(TODAY), "note": "已补齐"},
+    assert done.json()["completed_by"] == "jx"
+    closure = {"closed_on": str(TODAY), "note": "已补齐"}
+    item_closure = f"/supervision-visits/{vid}/items/{vid}-1/closure"
+    # Whoever raised an item does not sign off its rectification; no body names a closer.
+    own = await trn.post(item_closure, headers=h, json=closure)
+    assert own.status_code == 403, own.text
+    assert own.json()["type"] == "urn:wushe:problem:separation-of-duties"
+    old_client = await trn.post(item_closure, headers=county, json={**closure, "closed_by": "x"})
+    assert (old_client.status_code, old_client.json()["errors"][0]["loc"][-1]) == (
+        422,
+        "closed_by",
     )
+    closed = await trn.post(item_closure, headers=county, json=closure)
     assert closed.status_code == 200, closed.text
+    assert closed.json()["items"][0]["closed_by"] == "county-1"
     later = str(TODAY + timedelta(days=20))
     overdue = (await trn.get("/supervision/overdue", headers=h, params={"as_of": later})).json()
     assert [o["item"]["item_id"] for o in overdue] == [f"{vid}-2"]
@@ -121,6 +143,12 @@ async def test_a_month_of_training_and_supervision(stack: LocalStack, services: 
     body = {"station_id": sid, "evaluator_org_id": org_id, **scored}
     evaluation = await fixtures.created(trn, "/evaluations", h, body)
     assert (evaluation["total"], evaluation["stars"]) == (92.2, 5)
+    assert evaluation["recorded_by"] == "jx"  # the token's subject
+    old_client = await trn.post("/evaluations", headers=h, json={**body, "recorded_by": "x"})
+    assert (old_client.status_code, old_client.json()["errors"][0]["loc"][-1]) == (
+        422,
+        "recorded_by",
+    )
 
     async def station() -> Any:
         return (await reg.get(f"/stations/{sid}", headers=h)).json()

@@ -7,7 +7,7 @@ import pytest
 
 from training.domain import evaluations, sessions, supervision
 from wushe.contracts.events import training as ev
-from wushe.errors import Conflict, DomainError
+from wushe.errors import Conflict, DomainError, DutiesSeparated
 
 TODAY = date(2026, 11, 23)
 ALL_STEPS = ev.Checklist(**dict.fromkeys(ev.Checklist.model_fields, True))
@@ -31,7 +31,9 @@ def complete(
     findings: list[str] | None = None,
 ) -> tuple[supervision.SupervisionVisit, list[Any]]:
     done = {"visited_on": on, "checklist": checklist, "findings": findings or []}
-    return supervision.complete_visit(v, **done, items=items or [], today=TODAY)
+    return supervision.complete_visit(
+        v, **done, items=items or [], today=TODAY, completed_by="supervisor-1"
+    )
 
 
 def completed() -> supervision.SupervisionVisit:
@@ -67,18 +69,50 @@ def test_overdue_items_and_closure() -> None:
     overdue = supervision.overdue_items([v], TODAY)
     assert [item.item_id for _, item in overdue] == ["sv-1-1"]  # deadline 11-20 passed
     assert supervision.overdue_items([v], date(2026, 11, 20)) == []  # due today is not overdue
-    v, event = supervision.close_item(v, "sv-1-1", closed_on=TODAY, note="已补齐", today=TODAY)
+    v, event = supervision.close_item(
+        v, "sv-1-1", closed_on=TODAY, note="已补齐", today=TODAY, closed_by="county-1"
+    )
     assert event.overdue is True  # type: ignore[attr-defined]
+    assert event.closed_by == "county-1"  # type: ignore[attr-defined]
+    assert v.items[0].closed_by == "county-1"
     assert supervision.overdue_items([v], TODAY) == []  # closed late: history, not work
     assert [i.item_id for _, i in supervision.overdue_items([v], date(2026, 12, 6))] == ["sv-1-2"]
     with pytest.raises(Conflict, match="already closed"):
-        supervision.close_item(v, "sv-1-1", closed_on=TODAY, note="again", today=TODAY)
-    v, on_time = supervision.close_item(v, "sv-1-2", closed_on=TODAY, note="已整改", today=TODAY)
+        supervision.close_item(
+            v, "sv-1-1", closed_on=TODAY, note="again", today=TODAY, closed_by="county-1"
+        )
+    v, on_time = supervision.close_item(
+        v, "sv-1-2", closed_on=TODAY, note="已整改", today=TODAY, closed_by="county-1"
+    )
     assert on_time.overdue is False  # type: ignore[attr-defined]
     with pytest.raises(DomainError, match="between the visit and today"):
         supervision.close_item(
-            completed(), "sv-1-2", closed_on=date(2026, 11, 1), note="x", today=TODAY
+            completed(),
+            "sv-1-2",
+            closed_on=date(2026, 11, 1),
+            note="x",
+            today=TODAY,
+            closed_by="county-1",
         )
+
+
+def test_whoever_raised_a_rectification_item_may_not_close_it() -> None:
+    v = completed()
+    assert v.completed_by == "supervisor-1"
+    assert {i.recorded_by for i in v.items} == {"supervisor-1"}
+    with pytest.raises(DutiesSeparated, match="may not close it") as err:
+        supervision.close_item(
+            v, "sv-1-1", closed_on=TODAY, note="已补齐", today=TODAY, closed_by="supervisor-1"
+        )
+    assert (err.value.status, err.value.field) == (403, "closed_by")
+    # An item stored before its raiser was kept: anyone in scope closes it.
+    old = v.model_copy(
+        update={"items": [i.model_copy(update={"recorded_by": None}) for i in v.items]}
+    )
+    closed, _ = supervision.close_item(
+        old, "sv-1-1", closed_on=TODAY, note="已补齐", today=TODAY, closed_by="supervisor-1"
+    )
+    assert closed.items[0].closed_by == "supervisor-1"
 
 
 @pytest.mark.parametrize(
@@ -157,7 +191,7 @@ def test_hours_from_check_in_and_out() -> None:
 
 def test_an_evaluation_checks_its_date_scores_then_evaluator() -> None:
     def evaluate(on: date, scores: dict[ev.Dimension, float], known: bool) -> float:
-        event, _ = evaluations.evaluate(
+        event, state = evaluations.evaluate(
             evaluation_id="ev-1",
             station_id="st-1",
             region_code="360104002",
@@ -167,7 +201,9 @@ def test_an_evaluation_checks_its_date_scores_then_evaluator() -> None:
             weights=dict(evaluations.DEFAULT_WEIGHTS),
             scores=scores,
             today=TODAY,
+            recorded_by="province-1",
         )
+        assert event.recorded_by == state.recorded_by == "province-1"
         return event.total
 
     every: dict[ev.Dimension, float] = {d: 80 for d in evaluations.DIMENSIONS}

@@ -36,8 +36,20 @@ YESTERDAY = clock.today() - timedelta(days=1)
 @pytest.fixture
 async def services(run_services: RunServices) -> AsyncIterator[Any]:
     async with run_services("registry", "activities", "volunteers") as s:
-        tokens = {"jx": s.bearer("36", "jx"), "hubei": s.bearer("42", "hb")}
-        tokens["export"] = s.bearer("36", "jx-export", ["pii_export"])
+        tokens: dict[str, Any] = {"jx": s.bearer("36", "jx"), "hubei": s.bearer("42", "hb")}
+        tokens["export"] = s.bearer("36", "jx-export", ["county_officer", "pii_export"])
+        # Who records never approves nor verifies: another subject does (separation of duties).
+        tokens["approver"] = s.bearer("36", "jx-approver")
+        tokens["county"] = s.bearer("36", "county-1", ["county_officer"])
+        tokens["staff"] = lambda subject, *stations: {
+            "Authorization": "Bearer "
+            + s.keys.issue(
+                subject=subject,
+                region_scope="36",
+                roles=["station_worker"],
+                stations=list(stations),
+            )
+        }
         clients = [s[n] for n in ("registry", "activities", "volunteers")]
         yield *clients, s.apps["volunteers"], tokens, s.apps["activities"]
 
@@ -167,7 +179,9 @@ async def test_hours_reach_kafka_once_and_backbones_follow_from_the_events(
     )
     assert out.status_code == 200, out.text
     assert out.json()["attendances"][0]["minutes"] == 150
-    approved = await vol.post(f"/volunteers/{v_elder}/attendances/{shift_att}/approve", headers=h)
+    approved = await vol.post(
+        f"/volunteers/{v_elder}/attendances/{shift_att}/approve", headers=tokens["approver"]
+    )
     assert approved.status_code == 200, approved.text
     assert approved.json()["balance"] == 0  # no rules were in force yesterday
 
@@ -204,11 +218,7 @@ async def test_hours_reach_kafka_once_and_backbones_follow_from_the_events(
         },
     )
     assert held.status_code == 200, held.text
-    verified = await acts.post(
-        f"/activities/{aid}/verification",
-        headers=h,
-        json={"verified_by": "站长", "role": "station_lead"},
-    )
+    verified = await acts.post(f"/activities/{aid}/verification", headers=tokens["county"], json={})
     assert verified.status_code == 200, verified.text
 
     async def activity_hours_approved() -> bool:
@@ -302,9 +312,15 @@ async def _has(fetch: Any, n: int) -> bool:
 
 
 async def approved_hours(
-    vol: httpx.AsyncClient, h: dict[str, str], vid: str, sid: str, hours: tuple[int, int]
+    vol: httpx.AsyncClient,
+    h: dict[str, str],
+    vid: str,
+    sid: str,
+    hours: tuple[int, int],
+    approver: dict[str, str],
 ) -> str:
-    """A shift yesterday, checked in and out and approved: hours[0]..hours[1] o'clock."""
+    """A shift yesterday, checked in and out (by `h`) and approved (by `approver`, another
+    subject): hours[0]..hours[1] o'clock."""
     times = (f"{hours[0]:02d}:00", f"{hours[1]:02d}:00")
     shift = await vol.post("/shifts", headers=h, json=shift_body(sid, *times, "热线值守"))
     assert shift.status_code == 201, shift.text
@@ -321,13 +337,18 @@ async def approved_hours(
         f"/volunteers/{vid}/attendances/{att}/check-out", headers=h, json={"at": end.isoformat()}
     )
     assert r.status_code == 200, r.text
-    r = await vol.post(f"/volunteers/{vid}/attendances/{att}/approve", headers=h)
+    r = await vol.post(f"/volunteers/{vid}/attendances/{att}/approve", headers=approver)
     assert r.status_code == 200, r.text
     return str(att)
 
 
 async def with_points(
-    vol: httpx.AsyncClient, vol_app: Any, h: dict[str, str], sid: str, who: dict[str, str]
+    vol: httpx.AsyncClient,
+    vol_app: Any,
+    h: dict[str, str],
+    sid: str,
+    who: dict[str, str],
+    approver: dict[str, str],
 ) -> str:
     """A volunteer with 100 points: ten hours approved under 10 points an hour."""
     from volunteers.domain import PointsRules, RulesVersion, rules_id
@@ -350,7 +371,7 @@ async def with_points(
             points_per_hour=10,
         )
         await store.save_model(rules.rules_id, version, rules, [published])
-    await approved_hours(vol, h, vid, sid, (8, 18))
+    await approved_hours(vol, h, vid, sid, (8, 18), approver)
     ledger = (await vol.get(f"/volunteers/{vid}/attendances", headers=h)).json()
     assert (ledger["approved_minutes"], ledger["balance"]) == (600, 100)
     return vid
@@ -360,7 +381,7 @@ async def test_fifty_concurrent_redemptions_never_take_the_balance_below_zero(
     services: Any, unique: str
 ) -> None:
     vol, vol_app, h, sid = await one_station(services, "360702001", unique)
-    vid = await with_points(vol, vol_app, h, sid, ELDER)
+    vid = await with_points(vol, vol_app, h, sid, ELDER, services[4]["approver"])
 
     async def redeem(i: int) -> httpx.Response:
         return await vol.post(
@@ -597,7 +618,7 @@ async def test_teams_certificates_and_the_national_export(services: Any, unique:
     assert [t["team_id"] for t in listed["items"]] == [tid]
     assert (await vol.get("/teams", headers=tokens["hubei"])).json()["total"] == 0
 
-    att = await approved_hours(vol, h, vid, sid, (14, 17))
+    att = await approved_hours(vol, h, vid, sid, (14, 17), tokens["approver"])
     cert = await vol.post(
         f"/volunteers/{vid}/certificates",
         headers=h,
@@ -628,7 +649,10 @@ async def test_teams_certificates_and_the_national_export(services: Any, unique:
     assert await vol_app.state.ctx.store("certificates").commits.count_documents({}) == 1
 
     params = {"period_start": str(YESTERDAY), "period_end": str(YESTERDAY), "station_id": sid}
-    masked = await vol.get("/exports/national-service-records.csv", headers=h, params=params)
+    # An official without pii_export (an admin holds it) gets the masked export.
+    masked = await vol.get(
+        "/exports/national-service-records.csv", headers=tokens["county"], params=params
+    )
     assert masked.status_code == 200, masked.text
     rows = list(csv.DictReader(io.StringIO(masked.text)))
     assert [(r["record_id"], r["volunteer_id"], r["service_hours"]) for r in rows] == [
@@ -648,3 +672,85 @@ async def test_teams_certificates_and_the_national_export(services: Any, unique:
         "/exports/national-service-records.csv", headers=tokens["hubei"], params=params
     )
     assert list(csv.DictReader(io.StringIO(elsewhere.text))) == []
+
+
+async def test_hours_are_approved_by_the_organising_station_never_by_who_recorded_them(
+    services: Any, unique: str
+) -> None:
+    """Separation of duties on hours: whoever recorded them, the volunteer, their team's
+    leader and another station's staff may not approve them; the organising station's other
+    staff may, under their token's subject, also for a volunteer of another station."""
+    reg, _, vol, vol_app, tokens, _ = services
+    h, staff = tokens["jx"], tokens["staff"]
+    s1, s2 = await setup_registry(reg, vol_app, h, ["360702004", "360702005"], f"bv-{unique}")
+    member = await register(vol, h, ADULT, s1)
+    leader = await register(vol, h, ELDER, s1)
+    visitor = await register(vol, h, OTHER, s2)
+    long_ago = str(YESTERDAY - timedelta(days=10))
+    team = await vol.post(
+        "/teams", headers=h, json={"station_id": s1, "name": "蓝马甲", "formed_on": long_ago}
+    )
+    tid = team.json()["team_id"]
+    for vid in (member, leader):
+        r = await vol.post(
+            f"/teams/{tid}/members", headers=h, json={"volunteer_id": vid, "joined_on": long_ago}
+        )
+        assert r.status_code == 200, r.text
+    r = await vol.post(
+        f"/teams/{tid}/leader", headers=h, json={"volunteer_id": leader, "appointed_on": long_ago}
+    )
+    assert r.status_code == 200, r.text
+    shift = await vol.post("/shifts", headers=h, json=shift_body(s1, "09:00", "12:00", "热线值守"))
+    shift_id = shift.json()["shift_id"]
+    recorder = staff("worker-rec", s1)
+    at = lambda hh: datetime.combine(YESTERDAY, time(hh), tzinfo=clock.CHINA).isoformat()  # noqa: E731
+
+    async def recorded(vid: str) -> str:
+        r = await vol.post(
+            f"/volunteers/{vid}/attendances",
+            headers=recorder,
+            json={"source": "shift", "source_id": shift_id, "at": at(9)},
+        )
+        assert r.status_code == 201, r.text
+        att = str(r.json()["attendances"][0]["attendance_id"])
+        r = await vol.post(
+            f"/volunteers/{vid}/attendances/{att}/check-out", headers=recorder, json={"at": at(11)}
+        )
+        assert r.status_code == 200, r.text
+        assert r.json()["attendances"][0]["recorded_by"] == "worker-rec"
+        return att
+
+    att = await recorded(member)
+    visiting = await recorded(visitor)  # s1 records the hours of s2's volunteer it hosted
+    before = await commits(vol_app)
+    approve = f"/volunteers/{member}/attendances/{att}/approve"
+    refused = [
+        (recorder, "separation-of-duties", "whoever records hours"),
+        (staff(member, s1), "separation-of-duties", "their own hours"),
+        (staff(leader, s1), "separation-of-duties", "team leader"),
+        (staff("worker-s2", s2), "out-of-scope", "not one of your stations"),
+    ]
+    for headers, kind, why in refused:
+        r = await vol.post(approve, headers=headers)
+        assert r.status_code == 403, r.text
+        assert r.json()["type"] == f"urn:wushe:problem:{kind}", r.text
+        assert why in r.json()["detail"], r.text
+    r = await vol.post(
+        f"/volunteers/{member}/attendances/{att}/reject",
+        headers=recorder,
+        json={"reason_code": "not_served"},
+    )
+    assert (r.status_code, r.json()["type"]) == (403, "urn:wushe:problem:separation-of-duties")
+    assert await commits(vol_app) == before  # a refusal writes nothing
+
+    for vid, aid in ((member, att), (visitor, visiting)):
+        r = await vol.post(
+            f"/volunteers/{vid}/attendances/{aid}/approve", headers=staff("worker-2", s1)
+        )
+        assert r.status_code == 200, r.text
+        done = next(a for a in r.json()["attendances"] if a["attendance_id"] == aid)
+        assert (done["status"], done["approved_by"], done["recorded_by"]) == (
+            "approved",
+            "worker-2",
+            "worker-rec",
+        )

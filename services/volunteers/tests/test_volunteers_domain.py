@@ -19,7 +19,7 @@ from volunteers.domain import (
 )
 from wushe import clock
 from wushe.contracts.events import volunteers as ev
-from wushe.errors import Conflict, DomainError
+from wushe.errors import Conflict, DomainError, DutiesSeparated
 from wushe.validators import resident_id_check_char
 
 TODAY = date(2026, 11, 23)  # a Monday
@@ -240,6 +240,64 @@ def activity(day: date = TODAY, aid: str = "act-1") -> domain.ServiceWindow:
     return domain.activity_window(aid, "st-1", "360102001", day, cancelled=False)
 
 
+def test_hours_are_approved_by_neither_their_recorder_nor_the_volunteer_nor_their_leader() -> None:
+    v, window = volunteer(), domain.shift_window(shift())
+    ledger, e = domain.check_in(
+        Ledger(volunteer_id="vol-1"), v, window, at=at(9), now=NOW, recorded_by="worker-in"
+    )
+    aid = e.attendance_id  # type: ignore[attr-defined]
+    ledger, _ = domain.check_out(
+        ledger, window, aid, at=at(12), now=NOW, checked_out_by="worker-out"
+    )
+    a = ledger.attendances[aid]
+    assert (a.recorded_by, a.checked_out_by) == ("worker-in", "worker-out")
+    leaders = frozenset({"vol-lead"})
+    refused = {
+        "worker-in": "may not approve or reject them",
+        "worker-out": "may not approve or reject them",
+        "vol-1": "their own hours",
+        "vol-lead": "team leader",
+    }
+    for subject, why in refused.items():
+        with pytest.raises(DutiesSeparated, match=why) as err:
+            domain.approve(
+                ledger, v, aid, approved_by=subject, on=TODAY, rules=None, leaders=leaders
+            )
+        assert (err.value.status, err.value.field) == (403, "approved_by")
+        with pytest.raises(DutiesSeparated, match=why):
+            domain.reject(
+                ledger,
+                aid,
+                reason_code="not_served",
+                note="",
+                rejected_by=subject,
+                v=v,
+                leaders=leaders,
+            )
+    ok, _ = domain.approve(
+        ledger, v, aid, approved_by="station-staff", on=TODAY, rules=None, leaders=leaders
+    )
+    assert ok.attendances[aid].approved_by == "station-staff"
+    no, _ = domain.reject(
+        ledger, aid, reason_code="not_served", note="", rejected_by="station-staff", v=v
+    )
+    assert (no.attendances[aid].status, no.attendances[aid].rejected_by) == (
+        "rejected",
+        "station-staff",
+    )
+    # An attendance stored before its recorder was kept: only the volunteer rules apply.
+    old = Ledger.model_validate(
+        {
+            **ledger.model_dump(mode="json"),
+            "attendances": {
+                aid: {**a.model_dump(mode="json", exclude={"recorded_by", "checked_out_by"})}
+            },
+        }
+    )
+    ok, _ = domain.approve(old, v, aid, approved_by="worker-in", on=TODAY, rules=None)
+    assert ok.attendances[aid].status == "approved"
+
+
 def test_a_held_activitys_listing_and_a_check_in_are_one_record() -> None:
     v, window = volunteer(), activity()
     ledger, e = domain.check_in(Ledger(volunteer_id="vol-1"), v, window, at=at(9), now=NOW)
@@ -331,7 +389,7 @@ def test_only_recorded_attendances_are_approved_and_approved_ones_are_corrected(
     with pytest.raises(Conflict):
         domain.approve(ledger, v, aid, approved_by="x", on=TODAY, rules=rules(10))
     with pytest.raises(Conflict):
-        domain.reject(ledger, aid, reason_code="not_served", note="")
+        domain.reject(ledger, aid, reason_code="not_served", note="", rejected_by="y", v=v)
     with pytest.raises(DomainError, match="更正说明"):
         correct(ledger, v, aid, 60, " ")
     fixed, events = correct(ledger, v, aid, 60, "签退时间登记错误")

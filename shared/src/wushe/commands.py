@@ -51,16 +51,31 @@ class OutOfScope(DomainError):
     """A body names a region outside the caller's scope (403)."""
 
     status = 403
+    problem = ("out-of-scope", "超出您的数据范围 (outside your scope)")
 
 
 def events_of(decided: Events) -> list[Event]:
     return [decided] if isinstance(decided, Event) else list(decided)
 
 
-def sees(who: Principal, where: str | Iterable[str]) -> bool:
-    if isinstance(where, str):
-        return who.can_see(where)
-    return who.shares_scope(where)
+def sees(who: Principal, where: str | Iterable[str], state: Any = None) -> bool:
+    """Whether a state lies within the caller's scope: its region, and for station staff
+    its station (a state that belongs to a station names it as `station_id`)."""
+    inside = who.can_see(where) if isinstance(where, str) else who.shares_scope(where)
+    if inside and who.station_bound and hasattr(state, "station_id"):
+        return who.at_station(state.station_id)
+    return inside
+
+
+class NotYourStation(OutOfScope):
+    """Station staff naming a station that is not theirs (403: they named it)."""
+
+
+def at_station(who: Principal, station_id: str, field: str = "station_id") -> str:
+    """A station named in a body: one of the caller's, when the caller is station staff."""
+    if not who.at_station(station_id):
+        raise NotYourStation(field, f"{station_id} is not one of your stations")
+    return station_id
 
 
 def in_scope(who: Principal, region_code: str, field: str = "region_code") -> str:
@@ -99,7 +114,7 @@ class Aggregate(Generic[M]):
     def _visible(self, who: Principal, stream_id: str, state: M | None) -> M:
         if state is None and self.initial is not None:
             state = self.initial()
-        if state is None or not sees(who, self.region(state)):
+        if state is None or not sees(who, self.region(state), state):
             what = f"{self.missing} {stream_id} not found"
             raise NotFound(self.field or f"{self.missing}_id", what)
         return state
@@ -154,6 +169,8 @@ class Aggregate(Generic[M]):
         new, decided = decide()
         if not sees(who, self.region(new)):
             raise NotFound("region_code", "outside your region scope")
+        if hasattr(new, "station_id"):
+            at_station(who, new.station_id)
         try:
             return Saved(
                 new, await self.store.save_model(stream_id, version, new, events_of(decided))
@@ -169,7 +186,7 @@ class Aggregate(Generic[M]):
         state, version = await self.store.load_model(stream_id, self.model)
         if state is None:
             return None
-        if not sees(who, self.region(state)):
+        if not sees(who, self.region(state), state):
             raise NotFound("region_code", "outside your region scope")
         return Saved(state, version)
 

@@ -17,6 +17,10 @@
   scope and roles; when; what: method, path, status) before its response leaves, in the
   service's `audit` collection. `GET /audit` shows it to the `auditor` role, within the
   auditor's own region scope. Never the body: it may hold personal data.
+- **Reads of personal data.** A route that answers a person's full identity, or an export
+  that holds one, records the read itself (`AuditReads`): who, which record, why (when the
+  route asks a `purpose`), when; in the same collection, before the answer leaves (no
+  record, no answer).
 """
 
 from __future__ import annotations
@@ -29,9 +33,9 @@ import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, FastAPI, HTTPException, Query
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from pydantic import BaseModel
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import PyMongoError
@@ -52,6 +56,10 @@ WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
 EXEMPT = ("/health", "/metrics")
 JSON = "application/json"
 STORE_DOWN = problems.STORE_DOWN
+# What an audit record is of: a write (the middleware's), the read of one person's full
+# identity, or an export holding full identities.
+WRITE, IDENTITY_READ, IDENTITY_EXPORT = "write", "identity_read", "identity_export"
+AuditKind = Literal["write", "identity_read", "identity_export"]
 
 
 @dataclass(frozen=True)
@@ -250,6 +258,7 @@ class RequestGuards:
             return
         doc = {
             "_id": f"aud-{uuid.uuid4().hex}",
+            "kind": WRITE,
             "at": datetime.now(UTC),
             "subject": who.subject if who else None,
             "region_scope": who.region_scope if who else None,
@@ -299,17 +308,118 @@ async def _reply(send: Send, status: int, detail: str, headers: dict[str, str]) 
     await send({"type": "http.response.body", "body": body})
 
 
+# ------------------------------------------------------------------ reads of personal data
+
+Purpose = Annotated[
+    str,
+    Query(
+        min_length=2,
+        max_length=200,
+        description="why the personal data is read (kept in the audit record: 用途)",
+    ),
+]
+
+
+@dataclass(frozen=True)
+class ReadAudit:
+    """Records the reads of personal data one request makes, in the service's `audit`
+    collection, before the data leaves: an insert that fails fails the request (no record,
+    no read). Never the data itself."""
+
+    collection: AsyncCollection[dict[str, Any]]
+    who: Principal
+    method: str
+    path: str
+
+    async def identity_read(
+        self,
+        record_id: str,
+        *,
+        region_code: str | None,
+        purpose: str | None = None,
+        status: int = 200,
+    ) -> None:
+        """One person's full identity read (`status` 403: asked for and refused)."""
+        await self._insert(
+            IDENTITY_READ, record_id, region_code=region_code, purpose=purpose, status=status
+        )
+
+    async def identity_export(
+        self, what: str, *, region_code: str | None, purpose: str | None = None
+    ) -> str:
+        """An export that will hold full identities, recorded before its first byte; `what`
+        names the export and its filters. The records it held follow once it has ended
+        (`exported`). Returns the audit record's id."""
+        return await self._insert(
+            IDENTITY_EXPORT, what, region_code=region_code, purpose=purpose, status=200
+        )
+
+    async def exported(self, audit_id: str, records: list[str]) -> None:
+        """The ids of the records whose full identity an export held (an export cut short
+        keeps `records` null: which it reached is unknown)."""
+        await self.collection.update_one({"_id": audit_id}, {"$set": {"records": records}})
+
+    async def _insert(
+        self,
+        kind: str,
+        record_id: str,
+        *,
+        region_code: str | None,
+        purpose: str | None,
+        status: int,
+    ) -> str:
+        doc = {
+            "_id": f"aud-{uuid.uuid4().hex}",
+            "kind": kind,
+            "at": datetime.now(UTC),
+            "subject": self.who.subject,
+            "region_scope": self.who.region_scope,
+            "roles": sorted(self.who.roles),
+            "stations": sorted(self.who.stations),
+            "method": self.method,
+            "path": self.path,
+            "status": status,
+            "record_id": record_id,
+            "region_code": region_code,
+            "purpose": purpose,
+            "records": None,
+        }
+        await self.collection.insert_one(doc)
+        return str(doc["_id"])
+
+
+async def audit_reads(request: Request, who: CurrentPrincipal) -> ReadAudit:
+    audit: Callable[[], AsyncCollection[dict[str, Any]]] = request.app.state.audit
+    return ReadAudit(audit(), who, request.method, request.url.path)
+
+
+# A route that reads personal data takes this and records each read.
+AuditReads = Annotated[ReadAudit, Depends(audit_reads)]
+
+
 # --------------------------------------------------------------------------- reading it
 
 
 class AuditRecord(BaseModel):
+    kind: AuditKind = "write"
     at: datetime
     subject: str | None
     region_scope: str | None
     roles: list[str]
+    stations: list[str] = []
     method: str
     path: str
     status: int
+    record_id: str | None = None  # a read: the record read, or the export and its filters
+    region_code: str | None = None  # a read: where the record lies
+    purpose: str | None = None  # a read: why, when the route asks
+    records: list[str] | None = None  # an export: the records whose identity it held
+
+
+def _within(doc: dict[str, Any], scope: str) -> bool:
+    """A record concerns an auditor of `scope` when its actor's scope lies within it, or,
+    for a read of personal data, the record read does."""
+    return any((doc.get(f) or "").startswith(scope) for f in ("region_scope", "region_code"))
 
 
 def audit_router(audit: Callable[[], AsyncCollection[dict[str, Any]]]) -> APIRouter:
@@ -320,22 +430,29 @@ def audit_router(audit: Callable[[], AsyncCollection[dict[str, Any]]]) -> APIRou
         who: CurrentPrincipal,
         subject: str | None = None,
         since: IsoDateTime | None = None,
+        kind: AuditKind | None = None,
+        record_id: Annotated[str | None, Query(max_length=200)] = None,
         limit: int = Query(100, ge=1, le=1000),
     ) -> list[AuditRecord]:
-        """Writes recorded by this service, newest first, within the caller's region scope
-        (the `auditor` role)."""
-        if not who.has_role("auditor"):
-            raise HTTPException(403, "the auditor role is required")
+        """Writes, and reads of personal data, recorded by this service, newest first,
+        within the caller's region scope (the `auditor` role, wushe.permissions). `kind`:
+        `write`, `identity_read` or `identity_export`; `record_id`: the reads of one
+        record (also as one of an export's records)."""
         query: dict[str, Any] = {}
         if subject is not None:
             query["subject"] = subject
         if since is not None:
             query["at"] = {"$gte": since}
+        if kind is not None and kind != WRITE:
+            query["kind"] = kind  # (writes recorded before reads were carry no kind)
+        if record_id is not None:
+            query["$or"] = [{"record_id": record_id}, {"records": record_id}]
         out: list[AuditRecord] = []
         async for doc in audit().find(query).sort("at", -1):
-            scope = doc.get("region_scope") or ""
-            if not scope.startswith(who.region_scope):
-                continue  # another province's writer: not this auditor's business
+            if not _within(doc, who.region_scope):
+                continue  # another province's business, not this auditor's
+            if kind == WRITE and doc.get("kind", WRITE) != WRITE:
+                continue
             out.append(AuditRecord.model_validate(doc))
             if len(out) >= limit:
                 break
@@ -351,4 +468,5 @@ def install(
     store: StoreWatch | None = None,
 ) -> None:
     app.add_middleware(RequestGuards, limits=limits, audit=audit, store=store)
+    app.state.audit = audit  # the routes that record reads of personal data (AuditReads)
     app.include_router(audit_router(audit))

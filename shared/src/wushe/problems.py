@@ -74,9 +74,14 @@ class Problem(BaseModel):
 
 
 def body(
-    status: int, detail: str, *, errors: Sequence[dict[str, Any]] = (), field: str | None = None
+    status: int,
+    detail: str,
+    *,
+    errors: Sequence[dict[str, Any]] = (),
+    field: str | None = None,
+    problem: tuple[str, str] | None = None,
 ) -> dict[str, Any]:
-    kind, title = KINDS.get(status, ("error", HTTPStatus(status).phrase))
+    kind, title = problem or KINDS.get(status, ("error", HTTPStatus(status).phrase))
     doc: dict[str, Any] = {
         "type": f"urn:wushe:problem:{kind}",
         "title": title,
@@ -101,9 +106,10 @@ def response(
     errors: Sequence[dict[str, Any]] = (),
     field: str | None = None,
     headers: dict[str, str] | None = None,
+    problem: tuple[str, str] | None = None,
 ) -> JSONResponse:
     return JSONResponse(
-        body(status, detail, errors=errors, field=field),
+        body(status, detail, errors=errors, field=field, problem=problem),
         status_code=status,
         headers=headers,
         media_type=MEDIA_TYPE,
@@ -133,7 +139,12 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def broken_rule(_: Request, exc: DomainError) -> JSONResponse:
-        return response(exc.status, f"{exc.field}: {exc.reason}", errors=domain_errors(exc))
+        return response(
+            exc.status,
+            f"{exc.field}: {exc.reason}",
+            errors=domain_errors(exc),
+            problem=exc.problem,
+        )
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -1,6 +1,6 @@
-"""A service's local copy of registry stations, programmes, organisations and social workers,
-kept from the registry's events: references are checked against it, never by calling the
-registry.
+"""A service's local copy of registry stations, programmes, organisations, social workers and
+closed months, kept from the registry's events: references are checked against it, and a
+write dated inside a closed month refused, never by calling the registry.
 
 Each copy document remembers the partition and offset of the last event applied. The events
 of one station (programme, worker) share a partition (keyed by its id) and one consumer owns
@@ -12,6 +12,7 @@ dead-letters it with that reason: never silently counted.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from pymongo.asynchronous.collection import AsyncCollection
@@ -19,15 +20,23 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from wushe import bus
 from wushe.auth import Principal
+from wushe.commands import at_station
 from wushe.contracts import Envelope, Event
 from wushe.contracts.events import registry as reg
 from wushe.contracts.known import KnownProgramme, KnownStation, check_station
+from wushe.errors import PeriodClosed
 
 if TYPE_CHECKING:
     from wushe.service import ServiceContext
 
 Doc = dict[str, Any]
-COPIED_TOPICS = (reg.STATIONS, reg.PROGRAMMES, reg.SOCIAL_WORKERS, reg.ORGANISATIONS)
+COPIED_TOPICS = (
+    reg.STATIONS,
+    reg.PROGRAMMES,
+    reg.SOCIAL_WORKERS,
+    reg.ORGANISATIONS,
+    reg.CLOSED_MONTHS,
+)
 
 
 class RegistryCopy:
@@ -36,6 +45,7 @@ class RegistryCopy:
         self.programmes: AsyncCollection[Doc] = db["known_programmes"]
         self.social_workers: AsyncCollection[Doc] = db["known_social_workers"]
         self.organisations: AsyncCollection[Doc] = db["known_organisations"]
+        self.closed_months: AsyncCollection[Doc] = db["known_closed_months"]
 
     def subscribe(self, ctx: ServiceContext[Any], *, group_id: str) -> None:
         """Keep this copy from the registry's topics, as the consumer group `group_id`."""
@@ -68,6 +78,14 @@ class RegistryCopy:
             await apply_once(
                 self.social_workers, event.worker_id, at, lambda d: worker_doc(d, event)
             )
+        elif isinstance(event, reg.MonthClosed | reg.MonthReopened):
+            through = event.month if isinstance(event, reg.MonthClosed) else event.closed_through
+            await apply_once(
+                self.closed_months,
+                event.region_code,
+                at,
+                lambda d: {**d, "region_code": event.region_code, "closed_through": through},
+            )
 
     async def station(self, station_id: str) -> Doc | None:
         return await self.stations.find_one({"_id": station_id})
@@ -99,15 +117,54 @@ class RegistryCopy:
         station = await self.known_station(station_id)
         if station is not None and not who.can_see(station.region_code):
             station = None
+        if station is not None:
+            at_station(who, station_id, field)  # station staff name only their own
         if station is None or open_only:
             return check_station(station, station_id, field)
         return station
+
+    async def closed_through(self, region_code: str) -> str | None:
+        """The month the county of `region_code` (a county or a place in it) is approved
+        through (数据已锁定): it and every month before it are closed. None: none closed."""
+        doc = await self.closed_months.find_one({"_id": region_code[:6]})
+        return str(doc["closed_through"]) if doc and doc.get("closed_through") else None
+
+    async def closed_month(self, region_code: str, day: date) -> str | None:
+        """The closed month (YYYY-MM) `day` lies in at `region_code`, or None when open."""
+        through = await self.closed_through(region_code)
+        return closed_month_of(through, day)
+
+    async def check_open(self, region_code: str, *dated: tuple[str, date | None]) -> None:
+        """Refuse (409, `PeriodClosed`) a write dated inside a closed month of the county
+        `region_code` lies in: `dated` are the write's days, each with the request field (or
+        the record's) that names it; a None day is not checked."""
+        through = await self.closed_through(region_code)
+        if through is None:
+            return
+        for field, day in dated:
+            if day is not None and (month := closed_month_of(through, day)) is not None:
+                raise period_closed(field, month, region_code[:6], through)
 
     async def visible_programme(self, who: Principal, programme_id: str) -> KnownProgramme | None:
         """A programme whose scope concerns the caller, or None (unknown): saying "not
         enrolled" would tell another province that the programme exists."""
         programme = await self.known_programme(programme_id)
         return programme if programme and who.shares_scope(programme.scope_regions) else None
+
+
+def closed_month_of(through: str | None, day: date) -> str | None:
+    """The month of `day` when a county approved through `through` has it closed."""
+    month = f"{day.year:04d}-{day.month:02d}"
+    return month if through is not None and month <= through else None
+
+
+def period_closed(field: str, month: str, county: str, through: str | None) -> PeriodClosed:
+    return PeriodClosed(
+        field,
+        f"{month} is closed for {county} (数据已锁定, approved through {through}): a closed "
+        "month changes only by a correction with a reason, or once a city or province "
+        "official reopens it",
+    )
 
 
 async def apply_once(

@@ -13,6 +13,7 @@ from typing import Any, Generic, TypeVar
 
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 from faststream.kafka import KafkaBroker
 from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -22,10 +23,10 @@ from pydantic import BaseModel
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
-from wushe import bus, guards, heap, problems, telemetry
+from wushe import bus, guards, heap, permissions, problems, rekey, telemetry
 from wushe.auth import TokenVerifier
 from wushe.lag import LagMonitor, subscriptions
-from wushe.pii import Vault
+from wushe.pii import Vault, vault_of
 from wushe.settings import ServiceSettings
 from wushe.store import Doc, EventStore, Relay, create_mongo_client
 from wushe.topics import TopicSpec, ensure_topics
@@ -65,10 +66,8 @@ class ServiceContext(Generic[S]):
         return self.stores[aggregate]
 
     def vault(self) -> Vault:
-        """The personal-data vault of the configured key (`wushe.pii`)."""
-        return Vault.for_environment(
-            self.settings.pii_key.get_secret_value(), self.settings.environment
-        )
+        """The personal-data vault of the configured key or keyring (`wushe.pii`)."""
+        return vault_of(self.settings)
 
     def subscribe(self, *topics: str, group_id: str, handler: bus.Handler) -> Any:
         """`wushe.bus.subscribe` on this service's broker, retried as its settings say."""
@@ -109,11 +108,16 @@ def create_service_app(
     token_verifier: TokenVerifier | None = None,
     topics: Sequence[TopicSpec] = (),
     background: Sequence[Callable[[ServiceContext[S]], Coroutine[Any, Any, None]]] = (),
+    permission_rows: Mapping[str, permissions.Rule] | None = None,
+    sealed: Sequence[rekey.Sealed] = (),
 ) -> FastAPI:
     """Build a service: `aggregates` get an event store each (and one relay for all),
     `register_handlers` subscribes the service's Kafka consumers, `topics` are the topics it
     owns whose settings matter (created or adjusted at start), `background` loops run while
-    the app does (cancelled at shutdown)."""
+    the app does (cancelled at shutdown). `permission_rows`: who may call each of its
+    routes, by default the service's rows of `wushe.permissions`. `sealed`: where the service
+    keeps personal data sealed by `ctx.vault()`, re-sealed in the background after a key
+    rotation (`wushe.rekey`)."""
     metrics = CollectorRegistry()
     tracer_provider = tracer_provider or telemetry.create_tracer_provider(
         settings.service_name, otlp_endpoint=settings.otlp_endpoint
@@ -147,6 +151,14 @@ def create_service_app(
         ctx.stores[aggregate] = EventStore(db, aggregate, source=source, relay=ctx.relay)
     if register_handlers:
         register_handlers(ctx)
+    if sealed:
+        rekeyer = rekey.Rekeyer(db, ctx.vault(), sealed, interval_s=settings.pii_rekey_interval_s)
+        metrics.register(rekeyer)
+
+        async def pii_rekey(_: ServiceContext[S]) -> None:
+            await rekeyer.run()
+
+        background = [*background, pii_rekey]
     pauses = telemetry.LoopPauses(metrics)
     lag = LagMonitor(
         settings.kafka_bootstrap,
@@ -210,13 +222,15 @@ def create_service_app(
     )
     app.state.ctx = ctx
     verifier = token_verifier
-    if verifier is None and settings.public_key_pem():
+    if verifier is None and (settings.jwks_url or settings.public_key_pem()):
         verifier = TokenVerifier(
-            settings.public_key_pem(),
+            "" if settings.jwks_url else settings.public_key_pem(),  # the JWKS wins
+            jwks=settings.jwks_url,
             algorithm=settings.jwt_algorithm,
             issuer=settings.jwt_issuer,
             audience=settings.jwt_audience,
             leeway_s=settings.jwt_leeway_s,
+            jwks_cache_s=settings.jwks_cache_s,
         )
     app.state.token_verifier = verifier
     guards.install(
@@ -239,7 +253,23 @@ def create_service_app(
     app.include_router(_health_router(ctx))
     for router in routers:
         app.include_router(router)
+    rows = permissions.rows_of(settings.service_name, permission_rows)
+    unlisted = permissions.missing(rows, _routes(app))
+    if unlisted:
+        raise RuntimeError(f"routes without a row in wushe.permissions: {unlisted}")
+    app.state.permission_rows = rows
     return app
+
+
+def _routes(app: FastAPI) -> list[tuple[str, str]]:
+    """Every documented (method, path) of an app; /metrics and the docs pages are the
+    server's own, outside the table."""
+    return [
+        (method, route.path_format)
+        for route in app.routes
+        if isinstance(route, APIRoute) and route.include_in_schema
+        for method in sorted(route.methods or ())
+    ]
 
 
 async def _stopped(tasks: Sequence[asyncio.Task[None]], timeout_s: float) -> None:
@@ -321,6 +351,7 @@ class Service(Generic[S]):
     aggregates: Sequence[str]
     wire: Callable[[ServiceContext[S]], Mapping[str, object]]
     topics: Sequence[TopicSpec] = ()
+    sealed: Sequence[rekey.Sealed] = ()  # its personal data, re-sealed after a key rotation
 
     def create_app(
         self,
@@ -339,6 +370,7 @@ class Service(Generic[S]):
             token_verifier=token_verifier,
             tracer_provider=tracer_provider,
             topics=self.topics,
+            sealed=self.sealed,
         )
         for name, value in state.items():
             setattr(app.state, name, value)

@@ -48,14 +48,25 @@ class ServiceSettings(BaseSettings):
         5.0, gt=0, description="how often the relay scans for events no in-process signal announced"
     )
 
-    # Auth: tokens are verified with a public key; the algorithm comes from here, never
-    # from the token header.
+    # Auth (docs/sign-in.md): tokens are verified against the identity provider's JWKS, or,
+    # when no JWKS URL is set, one fixed public key (PEM). The algorithm comes from here,
+    # never from the token header.
+    jwks_url: str = Field(
+        "",
+        description="the identity provider's JWKS: https (http to loopback only) or file://;"
+        " wins over the public key",
+    )
+    jwks_cache_s: float = Field(
+        300.0, gt=0, description="a fetched JWKS is trusted this long (a retired key's limit)"
+    )
     jwt_public_key_file: Path | None = None
     jwt_public_key: str = ""
     jwt_algorithm: str = "EdDSA"
     jwt_issuer: str = "wushe-dev"
     jwt_audience: str = "wushe"
-    jwt_leeway_s: int = 30
+    jwt_leeway_s: int = Field(
+        2, ge=0, le=60, description="clock skew forgiven on exp, nbf and iat, in seconds"
+    )
 
     # Request guards (wushe.guards): JSON body size, and the per-client token bucket
     max_json_bytes: int = Field(1 << 20, ge=1024, description="largest JSON body accepted (413)")
@@ -64,9 +75,18 @@ class ServiceSettings(BaseSettings):
     )
     rate_limit_burst: int = Field(400, ge=1, description="requests a client may make at once")
 
-    # Personal data: the master key of `wushe.pii.Vault` (32 bytes, base64). Required outside
-    # environment=local; locally a dev key is generated in the user cache.
+    # Personal data (`wushe.pii.Vault`, decision 0034): keys of 32 bytes, base64. One master
+    # key (`pii_key`, sealing as key id k1), or a keyring that rotates: `pii_keys`
+    # "k1:<b64>,k2:<b64>", `pii_key_id` the current one, `pii_index_key` the blind-index key
+    # (it never rotates). Required outside environment=local; locally a dev key is generated
+    # in the user cache.
     pii_key: SecretStr = SecretStr("")
+    pii_keys: SecretStr = SecretStr("")
+    pii_key_id: str = ""
+    pii_index_key: SecretStr = SecretStr("")
+    pii_rekey_interval_s: float = Field(
+        120.0, gt=0, description="pause between passes re-sealing what older PII keys sealed"
+    )
 
     # Telemetry
     otlp_endpoint: str = ""

@@ -3,8 +3,8 @@ deploy manifests (Strimzi `KafkaTopic`) carry the same numbers.
 
 Three kinds of topic are kept forever rather than the broker's default 7 days:
 
-- **reference topics** (the registry's stations, programmes, organisations, regions): a
-  service that starts a year later builds its copy from offset 0;
+- **reference topics** (the registry's stations, programmes, organisations, regions, closed
+  months): a service that starts a year later builds its copy from offset 0;
 - **the partner stream** (`donations.partner`) and each partner's feed
   (`donations.partner-feed.<funder id>`): partner foundations replay from offset 0;
 - **every topic a view reads** (`views_source_topics`): a rebuild of the views replays them
@@ -39,7 +39,14 @@ class TopicSpec:
 
 REGISTRY_TOPICS = tuple(
     TopicSpec(f"registry.{name}", retention_ms=FOREVER)
-    for name in ("regions", "stations", "organisations", "social-workers", "programmes")
+    for name in (
+        "regions",
+        "stations",
+        "organisations",
+        "social-workers",
+        "programmes",
+        "closed-months",
+    )
 )
 PARTNER_TOPIC = TopicSpec("donations.partner", partitions=6, retention_ms=FOREVER)
 PARTNER_FEED_PREFIX = "donations.partner-feed."

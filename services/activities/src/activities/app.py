@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from activities import api, handlers
 from activities.settings import ActivitiesSettings
-from activities.store import AGGREGATES, ActivitiesStore
+from activities.store import AGGREGATES, SEALED, ActivitiesStore
 from wushe.service import Service, ServiceContext
 
 
@@ -13,6 +13,8 @@ def wire(ctx: ServiceContext[ActivitiesSettings]) -> dict[str, object]:
     return {"activities": api.Activities(ActivitiesStore(ctx), ctx.vault())}
 
 
-SERVICE = Service(ActivitiesSettings, "Wushe activities", [api.router], AGGREGATES, wire)
+SERVICE = Service(
+    ActivitiesSettings, "Wushe activities", [api.router], AGGREGATES, wire, sealed=SEALED
+)
 create_app = SERVICE.create_app  # (settings, *, token_verifier=None, tracer_provider=None)
 app_from_env = SERVICE.app_from_env  # uvicorn --factory activities.app:app_from_env

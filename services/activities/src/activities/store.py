@@ -10,10 +10,19 @@ from activities.domain.client_files import ClientFile
 from wushe.contracts import Event
 from wushe.contracts.known import KnownProgramme, KnownStation
 from wushe.refcopy import RegistryCopy
+from wushe.rekey import Sealed
 from wushe.service import ServiceContext
 from wushe.store import ConcurrencyError, NewCommit, in_region, page
 
 AGGREGATES = ("activities", "household_visits", "client_files")
+# Personal data sealed by the vault, and what each value is bound to (`wushe.rekey`: re-sealed
+# under the current key after a rotation). The contexts are those of api.client_files and
+# api.visits.
+SEALED = (
+    Sealed("client_files", "identity_enc", "client_file:{file_id}:identity"),
+    Sealed("client_files", "services_enc", "client_file:{file_id}:service", many=True),
+    Sealed("household_visits", "sensitive_enc", "visit:{visit_id}"),
+)
 # Bulk writes: one round trip per this many activities instead of several per row.
 BATCH = 500
 

@@ -9,10 +9,19 @@ from donations.domain import Donor, Fund, Totals, fold
 from wushe.contracts import REGISTRY, Envelope
 from wushe.idempotency import IdempotencyKeys
 from wushe.refcopy import RegistryCopy
+from wushe.rekey import Sealed
 from wushe.service import ServiceContext
 from wushe.store import in_region
 
 AGGREGATES = ("donors", "funds")
+# An individual donor's personal data sealed by the vault, and what each value is bound to
+# (`wushe.rekey`: re-sealed under the current key after a rotation). The contexts are those of
+# domain.donors.
+SEALED = (
+    Sealed("donors", "name_enc", "donor:{donor_id}:name"),
+    Sealed("donors", "phone_enc", "donor:{donor_id}:phone"),
+    Sealed("donors", "id_number_enc", "donor:{donor_id}:id"),
+)
 
 
 class DonationsStore:
@@ -36,6 +45,15 @@ class DonationsStore:
     ) -> AsyncIterator[Fund]:
         query = in_region(within, funder_id=funder_id)
         async for d in self.funds.current.find(query).sort("_id", 1):
+            yield Fund.model_validate(d)
+
+    async def fund(self, fund_id: str) -> Fund | None:
+        fund, _ = await self.funds.load_model(fund_id, Fund)
+        return fund
+
+    async def funds_of(self, funder_id: str) -> AsyncIterator[Fund]:
+        """A foundation's funds, wherever they are (its scope is its funder id)."""
+        async for d in self.funds.current.find({"funder_id": funder_id}).sort("_id", 1):
             yield Fund.model_validate(d)
 
     async def event_totals(self, fund_id: str) -> tuple[Totals, int]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from registry import api, handlers, reference
 from registry.settings import RegistrySettings
-from registry.store import AGGREGATES, RegionIndex, RegistryStore
+from registry.store import AGGREGATES, SEALED, RegionIndex, RegistryStore
 from wushe.service import Service, ServiceContext
 from wushe.topics import REGISTRY_TOPICS
 
@@ -19,7 +19,13 @@ def wire(ctx: ServiceContext[RegistrySettings]) -> dict[str, object]:
 
 
 SERVICE = Service(
-    RegistrySettings, "Wushe registry", [api.router], AGGREGATES, wire, topics=REGISTRY_TOPICS
+    RegistrySettings,
+    "Wushe registry",
+    [api.router],
+    AGGREGATES,
+    wire,
+    topics=REGISTRY_TOPICS,
+    sealed=SEALED,
 )
 create_app = SERVICE.create_app  # (settings, *, token_verifier=None, tracer_provider=None)
 app_from_env = SERVICE.app_from_env  # uvicorn --factory registry.app:app_from_env

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from registry.domain import (
     BoundaryChange,
+    ClosedMonths,
     Organisation,
     PlannedCommit,
     Programme,
@@ -19,9 +20,24 @@ from registry.domain import (
     Station,
     station_id_for,
 )
+from wushe.rekey import Sealed
 from wushe.store import ConcurrencyError, EventStore, Loaded, NewCommit, in_region, page, versioned
 
-AGGREGATES = ("stations", "boundaries", "organisations", "social_workers", "programmes")
+AGGREGATES = (
+    "stations",
+    "boundaries",
+    "organisations",
+    "social_workers",
+    "programmes",
+    "closed_months",
+)
+# Personal data sealed by the vault, and what each value is bound to (`wushe.rekey`: re-sealed
+# under the current key after a rotation). The contexts are those of domain.social_workers.
+SEALED = (
+    Sealed("social_workers", "name_enc", "social_worker:{worker_id}:name"),
+    Sealed("social_workers", "phone_enc", "social_worker:{worker_id}:phone"),
+    Sealed("social_workers", "id_number_enc", "social_worker:{worker_id}:id_number"),
+)
 M = TypeVar("M", bound=BaseModel)
 BOUNDARY_STREAM = "boundary-changes"  # one stream: changes are rare and strictly ordered
 
@@ -34,6 +50,7 @@ class RegistryStore:
         self.organisations = stores["organisations"]
         self.social_workers = stores["social_workers"]
         self.programmes = stores["programmes"]
+        self.closed_months = stores["closed_months"]
 
     # -- stations
     async def load_station(self, station_id: str) -> tuple[Station | None, int]:
@@ -133,6 +150,14 @@ class RegistryStore:
         """The programmes whose region lies in a province (at most 500)."""
         rows, _ = await page(self.programmes, Programme, in_region(province), limit=500, offset=0)
         return [programme for programme, _ in rows]
+
+    async def list_closed_months(
+        self, *, within: str, limit: int, offset: int
+    ) -> tuple[list[tuple[ClosedMonths, int]], int]:
+        """The counties in a region that ever closed a month, each with its version."""
+        return await page(
+            self.closed_months, ClosedMonths, in_region(within), limit=limit, offset=offset
+        )
 
     # -- boundary changes
     async def boundary_changes(self) -> tuple[int, list[BoundaryChange]]:

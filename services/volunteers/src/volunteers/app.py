@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from volunteers import api, handlers
 from volunteers.settings import VolunteersSettings
-from volunteers.store import AGGREGATES, VolunteersStore
+from volunteers.store import AGGREGATES, SEALED, VolunteersStore
 from wushe.service import Service, ServiceContext
 
 
@@ -19,6 +19,8 @@ def wire(ctx: ServiceContext[VolunteersSettings]) -> dict[str, object]:
     return {"volunteers": volunteers}
 
 
-SERVICE = Service(VolunteersSettings, "Wushe volunteers", [api.router], AGGREGATES, wire)
+SERVICE = Service(
+    VolunteersSettings, "Wushe volunteers", [api.router], AGGREGATES, wire, sealed=SEALED
+)
 create_app = SERVICE.create_app  # (settings, *, token_verifier=None, tracer_provider=None)
 app_from_env = SERVICE.app_from_env  # uvicorn --factory volunteers.app:app_from_env

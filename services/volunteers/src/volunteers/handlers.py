@@ -123,6 +123,7 @@ class ActivityFollower:
         self, window: ServiceWindow, listed: dict[str, int], event: act.ActivityVerified, cause: str
     ) -> None:
         """The verifier certifies the activity's record, the listed hours with it."""
+        office = event.verifier_office or event.verifier_role  # an old event has no office
         for volunteer_id in listed:
             v, _ = await self.store.volunteer(volunteer_id)
             if v is None:
@@ -140,7 +141,7 @@ class ActivityFollower:
                     ledger,
                     v,
                     aid,
-                    approved_by=f"{event.verifier_role}:{event.verified_by}",
+                    approved_by=f"{office}:{event.verified_by}",
                     on=event.verified_on,
                     rules=rules,
                 )

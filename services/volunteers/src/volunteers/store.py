@@ -24,10 +24,17 @@ from wushe import bus
 from wushe.contracts import Event
 from wushe.idempotency import IdempotencyKeys
 from wushe.refcopy import RegistryCopy, apply_once
+from wushe.rekey import Sealed
 from wushe.service import ServiceContext
 from wushe.store import Doc, in_region, page
 
 AGGREGATES = ("volunteers", "teams", "shifts", "ledgers", "points_rules", "certificates")
+# Personal data sealed by the vault, and what each value is bound to (`wushe.rekey`: re-sealed
+# under the current key after a rotation). The contexts are `api.deps.Volunteers.context`'s.
+SEALED = tuple(
+    Sealed("volunteers", f"{name}_enc", f"volunteer:{{volunteer_id}}:{name}")
+    for name in ("name", "id_number", "phone")
+)
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -78,6 +85,12 @@ class VolunteersStore:
     ) -> tuple[list[tuple[Team, int]], int]:
         query = in_region(within, station_id=station_id)
         return await page(self.teams, Team, query, limit=limit, offset=offset)
+
+    async def leaders_of(self, volunteer_id: str) -> frozenset[str]:
+        """The leaders of the teams the volunteer belongs to (themself, when they lead one)."""
+        query = {f"members.{volunteer_id}": {"$exists": True}}
+        docs = self.teams.current.find(query, {"leader": 1})
+        return frozenset([str(d["leader"]) async for d in docs if d.get("leader")])
 
     # -- attendance
 

@@ -171,3 +171,15 @@ def organisation_body(
 ) -> dict[str, str]:
     """The body of the registry's `POST /organisations`."""
     return {"name": name, "kind": kind, "credit_code": credit_code, "region_code": region_code}
+
+
+def month_over(today: date) -> str:
+    """The latest month that is over on `today` (YYYY-MM): the one a county closes first."""
+    index = today.year * 12 + today.month - 2
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def close_month_body(place: str, month: str) -> dict[str, str]:
+    """The body of the registry's `POST /closed-months`: close `month` (YYYY-MM), and every
+    earlier month still open, for the county of `place` (a county's code or a place in it)."""
+    return {"region_code": place[:6], "month": month}

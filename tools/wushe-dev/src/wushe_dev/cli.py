@@ -8,12 +8,16 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
 from wushe_dev import devstack, services
+from wushe_dev.pii_commands import pii_app
 from wushe_dev.scenario.commands import scenario_app
+
+if TYPE_CHECKING:
+    from wushe.auth import DevKeys
 
 app = typer.Typer(help="Wushe (五社) platform tools.", no_args_is_help=True)
 stack_app = typer.Typer(
@@ -116,27 +120,108 @@ def stack_logs(
 
 @app.command("token")
 def token(
-    region: Annotated[str, typer.Option(help="region scope: a GB/T 2260 prefix, e.g. 36")],
+    region: Annotated[
+        str | None, typer.Option(help="region scope: a GB/T 2260 prefix, e.g. 36 (not a funder's)")
+    ] = None,
     subject: Annotated[str, typer.Option(help="who the token is for")] = "dev-user",
-    roles: Annotated[str, typer.Option(help="comma-separated roles")] = "operator",
+    roles: Annotated[
+        str | None,
+        typer.Option(
+            help="comma-separated roles; by default admin (a province's every role),"
+            " station_worker with --stations, funder with --funder"
+        ),
+    ] = None,
+    stations: Annotated[
+        str | None, typer.Option(help="comma-separated station ids: station staff's stations")
+    ] = None,
+    funder: Annotated[
+        str | None, typer.Option(help="a foundation's funder id: a funder token, no region")
+    ] = None,
     ttl: Annotated[int, typer.Option(help="lifetime in seconds")] = 3600,
     key_dir: Annotated[Path | None, typer.Option(help="dev key folder")] = None,
 ) -> None:
-    """Issue a development bearer token signed with the local dev key (never for production)."""
+    """Issue a development bearer token signed with the local dev key (never for production):
+    any role, for a region (and stations), or for a funder."""
     from wushe import auth
 
+    station_ids = [s for s in (stations or "").split(",") if s]
+    if roles is None:
+        chosen = ["funder"] if funder else ["station_worker"] if station_ids else ["admin"]
+    else:
+        chosen = [r for r in roles.split(",") if r]
+    unknown = sorted(set(chosen) - auth.ROLES)
+    if unknown:
+        _fail(ValueError(f"--roles: unknown {unknown}; one of {sorted(auth.ROLES)}"))
+    if funder is not None and region is not None:
+        _fail(ValueError("--region: a funder token holds no region (its scope is --funder)"))
+    if funder is not None and chosen != ["funder"]:
+        _fail(ValueError("--roles: a funder token holds the funder role only"))
+    if funder is None and region is None:
+        _fail(ValueError("--region is needed (or --funder for a foundation's token)"))
     try:
         keys = auth.DevKeys.load_or_create(key_dir or auth.DevKeys.default_dir())
-        typer.echo(
-            keys.issue(
-                subject=subject,
-                region_scope=region,
-                roles=[r for r in roles.split(",") if r],
-                ttl_s=ttl,
-            )
+        issued = keys.issue(
+            subject=subject,
+            region_scope=region,
+            roles=chosen,
+            ttl_s=ttl,
+            stations=station_ids,
+            funder_id=funder,
         )
+        keys.verifier().verify(issued)  # a token the services would refuse is refused here
+    except ValueError as exc:  # TokenError included: e.g. station staff without --stations
+        _fail(exc)
+    typer.echo(issued)
+
+
+keys_app = typer.Typer(
+    help="The dev signing keys and their JWKS (the local identity provider's).",
+    no_args_is_help=True,
+)
+app.add_typer(keys_app, name="keys")
+KeyDir = Annotated[Path | None, typer.Option(help="dev key folder")]
+
+
+def _dev_keys(key_dir: Path | None) -> tuple[DevKeys, Path]:
+    from wushe import auth
+
+    folder = key_dir or auth.DevKeys.default_dir()
+    return auth.DevKeys.load_or_create(folder), folder
+
+
+@keys_app.command("list")
+def keys_list(key_dir: KeyDir = None) -> None:
+    """The keys in the JWKS (jwks.json), the signing key first."""
+    keys, folder = _dev_keys(key_dir)
+    typer.echo(f"# {folder / keys.JWKS_FILE}")
+    for n, jwk in enumerate(keys.jwks()["keys"]):
+        typer.echo(f"{jwk['kid']}  {'signing' if n == 0 else 'published, not signing'}")
+
+
+@keys_app.command("rotate")
+def keys_rotate(key_dir: KeyDir = None) -> None:
+    """Sign with a new key from now on; the old one stays in the JWKS (its tokens still
+    verify) until retired. Prints the new kid."""
+    keys, folder = _dev_keys(key_dir)
+    kid = keys.rotate()
+    keys.save(folder)
+    typer.echo(kid)
+
+
+@keys_app.command("retire")
+def keys_retire(
+    kid: Annotated[str, typer.Argument(help="the kid of a key rotated out")],
+    key_dir: KeyDir = None,
+) -> None:
+    """Take a key out of the JWKS: its tokens stop verifying once the services' JWKS cache
+    (WUSHE_JWKS_CACHE_S) has passed."""
+    keys, folder = _dev_keys(key_dir)
+    try:
+        keys.retire(kid)
     except ValueError as exc:
         _fail(exc)
+    keys.save(folder)
+    typer.echo(f"retired {kid}")
 
 
 @contracts_app.command("list")
@@ -410,8 +495,9 @@ def donations_reconcile(
         _fail(ValueError("--url must be an http(s) URL"))
     if feed and not funder:
         _fail(ValueError("--feed compares one funder's feed: give --funder"))
+    # An auditor: reads every fund and the reconciliation of its region, changes nothing.
     token = auth.DevKeys.load_or_create(auth.DevKeys.default_dir()).issue(
-        subject="wushe-cli", region_scope=region, ttl_s=600
+        subject="wushe-cli", region_scope=region, roles=["auditor"], ttl_s=600
     )
     query = "?" + urllib.parse.urlencode({"funder_id": funder}) if funder else ""
     request = urllib.request.Request(  # noqa: S310 (our service)
@@ -476,6 +562,7 @@ def _feed_differences(url: str, token: str, funder: str, bootstrap: str) -> list
 
 
 app.add_typer(scenario_app, name="scenario")
+app.add_typer(pii_app, name="pii")
 
 
 def main() -> None:

@@ -36,8 +36,9 @@ RunServices = Callable[..., contextlib.AbstractAsyncContextManager["Services"]]
 def bearer(
     keys: DevKeys, region: str = "36", subject: str = "tester", roles: list[str] | None = None
 ) -> dict[str, str]:
-    """The Authorization header of a token scoped to `region`."""
-    token = keys.issue(subject=subject, region_scope=region, roles=roles)
+    """The Authorization header of a token scoped to `region`, holding `roles` (by default a
+    province's `admin`, who holds every role of the province)."""
+    token = keys.issue(subject=subject, region_scope=region, roles=roles or ["admin"])
     return {"Authorization": f"Bearer {token}"}
 
 

@@ -1,4 +1,5 @@
-"""Activities: plan, hold, verify, cancel, correct; read one or a page."""
+"""Activities: plan, hold, verify, cancel, correct (into a closed month: approve the
+correction); read one or a page."""
 
 from __future__ import annotations
 
@@ -11,12 +12,14 @@ from pydantic import BaseModel, Field
 
 from activities.api.deps import Activities, Svc
 from activities.domain import activities as domain
+from activities.domain import corrections
 from activities.domain.activities import Activity, Evidence
 from wushe import commands
 from wushe.auth import CurrentPrincipal, Principal
 from wushe.contracts import Event
 from wushe.contracts.events import activities as ev
 from wushe.errors import DomainError
+from wushe.refcopy import closed_month_of
 from wushe.store import ConcurrencyError
 from wushe.web import Page, Paging, Strict, today
 
@@ -48,8 +51,8 @@ class HeldIn(Strict):
 
 
 class VerifyIn(Strict):
-    verified_by: str = Field(min_length=1, max_length=100)
-    role: Literal["station_lead", "supervisor"]
+    """No fields: who verifies, and as which office, is the caller's token (an old client
+    still sending `verified_by` or `role` is refused, 422, naming the field)."""
 
 
 class CancelIn(Strict):
@@ -76,6 +79,11 @@ class ActivityOut(BaseModel):
     evidence: list[Evidence]
     verified: dict[str, Any] | None
     corrections: list[dict[str, Any]]
+    pending_corrections: list[dict[str, Any]] = Field(
+        default_factory=list, description="corrections into a closed month awaiting approval"
+    )
+    recorded_by: str | None = None
+    held_by: str | None = None
     version: int
 
 
@@ -98,6 +106,7 @@ async def plan(svc: Activities, who: Principal, body: ActivityIn) -> commands.Sa
         pid: await svc.store.registry.visible_programme(who, pid) for pid in body.programme_ids
     }
     facts = domain.facts_at(station, activity_id, body)
+    await svc.store.registry.check_open(station.region_code, ("activity_date", body.activity_date))
     # With an external_ref the id is known in advance: insert first, and look the activity up
     # only when that id is taken (the usual case is then one call, not a miss and a write).
     try:
@@ -105,7 +114,12 @@ async def plan(svc: Activities, who: Principal, body: ActivityIn) -> commands.Sa
             who,
             activity_id,
             lambda: domain.plan_at(
-                station, programmes, facts, planned_sessions=body.planned_sessions, place=body.place
+                station,
+                programmes,
+                facts,
+                planned_sessions=body.planned_sessions,
+                place=body.place,
+                recorded_by=who.subject,
             ),
         )
     except (DomainError, ConcurrencyError):
@@ -145,22 +159,54 @@ async def list_activities(
 Rule = Callable[..., tuple[Activity, Event]]
 
 
+def office_of(who: Principal) -> domain.Office:
+    """The office an official verifies as, from their token's roles: the nearest one they
+    hold (the county verifies); a province's `admin` as the province."""
+    offices: tuple[domain.Office, ...] = ("county_officer", "city_officer", "province_officer")
+    return next((o for o in offices if o in who.roles), "province_officer")
+
+
+# What a transition's rule learns from the caller's token, never from the body: who acts.
+FROM_TOKEN: dict[str, Callable[[Principal], dict[str, Any]]] = {
+    "hold_activity": lambda who: {"held_by": who.subject},
+    "verify_activity": lambda who: {"verified_by": who.subject, "office": office_of(who)},
+}
+
+
 def transition(
     name: str, body_type: type[Strict], rule: Rule, dated: bool
 ) -> Callable[..., Awaitable[ActivityOut]]:
     """The route of one transition: the rule takes the body's fields by name (and today's
-    date when it checks one)."""
+    date when it checks one, and who acts: `FROM_TOKEN`); refused inside a closed month of
+    the activity's county (`DAYS`)."""
 
     async def route(activity_id: str, body: Strict, svc: Svc, who: CurrentPrincipal) -> ActivityOut:
         dates = {"today": today()} if dated else {}
-        saved = await svc.activities.change(
-            who, activity_id, lambda a: rule(a, **dict(body), **dates)
-        )
-        return activity_out(saved)
+        by = FROM_TOKEN[name](who) if name in FROM_TOKEN else {}
+
+        async def decide(a: Activity) -> tuple[Activity, Event]:
+            if name in DAYS:
+                await svc.store.registry.check_open(a.facts.region_code, *DAYS[name](a, body))
+            return rule(a, **dict(body), **dates, **by)
+
+        return activity_out(await svc.activities.change(who, activity_id, decide))
 
     route.__name__ = name  # the route's name (and operation id), as if written out
     route.__annotations__ = {**route.__annotations__, "body": body_type}  # the body FastAPI reads
     return route
+
+
+def figure_fields(a: Activity, _: Any = None) -> list[tuple[str, date | None]]:
+    """The days the activity's figures are counted on, named as the activity names them."""
+    return [("activity_date", a.facts.activity_date), ("held_on", a.held_on)]
+
+
+# The days each transition writes into: one inside a closed month is refused (409).
+DAYS: dict[str, Callable[[Activity, Any], list[tuple[str, date | None]]]] = {
+    "hold_activity": lambda a, body: [("held_on", body.held_on), *figure_fields(a)[:1]],
+    "verify_activity": figure_fields,  # it approves the hours of the volunteers it lists
+    "cancel_activity": figure_fields,
+}
 
 
 # An activity's transitions, each a POST on the activity (in this order in the OpenAPI).
@@ -168,9 +214,46 @@ TRANSITIONS: list[tuple[str, str, type[Strict], Rule, bool]] = [
     ("hold_activity", "held", HeldIn, domain.hold_activity, True),
     ("verify_activity", "verification", VerifyIn, domain.verify_activity, True),
     ("cancel_activity", "cancellation", CancelIn, domain.cancel_activity, False),
-    ("correct_activity", "corrections", CorrectionIn, domain.correct_activity, False),
 ]
 for name, path, body_type, rule, dated in TRANSITIONS:
     router.post(f"/activities/{{activity_id}}/{path}", response_model=ActivityOut)(
         transition(name, body_type, rule, dated)
     )
+
+
+@router.post("/activities/{activity_id}/corrections", response_model=ActivityOut)
+async def correct_activity(
+    activity_id: str, body: CorrectionIn, svc: Svc, who: CurrentPrincipal
+) -> ActivityOut:
+    """Correct a verified activity's figures (更正, with a reason). Into an open month it
+    counts at once; into a month its county has closed (数据已锁定) it waits, listed under
+    `pending_corrections`, until a city or province official approves it."""
+
+    async def decide(a: Activity) -> tuple[Activity, Event]:
+        through = await svc.store.registry.closed_through(a.facts.region_code)
+        closed = [m for d in corrections.figure_days(a) if (m := closed_month_of(through, d))]
+        if not closed:
+            return domain.correct_activity(a, **dict(body))
+        return corrections.propose_correction(
+            a, **dict(body), closed_month=closed[0], proposed_by=who.subject, today=today()
+        )
+
+    return activity_out(await svc.activities.change(who, activity_id, decide))
+
+
+@router.post(
+    "/activities/{activity_id}/corrections/{correction_id}/approval", response_model=ActivityOut
+)
+async def approve_correction(
+    activity_id: str, correction_id: str, svc: Svc, who: CurrentPrincipal
+) -> ActivityOut:
+    """Approve a correction into a closed month (a city or province official, never its
+    proposer): from now on it counts."""
+    saved = await svc.activities.change(
+        who,
+        activity_id,
+        lambda a: corrections.approve_correction(
+            a, correction_id=correction_id, approved_by=who.subject, today=today()
+        ),
+    )
+    return activity_out(saved)

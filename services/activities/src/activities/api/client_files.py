@@ -1,8 +1,15 @@
-"""Client files: open (with the client's consent), record services, close; read masked."""
+"""Client files: open (with the client's consent), record services, close; read masked; the
+client's full identity for their own social worker only, each read audited.
+
+Whose client a file is (`case_worker`, a token subject): the social worker the opening body
+names, else the opener when the opener is a social worker; a file opened again takes the
+new opening's. Nobody else reads the identity: not the station's other staff, not an
+official, not an `admin` (who holds every role, but is no file's case worker unless named)."""
 
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
@@ -12,7 +19,9 @@ from activities.domain import client_files as domain
 from activities.domain.client_files import ClientFile
 from wushe import commands
 from wushe.auth import CurrentPrincipal
+from wushe.contracts import Event
 from wushe.contracts.events import activities as ev
+from wushe.guards import AuditReads, Purpose
 from wushe.web import Strict, answer, masked, today
 
 router = APIRouter(tags=["client files"])
@@ -29,6 +38,15 @@ class ClientFileIn(Strict):
     guardian_relation: str | None = Field(None, max_length=20)
     guardian_consent_on: date | None = Field(None, description="required under 14")
     opened_on: date
+    case_worker: str | None = Field(
+        None,
+        min_length=1,
+        max_length=200,
+        description=(
+            "the social worker (token subject) whose client this is, the only one who may read "
+            "the full identity; default: the opener, when a social worker"
+        ),
+    )
 
 
 class ServiceIn(Strict):
@@ -57,7 +75,43 @@ class ClientFileOut(BaseModel):
     phone: str | None
     age_at_opening: int
     services: int
+    case_worker: str | None
     version: int
+
+
+class ClientIdentityOut(BaseModel):
+    """A client's full identity, as sealed in the file: for their own social worker only."""
+
+    file_id: str
+    station_id: str
+    name: str
+    id_number: str
+    phone: str | None
+    birth_date: date
+    age_at_opening: int
+    categories: list[str]
+    consent_on: date | None
+    guardian_name: str | None
+    guardian_relation: str | None
+    guardian_consent_on: date | None
+
+
+def identity_out(f: ClientFile, secret: dict[str, Any]) -> ClientIdentityOut:
+    guardian = secret.get("guardian") or {}
+    return ClientIdentityOut(
+        file_id=f.file_id,
+        station_id=f.station_id,
+        name=secret["name"],
+        id_number=secret["id_number"],
+        phone=secret.get("phone"),
+        birth_date=secret["birth_date"],
+        age_at_opening=f.age_at_opening,
+        categories=secret.get("categories") or [],
+        consent_on=secret.get("consent_on") or None,  # sealed as "" when not given
+        guardian_name=guardian.get("name") or None,
+        guardian_relation=guardian.get("relation") or None,
+        guardian_consent_on=guardian.get("consent_on") or None,
+    )
 
 
 def file_out(saved: commands.Saved[ClientFile]) -> ClientFileOut:
@@ -70,9 +124,12 @@ def file_out(saved: commands.Saved[ClientFile]) -> ClientFileOut:
 @router.post("/client-files", response_model=ClientFileOut, status_code=201)
 async def open_client_file(body: ClientFileIn, svc: Svc, who: CurrentPrincipal) -> ClientFileOut:
     station = await svc.store.registry.visible_station(who, body.station_id)
+    await svc.store.registry.check_open(station.region_code, ("opened_on", body.opened_on))
     identity = domain.identify_client(
-        **body.model_dump(exclude={"station_id", "categories", "guardian_relation"}), today=today()
+        **body.model_dump(exclude={"station_id", "categories", "guardian_relation", "case_worker"}),
+        today=today(),
     )
+    case_worker = domain.case_worker_of(who.subject, who.roles, body.case_worker)
     file_id = "cf-" + svc.blind_index("resident_id", identity.id_number)
     existing, version = await svc.store.client_file(file_id)
     secret = {
@@ -96,6 +153,7 @@ async def open_client_file(body: ClientFileIn, svc: Svc, who: CurrentPrincipal) 
             opened_on=body.opened_on,
             identity=identity,
             identity_enc=svc.seal(secret, context=f"client_file:{file_id}:identity"),
+            case_worker=case_worker,
         ),
         version=version,  # a closed file is opened again on its own stream
     )
@@ -107,6 +165,31 @@ async def get_client_file(file_id: str, svc: Svc, who: CurrentPrincipal) -> Clie
     return file_out(commands.Saved(*await svc.client_files.load(who, file_id)))
 
 
+@router.get(
+    "/client-files/{file_id}/identity",
+    response_model=ClientIdentityOut,
+    responses={
+        403: {"description": "not this social worker's client (the refusal is audited too)"},
+        404: {"description": "no such file in the caller's scope and stations"},
+    },
+)
+async def read_client_identity(
+    file_id: str, purpose: Purpose, svc: Svc, who: CurrentPrincipal, audit: AuditReads
+) -> ClientIdentityOut:
+    """The client's full identity (name, ID number, phone, categories, consent, guardian),
+    decrypted, for the social worker whose client this is; `purpose` says why. Every read,
+    and every refused attempt on a file in scope, is an audit record (`GET /audit`)."""
+    f, _ = await svc.client_files.load(who, file_id)
+    try:
+        domain.check_case_worker(f, who.subject)
+    except domain.NotYourClient:
+        await audit.identity_read(file_id, region_code=f.region_code, purpose=purpose, status=403)
+        raise
+    await audit.identity_read(file_id, region_code=f.region_code, purpose=purpose)
+    secret = svc.unseal(f.identity_enc, context=f"client_file:{file_id}:identity")
+    return identity_out(f, secret)
+
+
 @router.post("/client-files/{file_id}/services", response_model=ClientFileOut)
 async def record_service(
     file_id: str, body: ServiceIn, svc: Svc, who: CurrentPrincipal
@@ -116,19 +199,19 @@ async def record_service(
         activity, _ = await svc.store.activity(body.activity_id)
         served_at = activity.facts.station_id if activity else None
     entry = svc.seal(body.model_dump(mode="json"), context=f"client_file:{file_id}:service")
-    return file_out(
-        await svc.client_files.change(
-            who,
-            file_id,
-            lambda f: domain.record_service(
-                f,
-                **body.model_dump(exclude={"note"}),
-                entry_enc=entry,
-                activity_station_id=served_at,
-                today=today(),
-            ),
+
+    async def decide(f: ClientFile) -> tuple[ClientFile, Event]:
+        # A service dated inside a closed month of the file's county is refused (409).
+        await svc.store.registry.check_open(f.region_code, ("served_on", body.served_on))
+        return domain.record_service(
+            f,
+            **body.model_dump(exclude={"note"}),
+            entry_enc=entry,
+            activity_station_id=served_at,
+            today=today(),
         )
-    )
+
+    return file_out(await svc.client_files.change(who, file_id, decide))
 
 
 @router.post("/client-files/{file_id}/closure", response_model=ClientFileOut)

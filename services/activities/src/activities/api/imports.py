@@ -19,6 +19,7 @@ from wushe.contracts import Event
 from wushe.contracts.events import activities as ev
 from wushe.contracts.known import KnownProgramme, KnownStation
 from wushe.errors import DomainError
+from wushe.refcopy import closed_month_of, period_closed
 from wushe.web import Strict, today
 
 router = APIRouter(tags=["activities"])
@@ -92,13 +93,14 @@ async def import_activities(
 
 
 class ImportRefs:
-    """The stations and programmes an import's rows name, each read from the registry copy
-    once per request (a ledger names the same few again and again)."""
+    """The stations, programmes and closed months an import's rows name, each read from the
+    registry copy once per request (a ledger names the same few again and again)."""
 
     def __init__(self, svc: Activities, who: Principal) -> None:
         self.svc, self.who = svc, who
         self.stations: dict[str, KnownStation] = {}
         self.programmes: dict[str, KnownProgramme | None] = {}
+        self.closed: dict[str, str | None] = {}  # county -> approved through
 
     async def station(self, station_id: str) -> KnownStation:
         if station_id not in self.stations:  # an unknown one raises, and is asked again
@@ -114,6 +116,16 @@ class ImportRefs:
             )
         return self.programmes[programme_id]
 
+    async def check_open(self, station: KnownStation, row: ActivityRow) -> None:
+        """A row dated inside a closed month of its county is refused (数据已锁定)."""
+        county = station.region_code[:6]
+        if county not in self.closed:
+            self.closed[county] = await self.svc.store.registry.closed_through(county)
+        through = self.closed[county]
+        for field, day in (("activity_date", row.activity_date), ("held_on", row.held_on)):
+            if day is not None and (month := closed_month_of(through, day)):
+                raise period_closed(field, month, county, through)
+
 
 async def plan_row(
     svc: Activities,
@@ -126,6 +138,7 @@ async def plan_row(
     programmes = {pid: await refs.programme(pid) for pid in row.programme_ids}
     facts = domain.facts_at(station, activity_id, row)
     try:
+        await refs.check_open(station, row)
         activity, events = domain.import_activity(
             station,
             programmes,
@@ -134,6 +147,7 @@ async def plan_row(
             counts=row.counts,
             societies=row.societies,
             today=today(),
+            recorded_by=refs.who.subject,
         )
     except DomainError:
         # A row imported before, when its references were valid, stays as it is.

@@ -44,6 +44,7 @@ class VisitOut(domain.VisitFacts):
 @router.post("/household-visits", response_model=VisitOut, status_code=201)
 async def record_visit(body: VisitIn, svc: Svc, who: CurrentPrincipal) -> VisitOut:
     station = await svc.store.registry.visible_station(who, body.station_id)
+    await svc.store.registry.check_open(station.region_code, ("visited_on", body.visited_on))
     visit_id = f"hv-{uuid.uuid4().hex[:20]}"
     sensitive = body.model_dump(include={"categories", "needs", "follow_up_note"})
     saved = await svc.visits.create(

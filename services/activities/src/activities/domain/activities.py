@@ -13,9 +13,11 @@ from pydantic import BaseModel
 from wushe.contracts import Event
 from wushe.contracts.events import activities as ev
 from wushe.contracts.known import KnownProgramme, KnownStation
-from wushe.errors import Conflict, DomainError
+from wushe.errors import Conflict, DomainError, DutiesSeparated
 
 Status = Literal["planned", "held", "verified", "cancelled"]
+# The office of the official who verifies (from their token's roles, never from a body).
+Office = Literal["county_officer", "city_officer", "province_officer"]
 
 
 class Evidence(BaseModel):
@@ -35,7 +37,18 @@ class Activity(BaseModel):
     evidence: list[Evidence] = []
     verified: dict[str, Any] | None = None
     corrections: list[dict[str, Any]] = []
+    # Corrections into a closed month, waiting for approval (domain/corrections.py).
+    pending_corrections: list[dict[str, Any]] = []
     cancel: dict[str, Any] | None = None
+    # The token subjects who recorded it (planned it, recorded it held): none of them may
+    # verify it. None on activities stored before they were kept.
+    recorded_by: str | None = None
+    held_by: str | None = None
+
+
+def recorders(activity: Activity) -> set[str]:
+    """Who recorded the activity: the subjects who may not verify it."""
+    return {s for s in (activity.recorded_by, activity.held_by) if s}
 
 
 def _check_counts(counts: ev.Counts, linkage: ev.Linkage) -> None:
@@ -56,12 +69,20 @@ def _check_counts(counts: ev.Counts, linkage: ev.Linkage) -> None:
 
 
 def plan_activity(
-    facts: ev.ActivityFacts, *, planned_sessions: int, place: str = ""
+    facts: ev.ActivityFacts,
+    *,
+    planned_sessions: int,
+    place: str = "",
+    recorded_by: str | None = None,
 ) -> tuple[Activity, Event]:
     if len(set(facts.themes)) != len(facts.themes):
         raise DomainError("themes", "must not repeat")
     activity = Activity(
-        facts=facts, status="planned", planned_sessions=planned_sessions, place=place.strip()
+        facts=facts,
+        status="planned",
+        planned_sessions=planned_sessions,
+        place=place.strip(),
+        recorded_by=recorded_by,
     )
     return activity, ev.ActivityPlanned(activity=facts, planned_sessions=planned_sessions)
 
@@ -74,6 +95,7 @@ def hold_activity(
     linkage: ev.Linkage,
     evidence: list[Evidence],
     today: date,
+    held_by: str | None = None,
 ) -> tuple[Activity, Event]:
     if activity.status != "planned":
         raise Conflict("status", f"only a planned activity can be held (it is {activity.status})")
@@ -81,29 +103,40 @@ def hold_activity(
         raise DomainError("held_on", "must not be in the future")
     _check_counts(counts, linkage)
     held: dict[str, Any] = {"held_on": held_on, "counts": counts, "linkage": linkage}
-    new = activity.model_copy(update={"status": "held", "evidence": evidence, **held})
+    new = activity.model_copy(
+        update={"status": "held", "evidence": evidence, "held_by": held_by, **held}
+    )
     return new, ev.ActivityHeld(activity=activity.facts, **held)
 
 
 def verify_activity(
-    activity: Activity,
-    *,
-    verified_by: str,
-    role: Literal["station_lead", "supervisor"],
-    today: date,
+    activity: Activity, *, verified_by: str, office: Office, today: date
 ) -> tuple[Activity, Event]:
+    """An official certifies a held activity (谁组织谁记录, the county verifies):
+    `verified_by` is their token subject, `office` what their token's roles make them; whoever
+    recorded the activity may not verify it (separation of duties)."""
     if activity.status != "held":
         raise Conflict("status", f"only a held activity can be verified (it is {activity.status})")
     if not verified_by.strip():
         raise DomainError("verified_by", "say who verified")
+    if verified_by in recorders(activity):
+        raise DutiesSeparated(
+            "verified_by",
+            f"{verified_by} recorded activity {activity.facts.activity_id}: "
+            "whoever records an activity may not verify it",
+        )
     new = activity.model_copy(
         update={
             "status": "verified",
-            "verified": {"by": verified_by, "role": role, "on": today.isoformat()},
+            "verified": {"by": verified_by, "role": office, "on": today.isoformat()},
         }
     )
     return new, ev.ActivityVerified.of(
-        activity.facts, verified_by=verified_by, verifier_role=role, verified_on=today
+        activity.facts,
+        verified_by=verified_by,
+        verifier_role="supervisor",  # v1's word for a verifier above the station
+        verifier_office=office,
+        verified_on=today,
     )
 
 
@@ -199,10 +232,13 @@ def plan_at(
     *,
     planned_sessions: int,
     place: str = "",
+    recorded_by: str | None = None,
 ) -> tuple[Activity, Event]:
     """Plan an activity whose station, room and programmes are checked first."""
     check_references(station, facts.room_id, programmes, facts.activity_date)
-    return plan_activity(facts, planned_sessions=planned_sessions, place=place)
+    return plan_activity(
+        facts, planned_sessions=planned_sessions, place=place, recorded_by=recorded_by
+    )
 
 
 def import_activity(
@@ -214,10 +250,16 @@ def import_activity(
     counts: ev.Counts | None,
     societies: list[ev.Society],
     today: date,
+    recorded_by: str | None = None,
 ) -> tuple[Activity, list[Event]]:
-    """One row of a ledger: planned, and held in the same step when it has its counts."""
+    """One row of a ledger: planned, and held in the same step when it has its counts;
+    `recorded_by` (the importing subject) recorded both."""
     activity, planned = plan_at(
-        station, programmes, facts, planned_sessions=counts.sessions if counts else 1
+        station,
+        programmes,
+        facts,
+        planned_sessions=counts.sessions if counts else 1,
+        recorded_by=recorded_by,
     )
     events = [planned]
     if held_on is not None or counts is not None:
@@ -230,6 +272,7 @@ def import_activity(
             linkage=ev.Linkage(societies=societies),
             evidence=[],
             today=today,
+            held_by=recorded_by,
         )
         events.append(held)
     return activity, events

@@ -88,6 +88,9 @@ class ClientFile(BaseModel):
     phone_masked: str | None
     age_at_opening: int
     services_enc: list[str] = []
+    # The social worker (token subject) whose client this is: the only one who may read the
+    # client's full identity (None: nobody, until a file is opened again with one).
+    case_worker: str | None = None
 
 
 def identify_client(*, opened_on: date, today: date, **client: Any) -> ClientIdentity:
@@ -107,9 +110,11 @@ def open_file(
     opened_on: date,
     identity: ClientIdentity,
     identity_enc: str,
+    case_worker: str | None = None,
 ) -> tuple[ClientFile, Event]:
     """One open file per person in this service (the id is a keyed hash of the ID number);
-    a closed one may be opened again."""
+    a closed one may be opened again. `case_worker`: the social worker the client is
+    assigned to (the event does not name them)."""
     if existing is not None and existing.status == "open":
         raise Conflict("id_number", "this client already has an open file")
     file = ClientFile(
@@ -123,8 +128,34 @@ def open_file(
         id_number_masked=mask_resident_id(identity.id_number),
         phone_masked=mask_mobile(identity.phone) if identity.phone else None,
         age_at_opening=identity.age,
+        case_worker=case_worker,
     )
     return file, ev.ClientFileOpened.of(file)
+
+
+class NotYourClient(DomainError):
+    """A social worker asks for the full identity of a client who is not theirs (403)."""
+
+    status = 403
+    problem = ("not-your-client", "非本人负责的服务对象 (not your client)")
+
+
+def case_worker_of(opener: str, opener_roles: frozenset[str], named: str | None) -> str | None:
+    """Whose client a new file is: the social worker the body names, else its opener when
+    the opener is a social worker (by name: an admin or an official is not), else nobody."""
+    if named is not None:
+        if not named.strip():
+            raise DomainError("case_worker", "a social worker's subject, or leave it out")
+        return named.strip()
+    return opener if "social_worker" in opener_roles else None
+
+
+def check_case_worker(file: ClientFile, subject: str) -> None:
+    """Only the client's own social worker reads their full identity."""
+    if file.case_worker is None:
+        raise NotYourClient("file_id", f"{file.file_id} has no social worker assigned")
+    if file.case_worker != subject:
+        raise NotYourClient("file_id", f"{file.file_id} is not one of your clients")
 
 
 def record_service(

@@ -1,4 +1,9 @@
-"""Funds and pledges (认捐): a pledge made, a fund read, the funds of the caller's scope."""
+"""Funds and pledges (认捐): a pledge made, a fund read, the funds of the caller's scope.
+
+A foundation's token (`funder`) is scoped to its funder id, not a region: it reads its own
+funds wherever they are (a foundation funds programmes in any province), and another's fund
+answers as a missing one. The funder id is the `funder_id` of its funds and its lineage:
+the donor id (`dnr-…`) the province got when it registered the foundation as a donor."""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ from pydantic import BaseModel, Field
 from donations import domain
 from donations.api.common import (
     MONEY_ROUTE,
+    Donations,
     Fen,
     FundOut,
     MoneyCommand,
@@ -21,7 +27,8 @@ from donations.api.common import (
     named_programme,
     visible_fund,
 )
-from wushe.auth import CurrentPrincipal
+from donations.domain import Fund
+from wushe.auth import CurrentPrincipal, Principal
 from wushe.contracts.events import donations as ev
 from wushe.errors import NotFound
 from wushe.web import Strict, fields
@@ -60,9 +67,27 @@ async def make_pledge(body: PledgeIn, cmd: MoneyCommand) -> Any:
     return await cmd.new_fund(body, "plg-", donor, region, pledge)
 
 
+def owns(who: Principal, funder_id: str | None) -> bool:
+    """Whether a foundation's token reads the money of `funder_id`: its own, never the
+    anonymous gifts' ("anonymous" is every anonymous donor's funder id)."""
+    return who.funder_id is not None and funder_id == who.funder_id != "anonymous"
+
+
+async def readable_fund(svc: Donations, who: Principal, fund_id: str) -> Fund:
+    """The fund, or 404 (as for a missing id) when it lies outside the caller's scope: a
+    region, or for a foundation its funder id."""
+    if who.funder_id is None:
+        return await visible_fund(svc, who, fund_id)
+    fund = await svc.store.fund(fund_id)
+    if fund is None or not owns(who, fund.funder_id):
+        raise NotFound("fund_id", f"fund {fund_id} not found")  # as the command path says
+    return fund
+
+
 @router.get("/funds/{fund_id}", response_model=FundOut)
 async def get_fund(fund_id: str, svc: Svc, who: CurrentPrincipal) -> FundOut:
-    return fund_out(await visible_fund(svc, who, fund_id))
+    """A fund of the caller's region, or a foundation's own fund."""
+    return fund_out(await readable_fund(svc, who, fund_id))
 
 
 class FundPage(BaseModel):
@@ -77,7 +102,13 @@ async def list_funds(
     funder_id: Annotated[str | None, Query(max_length=40)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> FundPage:
-    items = []
-    async for fund in svc.store.funds_within(who.region_scope, funder_id=funder_id):
-        items.append(fund_out(fund))
+    """The funds of the caller's region (`funder_id`: of one funder); a foundation's token,
+    its own funds in every region (another `funder_id` finds none)."""
+    if who.funder_id is None:
+        funds = svc.store.funds_within(who.region_scope, funder_id=funder_id)
+    elif owns(who, funder_id or who.funder_id):
+        funds = svc.store.funds_of(who.funder_id)
+    else:
+        return FundPage(items=[], total=0)
+    items = [fund_out(fund) async for fund in funds]
     return FundPage(items=items[:limit], total=len(items))

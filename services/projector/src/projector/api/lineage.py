@@ -1,4 +1,8 @@
-"""Money to outcome for one funder."""
+"""Money to outcome for one funder.
+
+A foundation's token (`funder`, scoped to its funder id, no region) reads its own lineage in
+every region it funds; another funder's id answers as an unknown one (404). Officials and
+auditors read any funder's, within their region."""
 
 from __future__ import annotations
 
@@ -9,8 +13,9 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from projector.api.deps import RegionQuery, Views, area_of
+from projector.engine import Delta
 from projector.views.lineage import lineage
-from wushe.auth import CurrentPrincipal
+from wushe.auth import CurrentPrincipal, Principal
 from wushe.errors import NotFound
 from wushe.web import IsoDate, today
 
@@ -40,6 +45,14 @@ class LineageOut(BaseModel):
     totals: dict[str, int]
 
 
+def reads_lineage_of(who: Principal, funder_id: str) -> bool:
+    """A foundation reads its own lineage only (never the anonymous gifts', whose funder id
+    is every anonymous donor's); anyone else, any funder's within their region."""
+    if who.funder_id is None:
+        return True
+    return funder_id == who.funder_id != "anonymous"
+
+
 @router.get("/views/lineage/{funder_id}", response_model=LineageOut, tags=["views"])
 async def money_lineage(
     funder_id: str,
@@ -49,12 +62,15 @@ async def money_lineage(
     as_of: IsoDate | None = None,
 ) -> LineageOut:
     """Money to outcome for one funder (a foundation's donor id): pledge → gifts →
-    allocations → stations → activities → person-times, within the caller's region."""
-    area = area_of(region, who)
+    allocations → stations → activities → person-times, within the caller's region; for a
+    foundation's own token, everywhere (`region`: "" unless it narrows it)."""
+    area = (region or "") if who.funder_id is not None else area_of(region, who)
     day = as_of or today()
-    rows = await views.totals(
-        "lineage", region_prefix=area, as_of=day, key_prefix=f"{funder_id}|", by_key=True
-    )
+    rows: dict[str, Delta] = {}
+    if reads_lineage_of(who, funder_id):
+        rows = await views.totals(
+            "lineage", region_prefix=area, as_of=day, key_prefix=f"{funder_id}|", by_key=True
+        )
     if not rows:
         raise NotFound("funder_id", f"nothing funded by {funder_id} in {area}")
     outcomes = await views.totals(

@@ -9,16 +9,24 @@ from typing import Literal
 
 from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from projector.api.deps import RegionQuery, Views, area_of
+from projector.views.closed_months import ClosedMonths, approved_through
 from wushe.auth import CurrentPrincipal
 from wushe.web import IsoDate, today
 
 router = APIRouter()
 
 ViewName = Literal[
-    "activities", "stations", "people", "volunteers", "money", "training", "programmes"
+    "activities",
+    "stations",
+    "people",
+    "volunteers",
+    "money",
+    "training",
+    "programmes",
+    "closed_months",
 ]
 Level = Literal["province", "city", "county", "township"]
 LEVELS = {"province": 2, "city": 4, "county": 6, "township": 9}  # digits of a region code
@@ -30,6 +38,13 @@ class ViewOut(BaseModel):
     as_of: date
     totals: dict[str, int]
     by_region: dict[str, dict[str, int]]
+    approved_through: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "per county of the region, the month its figures are final through (数据审核/锁定: "
+            "that month and every one before it closed); a county not listed closed none"
+        ),
+    )
 
 
 @router.get(
@@ -76,11 +91,24 @@ async def read_view(
     as_of: IsoDate | None = None,
 ) -> ViewOut:
     """Counters of a view for a region (default: the token's scope), as of a day (default:
-    today), optionally broken down by the regions one level down or at `by`."""
+    today), optionally broken down by the regions one level down or at `by`; with, per
+    county, the month its figures are approved through (final: 数据审核/锁定)."""
     area = area_of(region, who)
     day = as_of or today()
     totals = (await views.totals(view, region_prefix=area, as_of=day)).get("", {})
     by_region = {}
     if by is not None:
         by_region = await views.totals(view, region_prefix=area, as_of=day, group_len=LEVELS[by])
-    return ViewOut(view=view, region=area, as_of=day, totals=totals, by_region=by_region)
+    # Which of these figures are final: the closed months of the counties of the region (of
+    # the county a township lies in), as of the same day.
+    closed = await views.totals(
+        ClosedMonths.name, region_prefix=area[:6], as_of=day, group_len=LEVELS["county"]
+    )
+    return ViewOut(
+        view=view,
+        region=area,
+        as_of=day,
+        totals=totals,
+        by_region=by_region,
+        approved_through=approved_through(closed),
+    )

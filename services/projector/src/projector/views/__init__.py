@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from projector.engine import View
 from projector.views.activities import ActivityRollup
+from projector.views.closed_months import ClosedMonths
 from projector.views.lineage import MoneyLineage
 from projector.views.money import MoneyRollup
 from projector.views.people import PeopleAndRatings
@@ -22,5 +23,6 @@ VIEWS: tuple[View, ...] = (
     MoneyLineage(),
     TrainingRollup(),
     ProgrammeProgress(),
+    ClosedMonths(),
 )
 TOPICS = tuple(sorted({t for view in VIEWS for t in view.topics}))  # what the views read

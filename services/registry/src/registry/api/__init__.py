@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from registry.api import (
+    closed_months,
     ledger,
     organisations,
     programmes,
@@ -17,7 +18,16 @@ from registry.api import (
 from registry.api.deps import Registry
 
 router = APIRouter()
-for _sub in (regions, stations, ratings, ledger, organisations, social_workers, programmes):
+for _sub in (
+    regions,
+    stations,
+    ratings,
+    ledger,
+    organisations,
+    social_workers,
+    programmes,
+    closed_months,
+):
     router.include_router(_sub.router)
 
 __all__ = ["Registry", "router"]

@@ -18,8 +18,10 @@ router = APIRouter(tags=["stations"])
 
 
 class RatingIn(Strict):
+    """Who rates is the caller's token subject, never a body field (an old client still
+    sending `rated_by` is refused, 422, naming it)."""
+
     stars: int = Field(ge=1, le=5)
-    rated_by: str = Field(min_length=1, max_length=100)
     rated_on: date
     reason: str = Field(min_length=1, max_length=500)
 
@@ -29,5 +31,8 @@ async def rate_station(
     station_id: str, body: RatingIn, reg: Reg, who: CurrentPrincipal
 ) -> StationOut:
     return await change_station(
-        reg, who, station_id, lambda st: domain.rate_station(st, **dict(body), today=today())
+        reg,
+        who,
+        station_id,
+        lambda st: domain.rate_station(st, **dict(body), rated_by=who.subject, today=today()),
     )

@@ -1,10 +1,17 @@
 """Pure rules of the registry: commands in, events and new state out. No I/O here.
 
 One module per sub-domain (regions, stations, ratings, the ledger import, organisations,
-social workers, programmes); their rules are re-exported here: `domain.register_station`."""
+social workers, programmes, closed months); their rules are re-exported here:
+`domain.register_station`."""
 
 from __future__ import annotations
 
+from registry.domain.closed_months import (
+    ClosedMonths,
+    close_month,
+    closed_months_id,
+    reopen_month,
+)
 from registry.domain.ledger import (
     LedgerPlan,
     PlannedCommit,
@@ -82,6 +89,7 @@ __all__ = [
     "TRANSITIONS",
     "BoundaryChange",
     "BoundaryLog",
+    "ClosedMonths",
     "Conflict",
     "DomainError",
     "LedgerPlan",
@@ -109,6 +117,8 @@ __all__ = [
     "check_operator",
     "check_worker_identity",
     "checked_code",
+    "close_month",
+    "closed_months_id",
     "common_prefix",
     "create_programme",
     "enrol",
@@ -127,6 +137,7 @@ __all__ = [
     "register_organisation",
     "register_station",
     "register_worker",
+    "reopen_month",
     "split_total",
     "station_id_for",
     "successor",

@@ -44,6 +44,7 @@ async def record_evaluation(
             region_code=station.region_code,
             evaluator_known=evaluator is not None and who.shares_scope([evaluator]),
             today=today(),
+            recorded_by=who.subject,  # who records is the token's subject, never the body's
         ),
     )
     return saved.state

@@ -85,7 +85,9 @@ async def complete_visit(
         await svc.visits.change(
             who,
             visit_id,
-            lambda v: domain.complete_visit(v, **dict(body) | {"items": items}, today=today()),
+            lambda v: domain.complete_visit(
+                v, **dict(body) | {"items": items}, today=today(), completed_by=who.subject
+            ),
         )
     )
 
@@ -96,7 +98,11 @@ async def close_item(
 ) -> VisitOut:
     return visit_out(
         await svc.visits.change(
-            who, visit_id, lambda v: domain.close_item(v, item_id, **dict(body), today=today())
+            who,
+            visit_id,
+            lambda v: domain.close_item(
+                v, item_id, **dict(body), today=today(), closed_by=who.subject
+            ),
         )
     )
 

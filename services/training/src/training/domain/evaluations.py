@@ -52,12 +52,16 @@ def evaluate(
     weights: dict[ev.Dimension, int],
     scores: dict[ev.Dimension, float],
     today: date,
+    recorded_by: str,
 ) -> tuple[ev.EvaluationCompleted, ev.EvaluationCompleted]:
     """`evaluator_known`: the evaluator is an organisation the registry knows, and one of the
     caller's (another province's looks unknown, decision 0026): it becomes the author of the
-    station's rating. The evaluation's state is its event."""
+    station's rating. `recorded_by`: the recording official's token subject. The evaluation's
+    state is its event."""
     if evaluated_on > today:
         raise DomainError("evaluated_on", "must not be in the future")
+    if not recorded_by.strip():
+        raise DomainError("recorded_by", "say who recorded the evaluation")
     total, stars = score(weights, scores)
     if not evaluator_known:
         raise DomainError(
@@ -74,5 +78,6 @@ def evaluate(
         scores=scores,
         total=total,
         stars=stars,
+        recorded_by=recorded_by,
     )
     return event, event

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from wushe.contracts import Event
 from wushe.contracts.events import training as ev
-from wushe.errors import Conflict, DomainError
+from wushe.errors import Conflict, DomainError, DutiesSeparated
 
 
 class Item(BaseModel):
@@ -20,6 +20,10 @@ class Item(BaseModel):
     deadline: date
     closed_on: date | None = None
     closing_note: str = ""
+    # Token subjects: who completed the visit that raised the item (they may not close it)
+    # and who closed it. None on items stored before they were kept.
+    recorded_by: str | None = None
+    closed_by: str | None = None
 
     def overdue(self, as_of: date) -> bool:
         """Open past its deadline, or closed after it."""
@@ -39,6 +43,7 @@ class SupervisionVisit(BaseModel):
     checklist: ev.Checklist = ev.Checklist()
     findings: list[str] = []
     items: list[Item] = []
+    completed_by: str | None = None  # the completing official's token subject
 
 
 def plan_visit(visit: SupervisionVisit) -> tuple[SupervisionVisit, Event]:
@@ -54,9 +59,11 @@ def complete_visit(
     findings: list[str],
     items: list[dict[str, Any]],
     today: date,
+    completed_by: str | None = None,
 ) -> tuple[SupervisionVisit, list[Event]]:
     """The three steps must all be done: materials (plans, briefings, photos), a talk with
-    staff, a site visit. Each rectification item gets a deadline after the visit."""
+    staff, a site visit. Each rectification item gets a deadline after the visit.
+    `completed_by`: the caller's token subject, who thereby raised the items."""
     if visit.status != "planned":
         raise Conflict("status", "the visit is already completed")
     if visited_on > today:
@@ -73,7 +80,7 @@ def complete_visit(
     for i, raw in enumerate(items):
         if raw["deadline"] <= visited_on:
             raise DomainError(f"items[{i}].deadline", "must be after the visit")
-        new_items.append(Item(item_id=f"{visit.visit_id}-{i + 1}", **raw))
+        new_items.append(Item(item_id=f"{visit.visit_id}-{i + 1}", recorded_by=completed_by, **raw))
     done = visit.model_copy(
         update={
             "status": "completed",
@@ -81,6 +88,7 @@ def complete_visit(
             "checklist": checklist,
             "findings": findings,
             "items": new_items,
+            "completed_by": completed_by,
         }
     )
     events: list[Event] = [
@@ -98,22 +106,44 @@ def complete_visit(
 
 
 def close_item(
-    visit: SupervisionVisit, item_id: str, *, closed_on: date, note: str, today: date
+    visit: SupervisionVisit,
+    item_id: str,
+    *,
+    closed_on: date,
+    note: str,
+    today: date,
+    closed_by: str,
 ) -> tuple[SupervisionVisit, Event]:
+    """Close a rectification item (整改销号): `closed_by` is the caller's token subject, and
+    whoever raised the item (completed its visit) may not also sign off its rectification."""
     item = next((it for it in visit.items if it.item_id == item_id), None)
     if item is None:
         raise DomainError("item_id", f"no rectification item {item_id}")
     if item.closed_on is not None:
         raise Conflict("item_id", f"{item_id} is already closed")
+    if not closed_by.strip():
+        raise DomainError("closed_by", "say who closed the item")
+    if item.recorded_by is not None and closed_by == item.recorded_by:
+        raise DutiesSeparated(
+            "closed_by",
+            f"{closed_by} completed the visit that raised {item_id}: "
+            "whoever raises a rectification item may not close it",
+        )
     assert visit.visited_on is not None
     if not visit.visited_on <= closed_on <= today:
         raise DomainError("closed_on", "between the visit and today")
     if not note.strip():
         raise DomainError("note", "say how it was rectified")
-    closed = item.model_copy(update={"closed_on": closed_on, "closing_note": note})
+    closed = item.model_copy(
+        update={"closed_on": closed_on, "closing_note": note, "closed_by": closed_by}
+    )
     items = [closed if it.item_id == item_id else it for it in visit.items]
     return visit.model_copy(update={"items": items}), ev.RectificationItemClosed.of(
-        visit, item_id=item_id, closed_on=closed_on, overdue=closed.overdue(closed_on)
+        visit,
+        item_id=item_id,
+        closed_on=closed_on,
+        overdue=closed.overdue(closed_on),
+        closed_by=closed_by,
     )
 
 

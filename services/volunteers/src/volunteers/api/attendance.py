@@ -18,6 +18,7 @@ from volunteers.domain.ledger import Correction, Ledger
 from volunteers.domain.shifts import ServiceWindow
 from volunteers.domain.volunteers import Volunteer
 from wushe.auth import CurrentPrincipal, Principal
+from wushe.commands import at_station
 from wushe.contracts import Event
 from wushe.contracts.events import volunteers as ev
 from wushe.errors import DomainError, NotFound
@@ -56,9 +57,12 @@ class AttendanceOut(BaseModel):
     check_out: datetime | None
     minutes: int
     recorded_via: str
+    recorded_by: str | None = None
+    checked_out_by: str | None = None
     approved_by: str | None
     approved_on: date | None
     rejection: str | None
+    rejected_by: str | None = None
     rules_version: int | None
     points: int
     corrections: list[Correction]
@@ -101,17 +105,29 @@ async def _window(svc: Volunteers, who: Principal, source: str, source_id: str) 
     return window
 
 
+async def _volunteer(svc: Volunteers, who: Principal, volunteer_id: str) -> Volunteer:
+    """The volunteer, seen by region only: the organising station records and approves the
+    hours of a volunteer of another station who served at its activity or shift."""
+    v, _ = await svc.store.volunteer(volunteer_id)
+    if v is None or not who.can_see(v.region_code):
+        raise NotFound("volunteer_id", f"volunteer {volunteer_id} not found")
+    return v
+
+
 async def _attendance_window(
     svc: Volunteers, who: Principal, volunteer_id: str, attendance_id: str
 ) -> tuple[Volunteer, ServiceWindow]:
-    """The organiser acts: the attendance's organising station must be in the caller's scope.
-    Returns the volunteer (loaded once here) and the activity's or shift's window."""
-    v, _ = await svc.volunteers.load(who, volunteer_id)
+    """The organiser acts: the attendance's organising station must be in the caller's scope,
+    and one of theirs when they are station staff. Returns the volunteer (loaded once here)
+    and the activity's or shift's window."""
+    v = await _volunteer(svc, who, volunteer_id)
     ledger, _ = await svc.store.ledger(volunteer_id)
     a = ledger.attendances.get(attendance_id)
     if a is None or not who.can_see(a.service.region_code):
         raise NotFound("attendance_id", f"attendance {attendance_id} not found")
-    return v, await _window(svc, who, a.service.source, a.service.source_id)
+    window = await _window(svc, who, a.service.source, a.service.source_id)
+    at_station(who, window.station_id, "attendance_id")  # the organising station's staff
+    return v, window
 
 
 @router.get("/volunteers/{volunteer_id}/attendances", response_model=LedgerOut)
@@ -126,10 +142,14 @@ async def check_in(
     volunteer_id: str, body: CheckInIn, svc: Svc, who: CurrentPrincipal
 ) -> LedgerOut:
     """Check in (签到) at an activity or shift, recorded by its organising station."""
-    v, _ = await svc.volunteers.load(who, volunteer_id)
+    v = await _volunteer(svc, who, volunteer_id)
     window = await _window(svc, who, body.source, body.source_id)
+    at_station(who, window.station_id, "source_id")  # the organising station records
+    await svc.store.registry.check_open(window.region_code, ("at", window.day))
     at = rules.aware(body.at, "at")
-    decide = partial(rules.check_in, v=v, window=window, at=at, now=datetime.now(UTC))
+    decide = partial(
+        rules.check_in, v=v, window=window, at=at, now=datetime.now(UTC), recorded_by=who.subject
+    )
     return ledger_out(await change_ledger(svc, who, v, decide))
 
 
@@ -140,11 +160,18 @@ async def check_out(
     volunteer_id: str, attendance_id: str, body: CheckOutIn, svc: Svc, who: CurrentPrincipal
 ) -> LedgerOut:
     v, window = await _attendance_window(svc, who, volunteer_id, attendance_id)
+    await svc.store.registry.check_open(window.region_code, ("at", window.day))
     at, now = rules.aware(body.at, "at"), datetime.now(UTC)
 
     def decide(ledger: Ledger) -> tuple[Ledger, Event]:
         return rules.check_out(
-            ledger, window, attendance_id, at=at, now=now, daily_maximum=svc.daily_maximum
+            ledger,
+            window,
+            attendance_id,
+            at=at,
+            now=now,
+            daily_maximum=svc.daily_maximum,
+            checked_out_by=who.subject,
         )
 
     return ledger_out(await change_ledger(svc, who, v, decide))
@@ -156,9 +183,12 @@ async def check_out(
 async def approve(
     volunteer_id: str, attendance_id: str, svc: Svc, who: CurrentPrincipal
 ) -> LedgerOut:
-    """The organising station certifies the recorded minutes; points follow the rules in
-    force on the service day."""
-    v, _ = await _attendance_window(svc, who, volunteer_id, attendance_id)
+    """The organising station's staff certify the recorded minutes; points follow the rules
+    in force on the service day. Whoever recorded them, the volunteer and their team leader
+    may not (403, separation of duties). Not inside a closed month (409): approved minutes
+    are the month's figures."""
+    v, window = await _attendance_window(svc, who, volunteer_id, attendance_id)
+    await svc.store.registry.check_open(window.region_code, ("attendance_id", window.day))
     points = await svc.store.rules_for(v.region_code)
     decide = partial(
         rules.approve,
@@ -167,6 +197,7 @@ async def approve(
         approved_by=who.subject,
         on=today(),
         rules=points,
+        leaders=await svc.store.leaders_of(v.volunteer_id),
     )
     return ledger_out(await change_ledger(svc, who, v, decide))
 
@@ -177,8 +208,16 @@ async def approve(
 async def reject(
     volunteer_id: str, attendance_id: str, body: RejectIn, svc: Svc, who: CurrentPrincipal
 ) -> LedgerOut:
+    """The organising station's staff refuse the minutes; who may is as for approval."""
     v, _ = await _attendance_window(svc, who, volunteer_id, attendance_id)
-    decide = partial(rules.reject, attendance_id=attendance_id, **dict(body))
+    decide = partial(
+        rules.reject,
+        attendance_id=attendance_id,
+        **dict(body),
+        rejected_by=who.subject,
+        v=v,
+        leaders=await svc.store.leaders_of(v.volunteer_id),
+    )
     return ledger_out(await change_ledger(svc, who, v, decide))
 
 
@@ -189,7 +228,11 @@ async def reject(
 async def correct(
     volunteer_id: str, attendance_id: str, body: CorrectIn, svc: Svc, who: CurrentPrincipal
 ) -> LedgerOut:
-    v, _ = await _attendance_window(svc, who, volunteer_id, attendance_id)
+    """Approved minutes corrected with a reason (更正). Not yet inside a closed month (409):
+    until a correction there can wait for approval, as an activity's does, the month is
+    reopened for it."""
+    v, window = await _attendance_window(svc, who, volunteer_id, attendance_id)
+    await svc.store.registry.check_open(window.region_code, ("attendance_id", window.day))
     points = await svc.store.rules_for(v.region_code)
     decide = partial(
         rules.correct,

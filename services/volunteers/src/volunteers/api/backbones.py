@@ -9,7 +9,7 @@ from functools import partial
 from fastapi import APIRouter
 from pydantic import Field
 
-from volunteers.api.deps import Svc
+from volunteers.api.deps import Svc, open_at_volunteer
 from volunteers.api.volunteers import VolunteerOut, volunteer_out
 from volunteers.domain import backbones as rules
 from wushe.auth import CurrentPrincipal
@@ -47,7 +47,8 @@ async def promote_backbone(
     promote = partial(
         rules.promote, programme=programme, **fields(body, on="promoted_on"), today=today()
     )
-    saved = await svc.volunteers.change(who, volunteer_id, promote)
+    dated = ("promoted_on", body.promoted_on)
+    saved = await svc.volunteers.change(who, volunteer_id, open_at_volunteer(svc, promote, dated))
     return volunteer_out(svc, saved.state, saved.version)
 
 
@@ -56,5 +57,6 @@ async def demote_backbone(
     volunteer_id: str, body: DemoteIn, svc: Svc, who: CurrentPrincipal
 ) -> VolunteerOut:
     demote = partial(rules.demote, **fields(body, on="demoted_on"), today=today())
-    saved = await svc.volunteers.change(who, volunteer_id, demote)
+    dated = ("demoted_on", body.demoted_on)
+    saved = await svc.volunteers.change(who, volunteer_id, open_at_volunteer(svc, demote, dated))
     return volunteer_out(svc, saved.state, saved.version)

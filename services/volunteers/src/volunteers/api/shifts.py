@@ -33,6 +33,7 @@ class ShiftOut(Shift):
 @router.post("/shifts", response_model=ShiftOut, status_code=201)
 async def schedule_shift(body: ShiftIn, svc: Svc, who: CurrentPrincipal) -> ShiftOut:
     station = await svc.store.registry.visible_station(who, body.station_id, "station_id")
+    await svc.store.registry.check_open(station.region_code, ("shift_date", body.shift_date))
     shift_id = f"shift-{uuid.uuid4().hex[:16]}"
     times = body.model_dump(exclude={"station_id"})
     saved = await svc.shifts.create(

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
-from volunteers.api.deps import Svc, Volunteers
+from volunteers.api.deps import Svc, Volunteers, open_at_volunteer
 from volunteers.domain import affiliation
 from volunteers.domain import volunteers as rules
 from volunteers.domain.volunteers import Skill, Volunteer
@@ -103,24 +103,29 @@ async def register(
     vid = svc.volunteer_id(person.id_number)
     # Insert first: the first version's commit id is the uniqueness check. Looking the
     # person up first would miss for every new volunteer, and a miss scans on FerretDB.
-    try:
-        saved = await svc.volunteers.create(
-            who,
-            vid,
-            lambda: rules.register(
+    # Inside a closed month only the person's existing record is answered (registering
+    # again changes nothing); a new registration there is refused.
+    if await svc.store.registry.closed_month(station.region_code, on) is None:
+        try:
+            saved = await svc.volunteers.create(
+                who,
                 vid,
-                station,
-                person,
-                on=on,
-                skills=body.skills,
-                guardian_consent=body.guardian_consent,
-                seal=svc.seal(vid),
-            ),
-        )
-        return saved.state, saved.version, True
-    except ConcurrencyError:
-        pass
+                lambda: rules.register(
+                    vid,
+                    station,
+                    person,
+                    on=on,
+                    skills=body.skills,
+                    guardian_consent=body.guardian_consent,
+                    seal=svc.seal(vid),
+                ),
+            )
+            return saved.state, saved.version, True
+        except ConcurrencyError:
+            pass
     existing, version = await svc.store.volunteer(vid)
+    if existing is None:
+        await svc.store.registry.check_open(station.region_code, ("registered_on", on))
     visible = existing is not None and who.can_see(existing.region_code)
     return rules.registered_again(existing, station, visible=visible), version, False
 
@@ -206,6 +211,8 @@ async def move_volunteer(
         # The station is checked once the volunteer is known to be visible: a missing or
         # another province's volunteer is a 404 whatever station the body names.
         station = await svc.store.registry.visible_station(who, body.station_id, "station_id")
+        for region in (v.region_code, station.region_code):  # the month of both stations
+            await svc.store.registry.check_open(region, ("moved_on", body.moved_on))
         return affiliation.move(v, station, on=body.moved_on, today=day)
 
     saved = await svc.volunteers.change(who, volunteer_id, move)
@@ -217,5 +224,6 @@ async def deregister_volunteer(
     volunteer_id: str, body: DeregisterIn, svc: Svc, who: CurrentPrincipal
 ) -> VolunteerOut:
     gone = partial(affiliation.deregister, **fields(body, on="deregistered_on"), today=today())
-    saved = await svc.volunteers.change(who, volunteer_id, gone)
+    dated = ("deregistered_on", body.deregistered_on)
+    saved = await svc.volunteers.change(who, volunteer_id, open_at_volunteer(svc, gone, dated))
     return volunteer_out(svc, saved.state, saved.version)

@@ -22,7 +22,7 @@ from volunteers.domain.volunteers import Volunteer, active
 from wushe.clock import today as china_today
 from wushe.contracts import Event
 from wushe.contracts.events import volunteers as ev
-from wushe.errors import Conflict, DomainError
+from wushe.errors import Conflict, DomainError, DutiesSeparated
 
 DAILY_MAXIMUM_MINUTES = 10 * 60
 
@@ -59,6 +59,12 @@ class Attendance(BaseModel):
     points: int = 0
     corrections: list[Correction] = []
     activity_corrections: list[int] = []  # activity correction numbers already applied
+    # Token subjects: who checked the volunteer in (or recorded them), who checked them out,
+    # who rejected the minutes. None on attendances stored before they were kept, and on
+    # those a held activity listed (that activity's verification certifies them).
+    recorded_by: str | None = None
+    checked_out_by: str | None = None
+    rejected_by: str | None = None
 
 
 class Ledger(BaseModel):
@@ -112,7 +118,13 @@ def _with(ledger: Ledger, a: Attendance, **changes: Any) -> Ledger:
 
 
 def check_in(
-    ledger: Ledger, v: Volunteer, window: ServiceWindow, *, at: datetime, now: datetime
+    ledger: Ledger,
+    v: Volunteer,
+    window: ServiceWindow,
+    *,
+    at: datetime,
+    now: datetime,
+    recorded_by: str | None = None,
 ) -> tuple[Ledger, Event]:
     active(v)
     if not window.open:
@@ -133,6 +145,7 @@ def check_in(
         status="open",
         check_in=at,
         recorded_via="check_in",
+        recorded_by=recorded_by,
     )
     return _with(ledger, a), ev.AttendanceCheckedIn.of(a, volunteer_id=v.volunteer_id)
 
@@ -154,6 +167,7 @@ def check_out(
     at: datetime,
     now: datetime,
     daily_maximum: int = DAILY_MAXIMUM_MINUTES,
+    checked_out_by: str | None = None,
 ) -> tuple[Ledger, Event]:
     """Close an attendance: the minutes counted are the part inside the activity's or
     shift's time; overlapping another attendance or passing the daily maximum is refused."""
@@ -177,7 +191,13 @@ def check_out(
     if _minutes_on(ledger, a.service_date, besides=attendance_id) + minutes > daily_maximum:
         raise DomainError("at", f"more than {daily_maximum // 60} hours of service in one day")
     closed = a.model_copy(
-        update={"status": "recorded", "check_in": start, "check_out": end, "minutes": minutes}
+        update={
+            "status": "recorded",
+            "check_in": start,
+            "check_out": end,
+            "minutes": minutes,
+            "checked_out_by": checked_out_by,
+        }
     )
     return _with(ledger, closed), ev.AttendanceRecorded.of(closed, volunteer_id=ledger.volunteer_id)
 
@@ -229,6 +249,31 @@ def _award(
     )
 
 
+def check_decider(
+    a: Attendance, v: Volunteer, subject: str, *, leaders: frozenset[str], field: str
+) -> None:
+    """Separation of duties on hours (志愿服务记录办法: the organiser records, the organising
+    station certifies): whoever recorded the attendance, the volunteer themself, and a leader
+    of one of the volunteer's teams may not approve or reject it. A subject is matched to a
+    volunteer by the volunteer's id (volunteer records hold no sign-in account), so a team
+    leader is refused when they act under their volunteer id; station staff acting under
+    their own account are told apart only by having recorded the attendance."""
+    if subject in {s for s in (a.recorded_by, a.checked_out_by) if s}:
+        raise DutiesSeparated(
+            field,
+            f"{subject} recorded attendance {a.attendance_id}: "
+            "whoever records hours may not approve or reject them",
+        )
+    if subject == v.volunteer_id:
+        raise DutiesSeparated(field, "a volunteer may not approve or reject their own hours")
+    if subject in leaders:
+        raise DutiesSeparated(
+            field,
+            f"{subject} leads a team of {v.volunteer_id}: "
+            "a team leader may not approve or reject their members' hours",
+        )
+
+
 def approve(
     ledger: Ledger,
     v: Volunteer,
@@ -237,10 +282,15 @@ def approve(
     approved_by: str,
     on: date,
     rules: PointsRules | None,
+    leaders: frozenset[str] = frozenset(),
 ) -> tuple[Ledger, list[Event]]:
+    """Certify recorded minutes; `approved_by` is the caller's token subject (or, for hours a
+    verified activity listed, that verification), `leaders` the leaders of the volunteer's
+    teams (`check_decider`)."""
     a = _attendance(ledger, attendance_id)
     if a.status != "recorded":
         raise Conflict("attendance_id", f"only a recorded attendance can be approved ({a.status})")
+    check_decider(a, v, approved_by, leaders=leaders, field="approved_by")
     version = rules.in_force(a.service_date) if rules else None
     points = points_for(a.minutes, version, v=v, day=a.service_date)
     number = version.version if version else None
@@ -259,12 +309,27 @@ def approve(
 
 
 def reject(
-    ledger: Ledger, attendance_id: str, *, reason_code: ev.RejectionReason, note: str
+    ledger: Ledger,
+    attendance_id: str,
+    *,
+    reason_code: ev.RejectionReason,
+    note: str,
+    rejected_by: str,
+    v: Volunteer,
+    leaders: frozenset[str] = frozenset(),
 ) -> tuple[Ledger, Event]:
+    """Refuse recorded (or open) minutes; who may is as for approval (`check_decider`)."""
     a = _attendance(ledger, attendance_id)
     if a.status not in ("open", "recorded"):
         raise Conflict("attendance_id", f"a {a.status} attendance cannot be rejected; correct it")
-    a = a.model_copy(update={"status": "rejected", "rejection": f"{reason_code}: {note}".strip()})
+    check_decider(a, v, rejected_by, leaders=leaders, field="rejected_by")
+    a = a.model_copy(
+        update={
+            "status": "rejected",
+            "rejection": f"{reason_code}: {note}".strip(),
+            "rejected_by": rejected_by,
+        }
+    )
     return _with(ledger, a), ev.AttendanceRejected.of(
         a, volunteer_id=ledger.volunteer_id, reason_code=reason_code
     )

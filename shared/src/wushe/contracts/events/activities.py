@@ -93,9 +93,14 @@ class ActivityAtStation(Event):
 
 @REGISTRY.register
 class ActivityVerified(ActivityAtStation, type="activities.ActivityVerified.v1", topic=ACTIVITIES):
-    verified_by: str
+    verified_by: str  # the verifier's token subject (never a name typed into a body)
     verifier_role: Literal["station_lead", "supervisor"]
     verified_on: date
+    # Added after v1 (optional, so old events stay valid): the office of the official who
+    # verified, from their token's roles. `verifier_role` is not widened to carry it: readers
+    # still on the old contract would refuse every new event with a value they do not know,
+    # while an extra field they simply ignore. Officials verify as "supervisor" (上级审核).
+    verifier_office: Literal["county_officer", "city_officer", "province_officer"] | None = None
 
 
 @REGISTRY.register
@@ -122,6 +127,31 @@ class ActivityCorrected(
     activity_date: date | None = None
     service_area: ServiceArea | None = None
     programme_ids: list[str] | None = None
+    # Added later (optional): a correction into a closed month counts only once a city or
+    # province official approved it; then it names the proposal and its approver.
+    correction_id: str | None = None
+    approved_by: str | None = None
+
+
+CorrectionReason = Literal[
+    "count_error", "wrong_group", "duplicate_entry", "late_evidence", "other"
+]
+
+
+@REGISTRY.register
+class ActivityCorrectionProposed(
+    ActivityAtStation, type="activities.ActivityCorrectionProposed.v1", topic=ACTIVITIES
+):
+    """A correction of figures in a closed month (数据已锁定), waiting for a city or province
+    official's approval: nothing counts it. Once approved it is an `ActivityCorrected`."""
+
+    correction_id: str
+    counts: Counts
+    linkage: Linkage
+    reason_code: CorrectionReason
+    closed_month: str = Field(description="the closed month (YYYY-MM) the figures lie in")
+    proposed_by: str = Field(description="the proposer's token subject")
+    proposed_on: date
 
 
 @REGISTRY.register

@@ -16,6 +16,7 @@ SOCIAL_WORKERS = "registry.social-workers"
 ORGANISATIONS = "registry.organisations"
 PROGRAMMES = "registry.programmes"
 REGIONS = "registry.regions"
+CLOSED_MONTHS = "registry.closed-months"
 
 StationStatus = Literal["planned", "operating", "suspended", "closed"]
 StationKind = Literal["township", "street"]
@@ -252,3 +253,36 @@ class BoundaryChanged(Event, type="registry.BoundaryChanged.v1", topic=REGIONS):
     old: list[RegionRef]
     new: list[RegionRef]
     reason: str = ""
+
+
+# --------------------------------------------------------------------------- closed months
+
+
+class MonthEvent(Event):
+    """A county's closed months (数据审核/锁定): every month up to and including the one it
+    is "approved through" is closed; a write dated inside one is refused by every service."""
+
+    region_code: str = Field(description="the county's 6-digit code")
+    month: str = Field(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM")
+
+
+@REGISTRY.register
+class MonthClosed(MonthEvent, type="registry.MonthClosed.v1", topic=CLOSED_MONTHS):
+    """`month` and every month before it are closed for the county's stations: the county is
+    now approved through `month` (it was through `previous_through`, or nothing)."""
+
+    previous_through: str | None = None
+    closed_on: date
+    closed_by: str = Field(description="the closing official's token subject")
+
+
+@REGISTRY.register
+class MonthReopened(MonthEvent, type="registry.MonthReopened.v1", topic=CLOSED_MONTHS):
+    """`month` and every later closed month are open again: the county is now approved
+    through `closed_through` (the month before `month`)."""
+
+    closed_through: str
+    previous_through: str
+    reason: str
+    reopened_on: date
+    reopened_by: str = Field(description="the reopening official's token subject")

@@ -119,6 +119,9 @@ class RectificationItemClosed(
 ):
     closed_on: date
     overdue: bool
+    # Added after v1 (optional, so old events stay valid): who closed the item, the closing
+    # official's token subject.
+    closed_by: str | None = None
 
 
 @REGISTRY.register
@@ -135,3 +138,6 @@ class EvaluationCompleted(Event, type="training.EvaluationCompleted.v1", topic=E
     scores: dict[Dimension, float]
     total: float = Field(ge=0, le=100)
     stars: int = Field(ge=1, le=5)
+    # Added after v1 (optional, so old events stay valid): who recorded the evaluation, the
+    # recording official's token subject (the evaluator is the organisation above).
+    recorded_by: str | None = None

@@ -455,10 +455,14 @@ class LocalStack:
 
             keys_dir = DevKeys.default_dir()
             DevKeys.load_or_create(keys_dir)  # `wushe token` signs with the same key
+            # The dev JWKS as a file:// URL: the file `wushe keys rotate`/`retire` rewrite is
+            # what every service reads, with no server of its own to keep alive beside the
+            # services (a loopback HTTP one would be a component more for no gain here).
+            jwks = (keys_dir / DevKeys.JWKS_FILE).resolve().as_uri()
             self.components[name].env = {
                 **self.cfg.env(),
                 "WUSHE_ENVIRONMENT": "local",
-                "WUSHE_JWT_PUBLIC_KEY_FILE": str(keys_dir / "jwt-dev-public.pem"),
+                "WUSHE_JWKS_URL": jwks,
             }
             self.register_scrape_target(name, f"127.0.0.1:{port}", {"env": "local"})
 

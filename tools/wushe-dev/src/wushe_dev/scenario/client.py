@@ -5,8 +5,8 @@ check of an answer's status, and the wait for a service's copy of the registry t
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -25,6 +25,50 @@ class Endpoints:
 
 
 Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class People:
+    """The people who record a scenario, each with a token of their own role (as the
+    platform's permission table wants them): the province's official sets up the programme,
+    its money and training; each county's station staff record their stations' volunteers
+    and activities; each county's official verifies them and closes the months.
+
+    `issue` signs a token (`wushe.auth.DevKeys.issue`: the dev issuer; the scenario is a
+    development tool). Tokens are made once per person and live `ttl_s`."""
+
+    issue: Callable[..., str]
+    province: str
+    ttl_s: int = 4 * 3600
+    _tokens: dict[tuple[str, str, tuple[str, ...]], str] = field(default_factory=dict)
+
+    def _headers(self, role: str, region: str, stations: Iterable[str] = ()) -> dict[str, str]:
+        key = (role, region, tuple(sorted(stations)))
+        if key not in self._tokens:
+            claims: dict[str, Any] = {"stations": list(key[2])} if key[2] else {}
+            self._tokens[key] = self.issue(
+                subject=f"scenario-{role}-{region}",
+                region_scope=region,
+                roles=[role],
+                ttl_s=self.ttl_s,
+                **claims,
+            )
+        return {"Authorization": f"Bearer {self._tokens[key]}"}
+
+    def province_officer(self) -> dict[str, str]:
+        return self._headers("province_officer", self.province)
+
+    def county_officer(self, county: str) -> dict[str, str]:
+        return self._headers("county_officer", county)
+
+    def station_staff(self, county: str, stations: Iterable[str]) -> dict[str, str]:
+        """The staff of a county's stations: one token naming them all (a station worker
+        may serve several stations), so a county's records go in one import."""
+        return self._headers("station_worker", county, stations)
+
+    def reader(self) -> str:
+        """A token that reads the whole province (the province's official)."""
+        return self.province_officer()["Authorization"].removeprefix("Bearer ")
 
 
 def retry_after_s(response: httpx.Response, cap_s: float = 30.0) -> float:

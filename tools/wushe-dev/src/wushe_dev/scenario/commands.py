@@ -72,9 +72,9 @@ def scenario_run(
 
     cfg = devstack.StackConfig.from_env()
     url = {name: f"http://127.0.0.1:{cfg.service_port(name)}" for name in services.SERVICES}
-    token = auth.DevKeys.load_or_create(auth.DevKeys.default_dir()).issue(
-        subject="wushe-scenario", region_scope=province, roles=["admin"], ttl_s=int(timeout) + 3600
-    )
+    keys = auth.DevKeys.load_or_create(auth.DevKeys.default_dir())
+    people = scenario.People(keys.issue, province, ttl_s=int(timeout) + 3600)
+    token = people.reader()
     endpoints = scenario.Endpoints(**url)
 
     began = time.monotonic()
@@ -99,7 +99,7 @@ def scenario_run(
             err=True,
         )
         bar = _Bar()
-        ids = await scenario.load(generated, endpoints, token, progress=bar)
+        ids = await scenario.load(generated, endpoints, people, progress=bar)
         final = await scenario.wait_for_views(
             endpoints.projector, token, generated, timeout_s=timeout, progress=bar
         )

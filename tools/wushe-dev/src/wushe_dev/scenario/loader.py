@@ -14,9 +14,12 @@ from typing import Any
 
 import httpx
 
+from wushe import clock
 from wushe.validators import uscc_check_char
+from wushe_dev.builders import month_over
 from wushe_dev.scenario.client import (
     Endpoints,
+    People,
     Progress,
     expect,
     patient_client,
@@ -25,6 +28,7 @@ from wushe_dev.scenario.client import (
 )
 from wushe_dev.scenario.model import (
     PROGRAMME_PREFIX,
+    Activity,
     Scenario,
     SocialWorker,
     TrainingSession,
@@ -36,15 +40,16 @@ from wushe_dev.scenario.model import (
 async def load(
     scenario: Scenario,
     urls: Endpoints,
-    token: str,
+    people: People,
     *,
     progress: Progress | None = None,
     concurrency: int = 8,
     copy_timeout_s: float = 120,
 ) -> dict[str, Any]:
-    """Play the scenario through the public APIs; return the ids the platform gave."""
+    """Play the scenario through the public APIs, each step by the people whose role it is
+    (`People`); return the ids the platform gave."""
     note = progress or (lambda step, done, total: None)
-    headers = {"Authorization": f"Bearer {token}"}
+    headers = people.province_officer()
     gate = asyncio.Semaphore(concurrency)
     cfg = scenario.config
     async with (
@@ -97,6 +102,13 @@ async def load(
         org_id = org.json()["org_id"] if org.status_code == 201 else await _org_id(reg, credit_code)
         note("programme", 1, 1)
         wid_of = await _register_social_workers(reg, scenario, station_of, gate, note)
+        stations_in: dict[str, list[str]] = defaultdict(list)  # county -> its stations
+        for code, sid in station_of.items():
+            stations_in[code[:6]].append(sid)
+
+        def staff(place: str) -> dict[str, str]:
+            """The station staff of a township's (or a county's) county."""
+            return people.station_staff(place[:6], stations_in[place[:6]])
 
         # 2. Volunteers, registered one by one (the answer carries the id backbones need);
         # until the volunteers service has the stations from the registry's events, a
@@ -114,7 +126,8 @@ async def load(
                     "registered_on": str(cfg.start),
                 }
                 r = await retry_while_unknown(
-                    lambda: vol.post("/volunteers", json=body), copy_timeout_s
+                    lambda: vol.post("/volunteers", json=body, headers=staff(v.township)),
+                    copy_timeout_s,
                 )
                 expect(r, (201,))
                 vid_of[v.id_number] = r.json()["volunteer_id"]
@@ -136,7 +149,10 @@ async def load(
                     "reason_code": "service_record",
                 }
                 path = f"/volunteers/{vid_of[v.id_number]}/backbone"
-                r = await retry_while_unknown(lambda: vol.post(path, json=body), copy_timeout_s)
+                r = await retry_while_unknown(
+                    lambda: vol.post(path, json=body, headers=staff(v.township)),
+                    copy_timeout_s,
+                )
                 expect(r, (200, 409))
                 done += 1
                 if done % 250 == 0 or done == len(backbones):
@@ -144,57 +160,32 @@ async def load(
 
         await run_all(*(promote(v) for v in backbones))
 
-        # 4. A year of activities: planned and held in one import, in chunks. Re-importing a
-        # chunk is harmless (external refs), so rows refused while the activities service did
-        # not yet know the programme are simply imported again.
-        chunk = 500
-        for start in range(0, len(scenario.activities), chunk):
-            part = scenario.activities[start : start + chunk]
-            buf = io.StringIO()
-            writer = csv.writer(buf)
-            writer.writerow(
-                [
-                    "station_id",
-                    "external_ref",
-                    "programme_ids",
-                    "service_area",
-                    "kind",
-                    "themes",
-                    "activity_date",
-                    "held_on",
-                    "sessions",
-                    "elders",
-                    "societies",
-                ]
-            )
-            for a in part:
-                writer.writerow(
-                    [
-                        station_of[a.township],
-                        a.ref,
-                        pid,
-                        "elder_services",
-                        "community_event",
-                        ";".join(a.themes),
-                        str(a.day),
-                        str(a.day),
-                        a.sessions,
-                        a.elders,
-                        "volunteers",
-                    ]
-                )
-            data = buf.getvalue().encode()
+        # 4. A year of activities: planned and held in one import, in chunks, by each
+        # county's station staff. Re-importing a chunk is harmless (external refs), so rows
+        # refused while the activities service did not yet know the programme are simply
+        # imported again.
+        by_county: dict[str, list[Activity]] = defaultdict(list)
+        for a in scenario.activities:
+            by_county[a.township[:6]].append(a)
+        imported = 0
+        for county, activities in sorted(by_county.items()):
+            for start in range(0, len(activities), 500):
+                part = activities[start : start + 500]
+                data = _activity_rows(part, station_of, pid)
 
-            async def import_part(data: bytes = data) -> httpx.Response:
-                return await act.post(
-                    "/imports/activities", content=data, headers={"Content-Type": "text/csv"}
-                )
+                async def import_part(data: bytes = data, county: str = county) -> httpx.Response:
+                    return await act.post(
+                        "/imports/activities",
+                        content=data,
+                        headers={"Content-Type": "text/csv", **staff(county)},
+                    )
 
-            report = await retry_while_unknown(import_part, copy_timeout_s)
-            expect(report, (200,))
-            if report.json()["errors"]:
-                raise RuntimeError(f"activity import errors: {report.json()['errors'][:3]}")
-            note("activities", start + len(part), len(scenario.activities))
+                report = await retry_while_unknown(import_part, copy_timeout_s)
+                expect(report, (200,))
+                if report.json()["errors"]:
+                    raise RuntimeError(f"activity import errors: {report.json()['errors'][:3]}")
+                imported += len(part)
+                note("activities", imported, len(scenario.activities))
 
         # 5. The foundation's money: a pledge, quarterly gifts, an allocation to each station.
         r = await retry_while_unknown(
@@ -272,14 +263,71 @@ async def load(
         # 6. Training (courses, sessions, attendance) and monthly supervision.
         person_of = {**vid_of, **wid_of}
         await _train(trn, scenario, station_of, person_of, gate, copy_timeout_s, note)
-        await _supervise(trn, scenario, station_of, gate, copy_timeout_s, note)
+        await _supervise(trn, scenario, station_of, people, gate, copy_timeout_s, note)
+
+        # 7. Each county's official verifies what its stations recorded (the recorder never
+        # does): one held activity a station, as a county spot-checks.
+        verified = await _verify(act, station_of, people, gate)
+        note("verified", verified, verified)
+
+        # 8. Each county's official closes the months that are over (数据审核/锁定): after
+        # this, a figure of those months changes only by an approved correction.
+        last = month_over(clock.today())
+        for county in sorted(stations_in):
+            r = await reg.post(
+                "/closed-months",
+                json={"region_code": county, "month": last},
+                headers=people.county_officer(county),
+            )
+            expect(r, (200, 201, 409))  # 409: closed already (a re-run)
+        note("closed", len(stations_in), len(stations_in))
     return {
+        "verified_stations": verified,
+        "closed_through": last,
         "programme_id": pid,
         "donor_id": donor,
         "fund_id": fund,
         "stations": station_of,
         "social_workers": len(wid_of),
     }
+
+
+def _activity_rows(part: list[Activity], station_of: dict[str, str], pid: str) -> bytes:
+    """Activities as the import's CSV: planned and held in one row each."""
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(
+        [
+            "station_id",
+            "external_ref",
+            "programme_ids",
+            "service_area",
+            "kind",
+            "themes",
+            "activity_date",
+            "held_on",
+            "sessions",
+            "elders",
+            "societies",
+        ]
+    )
+    for a in part:
+        writer.writerow(
+            [
+                station_of[a.township],
+                a.ref,
+                pid,
+                "elder_services",
+                "community_event",
+                ";".join(a.themes),
+                str(a.day),
+                str(a.day),
+                a.sessions,
+                a.elders,
+                "volunteers",
+            ]
+        )
+    return buf.getvalue().encode()
 
 
 async def _register_social_workers(
@@ -428,6 +476,34 @@ async def _train(
     await run_all(*(hold(s) for s in scenario.sessions))
 
 
+async def _verify(
+    act: httpx.AsyncClient, station_of: dict[str, str], people: People, gate: asyncio.Semaphore
+) -> int:
+    """The county official verifies a station's first held activity (verified already, on a
+    re-run: left as it is); the number of stations with a verified activity."""
+    verified = 0
+
+    async def verify(township: str, sid: str) -> None:
+        nonlocal verified
+        county = people.county_officer(township[:6])
+        async with gate:
+            r = await act.get("/activities", params={"station_id": sid, "limit": 1}, headers=county)
+            expect(r, (200,))
+            items = r.json()["items"]
+            if not items:
+                return
+            first = items[0]
+            if first["status"] == "held":
+                r = await act.post(
+                    f"/activities/{first['activity_id']}/verification", json={}, headers=county
+                )
+                expect(r, (200,))
+            verified += 1
+
+    await run_all(*(verify(t, sid) for t, sid in station_of.items()))
+    return verified
+
+
 CHECKLIST = dict.fromkeys(
     ("plans_checked", "briefings_checked", "photos_checked", "staff_talk", "site_visit"), True
 )
@@ -437,28 +513,32 @@ async def _supervise(
     trn: httpx.AsyncClient,
     scenario: Scenario,
     station_of: dict[str, str],
+    people: People,
     gate: asyncio.Semaphore,
     patience: float,
     note: Progress,
 ) -> None:
-    """Each station's monthly visit planned, completed when it took place (the three steps,
-    findings, rectification items), and the items closed; a 409 means the step is done
-    (one visit per station and month: the service's id names both)."""
+    """Each station's monthly visit planned and completed when it took place (the three
+    steps, findings, rectification items) by its county's official, and the items closed by
+    the province's once rectified (who found a problem does not sign off its fix); a 409
+    means the step is done (one visit per station and month: the service's id names both)."""
     done = 0
 
     async def supervise(v: Visit) -> None:
         nonlocal done
         async with gate:
             sid = station_of[v.township]
+            county = people.county_officer(v.township[:6])
             body = {"station_id": sid, "month": v.month, "supervisor_id": v.supervisor_id}
             r = await retry_while_unknown(
-                lambda: trn.post("/supervision-visits", json=body), patience
+                lambda: trn.post("/supervision-visits", json=body, headers=county), patience
             )
             expect(r, (201, 409))
             visit_id = f"sv-{sid}-{v.month}"
             if v.visited_on is not None:
                 r = await trn.post(
                     f"/supervision-visits/{visit_id}/completion",
+                    headers=county,
                     json={
                         "visited_on": str(v.visited_on),
                         "checklist": CHECKLIST,

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from wushe_dev.scenario.client import Endpoints, Progress, expect
+from wushe_dev.scenario.client import Endpoints, People, Progress, expect
 from wushe_dev.scenario.loader import load
 from wushe_dev.scenario.model import REFERENCE_MEASURES, Scenario
 
@@ -100,7 +100,7 @@ async def load_while(
     faults: Coroutine[Any, Any, Any],
     scenario: Scenario,
     urls: Endpoints,
-    token: str,
+    people: People,
     *,
     copy_timeout_s: float,
     timeout_s: float = 240,
@@ -108,14 +108,14 @@ async def load_while(
     """Load `scenario` through the APIs while `faults` runs (the fault tests' shape); once
     both are done, what the views show, as `observed` gives it. The load may finish during
     the faults or after them; either way it must end without an error."""
-    loading = asyncio.create_task(load(scenario, urls, token, copy_timeout_s=copy_timeout_s))
+    loading = asyncio.create_task(load(scenario, urls, people, copy_timeout_s=copy_timeout_s))
     try:
         await faults
     except BaseException:
         loading.cancel()
         raise
     ids = await finished(loading, urls)
-    return await observed(urls, token, scenario, ids, timeout_s=timeout_s)
+    return await observed(urls, people.reader(), scenario, ids, timeout_s=timeout_s)
 
 
 async def observed(

@@ -85,6 +85,13 @@ def report(
         f"{_yuan(expected['money']['received_fen'])}, allocated "
         f"{_yuan(expected['money']['allocated_fen'])}"
     )
+    if "closed_through" in ids:
+        counties = len({code[:6] for code in ids["stations"]})
+        lines.append(
+            "recorded by each county's station staff, verified by its county official (one "
+            f"held activity at each of {ids['verified_stations']:,} stations); "
+            f"months closed (数据已锁定) through {ids['closed_through']} in {counties} counties"
+        )
     lines += _training_lines(generated, training)
     lines += [
         "",
