@@ -406,6 +406,11 @@ async def test_bulk_import_with_row_errors_and_idempotent_reimport(services: Any
     written = await fixtures.commits(act_app)
     again = (await act.post("/imports/activities", headers=ct, content=csv_body)).json()
     assert (again["created"], again["unchanged"]) == (0, 2)
+    # Each row imported or found names its activity, the same one each time.
+    assert sorted(report["ids"]) == sorted(again["ids"]) == ["1", "6"]
+    assert report["ids"] == again["ids"]
+    first = await act.get(f"/activities/{report['ids']['1']}", headers=h)
+    assert first.json()["counts"]["person_times"]["elders"] == 40, first.text  # row 1's
     assert await fixtures.commits(act_app) == written  # nothing new written, nothing emitted
 
     # The same activity twice in one file (the rows are written together): recorded once.

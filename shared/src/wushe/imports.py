@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import HTTPException, Request
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 CSV_TYPES = {"text/csv", "application/csv"}
 NDJSON_TYPES = {"application/x-ndjson", "application/ndjson", "application/jsonl"}
@@ -56,6 +56,11 @@ class ImportReport(BaseModel):
     updated: int = 0
     unchanged: int = 0
     errors: list[RowError] = []
+    ids: dict[int, str] = Field(
+        default_factory=dict,
+        description="the id of each row's record (created or found), by row number, where "
+        "the import names them",
+    )
 
 
 @dataclass(frozen=True)

@@ -83,7 +83,14 @@ async def import_activities(
     )
     refs = ImportRefs(svc, who)
     planned: list[tuple[str, Activity, Sequence[Event]]] = []
-    report = await imports.apply(rows, lambda row: plan_row(svc, refs, row.value, planned))
+    ids: dict[int, str] = {}
+
+    async def handle(row: imports.Row) -> str:
+        outcome, ids[row.row] = await plan_row(svc, refs, row.value, planned)
+        return outcome
+
+    report = await imports.apply(rows, handle)
+    report.ids = ids
     # Written together at the end: a row whose id turns out to be taken was imported before
     # (or twice in this file, or by a request beside this one) and stays as it is.
     taken = await svc.store.plan_many(planned)
@@ -132,7 +139,9 @@ async def plan_row(
     refs: ImportRefs,
     row: ActivityRow,
     planned: list[tuple[str, Activity, Sequence[Event]]],
-) -> str:
+) -> tuple[str, str]:
+    """A row's outcome ("created" or "unchanged") and its activity's id (the station's and
+    the row's `external_ref`: the same row imported again names the same activity)."""
     station = await refs.station(row.station_id)
     activity_id = domain.activity_id_for(station.station_id, row.external_ref)
     programmes = {pid: await refs.programme(pid) for pid in row.programme_ids}
@@ -153,7 +162,7 @@ async def plan_row(
         # A row imported before, when its references were valid, stays as it is.
         existing, _ = await svc.store.activity(activity_id)
         if existing is not None:
-            return "unchanged"
+            return "unchanged", activity_id
         raise
     planned.append((activity_id, activity, events))
-    return "created"  # unless its id turns out to be taken when the plan is written
+    return "created", activity_id  # unless its id turns out to be taken when written

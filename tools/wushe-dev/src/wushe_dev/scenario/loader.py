@@ -168,6 +168,7 @@ async def load(
         for a in scenario.activities:
             by_county[a.township[:6]].append(a)
         imported = 0
+        first_held: dict[str, str] = {}  # township -> its first activity (each row is held)
         for county, activities in sorted(by_county.items()):
             for start in range(0, len(activities), 500):
                 part = activities[start : start + 500]
@@ -184,6 +185,8 @@ async def load(
                 expect(report, (200,))
                 if report.json()["errors"]:
                     raise RuntimeError(f"activity import errors: {report.json()['errors'][:3]}")
+                for row, activity_id in sorted(report.json()["ids"].items(), key=_by_row):
+                    first_held.setdefault(part[int(row) - 1].township, activity_id)
                 imported += len(part)
                 note("activities", imported, len(scenario.activities))
 
@@ -267,7 +270,7 @@ async def load(
 
         # 7. Each county's official verifies what its stations recorded (the recorder never
         # does): one held activity a station, as a county spot-checks.
-        verified = await _verify(act, station_of, people, gate)
+        verified = await _verify(act, first_held, people, gate)
         note("verified", verified, verified)
 
         # 8. Each county's official closes the months that are over (数据审核/锁定): after
@@ -476,32 +479,24 @@ async def _train(
     await run_all(*(hold(s) for s in scenario.sessions))
 
 
-async def _verify(
-    act: httpx.AsyncClient, station_of: dict[str, str], people: People, gate: asyncio.Semaphore
-) -> int:
-    """The county official verifies a station's first held activity (verified already, on a
-    re-run: left as it is); the number of stations with a verified activity."""
-    verified = 0
+def _by_row(item: tuple[str, str]) -> int:
+    return int(item[0])
 
-    async def verify(township: str, sid: str) -> None:
-        nonlocal verified
+
+async def _verify(
+    act: httpx.AsyncClient, first_held: dict[str, str], people: People, gate: asyncio.Semaphore
+) -> int:
+    """The county official verifies each station's first held activity (a re-run finds it
+    verified already, or its month closed: 409, left as it is); the number verified."""
+
+    async def verify(township: str, activity_id: str) -> None:
         county = people.county_officer(township[:6])
         async with gate:
-            r = await act.get("/activities", params={"station_id": sid, "limit": 1}, headers=county)
-            expect(r, (200,))
-            items = r.json()["items"]
-            if not items:
-                return
-            first = items[0]
-            if first["status"] == "held":
-                r = await act.post(
-                    f"/activities/{first['activity_id']}/verification", json={}, headers=county
-                )
-                expect(r, (200,))
-            verified += 1
+            r = await act.post(f"/activities/{activity_id}/verification", json={}, headers=county)
+            expect(r, (200, 409))
 
-    await run_all(*(verify(t, sid) for t, sid in station_of.items()))
-    return verified
+    await run_all(*(verify(t, aid) for t, aid in first_held.items()))
+    return len(first_held)
 
 
 CHECKLIST = dict.fromkeys(
