@@ -89,7 +89,14 @@ async def test_jiangxi_ledger_of_462_stations(stack: LocalStack, registry: Any, 
 
     first = await client.post("/imports/stations", headers=headers, content=csv_bytes)
     assert first.status_code == 200, first.text
-    assert first.json() == {"rows": 462, "created": 462, "updated": 0, "unchanged": 0, "errors": []}
+    assert first.json() == {
+        "rows": 462,
+        "created": 462,
+        "updated": 0,
+        "unchanged": 0,
+        "errors": [],
+        "ids": {},
+    }
     page = await client.get(
         "/stations", headers=auth("36"), params={"status": "operating", "limit": 1}
     )
@@ -121,7 +128,14 @@ async def test_jiangxi_ledger_of_462_stations(stack: LocalStack, registry: Any, 
     # Re-importing the same file changes nothing and emits nothing.
     commits_before = await app.state.ctx.store("stations").commits.count_documents({})
     again = await client.post("/imports/stations", headers=headers, content=csv_bytes)
-    assert again.json() == {"rows": 462, "created": 0, "updated": 0, "unchanged": 462, "errors": []}
+    assert again.json() == {
+        "rows": 462,
+        "created": 0,
+        "updated": 0,
+        "unchanged": 462,
+        "errors": [],
+        "ids": {},
+    }
     assert await app.state.ctx.store("stations").commits.count_documents({}) == commits_before
 
     # A changed row updates that station only.
