@@ -18,6 +18,9 @@ from dataclasses import dataclass
 class Service:
     name: str
     port: int
+    # The console is the people's web application in front of the others' APIs: it owns no
+    # data, consumes no events and is called by browsers, not by integrations.
+    console: bool = False
 
     @property
     def package(self) -> str:
@@ -49,8 +52,11 @@ SERVICES: dict[str, Service] = {
         Service("donations", 8104),
         Service("training", 8105),
         Service("projector", 8110),
+        Service("console", 8100, console=True),
     )
 }
+# The services with a public REST API, events and a store of their own (all but the console).
+API_SERVICES: tuple[str, ...] = tuple(name for name, s in SERVICES.items() if not s.console)
 
 
 def port(name: str) -> int:

@@ -29,7 +29,7 @@ from wushe_dev.devstack.config import (
 )
 from wushe_dev.devstack.health import http_ok, kafka_healthy, mongo_healthy
 from wushe_dev.devstack.install import Installer, ferretdb_command
-from wushe_dev.services import SERVICES, available_services
+from wushe_dev.services import API_SERVICES, SERVICES, available_services
 
 # Partners read their feeds on a listener of their own: SASL/SCRAM, then ACLs.
 PARTNER_MECHANISM = "SCRAM-SHA-512"
@@ -463,6 +463,11 @@ class LocalStack:
                 **self.cfg.env(),
                 "WUSHE_ENVIRONMENT": "local",
                 "WUSHE_JWKS_URL": jwks,
+                # where the console finds the others (WUSHE_REGISTRY_URL, ...)
+                **{
+                    f"WUSHE_{other.upper()}_URL": f"http://127.0.0.1:{self.cfg.service_port(other)}"
+                    for other in API_SERVICES
+                },
             }
             self.register_scrape_target(name, f"127.0.0.1:{port}", {"env": "local"})
 

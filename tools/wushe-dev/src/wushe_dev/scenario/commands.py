@@ -71,7 +71,7 @@ def scenario_run(
     from wushe import auth
 
     cfg = devstack.StackConfig.from_env()
-    url = {name: f"http://127.0.0.1:{cfg.service_port(name)}" for name in services.SERVICES}
+    url = {name: f"http://127.0.0.1:{cfg.service_port(name)}" for name in services.API_SERVICES}
     keys = auth.DevKeys.load_or_create(auth.DevKeys.default_dir())
     people = scenario.People(keys.issue, province, ttl_s=int(timeout) + 3600)
     token = people.reader()
