@@ -157,15 +157,40 @@ def _tricky_documents() -> list[dict[str, Any]]:
     docs[5]["status"] = ObjectId("0123456789abcdef01234567")
     docs[7]["status"] = ["planned", "operating"]
     docs[8]["name"] = "HUB"
+    # Embedded documents, as the activities service keeps `facts.station_id` and
+    # `facts.region_code`: every shape a dotted path meets.
+    for n, doc in enumerate(docs):
+        if "region_code" in doc and isinstance(doc["region_code"], str):
+            doc["facts"] = {"station_id": doc["_id"], "region_code": doc["region_code"]}
+    docs[10]["facts"] = [{"station_id": "st-360000010"}, {"station_id": "st-x"}]  # an array
+    docs[11]["facts"] = {"station_id": ["st-360000011", "st-y"]}  # an array at the end
+    docs[12]["facts"] = "st-360000012"  # not a document: a dotted path finds nothing
+    docs[13]["facts"] = {"inner": {"station_id": "st-360000013"}}
+    docs[14]["facts"] = {"region_code": 360000014}
     return docs
+
+
+def _along(value: Any, path: list[str]) -> list[Any]:
+    """The values a dotted path reaches, as MongoDB walks it: through the documents an
+    array holds, and into the elements of an array at its end (None when it reaches none)."""
+    if not path:
+        return value if isinstance(value, list) else [value]
+    if isinstance(value, dict):
+        return _along(value.get(path[0]), path[1:]) if path[0] in value else [None]
+    if isinstance(value, list) and path[0].isdigit():  # an index into the array
+        index = int(path[0])
+        return _along(value[index], path[1:]) if index < len(value) else [None]
+    if isinstance(value, list):
+        reached = [v for e in value if isinstance(e, dict) for v in _along(e, path)]
+        return reached or [None]
+    return [None]
 
 
 def _matches(doc: dict[str, Any], filter_: dict[str, Any]) -> bool:
     """MongoDB's answer for the filters below, written out in Python."""
 
     def values(field: str) -> list[Any]:
-        value = doc.get(field)
-        return value if isinstance(value, list) else [value]
+        return _along(doc, field.split("."))
 
     def holds(field: str, cond: Any) -> bool:
         if not isinstance(cond, dict):
@@ -207,6 +232,15 @@ _FILTERS: list[dict[str, Any]] = [
     {"_id": {"$in": ["st-360000000", "st-110000001", "st-none"]}},
     {"_id": "st-360000003", "status": "operating"},
     {"region_code": {"$regex": "^36"}, "$or": [{"status": "planned"}, {"name": "Hub"}]},
+    {"facts.station_id": "st-360000003"},
+    {"facts.station_id": "st-360000010"},
+    {"facts.station_id": "st-y"},
+    {"facts.station_id": "st-360000012"},
+    {"facts.inner.station_id": "st-360000013"},
+    {"facts.region_code": {"$regex": "^36"}},
+    {"facts.region_code": {"$regex": "^36"}, "status": "planned"},
+    {"facts.station_id": {"$in": ["st-360000003", "st-x", "st-110000004"]}},
+    {"facts.0.station_id": "st-360000010"},  # an array index: never pushed down
 ]
 
 
@@ -231,6 +265,10 @@ async def test_filters_are_checked_in_sqlite_first_and_answers_stay_exact(
             "explain", {"find": "stations", "filter": {"region_code": {"$regex": "^36"}}}
         )
         assert explained["filterPushdown"] is True, explained
+        nested = await db.command(
+            "explain", {"find": "stations", "filter": {"facts.station_id": "st-360000003"}}
+        )
+        assert nested["filterPushdown"] is True, nested
         # Writes go through the same query: they touch exactly what the filter matches.
         region = {"region_code": {"$regex": "^36"}, "status": "operating"}
         matched = sum(_matches(d, region) for d in docs)

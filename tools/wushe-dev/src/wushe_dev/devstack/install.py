@@ -1,7 +1,9 @@
 """Installing the stack's servers into the per-user cache: Apache Kafka (from Maven Central),
 FerretDB (built from the Go module proxy, with the patches of decisions 0020 and 0021 whose
 Go source sits in `ferretdb/`), Prometheus (Debian's package, unpacked), and kustomize for
-the deploy tests. Each is fetched once; a marker or the binary itself says it is whole."""
+the deploy tests. Each is fetched once; a marker or the binary itself says it is whole.
+The console's browser tests need a browser: Debian's Chromium and a CJK font, installed
+system-wide with apt (`install_browser`)."""
 
 from __future__ import annotations
 
@@ -86,6 +88,12 @@ FERRETDB_BUILD = (
 KUSTOMIZE_VERSION = "v5.7.1"
 KUSTOMIZE_MODULE = "sigs.k8s.io/kustomize/kustomize/v5"
 MAVEN_DEPENDENCY_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.7.1"
+# The console's browser tests: Debian's headless-capable Chromium (Playwright drives it; it
+# never downloads a browser of its own) and the Noto CJK fonts, without which every Chinese
+# character renders as an empty box in the screenshots.
+BROWSER_PACKAGES = ("chromium", "chromium-driver", "fonts-noto-cjk")
+CHROMIUM = Path("/usr/bin/chromium")
+CJK_FONT = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
 
 
 def ferretdb_command(
@@ -101,6 +109,10 @@ def ferretdb_command(
         f"--state-dir={state}",
         "--telemetry=disable",
         "--log-level=error",
+        # Hand dotted paths (`facts.station_id`) to the backend too, where the pushdown of
+        # decision 0021 gives SQLite their simple conditions; the handler still applies the
+        # whole filter, as for top-level fields.
+        "--test-enable-nested-pushdown",
     ]
 
 
@@ -173,6 +185,31 @@ class Installer:
         (staging / "kustomize").rename(self.kustomize_bin)
         shutil.rmtree(staging, ignore_errors=True)
         return self.kustomize_bin
+
+    def install_browser(self, chromium: Path = CHROMIUM, font: Path = CJK_FONT) -> Path:
+        """Debian's Chromium and the CJK font, for the console's browser tests: nothing to do
+        when both are there; otherwise `apt-get install` as root (after `apt-get update` when
+        the package lists do not know Chromium yet). The browser's path."""
+        if chromium.exists() and font.exists():
+            return chromium
+        packages = " ".join(BROWSER_PACKAGES)
+        require_tool("apt-get", f"install {packages} with your system's package manager")
+        if os.geteuid() != 0:
+            raise StackError(
+                f"the browser tests need {chromium} and {font}: as root, run "
+                f"`apt-get update && apt-get install -y {packages}`"
+            )
+        log(f"installing {packages} from Debian (once)...")
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        install = ["apt-get", "install", "-y", "-q", *BROWSER_PACKAGES]
+        try:
+            run_step(install, env=env, what="apt-get install")
+        except StackError:
+            run_step(["apt-get", "update", "-q"], env=env, what="apt-get update")
+            run_step(install, env=env, what="apt-get install")
+        if not (chromium.exists() and font.exists()):
+            raise StackError(f"apt-get installed {packages} but {chromium} or {font} is missing")
+        return chromium
 
     def install_all(self) -> None:
         self.install_kafka()

@@ -5,7 +5,7 @@
 // `_id` string; for every other filter it reads and decodes every document of the
 // collection in Go and filters there. This builds a WHERE clause from the simple
 // conditions of a filter: string equality, `$in` of strings, and a `^literal` prefix
-// `$regex`, on top-level fields. It is only a prefilter: every caller of
+// `$regex`, on top-level fields and dotted paths into embedded documents (`facts.station_id`). It is only a prefilter: every caller of
 // `collection.Query` still applies the whole filter in Go (common.FilterIterator,
 // common.FilterDocument), so the clause must never drop a document the filter matches,
 // and may keep documents it does not (an array field is always kept, because a condition
@@ -29,9 +29,10 @@ import (
 // is 32,766; a longer list is filtered in Go only).
 const wusheMaxIn = 1000
 
-// wusheSimpleField matches the field names used in a JSON path without quoting: a dotted
-// path, an operator or an odd name is never pushed down.
-var wusheSimpleField = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+// wusheSimpleField matches the field names, or dotted paths of them, used in a JSON path
+// without quoting: an operator, an odd name or a numeric segment (an array index) is never
+// pushed down.
+var wusheSimpleField = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$`)
 
 // wusheLiteral matches the characters a regular expression reads as themselves.
 var wusheLiteral = regexp.MustCompile(`^[A-Za-z0-9_\-]*$`)
@@ -66,7 +67,7 @@ func wusheWhereClause(filter *types.Document) (string, []any) {
 
 		path := fmt.Sprintf(`'$.%s'`, key)
 		text := fmt.Sprintf(`%s->>%s`, metadata.DefaultColumn, path)
-		orArray := fmt.Sprintf(`json_type(%s, %s) = 'array'`, metadata.DefaultColumn, path)
+		orArray := wusheArrayAlong(key)
 
 		switch value := value.(type) {
 		case string:
@@ -103,6 +104,21 @@ func wusheWhereClause(filter *types.Document) (string, []any) {
 	}
 
 	return ` WHERE ` + strings.Join(conds, ` AND `), args
+}
+
+// wusheArrayAlong is true in SQL when the field, or any document on the way to it, is an
+// array: then MongoDB's answer depends on the elements, which only the handler checks.
+func wusheArrayAlong(key string) string {
+	segments := strings.Split(key, ".")
+	checks := make([]string, len(segments))
+
+	for i := range segments {
+		checks[i] = fmt.Sprintf(
+			`json_type(%s, '$.%s') = 'array'`, metadata.DefaultColumn, strings.Join(segments[:i+1], "."),
+		)
+	}
+
+	return strings.Join(checks, ` OR `)
 }
 
 // wusheIDCondition: `_id` equal to a string or ObjectID, or `$in` a list of them.
