@@ -6,6 +6,7 @@ marker, for a test that needs an installed tool but no stack):
 - `e2e`: tests/e2e (the scenario through every service to the views);
 - `faults`: tests/faults (the broker killed, the store paused, a faulty link);
 - `fuzz`: `test_fuzz_*` files (generated requests against each service's OpenAPI);
+- `browser`: tests/browser (a real browser against the console on the real stack);
 - `service`: any other test that uses the real stack (the `stack` fixture, directly or
   through another fixture);
 - `unit`: everything else: pure rules, contracts, the library, documents; no servers.
@@ -19,7 +20,7 @@ import pytest
 
 pytest_plugins = ["wushe_dev.testing"]
 
-TIERS = ("unit", "service", "e2e", "faults", "fuzz")
+TIERS = ("unit", "service", "e2e", "faults", "fuzz", "browser")
 
 
 def tier_of(item: pytest.Item) -> str:
@@ -28,6 +29,8 @@ def tier_of(item: pytest.Item) -> str:
         return "e2e"
     if "faults" in parts:
         return "faults"
+    if "browser" in parts:
+        return "browser"
     if item.path.name.startswith("test_fuzz_"):
         return "fuzz"
     if "stack" in getattr(item, "fixturenames", ()):

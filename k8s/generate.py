@@ -1,5 +1,6 @@
 """Writes the Kubernetes manifests of k8s/base from what the code says, so they cannot drift:
-the services and their ports (the one table, `wushe_dev.services`), the topics each service
+the services and their ports (the one table, `wushe_dev.services`; the console, which
+calls the others' APIs and has no store or topics, is deployed beside them), the topics each service
 consumes (its Kafka subscribers) and produces (its event contracts), the topic settings
 (`wushe.topics`), and the alert rules (deploy/prometheus/rules). The overlays are written
 by hand. A test checks that the committed files equal this script's output.
@@ -31,6 +32,13 @@ def services() -> dict[str, int]:
     return {name: s.port for name, s in SERVICES.items()}
 
 
+def api_services() -> dict[str, int]:
+    """The services with an API, events and a store: all but the console."""
+    from wushe_dev.services import API_SERVICES, SERVICES
+
+    return {name: SERVICES[name].port for name in API_SERVICES}
+
+
 def consumed(name: str) -> dict[str, tuple[str, ...]]:
     """The groups and topics a service consumes, read from its app's Kafka subscribers."""
     from wushe.auth import DevKeys
@@ -60,21 +68,32 @@ def labels(name: str) -> dict[str, str]:
     return {"app.kubernetes.io/name": name, **PART_OF}
 
 
+def secret_env(variable: str, secret: str, key: str) -> dict[str, Any]:
+    return {"name": variable, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
+
+
 def service_resources(name: str, port: int) -> list[dict[str, Any]]:
     cpu, memory = CPU.get(name, ("100m", "1")), MEMORY.get(name, ("256Mi", "512Mi"))
     lab = labels(name)
     probe = {"httpGet": {"port": "http"}, "periodSeconds": 10, "timeoutSeconds": 3}
+    console = name == "console"
+    env_from: list[dict[str, Any]] = [{"configMapRef": {"name": "wushe-config"}}]
+    if console:
+        # The console keeps no personal data and no store: no PII key. Its session key
+        # seals its cookies; its client secret is the identity provider's.
+        env_from.append({"configMapRef": {"name": "wushe-console-config"}})
+        env = [
+            secret_env("WUSHE_SESSION_KEY", "wushe-console-session", "session-key"),
+            secret_env("WUSHE_OIDC_CLIENT_SECRET", "wushe-console-oidc", "client-secret"),
+        ]
+    else:
+        env = [secret_env("WUSHE_PII_KEY", f"wushe-{name}-pii", "pii-key")]
     container = {
         "name": name,
         "image": f"wushe/{name}:0.1.0",
         "ports": [{"name": "http", "containerPort": port}],
-        "envFrom": [{"configMapRef": {"name": "wushe-config"}}],
-        "env": [
-            {
-                "name": "WUSHE_PII_KEY",
-                "valueFrom": {"secretKeyRef": {"name": f"wushe-{name}-pii", "key": "pii-key"}},
-            }
-        ],
+        "envFrom": env_from,
+        "env": env,
         "readinessProbe": {
             **probe,
             "httpGet": {"path": "/health/ready", "port": "http"},
@@ -103,6 +122,13 @@ def service_resources(name: str, port: int) -> list[dict[str, Any]]:
         ],
     }
     max_replicas = 6  # the projector: no more than the partitions of its topics (6 at most)
+    ingress_from: list[dict[str, Any]] = [
+        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}}}
+        for ns in ("ingress-nginx", "monitoring")
+    ]
+    if not console:  # the console calls every service's API with the person's token
+        ingress_from.append({"podSelector": {"matchLabels": labels("console")}})
+    egress = console_egress() if console else store_and_bus_egress()
     return [
         {
             "apiVersion": "v1",
@@ -178,60 +204,100 @@ def service_resources(name: str, port: int) -> list[dict[str, Any]]:
                 "policyTypes": ["Ingress", "Egress"],
                 "ingress": [
                     {
-                        # API clients through the ingress controller, and Prometheus.
-                        "from": [
-                            {
-                                "namespaceSelector": {
-                                    "matchLabels": {"kubernetes.io/metadata.name": ns}
-                                }
-                            }
-                            for ns in ("ingress-nginx", "monitoring")
-                        ],
+                        # API clients (and the console's browsers) through the ingress
+                        # controller, Prometheus, and for a service, the console.
+                        "from": ingress_from,
                         "ports": [{"port": port, "protocol": "TCP"}],
                     }
                 ],
-                "egress": [
-                    {
-                        "to": [
-                            {"podSelector": {"matchLabels": {"strimzi.io/cluster": KAFKA_CLUSTER}}}
-                        ],
-                        "ports": [{"port": 9092, "protocol": "TCP"}],
-                    },
-                    {
-                        "to": [{"podSelector": {"matchLabels": labels("mongo")}}],
-                        "ports": [{"port": 27017, "protocol": "TCP"}],
-                    },
-                    {
-                        "to": [
-                            {
-                                "namespaceSelector": {
-                                    "matchLabels": {"kubernetes.io/metadata.name": "observability"}
-                                },
-                                "podSelector": {
-                                    "matchLabels": {"app.kubernetes.io/name": "otel-collector"}
-                                },
-                            }
-                        ],
-                        "ports": [{"port": 4318, "protocol": "TCP"}],
-                    },
-                    {
-                        "to": [
-                            {
-                                "namespaceSelector": {
-                                    "matchLabels": {"kubernetes.io/metadata.name": "kube-system"}
-                                },
-                                "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
-                            }
-                        ],
-                        "ports": [
-                            {"port": 53, "protocol": "UDP"},
-                            {"port": 53, "protocol": "TCP"},
-                        ],
-                    },
-                ],
+                "egress": [*egress, *telemetry_and_dns_egress()],
             },
         },
     ]
+
+
+def store_and_bus_egress() -> list[dict[str, Any]]:
+    return [
+        {
+            "to": [{"podSelector": {"matchLabels": {"strimzi.io/cluster": KAFKA_CLUSTER}}}],
+            "ports": [{"port": 9092, "protocol": "TCP"}],
+        },
+        {
+            "to": [{"podSelector": {"matchLabels": labels("mongo")}}],
+            "ports": [{"port": 27017, "protocol": "TCP"}],
+        },
+    ]
+
+
+def console_egress() -> list[dict[str, Any]]:
+    """The console reaches the services' APIs and the identity provider, and nothing else:
+    no Kafka, no store."""
+    return [
+        *(
+            {
+                "to": [{"podSelector": {"matchLabels": labels(name)}}],
+                "ports": [{"port": port, "protocol": "TCP"}],
+            }
+            for name, port in api_services().items()
+        ),
+        {
+            # The identity provider (discovery, token endpoint, JWKS) over HTTPS, outside
+            # the cluster; an overlay may narrow the block to the provider's addresses.
+            "to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}],
+            "ports": [{"port": 443, "protocol": "TCP"}],
+        },
+    ]
+
+
+def telemetry_and_dns_egress() -> list[dict[str, Any]]:
+    return [
+        {
+            "to": [
+                {
+                    "namespaceSelector": {
+                        "matchLabels": {"kubernetes.io/metadata.name": "observability"}
+                    },
+                    "podSelector": {"matchLabels": {"app.kubernetes.io/name": "otel-collector"}},
+                }
+            ],
+            "ports": [{"port": 4318, "protocol": "TCP"}],
+        },
+        {
+            "to": [
+                {
+                    "namespaceSelector": {
+                        "matchLabels": {"kubernetes.io/metadata.name": "kube-system"}
+                    },
+                    "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+                }
+            ],
+            "ports": [
+                {"port": 53, "protocol": "UDP"},
+                {"port": 53, "protocol": "TCP"},
+            ],
+        },
+    ]
+
+
+def console_config() -> dict[str, Any]:
+    """The console's own settings: where the services answer (their Services in this
+    namespace) and its sign-in, which an overlay completes (docs/sign-in.md)."""
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "wushe-console-config", "labels": labels("console")},
+        "data": {
+            **{
+                f"WUSHE_{name.upper()}_URL": f"http://{name}:{port}"
+                for name, port in api_services().items()
+            },
+            # The console's address as browsers see it, and the identity provider: an
+            # overlay sets them (the callback is <public url>/signin/callback).
+            "WUSHE_PUBLIC_URL": "",
+            "WUSHE_OIDC_ISSUER": "",
+            "WUSHE_OIDC_CLIENT_ID": "wushe-console",
+        },
+    }
 
 
 def kafka_resources(
@@ -583,14 +649,17 @@ def render() -> dict[Path, str]:
     import tempfile
 
     names = services()
-    subscriptions = {name: consumed(name) for name in names}
-    producers = {name: produced(name) for name in names}
+    subscriptions = {name: consumed(name) for name in api_services()}  # the console: none
+    producers = {name: produced(name) for name in api_services()}
     out: dict[Path, str] = {}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         files = []
         for name, port in names.items():
-            dump(work / f"{name}.yaml", service_resources(name, port), f"the {name} service")
+            docs = service_resources(name, port)
+            if name == "console":
+                docs.append(console_config())
+            dump(work / f"{name}.yaml", docs, f"the {name} service")
             files.append(f"{name}.yaml")
         dump(work / "kafka.yaml", kafka_resources(subscriptions, producers), "Strimzi Kafka")
         dump(work / "mongo.yaml", mongo_resources(), "MongoDB replica set")

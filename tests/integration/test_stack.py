@@ -159,7 +159,7 @@ def _tricky_documents() -> list[dict[str, Any]]:
     docs[8]["name"] = "HUB"
     # Embedded documents, as the activities service keeps `facts.station_id` and
     # `facts.region_code`: every shape a dotted path meets.
-    for n, doc in enumerate(docs):
+    for doc in docs:
         if "region_code" in doc and isinstance(doc["region_code"], str):
             doc["facts"] = {"station_id": doc["_id"], "region_code": doc["region_code"]}
     docs[10]["facts"] = [{"station_id": "st-360000010"}, {"station_id": "st-x"}]  # an array

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).parents[2]
-SERVICES = ("registry", "activities", "volunteers", "donations", "training", "projector")
+SERVICES = ("registry", "activities", "volunteers", "donations", "training", "projector", "console")
 
 # Room -> what its modules may import besides the standard library and the service's own
 # modules named in `own`. Anything not listed is refused.
@@ -48,6 +48,60 @@ ROOMS: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "settings": {"own": (), "others": ("pydantic", "pydantic_settings", "wushe.settings")},
 }
+# The console (docs/architecture.md, "The console's rooms") owns no data: no store, no
+# handlers, and every module of it is in a room of its own. Its `domain` is purer than a
+# service's (the standard library and pydantic only); its `api` renders pages; only
+# `backends` talks to the services (httpx), only `oidc` to the identity provider, only
+# `session` seals cookies; `demo` (the local stack's demo people) and `assets` (the
+# front-end packages from npm) stand apart.
+CONSOLE_ROOMS: dict[str, dict[str, tuple[str, ...]]] = {
+    "domain": {"own": ("domain",), "others": ("pydantic",)},
+    "settings": {"own": (), "others": ("pydantic", "pydantic_settings", "wushe.settings")},
+    "api": {
+        "own": ("api", "domain", "settings", "backends", "session", "demo", "oidc"),
+        "others": ("pydantic", "fastapi", "starlette", "jinja2", "markupsafe", "wushe"),
+    },
+    "backends": {"own": ("settings",), "others": ("httpx",)},
+    "session": {"own": (), "others": ("cryptography",)},
+    "oidc": {"own": (), "others": ("httpx", "jwt")},
+    "demo": {"own": ("backends", "settings"), "others": ("fastapi", "jwt", "wushe.auth")},
+    "assets": {"own": (), "others": ()},
+    "app": {
+        "own": ("api", "assets", "backends", "session", "settings"),
+        "others": (
+            "fastapi",
+            "starlette",
+            "httpx",
+            "opentelemetry",
+            "prometheus_client",
+            "wushe",
+        ),
+    },
+}
+# What would give the console data of its own or a seat on the bus: it calls the services'
+# public APIs and nothing else (decision 0035).
+CONSOLE_NEVER_IMPORTS = (
+    "pymongo",
+    "motor",
+    "aiokafka",
+    "faststream",
+    "wushe.store",
+    "wushe.bus",
+    "wushe.refcopy",
+    "wushe.commands",
+    "wushe.idempotency",
+    "wushe.deadletters",
+    "wushe.lag",
+    "wushe.rekey",
+    "wushe.pii",
+    "wushe.service",
+)
+
+
+def rooms_of(service: str) -> dict[str, dict[str, tuple[str, ...]]]:
+    return CONSOLE_ROOMS if service == "console" else ROOMS
+
+
 # The library never reaches into a service or the tools.
 FORBIDDEN_IN_LIBRARY = (*SERVICES, "wushe_dev")
 LIBRARY_NEVER_IMPORTS = ("httpx", "pytest", "typer")
@@ -57,7 +111,7 @@ def room_of(service: str, module: str) -> str | None:
     """`registry.api.stations` -> "api"; `projector.views.money` -> None (a service's own
     room beyond the six, free to import within the service)."""
     parts = module.split(".")
-    return parts[1] if len(parts) > 1 and parts[1] in ROOMS else None
+    return parts[1] if len(parts) > 1 and parts[1] in rooms_of(service) else None
 
 
 def modules(service: str) -> Iterator[tuple[str, Path]]:
@@ -105,12 +159,13 @@ def breaches(service: str) -> list[str]:
                 found.append(f"{module} imports another service: {name}")
             if room is None or stdlib(name):
                 continue
-            rule = ROOMS[room]
+            rooms = rooms_of(service)
+            rule = rooms[room]
             if top == service:
                 target = name.split(".")[1] if "." in name else ""
                 # a room may use the service's modules outside the rooms, except the pure
                 # domain, which keeps to its own room
-                outside_ok = target not in ROOMS and room != "domain"
+                outside_ok = target not in rooms and room != "domain"
                 if target and target not in rule["own"] and not outside_ok:
                     found.append(f"{module} ({room}) imports {name}")
             elif not under(name, rule["others"]):
@@ -121,6 +176,24 @@ def breaches(service: str) -> list[str]:
 @pytest.mark.parametrize("service", SERVICES)
 def test_each_room_imports_only_what_its_row_allows(service: str) -> None:
     assert breaches(service) == []
+
+
+def test_the_console_reads_no_store_and_joins_no_bus() -> None:
+    def named(path: Path, module: str) -> Iterator[str]:
+        """Every import, `from wushe import store` as `wushe.store` too."""
+        yield from imports(path, module)
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                yield from (f"{node.module}.{alias.name}" for alias in node.names)
+
+    wrong = [
+        f"{module}: {name}"
+        for module, path in modules("console")
+        for name in named(path, module)
+        if under(name, CONSOLE_NEVER_IMPORTS)
+    ]
+    assert wrong == []
+    assert not [m for m, _ in modules("console") if room_of("console", m) is None and "." in m]
 
 
 def test_the_library_imports_no_service_and_no_tool() -> None:
@@ -150,6 +223,9 @@ def test_the_architecture_document_states_the_same_table() -> None:
     rows = re.findall(r"^\|\s*`?(\w+)(?:\.py)?`?\s*\|", section, flags=re.M)
     documented = {r for r in rows if r not in ("room", "file")}
     assert set(ROOMS) <= documented, documented
+    console = text.split("## The console's rooms", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\|\s*`?(\w+)(?:\.py|/)?`?\s*\|", console, flags=re.M)
+    assert set(CONSOLE_ROOMS) == {r for r in rows if r not in ("room", "file")}, rows
 
 
 def test_no_module_is_over_600_lines() -> None:

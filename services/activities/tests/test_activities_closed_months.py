@@ -216,6 +216,12 @@ async def test_a_closed_month_refuses_writes_and_waits_for_approved_corrections(
     assert body["counts"]["person_times"]["elders"] == 35  # not counted yet
     (pending,) = body["pending_corrections"]
     assert pending["closed_month"] == month
+    # It waits in the officials' work queue, and in no other region's.
+    queue = await act.get("/corrections/pending", headers=city, params={"station_id": sid})
+    assert queue.status_code == 200, queue.text
+    assert [a["activity_id"] for a in queue.json()["items"]] == [aid]
+    other_city = token(s, "city-2", "city_officer", "5303")
+    assert aid not in (await act.get("/corrections/pending", headers=other_city)).text
     approval = f"/activities/{aid}/corrections/{pending['correction_id']}/approval"
     self_approved = token(s, "worker-1", "city_officer", COUNTY[:4])  # same subject
     refused = await act.post(approval, headers=self_approved)
@@ -234,6 +240,7 @@ async def test_a_closed_month_refuses_writes_and_waits_for_approved_corrections(
     assert approved.status_code == 200, approved.text
     assert approved.json()["counts"]["person_times"]["elders"] == 53
     assert approved.json()["pending_corrections"] == []
+    assert aid not in (await act.get("/corrections/pending", headers=city)).text
     await fixtures.eventually(elders, lambda n: n == 53, what="the approved correction counted")
 
     # 3. The views say which figures are final: this county, approved through the month.

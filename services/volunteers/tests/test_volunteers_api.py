@@ -722,6 +722,17 @@ async def test_hours_are_approved_by_the_organising_station_never_by_who_recorde
 
     att = await recorded(member)
     visiting = await recorded(visitor)  # s1 records the hours of s2's volunteer it hosted
+
+    async def waiting(headers: dict[str, str], **params: str) -> list[tuple[str, str]]:
+        r = await vol.get("/attendances/pending", headers=headers, params=params)
+        assert r.status_code == 200, r.text
+        return [(w["volunteer_id"], w["attendance_id"]) for w in r.json()]
+
+    # Both wait at the organising station, the visitor's too; not at s2, nor for s2's staff.
+    assert sorted(await waiting(h, station_id=s1)) == sorted([(member, att), (visitor, visiting)])
+    assert await waiting(h, station_id=s2) == []
+    assert await waiting(staff("worker-s2", s2)) == []
+    assert sorted(await waiting(recorder)) == sorted([(member, att), (visitor, visiting)])
     before = await commits(vol_app)
     approve = f"/volunteers/{member}/attendances/{att}/approve"
     refused = [
@@ -754,3 +765,4 @@ async def test_hours_are_approved_by_the_organising_station_never_by_who_recorde
             "worker-2",
             "worker-rec",
         )
+    assert await waiting(h, station_id=s1) == []  # approved: no longer waiting

@@ -104,14 +104,16 @@ def test_a_source_file_is_added_only_where_the_release_has_none(tmp_path: Path) 
 
 
 def test_the_stack_and_the_scenario_follow_the_services_table(tmp_path: Path) -> None:
-    """Every service of the table gets a port of its own in a stack, a process when its
-    package is installed, and an endpoint in the scenario."""
+    """Every service of the table gets a port of its own in a stack and a process when its
+    package is installed; every service with an API (all but the console) an endpoint in
+    the scenario."""
     from dataclasses import fields
 
     from wushe_dev.scenario import Endpoints
-    from wushe_dev.services import SERVICES, available_services
+    from wushe_dev.services import API_SERVICES, SERVICES, available_services
 
-    assert {f.name for f in fields(Endpoints)} == set(SERVICES)
+    assert {f.name for f in fields(Endpoints)} == set(API_SERVICES)
+    assert [n for n, s in SERVICES.items() if s.console] == ["console"]
     assert StackConfig(home=tmp_path, cache=tmp_path).service_port("projector") == 8110
     throwaway = StackConfig.throwaway(tmp_path / "t")
     assert len({throwaway.service_port(name) for name in SERVICES}) == len(SERVICES)

@@ -307,6 +307,19 @@ def test_the_lagging_stations_table_aligns_chinese_names() -> None:
     assert scenario.display_width("万福a") == 5
 
 
+def test_the_main_job_ends_with_the_consoles_address_and_the_dev_signin() -> None:
+    s = generated(stations=40)
+    ids = {"stations": {}, "donor_id": "dnr-1"}
+    urls = {"projector": "http://v"}
+    printed = scenario.report(s, ids, {}, {}, urls, "-", None, console_url="http://c:8100")
+    last = printed.splitlines()[-1]
+    assert last == scenario.console_line("http://c:8100")
+    assert last.startswith("控制台 console: http://c:8100/signin")
+    for person in ("province", "county", "station worker", "foundation"):
+        assert person in last
+    assert "控制台" not in scenario.report(s, ids, {}, {}, urls, "-", None)
+
+
 def test_each_provinces_scenario_names_a_foundation_of_its_own() -> None:
     """Scenarios of different provinces on one broker (the fault tests, the end-to-end test)
     must not register one organisation id as different things: a copy that has not yet

@@ -46,6 +46,25 @@ class ActivitiesStore:
             query["facts.station_id"] = station_id
         return await page(self.activities, Activity, query, limit=limit, offset=offset)
 
+    async def pending_corrections(
+        self,
+        *,
+        within: str,
+        station_id: str | None,
+        stations: frozenset[str] | None,
+        limit: int,
+        offset: int,
+    ) -> tuple[list[tuple[Activity, int]], int]:
+        """Activities with a correction into a closed month awaiting approval, in a region
+        (of one station, or of `stations` when the caller is bound to theirs)."""
+        query = in_region(within, "facts.region_code")
+        query["pending_corrections.0"] = {"$exists": True}
+        if station_id:
+            query["facts.station_id"] = station_id
+        elif stations is not None:
+            query["facts.station_id"] = {"$in": sorted(stations)}
+        return await page(self.activities, Activity, query, limit=limit, offset=offset)
+
     async def activity(self, activity_id: str) -> tuple[Activity | None, int]:
         """Whatever its region: the caller has named it by a reference of their own."""
         return await self.activities.load_model(activity_id, Activity)

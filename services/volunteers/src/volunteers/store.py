@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from volunteers.domain import (
+    Attendance,
     Certificate,
     Ledger,
     PointsRules,
@@ -26,7 +27,7 @@ from wushe.idempotency import IdempotencyKeys
 from wushe.refcopy import RegistryCopy, apply_once
 from wushe.rekey import Sealed
 from wushe.service import ServiceContext
-from wushe.store import Doc, in_region, page
+from wushe.store import Doc, in_region, page, versioned
 
 AGGREGATES = ("volunteers", "teams", "shifts", "ledgers", "points_rules", "certificates")
 # Personal data sealed by the vault, and what each value is bound to (`wushe.rekey`: re-sealed
@@ -113,6 +114,38 @@ class VolunteersStore:
             lambda ledger: decide(ledger or Ledger(volunteer_id=volunteer_id)),
             causation_id=causation_id,
         )
+
+    async def waiting_attendances(
+        self,
+        *,
+        within: str,
+        station_id: str | None,
+        stations: frozenset[str] | None,
+        limit: int,
+    ) -> list[tuple[str, Volunteer | None, Attendance]]:
+        """Hours recorded and not yet approved nor rejected, at organising stations of a
+        region (one station, or `stations` when the caller is bound to theirs): oldest
+        service day first, each with its volunteer. A scan of the ledgers: an attendance is
+        keyed by its id inside its volunteer's ledger, where no query filter reaches."""
+        found: list[tuple[str, Attendance]] = []
+        async for ledger, _ in versioned(self.ledgers, Ledger, {}):
+            for a in ledger.attendances.values():
+                organiser = a.service.station_id
+                if (
+                    a.status == "recorded"
+                    and a.service.region_code.startswith(within)
+                    and (not station_id or organiser == station_id)
+                    and (stations is None or organiser in stations)
+                ):
+                    found.append((ledger.volunteer_id, a))
+        found.sort(key=lambda row: (row[1].service_date, row[1].attendance_id))
+        found = found[:limit]
+        ids = sorted({vid for vid, _ in found})
+        people = {
+            v.volunteer_id: v
+            async for v, _ in versioned(self.volunteers, Volunteer, {"_id": {"$in": ids}})
+        }
+        return [(vid, people.get(vid), a) for vid, a in found]
 
     async def window(self, source: str, source_id: str) -> ServiceWindow | None:
         if source == "shift":

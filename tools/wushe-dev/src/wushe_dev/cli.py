@@ -15,6 +15,7 @@ import typer
 from wushe_dev import devstack, services
 from wushe_dev.pii_commands import pii_app
 from wushe_dev.scenario.commands import scenario_app
+from wushe_dev.scenario.report import console_line
 
 if TYPE_CHECKING:
     from wushe.auth import DevKeys
@@ -49,10 +50,16 @@ def _components(component: str | None) -> tuple[str, ...]:
 
 
 @stack_app.command("install")
-def stack_install() -> None:
+def stack_install(
+    browser: Annotated[
+        bool, typer.Option(help="also Debian's Chromium and CJK fonts (the browser tests; root)")
+    ] = False,
+) -> None:
     """Fetch and build the servers into the cache (done by `up` too)."""
     try:
         _stack().installer.install_all()
+        if browser:
+            _stack().installer.install_browser()
     except devstack.StackError as exc:
         _fail(exc)
 
@@ -71,15 +78,22 @@ def stack_up(component: Component = None) -> None:
         f"FerretDB    {cfg.mongo_url}",
         f"Prometheus  {cfg.prometheus_url}",
     ]
+    console = None
     for name in services.available_services():
         if stack.pid(name) is not None:
-            port = cfg.service_port(name)
-            lines.append(f"{name:<11} http://127.0.0.1:{port}  (API docs: /docs)")
+            url = f"http://127.0.0.1:{cfg.service_port(name)}"
+            if services.SERVICES[name].console:
+                console = url
+                lines.append(f"{name:<11} {url}  (pages for people: sign in below)")
+            else:
+                lines.append(f"{name:<11} {url}  (API docs: /docs)")
     lines += [
         f"data+logs   {cfg.home}",
         "tokens:     ./dev wushe token --region 36",
         "stop with:  ./dev down",
     ]
+    if console is not None:  # last: where people look (the scenario's report ends so too)
+        lines += ["", console_line(console)]
     typer.echo("\n".join(lines))
 
 

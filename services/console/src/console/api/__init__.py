@@ -9,11 +9,25 @@ from console.api import (
     programme,
     queues,
     record,
+    record_attendance,
+    record_visits,
     reports,
     signin,
     stations,
 )
 
 router = APIRouter()
-for module in (signin, oidc, home, programme, stations, record, queues, foundation, reports):
+for module in (
+    signin,
+    oidc,
+    home,
+    programme,
+    stations,
+    record,
+    record_visits,
+    record_attendance,
+    queues,
+    foundation,
+    reports,
+):
     router.include_router(module.router)

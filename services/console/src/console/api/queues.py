@@ -1,7 +1,280 @@
-"""(to be written)"""
+"""The officials' work queues (待办事项): activities waiting for verification, hours waiting
+for approval, corrections waiting in a closed month, supervision items past their deadline;
+acted on from the list, one small form per row.
+
+API calls, in parallel, each allowed to fail alone (a queue that cannot be read says so and
+the others still show): activities `GET /activities?status=held` and
+`GET /corrections/pending`, volunteers `GET /attendances/pending`, training
+`GET /supervision/overdue`, and the registry's stations of the person's scope for their
+names (remembered a few minutes). Counties are named from the region reference
+(`console.api.places`). Each action POSTs to the service with the person's token and comes
+back here (303) saying what happened on the row; a refusal (separation of duties, a closed
+month, another's scope) is shown on the row in the person's language.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import time
+from collections.abc import Awaitable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, Response
+
+from console.api import places
+from console.api.deps import Apis, CsrfChecked, SignedIn, render, see_other
+from console.backends import Api, ApiProblem
+from console.domain import queues as dom
+from console.session import Session
+from wushe import clock
 
 router = APIRouter()
+
+SHOWN = 50  # rows per queue: the longest waiting first
+FETCHED = 500  # held activities read to find those (the API's largest page, in id order)
+STATIONS_PAGE = 500  # the registry's largest page
+REMEMBER_S = 300.0  # station names per scope
+
+
+async def attempt(call: Awaitable[Any]) -> tuple[Any, ApiProblem | None]:
+    """A call's answer, or the problem it answered with (the page shows the others)."""
+    try:
+        return await call, None
+    except ApiProblem as exc:
+        if exc.status == 401:
+            raise  # the session's token ended: sign in again
+        return None, exc
+
+
+async def stations_of(request: Request, api: Api, scope: str) -> dict[str, tuple[str, str]]:
+    """station id -> (name, region code) of the person's scope, remembered per scope (the
+    registry filters by the caller's scope: the same scope sees the same stations)."""
+    memo: dict[str, tuple[float, dict[str, tuple[str, str]]]] = getattr(
+        request.app.state, "queues_stations", {}
+    )
+    request.app.state.queues_stations = memo
+    kept = memo.get(scope)
+    if kept and kept[0] > time.monotonic():
+        return kept[1]
+    found: dict[str, tuple[str, str]] = {}
+    offset = 0
+    while True:
+        page = await api.get(
+            "registry",
+            "/stations",
+            {"region": scope, "limit": STATIONS_PAGE, "offset": offset},
+        )
+        for s in page.get("items", []):
+            found[str(s["station_id"])] = (str(s.get("name") or ""), str(s["region_code"]))
+        offset += STATIONS_PAGE
+        if offset >= int(page.get("total", 0)) or offset >= 20 * STATIONS_PAGE:
+            break
+    memo[scope] = (time.monotonic() + REMEMBER_S, found)
+    return found
+
+
+def scope_of(session: Session) -> str | None:
+    """The region prefix of the person's scope (None: a foundation, no region)."""
+    region = session.region
+    return region if region and region.isdigit() else None
+
+
+def unavailable_word(problem: ApiProblem | None) -> str | None:
+    """Why a queue shows no rows: None when it was read."""
+    if problem is None:
+        return None
+    if problem.status in (404, 405):
+        # The route is newer than the service that answers: it shows after a restart.
+        return "queues.unavailable.update"
+    return "queues.unavailable"
+
+
+@router.get("/queues", response_class=HTMLResponse)
+async def queues_page(
+    request: Request,
+    session: SignedIn,
+    api: Apis,
+    station: str | None = None,
+    queue: str | None = None,
+    row: str | None = None,
+    refused: str | None = None,
+) -> HTMLResponse:
+    allowed = dom.permits(session.roles)
+    scope = scope_of(session)
+    if not allowed.any or scope is None:
+        return render(request, "error.html", 403, message_key="error.forbidden")
+    chosen = station if dom.valid_id(station) else None
+    bound = session.has("station_worker", "social_worker") and not session.has(
+        "county_officer", "city_officer", "province_officer"
+    )
+    (
+        (verification, verification_problem),
+        (waiting, hours_problem),
+        (pending, corrections_problem),
+        (overdue, overdue_problem),
+        (stations, _),
+        (closed_months, _),
+    ) = await api.both(
+        attempt(
+            api.get(
+                "activities",
+                "/activities",
+                {"status": "held", "station_id": chosen, "limit": FETCHED},
+            )
+            if allowed.verification
+            else _nothing()
+        ),
+        attempt(
+            api.get("volunteers", "/attendances/pending", {"station_id": chosen, "limit": SHOWN})
+            if allowed.hours
+            else _nothing()
+        ),
+        attempt(
+            api.get("activities", "/corrections/pending", {"station_id": chosen, "limit": SHOWN})
+            if allowed.corrections
+            else _nothing()
+        ),
+        attempt(api.get("training", "/supervision/overdue") if allowed.overdue else _nothing()),
+        attempt(stations_of(request, api, scope)),
+        attempt(api.get("registry", "/closed-months", {"region": scope, "limit": 500})),
+    )
+    closed = dom.closed_through((closed_months or {}).get("items", []))
+    stations = stations or {}
+    names = {sid: name for sid, (name, _) in stations.items() if name}
+    regions = {sid: code for sid, (_, code) in stations.items()}
+    counties = _county_names(stations, verification, waiting, pending)
+    today = clock.today()
+
+    overdue_items = overdue or []
+    if chosen:
+        overdue_items = [o for o in overdue_items if o.get("station_id") == chosen]
+    elif bound:
+        overdue_items = [o for o in overdue_items if o.get("station_id") in session.stations]
+    rows: dict[str, list[Any]] = {
+        "verification": dom.verification_rows(
+            (verification or {}).get("items", []), names, counties, today, closed
+        ),
+        "hours": dom.hours_rows(waiting or [], names, counties, today, closed),
+        "corrections": dom.correction_rows(
+            (pending or {}).get("items", []), names, counties, today
+        ),
+        "overdue": dom.overdue_rows(overdue_items, names, counties, regions),
+    }
+    totals = {
+        "verification": int((verification or {}).get("total", len(rows["verification"]))),
+        "hours": len(rows["hours"]),
+        "corrections": int((pending or {}).get("total", len(rows["corrections"]))),
+        "overdue": len(rows["overdue"]),
+    }
+    # The oldest are known only when every waiting activity was read.
+    oldest_known = totals["verification"] <= FETCHED
+    locked = {q: sum(1 for r in rows[q] if getattr(r, "locked", False)) for q in rows}
+    rows["verification"] = rows["verification"][:SHOWN]
+    rows["overdue"] = rows["overdue"][:SHOWN]
+    problems = {
+        "verification": unavailable_word(verification_problem),
+        "hours": unavailable_word(hours_problem),
+        "corrections": unavailable_word(corrections_problem),
+        "overdue": unavailable_word(overdue_problem),
+    }
+    counted = {queue: None if problems[queue] else totals[queue] for queue in totals}
+    choices = sorted(
+        ((sid, name) for sid, name in names.items() if not bound or sid in session.stations),
+        key=lambda pair: (regions.get(pair[0], ""), pair[1]),
+    )
+    return render(
+        request,
+        "queues.html",
+        allowed=allowed,
+        rows=rows,
+        totals=counted,
+        problems=problems,
+        oldest_known=oldest_known,
+        locked=locked,
+        shown=SHOWN,
+        station=chosen,
+        stations=choices,
+        outcome=dom.outcome(queue, row, refused),
+        county_column=len(scope) < 6,
+        hours=dom.hours,
+        today=today,
+    )
+
+
+async def _nothing() -> None:
+    return None
+
+
+def _county_names(stations: dict[str, tuple[str, str]], *answers: Any) -> dict[str, str]:
+    """county code -> name for the rows' counties (the region reference; no API call)."""
+    codes = {code[:6] for _, code in stations.values()}
+    for answer in answers:
+        items = answer.get("items", []) if isinstance(answer, dict) else answer or []
+        for item in items:
+            facts = item.get("facts") or item.get("service") or {}
+            if facts.get("region_code"):
+                codes.add(str(facts["region_code"])[:6])
+    return {code: name for code in codes if (name := places.name_of(code))}
+
+
+# --------------------------------------------------------------------------- actions
+
+
+async def act(api: Api, service: str, path: str, queue: str, row: str, station: str) -> Response:
+    """POST to the service; back to the queue saying what happened on the row."""
+    try:
+        await api.post(service, path, {})
+    except ApiProblem as exc:
+        if exc.status == 401:
+            raise
+        why = dom.refusal(exc.status, exc.kind)
+        return see_other(dom.back_to_queue(queue, row, refused=why, station=station))
+    return see_other(dom.back_to_queue(queue, row, station=station))
+
+
+@router.post("/queues/verification", dependencies=[CsrfChecked])
+async def verify_activity(
+    session: SignedIn,
+    api: Apis,
+    activity_id: Annotated[str, Form()],
+    station: Annotated[str, Form()] = "",
+) -> Response:
+    """Verify a held activity (审核): activities `POST /activities/{id}/verification`, no
+    body (who verifies, as which office, is the person's token)."""
+    if not dom.valid_id(activity_id):
+        return see_other("/queues")
+    path = f"/activities/{activity_id}/verification"
+    return await act(api, "activities", path, "verification", activity_id, station)
+
+
+@router.post("/queues/hours", dependencies=[CsrfChecked])
+async def approve_hours(
+    session: SignedIn,
+    api: Apis,
+    volunteer_id: Annotated[str, Form()],
+    attendance_id: Annotated[str, Form()],
+    station: Annotated[str, Form()] = "",
+) -> Response:
+    """Approve recorded hours (审批): volunteers
+    `POST /volunteers/{vid}/attendances/{aid}/approve`, no body."""
+    if not (dom.valid_id(volunteer_id) and dom.valid_id(attendance_id)):
+        return see_other("/queues")
+    path = f"/volunteers/{volunteer_id}/attendances/{attendance_id}/approve"
+    return await act(api, "volunteers", path, "hours", attendance_id, station)
+
+
+@router.post("/queues/corrections", dependencies=[CsrfChecked])
+async def approve_correction(
+    session: SignedIn,
+    api: Apis,
+    activity_id: Annotated[str, Form()],
+    correction_id: Annotated[str, Form()],
+    station: Annotated[str, Form()] = "",
+) -> Response:
+    """Approve a correction into a closed month: activities
+    `POST /activities/{id}/corrections/{cid}/approval`, no body."""
+    if not (dom.valid_id(activity_id) and dom.valid_id(correction_id)):
+        return see_other("/queues")
+    path = f"/activities/{activity_id}/corrections/{correction_id}/approval"
+    row = f"{activity_id}:{correction_id}"
+    return await act(api, "activities", path, "corrections", row, station)

@@ -1,7 +1,291 @@
-"""(to be written)"""
+"""Recording, for station staff: plan an activity, record it held (sessions, person-times by
+group, the five societies), record a household visit, check volunteers in and out.
+
+Every form posts to its service's API and, when the service refuses, comes back with what
+was typed and the service's problem next to the field it names (domain/record.py maps
+the API's fields to the form's). Each rendered form carries a key (`idem`): posted twice,
+it records once (see `Once`). After a success: 303 to a page that shows what was recorded."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import uuid
+from collections.abc import Awaitable
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from console.api.deps import Apis, CsrfChecked, SignedIn, lang_of, see_other
+from console.api.record_common import (
+    AGENDA_LIMIT,
+    ONCE,
+    form_of,
+    maybe,
+    no_station,
+    page,
+    page_url,
+    programmes_of,
+    shown_problems,
+    station_of,
+    stations_named,
+    volunteer_name,
+    volunteers_at,
+)
+from console.backends import Api, ApiProblem
+from console.domain import record as rec
+from console.session import Session
+from wushe import clock
 
 router = APIRouter()
+
+
+@router.get("/record", response_class=HTMLResponse)
+async def record_home(
+    request: Request, session: SignedIn, api: Apis, station: str | None = None
+) -> HTMLResponse:
+    station_id = station_of(session, station)
+    if station_id is None:
+        return no_station(request)
+    stations, planned, volunteers = await api.both(
+        stations_named(api, session),
+        maybe(
+            api.get(
+                "activities",
+                "/activities",
+                {"station_id": station_id, "status": "planned", "limit": AGENDA_LIMIT},
+            )
+        ),
+        volunteers_at(api, session, station_id),
+    )
+    today = clock.today()
+    rows = rec.agenda(planned["items"], today) if isinstance(planned, dict) else None
+    return page(
+        request,
+        "record.html",
+        stations=stations,
+        station_id=station_id,
+        station=next(s for s in stations if s["station_id"] == station_id),
+        rows=rows,
+        more=(planned["total"] - len(planned["items"])) if isinstance(planned, dict) else 0,
+        volunteers=volunteers["items"] if isinstance(volunteers, dict) else None,
+        volunteers_total=volunteers["total"] if isinstance(volunteers, dict) else 0,
+        today=today,
+    )
+
+
+# -- plan an activity
+
+
+async def plan_page(
+    request: Request,
+    session: Session,
+    api: Api,
+    station_id: str,
+    values: dict[str, list[str]],
+    idem: str,
+    status_code: int = 200,
+    problems: dict[str, str] | None = None,
+    summary: list[dict[str, str]] | None = None,
+) -> HTMLResponse:
+    stations, programmes = await api.both(stations_named(api, session), programmes_of(api, session))
+    station = next((s for s in stations if s["station_id"] == station_id), stations[0])
+    return page(
+        request,
+        "record_plan.html",
+        status_code,
+        stations=stations,
+        station=station,
+        programmes=programmes["items"] if isinstance(programmes, dict) else [],
+        values=values,
+        idem=idem,
+        problems=problems or {},
+        summary=summary or [],
+    )
+
+
+@router.get("/record/activities/new", response_class=HTMLResponse)
+async def plan_form(
+    request: Request, session: SignedIn, api: Apis, station: str | None = None
+) -> HTMLResponse:
+    station_id = station_of(session, station)
+    if station_id is None:
+        return no_station(request)
+    values = {
+        "station_id": [station_id],
+        "activity_date": [clock.today().isoformat()],
+        "planned_sessions": ["1"],
+    }
+    return await plan_page(request, session, api, station_id, values, str(uuid.uuid4()))
+
+
+@router.post("/record/activities", dependencies=[CsrfChecked])
+async def plan(request: Request, session: SignedIn, api: Apis) -> Response:
+    values = await form_of(request)
+    idem = rec.one(values, "idem")
+    body = rec.plan_body(values, idem)
+
+    async def work() -> Response:
+        try:
+            made = await api.post("activities", "/activities", body, idempotency_key=idem or None)
+        except ApiProblem as exc:
+            if exc.status == 401:
+                raise
+            problems, summary = shown_problems("plan", exc, body, lang_of(request))
+            station_id = station_of(session, rec.one(values, "station_id")) or ""
+            return await plan_page(
+                request, session, api, station_id, values, idem, 422, problems, summary
+            )
+        return see_other(page_url(f"/record/activities/{made['activity_id']}", done="planned"))
+
+    return await ONCE.run(session.subject, idem, work)
+
+
+# -- an activity, and recording it held
+
+
+@router.get("/record/activities/{activity_id}", response_class=HTMLResponse)
+async def activity_page(
+    request: Request, activity_id: str, session: SignedIn, api: Apis, done: str | None = None
+) -> HTMLResponse:
+    activity, stations, programmes = await api.both(
+        api.get("activities", f"/activities/{activity_id}"),
+        stations_named(api, session),
+        programmes_of(api, session),
+    )
+    station_id = activity["facts"]["station_id"]
+    station = next(
+        (s for s in stations if s["station_id"] == station_id),
+        {"station_id": station_id, "name": station_id},
+    )
+    names: dict[str, str] = {}
+    served = activity["linkage"]["volunteers"]
+    if served:
+        found = await volunteers_at(api, session, station_id)
+        if isinstance(found, dict):
+            names = {v["volunteer_id"]: volunteer_name(v) for v in found["items"]}
+    return page(
+        request,
+        "record_activity.html",
+        activity=activity,
+        facts=activity["facts"],
+        station=station,
+        person_times=rec.person_times_rows(activity.get("counts")),
+        names=names,
+        programmes={p["programme_id"]: p["name"] for p in programmes["items"]}
+        if isinstance(programmes, dict)
+        else {},
+        done=done if done in ("planned", "held") else None,
+        today=clock.today(),
+    )
+
+
+async def held_page(
+    request: Request,
+    session: Session,
+    api: Api,
+    activity_id: str,
+    values: dict[str, list[str]] | None,
+    idem: str,
+    status_code: int = 200,
+    problems: dict[str, str] | None = None,
+    summary: list[dict[str, str]] | None = None,
+    activity: dict[str, Any] | None = None,
+    volunteers: list[dict[str, Any]] | None = None,
+) -> HTMLResponse:
+    if activity is None or volunteers is None:
+        activity, volunteers = await activity_and_volunteers(api, session, activity_id)
+    if values is None:
+        values = {k: [v] for k, v in rec.held_defaults(activity, clock.today()).items()}
+    return page(
+        request,
+        "record_held.html",
+        status_code,
+        activity=activity,
+        facts=activity["facts"],
+        volunteers=[{**v, "label": volunteer_name(v)} for v in volunteers],
+        groups=rec.GROUPS,
+        values=values,
+        idem=idem,
+        problems=problems or {},
+        summary=summary or [],
+        today=clock.today(),
+    )
+
+
+async def activity_and_volunteers(
+    api: Api, session: Session, activity_id: str
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The activity and its station's volunteers: at once when the person has one station
+    (theirs, then), else one after the other."""
+
+    def volunteers_of(station_id: str) -> Awaitable[Any]:
+        return volunteers_at(api, session, station_id)
+
+    guess = session.stations[0] if len(session.stations) == 1 else None
+    if guess:
+        activity, found = await api.both(
+            api.get("activities", f"/activities/{activity_id}"), volunteers_of(guess)
+        )
+    else:
+        activity = await api.get("activities", f"/activities/{activity_id}")
+        found = None
+    station_id = activity["facts"]["station_id"]
+    if guess != station_id:
+        found = await volunteers_of(station_id)
+    return activity, (found["items"] if isinstance(found, dict) else [])
+
+
+@router.get("/record/activities/{activity_id}/held", response_class=HTMLResponse)
+async def held_form(request: Request, activity_id: str, session: SignedIn, api: Apis) -> Response:
+    activity, volunteers = await activity_and_volunteers(api, session, activity_id)
+    if activity["status"] != "planned":  # recorded already: show what was recorded
+        return see_other(f"/record/activities/{activity_id}")
+    return await held_page(
+        request,
+        session,
+        api,
+        activity_id,
+        None,
+        str(uuid.uuid4()),
+        activity=activity,
+        volunteers=volunteers,
+    )
+
+
+@router.post("/record/activities/{activity_id}/held", dependencies=[CsrfChecked])
+async def hold(request: Request, activity_id: str, session: SignedIn, api: Apis) -> Response:
+    values = await form_of(request)
+    idem = rec.one(values, "idem")
+    # The volunteers offered are the form's own hidden list: no call before the post.
+    offered = rec.many(values, "volunteer_ids")
+    body = rec.held_body(values, offered)
+    path = f"/activities/{activity_id}/held"
+
+    async def work() -> Response:
+        try:
+            await api.post("activities", path, body, idempotency_key=idem or None)
+        except ApiProblem as exc:
+            if exc.status in (401, 404):
+                raise
+            activity, volunteers = await activity_and_volunteers(api, session, activity_id)
+            names = {v["volunteer_id"]: volunteer_name(v) for v in volunteers}
+            problems, summary = shown_problems("held", exc, body, lang_of(request), names)
+            return await held_page(
+                request,
+                session,
+                api,
+                activity_id,
+                values,
+                idem,
+                422,
+                problems,
+                summary,
+                activity=activity,
+                volunteers=volunteers,
+            )
+        return see_other(page_url(f"/record/activities/{activity_id}", done="held"))
+
+    return await ONCE.run(session.subject, idem, work)
+
+
+# -- household visits

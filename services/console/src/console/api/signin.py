@@ -57,7 +57,8 @@ async def dev_signin(
     settings = request.app.state.settings
     if not demo.enabled(settings):
         return render(request, "error.html", 404, message_key="error.not_found")
-    chosen = next((p for p in await demo.people(request.app) if p.key == person), None)
+    # (`next` is the form field here, not the builtin)
+    chosen = {p.key: p for p in await demo.people(request.app)}.get(person)
     if chosen is None:
         return render(request, "error.html", 404, message_key="error.not_found")
     token = demo.token_for(settings, chosen)

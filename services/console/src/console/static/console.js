@@ -22,7 +22,10 @@
       var chart = echarts.init(el, null, { renderer: "canvas" });
       chart.setOption(option);
       if (option.__onClick) chart.on("click", option.__onClick);
-      window.addEventListener("resize", function () { chart.resize(); });
+      window.addEventListener("resize", function () {
+        // A map caught mid-layout (a zero-sized view) throws; the next resize redraws it.
+        try { chart.resize(); } catch (e) { /* keep the page's other charts going */ }
+      });
     });
   }
 

@@ -82,6 +82,33 @@ class RegionSpanOut(BaseModel):
     boundary_change_id: str | None
 
 
+class StatusSpanOut(BaseModel):
+    status: str
+    since: date | None
+    reason: str
+
+
+class RatingOut(BaseModel):
+    stars: int
+    rated_on: date
+    rated_by: str
+    reason: str
+    evaluation_id: str | None = None
+
+
+class StationHistoryOut(BaseModel):
+    station_id: str
+    status_history: list[StatusSpanOut]
+    rating_history: list[RatingOut]
+
+
+class RoomOut(BaseModel):
+    room_id: str
+    room_region_code: str
+    name: str
+    village_name: str | None = Field(description="the village/community's name (村居)")
+
+
 def station_out(s: Station, version: int) -> StationOut:
     return StationOut(
         **s.model_dump(include=set(StationOut.model_fields) - {"version"}), version=version
@@ -187,3 +214,25 @@ async def station_region_history(
 ) -> list[RegionSpanOut]:
     station, _ = await reg.stations.load(who, station_id)
     return [RegionSpanOut(**span.model_dump()) for span in station.region_history]
+
+
+@router.get("/stations/{station_id}/history", response_model=StationHistoryOut)
+async def station_history(station_id: str, reg: Reg, who: CurrentPrincipal) -> StationHistoryOut:
+    """The station's statuses (each since when, and why) and its star ratings (星级评定),
+    oldest first."""
+    station, _ = await reg.stations.load(who, station_id)
+    return StationHistoryOut(
+        station_id=station.station_id,
+        status_history=[StatusSpanOut(**span) for span in station.status_history],
+        rating_history=[RatingOut(**rating) for rating in station.rating_history],
+    )
+
+
+@router.get("/stations/{station_id}/rooms", response_model=list[RoomOut])
+async def station_rooms(station_id: str, reg: Reg, who: CurrentPrincipal) -> list[RoomOut]:
+    """The station's rooms (村居社工室), each with its village or community's name."""
+    station, _ = await reg.stations.load(who, station_id)
+    return [
+        RoomOut(**room, village_name=reg.villages.get(room["room_region_code"]))
+        for room in station.rooms
+    ]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from training.api.deps import Svc
@@ -18,7 +18,7 @@ from wushe.auth import CurrentPrincipal, Principal
 from wushe.contracts import Event
 from wushe.contracts.events import training as ev
 from wushe.errors import Conflict, DomainError
-from wushe.web import Strict, today
+from wushe.web import Page, Paging, Strict, today
 
 router = APIRouter(tags=["sessions"])
 
@@ -69,12 +69,18 @@ class SessionOut(BaseModel):
     version: int
 
 
-def session_out(s: Session, version: int) -> SessionOut:
+class SessionPage(Page):
+    items: list[SessionOut]
+
+
+def session_out(s: Session, version: int, station_id: str | None = None) -> SessionOut:
+    """`station_id`: only that station's attendances (and their person-times and hours)."""
+    attendances = [a for a in s.attendances if station_id is None or a.station_id == station_id]
     return SessionOut(
         facts=s.facts,
-        attendances=s.attendances,
-        person_times=len(s.attendances),
-        attendee_hours=sum(a.hours for a in s.attendances),
+        attendances=attendances,
+        person_times=len(attendances),
+        attendee_hours=sum(a.hours for a in attendances),
         version=version,
     )
 
@@ -94,6 +100,29 @@ async def schedule_session(body: SessionIn, svc: Svc, who: CurrentPrincipal) -> 
         exists=Conflict("session_id", f"{session_id} exists"),
     )
     return session_out(saved.state, saved.version)
+
+
+@router.get("/sessions", response_model=SessionPage)
+async def list_sessions(
+    svc: Svc,
+    who: CurrentPrincipal,
+    station_id: Annotated[str | None, Query(max_length=40)] = None,
+    *,
+    page: Paging,
+) -> SessionPage:
+    """Training sessions held in the caller's region; with `station_id`, the sessions that
+    station's people attended (a city's expert training too), with that station's
+    attendances only, when the station is the caller's to see. The latest first."""
+    if station_id is None:
+        rows, total = await svc.store.list_sessions(
+            within=who.region_scope, station_id=None, **page.bounds
+        )
+        return page.of(SessionPage, [session_out(s, v) for s, v in rows], total)
+    station = await svc.store.registry.known_station(station_id)
+    if station is None or not who.can_see(station.region_code) or not who.at_station(station_id):
+        return page.of(SessionPage, [], 0)
+    rows, total = await svc.store.list_sessions(within=None, station_id=station_id, **page.bounds)
+    return page.of(SessionPage, [session_out(s, v, station_id) for s, v in rows], total)
 
 
 @router.get("/sessions/{session_id}", response_model=SessionOut)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from training.api.deps import Svc
@@ -16,7 +16,7 @@ from wushe import commands
 from wushe.auth import CurrentPrincipal
 from wushe.contracts.events import training as ev
 from wushe.errors import Conflict
-from wushe.web import IsoDate, Strict, today
+from wushe.web import IsoDate, Page, Paging, Strict, today
 
 router = APIRouter(tags=["supervision"])
 
@@ -51,6 +51,10 @@ class VisitOut(SupervisionVisit):
     version: int
 
 
+class VisitPage(Page):
+    items: list[VisitOut]
+
+
 class OverdueItem(BaseModel):
     station_id: str
     item: domain.Item
@@ -74,6 +78,27 @@ async def plan_visit(body: VisitIn, svc: Svc, who: CurrentPrincipal) -> VisitOut
         exists=Conflict("month", f"{body.station_id} already has a visit in {body.month}"),
     )
     return visit_out(saved)
+
+
+@router.get("/supervision-visits", response_model=VisitPage)
+async def list_visits(
+    svc: Svc,
+    who: CurrentPrincipal,
+    station_id: Annotated[str | None, Query(max_length=40)] = None,
+    *,
+    page: Paging,
+) -> VisitPage:
+    """Supervision visits in the caller's region (station staff: at their own stations), or
+    of one station, with their rectification items (整改事项); the newest month first."""
+    if station_id is not None and not who.at_station(station_id):
+        return page.of(VisitPage, [], 0)
+    rows, total = await svc.store.list_visits(
+        within=who.region_scope,
+        station_id=station_id,
+        stations=who.stations if who.station_bound else None,
+        **page.bounds,
+    )
+    return page.of(VisitPage, [VisitOut(**v.model_dump(), version=n) for v, n in rows], total)
 
 
 @router.post("/supervision-visits/{visit_id}/completion", response_model=VisitOut)

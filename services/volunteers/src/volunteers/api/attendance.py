@@ -85,6 +85,22 @@ class UnmatchedOut(BaseModel):
     minutes: int
 
 
+class WaitingOut(BaseModel):
+    """Hours recorded and waiting for the organising station's approval."""
+
+    volunteer_id: str
+    volunteer_name: str | None = Field(description="masked")
+    volunteer_station_id: str | None = Field(description="the volunteer's own station")
+    attendance_id: str
+    service: ev.ServiceRef
+    service_date: date
+    check_in: datetime | None
+    check_out: datetime | None
+    minutes: int
+    recorded_via: str
+    recorded_by: str | None
+
+
 def ledger_out(ledger: Ledger) -> LedgerOut:
     rows = sorted(ledger.attendances.values(), key=lambda a: (a.service_date, a.attendance_id))
     return LedgerOut(
@@ -244,6 +260,47 @@ async def correct(
         daily_maximum=svc.daily_maximum,
     )
     return ledger_out(await change_ledger(svc, who, v, decide))
+
+
+@router.get("/attendances/pending", response_model=list[WaitingOut])
+async def waiting(
+    svc: Svc,
+    who: CurrentPrincipal,
+    station_id: Annotated[str | None, Query(max_length=40)] = None,
+    limit: Limit = 100,
+) -> list[WaitingOut]:
+    """Hours recorded (checked out) and waiting for approval (待审批的服务时长), oldest
+    service day first: the work queue of `.../attendances/{attendance_id}/approve`. By the
+    organising station, in the caller's region; station staff see their own stations'."""
+    if station_id is not None and not who.at_station(station_id):
+        return []
+    rows = await svc.store.waiting_attendances(
+        within=who.region_scope,
+        station_id=station_id,
+        stations=who.stations if who.station_bound else None,
+        limit=limit,
+    )
+    # A visiting volunteer of another region is named by id only.
+    return [
+        WaitingOut(
+            volunteer_id=vid,
+            volunteer_name=v.name_masked if v and who.can_see(v.region_code) else None,
+            volunteer_station_id=v.station_id if v and who.can_see(v.region_code) else None,
+            **a.model_dump(
+                include={
+                    "attendance_id",
+                    "service",
+                    "service_date",
+                    "check_in",
+                    "check_out",
+                    "minutes",
+                    "recorded_via",
+                    "recorded_by",
+                }
+            ),
+        )
+        for vid, v, a in rows
+    ]
 
 
 @router.get("/attendances/unmatched", response_model=list[UnmatchedOut])

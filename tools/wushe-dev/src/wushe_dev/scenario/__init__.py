@@ -66,7 +66,7 @@ from wushe_dev.scenario.readback import (
     wait_for_training,
     wait_for_views,
 )
-from wushe_dev.scenario.report import display_width, pad_display, report
+from wushe_dev.scenario.report import console_line, display_width, pad_display, report
 
 # The name this had when the scenario was one module (a test still calls it so).
 _retry_while_unknown = retry_while_unknown
@@ -103,6 +103,7 @@ __all__ = [
     "Volunteer",
     "_retry_while_unknown",
     "actuals",
+    "console_line",
     "display_width",
     "envelopes",
     "events",

@@ -118,7 +118,16 @@ def scenario_run(
     except (OSError, RuntimeError, TimeoutError) as exc:
         _fail(exc)
     typer.echo(f"loaded and caught up in {_duration(time.monotonic() - began)}", err=True)
-    typer.echo(scenario.report(generated, ids, final, cities, url, cfg.prometheus_url, training))
+    console = (
+        f"http://127.0.0.1:{cfg.service_port('console')}"
+        if "console" in services.available_services()
+        else None
+    )
+    typer.echo(
+        scenario.report(
+            generated, ids, final, cities, url, cfg.prometheus_url, training, console_url=console
+        )
+    )
     if (
         scenario.actuals(final) != generated.expected()["totals"]
         or training != generated.training_totals()

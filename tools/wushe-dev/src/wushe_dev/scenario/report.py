@@ -26,6 +26,15 @@ def pad_display(text: str, width: int) -> str:
     return text + " " * max(0, width - display_width(text))
 
 
+def console_line(url: str) -> str:
+    """Where people look: the console's sign-in and the demo people it offers locally (the
+    last line of `./dev up`, and of `wushe stack up`)."""
+    return (
+        f"控制台 console: {url}/signin  (本地演示账号 dev sign-in: 省级民政干部 province, "
+        "县级民政干部 county, 社工站工作人员 station worker, 基金会 foundation)"
+    )
+
+
 def report(
     generated: Scenario,
     ids: dict[str, Any],
@@ -34,11 +43,12 @@ def report(
     urls: dict[str, str],
     prometheus_url: str,
     training: dict[str, int] | None = None,
+    console_url: str | None = None,
 ) -> str:
     """What the main job prints: progress for the province and each city against the
     targets, the ten most lagging stations, training and supervision (from the `training`
-    view, when given), the comparisons with the generator's totals, and where to look
-    next."""
+    view, when given), the comparisons with the generator's totals, where to look next,
+    and last the console (when it runs)."""
     expected = generated.expected()
     names = dict(generated.townships)
     township_of = {sid: code for code, sid in ids["stations"].items()}
@@ -107,6 +117,8 @@ def report(
         "  a token      ./dev wushe token --region " + generated.config.province,
         "  stop         ./dev down",
     ]
+    if console_url:
+        lines += ["", console_line(console_url)]
     return "\n".join(lines)
 
 
