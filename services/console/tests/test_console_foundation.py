@@ -5,23 +5,16 @@ never one the browser sends, and a foundation never reaches another's money."""
 
 from __future__ import annotations
 
-import base64
 import csv
 import io
-import os
-import time
-from collections.abc import AsyncIterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
 
 import httpx
 import pytest
 
-from console.app import create_app
 from console.domain import foundation as fd
-from console.session import Sealer, Session
-from console.settings import BACKENDS, ConsoleSettings
 
 pytestmark = pytest.mark.unit
 
@@ -198,84 +191,58 @@ class FakeServices:
         return httpx.Response(404, json={"detail": "Not Found"})
 
 
-async def console(
-    tmp_path: Path, session: Session
-) -> AsyncIterator[tuple[httpx.AsyncClient, FakeServices]]:
-    (tmp_path / ".complete").write_text("")
-    key = os.urandom(32)
-    settings = ConsoleSettings.model_validate(
-        {
-            "environment": "local",
-            "session_key": base64.b64encode(key).decode(),
-            "assets_dir": tmp_path,
-            "jwks_url": "file:///nonexistent/jwks.json",
-            **{f"{name}_url": f"http://{name}.test" for name in BACKENDS},
-        }
-    )
+Page = tuple[httpx.AsyncClient, FakeServices]
+Console = Callable[..., httpx.AsyncClient]  # conftest.py's `console`
+
+
+@pytest.fixture
+def funder(console: Console) -> Page:
     fake = FakeServices()
-    app = create_app(settings, transport=httpx.MockTransport(fake))
-    cookies = {"wushe_session": Sealer(key).seal_session(session), "wushe_csrf": "c"}
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://console.test", cookies=cookies
-    ) as client:
-        yield client, fake
-
-
-def funder(funder_id: str = "dnr-1") -> Session:
-    return Session(
-        subject="f",
+    client = console(
+        fake,
+        "funder",
         name="江西省蓝马甲公益基金会 · 基金会项目官员",
-        token="t",
-        roles=("funder",),
         region="-",
         region_name="",
-        expires=time.time() + 3600,
-        funder_id=funder_id,
+        funder_id="dnr-1",
     )
+    return client, fake
 
 
-async def test_the_page_shows_its_own_money_whatever_the_browser_asks(tmp_path: Path) -> None:
-    async for client, fake in console(tmp_path, funder()):
-        page = await client.get("/foundation", params={"funder_id": "dnr-other"})
-        assert page.status_code == 200, page.text
-        text = page.text
-        assert 'data-funder-id="dnr-1"' in text
-        assert "¥90,000.00" in text  # pledged, in yuan from fen
-        assert 'data-chart="sankey"' in text
-        assert 'id="fd-sankey-data"' in text
-        assert "/static/foundation.js" in text
-        assert "<script>" not in text  # no inline script
-        assert "dnr-other" not in " ".join(fake.asked)
-        assert any("funder_id=dnr-1" in url for url in fake.asked)
-        assert any(url.endswith("/views/lineage/dnr-1") for url in fake.asked)
+async def test_the_page_shows_its_own_money_whatever_the_browser_asks(funder: Page) -> None:
+    client, fake = funder
+    page = await client.get("/foundation", params={"funder_id": "dnr-other"})
+    assert page.status_code == 200, page.text
+    text = page.text
+    assert 'data-funder-id="dnr-1"' in text
+    assert "¥90,000.00" in text  # pledged, in yuan from fen
+    assert 'data-chart="sankey"' in text
+    assert 'id="fd-sankey-data"' in text
+    assert "/static/foundation.js" in text
+    assert "<script>" not in text  # no inline script
+    assert "dnr-other" not in " ".join(fake.asked)
+    assert any("funder_id=dnr-1" in url for url in fake.asked)
+    assert any(url.endswith("/views/lineage/dnr-1") for url in fake.asked)
 
 
-async def test_the_statement_is_a_chinese_csv_for_excel(tmp_path: Path) -> None:
-    async for client, _ in console(tmp_path, funder()):
-        answer = await client.get("/foundation/statement.csv")
-        assert answer.status_code == 200
-        assert answer.headers["content-type"].startswith("text/csv")
-        disposition = answer.headers["content-disposition"]
-        assert disposition.startswith("attachment;")
-        assert "filename*=UTF-8''" in disposition
-        assert answer.content.startswith(b"\xef\xbb\xbf")
-        rows = list(csv.reader(io.StringIO(answer.content.decode("utf-8-sig"))))
-        assert rows[0][:4] == ["日期", "资金", "类型", "金额（元）"]
-        assert rows[1][:4] == ["2026-01-01", "认捐1", "认捐", "90000.00"]
-        assert len(rows) == 1 + len(FUND["entries"])
+async def test_the_statement_is_a_chinese_csv_for_excel(funder: Page) -> None:
+    client, _ = funder
+    answer = await client.get("/foundation/statement.csv")
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("text/csv")
+    disposition = answer.headers["content-disposition"]
+    assert disposition.startswith("attachment;")
+    assert "filename*=UTF-8''" in disposition
+    assert answer.content.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(answer.content.decode("utf-8-sig"))))
+    assert rows[0][:4] == ["日期", "资金", "类型", "金额（元）"]
+    assert rows[1][:4] == ["2026-01-01", "认捐1", "认捐", "90000.00"]
+    assert len(rows) == 1 + len(FUND["entries"])
 
 
-async def test_only_a_foundation_opens_the_page(tmp_path: Path) -> None:
-    official = Session(
-        subject="c",
-        name="县级",
-        token="t",
-        roles=("county_officer",),
-        region="360102",
-        region_name="东湖区",
-        expires=time.time() + 3600,
-    )
-    async for client, fake in console(tmp_path, official):
-        assert (await client.get("/foundation")).status_code == 403
-        assert (await client.get("/foundation/statement.csv")).status_code == 403
-        assert fake.asked == []
+async def test_only_a_foundation_opens_the_page(console: Console) -> None:
+    fake = FakeServices()
+    client = console(fake, "county_officer", name="县级")
+    assert (await client.get("/foundation")).status_code == 403
+    assert (await client.get("/foundation/statement.csv")).status_code == 403
+    assert fake.asked == []

@@ -4,28 +4,29 @@ the API's, drill-down links carry the day, nothing outside the person's scope is
 
 from __future__ import annotations
 
-import base64
-import os
 import re
-import time
-from collections.abc import AsyncIterator
+from collections.abc import Callable
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
-from console.app import create_app
 from console.domain import programme as dom
-from console.session import Sealer, Session
-from console.settings import BACKENDS, ConsoleSettings
 from wushe.auth import DevKeys
 
 pytestmark = pytest.mark.unit
 
 START, END = date(2026, 1, 1), date(2026, 12, 31)
 PROGRAMME = dom.Programme("blue-vest", "蓝马甲行动", "36", START, END)
+PROGRAMME_DOC = {  # the registry's, for PROGRAMME
+    "programme_id": "blue-vest",
+    "name": "蓝马甲行动",
+    "region_code": "36",
+    "start_date": "2026-01-01",
+    "end_date": "2026-12-31",
+}
 
 
 def totals(
@@ -88,18 +89,7 @@ def test_the_programme_is_the_one_asked_for_else_the_regions_running_one() -> No
 
 
 def test_programmes_come_from_the_registrys_page() -> None:
-    page = {
-        "items": [
-            {
-                "programme_id": "blue-vest",
-                "name": "蓝马甲行动",
-                "region_code": "36",
-                "start_date": "2026-01-01",
-                "end_date": "2026-12-31",
-            },
-            {"programme_id": "no-period", "name": "无周期"},
-        ]
-    }
+    page = {"items": [PROGRAMME_DOC, {"programme_id": "no-period", "name": "无周期"}]}
     assert dom.programmes_from(page) == [PROGRAMME]
 
 
@@ -336,19 +326,7 @@ class FakeServices:
         path, q = request.url.path, request.url.params
         self.calls.append(f"{request.url.host} {path}")
         if path == "/programmes":
-            return ok(
-                {
-                    "items": [
-                        {
-                            "programme_id": "blue-vest",
-                            "name": "蓝马甲行动",
-                            "region_code": "36",
-                            "start_date": "2026-01-01",
-                            "end_date": "2026-12-31",
-                        }
-                    ]
-                }
-            )
+            return ok({"items": [PROGRAMME_DOC]})
         if path.startswith("/views/programmes/blue-vest/progress"):
             return ok(self.progress(q.get("region", "36"), date.fromisoformat(q["as_of"]), q))
         if path == "/views/closed_months":
@@ -418,42 +396,17 @@ def problem(status: int) -> httpx.Response:
 
 
 Pages = tuple[httpx.AsyncClient, FakeServices]
-URLS: dict[str, Any] = {f"{s}_url": f"http://{s}.test" for s in BACKENDS}
-
-
-def person(region: str, role: str = "province_officer") -> Session:
-    return Session(
-        subject=f"demo-{role}",
-        name="测试",
-        token="t",
-        roles=(role,),
-        region=region,
-        region_name="",
-        expires=time.time() + 3600,
-    )
+MakeApp = Callable[..., FastAPI]  # conftest.py's fixtures
+SignIn = Callable[..., httpx.AsyncClient]
 
 
 @pytest.fixture
-async def pages(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[Pages]:
-    (tmp_path / ".complete").write_text("")
-    key = os.urandom(32)
-    settings = ConsoleSettings(
-        environment="local",
-        session_key=base64.b64encode(key).decode(),
-        assets_dir=tmp_path,
-        **URLS,
-    )
+def pages(console_app: MakeApp, signed_in: SignIn, request: pytest.FixtureRequest) -> Pages:
     fake = FakeServices()
-    app = create_app(
-        settings, transport=httpx.MockTransport(fake), token_verifier=DevKeys.generate().verifier()
-    )
-    session = person(getattr(request, "param", "36"))
-    cookies = {"wushe_session": Sealer(key).seal_session(session), "wushe_csrf": "c"}
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://console.test", cookies=cookies
-    ) as client:
-        yield client, fake
-    await app.state.backends.aclose()
+    app = console_app(fake, token_verifier=DevKeys.generate().verifier())
+    region = getattr(request, "param", "36")
+    official = {"subject": "demo-province_officer", "region": region, "region_name": ""}
+    return signed_in(app, "province_officer", **official), fake
 
 
 def figure(page: str, key: str) -> int:
@@ -536,23 +489,11 @@ async def test_a_region_outside_the_scope_is_refused_and_a_bad_one_not_found(
     assert "日期格式无效" in bad_day.text
 
 
-async def test_the_page_signs_in_first(tmp_path: Path) -> None:
-    (tmp_path / ".complete").write_text("")
-    settings = ConsoleSettings(
-        environment="local",
-        session_key=base64.b64encode(os.urandom(32)).decode(),
-        assets_dir=tmp_path,
-        **URLS,
-    )
-    app = create_app(
-        settings,
-        transport=httpx.MockTransport(FakeServices()),
-        token_verifier=DevKeys.generate().verifier(),
-    )
+async def test_the_page_signs_in_first(console_app: MakeApp) -> None:
+    app = console_app(FakeServices(), token_verifier=DevKeys.generate().verifier())
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://console.test"
     ) as client:
         answer = await client.get("/programme?region=36")
     assert answer.status_code == 303
     assert answer.headers["location"].startswith("/signin?next=")
-    await app.state.backends.aclose()

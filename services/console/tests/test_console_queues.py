@@ -6,23 +6,16 @@ comes back with what happened)."""
 
 from __future__ import annotations
 
-import base64
 import json
-import os
-import time
-from collections.abc import AsyncIterator
+from collections.abc import Callable
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from console.app import create_app
 from console.domain import queues as q
 from console.domain.words import word
-from console.session import Sealer, Session
-from console.settings import BACKENDS, ConsoleSettings
 
 pytestmark = pytest.mark.unit
 
@@ -249,46 +242,13 @@ class FakeServices:
 
 
 Page = tuple[httpx.AsyncClient, FakeServices]
-
-
-def session_of(roles: tuple[str, ...], **extra: Any) -> Session:
-    return Session(
-        subject="county-1",
-        name="东湖区民政局 · 县级民政干部",
-        token="t",
-        roles=roles,
-        region="360102",
-        region_name="东湖区",
-        expires=time.time() + 3600,
-        **extra,
-    )
-
-
-async def console(tmp_path: Path, session: Session) -> AsyncIterator[Page]:
-    (tmp_path / ".complete").write_text("")
-    key = os.urandom(32)
-    settings = ConsoleSettings.model_validate(
-        {
-            "environment": "local",
-            "session_key": base64.b64encode(key).decode(),
-            "assets_dir": tmp_path,
-            "jwks_url": "file:///nonexistent/jwks.json",
-            **{f"{name}_url": f"http://{name}.test" for name in BACKENDS},
-        }
-    )
-    fake = FakeServices()
-    app = create_app(settings, transport=httpx.MockTransport(fake))
-    cookies = {"wushe_session": Sealer(key).seal_session(session), "wushe_csrf": "c"}
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://console.test", cookies=cookies
-    ) as client:
-        yield client, fake
+Console = Callable[..., httpx.AsyncClient]  # conftest.py's `console`
 
 
 @pytest.fixture
-async def county(tmp_path: Path) -> AsyncIterator[Page]:
-    async for page in console(tmp_path, session_of(("county_officer",))):
-        yield page
+def county(console: Console) -> Page:
+    fake = FakeServices()
+    return console(fake, "county_officer", name="东湖区民政局 · 县级民政干部"), fake
 
 
 async def test_the_queue_page_shows_each_queue_and_says_which_it_cannot_read(
@@ -365,16 +325,6 @@ async def test_hours_and_corrections_post_to_their_routes(county: Page) -> None:
     assert "row=act-1:cor-1&refused=role-not-permitted" in answer.headers["location"]
 
 
-async def test_a_foundation_has_no_queues(tmp_path: Path) -> None:
-    funder = Session(
-        subject="f",
-        name="基金会",
-        token="t",
-        roles=("funder",),
-        region="-",
-        region_name="",
-        expires=time.time() + 3600,
-        funder_id="dnr-1",
-    )
-    async for client, _ in console(tmp_path, funder):
-        assert (await client.get("/queues")).status_code == 403
+async def test_a_foundation_has_no_queues(console: Console) -> None:
+    client = console(FakeServices(), "funder", name="基金会", region="-", funder_id="dnr-1")
+    assert (await client.get("/queues")).status_code == 403

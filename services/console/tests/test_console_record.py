@@ -5,24 +5,17 @@ re-renders the form with what was typed, a form posted twice records once)."""
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
-import os
-import time
-from collections.abc import AsyncIterator
+from collections.abc import Callable
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from console.api.record_common import Once
-from console.app import create_app
 from console.domain import record as rec
 from console.domain import words_record
-from console.session import Sealer, Session
-from console.settings import BACKENDS, ConsoleSettings
 
 pytestmark = pytest.mark.unit
 
@@ -406,45 +399,24 @@ Pages = tuple[httpx.AsyncClient, FakeServices]
 
 
 @pytest.fixture
-async def pages(tmp_path: Path) -> AsyncIterator[Pages]:
-    (tmp_path / ".complete").write_text("")
-    key = os.urandom(32)
-    settings = ConsoleSettings.model_validate(
-        {
-            "environment": "local",
-            "session_key": base64.b64encode(key).decode(),
-            "assets_dir": tmp_path,
-            "jwks_url": "file:///nonexistent/jwks.json",  # sign-in is not what these test
-            **{f"{name}_url": f"http://{name}.test" for name in BACKENDS},
-        }
-    )
+def pages(console: Callable[..., httpx.AsyncClient]) -> Pages:
     fake = FakeServices()
-    app = create_app(settings, transport=httpx.MockTransport(fake))
-    session = Session(
-        subject="worker-1",
-        name="测试社工站 · 社工站工作人员",
-        token="t",
-        roles=("station_worker",),
-        region="360102",
-        region_name="东湖区",
-        expires=time.time() + 3600,
-        stations=("st-1",),
-    )
-    cookies = {"wushe_session": Sealer(key).seal_session(session), "wushe_csrf": "c"}
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://console.test", cookies=cookies
-    ) as client:
-        yield client, fake
+    worker = {"subject": "worker-1", "name": "测试社工站 · 社工站工作人员", "stations": ("st-1",)}
+    return console(fake, "station_worker", **worker), fake
+
+
+async def refused(pages: Pages, path: str, form: dict[str, str]) -> str:
+    """The page a form comes back as when the service refuses it (with its CSRF field)."""
+    answer = await pages[0].post(path, data={"csrf": "c", **form})
+    assert answer.status_code == 422
+    return answer.text
 
 
 async def test_a_refused_plan_comes_back_with_its_input_and_the_problem_on_its_field(
     pages: Pages,
 ) -> None:
-    client, _ = pages
-    form = {"csrf": "c", "idem": "k-1", "station_id": "st-1", "place": "社区活动室"}
-    answer = await client.post("/record/activities", data=form)
-    assert answer.status_code == 422
-    page = answer.text
+    form = {"idem": "k-1", "station_id": "st-1", "place": "社区活动室"}
+    page = await refused(pages, "/record/activities", form)
     assert 'role="alert"' in page
     assert 'href="#f-service_area"' in page
     assert 'id="e-service_area"' in page
@@ -485,19 +457,9 @@ async def test_a_form_without_its_csrf_field_is_refused(pages: Pages) -> None:
 async def test_a_refused_held_form_shows_the_problem_next_to_the_group(
     pages: Pages,
 ) -> None:
-    client, _ = pages
-    form = {
-        "csrf": "c",
-        "idem": "k-3",
-        "held_on": "2026-01-05",
-        "sessions": "1",
-        "pt_elders": "-3",
-        "volunteer_ids": "vol-0001",
-        "vol_hours_vol-0001": "2",
-    }
-    answer = await client.post("/record/activities/act-1/held", data=form)
-    assert answer.status_code == 422
-    page = answer.text
+    form = {"idem": "k-3", "held_on": "2026-01-05", "sessions": "1", "pt_elders": "-3"}
+    form |= {"volunteer_ids": "vol-0001", "vol_hours_vol-0001": "2"}
+    page = await refused(pages, "/record/activities/act-1/held", form)
     assert 'id="e-pt_elders"' in page
     assert 'href="#f-pt_elders"' in page
     assert 'value="-3"' in page
@@ -508,19 +470,11 @@ async def test_a_refused_held_form_shows_the_problem_next_to_the_group(
 async def test_a_refused_visit_never_shows_the_household_reference(
     pages: Pages,
 ) -> None:
-    client, _ = pages
-    form = {
-        "csrf": "c",
-        "idem": "k-4",
-        "station_id": "st-1",
-        "household_ref": "360102199001011234",
-        "visited_on": "2026-01-05",
-        "follow_up_due": "2026-01-01",
-    }
-    answer = await client.post("/record/visits", data=form)
-    assert answer.status_code == 422
-    assert "360102199001011234" not in answer.text
-    assert 'id="e-follow_up_due"' in answer.text
+    form = {"idem": "k-4", "station_id": "st-1", "household_ref": "360102199001011234"}
+    form |= {"visited_on": "2026-01-05", "follow_up_due": "2026-01-01"}
+    page = await refused(pages, "/record/visits", form)
+    assert "360102199001011234" not in page
+    assert 'id="e-follow_up_due"' in page
 
 
 async def test_the_home_page_lists_the_station_and_its_volunteers(

@@ -4,22 +4,15 @@ names) under a Chinese file name."""
 
 from __future__ import annotations
 
-import base64
-import os
-import time
-from collections.abc import AsyncIterator
+from collections.abc import Callable
 from datetime import date
-from pathlib import Path
 from urllib.parse import unquote
 
 import httpx
 import pytest
 
-from console.app import create_app
 from console.domain import reports as rp
 from console.domain.words import word
-from console.session import Sealer, Session
-from console.settings import BACKENDS, ConsoleSettings
 
 pytestmark = pytest.mark.unit
 
@@ -82,39 +75,17 @@ class FakeProjector:
         return httpx.Response(404, json={"detail": "Not Found"})
 
 
+Page = tuple[httpx.AsyncClient, FakeProjector]
+
+
 @pytest.fixture
-async def county(tmp_path: Path) -> AsyncIterator[tuple[httpx.AsyncClient, FakeProjector]]:
-    (tmp_path / ".complete").write_text("")
-    key = os.urandom(32)
-    settings = ConsoleSettings.model_validate(
-        {
-            "environment": "local",
-            "session_key": base64.b64encode(key).decode(),
-            "assets_dir": tmp_path,
-            "jwks_url": "file:///nonexistent/jwks.json",
-            **{f"{name}_url": f"http://{name}.test" for name in BACKENDS},
-        }
-    )
+def county(console: Callable[..., httpx.AsyncClient]) -> Page:
     fake = FakeProjector()
-    app = create_app(settings, transport=httpx.MockTransport(fake))
-    session = Session(
-        subject="c",
-        name="东湖区民政局 · 县级民政干部",
-        token="t",
-        roles=("county_officer",),
-        region="360102",
-        region_name="东湖区",
-        expires=time.time() + 3600,
-    )
-    cookies = {"wushe_session": Sealer(key).seal_session(session)}
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://console.test", cookies=cookies
-    ) as client:
-        yield client, fake
+    return console(fake, "county_officer", name="东湖区民政局 · 县级民政干部"), fake
 
 
 async def test_the_page_describes_each_report_and_links_it(
-    county: tuple[httpx.AsyncClient, FakeProjector],
+    county: Page,
 ) -> None:
     client, _ = county
     page = await client.get("/reports", params={"as_of": "2026-06-30"})
@@ -128,7 +99,7 @@ async def test_the_page_describes_each_report_and_links_it(
 
 
 async def test_a_download_is_the_persons_region_under_a_chinese_name(
-    county: tuple[httpx.AsyncClient, FakeProjector],
+    county: Page,
 ) -> None:
     client, fake = county
     answer = await client.get(

@@ -229,6 +229,15 @@ async def to_the_provider_and_back(
     return await client.get(f"{callback.path}?{callback.query}")
 
 
+async def refused_on_return(client: httpx.AsyncClient, status: int, *says: str) -> None:
+    """Back from the provider, the console refuses: the status, a page saying why, no session."""
+    answer = await to_the_provider_and_back(client)
+    assert answer.status_code == status
+    for text in says:
+        assert text in answer.text
+    assert SESSION_COOKIE not in client.cookies
+
+
 def set_cookie_header(response: httpx.Response, name: str) -> str:
     found = [h for h in response.headers.get_list("set-cookie") if h.startswith(f"{name}=")]
     assert found, f"no {name} cookie set: {response.headers.get_list('set-cookie')}"
@@ -288,11 +297,7 @@ async def test_a_callback_with_another_state_is_refused(
 ) -> None:
     _, client = oidc_console
     idp.state_back = "someone-elses-state"
-    answer = await to_the_provider_and_back(client)
-    assert answer.status_code == 400
-    assert "state" in answer.text
-    assert "请重新登录" in answer.text
-    assert SESSION_COOKIE not in client.cookies
+    await refused_on_return(client, 400, "state", "请重新登录")
     assert idp.exchanged == []  # the code was never exchanged
 
 
@@ -302,10 +307,7 @@ async def test_an_id_token_with_another_nonce_is_refused(
 ) -> None:
     _, client = oidc_console
     idp.nonce_back = "a-replayed-nonce"
-    answer = await to_the_provider_and_back(client)
-    assert answer.status_code == 401
-    assert "身份凭证校验失败" in answer.text
-    assert SESSION_COOKIE not in client.cookies
+    await refused_on_return(client, 401, "身份凭证校验失败")
 
 
 @pytest.mark.service  # the provider under uvicorn on loopback (no stack)
@@ -314,11 +316,7 @@ async def test_a_token_endpoint_error_is_refused(
 ) -> None:
     _, client = oidc_console
     idp.token_error = True
-    answer = await to_the_provider_and_back(client)
-    assert answer.status_code == 502
-    assert "无法从统一身份认证服务取得登录凭证" in answer.text
-    assert "invalid_grant" in answer.text
-    assert SESSION_COOKIE not in client.cookies
+    await refused_on_return(client, 502, "无法从统一身份认证服务取得登录凭证", "invalid_grant")
 
 
 @pytest.mark.service  # the provider under uvicorn on loopback (no stack)

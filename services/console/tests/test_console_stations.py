@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import base64
-import os
 import re
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
-from console.app import create_app
 from console.domain import stations as dom
 from console.domain import stations_sections as sec
 from console.domain.words import WORDS
-from console.session import Sealer, Session
-from console.settings import BACKENDS, ConsoleSettings
 
 pytestmark = pytest.mark.unit
 
@@ -663,21 +658,6 @@ class FakeServices:
         return None
 
 
-def console_app(tmp_path: Any, fake: FakeServices) -> Any:
-    (tmp_path / ".complete").write_text("")
-    settings = ConsoleSettings.model_validate(
-        {
-            "environment": "local",
-            "session_key": base64.b64encode(KEY).decode(),
-            "assets_dir": tmp_path,
-            "jwks_url": "file:///nonexistent/jwks.json",
-            **{f"{name}_url": f"http://{name}.test" for name in BACKENDS},
-        }
-    )
-    return create_app(settings, transport=httpx.MockTransport(fake))
-
-
-KEY = os.urandom(32)
 PEOPLE = {
     "county": (("county_officer",), "360102", ()),
     "province": (("province_officer",), "36", ()),
@@ -685,41 +665,19 @@ PEOPLE = {
 }
 
 
-def cookies_of(who: str) -> dict[str, str]:
-    roles, region, stations = PEOPLE[who]
-    session = Session(
-        subject=who,
-        name=who,
-        token="t",
-        roles=roles,
-        region=region,
-        region_name="东湖区",
-        expires=time.time() + 3600,
-        stations=stations,
-    )
-    return {"wushe_session": Sealer(KEY).seal_session(session), "wushe_csrf": "c"}
-
-
 @pytest.fixture
-async def pages(
-    tmp_path: Any,
-) -> AsyncIterator[tuple[Callable[[str], httpx.AsyncClient], FakeServices]]:
+def pages(
+    console_app: Callable[..., FastAPI], signed_in: Callable[..., httpx.AsyncClient]
+) -> tuple[Callable[[str], httpx.AsyncClient], FakeServices]:
+    """A client per person (PEOPLE) of one console, against the fake services."""
     fake = FakeServices()
-    app = console_app(tmp_path, fake)
-    clients: list[httpx.AsyncClient] = []
+    app = console_app(fake)
 
     def client(who: str) -> httpx.AsyncClient:
-        c = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app),
-            base_url="http://console.test",
-            cookies=cookies_of(who),
-        )
-        clients.append(c)
-        return c
+        roles, region, stations = PEOPLE[who]
+        return signed_in(app, *roles, subject=who, name=who, region=region, stations=stations)
 
-    yield client, fake
-    for c in clients:
-        await c.aclose()
+    return client, fake
 
 
 def text_of(html: str) -> str:

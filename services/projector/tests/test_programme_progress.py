@@ -10,7 +10,8 @@ from collections import defaultdict
 from datetime import date, timedelta
 from typing import Any
 
-from projector.answers import ProgressAnswers
+from projector.answers import ProgressAnswers, Question
+from projector.api.programme_progress import progress_and_groups
 from projector.engine import Projector, Record, ServingModel
 from projector.views import VIEWS
 from projector.views.programme_progress import progress
@@ -132,6 +133,41 @@ def test_progress_by_group_in_one_pass_equals_progress_of_each_group() -> None:
     assert "groups" not in progress(rows, **period)
 
 
+def test_parts_are_each_regions_own_progress_even_for_a_moved_station() -> None:
+    period = {"start": date(2024, 1, 1), "end": date(2024, 12, 31), "day": date(2024, 8, 1)}
+    # st-b moved from 3601 to 3602 in the middle: its counters lie in both cities.
+    cells = {
+        ("3601", "st-a"): {"enrolled": 1, "target:sessions": 12, "actual:sessions": 12},
+        ("3601", "st-b"): {"enrolled": 1, "target:sessions": 12, "actual:sessions": 3},
+        ("3602", "st-b"): {"enrolled": 0, "actual:sessions": 2},
+        ("3602", "st-c"): {"enrolled": 1, "target:sessions": 12, "actual:sessions": 1},
+    }
+    rows: dict[str, dict[str, int]] = defaultdict(dict)
+    for (_, sid), c in cells.items():
+        for k, n in c.items():
+            rows[f"{PID}|{sid}"][k] = rows[f"{PID}|{sid}"].get(k, 0) + n
+    parts = {f"{city}|{PID}|{sid}": c for (city, sid), c in cells.items()}
+    out = progress_and_groups(rows, parts, **period)
+    assert out["stations"] == 3
+    for city in ("3601", "3602"):
+        alone = progress(
+            {f"{PID}|{sid}": c for (c_, sid), c in cells.items() if c_ == city},
+            start=period["start"],
+            end=period["end"],
+            as_of=period["day"],
+        )
+        assert out["groups"][city] == {
+            "stations": alone["stations"],
+            "lagging": len(alone["lagging"]),
+            "totals": alone["totals"],
+        }
+    assert out["groups"]["3602"]["stations"] == 1  # st-b is enrolled in 3601 only
+    assert "groups" not in progress_and_groups(rows, None, **period)
+    both = Question("programmes", "36", key_prefix=f"{PID}|", group_len=4, by_key=True)
+    assert both.group(f"{PID}|st-b", "360201003") == f"3602|{PID}|st-b"
+    assert Question("programmes", by_key=True).group("k", "360201003") == "k"
+
+
 async def test_blue_vest_progress_equals_the_scenarios_own_figures(mongo_db: Any) -> None:
     scenario = Scenario()
     projector = Projector(mongo_db, VIEWS)
@@ -166,6 +202,22 @@ async def test_blue_vest_progress_equals_the_scenarios_own_figures(mongo_db: Any
     )
     assert len(by_city) == 11
     assert sum(c.get("target:sessions", 0) for c in by_city.values()) == 5544
+    parts = await projector.totals(
+        "programmes",
+        region_prefix="36",
+        as_of=AS_OF,
+        key_prefix=f"{PID}|",
+        group_len=4,
+        by_key=True,
+    )
+    grouped = progress_and_groups(rows, parts, START, END, AS_OF)
+    assert sorted(grouped["groups"]) == sorted(by_city)
+    for city, part in grouped["groups"].items():
+        alone = await projector.totals(
+            "programmes", region_prefix=city, as_of=AS_OF, key_prefix=f"{PID}|", by_key=True
+        )
+        assert part["stations"] == progress(alone, start=START, end=END, as_of=AS_OF)["stations"]
+        assert part["totals"]["sessions"]["target"] == by_city[city]["target:sessions"]
 
 
 async def test_kept_progress_is_computed_once_per_change_of_the_views(mongo_db: Any) -> None:

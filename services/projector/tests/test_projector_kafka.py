@@ -170,6 +170,19 @@ async def test_programme_progress_through_the_views_api(
         city = (await progress(region="3607")).json()
         assert city["stations"] == 1
         assert city["totals"]["sessions"]["actual"] == 0
+        # The cities side by side in one answer, each as its own region's answer.
+        grouped = (await progress(by="city", stations_limit="0", lagging="0")).json()
+        assert grouped["totals"] == body["totals"]
+        assert grouped["per_station"] == {}
+        assert sorted(grouped["groups"]) == ["3601", "3607"]
+        for code, part in grouped["groups"].items():
+            alone = (await progress(region=code, lagging="500")).json()
+            assert part == {
+                "stations": alone["stations"],
+                "lagging": len(alone["lagging"]),
+                "totals": alone["totals"],
+            }
+        assert body["groups"] == {}  # without `by`, none
 
 
 async def test_rebuild_from_offset_zero_switches_to_equal_views(

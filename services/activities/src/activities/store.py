@@ -12,7 +12,8 @@ from wushe.contracts.known import KnownProgramme, KnownStation
 from wushe.refcopy import RegistryCopy
 from wushe.rekey import Sealed
 from wushe.service import ServiceContext
-from wushe.store import ConcurrencyError, NewCommit, in_region, page
+from wushe.store import ConcurrencyError, Doc, NewCommit, in_region, page
+from wushe.store.notes import Notes
 
 AGGREGATES = ("activities", "household_visits", "client_files")
 # Personal data sealed by the vault, and what each value is bound to (`wushe.rekey`: re-sealed
@@ -25,12 +26,38 @@ SEALED = (
 )
 # Bulk writes: one round trip per this many activities instead of several per row.
 BATCH = 500
+# The activities that ever had a correction waiting (`wushe.store.notes`): `pending_corrections`
+# is an array, so a filter on it makes the store decode every activity of the region.
+CORRECTION_NOTES = "correction_activities"
+MAX_NOTED = 1000  # ids the store answers from its `_id` index in one `$in` (decision 0021)
+
+
+def _where(activity: Doc) -> Doc:
+    facts = activity.get("facts") or {}
+    return {"region_code": facts.get("region_code"), "station_id": facts.get("station_id")}
+
+
+def _waiting(activity: Doc) -> list[Doc]:
+    """The note an activity with a correction waiting calls for (the listing's fields)."""
+    return [_where(activity)] if activity.get("pending_corrections") else []
 
 
 class ActivitiesStore:
     def __init__(self, ctx: ServiceContext[Any]) -> None:
         self.activities, self.visits, self.client_files = map(ctx.store, AGGREGATES)
         self.registry = RegistryCopy(ctx.db)
+        self.correction_notes = Notes(
+            ctx.db[CORRECTION_NOTES],
+            self.activities,
+            _waiting,
+            {"facts.region_code": 1, "facts.station_id": 1, "pending_corrections": 1},
+        )
+
+    async def note_correction(self, activity: Activity) -> None:
+        """Before a correction waits on an activity (its commit): noted, so the work queue
+        finds it among few."""
+        where = {"region_code": activity.facts.region_code, "station_id": activity.facts.station_id}
+        await self.correction_notes.note(activity.facts.activity_id, [where])
 
     async def list_activities(
         self,
@@ -59,10 +86,16 @@ class ActivitiesStore:
         (of one station, or of `stations` when the caller is bound to theirs)."""
         query = in_region(within, "facts.region_code")
         query["pending_corrections.0"] = {"$exists": True}
+        noted = in_region(within)
         if station_id:
-            query["facts.station_id"] = station_id
+            query["facts.station_id"] = noted["station_id"] = station_id
         elif stations is not None:
-            query["facts.station_id"] = {"$in": sorted(stations)}
+            query["facts.station_id"] = noted["station_id"] = {"$in": sorted(stations)}
+        ids = await self.correction_notes.streams(noted)
+        if not ids:
+            return [], 0
+        if len(ids) <= MAX_NOTED:  # else the filter alone, as before the notes
+            query["_id"] = {"$in": ids}
         return await page(self.activities, Activity, query, limit=limit, offset=offset)
 
     async def activity(self, activity_id: str) -> tuple[Activity | None, int]:

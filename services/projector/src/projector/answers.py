@@ -39,7 +39,11 @@ class Question:
             return None
         if self.key is None and self.key_prefix is not None and not key.startswith(self.key_prefix):
             return None
-        return key if self.by_key else (region[: self.group_len] if self.group_len else "")
+        if self.by_key:
+            # Both: per region at that level and key, `<region digits>|<key>` (a station that
+            # moved between regions counts in each, as a question per region would count it).
+            return f"{region[: self.group_len]}|{key}" if self.group_len else key
+        return region[: self.group_len] if self.group_len else ""
 
 
 def add_counters(sums: Delta, delta: Delta) -> None:

@@ -457,7 +457,8 @@ class Projector:
         by_key: bool = False,
     ) -> dict[str, Delta]:
         """Counters summed over partitions and days up to `as_of`, grouped by the first
-        `group_len` digits of the region code, or by bucket key (`by_key`), or not ("")."""
+        `group_len` digits of the region code, or by bucket key (`by_key`), or by both
+        (`<digits>|<key>`), or not ("")."""
         model = await self.refresh()
         question = Question(
             view,

@@ -257,9 +257,12 @@ async def correct_activity(
         closed = [m for d in corrections.figure_days(a) if (m := closed_month_of(through, d))]
         if not closed:
             return domain.correct_activity(a, **dict(body))
-        return corrections.propose_correction(
+        proposed = corrections.propose_correction(
             a, **dict(body), closed_month=closed[0], proposed_by=who.subject, today=today()
         )
+        # It waits: noted before the commit, for the work queue (`wushe.store.notes`).
+        await svc.store.note_correction(a)
+        return proposed
 
     return activity_out(await svc.activities.change(who, activity_id, decide))
 

@@ -2,11 +2,13 @@
 with pace, month by month, its children side by side (and on the province's map), and its
 most lagging stations; drill down province → city → county → station, as of any day.
 
-API calls, in parallel: the programme's progress for the region (and at each month end),
-the region and its children from the registry, the closed months; then each child's
-progress and the names of the stations shown. The programmes of a scope and the stations'
-names change rarely and the registry answers them slowly: both are remembered a few minutes
-(names only for ids the projector gave this person, so nothing out of scope is shown).
+API calls, in parallel: the programme's progress for the region with its children's in the
+same answer (`by` their level; and the region's at each month end), the region and its
+children from the registry, the closed months; then the names of the stations shown and of
+the lagging ones' counties (a projector that gives no children's progress: also each
+child's). The programmes of a scope and the stations' names change rarely and the registry
+answers them slowly: both are remembered a few minutes (names only for ids the projector gave
+this person, so nothing out of scope is shown).
 """
 
 from __future__ import annotations
@@ -210,6 +212,8 @@ async def programme_page(
                 "lagging": LAGGING_SHOWN,
                 # a county's stations are its children; above, only the lagging ones'
                 "stations_limit": 5000 if child_level == "station" else 0,
+                # the children's progress in the same answer (`groups`)
+                "by": child_level if child_level != "station" else None,
             },
         ),
         memo.get_or(f"region|{code}|{iso}", ask(f"/regions/{code}", {"as_of": iso})),
@@ -224,13 +228,20 @@ async def programme_page(
     approved: dict[str, str] = closed.get("approved_through") or {}
     share = dom.elapsed(chosen.start, chosen.end, day)
 
-    # Round two: each child's progress (a county's stations came with its own), and the
-    # names of the stations shown.
-    child_codes = [str(c["code"]) for c in children or []]
+    # Round two: each child's progress where the answer had no `groups` (a projector older
+    # than them; a county's stations came with its own), and the names of the stations shown.
+    groups = main.get("groups")
+    child_codes = [str(c["code"]) for c in children or []] if groups is None else []
     shown = [str(x["station_id"]) for x in lagging]
     if child_level == "station":
         shown += list(per_station)
-    child_answers, stations = await asyncio.gather(
+    # The lagging stations' counties, from their ids meanwhile (a station's id names the
+    # township it opened in; one that moved is asked after its details came).
+    known_counties = (
+        {str(c["code"]) for c in children or []} if child_level == "county" else {code[:6]}
+    )
+    guessed = [c for x in lagging if (c := dom.county_guess(str(x["station_id"])))]
+    child_answers, stations, guessed_names = await asyncio.gather(
         api.both(
             *(
                 api.get(
@@ -242,8 +253,11 @@ async def programme_page(
             )
         ),
         station_names(api, memo, shown),
+        region_names(api, memo, [c for c in guessed if c not in known_counties]),
     )
     answers = dict(zip(child_codes, child_answers, strict=True))
+    if groups is not None:
+        answers = dom.group_answers(groups, float(main.get("elapsed", 0)))
 
     if child_level == "station":
         rows = dom.station_rows(per_station, {k: v[0] for k, v in stations.items()}, share)
@@ -257,6 +271,7 @@ async def programme_page(
     counties = {r.code: r.name for r in rows} if child_level == "county" else {}
     if child_level == "station":
         counties = {code: str(region_doc.get("name") or "")}
+    counties = {**guessed_names, **counties}
     wanted = [s[1][:6] for s in stations.values() if s[1][:6] not in counties]
     if wanted:
         counties.update(await region_names(api, memo, wanted))

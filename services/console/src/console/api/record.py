@@ -15,17 +15,17 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from console.api.deps import Apis, CsrfChecked, SignedIn, lang_of, see_other
+from console.api.deps import Apis, CsrfChecked, SignedIn, see_other
 from console.api.record_common import (
     AGENDA_LIMIT,
-    ONCE,
+    Filled,
     form_of,
     maybe,
     no_station,
     page,
     page_url,
     programmes_of,
-    shown_problems,
+    record_once,
     station_of,
     stations_named,
     volunteer_name,
@@ -77,29 +77,17 @@ async def record_home(
 
 
 async def plan_page(
-    request: Request,
-    session: Session,
-    api: Api,
-    station_id: str,
-    values: dict[str, list[str]],
-    idem: str,
-    status_code: int = 200,
-    problems: dict[str, str] | None = None,
-    summary: list[dict[str, str]] | None = None,
+    request: Request, session: Session, api: Api, station_id: str, filled: Filled
 ) -> HTMLResponse:
     stations, programmes = await api.both(stations_named(api, session), programmes_of(api, session))
     station = next((s for s in stations if s["station_id"] == station_id), stations[0])
     return page(
         request,
         "record_plan.html",
-        status_code,
+        filled=filled,
         stations=stations,
         station=station,
         programmes=programmes["items"] if isinstance(programmes, dict) else [],
-        values=values,
-        idem=idem,
-        problems=problems or {},
-        summary=summary or [],
     )
 
 
@@ -115,7 +103,7 @@ async def plan_form(
         "activity_date": [clock.today().isoformat()],
         "planned_sessions": ["1"],
     }
-    return await plan_page(request, session, api, station_id, values, str(uuid.uuid4()))
+    return await plan_page(request, session, api, station_id, Filled(values, str(uuid.uuid4())))
 
 
 @router.post("/record/activities", dependencies=[CsrfChecked])
@@ -124,20 +112,16 @@ async def plan(request: Request, session: SignedIn, api: Apis) -> Response:
     idem = rec.one(values, "idem")
     body = rec.plan_body(values, idem)
 
-    async def work() -> Response:
-        try:
-            made = await api.post("activities", "/activities", body, idempotency_key=idem or None)
-        except ApiProblem as exc:
-            if exc.status == 401:
-                raise
-            problems, summary = shown_problems("plan", exc, body, lang_of(request))
-            station_id = station_of(session, rec.one(values, "station_id")) or ""
-            return await plan_page(
-                request, session, api, station_id, values, idem, 422, problems, summary
-            )
+    async def post() -> Response:
+        made = await api.post("activities", "/activities", body, idempotency_key=idem or None)
         return see_other(page_url(f"/record/activities/{made['activity_id']}", done="planned"))
 
-    return await ONCE.run(session.subject, idem, work)
+    async def refused(exc: ApiProblem) -> Response:
+        station_id = station_of(session, rec.one(values, "station_id")) or ""
+        filled = Filled(values, idem).refused(request, "plan", exc, body)
+        return await plan_page(request, session, api, station_id, filled)
+
+    return await record_once(session, idem, post, refused)
 
 
 # -- an activity, and recording it held
@@ -179,35 +163,20 @@ async def activity_page(
     )
 
 
-async def held_page(
+def held_page(
     request: Request,
-    session: Session,
-    api: Api,
-    activity_id: str,
-    values: dict[str, list[str]] | None,
-    idem: str,
-    status_code: int = 200,
-    problems: dict[str, str] | None = None,
-    summary: list[dict[str, str]] | None = None,
-    activity: dict[str, Any] | None = None,
-    volunteers: list[dict[str, Any]] | None = None,
+    activity: dict[str, Any],
+    volunteers: list[dict[str, Any]],
+    filled: Filled,
 ) -> HTMLResponse:
-    if activity is None or volunteers is None:
-        activity, volunteers = await activity_and_volunteers(api, session, activity_id)
-    if values is None:
-        values = {k: [v] for k, v in rec.held_defaults(activity, clock.today()).items()}
     return page(
         request,
         "record_held.html",
-        status_code,
+        filled=filled,
         activity=activity,
         facts=activity["facts"],
         volunteers=[{**v, "label": volunteer_name(v)} for v in volunteers],
         groups=rec.GROUPS,
-        values=values,
-        idem=idem,
-        problems=problems or {},
-        summary=summary or [],
         today=clock.today(),
     )
 
@@ -240,16 +209,8 @@ async def held_form(request: Request, activity_id: str, session: SignedIn, api: 
     activity, volunteers = await activity_and_volunteers(api, session, activity_id)
     if activity["status"] != "planned":  # recorded already: show what was recorded
         return see_other(f"/record/activities/{activity_id}")
-    return await held_page(
-        request,
-        session,
-        api,
-        activity_id,
-        None,
-        str(uuid.uuid4()),
-        activity=activity,
-        volunteers=volunteers,
-    )
+    values = {k: [v] for k, v in rec.held_defaults(activity, clock.today()).items()}
+    return held_page(request, activity, volunteers, Filled(values, str(uuid.uuid4())))
 
 
 @router.post("/record/activities/{activity_id}/held", dependencies=[CsrfChecked])
@@ -261,31 +222,18 @@ async def hold(request: Request, activity_id: str, session: SignedIn, api: Apis)
     body = rec.held_body(values, offered)
     path = f"/activities/{activity_id}/held"
 
-    async def work() -> Response:
-        try:
-            await api.post("activities", path, body, idempotency_key=idem or None)
-        except ApiProblem as exc:
-            if exc.status in (401, 404):
-                raise
-            activity, volunteers = await activity_and_volunteers(api, session, activity_id)
-            names = {v["volunteer_id"]: volunteer_name(v) for v in volunteers}
-            problems, summary = shown_problems("held", exc, body, lang_of(request), names)
-            return await held_page(
-                request,
-                session,
-                api,
-                activity_id,
-                values,
-                idem,
-                422,
-                problems,
-                summary,
-                activity=activity,
-                volunteers=volunteers,
-            )
+    async def post() -> Response:
+        await api.post("activities", path, body, idempotency_key=idem or None)
         return see_other(page_url(f"/record/activities/{activity_id}", done="held"))
 
-    return await ONCE.run(session.subject, idem, work)
+    async def refused(exc: ApiProblem) -> Response:
+        activity, volunteers = await activity_and_volunteers(api, session, activity_id)
+        names = {v["volunteer_id"]: volunteer_name(v) for v in volunteers}
+        filled = Filled(values, idem).refused(request, "held", exc, body, names)
+        return held_page(request, activity, volunteers, filled)
+
+    # 404: no such activity, an error page rather than the form again
+    return await record_once(session, idem, post, refused, raised=(401, 404))
 
 
 # -- household visits

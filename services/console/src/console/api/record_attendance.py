@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from console.api.deps import Apis, CsrfChecked, SignedIn, lang_of, see_other
+from console.api.deps import Apis, CsrfChecked, SignedIn, see_other
 from console.api.record_common import (
     AGENDA_LIMIT,
-    ONCE,
+    Filled,
     console_problem,
     form_of,
     keep,
@@ -21,7 +21,7 @@ from console.api.record_common import (
     now_local,
     page,
     page_url,
-    shown_problems,
+    record_once,
     station_of,
     stations_named,
     volunteer_name,
@@ -40,12 +40,10 @@ async def attendance_page(
     session: Session,
     api: Api,
     station_id: str,
-    values: dict[str, list[str]],
-    status_code: int = 200,
-    problems: dict[str, str] | None = None,
-    summary: list[dict[str, str]] | None = None,
+    filled: Filled,
     done: str | None = None,
 ) -> HTMLResponse:
+    values = filled.values
     activity_id = rec.one(values, "activity_id")
     shown_volunteer = rec.one(values, "out_volunteer_id") if done else ""
     # An activity named (from its page or the agenda): that one only, without the slow
@@ -83,18 +81,15 @@ async def attendance_page(
     return page(
         request,
         "record_attendance.html",
-        status_code,
+        filled=filled,
         stations=stations,
         station=next(s for s in stations if s["station_id"] == station_id),
         volunteers=vols,
         volunteers_failed=not isinstance(volunteers, dict),
         choices=choices,
         one_activity=bool(activity_id),
-        values=values,
         idem_in=str(uuid.uuid4()),
         idem_out=str(uuid.uuid4()),
-        problems=problems or {},
-        summary=summary or [],
         done=done,
         latest=latest,
         latest_name=next((v["label"] for v in vols if v["volunteer_id"] == shown_volunteer), ""),
@@ -131,7 +126,7 @@ async def attendance(
         session,
         api,
         station_id,
-        values,
+        Filled(values),
         done=done if done in ("in", "out") and volunteer else None,
     )
 
@@ -146,20 +141,31 @@ def attendance_done(station_id: str, activity_id: str, volunteer_id: str, done: 
     )
 
 
-async def attendance_refused(
+async def attendance_once(
     request: Request,
     session: Session,
     api: Api,
     form: str,
-    exc: ApiProblem,
-    body: Mapping[str, Any],
     values: dict[str, list[str]],
-) -> HTMLResponse:
-    if exc.status == 401:
-        raise exc
-    problems, summary = shown_problems(form, exc, body, lang_of(request))
+    body: Mapping[str, Any],
+    volunteer_id: str,
+    post: Callable[[str], Awaitable[str]],
+) -> Response:
+    """Checking in or out (`form`), once per form key: `post(station_id)` records it and says
+    where to go. No volunteer chosen is the form's problem before any call; a refusal shows
+    the page again with the problem next to its field."""
     station_id = station_of(session, rec.one(values, "station_id")) or ""
-    return await attendance_page(request, session, api, station_id, values, 422, problems, summary)
+
+    async def checked() -> Response:
+        if not volunteer_id:
+            raise console_problem("volunteer_id", "Field required")
+        return see_other(await post(station_id))
+
+    async def refused(exc: ApiProblem) -> Response:
+        filled = Filled(values).refused(request, form, exc, body)
+        return await attendance_page(request, session, api, station_id, filled)
+
+    return await record_once(session, rec.one(values, "idem"), checked, refused)
 
 
 @router.post("/record/attendance/check-in", dependencies=[CsrfChecked])
@@ -167,28 +173,17 @@ async def check_in(request: Request, session: SignedIn, api: Apis) -> Response:
     values = keep(
         await form_of(request), ("station_id", "volunteer_id", "activity_id", "at", "idem")
     )
-    idem = rec.one(values, "idem")
     volunteer_id = rec.one(values, "volunteer_id")
     body = rec.check_in_body(values)
 
-    async def work() -> Response:
-        try:
-            if not volunteer_id:
-                raise console_problem("volunteer_id", "Field required")
-            await api.post(
-                "volunteers",
-                f"/volunteers/{volunteer_id}/attendances",
-                body,
-                idempotency_key=idem or None,
-            )
-        except ApiProblem as exc:
-            return await attendance_refused(request, session, api, "check_in", exc, body, values)
-        station_id = station_of(session, rec.one(values, "station_id")) or ""
-        return see_other(
-            attendance_done(station_id, str(body.get("source_id", "")), volunteer_id, "in")
-        )
+    async def post(station_id: str) -> str:
+        path = f"/volunteers/{volunteer_id}/attendances"
+        await api.post("volunteers", path, body, idempotency_key=rec.one(values, "idem") or None)
+        return attendance_done(station_id, str(body.get("source_id", "")), volunteer_id, "in")
 
-    return await ONCE.run(session.subject, idem, work)
+    return await attendance_once(
+        request, session, api, "check_in", values, body, volunteer_id, post
+    )
 
 
 @router.post("/record/attendance/check-out", dependencies=[CsrfChecked])
@@ -201,21 +196,17 @@ async def check_out(request: Request, session: SignedIn, api: Apis) -> Response:
     activity_id = rec.one(values, "activity_id")
     body = rec.check_out_body(values)
 
-    async def work() -> Response:
-        try:
-            if not volunteer_id:
-                raise console_problem("volunteer_id", "Field required")
-            ledger = await api.get("volunteers", f"/volunteers/{volunteer_id}/attendances")
-            attendance_id = rec.open_attendance(ledger, activity_id) or rec.open_attendance(ledger)
-            if attendance_id is None:
-                raise console_problem("volunteer_id", "not checked in")
-            path = f"/volunteers/{volunteer_id}/attendances/{attendance_id}/check-out"
-            out = await api.post("volunteers", path, body, idempotency_key=idem or None)
-        except ApiProblem as exc:
-            return await attendance_refused(request, session, api, "check_out", exc, body, values)
-        station_id = station_of(session, rec.one(values, "station_id")) or ""
+    async def post(station_id: str) -> str:
+        ledger = await api.get("volunteers", f"/volunteers/{volunteer_id}/attendances")
+        attendance_id = rec.open_attendance(ledger, activity_id) or rec.open_attendance(ledger)
+        if attendance_id is None:
+            raise console_problem("volunteer_id", "not checked in")
+        path = f"/volunteers/{volunteer_id}/attendances/{attendance_id}/check-out"
+        out = await api.post("volunteers", path, body, idempotency_key=idem or None)
         closed = next((a for a in out["attendances"] if a["attendance_id"] == attendance_id), None)
         source = (closed or {}).get("service", {}).get("source_id") or activity_id
-        return see_other(attendance_done(station_id, source, volunteer_id, "out"))
+        return attendance_done(station_id, source, volunteer_id, "out")
 
-    return await ONCE.run(session.subject, idem, work)
+    return await attendance_once(
+        request, session, api, "check_out", values, body, volunteer_id, post
+    )

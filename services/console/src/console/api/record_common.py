@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -14,7 +15,7 @@ from urllib.parse import urlencode
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
-from console.api.deps import render, see_other
+from console.api.deps import lang_of, render, see_other
 from console.backends import Api, ApiProblem
 from console.domain import record as rec
 from console.domain.words import word
@@ -59,6 +60,28 @@ class Once:
 
 
 ONCE = Once()
+
+
+async def record_once(
+    session: Session,
+    idem: str,
+    post: Callable[[], Awaitable[Response]],
+    refused: Callable[[ApiProblem], Awaitable[Response]],
+    raised: Collection[int] = (401,),
+) -> Response:
+    """A form's post, run once per form key (`ONCE`): where it went (a 303), or, when the
+    service refuses it, the form again with the problem shown. A status in `raised` is no
+    problem of the form's (401: sign in again) and goes on to the error page."""
+
+    async def work() -> Response:
+        try:
+            return await post()
+        except ApiProblem as exc:
+            if exc.status in raised:
+                raise
+            return await refused(exc)
+
+    return await ONCE.run(session.subject, idem, work)
 
 
 # -- helpers
@@ -199,6 +222,29 @@ def shown_problems(
     return by_field, summary
 
 
+@dataclass(frozen=True)
+class Filled:
+    """A form as its page shows it: what was typed (each field's values) and its key
+    (`idem`); when the service refused it (422), the problems by field and the summary."""
+
+    values: dict[str, list[str]]
+    idem: str = ""
+    status_code: int = 200
+    problems: dict[str, str] = field(default_factory=dict)
+    summary: list[dict[str, str]] = field(default_factory=list)
+
+    def refused(
+        self,
+        request: Request,
+        form: str,
+        exc: ApiProblem,
+        body: Mapping[str, Any],
+        volunteers: Mapping[str, str] | None = None,
+    ) -> Filled:
+        problems, summary = shown_problems(form, exc, body, lang_of(request), volunteers)
+        return replace(self, status_code=422, problems=problems, summary=summary)
+
+
 def volunteer_name(v: Mapping[str, Any]) -> str:
     """The masked name the service gives, with the id's end to tell two 王* apart."""
     return f"{v.get('name') or '—'}（{str(v.get('volunteer_id', ''))[-4:]}）"
@@ -209,8 +255,22 @@ def page_url(path: str, **params: str | None) -> str:
     return path + ("?" + urlencode(clean) if clean else "")
 
 
-def page(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
-    """`render` with the record pages' shared words (the API's themes)."""
+def page(
+    request: Request,
+    template: str,
+    status_code: int = 200,
+    filled: Filled | None = None,
+    **context: Any,
+) -> HTMLResponse:
+    """`render` with the record pages' shared words (the API's themes) and the form's state."""
+    if filled is not None:
+        status_code = filled.status_code
+        context |= {
+            "values": filled.values,
+            "idem": filled.idem,
+            "problems": filled.problems,
+            "summary": filled.summary,
+        }
     return render(request, template, status_code, THEMES=rec.THEMES, **context)
 
 

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from console.api.deps import Apis, CsrfChecked, SignedIn, lang_of, see_other
+from console.api.deps import Apis, CsrfChecked, SignedIn, see_other
 from console.api.record_common import (
-    ONCE,
+    Filled,
     form_of,
     no_station,
     page,
     page_url,
-    shown_problems,
+    record_once,
     station_of,
     stations_named,
 )
@@ -26,29 +27,16 @@ from wushe import clock
 router = APIRouter()
 
 
-async def visit_page(
-    request: Request,
-    session: Session,
-    api: Api,
-    values: dict[str, list[str]],
-    idem: str,
-    status_code: int = 200,
-    problems: dict[str, str] | None = None,
-    summary: list[dict[str, str]] | None = None,
-) -> HTMLResponse:
+async def visit_page(request: Request, session: Session, api: Api, filled: Filled) -> HTMLResponse:
     # The household's reference is never put back on a page (it is an ID number).
-    values = {k: v for k, v in values.items() if k != "household_ref"}
+    values = {k: v for k, v in filled.values.items() if k != "household_ref"}
     return page(
         request,
         "record_visit.html",
-        status_code,
+        filled=replace(filled, values=values),
         stations=await stations_named(api, session),
         categories=rec.CATEGORIES,
-        values=values,
-        idem=idem,
-        problems=problems or {},
-        summary=summary or [],
-        failed=status_code != 200,
+        failed=filled.status_code != 200,
         today=clock.today(),
     )
 
@@ -61,7 +49,7 @@ async def visit_form(
     if station_id is None:
         return no_station(request)
     values = {"station_id": [station_id], "visited_on": [clock.today().isoformat()]}
-    return await visit_page(request, session, api, values, str(uuid.uuid4()))
+    return await visit_page(request, session, api, Filled(values, str(uuid.uuid4())))
 
 
 @router.post("/record/visits", dependencies=[CsrfChecked])
@@ -70,20 +58,16 @@ async def visit(request: Request, session: SignedIn, api: Apis) -> Response:
     idem = rec.one(values, "idem")
     body = rec.visit_body(values)
 
-    async def work() -> Response:
-        try:
-            made = await api.post(
-                "activities", "/household-visits", body, idempotency_key=idem or None
-            )
-        except ApiProblem as exc:
-            if exc.status == 401:
-                raise
-            problems, summary = shown_problems("visit", exc, body, lang_of(request))
-            # A problem with the household's reference is shown without what was typed.
-            return await visit_page(request, session, api, values, idem, 422, problems, summary)
+    async def post() -> Response:
+        made = await api.post("activities", "/household-visits", body, idempotency_key=idem or None)
         return see_other(page_url(f"/record/visits/{made['visit_id']}", done="visit"))
 
-    return await ONCE.run(session.subject, idem, work)
+    async def refused(exc: ApiProblem) -> Response:
+        # A problem with the household's reference is shown without what was typed.
+        filled = Filled(values, idem).refused(request, "visit", exc, body)
+        return await visit_page(request, session, api, filled)
+
+    return await record_once(session, idem, post, refused)
 
 
 @router.get("/record/visits/{visit_id}", response_class=HTMLResponse)
@@ -98,7 +82,11 @@ async def visit_record(
         {"station_id": found["station_id"], "name": found["station_id"]},
     )
     return page(
-        request, "record_visit_done.html", visit=found, station=station, done=done == "visit"
+        request,
+        "record_visit_done.html",
+        visit=found,
+        station=station,
+        done="visit" if done == "visit" else None,
     )
 
 

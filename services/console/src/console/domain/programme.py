@@ -280,11 +280,30 @@ def region_rows(
                 href=page_url(code, as_of, programme),
                 figures=figures_of(answer.get("totals", {}), float(answer.get("elapsed", 0))),
                 stations=int(answer.get("stations", 0)),
-                lagging=len(answer.get("lagging", [])),
+                lagging=counted(answer.get("lagging")),
                 approved_through=(approved or {}).get(code),
             )
         )
     return sorted(rows, key=_slowest_first)
+
+
+def counted(lagging: Any) -> int:
+    """Lagging stations: listed (a region's own answer) or counted (a part of one)."""
+    return lagging if isinstance(lagging, int) else len(lagging or [])
+
+
+def county_guess(station_id: str) -> str | None:
+    """The county a station's id names (`st-<township code>`: where it opened), if any."""
+    code = station_id.removeprefix("st-")
+    return code[:6] if station_id.startswith("st-") and len(code) == 9 and code.isdigit() else None
+
+
+def group_answers(
+    groups: Mapping[str, Mapping[str, Any]], elapsed_share: float
+) -> dict[str, dict[str, Any]]:
+    """The children's parts of a progress answer asked `by` their level, each shaped as the
+    child's own answer (its lagging stations counted, not listed)."""
+    return {str(code): {**part, "elapsed": elapsed_share} for code, part in groups.items()}
 
 
 def station_rows(

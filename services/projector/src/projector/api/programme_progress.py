@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+from collections import defaultdict
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from projector.api.deps import AnswersDep, ProgrammesDep, RegionQuery, Views
+from projector.api.totals import LEVELS, Level
 from projector.views.programme_progress import progress
 from wushe.auth import CurrentPrincipal
 from wushe.errors import NotFound
@@ -33,6 +35,14 @@ class LaggingStation(BaseModel):
     pace: float
 
 
+class GroupProgress(BaseModel):
+    """One region's part (a city's, a county's): what `region=<its code>` answers."""
+
+    stations: int
+    lagging: int = Field(description="its lagging stations, every one counted")
+    totals: dict[str, MeasureTotal]
+
+
 class ProgrammeProgressOut(BaseModel):
     programme_id: str
     name: str
@@ -50,6 +60,11 @@ class ProgrammeProgressOut(BaseModel):
         description="`stations_after` for the next page of `per_station`; null on the last"
     )
     lagging: list[LaggingStation]
+    groups: dict[str, GroupProgress] = Field(
+        default_factory=dict,
+        description="with `by`: per region at that level (keyed by its code), its stations, "
+        "lagging stations and totals, as `region=<code>` answers them; empty without `by`",
+    )
 
 
 @router.get(
@@ -70,11 +85,16 @@ async def programme_progress(
     stations_after: str | None = Query(
         None, max_length=100, description="the page after this station id"
     ),
+    by: Annotated[
+        Level | None,
+        Query(description="also each region at this level (`groups`): a dashboard's children"),
+    ] = None,
 ) -> Response:
     """Actual against target per measure (backbones, sessions, elder person-times), percent
     complete, pace against the time elapsed, and the most lagging stations; for the
     programme's region or a part of it, as of a day. Each station's figures come a page at
-    a time (a province's 462 stations fit the default page; the nation's 41,000 do not)."""
+    a time (a province's 462 stations fit the default page; the nation's 41,000 do not).
+    With `by`, the region's parts side by side in the same answer (`groups`)."""
     meta = await programmes.get(programme_id)
     area = region or who.region_scope
     # Another province's programme is as absent as one that does not exist: its name and
@@ -90,11 +110,22 @@ async def programme_progress(
         rows = await views.totals(
             "programmes", region_prefix=area, as_of=day, key_prefix=f"{programme_id}|", by_key=True
         )
+        parts = None
+        if by is not None:
+            parts = await views.totals(
+                "programmes",
+                region_prefix=area,
+                as_of=day,
+                key_prefix=f"{programme_id}|",
+                group_len=LEVELS[by],
+                by_key=True,
+            )
         # A pass over every station (43,000 nationally): in a thread, on the answer's copy,
         # so other requests are served meanwhile.
-        return await asyncio.to_thread(progress, rows, start=start, end=end, as_of=day)
+        return await asyncio.to_thread(progress_and_groups, rows, parts, start, end, day)
 
-    kept = await answers.get(views, (programme_id, name, area, day, start, end), compute)
+    key = (programme_id, name, area, day, start, end, by)
+    kept = await answers.get(views, key, compute)
     first = bisect.bisect_right(kept.order, stations_after) if stations_after else 0
     page_key = (first, stations_limit, lagging)
     rendered = kept.pages.get(page_key)
@@ -116,9 +147,33 @@ async def programme_progress(
                 per_station={station: per_station[station] for station in page},
                 next_stations_after=page[-1] if more else None,
                 lagging=kept.result["lagging"][:lagging],
+                groups=kept.result.get("groups") or {},
             )
             .model_dump_json()
             .encode()
         )
         kept.keep_page(page_key, rendered)
     return Response(rendered, media_type="application/json")
+
+
+def progress_and_groups(
+    rows: dict[str, Any], parts: dict[str, Any] | None, start: date, end: date, day: date
+) -> dict[str, Any]:
+    """The region's progress and, from `parts` (`<region>|<key>` rows), each part's: the
+    progress of that part's rows alone, so equal to asking for that region."""
+    out = progress(rows, start=start, end=end, as_of=day)
+    if parts is None:
+        return out
+    by_part: dict[str, dict[str, Any]] = defaultdict(dict)
+    for grouped, counters in parts.items():
+        code, key = grouped.split("|", 1)
+        by_part[code][key] = counters
+    groups = {}
+    for code, part_rows in sorted(by_part.items()):
+        alone = progress(part_rows, start=start, end=end, as_of=day)
+        groups[code] = {
+            "stations": alone["stations"],
+            "lagging": len(alone["lagging"]),
+            "totals": alone["totals"],
+        }
+    return {**out, "groups": groups}

@@ -12,8 +12,10 @@ from pydantic import BaseModel, Field
 from training.api.deps import Svc
 from training.domain import supervision as domain
 from training.domain.supervision import SupervisionVisit
+from training.store import item_notes
 from wushe import commands
 from wushe.auth import CurrentPrincipal
+from wushe.contracts import Event
 from wushe.contracts.events import training as ev
 from wushe.errors import Conflict
 from wushe.web import IsoDate, Page, Paging, Strict, today
@@ -71,6 +73,10 @@ async def plan_visit(body: VisitIn, svc: Svc, who: CurrentPrincipal) -> VisitOut
     station = await svc.store.registry.visible_station(who, body.station_id, open_only=False)
     visit_id = f"sv-{body.station_id}-{body.month}"
     visit = SupervisionVisit(**dict(body), visit_id=visit_id, region_code=station.region_code)
+    # Its station, noted before the commit (`wushe.store.notes`), once the caller may plan
+    # it there.
+    at = commands.at_station(who, body.station_id)
+    await svc.store.visit_notes.note(visit_id, [{"station_id": at}])
     saved = await svc.visits.create(
         who,
         visit_id,
@@ -106,30 +112,29 @@ async def complete_visit(
     visit_id: str, body: CompletionIn, svc: Svc, who: CurrentPrincipal
 ) -> VisitOut:
     items = [i.model_dump() for i in body.items]
-    return visit_out(
-        await svc.visits.change(
-            who,
-            visit_id,
-            lambda v: domain.complete_visit(
-                v, **dict(body) | {"items": items}, today=today(), completed_by=who.subject
-            ),
+
+    async def decide(v: SupervisionVisit) -> tuple[SupervisionVisit, list[Event]]:
+        done, events = domain.complete_visit(
+            v, **dict(body) | {"items": items}, today=today(), completed_by=who.subject
         )
-    )
+        # The items it raises, noted before the commit (`wushe.store.notes`).
+        await svc.store.item_notes.note(visit_id, item_notes(done.model_dump(mode="json")))
+        return done, events
+
+    return visit_out(await svc.visits.change(who, visit_id, decide))
 
 
 @router.post("/supervision-visits/{visit_id}/items/{item_id}/closure", response_model=VisitOut)
 async def close_item(
     visit_id: str, item_id: str, body: ItemClosureIn, svc: Svc, who: CurrentPrincipal
 ) -> VisitOut:
-    return visit_out(
-        await svc.visits.change(
-            who,
-            visit_id,
-            lambda v: domain.close_item(
-                v, item_id, **dict(body), today=today(), closed_by=who.subject
-            ),
-        )
+    saved = await svc.visits.change(
+        who,
+        visit_id,
+        lambda v: domain.close_item(v, item_id, **dict(body), today=today(), closed_by=who.subject),
     )
+    await svc.store.note_closure(visit_id, item_id)  # after the commit, never before
+    return visit_out(saved)
 
 
 @router.get("/supervision/overdue", response_model=list[OverdueItem])
@@ -138,7 +143,7 @@ async def overdue(
 ) -> list[OverdueItem]:
     """Rectification items still open past their deadline, in the caller's region."""
     day = as_of or today()
-    visits = await svc.store.visits_in(who.region_scope)
+    visits = await svc.store.overdue_candidates(who.region_scope, day)
     return [
         OverdueItem(station_id=sid, item=item, days_overdue=(day - item.deadline).days)
         for sid, item in domain.overdue_items(visits, day)

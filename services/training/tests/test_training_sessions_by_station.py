@@ -1,0 +1,179 @@
+"""A station's sessions and supervision visits, and the overdue rectification items, come from
+small notes (a filter into the `attendances` array, or over every visit, would make the local
+store read every state): what was recorded before the notes existed is noted once, and a note
+whose commit never happened lists nothing."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from training.store import TrainingStore
+from wushe import clock
+from wushe.store.notes import NOTED_ALL, Notes
+from wushe_dev import fixtures
+
+TODAY = clock.today()
+COUNTY = "360104"  # 青云谱区
+A, B = "360104007", "360104008"
+THIS_MONTH = TODAY.strftime("%Y-%m")
+LAST_MONTH = (TODAY.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+
+
+@pytest.fixture
+async def running(run_services: fixtures.RunServices) -> AsyncIterator[fixtures.Services]:
+    async with run_services("registry", "training") as s:
+        yield s
+
+
+async def forget(notes: Notes) -> None:
+    """As before the notes existed: none, and no mark."""
+    await notes.collection.delete_many({})
+    notes._all_noted = False
+
+
+async def test_a_stations_sessions_from_the_notes_old_and_new(running: fixtures.Services) -> None:
+    reg, trn = running["registry"], running["training"]
+    h = running.bearer("36", "jx")
+    a, b = [await fixtures.new_station(reg, h, t) for t in (A, B)]
+    await fixtures.copied(running.apps["training"], [a, b])
+    store: TrainingStore = running.apps["training"].state.training
+
+    async def sessions_of(station_id: str, **params: Any) -> Any:
+        r = await trn.get("/sessions", headers=h, params={"station_id": station_id, **params})
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    first = await schedule(trn, h, TODAY - timedelta(days=5))
+    second = await schedule(trn, h, TODAY - timedelta(days=2))
+    await attend(trn, h, first, [(a, "vol-a1"), (b, "vol-b1")])
+    await attend(trn, h, second, [(a, "vol-a1")])
+    before = await sessions_of(a)
+    assert [s["facts"]["session_id"] for s in before["items"]] == [second, first]
+    assert before["total"] == 2
+    assert [s["facts"]["session_id"] for s in (await sessions_of(b))["items"]] == [first]
+
+    # The first listing notes every session recorded before the notes.
+    await forget(store.session_notes)
+    assert await sessions_of(a) == before
+    notes = store.session_notes.collection
+    assert await notes.find_one({"_id": NOTED_ALL}) is not None
+    noted = {(d["s"], d["station_id"]) async for d in notes.find({"station_id": {"$in": [a, b]}})}
+    assert noted == {(first, a), (first, b), (second, a)}
+
+    # A note whose attendance lost its race (noted, never committed): B did not attend it.
+    await store.session_notes.note(second, [{"station_id": b}])
+    only_first = await sessions_of(b)
+    assert [s["facts"]["session_id"] for s in only_first["items"]] == [first]
+    assert only_first["total"] == 1
+    # A page further on: the same order, a page at a time.
+    later = await sessions_of(a, limit=1, offset=1)
+    assert [s["facts"]["session_id"] for s in later["items"]] == [first]
+    assert later["total"] == 2
+    # A station nobody came from: none.
+    assert (await sessions_of("st-360104999"))["total"] == 0
+
+
+async def test_a_stations_visits_from_the_notes_old_and_new(running: fixtures.Services) -> None:
+    reg, trn = running["registry"], running["training"]
+    h = running.bearer("36", "jx")
+    a, b = [await fixtures.new_station(reg, h, t) for t in (A, B)]
+    await fixtures.copied(running.apps["training"], [a, b])
+    store: TrainingStore = running.apps["training"].state.training
+    for sid, month in ((a, LAST_MONTH), (a, THIS_MONTH), (b, THIS_MONTH)):
+        body = {"station_id": sid, "month": month, "supervisor_id": "sup-1"}
+        await fixtures.created(trn, "/supervision-visits", h, body)
+
+    async def months_of(station_id: str) -> list[str]:
+        r = await trn.get("/supervision-visits", headers=h, params={"station_id": station_id})
+        assert r.status_code == 200, r.text
+        assert r.json()["total"] == len(r.json()["items"])
+        return [v["month"] for v in r.json()["items"]]
+
+    assert await months_of(a) == [THIS_MONTH, LAST_MONTH]
+    await forget(store.visit_notes)
+    assert await months_of(a) == [THIS_MONTH, LAST_MONTH]
+    assert await months_of(b) == [THIS_MONTH]
+    # A visit noted and never planned (its commit failed): not listed.
+    await store.visit_notes.note(f"sv-{b}-{LAST_MONTH}", [{"station_id": b}])
+    assert await months_of(b) == [THIS_MONTH]
+
+
+CHECKLIST = ("plans_checked", "briefings_checked", "photos_checked", "staff_talk", "site_visit")
+
+
+async def test_overdue_items_from_the_notes_old_and_new(running: fixtures.Services) -> None:
+    reg, trn = running["registry"], running["training"]
+    h = running.bearer("36", "jx")
+    county = running.bearer(COUNTY, "county-1", ["county_officer"])
+    a, b = [await fixtures.new_station(reg, h, t) for t in (A, B)]
+    await fixtures.copied(running.apps["training"], [a, b])
+    store: TrainingStore = running.apps["training"].state.training
+    vid = f"sv-{a}-{THIS_MONTH}"
+    for sid in (a, b):
+        body = {"station_id": sid, "month": THIS_MONTH, "supervisor_id": "sup-1"}
+        await fixtures.created(trn, "/supervision-visits", h, body)
+    items = [
+        {"category": "materials", "description": "补齐照片", "deadline": str(TODAY + timedelta(3))},
+        {"category": "safety", "description": "消防通道", "deadline": str(TODAY + timedelta(5))},
+    ]
+    completion = {
+        "visited_on": str(TODAY),
+        "checklist": dict.fromkeys(CHECKLIST, True),
+        "findings": [],
+        "items": items,
+    }
+    done = await trn.post(f"/supervision-visits/{vid}/completion", headers=h, json=completion)
+    assert done.status_code == 200, done.text
+    closure = {"closed_on": str(TODAY), "note": "已补齐"}
+    closed = await trn.post(
+        f"/supervision-visits/{vid}/items/{vid}-1/closure", headers=county, json=closure
+    )
+    assert closed.status_code == 200, closed.text
+
+    async def overdue(day: Any) -> list[tuple[str, int]]:
+        r = await trn.get("/supervision/overdue", headers=county, params={"as_of": str(day)})
+        assert r.status_code == 200, r.text
+        return [(o["item"]["item_id"], o["days_overdue"]) for o in r.json()]
+
+    later = TODAY + timedelta(10)
+    assert await overdue(later) == [(f"{vid}-2", 5)]
+    assert await overdue(TODAY + timedelta(4)) == []  # not yet past its deadline
+    # As before the notes existed: the first listing notes every item, and every closure.
+    await forget(store.item_notes)
+    await forget(store.closed_notes)
+    assert await overdue(later) == [(f"{vid}-2", 5)]
+    # A closure whose note was never written: its state says it is closed.
+    await store.closed_notes.collection.delete_many({"item": f"{vid}-1"})
+    assert await overdue(later) == [(f"{vid}-2", 5)]
+    # Items noted for a completion that never committed: B's visit raised none.
+    bvid = f"sv-{b}-{THIS_MONTH}"
+    phantom = {"region_code": B, "item": f"{bvid}-1", "due": str(TODAY + timedelta(1))}
+    await store.item_notes.note(bvid, [phantom])
+    assert await overdue(later) == [(f"{vid}-2", 5)]
+    # Another county's official sees none of them.
+    other = running.bearer("360102", "county-2", ["county_officer"])
+    r = await trn.get("/supervision/overdue", headers=other, params={"as_of": str(later)})
+    assert r.json() == []
+
+
+async def schedule(trn: Any, h: dict[str, str], day: Any) -> str:
+    body = {"region_code": COUNTY, "kind": "routine_study", "mode": "on_site"}
+    created = await fixtures.created(
+        trn, "/sessions", h, {**body, "session_date": str(day), "hours": 3}
+    )
+    return str(created["facts"]["session_id"])
+
+
+async def attend(trn: Any, h: dict[str, str], session_id: str, who: list[tuple[str, str]]) -> None:
+    attendances = [
+        {"attendee_kind": "volunteer", "attendee_id": vid, "station_id": sid, "hours": 2}
+        for sid, vid in who
+    ]
+    r = await trn.post(
+        f"/sessions/{session_id}/attendance", headers=h, json={"attendances": attendances}
+    )
+    assert r.status_code == 200, r.text
