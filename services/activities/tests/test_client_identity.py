@@ -22,8 +22,13 @@ PURPOSE = "入户走访前核对身份"
 
 @pytest.fixture
 async def services(run_services: fixtures.RunServices, unique: str) -> AsyncIterator[Any]:
+    """The services, an admin (`admin-{unique}`) and a station they registered, known to
+    activities."""
     async with run_services("registry", "activities") as s:
-        yield s, s["registry"], s["activities"], s.apps["activities"]
+        admin = s.bearer("36", f"admin-{unique}")
+        sid = await fixtures.new_station(s["registry"], admin, "360104002")
+        await fixtures.copied(s.apps["activities"], [sid])
+        yield s, s["activities"], admin, sid
 
 
 def token(s: fixtures.Services, subject: str, roles: list[str], **claims: Any) -> dict[str, str]:
@@ -34,10 +39,7 @@ def token(s: fixtures.Services, subject: str, roles: list[str], **claims: Any) -
 async def test_only_the_clients_social_worker_reads_the_identity_and_each_read_is_audited(
     services: Any, unique: str
 ) -> None:
-    s, reg, act, act_app = services
-    admin = s.bearer("36", f"admin-{unique}")
-    sid = await fixtures.new_station(reg, admin, "360104002")
-    await fixtures.copied(act_app, [sid])
+    s, act, admin, sid = services
     mine, colleague = f"sw-a-{unique}", f"sw-b-{unique}"
     sw_a = token(s, mine, ["social_worker"], stations=[sid])
     sw_b = token(s, colleague, ["social_worker"], stations=[sid])
@@ -45,33 +47,16 @@ async def test_only_the_clients_social_worker_reads_the_identity_and_each_read_i
     auditor = token(s, f"aud-{unique}", ["auditor"], region_scope="36")
     elsewhere = token(s, f"aud-hb-{unique}", ["auditor"], region_scope="42")
     today = str(clock.today())
+    opening = {"station_id": sid, "consent_on": today, "opened_on": today}
 
     # Opened by a social worker: their client. Opened by the admin naming one: that one's.
-    opened = await act.post(
-        "/client-files",
-        headers=sw_a,
-        json={
-            "station_id": sid,
-            **CLIENT,
-            "categories": ["empty_nest_elder"],
-            "consent_on": today,
-            "opened_on": today,
-        },
-    )
+    body = {**opening, **CLIENT, "categories": ["empty_nest_elder"]}
+    opened = await act.post("/client-files", headers=sw_a, json=body)
     assert opened.status_code == 201, opened.text
     assert opened.json()["case_worker"] == mine
     fid = opened.json()["file_id"]
-    assigned = await act.post(
-        "/client-files",
-        headers=admin,
-        json={
-            "station_id": sid,
-            **YOUNG,
-            "consent_on": today,
-            "opened_on": today,
-            "case_worker": colleague,
-        },
-    )
+    body = {**opening, **YOUNG, "case_worker": colleague}
+    assigned = await act.post("/client-files", headers=admin, json=body)
     assert assigned.json()["case_worker"] == colleague, assigned.text
 
     # The social worker whose client it is: the identity in full.
@@ -152,10 +137,7 @@ async def test_only_the_clients_social_worker_reads_the_identity_and_each_read_i
 async def test_a_file_opened_by_staff_has_no_reader_until_one_is_named(
     services: Any, unique: str
 ) -> None:
-    s, reg, act, act_app = services
-    admin = s.bearer("36", f"admin-{unique}")
-    sid = await fixtures.new_station(reg, admin, "360104002")
-    await fixtures.copied(act_app, [sid])
+    s, act, _, sid = services
     clerk = token(s, f"clerk-{unique}", ["station_worker"], stations=[sid])
     sw = token(s, f"sw-{unique}", ["social_worker"], stations=[sid])
     today = str(clock.today())

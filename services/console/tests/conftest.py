@@ -6,7 +6,9 @@ Fixtures, as the tests import nothing from here:
 - `console(handler, *roles, **session fields)` -> a client of a new console, signed in;
 - `console_app(handler, **create_app options)` -> the app;
 - `signed_in(app, *roles, csrf=True, **session fields)` -> a client of the app, signed in
-  (by default a tester of 东湖区 whose session lasts an hour)."""
+  (by default a tester of 东湖区 whose session lasts an hour);
+- `fake` -> a new `FakeServices` of the test's module (its handler of every call);
+- `county` -> (a client signed in as 东湖区's county official against `fake`, `fake`)."""
 
 from __future__ import annotations
 
@@ -89,3 +91,15 @@ def console(
         return signed_in(console_app(handler), *roles, **fields)
 
     return client
+
+
+@pytest.fixture
+def fake(request: pytest.FixtureRequest) -> Any:
+    return request.module.FakeServices()
+
+
+@pytest.fixture
+def county(
+    console: Callable[..., httpx.AsyncClient], fake: Handler
+) -> tuple[httpx.AsyncClient, Any]:
+    return console(fake, "county_officer", name="东湖区民政局 · 县级民政干部"), fake

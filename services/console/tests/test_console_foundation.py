@@ -196,8 +196,7 @@ Console = Callable[..., httpx.AsyncClient]  # conftest.py's `console`
 
 
 @pytest.fixture
-def funder(console: Console) -> Page:
-    fake = FakeServices()
+def funder(console: Console, fake: FakeServices) -> Page:
     client = console(
         fake,
         "funder",

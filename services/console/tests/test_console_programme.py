@@ -401,8 +401,9 @@ SignIn = Callable[..., httpx.AsyncClient]
 
 
 @pytest.fixture
-def pages(console_app: MakeApp, signed_in: SignIn, request: pytest.FixtureRequest) -> Pages:
-    fake = FakeServices()
+def pages(
+    console_app: MakeApp, signed_in: SignIn, fake: FakeServices, request: pytest.FixtureRequest
+) -> Pages:
     app = console_app(fake, token_verifier=DevKeys.generate().verifier())
     region = getattr(request, "param", "36")
     official = {"subject": "demo-province_officer", "region": region, "region_name": ""}

@@ -79,13 +79,13 @@ def test_verification_rows_are_named_oldest_first_and_closed_months_last() -> No
         {**held("act-9", "2026-12-03"), "status": "verified"},  # not waiting
     ]
     closed = q.closed_through([{"region_code": "360102", "closed_through": "2026-11"}])
-    rows = q.verification_rows(items, STATIONS, COUNTIES, TODAY, closed)
+    rows = q.verification_rows(items, q.Known(STATIONS, COUNTIES, TODAY, closed))
     assert [r.activity_id for r in rows] == ["act-2", "act-3", "act-1"]
     assert [r.locked for r in rows] == [False, False, True]
     first = rows[0]
     assert (first.place.station, first.place.county) == ("董家窑街道社工站", "东湖区")
     assert (first.sessions, first.person_times, first.waiting_days) == (1, 12, 6)
-    unnamed = q.verification_rows(items[:1], {}, {}, TODAY)[0]
+    unnamed = q.verification_rows(items[:1], q.Known({}, {}, TODAY))[0]
     assert unnamed.place.station is None  # the page says "name unknown", never the id
 
 
@@ -123,7 +123,7 @@ def test_hours_rows_keep_the_organising_station_and_show_hours() -> None:
             "minutes": 60,
         },
     ]
-    rows = q.hours_rows(waiting, STATIONS, COUNTIES, TODAY)
+    rows = q.hours_rows(waiting, q.Known(STATIONS, COUNTIES, TODAY))
     assert [r.attendance_id for r in rows] == ["att-1", "att-2"]
     shift = rows[1]
     assert (shift.place.station, shift.check_in, shift.check_out) == (
@@ -148,7 +148,7 @@ def test_a_correction_row_shows_the_figures_before_and_after() -> None:
             "proposed_on": "2026-11-23",
         }
     ]
-    (row,) = q.correction_rows([activity], STATIONS, COUNTIES, TODAY)
+    (row,) = q.correction_rows([activity], q.Known(STATIONS, COUNTIES, TODAY))
     assert (row.person_times_before, row.person_times_after) == (37, 53)
     assert (row.closed_month, row.key, row.waiting_days) == ("2026-10", "act-1:cor-1", 14)
 
@@ -160,7 +160,8 @@ def test_overdue_rows_are_the_most_overdue_first() -> None:
         {"station_id": "st-360102008", "item": {"item_id": "i-2", "category": "materials",
          "description": "台账未归档", "deadline": "2026-09-30"}, "days_overdue": 68},
     ]  # fmt: skip
-    rows = q.overdue_rows(items, STATIONS, COUNTIES, {"st-360102008": "360102008"})
+    known = q.Known(STATIONS, COUNTIES, TODAY, regions={"st-360102008": "360102008"})
+    rows = q.overdue_rows(items, known)
     assert [r.item_id for r in rows] == ["i-2", "i-1"]
     assert rows[0].place.county == "东湖区"
 
@@ -245,12 +246,6 @@ Page = tuple[httpx.AsyncClient, FakeServices]
 Console = Callable[..., httpx.AsyncClient]  # conftest.py's `console`
 
 
-@pytest.fixture
-def county(console: Console) -> Page:
-    fake = FakeServices()
-    return console(fake, "county_officer", name="东湖区民政局 · 县级民政干部"), fake
-
-
 async def test_the_queue_page_shows_each_queue_and_says_which_it_cannot_read(
     county: Page,
 ) -> None:
@@ -306,6 +301,10 @@ async def test_forms_refuse_a_missing_csrf_and_ids_that_are_no_ids(county: Page)
         "/queues/hours", data={"csrf": "c", "volunteer_id": "../x", "attendance_id": "a"}
     )
     assert (odd.status_code, odd.headers["location"]) == (303, "/queues")
+    missing = await client.post("/queues/hours", data={"csrf": "c", "attendance_id": "a"})
+    assert (missing.status_code, missing.headers["location"]) == (303, "/queues")
+    # Overdue items are closed on the station's page: no action here.
+    assert (await client.post("/queues/overdue", data={"csrf": "c"})).status_code == 404
     assert fake.posts == []
 
 

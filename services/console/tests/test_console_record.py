@@ -14,8 +14,9 @@ import httpx
 import pytest
 
 from console.api.record_common import Once
+from console.domain import codes
 from console.domain import record as rec
-from console.domain import words_record
+from console.domain.words import WORDS
 
 pytestmark = pytest.mark.unit
 
@@ -238,18 +239,18 @@ def test_message(msg: str, key: str) -> None:
 
 
 def test_every_word_a_record_page_looks_up_by_value_exists() -> None:
-    words = words_record.WORDS
+    words = WORDS
     for prefix, values in (
-        ("area", rec.SERVICE_AREAS),
-        ("kind", rec.KINDS),
-        ("group", rec.GROUPS),
-        ("society", rec.SOCIETIES),
-        ("category", rec.CATEGORIES),
-        ("theme", rec.THEMES),
-        ("status", ("planned", "held", "verified", "cancelled")),
+        ("area", codes.AREAS),
+        ("activity.kind", codes.KINDS),
+        ("group", codes.GROUPS),
+        ("society", codes.SOCIETIES),
+        ("record.category", rec.CATEGORIES),
+        ("theme", codes.THEMES),
+        ("activity.status", codes.STATUSES),
     ):
         for value in values:
-            assert f"record.{prefix}.{value}" in words
+            assert f"{prefix}.{value}" in WORDS
     keys = {key for _, key in rec.MESSAGES} | set(rec.KINDS_OF_PROBLEM.values())
     for key in keys:
         assert f"record.msg.{key}" in words
@@ -399,8 +400,7 @@ Pages = tuple[httpx.AsyncClient, FakeServices]
 
 
 @pytest.fixture
-def pages(console: Callable[..., httpx.AsyncClient]) -> Pages:
-    fake = FakeServices()
+def pages(console: Callable[..., httpx.AsyncClient], fake: FakeServices) -> Pages:
     worker = {"subject": "worker-1", "name": "测试社工站 · 社工站工作人员", "stations": ("st-1",)}
     return console(fake, "station_worker", **worker), fake
 

@@ -4,7 +4,6 @@ names) under a Chinese file name."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
 from urllib.parse import unquote
 
@@ -64,7 +63,7 @@ def test_file_names_and_links() -> None:
         assert word(f"reports.{view}.title", "zh") == rp.TITLES[view]
 
 
-class FakeProjector:
+class FakeServices:
     def __init__(self) -> None:
         self.asked: list[httpx.URL] = []
 
@@ -75,13 +74,7 @@ class FakeProjector:
         return httpx.Response(404, json={"detail": "Not Found"})
 
 
-Page = tuple[httpx.AsyncClient, FakeProjector]
-
-
-@pytest.fixture
-def county(console: Callable[..., httpx.AsyncClient]) -> Page:
-    fake = FakeProjector()
-    return console(fake, "county_officer", name="东湖区民政局 · 县级民政干部"), fake
+Page = tuple[httpx.AsyncClient, FakeServices]
 
 
 async def test_the_page_describes_each_report_and_links_it(

@@ -292,31 +292,30 @@ async def test_signing_in_with_the_provider_sets_the_session_cookie(
 
 
 @pytest.mark.service  # the provider under uvicorn on loopback (no stack)
-async def test_a_callback_with_another_state_is_refused(
-    oidc_console: tuple[FastAPI, httpx.AsyncClient], idp: FakeIdentityProvider
+@pytest.mark.parametrize(
+    ("fault", "status", "says", "exchanges"),
+    [
+        # a callback with another state: the code is never exchanged
+        (("state_back", "someone-elses-state"), 400, ("state", "请重新登录"), 0),
+        # an id_token with another nonce
+        (("nonce_back", "a-replayed-nonce"), 401, ("身份凭证校验失败",), 1),
+        # the token endpoint refuses the code
+        (("token_error", True), 502, ("无法从统一身份认证服务取得登录凭证", "invalid_grant"), 1),
+    ],
+    ids=["another-state", "another-nonce", "token-endpoint-error"],
+)
+async def test_a_sign_in_the_provider_answers_wrongly_is_refused(
+    oidc_console: tuple[FastAPI, httpx.AsyncClient],
+    idp: FakeIdentityProvider,
+    fault: tuple[str, Any],
+    status: int,
+    says: tuple[str, ...],
+    exchanges: int,
 ) -> None:
     _, client = oidc_console
-    idp.state_back = "someone-elses-state"
-    await refused_on_return(client, 400, "state", "请重新登录")
-    assert idp.exchanged == []  # the code was never exchanged
-
-
-@pytest.mark.service  # the provider under uvicorn on loopback (no stack)
-async def test_an_id_token_with_another_nonce_is_refused(
-    oidc_console: tuple[FastAPI, httpx.AsyncClient], idp: FakeIdentityProvider
-) -> None:
-    _, client = oidc_console
-    idp.nonce_back = "a-replayed-nonce"
-    await refused_on_return(client, 401, "身份凭证校验失败")
-
-
-@pytest.mark.service  # the provider under uvicorn on loopback (no stack)
-async def test_a_token_endpoint_error_is_refused(
-    oidc_console: tuple[FastAPI, httpx.AsyncClient], idp: FakeIdentityProvider
-) -> None:
-    _, client = oidc_console
-    idp.token_error = True
-    await refused_on_return(client, 502, "无法从统一身份认证服务取得登录凭证", "invalid_grant")
+    setattr(idp, *fault)
+    await refused_on_return(client, status, *says)
+    assert len(idp.exchanged) == exchanges
 
 
 @pytest.mark.service  # the provider under uvicorn on loopback (no stack)

@@ -11,6 +11,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from console.domain import codes
 from console.domain import stations as dom
 from console.domain import stations_sections as sec
 from console.domain.words import WORDS
@@ -120,16 +121,7 @@ def test_region_picker_runs_from_the_scope_down_and_lists_what_is_below() -> Non
 
 
 def test_place_and_rooms() -> None:
-    region = {
-        "code": "360102008",
-        "name": "董家窑街道",
-        "ancestors": [
-            {"code": "36", "name": "江西省", "level": "province"},
-            {"code": "3601", "name": "南昌市", "level": "city"},
-            {"code": "360102", "name": "东湖区", "level": "county"},
-        ],
-    }
-    assert dom.place_of(region) == dom.Place("董家窑街道", "东湖区", "南昌市")
+    assert dom.place_of(TOWNSHIP) == dom.Place("董家窑街道", "东湖区", "南昌市")
     assert dom.place_of(None) == dom.Place("", "", "")
     station = {"rooms": [{"room_region_code": "360102008001", "name": "胜利社区社工室"}]}
     # Before the registry's rooms route answers: the village from the default room name.
@@ -379,25 +371,38 @@ def test_programme_progress_of_the_station() -> None:
     assert chart["names"] == ["目标", "实际"]
 
 
+def blue_vest_fund(allocations: list[Any], disbursements: list[Any]) -> dict[str, Any]:
+    """A pledge of 蓝马甲基金会 (dnr-1) for the programme bv."""
+    return {
+        "fund_id": "plg-1",
+        "donor_id": "dnr-1",
+        "funder_id": "dnr-1",
+        "programme_id": "bv",
+        "allocations": allocations,
+        "disbursements": disbursements,
+    }
+
+
+def first_allocation(station_id: str, reversed_fen: int = 0) -> dict[str, Any]:
+    """10 000 yuan allocated to the station on 1 January, 3 000 of them paid out."""
+    return {
+        "allocation_id": "alc-1",
+        "station_id": station_id,
+        "amount_fen": 1000000,
+        "allocated_on": "2026-01-01",
+        "reversed_fen": reversed_fen,
+        "disbursed_fen": 300000,
+    }
+
+
 def test_money_rows_for_the_station_with_purposes_and_outcomes() -> None:
     funds: list[dict[str, Any]] = [
-        {
-            "fund_id": "plg-1",
-            "donor_id": "dnr-1",
-            "funder_id": "dnr-1",
-            "programme_id": "bv",
-            "allocations": [
-                {
-                    "allocation_id": "alc-1",
-                    "station_id": "st-a",
-                    "amount_fen": 1000000,
-                    "allocated_on": "2026-01-01",
-                    "reversed_fen": 100000,
-                    "disbursed_fen": 300000,
-                },
+        blue_vest_fund(
+            [
+                first_allocation("st-a", reversed_fen=100000),
                 {"allocation_id": "alc-2", "station_id": "st-b", "amount_fen": 5},
             ],
-            "disbursements": [
+            [
                 {"allocation_id": "alc-1", "amount_fen": 200000, "purpose": "goods"},
                 {
                     "allocation_id": "alc-1",
@@ -407,7 +412,7 @@ def test_money_rows_for_the_station_with_purposes_and_outcomes() -> None:
                 },
                 {"allocation_id": "alc-2", "amount_fen": 5, "purpose": "goods"},
             ],
-        },
+        ),
         {"fund_id": "gift-2", "allocations": [], "disbursements": []},
     ]
     outcomes = sec.outcomes_of(
@@ -438,23 +443,20 @@ def test_money_rows_for_the_station_with_purposes_and_outcomes() -> None:
 
 
 def test_every_code_the_pages_turn_into_words_has_its_words() -> None:
-    codes = {
-        "station.area": sec.AREAS,
-        "station.group": sec.GROUPS,
-        "station.fig": [key for _, _, key, _ in dom.FIGURES],
+    by_prefix = {
+        "area": codes.AREAS,
+        "activity.kind": codes.KINDS,
+        "activity.status": codes.STATUSES,
+        "group": codes.GROUPS,
+        "society": codes.SOCIETIES,
+        "theme": codes.THEMES,
+        "item.category": codes.ITEM_CATEGORIES,
+        "station.fig": [dom.figure_key(c) for counters in dom.FIGURES.values() for c in counters],
         "station.status": ("planned", "operating", "suspended", "closed"),
-        "station.category": (
-            "materials",
-            "service_quality",
-            "safety",
-            "finance",
-            "staffing",
-            "other",
-        ),
         "station.purpose": ("activity_costs", "goods", "services", "subsidy", "other"),
         "station.cert": ("none", "assistant_social_worker", "social_worker", "senior"),
     }
-    missing = [f"{p}.{c}" for p, cs in codes.items() for c in cs if f"{p}.{c}" not in WORDS]
+    missing = [f"{p}.{c}" for p, cs in by_prefix.items() for c in cs if f"{p}.{c}" not in WORDS]
     assert not missing
 
 
@@ -541,22 +543,9 @@ VIEW_TOTALS: dict[str, dict[str, int]] = {
 }
 FUNDS: dict[str, Any] = {
     "items": [
-        {
-            "fund_id": "plg-1",
-            "donor_id": "dnr-1",
-            "funder_id": "dnr-1",
-            "programme_id": "bv",
-            "allocations": [
-                {
-                    "allocation_id": "alc-1",
-                    "station_id": "st-360102008",
-                    "amount_fen": 1000000,
-                    "allocated_on": "2026-01-01",
-                    "reversed_fen": 0,
-                    "disbursed_fen": 300000,
-                }
-            ],
-            "disbursements": [
+        blue_vest_fund(
+            [first_allocation("st-360102008")],
+            [
                 {
                     "allocation_id": "alc-1",
                     "amount_fen": 300000,
@@ -564,7 +553,7 @@ FUNDS: dict[str, Any] = {
                     "paid_on": "2026-03-01",
                 }
             ],
-        }
+        )
     ],
     "total": 1,
 }
@@ -667,10 +656,11 @@ PEOPLE = {
 
 @pytest.fixture
 def pages(
-    console_app: Callable[..., FastAPI], signed_in: Callable[..., httpx.AsyncClient]
+    console_app: Callable[..., FastAPI],
+    signed_in: Callable[..., httpx.AsyncClient],
+    fake: FakeServices,
 ) -> tuple[Callable[[str], httpx.AsyncClient], FakeServices]:
     """A client per person (PEOPLE) of one console, against the fake services."""
-    fake = FakeServices()
     app = console_app(fake)
 
     def client(who: str) -> httpx.AsyncClient:

@@ -5,7 +5,6 @@ input is a 4xx that writes nothing."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -35,12 +34,6 @@ SCORES = {
     "finance": 88,
     "social_impact": 93,
 }
-
-
-@pytest.fixture
-async def running(run_services: fixtures.RunServices) -> AsyncIterator[fixtures.Services]:
-    async with run_services("registry", "training") as s:
-        yield s
 
 
 @pytest.fixture

@@ -4,12 +4,8 @@ station's attendances only; station staff see their own station's, another provi
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
-
-import httpx
-import pytest
 
 from wushe import clock
 from wushe.auth import DevKeys
@@ -19,14 +15,7 @@ TODAY = clock.today()
 THIS_MONTH = TODAY.strftime("%Y-%m")
 LAST_MONTH = (TODAY.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
 COUNTY = "360104"  # 青云谱区
-A, B = "360104007", "360104008"  # 三家店街道, 岱山街道
 CHECKLIST = ("plans_checked", "briefings_checked", "photos_checked", "staff_talk", "site_visit")
-
-
-@pytest.fixture
-async def running(run_services: fixtures.RunServices) -> AsyncIterator[fixtures.Services]:
-    async with run_services("registry", "training") as s:
-        yield s
 
 
 def staff(keys: DevKeys, station_id: str, region: str = COUNTY) -> dict[str, str]:
@@ -39,11 +28,11 @@ def staff(keys: DevKeys, station_id: str, region: str = COUNTY) -> dict[str, str
     return {"Authorization": f"Bearer {token}"}
 
 
-async def test_a_stations_visits_and_sessions(running: fixtures.Services) -> None:
-    reg, trn = running["registry"], running["training"]
-    h = running.bearer("36", "jx")
-    a, b = [await fixtures.new_station(reg, h, t) for t in (A, B)]
-    await fixtures.copied(running.apps["training"], [a, b])
+async def test_a_stations_visits_and_sessions(
+    running: fixtures.Services, stations: tuple[str, str], schedule: Any, attend: Any
+) -> None:
+    trn, h = running["training"], running.bearer("36", "jx")
+    a, b = stations
 
     # Visits: A last month and this month (completed, with an item), B this month.
     for sid, month in ((a, LAST_MONTH), (a, THIS_MONTH), (b, THIS_MONTH)):
@@ -86,10 +75,10 @@ async def test_a_stations_visits_and_sessions(running: fixtures.Services) -> Non
         ] == 0
 
     # Sessions: the city's expert training (A and B attend), the county's study (A only).
-    city = await schedule(trn, h, "3601", "expert_training", TODAY - timedelta(days=3))
-    county = await schedule(trn, h, COUNTY, "routine_study", TODAY - timedelta(days=1))
-    await attend(trn, h, city, [(a, "vol-a1"), (a, "vol-a2"), (b, "vol-b1")])
-    await attend(trn, h, county, [(a, "vol-a1")])
+    city = await schedule("3601", "expert_training", TODAY - timedelta(days=3))
+    county = await schedule(COUNTY, "routine_study", TODAY - timedelta(days=1))
+    await attend(city, [(a, "vol-a1"), (a, "vol-a2"), (b, "vol-b1")])
+    await attend(county, [(a, "vol-a1")])
 
     officer = running.bearer(COUNTY, "county-1", ["county_officer"])
     attended = await trn.get("/sessions", headers=officer, params={"station_id": a})
@@ -105,24 +94,3 @@ async def test_a_stations_visits_and_sessions(running: fixtures.Services) -> Non
     for headers, sid in ((staff(keys, a), b), (hubei, a), (officer, "st-360104999")):
         r = await trn.get("/sessions", headers=headers, params={"station_id": sid})
         assert r.json()["total"] == 0, (sid, r.text)
-
-
-async def schedule(
-    trn: httpx.AsyncClient, h: dict[str, str], region: str, kind: str, day: Any
-) -> str:
-    body = {"region_code": region, "kind": kind, "mode": "on_site", "session_date": str(day)}
-    created = await fixtures.created(trn, "/sessions", h, {**body, "hours": 3})
-    return str(created["facts"]["session_id"])
-
-
-async def attend(
-    trn: httpx.AsyncClient, h: dict[str, str], session_id: str, who: list[tuple[str, str]]
-) -> None:
-    attendances = [
-        {"attendee_kind": "volunteer", "attendee_id": vid, "station_id": sid, "hours": 2}
-        for sid, vid in who
-    ]
-    r = await trn.post(
-        f"/sessions/{session_id}/attendance", headers=h, json={"attendances": attendances}
-    )
-    assert r.status_code == 200, r.text

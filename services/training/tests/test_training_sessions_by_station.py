@@ -5,11 +5,8 @@ whose commit never happened lists nothing."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
-
-import pytest
 
 from training.store import TrainingStore
 from wushe import clock
@@ -18,15 +15,9 @@ from wushe_dev import fixtures
 
 TODAY = clock.today()
 COUNTY = "360104"  # 青云谱区
-A, B = "360104007", "360104008"
+B = "360104008"  # the township of the second of the `stations`
 THIS_MONTH = TODAY.strftime("%Y-%m")
 LAST_MONTH = (TODAY.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
-
-
-@pytest.fixture
-async def running(run_services: fixtures.RunServices) -> AsyncIterator[fixtures.Services]:
-    async with run_services("registry", "training") as s:
-        yield s
 
 
 async def forget(notes: Notes) -> None:
@@ -35,11 +26,11 @@ async def forget(notes: Notes) -> None:
     notes._all_noted = False
 
 
-async def test_a_stations_sessions_from_the_notes_old_and_new(running: fixtures.Services) -> None:
-    reg, trn = running["registry"], running["training"]
-    h = running.bearer("36", "jx")
-    a, b = [await fixtures.new_station(reg, h, t) for t in (A, B)]
-    await fixtures.copied(running.apps["training"], [a, b])
+async def test_a_stations_sessions_from_the_notes_old_and_new(
+    running: fixtures.Services, stations: tuple[str, str], schedule: Any, attend: Any
+) -> None:
+    trn, h = running["training"], running.bearer("36", "jx")
+    a, b = stations
     store: TrainingStore = running.apps["training"].state.training
 
     async def sessions_of(station_id: str, **params: Any) -> Any:
@@ -47,10 +38,10 @@ async def test_a_stations_sessions_from_the_notes_old_and_new(running: fixtures.
         assert r.status_code == 200, r.text
         return r.json()
 
-    first = await schedule(trn, h, TODAY - timedelta(days=5))
-    second = await schedule(trn, h, TODAY - timedelta(days=2))
-    await attend(trn, h, first, [(a, "vol-a1"), (b, "vol-b1")])
-    await attend(trn, h, second, [(a, "vol-a1")])
+    first = await schedule(COUNTY, "routine_study", TODAY - timedelta(days=5))
+    second = await schedule(COUNTY, "routine_study", TODAY - timedelta(days=2))
+    await attend(first, [(a, "vol-a1"), (b, "vol-b1")])
+    await attend(second, [(a, "vol-a1")])
     before = await sessions_of(a)
     assert [s["facts"]["session_id"] for s in before["items"]] == [second, first]
     assert before["total"] == 2
@@ -77,11 +68,11 @@ async def test_a_stations_sessions_from_the_notes_old_and_new(running: fixtures.
     assert (await sessions_of("st-360104999"))["total"] == 0
 
 
-async def test_a_stations_visits_from_the_notes_old_and_new(running: fixtures.Services) -> None:
-    reg, trn = running["registry"], running["training"]
-    h = running.bearer("36", "jx")
-    a, b = [await fixtures.new_station(reg, h, t) for t in (A, B)]
-    await fixtures.copied(running.apps["training"], [a, b])
+async def test_a_stations_visits_from_the_notes_old_and_new(
+    running: fixtures.Services, stations: tuple[str, str]
+) -> None:
+    trn, h = running["training"], running.bearer("36", "jx")
+    a, b = stations
     store: TrainingStore = running.apps["training"].state.training
     for sid, month in ((a, LAST_MONTH), (a, THIS_MONTH), (b, THIS_MONTH)):
         body = {"station_id": sid, "month": month, "supervisor_id": "sup-1"}
@@ -105,12 +96,12 @@ async def test_a_stations_visits_from_the_notes_old_and_new(running: fixtures.Se
 CHECKLIST = ("plans_checked", "briefings_checked", "photos_checked", "staff_talk", "site_visit")
 
 
-async def test_overdue_items_from_the_notes_old_and_new(running: fixtures.Services) -> None:
-    reg, trn = running["registry"], running["training"]
-    h = running.bearer("36", "jx")
+async def test_overdue_items_from_the_notes_old_and_new(
+    running: fixtures.Services, stations: tuple[str, str]
+) -> None:
+    trn, h = running["training"], running.bearer("36", "jx")
     county = running.bearer(COUNTY, "county-1", ["county_officer"])
-    a, b = [await fixtures.new_station(reg, h, t) for t in (A, B)]
-    await fixtures.copied(running.apps["training"], [a, b])
+    a, b = stations
     store: TrainingStore = running.apps["training"].state.training
     vid = f"sv-{a}-{THIS_MONTH}"
     for sid in (a, b):
@@ -158,22 +149,3 @@ async def test_overdue_items_from_the_notes_old_and_new(running: fixtures.Servic
     other = running.bearer("360102", "county-2", ["county_officer"])
     r = await trn.get("/supervision/overdue", headers=other, params={"as_of": str(later)})
     assert r.json() == []
-
-
-async def schedule(trn: Any, h: dict[str, str], day: Any) -> str:
-    body = {"region_code": COUNTY, "kind": "routine_study", "mode": "on_site"}
-    created = await fixtures.created(
-        trn, "/sessions", h, {**body, "session_date": str(day), "hours": 3}
-    )
-    return str(created["facts"]["session_id"])
-
-
-async def attend(trn: Any, h: dict[str, str], session_id: str, who: list[tuple[str, str]]) -> None:
-    attendances = [
-        {"attendee_kind": "volunteer", "attendee_id": vid, "station_id": sid, "hours": 2}
-        for sid, vid in who
-    ]
-    r = await trn.post(
-        f"/sessions/{session_id}/attendance", headers=h, json={"attendances": attendances}
-    )
-    assert r.status_code == 200, r.text

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Iterable
+from functools import partial
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
@@ -40,22 +41,19 @@ class LagMonitor:
             merged.setdefault(group, set()).update(topics)
         self.groups = {g: tuple(sorted(t)) for g, t in merged.items()}
         self.interval_s = interval_s
-        self.lag = Gauge(
+        gauge = partial(Gauge, registry=registry)
+        self.lag = gauge(
             "wushe_consumer_lag_messages",
             "Records in a partition not yet committed by the consumer group",
             ["group", "topic", "partition"],
-            registry=registry,
         )
-        self.updated = Gauge(
-            "wushe_consumer_lag_updated_timestamp_seconds",
-            "When consumer lag was last measured",
-            registry=registry,
+        self.updated = gauge(
+            "wushe_consumer_lag_updated_timestamp_seconds", "When consumer lag was last measured"
         )
-        self.dead_letters = Gauge(
+        self.dead_letters = gauge(
             "wushe_dead_letters_waiting",
             "Dead letters of the group from the topic not yet replayed (wushe dlq replay)",
             ["group", "topic"],
-            registry=registry,
         )
         self.waiting = WaitingLetters()
         self._task: asyncio.Task[None] | None = None

@@ -100,19 +100,11 @@ def body(
 
 
 def response(
-    status: int,
-    detail: str,
-    *,
-    errors: Sequence[dict[str, Any]] = (),
-    field: str | None = None,
-    headers: dict[str, str] | None = None,
-    problem: tuple[str, str] | None = None,
+    status: int, detail: str, *, headers: dict[str, str] | None = None, **fields: Any
 ) -> JSONResponse:
+    """`body` as an answer; `fields` are body's keywords (errors, field, problem)."""
     return JSONResponse(
-        body(status, detail, errors=errors, field=field, problem=problem),
-        status_code=status,
-        headers=headers,
-        media_type=MEDIA_TYPE,
+        body(status, detail, **fields), status_code=status, headers=headers, media_type=MEDIA_TYPE
     )
 
 

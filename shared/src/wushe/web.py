@@ -4,15 +4,18 @@ listing, answers built from a state (personal data masked)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 from fastapi import Depends, Query
 from pydantic import BaseModel, BeforeValidator, ConfigDict
 
 from wushe import clock
+
+if TYPE_CHECKING:
+    from wushe.auth import Principal
 
 
 def _iso_only(value: Any) -> Any:
@@ -43,6 +46,7 @@ class Page(BaseModel):
 
 
 P = TypeVar("P", bound=Page)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -105,3 +109,39 @@ def masked(record: Any, *, hidden: bool = False) -> dict[str, str | None]:
 def today() -> date:
     """Today in China (see `wushe.clock`): the day every router checks dates against."""
     return clock.today()
+
+
+@dataclass(frozen=True)
+class StationWindow(Window):
+    """The page of a listing that may be narrowed to one station: the `station_id` query
+    parameter, then `limit` and `offset` (a dependency's own parameters come first)."""
+
+    station_id: str | None
+
+    async def listed(
+        self, who: Principal, listing: Callable[..., Awaitable[tuple[list[T], int]]]
+    ) -> tuple[list[T], int]:
+        """This page of a store's `listing` for the caller (see `station_filter`), and how
+        many there are: none of a station that is not theirs."""
+        where = station_filter(who, self.station_id)
+        return ([], 0) if where is None else await listing(**where, **self.bounds)
+
+
+def station_filter(who: Principal, station_id: str | None) -> dict[str, Any] | None:
+    """What a work queue lists for the caller: their region's, one station's (`station_id`)
+    or, for station staff, their own stations' (`stations`); None when `station_id` is not
+    theirs."""
+    if station_id is not None and not who.at_station(station_id):
+        return None
+    stations = who.stations if who.station_bound else None
+    return {"within": who.region_scope, "station_id": station_id, "stations": stations}
+
+
+async def station_window(
+    page: Paging, station_id: Annotated[str | None, Query(max_length=40)] = None
+) -> StationWindow:
+    return StationWindow(page.limit, page.offset, station_id)
+
+
+# A listing route's page, of one station or of all the caller sees.
+StationPaging = Annotated[StationWindow, Depends(station_window)]

@@ -19,6 +19,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from console import api, assets
 from console.api import places
 from console.api.deps import CsrfRefused, SignInNeeded, render, signin_url
+from console.api.record_common import NoStation, no_station
 from console.backends import ApiProblem, Backends
 from console.session import CSRF_COOKIE, Sealer, local_session_key, new_csrf_token
 from console.settings import ConsoleSettings
@@ -109,6 +110,10 @@ def create_app(
     @app.exception_handler(CsrfRefused)
     async def csrf_refused(request: Request, exc: CsrfRefused) -> Response:
         return render(request, "error.html", 403, message_key="error.csrf")
+
+    @app.exception_handler(NoStation)
+    async def without_station(request: Request, exc: NoStation) -> Response:
+        return no_station(request)
 
     @app.exception_handler(ApiProblem)
     async def api_problem(request: Request, exc: ApiProblem) -> Response:

@@ -118,18 +118,8 @@ class TrainingStore:
         query = in_region(within, station_id=station_id)
         if stations is not None and not station_id:
             query["station_id"] = {"$in": sorted(stations)}
-        if station_id:
-            return await newest_of(
-                self.visits,
-                SupervisionVisit,
-                query,
-                await self.visit_notes.streams({"station_id": station_id}),
-                "month",
-                limit=limit,
-                offset=offset,
-            )
-        return await newest_first(
-            self.visits, SupervisionVisit, query, "month", limit=limit, offset=offset
+        return await newest_at(
+            self.visit_notes, SupervisionVisit, query, "month", station_id, limit, offset
         )
 
     async def list_sessions(
@@ -140,17 +130,8 @@ class TrainingStore:
         query: Doc = in_region(within, "facts.region_code") if within is not None else {}
         if station_id:
             query["attendances.station_id"] = station_id
-            return await newest_of(
-                self.sessions,
-                Session,
-                query,
-                await self.session_notes.streams({"station_id": station_id}),
-                "facts.session_date",
-                limit=limit,
-                offset=offset,
-            )
-        return await newest_first(
-            self.sessions, Session, query, "facts.session_date", limit=limit, offset=offset
+        return await newest_at(
+            self.session_notes, Session, query, "facts.session_date", station_id, limit, offset
         )
 
     async def course_exists(self, course_id: str) -> bool:
@@ -187,6 +168,23 @@ async def newest_first(
         for d in (found[i] for i in wanted if i in found)
     ]
     return rows, len(keys)
+
+
+async def newest_at(
+    notes: Notes,
+    model: type[M],
+    query: Doc,
+    field: str,
+    station_id: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[tuple[M, int]], int]:
+    """`newest_first` of the states of `notes`' store; of one station's (`station_id`), among
+    those its notes name."""
+    if not station_id:
+        return await newest_first(notes.store, model, query, field, limit=limit, offset=offset)
+    ids = await notes.streams({"station_id": station_id})
+    return await newest_of(notes.store, model, query, ids, field, limit=limit, offset=offset)
 
 
 async def newest_of(

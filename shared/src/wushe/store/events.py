@@ -187,22 +187,13 @@ class EventStore:
         raise ConcurrencyError(f"{stream_id} kept changing")
 
     def _commit_doc(
-        self,
-        stream_id: str,
-        expected_version: int,
-        events: Sequence[Event],
-        state: Doc,
-        *,
-        correlation_id: str | None,
-        causation_id: str | None,
-        traceparent: str | None,
-        now: datetime | None,
+        self, commit: NewCommit, *, traceparent: str | None = None, now: datetime | None = None
     ) -> Doc:
-        if not events:
+        if not commit.events:
             raise ValueError("a commit needs at least one event")
-        if "_id" in state or "_v" in state:
+        if "_id" in commit.state or "_v" in commit.state:
             raise ValueError("state must not carry _id or _v")
-        version = expected_version + 1
+        version = commit.expected_version + 1
         at = now or datetime.now(UTC)
         if traceparent is None:  # the caller's trace travels with the events (W3C header)
             carrier: dict[str, str] = {}
@@ -212,20 +203,19 @@ class EventStore:
             Envelope.wrap(
                 e,
                 source=self.source,
-                subject=stream_id,
+                subject=commit.stream_id,
                 time=at,
-                correlation_id=correlation_id,
-                causation_id=causation_id,
+                causation_id=commit.causation_id,
             ).model_copy(update={"traceparent": traceparent, "sequence": f"{version:010d}.{i:04d}"})
-            for i, e in enumerate(events)
+            for i, e in enumerate(commit.events)
         ]
         return {
-            "_id": commit_id(stream_id, version),
-            "stream_id": stream_id,
+            "_id": commit_id(commit.stream_id, version),
+            "stream_id": commit.stream_id,
             "version": version,
             "recorded_at": at,
             "events": [env.model_dump(mode="json") for env in envelopes],
-            "state": state,
+            "state": commit.state,
         }
 
     async def append(
@@ -235,22 +225,13 @@ class EventStore:
         events: Sequence[Event],
         state: Doc,
         *,
-        correlation_id: str | None = None,
         causation_id: str | None = None,
         traceparent: str | None = None,
         now: datetime | None = None,
     ) -> Commit:
         """Record `events` and the resulting `state` as version `expected_version + 1`."""
-        doc = self._commit_doc(
-            stream_id,
-            expected_version,
-            events,
-            state,
-            correlation_id=correlation_id,
-            causation_id=causation_id,
-            traceparent=traceparent,
-            now=now,
-        )
+        commit = NewCommit(stream_id, expected_version, events, state, causation_id)
+        doc = self._commit_doc(commit, traceparent=traceparent, now=now)
         try:
             await self.commits.insert_one(doc)
         except DuplicateKeyError as exc:
@@ -287,19 +268,7 @@ class EventStore:
         """Many commits in one round trip (bulk imports). Each is still its own atomic
         insert: one that lost to a concurrent writer comes back as a `ConcurrencyError` in its
         place and the others stand. Commits of one stream must come in version order."""
-        docs = [
-            self._commit_doc(
-                c.stream_id,
-                c.expected_version,
-                c.events,
-                c.state,
-                correlation_id=c.correlation_id,
-                causation_id=None,
-                traceparent=None,
-                now=None,
-            )
-            for c in commits
-        ]
+        docs = [self._commit_doc(c) for c in commits]
         failed: set[int] = set()
         if docs:
             try:
@@ -437,7 +406,7 @@ class NewCommit:
     expected_version: int
     events: Sequence[Event]
     state: Doc
-    correlation_id: str | None = None
+    causation_id: str | None = None
 
 
 def _commit_of(doc: Doc) -> Commit:

@@ -21,7 +21,7 @@ from wushe.contracts.events import activities as ev
 from wushe.errors import DomainError
 from wushe.refcopy import closed_month_of
 from wushe.store import ConcurrencyError
-from wushe.web import Page, Paging, Strict, today
+from wushe.web import Page, Paging, StationPaging, Strict, today
 
 router = APIRouter(tags=["activities"])
 
@@ -157,25 +157,12 @@ async def list_activities(
 
 
 @router.get("/corrections/pending", response_model=ActivityPage)
-async def pending_corrections(
-    svc: Svc,
-    who: CurrentPrincipal,
-    station_id: Annotated[str | None, Query(max_length=40)] = None,
-    *,
-    page: Paging,
-) -> ActivityPage:
+async def pending_corrections(svc: Svc, who: CurrentPrincipal, page: StationPaging) -> ActivityPage:
     """Activities with a correction into a closed month (数据已锁定) awaiting a city or
     province official's approval, each listing it under `pending_corrections`: the work
     queue of `POST /activities/{id}/corrections/{correction_id}/approval`. In the caller's
     region; station staff see their own stations'."""
-    if station_id is not None and not who.at_station(station_id):
-        return page.of(ActivityPage, [], 0)
-    rows, total = await svc.store.pending_corrections(
-        within=who.region_scope,
-        station_id=station_id,
-        stations=who.stations if who.station_bound else None,
-        **page.bounds,
-    )
+    rows, total = await page.listed(who, svc.store.pending_corrections)
     return page.of(ActivityPage, [activity_out(commands.Saved(a, v)) for a, v in rows], total)
 
 

@@ -14,7 +14,6 @@ this person, so nothing out of scope is shown).
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any
@@ -23,6 +22,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from console.api.deps import Apis, SignedIn, lang_of, render
+from console.api.memo import Memo, memo_of
 from console.backends import Api, ApiProblem
 from console.domain import programme as dom
 from console.domain.words import word
@@ -35,44 +35,6 @@ PAST_MONTH_S = 120.0  # a month end before today: the chart's points, seldom cha
 LAGGING_SHOWN = 10
 # Each child's lagging stations are counted from its lagging list (the API's most).
 LAGGING_COUNTED = 500
-
-
-class Memo:
-    """A few minutes' memory of slow or many, rarely changing answers (per console process):
-    each API call a page makes costs the console a few milliseconds of its own."""
-
-    def __init__(self) -> None:
-        self._kept: dict[str, tuple[float, Any]] = {}
-
-    def get(self, key: str) -> Any:
-        kept = self._kept.get(key)
-        if kept is None or kept[0] < time.monotonic():
-            return None
-        return kept[1]
-
-    def put(self, key: str, value: Any, ttl_s: float = REMEMBER_S) -> None:
-        if len(self._kept) > 20_000:  # a bound, not an eviction policy: start afresh
-            self._kept.clear()
-        self._kept[key] = (time.monotonic() + ttl_s, value)
-
-    async def get_or(
-        self, key: str, ask: Callable[[], Awaitable[Any]], ttl_s: float = REMEMBER_S
-    ) -> Any:
-        """The remembered answer, else what `ask()` answers (then remembered)."""
-        known = self.get(key)
-        if known is not None:
-            return known
-        value = await ask()
-        if value is not None:
-            self.put(key, value, ttl_s)
-        return value
-
-
-def memo_of(request: Request) -> Memo:
-    memo: Memo | None = getattr(request.app.state, "programme_memo", None)
-    if memo is None:
-        memo = request.app.state.programme_memo = Memo()
-    return memo
 
 
 async def programmes_for(api: Api, memo: Memo, scope: str) -> list[dom.Programme]:
@@ -148,7 +110,7 @@ async def programme_page(
     programme: str | None = None,
 ) -> HTMLResponse:
     lang = lang_of(request)
-    memo = memo_of(request)
+    memo = memo_of(request, "programme_memo", REMEMBER_S)
     today = clock.today()
     day, bad_day = dom.parse_day(as_of, today)
     programmes = await programmes_for(api, memo, session.region)

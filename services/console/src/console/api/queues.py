@@ -14,15 +14,15 @@ month, another's scope) is shown on the row in the person's language.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
 from console.api import places
 from console.api.deps import Apis, CsrfChecked, SignedIn, render, see_other
+from console.api.memo import memo_of
 from console.backends import Api, ApiProblem
 from console.domain import queues as dom
 from console.session import Session
@@ -49,27 +49,25 @@ async def attempt(call: Awaitable[Any]) -> tuple[Any, ApiProblem | None]:
 async def stations_of(request: Request, api: Api, scope: str) -> dict[str, tuple[str, str]]:
     """station id -> (name, region code) of the person's scope, remembered per scope (the
     registry filters by the caller's scope: the same scope sees the same stations)."""
-    memo: dict[str, tuple[float, dict[str, tuple[str, str]]]] = getattr(
-        request.app.state, "queues_stations", {}
-    )
-    request.app.state.queues_stations = memo
-    kept = memo.get(scope)
-    if kept and kept[0] > time.monotonic():
-        return kept[1]
-    found: dict[str, tuple[str, str]] = {}
-    offset = 0
-    while True:
-        page = await api.get(
-            "registry",
-            "/stations",
-            {"region": scope, "limit": STATIONS_PAGE, "offset": offset},
-        )
-        for s in page.get("items", []):
-            found[str(s["station_id"])] = (str(s.get("name") or ""), str(s["region_code"]))
-        offset += STATIONS_PAGE
-        if offset >= int(page.get("total", 0)) or offset >= 20 * STATIONS_PAGE:
-            break
-    memo[scope] = (time.monotonic() + REMEMBER_S, found)
+
+    async def read() -> dict[str, tuple[str, str]]:
+        found: dict[str, tuple[str, str]] = {}
+        offset = 0
+        while True:
+            page = await api.get(
+                "registry",
+                "/stations",
+                {"region": scope, "limit": STATIONS_PAGE, "offset": offset},
+            )
+            for s in page.get("items", []):
+                found[str(s["station_id"])] = (str(s.get("name") or ""), str(s["region_code"]))
+            offset += STATIONS_PAGE
+            if offset >= int(page.get("total", 0)) or offset >= 20 * STATIONS_PAGE:
+                return found
+
+    found: dict[str, tuple[str, str]] = await memo_of(
+        request, "queues_stations", REMEMBER_S
+    ).get_or(scope, read)
     return found
 
 
@@ -143,7 +141,7 @@ async def queues_page(
     names = {sid: name for sid, (name, _) in stations.items() if name}
     regions = {sid: code for sid, (_, code) in stations.items()}
     counties = _county_names(stations, verification, waiting, pending)
-    today = clock.today()
+    known = dom.Known(names, counties, clock.today(), closed, regions)
 
     overdue_items = overdue or []
     if chosen:
@@ -151,14 +149,10 @@ async def queues_page(
     elif bound:
         overdue_items = [o for o in overdue_items if o.get("station_id") in session.stations]
     rows: dict[str, list[Any]] = {
-        "verification": dom.verification_rows(
-            (verification or {}).get("items", []), names, counties, today, closed
-        ),
-        "hours": dom.hours_rows(waiting or [], names, counties, today, closed),
-        "corrections": dom.correction_rows(
-            (pending or {}).get("items", []), names, counties, today
-        ),
-        "overdue": dom.overdue_rows(overdue_items, names, counties, regions),
+        "verification": dom.verification_rows((verification or {}).get("items", []), known),
+        "hours": dom.hours_rows(waiting or [], known),
+        "corrections": dom.correction_rows((pending or {}).get("items", []), known),
+        "overdue": dom.overdue_rows(overdue_items, known),
     }
     totals = {
         "verification": int((verification or {}).get("total", len(rows["verification"]))),
@@ -197,7 +191,7 @@ async def queues_page(
         outcome=dom.outcome(queue, row, refused),
         county_column=len(scope) < 6,
         hours=dom.hours,
-        today=today,
+        today=known.today,
     )
 
 
@@ -220,61 +214,24 @@ def _county_names(stations: dict[str, tuple[str, str]], *answers: Any) -> dict[s
 # --------------------------------------------------------------------------- actions
 
 
-async def act(api: Api, service: str, path: str, queue: str, row: str, station: str) -> Response:
-    """POST to the service; back to the queue saying what happened on the row."""
+@router.post("/queues/{queue}", dependencies=[CsrfChecked])
+async def act(request: Request, queue: str, session: SignedIn, api: Apis) -> Response:
+    """Act on a row (`dom.ACTIONS`: verify an activity, approve hours, approve a correction)
+    and come back to the queue saying what happened on the row."""
+    action = dom.ACTIONS.get(queue)
+    if action is None:
+        raise HTTPException(404)
+    form = {name: v for name, v in (await request.form()).items() if isinstance(v, str)}
+    ids = {name: form.get(name, "") for name in action.ids}
+    if not all(dom.valid_id(v) for v in ids.values()):
+        return see_other("/queues")
+    station = form.get("station", "")
+    row = action.row.format(**ids)
     try:
-        await api.post(service, path, {})
+        await api.post(action.service, action.path.format(**ids), {})
     except ApiProblem as exc:
         if exc.status == 401:
             raise
         why = dom.refusal(exc.status, exc.kind)
         return see_other(dom.back_to_queue(queue, row, refused=why, station=station))
     return see_other(dom.back_to_queue(queue, row, station=station))
-
-
-@router.post("/queues/verification", dependencies=[CsrfChecked])
-async def verify_activity(
-    session: SignedIn,
-    api: Apis,
-    activity_id: Annotated[str, Form()],
-    station: Annotated[str, Form()] = "",
-) -> Response:
-    """Verify a held activity (审核): activities `POST /activities/{id}/verification`, no
-    body (who verifies, as which office, is the person's token)."""
-    if not dom.valid_id(activity_id):
-        return see_other("/queues")
-    path = f"/activities/{activity_id}/verification"
-    return await act(api, "activities", path, "verification", activity_id, station)
-
-
-@router.post("/queues/hours", dependencies=[CsrfChecked])
-async def approve_hours(
-    session: SignedIn,
-    api: Apis,
-    volunteer_id: Annotated[str, Form()],
-    attendance_id: Annotated[str, Form()],
-    station: Annotated[str, Form()] = "",
-) -> Response:
-    """Approve recorded hours (审批): volunteers
-    `POST /volunteers/{vid}/attendances/{aid}/approve`, no body."""
-    if not (dom.valid_id(volunteer_id) and dom.valid_id(attendance_id)):
-        return see_other("/queues")
-    path = f"/volunteers/{volunteer_id}/attendances/{attendance_id}/approve"
-    return await act(api, "volunteers", path, "hours", attendance_id, station)
-
-
-@router.post("/queues/corrections", dependencies=[CsrfChecked])
-async def approve_correction(
-    session: SignedIn,
-    api: Apis,
-    activity_id: Annotated[str, Form()],
-    correction_id: Annotated[str, Form()],
-    station: Annotated[str, Form()] = "",
-) -> Response:
-    """Approve a correction into a closed month: activities
-    `POST /activities/{id}/corrections/{cid}/approval`, no body."""
-    if not (dom.valid_id(activity_id) and dom.valid_id(correction_id)):
-        return see_other("/queues")
-    path = f"/activities/{activity_id}/corrections/{correction_id}/approval"
-    row = f"{activity_id}:{correction_id}"
-    return await act(api, "activities", path, "corrections", row, station)

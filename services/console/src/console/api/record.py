@@ -19,19 +19,21 @@ from console.api.deps import Apis, CsrfChecked, SignedIn, see_other
 from console.api.record_common import (
     AGENDA_LIMIT,
     Filled,
+    OwnStation,
     form_of,
     maybe,
-    no_station,
     page,
     page_url,
+    posted_station,
     programmes_of,
     record_once,
-    station_of,
+    station_in,
     stations_named,
     volunteer_name,
     volunteers_at,
 )
 from console.backends import Api, ApiProblem
+from console.domain import codes
 from console.domain import record as rec
 from console.session import Session
 from wushe import clock
@@ -41,11 +43,8 @@ router = APIRouter()
 
 @router.get("/record", response_class=HTMLResponse)
 async def record_home(
-    request: Request, session: SignedIn, api: Apis, station: str | None = None
+    request: Request, session: SignedIn, api: Apis, station_id: OwnStation
 ) -> HTMLResponse:
-    station_id = station_of(session, station)
-    if station_id is None:
-        return no_station(request)
     stations, planned, volunteers = await api.both(
         stations_named(api, session),
         maybe(
@@ -64,7 +63,7 @@ async def record_home(
         "record.html",
         stations=stations,
         station_id=station_id,
-        station=next(s for s in stations if s["station_id"] == station_id),
+        station=station_in(stations, station_id),
         rows=rows,
         more=(planned["total"] - len(planned["items"])) if isinstance(planned, dict) else 0,
         volunteers=volunteers["items"] if isinstance(volunteers, dict) else None,
@@ -80,7 +79,7 @@ async def plan_page(
     request: Request, session: Session, api: Api, station_id: str, filled: Filled
 ) -> HTMLResponse:
     stations, programmes = await api.both(stations_named(api, session), programmes_of(api, session))
-    station = next((s for s in stations if s["station_id"] == station_id), stations[0])
+    station = station_in(stations, station_id)
     return page(
         request,
         "record_plan.html",
@@ -93,11 +92,8 @@ async def plan_page(
 
 @router.get("/record/activities/new", response_class=HTMLResponse)
 async def plan_form(
-    request: Request, session: SignedIn, api: Apis, station: str | None = None
+    request: Request, session: SignedIn, api: Apis, station_id: OwnStation
 ) -> HTMLResponse:
-    station_id = station_of(session, station)
-    if station_id is None:
-        return no_station(request)
     values = {
         "station_id": [station_id],
         "activity_date": [clock.today().isoformat()],
@@ -117,7 +113,7 @@ async def plan(request: Request, session: SignedIn, api: Apis) -> Response:
         return see_other(page_url(f"/record/activities/{made['activity_id']}", done="planned"))
 
     async def refused(exc: ApiProblem) -> Response:
-        station_id = station_of(session, rec.one(values, "station_id")) or ""
+        station_id = posted_station(session, values)
         filled = Filled(values, idem).refused(request, "plan", exc, body)
         return await plan_page(request, session, api, station_id, filled)
 
@@ -137,10 +133,7 @@ async def activity_page(
         programmes_of(api, session),
     )
     station_id = activity["facts"]["station_id"]
-    station = next(
-        (s for s in stations if s["station_id"] == station_id),
-        {"station_id": station_id, "name": station_id},
-    )
+    station = station_in(stations, station_id)
     names: dict[str, str] = {}
     served = activity["linkage"]["volunteers"]
     if served:
@@ -176,7 +169,7 @@ def held_page(
         activity=activity,
         facts=activity["facts"],
         volunteers=[{**v, "label": volunteer_name(v)} for v in volunteers],
-        groups=rec.GROUPS,
+        groups=codes.GROUPS,
         today=clock.today(),
     )
 

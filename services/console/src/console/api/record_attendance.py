@@ -13,16 +13,17 @@ from console.api.deps import Apis, CsrfChecked, SignedIn, see_other
 from console.api.record_common import (
     AGENDA_LIMIT,
     Filled,
+    OwnStation,
     console_problem,
     form_of,
     keep,
     maybe,
-    no_station,
     now_local,
     page,
     page_url,
+    posted_station,
     record_once,
-    station_of,
+    station_in,
     stations_named,
     volunteer_name,
     volunteers_at,
@@ -83,7 +84,7 @@ async def attendance_page(
         "record_attendance.html",
         filled=filled,
         stations=stations,
-        station=next(s for s in stations if s["station_id"] == station_id),
+        station=station_in(stations, station_id),
         volunteers=vols,
         volunteers_failed=not isinstance(volunteers, dict),
         choices=choices,
@@ -105,14 +106,11 @@ async def attendance(
     request: Request,
     session: SignedIn,
     api: Apis,
-    station: str | None = None,
+    station_id: OwnStation,
     activity: str | None = None,
     volunteer: str | None = None,
     done: str | None = None,
 ) -> HTMLResponse:
-    station_id = station_of(session, station)
-    if station_id is None:
-        return no_station(request)
     now = now_local()
     values = {
         "activity_id": [activity or ""],
@@ -154,7 +152,7 @@ async def attendance_once(
     """Checking in or out (`form`), once per form key: `post(station_id)` records it and says
     where to go. No volunteer chosen is the form's problem before any call; a refusal shows
     the page again with the problem next to its field."""
-    station_id = station_of(session, rec.one(values, "station_id")) or ""
+    station_id = posted_station(session, values)
 
     async def checked() -> Response:
         if not volunteer_id:

@@ -9,14 +9,15 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import Request
+from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
-from console.api.deps import lang_of, render, see_other
+from console.api.deps import SignedIn, lang_of, render, see_other
 from console.backends import Api, ApiProblem
+from console.domain import codes
 from console.domain import record as rec
 from console.domain.words import word
 from console.session import Session
@@ -100,6 +101,26 @@ def station_of(session: Session, asked: str | None) -> str | None:
     return session.stations[0] if session.stations else None
 
 
+class NoStation(Exception):
+    """The person records for no station: the page says so (`no_station`)."""
+
+
+def own_station(session: SignedIn, station: str | None = None) -> str:
+    """A record page's station (`station_of` the one its query asks for)."""
+    station_id = station_of(session, station)
+    if station_id is None:
+        raise NoStation()
+    return station_id
+
+
+OwnStation = Annotated[str, Depends(own_station)]
+
+
+def posted_station(session: Session, values: rec.Form) -> str:
+    """The station a posted form is for (`station_of` its station_id field; "": none)."""
+    return station_of(session, rec.one(values, "station_id")) or ""
+
+
 async def maybe(call: Awaitable[Any]) -> Any:
     """A call whose failure leaves its part of the page empty, not the whole page an error:
     the answer, or the `ApiProblem`."""
@@ -177,10 +198,16 @@ async def stations_named(api: Api, session: Session) -> list[dict[str, Any]]:
     ]
 
 
+def station_in(stations: Sequence[Mapping[str, Any]], station_id: str) -> Mapping[str, Any]:
+    """That station among the person's (`stations_named`), else one named by its id."""
+    stand_in = {"station_id": station_id, "name": station_id}
+    return next((s for s in stations if s["station_id"] == station_id), stand_in)
+
+
 def label_of(name: str, lang: str, volunteers: Mapping[str, str] | None = None) -> str:
     """A form field's label, for the error summary."""
     if name.startswith("pt_"):
-        group = word(f"record.group.{name[3:]}", lang)
+        group = word(f"group.{name[3:]}", lang)
         return f"{word('record.f.person_times', lang)} · {group}"
     if name.startswith("vol_hours_"):
         who = (volunteers or {}).get(name[len("vol_hours_") :], "")
@@ -206,7 +233,7 @@ def shown_problems(
     for p in found:
         params = dict(p.params)
         if p.key == "not_planned" and "status" in params:
-            params["status"] = word(f"record.status.{params['status']}", lang)
+            params["status"] = word(f"activity.status.{params['status']}", lang)
         text = word(f"record.msg.{p.key}", lang) if p.key else p.raw
         for k, v in params.items():
             text = text.replace("{" + k + "}", v)
@@ -271,7 +298,7 @@ def page(
             "problems": filled.problems,
             "summary": filled.summary,
         }
-    return render(request, template, status_code, THEMES=rec.THEMES, **context)
+    return render(request, template, status_code, THEMES=codes.THEMES, **context)
 
 
 def no_station(request: Request) -> HTMLResponse:

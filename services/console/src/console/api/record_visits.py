@@ -11,12 +11,12 @@ from fastapi.responses import HTMLResponse, Response
 from console.api.deps import Apis, CsrfChecked, SignedIn, see_other
 from console.api.record_common import (
     Filled,
+    OwnStation,
     form_of,
-    no_station,
     page,
     page_url,
     record_once,
-    station_of,
+    station_in,
     stations_named,
 )
 from console.backends import Api, ApiProblem
@@ -43,11 +43,8 @@ async def visit_page(request: Request, session: Session, api: Api, filled: Fille
 
 @router.get("/record/visits/new", response_class=HTMLResponse)
 async def visit_form(
-    request: Request, session: SignedIn, api: Apis, station: str | None = None
+    request: Request, session: SignedIn, api: Apis, station_id: OwnStation
 ) -> HTMLResponse:
-    station_id = station_of(session, station)
-    if station_id is None:
-        return no_station(request)
     values = {"station_id": [station_id], "visited_on": [clock.today().isoformat()]}
     return await visit_page(request, session, api, Filled(values, str(uuid.uuid4())))
 
@@ -77,10 +74,7 @@ async def visit_record(
     found, stations = await api.both(
         api.get("activities", f"/household-visits/{visit_id}"), stations_named(api, session)
     )
-    station = next(
-        (s for s in stations if s["station_id"] == found["station_id"]),
-        {"station_id": found["station_id"], "name": found["station_id"]},
-    )
+    station = station_in(stations, found["station_id"])
     return page(
         request,
         "record_visit_done.html",

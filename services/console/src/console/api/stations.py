@@ -19,6 +19,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from console.api.deps import Apis, SignedIn, lang_of, render
+from console.api.memo import memo_of
 from console.backends import Api, ApiProblem
 from console.domain import stations as dom
 from console.domain import stations_sections as sec
@@ -48,40 +49,22 @@ async def maybe(call: Awaitable[T]) -> T | None:
         return None
 
 
-class RegionCache:
-    """Region details and children (public geography) for a few minutes, per console
-    process: a list page names many townships and counties."""
-
-    def __init__(self) -> None:
-        self._known: dict[str, tuple[float, Any]] = {}
-
-    async def get(self, api: Api, path: str) -> Any:
-        hit = self._known.get(path)
-        if hit is not None and hit[0] > time.monotonic():
-            return hit[1]
-        answer = await api.get("registry", path)
-        if len(self._known) > 4096:
-            self._known.clear()
-        self._known[path] = (time.monotonic() + REGION_TTL_S, answer)
-        return answer
-
-
-def regions_of(request: Request) -> RegionCache:
-    cache: RegionCache | None = getattr(request.app.state, "station_regions", None)
-    if cache is None:
-        cache = request.app.state.station_regions = RegionCache()
-    return cache
+def regions(request: Request, api: Api, path: str) -> Awaitable[Any]:
+    """Region details and children (public geography) from the registry, remembered a few
+    minutes per console process: a list page names many townships and counties."""
+    memo = memo_of(request, "station_regions", REGION_TTL_S, size=4096)
+    return memo.get_or(path, lambda: api.get("registry", path))
 
 
 async def region_detail(request: Request, api: Api, code: str | None) -> dict[str, Any] | None:
     if not code:
         return None
-    found: dict[str, Any] | None = await maybe(regions_of(request).get(api, f"/regions/{code}"))
+    found: dict[str, Any] | None = await maybe(regions(request, api, f"/regions/{code}"))
     return found
 
 
 async def children(request: Request, api: Api, code: str) -> list[dict[str, Any]]:
-    found = await maybe(regions_of(request).get(api, f"/regions/{code}/children"))
+    found = await maybe(regions(request, api, f"/regions/{code}/children"))
     return list(found or [])
 
 
@@ -241,7 +224,7 @@ async def station_page(
         workers=None if workers is None else dom.workers_of(workers, station_id),
         workers_total=(workers or {}).get("total", 0),
         history=None if history is None else dom.history_rows(history),
-        figures=dom.figures_of(views, dom.PAGE_FIGURES),
+        figures=dom.figures_of(views, dom.PAGE_VIEWS),
         views_missing=[v for v in VIEWS if views.get(v) is None],
         area_sessions=dom.area_sessions(views.get("activities")),
         progress=progress,
@@ -308,7 +291,7 @@ async def activities_part(api: Api, station_id: str) -> dict[str, Any]:
         "shown": len(items),
         "total": int((listing or {}).get("total") or 0),
         "waited_ms": (time.perf_counter() - started) * 1000,
-        "known_themes": {k for k in WORDS if k.startswith("station.theme.")},
+        "known_themes": {k for k in WORDS if k.startswith("theme.")},
         "shown_per_area": 8,  # the latest; the rest behind a disclosure
     }
 
@@ -378,7 +361,7 @@ async def money_part(
         fund_list, station_id, donors, programme_names, sec.outcomes_of(answers[len(donor_ids) :])
     )
     return {
-        "money_view": None if view is None else view.get("totals") or {},
+        "money_figures": None if view is None else dom.figures_of({"money": view}, ["money"]),
         "reads_funds": reads_funds,
         "funds_unavailable": reads_funds and funds is None,
         "allocations": rows,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -77,13 +77,30 @@ class Place:
     county: str | None
 
 
-def place(
-    station_id: str,
-    region_code: str,
-    stations: Mapping[str, str],
-    counties: Mapping[str, str],
-) -> Place:
-    return Place(station_id, stations.get(station_id), counties.get(region_code[:6]))
+@dataclass(frozen=True)
+class Known:
+    """What the rows are named and judged by: station id -> name, county code -> name,
+    today, county code -> the month it is closed through, and station id -> region code
+    (for the rows that carry no region)."""
+
+    stations: Mapping[str, str]
+    counties: Mapping[str, str]
+    today: date
+    closed: Mapping[str, str] = field(default_factory=dict)
+    regions: Mapping[str, str] = field(default_factory=dict)
+
+    def place(self, station_id: str, region_code: str) -> Place:
+        return Place(station_id, self.stations.get(station_id), self.counties.get(region_code[:6]))
+
+    def place_of(self, facts: Mapping[str, Any]) -> Place:
+        """Where a record lies, from its facts (their station_id and region_code)."""
+        return self.place(str(facts.get("station_id", "")), str(facts.get("region_code", "")))
+
+    def waited(self, since: date | None) -> int | None:
+        return None if since is None else max(0, (self.today - since).days)
+
+    def locked(self, facts: Mapping[str, Any], *days: date | None) -> bool:
+        return locked(str(facts.get("region_code", "")), days, self.closed)
 
 
 def closed_through(items: Iterable[Mapping[str, Any]]) -> dict[str, str]:
@@ -111,10 +128,6 @@ def _day(value: Any) -> date | None:
     return date.fromisoformat(str(value)[:10])
 
 
-def _waited(since: date | None, today: date) -> int | None:
-    return None if since is None else max(0, (today - since).days)
-
-
 def person_times(counts: Mapping[str, Any] | None) -> int:
     if not counts:
         return 0
@@ -135,13 +148,7 @@ class VerificationRow:
     locked: bool = False  # in a closed month: no longer verifiable
 
 
-def verification_rows(
-    items: Iterable[Mapping[str, Any]],
-    stations: Mapping[str, str],
-    counties: Mapping[str, str],
-    today: date,
-    closed: Mapping[str, str] | None = None,
-) -> list[VerificationRow]:
+def verification_rows(items: Iterable[Mapping[str, Any]], known: Known) -> list[VerificationRow]:
     """Held activities not yet verified: those still verifiable first, the longest waiting
     first; then those a closed month holds."""
     rows = []
@@ -152,24 +159,18 @@ def verification_rows(
         counts = a.get("counts") or {}
         held_on = _day(a.get("held_on"))
         activity_date = _day(facts.get("activity_date"))
-        region = str(facts.get("region_code", ""))
         rows.append(
             VerificationRow(
                 activity_id=str(a["activity_id"]),
-                place=place(
-                    str(facts.get("station_id", "")),
-                    str(facts.get("region_code", "")),
-                    stations,
-                    counties,
-                ),
+                place=known.place_of(facts),
                 activity_date=activity_date,
                 held_on=held_on,
                 service_area=str(facts.get("service_area", "")),
                 kind=str(facts.get("kind", "")),
                 sessions=int(counts.get("sessions") or 0),
                 person_times=person_times(counts),
-                waiting_days=_waited(held_on, today),
-                locked=locked(region, (activity_date, held_on), closed or {}),
+                waiting_days=known.waited(held_on),
+                locked=known.locked(facts, activity_date, held_on),
             )
         )
     return sorted(rows, key=lambda r: (r.locked, r.held_on or date.max, r.activity_id))
@@ -199,38 +200,26 @@ def _clock(value: Any) -> str | None:
         return None
 
 
-def hours_rows(
-    items: Iterable[Mapping[str, Any]],
-    stations: Mapping[str, str],
-    counties: Mapping[str, str],
-    today: date,
-    closed: Mapping[str, str] | None = None,
-) -> list[HoursRow]:
+def hours_rows(items: Iterable[Mapping[str, Any]], known: Known) -> list[HoursRow]:
     """Recorded hours waiting for the organising station's approval: those still approvable
     first, the oldest first."""
     rows = []
     for w in items:
         service = w.get("service") or {}
         served = _day(w.get("service_date"))
-        region = str(service.get("region_code", ""))
         rows.append(
             HoursRow(
                 volunteer_id=str(w.get("volunteer_id", "")),
                 attendance_id=str(w.get("attendance_id", "")),
                 volunteer_name=w.get("volunteer_name"),
-                place=place(
-                    str(service.get("station_id", "")),
-                    str(service.get("region_code", "")),
-                    stations,
-                    counties,
-                ),
+                place=known.place_of(service),
                 service_date=served,
                 minutes=int(w.get("minutes") or 0),
                 source=str(service.get("source", "")),
                 check_in=_clock(w.get("check_in")),
                 check_out=_clock(w.get("check_out")),
-                waiting_days=_waited(served, today),
-                locked=locked(region, (served,), closed or {}),
+                waiting_days=known.waited(served),
+                locked=known.locked(service, served),
             )
         )
     return sorted(rows, key=lambda r: (r.locked, r.service_date or date.max, r.attendance_id))
@@ -264,24 +253,14 @@ class CorrectionRow:
         return f"{self.activity_id}:{self.correction_id}"
 
 
-def correction_rows(
-    items: Iterable[Mapping[str, Any]],
-    stations: Mapping[str, str],
-    counties: Mapping[str, str],
-    today: date,
-) -> list[CorrectionRow]:
+def correction_rows(items: Iterable[Mapping[str, Any]], known: Known) -> list[CorrectionRow]:
     """One row per correction waiting for approval (an activity may have several), the
     longest waiting first."""
     rows = []
     for a in items:
         facts = a.get("facts") or {}
         counts = a.get("counts") or {}
-        where = place(
-            str(facts.get("station_id", "")),
-            str(facts.get("region_code", "")),
-            stations,
-            counties,
-        )
+        where = known.place_of(facts)
         for p in a.get("pending_corrections") or []:
             proposed = p.get("counts") or {}
             proposed_on = _day(p.get("proposed_on"))
@@ -299,7 +278,7 @@ def correction_rows(
                     person_times_before=person_times(counts),
                     person_times_after=person_times(proposed),
                     proposed_on=proposed_on,
-                    waiting_days=_waited(proposed_on, today),
+                    waiting_days=known.waited(proposed_on),
                 )
             )
     return sorted(rows, key=lambda r: (r.proposed_on or date.max, r.activity_id, r.correction_id))
@@ -315,12 +294,7 @@ class OverdueRow:
     days_overdue: int
 
 
-def overdue_rows(
-    items: Iterable[Mapping[str, Any]],
-    stations: Mapping[str, str],
-    counties: Mapping[str, str],
-    station_regions: Mapping[str, str],
-) -> list[OverdueRow]:
+def overdue_rows(items: Iterable[Mapping[str, Any]], known: Known) -> list[OverdueRow]:
     """Open rectification items past their deadline, the most overdue first."""
     rows = []
     for o in items:
@@ -329,7 +303,7 @@ def overdue_rows(
         rows.append(
             OverdueRow(
                 item_id=str(item.get("item_id", "")),
-                place=place(sid, station_regions.get(sid, ""), stations, counties),
+                place=known.place(sid, known.regions.get(sid, "")),
                 category=str(item.get("category", "")),
                 description=str(item.get("description", "")),
                 deadline=_day(item.get("deadline")),
@@ -337,6 +311,44 @@ def overdue_rows(
             )
         )
     return sorted(rows, key=lambda r: (-r.days_overdue, r.item_id))
+
+
+# --------------------------------------------------------------------------- actions
+
+
+@dataclass(frozen=True)
+class Action:
+    """Acting on a row: a POST without a body (who acts, as which office, is the person's
+    token) to its service's path, the path's {fields} filled from the ids the row's form
+    posts; `row` names the row in the redirect back."""
+
+    service: str
+    path: str
+    row: str
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        return tuple(re.findall(r"\{(\w+)\}", self.path))
+
+
+ACTIONS = {
+    # verify a held activity (审核)
+    "verification": Action(
+        "activities", "/activities/{activity_id}/verification", row="{activity_id}"
+    ),
+    # approve recorded hours (审批)
+    "hours": Action(
+        "volunteers",
+        "/volunteers/{volunteer_id}/attendances/{attendance_id}/approve",
+        row="{attendance_id}",
+    ),
+    # approve a correction into a closed month
+    "corrections": Action(
+        "activities",
+        "/activities/{activity_id}/corrections/{correction_id}/approval",
+        row="{activity_id}:{correction_id}",
+    ),
+}
 
 
 # --------------------------------------------------------------------------- refusals

@@ -19,33 +19,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
+from console.domain.codes import GROUPS
+
 # A posted form: each field's values, as typed (checkboxes and multi-selects give several).
 Form = Mapping[str, Sequence[str]]
 
-# The API's words (in the order the forms show them); their labels are record words.
-SERVICE_AREAS = (
-    "social_assistance",
-    "elder_services",
-    "child_care",
-    "community_governance",
-    "local_speciality",
-)
-KINDS = (
-    "community_event",
-    "group_work",
-    "casework",
-    "home_visit",
-    "hotline_call",
-    "resident_training",
-)
-GROUPS = ("elders", "children", "assistance_clients", "disabled", "residents", "other")
-SOCIETIES = (
-    "community",
-    "social_workers",
-    "community_organisations",
-    "volunteers",
-    "charity_resources",
-)
+# Households' categories (a visit's), in the order the form shows them.
 CATEGORIES = (
     "low_income",
     "five_guarantees",
@@ -55,8 +34,6 @@ CATEGORIES = (
     "children_in_difficulty",
     "other",
 )
-# Themes the scenario uses, with words; any other theme is shown as typed.
-THEMES = ("anti_fraud", "smart_devices", "health", "mutual_aid")
 
 CHINA = timezone(timedelta(hours=8))
 CHINA_OFFSET = "+08:00"  # stations keep Beijing time; a datetime-local input has no offset

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from console.domain.stations_sections import AREAS
+from console.domain.codes import AREAS
 
 STATION_ROLES = ("station_worker", "social_worker")
 OFFICIAL_ROLES = ("county_officer", "city_officer", "province_officer", "auditor", "admin")
@@ -278,38 +278,39 @@ class Figure:
     money: bool = False
 
 
-FIGURES: tuple[tuple[str, str, str, bool], ...] = (
-    # (view, counter, key, money)
-    ("activities", "activities", "activities", False),
-    ("activities", "sessions", "sessions", False),
-    ("activities", "person_times", "person_times", False),
-    ("activities", "person_times:elders", "elder_person_times", False),
-    ("people", "social_workers", "social_workers", False),
-    ("volunteers", "volunteers", "volunteers", False),
-    ("volunteers", "backbone_designations", "backbones", False),
-    ("volunteers", "elder_volunteers", "elder_volunteers", False),
-    ("training", "supervision_visits", "supervision_visits", False),
-    ("training", "rectification_open", "rectification_open", False),
-    ("money", "received_fen", "received", True),
-    ("money", "allocated_fen", "allocated", True),
-    ("money", "disbursed_fen", "disbursed", True),
-)
+# The views' counters a station shows, by view; the money ones are in fen (`_fen`).
+FIGURES: dict[str, tuple[str, ...]] = {
+    "activities": ("activities", "sessions", "person_times", "person_times:elders"),
+    "people": ("social_workers",),
+    "volunteers": ("volunteers", "backbone_designations", "elder_volunteers"),
+    "training": ("supervision_visits", "rectification_open"),
+    "money": ("received_fen", "allocated_fen", "disbursed_fen"),
+}
+# A counter's key where it is not the counter's own name.
+FIGURE_KEYS = {"person_times:elders": "elder_person_times", "backbone_designations": "backbones"}
 # The station page's grid leaves money to its own section.
-PAGE_FIGURES = tuple(f for f in FIGURES if f[0] != "money")
+PAGE_VIEWS = tuple(view for view in FIGURES if view != "money")
+
+
+def figure_key(counter: str) -> str:
+    return FIGURE_KEYS.get(counter, counter.removesuffix("_fen"))
 
 
 def figures_of(
-    views: Mapping[str, Mapping[str, Any] | None],
-    which: Sequence[tuple[str, str, str, bool]] = FIGURES,
+    views: Mapping[str, Mapping[str, Any] | None], which: Iterable[str] = tuple(FIGURES)
 ) -> list[Figure]:
-    """The station's counters, from the views answered (a view not answered is left out;
-    a counter the view does not hold is 0)."""
+    """The counters of the views answered, `which` of them in order (a view not answered is
+    left out; a counter the view does not hold is 0)."""
     out = []
-    for view, counter, key, money in which:
+    for view in which:
         answer = views.get(view)
         if answer is None:
             continue
-        out.append(Figure(key, int((answer.get("totals") or {}).get(counter, 0)), money))
+        totals = answer.get("totals") or {}
+        out += [
+            Figure(figure_key(c), int(totals.get(c, 0)), money=c.endswith("_fen"))
+            for c in FIGURES[view]
+        ]
     return out
 
 

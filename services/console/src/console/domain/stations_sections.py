@@ -9,15 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-# The four service areas of 1+4+N, in the order people name them, then the local "N".
-AREAS = (
-    "social_assistance",
-    "elder_services",
-    "child_care",
-    "community_governance",
-    "local_speciality",
-)
-GROUPS = ("elders", "children", "assistance_clients", "disabled", "residents", "other")
+from console.domain.codes import AREAS, GROUPS
 
 # -- activities as a timeline by service area ----------------------------------------------
 
@@ -139,6 +131,17 @@ class OpenItem:
     days_left: int = 0
 
 
+def open_item(item: Mapping[str, Any], deadline: str, month: str, **late: Any) -> OpenItem:
+    """An item as the page lists it; `late`: whether and by how much it is overdue."""
+    return OpenItem(
+        category=str(item.get("category") or "other"),
+        description=str(item.get("description") or ""),
+        deadline=deadline,
+        month=month,
+        **late,
+    )
+
+
 def open_items(visits: Iterable[Mapping[str, Any]], today: date) -> list[OpenItem]:
     """Rectification items (整改事项) still open, the most overdue first; past its deadline
     an item is 逾期."""
@@ -148,18 +151,10 @@ def open_items(visits: Iterable[Mapping[str, Any]], today: date) -> list[OpenIte
             if item.get("closed_on"):
                 continue
             deadline = date.fromisoformat(str(item["deadline"])[:10])
-            late = (today - deadline).days
-            out.append(
-                OpenItem(
-                    category=str(item.get("category") or "other"),
-                    description=str(item.get("description") or ""),
-                    deadline=deadline.isoformat(),
-                    month=str(v.get("month") or ""),
-                    overdue=late > 0,
-                    days_overdue=max(0, late),
-                    days_left=max(0, -late),
-                )
-            )
+            days = (today - deadline).days
+            month = str(v.get("month") or "")
+            late = {"overdue": days > 0, "days_overdue": max(0, days), "days_left": max(0, -days)}
+            out.append(open_item(item, deadline.isoformat(), month, **late))
     return sorted(out, key=lambda i: (i.deadline, i.description))
 
 
@@ -171,16 +166,10 @@ def overdue_as_items(overdue: Iterable[Mapping[str, Any]], station_id: str) -> l
         if o.get("station_id") != station_id:
             continue
         item = o.get("item") or {}
-        out.append(
-            OpenItem(
-                category=str(item.get("category") or "other"),
-                description=str(item.get("description") or ""),
-                deadline=str(item.get("deadline") or ""),
-                month=str(item.get("item_id") or "").removeprefix(f"sv-{station_id}-")[:7],
-                overdue=True,
-                days_overdue=int(o.get("days_overdue") or 0),
-            )
-        )
+        month = str(item.get("item_id") or "").removeprefix(f"sv-{station_id}-")[:7]
+        days = int(o.get("days_overdue") or 0)
+        deadline = str(item.get("deadline") or "")
+        out.append(open_item(item, deadline, month, overdue=True, days_overdue=days))
     return sorted(out, key=lambda i: (i.deadline, i.description))
 
 

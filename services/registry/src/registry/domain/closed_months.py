@@ -70,8 +70,7 @@ def close_month(
         raise Conflict(
             "month", f"{month} is already closed for {state.region_code} (through {through})"
         )
-    entry = {"action": "closed", "month": month, "by": by, "on": today.isoformat()}
-    new = state.model_copy(update={"closed_through": month, "history": [*state.history, entry]})
+    new = _logged(state, month, "closed", month, by, today)
     return new, ev.MonthClosed(
         region_code=state.region_code,
         month=month,
@@ -92,14 +91,7 @@ def reopen_month(
     if not reason.strip():
         raise DomainError("reason", "say why the month is opened again")
     after = month_before(month)
-    entry = {
-        "action": "reopened",
-        "month": month,
-        "by": by,
-        "on": today.isoformat(),
-        "reason": reason.strip(),
-    }
-    new = state.model_copy(update={"closed_through": after, "history": [*state.history, entry]})
+    new = _logged(state, after, "reopened", month, by, today, reason=reason.strip())
     return new, ev.MonthReopened(
         region_code=state.region_code,
         month=month,
@@ -109,3 +101,17 @@ def reopen_month(
         reopened_on=today,
         reopened_by=by,
     )
+
+
+def _logged(
+    state: ClosedMonths,
+    through: str | None,
+    action: str,
+    month: str,
+    by: str,
+    on: date,
+    **more: str,
+) -> ClosedMonths:
+    """The county's months closed through `through`, the action in their history."""
+    entry = {"action": action, "month": month, "by": by, "on": on.isoformat(), **more}
+    return state.model_copy(update={"closed_through": through, "history": [*state.history, entry]})

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from training.api.deps import Svc
@@ -18,7 +18,7 @@ from wushe.auth import CurrentPrincipal, Principal
 from wushe.contracts import Event
 from wushe.contracts.events import training as ev
 from wushe.errors import Conflict, DomainError
-from wushe.web import Page, Paging, Strict, today
+from wushe.web import Page, StationPaging, Strict, today
 
 router = APIRouter(tags=["sessions"])
 
@@ -103,16 +103,11 @@ async def schedule_session(body: SessionIn, svc: Svc, who: CurrentPrincipal) -> 
 
 
 @router.get("/sessions", response_model=SessionPage)
-async def list_sessions(
-    svc: Svc,
-    who: CurrentPrincipal,
-    station_id: Annotated[str | None, Query(max_length=40)] = None,
-    *,
-    page: Paging,
-) -> SessionPage:
+async def list_sessions(svc: Svc, who: CurrentPrincipal, page: StationPaging) -> SessionPage:
     """Training sessions held in the caller's region; with `station_id`, the sessions that
     station's people attended (a city's expert training too), with that station's
     attendances only, when the station is the caller's to see. The latest first."""
+    station_id = page.station_id
     if station_id is None:
         rows, total = await svc.store.list_sessions(
             within=who.region_scope, station_id=None, **page.bounds

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from training.api.deps import Svc
@@ -18,7 +18,7 @@ from wushe.auth import CurrentPrincipal
 from wushe.contracts import Event
 from wushe.contracts.events import training as ev
 from wushe.errors import Conflict
-from wushe.web import IsoDate, Page, Paging, Strict, today
+from wushe.web import IsoDate, Page, StationPaging, Strict, today
 
 router = APIRouter(tags=["supervision"])
 
@@ -87,23 +87,10 @@ async def plan_visit(body: VisitIn, svc: Svc, who: CurrentPrincipal) -> VisitOut
 
 
 @router.get("/supervision-visits", response_model=VisitPage)
-async def list_visits(
-    svc: Svc,
-    who: CurrentPrincipal,
-    station_id: Annotated[str | None, Query(max_length=40)] = None,
-    *,
-    page: Paging,
-) -> VisitPage:
+async def list_visits(svc: Svc, who: CurrentPrincipal, page: StationPaging) -> VisitPage:
     """Supervision visits in the caller's region (station staff: at their own stations), or
     of one station, with their rectification items (整改事项); the newest month first."""
-    if station_id is not None and not who.at_station(station_id):
-        return page.of(VisitPage, [], 0)
-    rows, total = await svc.store.list_visits(
-        within=who.region_scope,
-        station_id=station_id,
-        stations=who.stations if who.station_bound else None,
-        **page.bounds,
-    )
+    rows, total = await page.listed(who, svc.store.list_visits)
     return page.of(VisitPage, [VisitOut(**v.model_dump(), version=n) for v, n in rows], total)
 
 

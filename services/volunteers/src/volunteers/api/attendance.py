@@ -22,7 +22,7 @@ from wushe.commands import at_station
 from wushe.contracts import Event
 from wushe.contracts.events import volunteers as ev
 from wushe.errors import DomainError, NotFound
-from wushe.web import Limit, Strict, today
+from wushe.web import Limit, Strict, station_filter, today
 
 router = APIRouter(tags=["attendance"])
 
@@ -272,14 +272,10 @@ async def waiting(
     """Hours recorded (checked out) and waiting for approval (待审批的服务时长), oldest
     service day first: the work queue of `.../attendances/{attendance_id}/approve`. By the
     organising station, in the caller's region; station staff see their own stations'."""
-    if station_id is not None and not who.at_station(station_id):
+    where = station_filter(who, station_id)
+    if where is None:
         return []
-    rows = await svc.store.waiting_attendances(
-        within=who.region_scope,
-        station_id=station_id,
-        stations=who.stations if who.station_bound else None,
-        limit=limit,
-    )
+    rows = await svc.store.waiting_attendances(**where, limit=limit)
     # A visiting volunteer of another region is named by id only.
     return [
         WaitingOut(

@@ -4,17 +4,16 @@ general), demotion with a reason."""
 from __future__ import annotations
 
 from datetime import date
-from functools import partial
 
 from fastapi import APIRouter
 from pydantic import Field
 
-from volunteers.api.deps import Svc, open_at_volunteer
-from volunteers.api.volunteers import VolunteerOut, volunteer_out
+from volunteers.api.deps import Svc
+from volunteers.api.volunteers import VolunteerOut, change_on
 from volunteers.domain import backbones as rules
 from wushe.auth import CurrentPrincipal
 from wushe.contracts.events import volunteers as ev
-from wushe.web import Strict, fields, today
+from wushe.web import Strict
 
 router = APIRouter(tags=["backbones"])
 
@@ -44,19 +43,13 @@ async def promote_backbone(
         if body.programme_id
         else None
     )
-    promote = partial(
-        rules.promote, programme=programme, **fields(body, on="promoted_on"), today=today()
+    return await change_on(
+        svc, who, volunteer_id, rules.promote, body, "promoted_on", programme=programme
     )
-    dated = ("promoted_on", body.promoted_on)
-    saved = await svc.volunteers.change(who, volunteer_id, open_at_volunteer(svc, promote, dated))
-    return volunteer_out(svc, saved.state, saved.version)
 
 
 @router.post("/volunteers/{volunteer_id}/backbone/demote", response_model=VolunteerOut)
 async def demote_backbone(
     volunteer_id: str, body: DemoteIn, svc: Svc, who: CurrentPrincipal
 ) -> VolunteerOut:
-    demote = partial(rules.demote, **fields(body, on="demoted_on"), today=today())
-    dated = ("demoted_on", body.demoted_on)
-    saved = await svc.volunteers.change(who, volunteer_id, open_at_volunteer(svc, demote, dated))
-    return volunteer_out(svc, saved.state, saved.version)
+    return await change_on(svc, who, volunteer_id, rules.demote, body, "demoted_on")

@@ -3,9 +3,8 @@ the volunteer as the caller may see it."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -91,18 +90,3 @@ async def change_ledger(
         initial=lambda: Ledger(volunteer_id=v.volunteer_id),
     )
     return await ledger.retrying(who, v.volunteer_id, decide)
-
-
-def open_at_volunteer(
-    svc: Volunteers,
-    decide: Callable[[Volunteer], tuple[Volunteer, Event | Sequence[Event]]],
-    *dated: tuple[str, date],
-) -> Callable[[Volunteer], Awaitable[tuple[Volunteer, Event | Sequence[Event]]]]:
-    """`decide` on a volunteer, refused (409) when one of the `dated` days (each with the
-    body field naming it) lies inside a closed month of the volunteer's county."""
-
-    async def checked(v: Volunteer) -> tuple[Volunteer, Event | Sequence[Event]]:
-        await svc.store.registry.check_open(v.region_code, *dated)
-        return decide(v)
-
-    return checked

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from volunteers.api.deps import Svc
@@ -14,7 +13,7 @@ from volunteers.domain import teams as rules
 from volunteers.domain.teams import Team
 from wushe import commands
 from wushe.auth import CurrentPrincipal
-from wushe.web import Page, Paging, Strict, today
+from wushe.web import Page, StationPaging, Strict, today
 
 router = APIRouter(tags=["teams"])
 
@@ -73,15 +72,9 @@ async def form_team(body: TeamIn, svc: Svc, who: CurrentPrincipal) -> TeamOut:
 
 
 @router.get("/teams", response_model=TeamPage)
-async def list_teams(
-    svc: Svc,
-    who: CurrentPrincipal,
-    station_id: Annotated[str | None, Query(max_length=40)] = None,
-    *,
-    page: Paging,
-) -> TeamPage:
+async def list_teams(svc: Svc, who: CurrentPrincipal, page: StationPaging) -> TeamPage:
     rows, total = await svc.store.list_teams(
-        within=who.region_scope, station_id=station_id, **page.bounds
+        within=who.region_scope, station_id=page.station_id, **page.bounds
     )
     return page.of(TeamPage, [team_out(commands.Saved(t, n)) for t, n in rows], total)
 

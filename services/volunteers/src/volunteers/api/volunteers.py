@@ -3,6 +3,7 @@ see it (personal data masked), moves between stations, deregistration."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import date
 from functools import partial
 from typing import Annotated, Any, Literal
@@ -10,7 +11,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
-from volunteers.api.deps import Svc, Volunteers, open_at_volunteer
+from volunteers.api.deps import Svc, Volunteers
 from volunteers.domain import affiliation
 from volunteers.domain import volunteers as rules
 from volunteers.domain.volunteers import Skill, Volunteer
@@ -90,6 +91,28 @@ def volunteer_out(svc: Volunteers, v: Volunteer, version: int) -> VolunteerOut:
         backbone=[BackboneOut(**b.model_dump()) for b in v.backbone.values()],
         version=version,
     )
+
+
+async def change_on(
+    svc: Volunteers,
+    who: Principal,
+    volunteer_id: str,
+    rule: Callable[..., tuple[Volunteer, Event | Sequence[Event]]],
+    body: BaseModel,
+    on: str,
+    **given: Any,
+) -> VolunteerOut:
+    """`rule` on the volunteer, with `given` and the body's fields (its field `on`, the day
+    the change happened, as `on`); refused (409) when that day lies inside a closed month of
+    the volunteer's county."""
+    decide = partial(rule, **given, **fields(body, on=on), today=today())
+
+    async def checked(v: Volunteer) -> tuple[Volunteer, Event | Sequence[Event]]:
+        await svc.store.registry.check_open(v.region_code, (on, getattr(body, on)))
+        return decide(v)
+
+    saved = await svc.volunteers.change(who, volunteer_id, checked)
+    return volunteer_out(svc, saved.state, saved.version)
 
 
 async def register(
@@ -223,7 +246,4 @@ async def move_volunteer(
 async def deregister_volunteer(
     volunteer_id: str, body: DeregisterIn, svc: Svc, who: CurrentPrincipal
 ) -> VolunteerOut:
-    gone = partial(affiliation.deregister, **fields(body, on="deregistered_on"), today=today())
-    dated = ("deregistered_on", body.deregistered_on)
-    saved = await svc.volunteers.change(who, volunteer_id, open_at_volunteer(svc, gone, dated))
-    return volunteer_out(svc, saved.state, saved.version)
+    return await change_on(svc, who, volunteer_id, affiliation.deregister, body, "deregistered_on")

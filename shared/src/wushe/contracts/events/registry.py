@@ -44,12 +44,17 @@ class StationRegistered(Event, type="registry.StationRegistered.v1", topic=STATI
     hotline: str | None = None
 
 
-@REGISTRY.register
-class StationDetailsChanged(Event, type="registry.StationDetailsChanged.v1", topic=STATIONS):
-    """Only the fields that changed are set; `changed` names them."""
+class StationEvent(Event):
+    """A registered station's event, with the station's township."""
 
     station_id: str
     region_code: str
+
+
+@REGISTRY.register
+class StationDetailsChanged(StationEvent, type="registry.StationDetailsChanged.v1", topic=STATIONS):
+    """Only the fields that changed are set; `changed` names them."""
+
     changed: list[str]
     name: str | None = None
     operator_org_id: str | None = None
@@ -60,9 +65,7 @@ class StationDetailsChanged(Event, type="registry.StationDetailsChanged.v1", top
 
 
 @REGISTRY.register
-class StationStatusChanged(Event, type="registry.StationStatusChanged.v1", topic=STATIONS):
-    station_id: str
-    region_code: str
+class StationStatusChanged(StationEvent, type="registry.StationStatusChanged.v1", topic=STATIONS):
     from_status: StationStatus
     to_status: StationStatus
     effective_date: date
@@ -70,9 +73,7 @@ class StationStatusChanged(Event, type="registry.StationStatusChanged.v1", topic
 
 
 @REGISTRY.register
-class StationRated(Event, type="registry.StationRated.v1", topic=STATIONS):
-    station_id: str
-    region_code: str
+class StationRated(StationEvent, type="registry.StationRated.v1", topic=STATIONS):
     stars: int = Field(ge=1, le=5)
     rated_by: str
     rated_on: date
@@ -115,10 +116,17 @@ class SocialWorkerRegistered(
     general_practice: bool
 
 
-@REGISTRY.register
-class SocialWorkerCertified(Event, type="registry.SocialWorkerCertified.v1", topic=SOCIAL_WORKERS):
+class SocialWorkerEvent(Event):
+    """A registered worker's event, with the region the worker is registered in."""
+
     worker_id: str
     region_code: str
+
+
+@REGISTRY.register
+class SocialWorkerCertified(
+    SocialWorkerEvent, type="registry.SocialWorkerCertified.v1", topic=SOCIAL_WORKERS
+):
     certification: Certification
     general_practice: bool
     # Added after v1 (optional): what changed from, for views that count by certification.
@@ -128,12 +136,10 @@ class SocialWorkerCertified(Event, type="registry.SocialWorkerCertified.v1", top
 
 @REGISTRY.register
 class SocialWorkerDetailsChanged(
-    Event, type="registry.SocialWorkerDetailsChanged.v1", topic=SOCIAL_WORKERS
+    SocialWorkerEvent, type="registry.SocialWorkerDetailsChanged.v1", topic=SOCIAL_WORKERS
 ):
     """Personal details changed; which ones, never their values."""
 
-    worker_id: str
-    region_code: str
     changed: list[str]
 
 
@@ -211,20 +217,22 @@ class ProgrammeUpdated(Event, type="registry.ProgrammeUpdated.v1", topic=PROGRAM
     station_targets: Targets | None = None
 
 
-@REGISTRY.register
-class StationEnrolled(Event, type="registry.StationEnrolled.v1", topic=PROGRAMMES):
+class EnrolmentEvent(Event):
+    """A station's enrolment in a programme, with the station's region."""
+
     programme_id: str
     station_id: str
     region_code: str = Field(description="the station's region")
+
+
+@REGISTRY.register
+class StationEnrolled(EnrolmentEvent, type="registry.StationEnrolled.v1", topic=PROGRAMMES):
     enrolled_on: date
     targets: Targets
 
 
 @REGISTRY.register
-class StationWithdrawn(Event, type="registry.StationWithdrawn.v1", topic=PROGRAMMES):
-    programme_id: str
-    station_id: str
-    region_code: str
+class StationWithdrawn(EnrolmentEvent, type="registry.StationWithdrawn.v1", topic=PROGRAMMES):
     withdrawn_on: date
     reason: str
 

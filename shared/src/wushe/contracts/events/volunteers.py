@@ -166,9 +166,8 @@ class ServiceRef(EventPart):
     region_code: str
 
 
-@REGISTRY.register
-class AttendanceCheckedIn(Event, type="volunteers.AttendanceCheckedIn.v1", topic=HOURS):
-    """A volunteer checked in (签到) at an activity or shift; minutes follow at check-out."""
+class AttendanceEvent(Event):
+    """An attendance's event: the volunteer, and the service and day the time was given to."""
 
     attendance_id: str
     volunteer_id: str
@@ -177,27 +176,24 @@ class AttendanceCheckedIn(Event, type="volunteers.AttendanceCheckedIn.v1", topic
 
 
 @REGISTRY.register
-class AttendanceRecorded(Event, type="volunteers.AttendanceRecorded.v1", topic=HOURS):
+class AttendanceCheckedIn(AttendanceEvent, type="volunteers.AttendanceCheckedIn.v1", topic=HOURS):
+    """A volunteer checked in (签到) at an activity or shift; minutes follow at check-out."""
+
+
+@REGISTRY.register
+class AttendanceRecorded(AttendanceEvent, type="volunteers.AttendanceRecorded.v1", topic=HOURS):
     """The organiser recorded a volunteer's attendance (checked out, or listed by a held
     activity): minutes waiting for the organiser's approval."""
 
-    attendance_id: str
-    volunteer_id: str
-    service: ServiceRef
-    service_date: date
     minutes: int = Field(ge=0, le=24 * 60)
 
 
-class CountedAttendance(Event):
+class CountedAttendance(AttendanceEvent):
     """Attendance whose minutes count, with the volunteer's own station and township (where
     the hours are credited, which may differ from the service's)."""
 
-    attendance_id: str
-    volunteer_id: str
     volunteer_station_id: str
     volunteer_region_code: str
-    service: ServiceRef
-    service_date: date
 
 
 @REGISTRY.register
@@ -209,11 +205,7 @@ class AttendanceApproved(CountedAttendance, type="volunteers.AttendanceApproved.
 
 
 @REGISTRY.register
-class AttendanceRejected(Event, type="volunteers.AttendanceRejected.v1", topic=HOURS):
-    attendance_id: str
-    volunteer_id: str
-    service: ServiceRef
-    service_date: date
+class AttendanceRejected(AttendanceEvent, type="volunteers.AttendanceRejected.v1", topic=HOURS):
     reason_code: RejectionReason
 
 
