@@ -214,6 +214,11 @@ class FakeServices:
     def __init__(self) -> None:
         self.posts: list[str] = []
         self.refuse: dict[str, tuple[int, str]] = {}
+        self.verification: dict[str, Any] = {
+            "items": [held("act-1", "2026-12-01")],
+            "total": 1,
+            "complete": True,
+        }
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path
@@ -226,7 +231,7 @@ class FakeServices:
                 return httpx.Response(status, json=doc)
             return httpx.Response(200, json={})
         answers: dict[str, Any] = {
-            "/activities": {"items": [held("act-1", "2026-12-01")], "total": 1},
+            "/verifications/pending": self.verification,
             "/corrections/pending": {"items": [], "total": 0},
             "/supervision/overdue": [
                 {"station_id": "st-360102008", "days_overdue": 84,
@@ -264,6 +269,20 @@ async def test_the_queue_page_shows_each_queue_and_says_which_it_cannot_read(
     assert 'name="activity_id" value="act-1"' in text
     assert 'action="/queues/corrections"' not in text  # nothing waits
     assert word("queues.by_upper", "zh") not in text
+
+
+async def test_past_the_services_bound_the_count_says_at_least(county: Page) -> None:
+    """The activities service reads the first 500 held of a large region: the page counts
+    them as a floor ("500+"), never as all."""
+    client, fake = county
+    fake.verification = {**fake.verification, "total": 500, "complete": False}
+    text = (await client.get("/queues")).text
+    assert ">500+</span>" in text
+    assert word("queues.count_some", "zh").split("{")[0] in text
+    fake.verification = {**fake.verification, "total": 3, "complete": True}
+    text = (await client.get("/queues")).text
+    assert ">3</span>" in text
+    assert "+</span>" not in text
 
 
 async def test_verifying_posts_to_the_activity_and_comes_back_saying_so(county: Page) -> None:

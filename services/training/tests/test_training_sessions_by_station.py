@@ -1,7 +1,7 @@
 """A station's sessions and supervision visits, and the overdue rectification items, come from
-small notes (a filter into the `attendances` array, or over every visit, would make the local
-store read every state): what was recorded before the notes existed is noted once, and a note
-whose commit never happened lists nothing."""
+small notes and waiting entries (a filter into the `attendances` array, or over every visit,
+would make the local store read every state): what was recorded before they existed is noted
+once, and a note or entry whose commit never happened lists nothing."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 from training.store import TrainingStore
 from wushe import clock
 from wushe.store.notes import NOTED_ALL, Notes
+from wushe.store.waiting import ENTERED_ALL
 from wushe_dev import fixtures
 
 TODAY = clock.today()
@@ -96,56 +97,65 @@ async def test_a_stations_visits_from_the_notes_old_and_new(
 CHECKLIST = ("plans_checked", "briefings_checked", "photos_checked", "staff_talk", "site_visit")
 
 
-async def test_overdue_items_from_the_notes_old_and_new(
+async def test_overdue_items_from_the_waiting_entries_old_and_new(
     running: fixtures.Services, stations: tuple[str, str]
 ) -> None:
     trn, h = running["training"], running.bearer("36", "jx")
     county = running.bearer(COUNTY, "county-1", ["county_officer"])
     a, b = stations
     store: TrainingStore = running.apps["training"].state.training
-    vid = f"sv-{a}-{THIS_MONTH}"
-    for sid in (a, b):
+    vid, bvid = f"sv-{a}-{THIS_MONTH}", f"sv-{b}-{THIS_MONTH}"
+    for sid, visit_id, due in ((a, vid, (3, 5)), (b, bvid, (1,))):
         body = {"station_id": sid, "month": THIS_MONTH, "supervisor_id": "sup-1"}
         await fixtures.created(trn, "/supervision-visits", h, body)
-    items = [
-        {"category": "materials", "description": "补齐照片", "deadline": str(TODAY + timedelta(3))},
-        {"category": "safety", "description": "消防通道", "deadline": str(TODAY + timedelta(5))},
-    ]
-    completion = {
-        "visited_on": str(TODAY),
-        "checklist": dict.fromkeys(CHECKLIST, True),
-        "findings": [],
-        "items": items,
-    }
-    done = await trn.post(f"/supervision-visits/{vid}/completion", headers=h, json=completion)
-    assert done.status_code == 200, done.text
+        items = [
+            {"category": "safety", "description": "消防通道", "deadline": str(TODAY + timedelta(d))}
+            for d in due
+        ]
+        completion = {
+            "visited_on": str(TODAY),
+            "checklist": dict.fromkeys(CHECKLIST, True),
+            "findings": [],
+            "items": items,
+        }
+        done = await trn.post(
+            f"/supervision-visits/{visit_id}/completion", headers=h, json=completion
+        )
+        assert done.status_code == 200, done.text
+
+    async def overdue(day: Any, who: dict[str, str] = county) -> list[tuple[str, int]]:
+        r = await trn.get("/supervision/overdue", headers=who, params={"as_of": str(day)})
+        assert r.status_code == 200, r.text
+        assert r.headers["X-Total-Count"] == str(len(r.json()))
+        assert r.headers["X-Total-Complete"] == "true"
+        return [(o["item"]["item_id"], o["days_overdue"]) for o in r.json()]
+
+    later = TODAY + timedelta(10)
+    assert await overdue(TODAY + timedelta(1)) == []  # none past its deadline yet
+    assert await overdue(TODAY + timedelta(4)) == sorted([(f"{bvid}-1", 3), (f"{vid}-1", 1)])
+    # A township sees its own station's items only (B's is another township's).
+    town_a = running.bearer("360104007", "town-a", ["county_officer"])
+    assert await overdue(TODAY + timedelta(4), town_a) == [(f"{vid}-1", 1)]
+    assert await overdue(later) == sorted([(f"{bvid}-1", 9), (f"{vid}-1", 7), (f"{vid}-2", 5)])
+    # Closed: it leaves the list (and its entry the index).
     closure = {"closed_on": str(TODAY), "note": "已补齐"}
     closed = await trn.post(
         f"/supervision-visits/{vid}/items/{vid}-1/closure", headers=county, json=closure
     )
     assert closed.status_code == 200, closed.text
-
-    async def overdue(day: Any) -> list[tuple[str, int]]:
-        r = await trn.get("/supervision/overdue", headers=county, params={"as_of": str(day)})
-        assert r.status_code == 200, r.text
-        return [(o["item"]["item_id"], o["days_overdue"]) for o in r.json()]
-
-    later = TODAY + timedelta(10)
-    assert await overdue(later) == [(f"{vid}-2", 5)]
-    assert await overdue(TODAY + timedelta(4)) == []  # not yet past its deadline
-    # As before the notes existed: the first listing notes every item, and every closure.
-    await forget(store.item_notes)
-    await forget(store.closed_notes)
-    assert await overdue(later) == [(f"{vid}-2", 5)]
-    # A closure whose note was never written: its state says it is closed.
-    await store.closed_notes.collection.delete_many({"item": f"{vid}-1"})
-    assert await overdue(later) == [(f"{vid}-2", 5)]
-    # Items noted for a completion that never committed: B's visit raised none.
-    bvid = f"sv-{b}-{THIS_MONTH}"
-    phantom = {"region_code": B, "item": f"{bvid}-1", "due": str(TODAY + timedelta(1))}
-    await store.item_notes.note(bvid, [phantom])
-    assert await overdue(later) == [(f"{vid}-2", 5)]
+    assert await store.open_items.collection.find_one({"key": f"{vid}-1"}) is None
+    assert await overdue(later) == sorted([(f"{bvid}-1", 9), (f"{vid}-2", 5)])
+    # As before the entries existed: the first listing enters every open item, once.
+    await store.open_items.collection.delete_many({})
+    store.open_items._all_entered = False
+    assert await overdue(later) == sorted([(f"{bvid}-1", 9), (f"{vid}-2", 5)])
+    assert await store.open_items.collection.find_one({"_id": ENTERED_ALL}) is not None
+    # An entry whose commit never happened (the closed item): not listed, and removed.
+    item = {"item_id": f"{vid}-1", "deadline": str(TODAY + timedelta(3))}
+    phantom = {"region_code": "360104007", "station_id": a, "items": [item]}
+    await store.open_items.enter([(vid, phantom)])
+    assert await overdue(later) == sorted([(f"{bvid}-1", 9), (f"{vid}-2", 5)])
+    assert await store.open_items.collection.find_one({"key": f"{vid}-1"}) is None
     # Another county's official sees none of them.
     other = running.bearer("360102", "county-2", ["county_officer"])
-    r = await trn.get("/supervision/overdue", headers=other, params={"as_of": str(later)})
-    assert r.json() == []
+    assert await overdue(later, other) == []

@@ -41,6 +41,7 @@ async def services(run_services: RunServices) -> AsyncIterator[Any]:
         # Who records never approves nor verifies: another subject does (separation of duties).
         tokens["approver"] = s.bearer("36", "jx-approver")
         tokens["county"] = s.bearer("36", "county-1", ["county_officer"])
+        tokens["region"] = lambda code: s.bearer(code, f"admin-{code}")
         tokens["staff"] = lambda subject, *stations: {
             "Authorization": "Bearer "
             + s.keys.issue(
@@ -92,6 +93,35 @@ async def register(vol: httpx.AsyncClient, h: dict[str, str], who: dict[str, str
     for secret in ("name", "id_number", "phone"):
         assert who[secret] not in r.text
     return str(r.json()["volunteer_id"])
+
+
+async def record_hours(
+    vol: httpx.AsyncClient, headers: dict[str, str], vid: str, shift_id: str
+) -> dict[str, Any]:
+    """The volunteer checked in at 9 and out at 11 at yesterday's shift: the attendance."""
+    at = lambda hh: datetime.combine(YESTERDAY, time(hh), tzinfo=clock.CHINA).isoformat()  # noqa: E731
+    r = await vol.post(
+        f"/volunteers/{vid}/attendances",
+        headers=headers,
+        json={"source": "shift", "source_id": shift_id, "at": at(9)},
+    )
+    assert r.status_code == 201, r.text
+    att = str(r.json()["attendances"][0]["attendance_id"])
+    r = await vol.post(
+        f"/volunteers/{vid}/attendances/{att}/check-out", headers=headers, json={"at": at(11)}
+    )
+    assert r.status_code == 200, r.text
+    return next(a for a in r.json()["attendances"] if a["attendance_id"] == att)
+
+
+async def pending(
+    vol: httpx.AsyncClient, headers: dict[str, str], **params: str
+) -> tuple[list[tuple[str, str]], str, str]:
+    """The hours waiting for approval, (volunteer, attendance), and the count headers."""
+    r = await vol.get("/attendances/pending", headers=headers, params=params)
+    assert r.status_code == 200, r.text
+    rows = [(w["volunteer_id"], w["attendance_id"]) for w in r.json()]
+    return rows, r.headers["X-Total-Count"], r.headers["X-Total-Complete"]
 
 
 def events_of(records: list[Any], cls: type[Any], **match: Any) -> list[Any]:
@@ -703,30 +733,17 @@ async def test_hours_are_approved_by_the_organising_station_never_by_who_recorde
     shift = await vol.post("/shifts", headers=h, json=shift_body(s1, "09:00", "12:00", "热线值守"))
     shift_id = shift.json()["shift_id"]
     recorder = staff("worker-rec", s1)
-    at = lambda hh: datetime.combine(YESTERDAY, time(hh), tzinfo=clock.CHINA).isoformat()  # noqa: E731
 
     async def recorded(vid: str) -> str:
-        r = await vol.post(
-            f"/volunteers/{vid}/attendances",
-            headers=recorder,
-            json={"source": "shift", "source_id": shift_id, "at": at(9)},
-        )
-        assert r.status_code == 201, r.text
-        att = str(r.json()["attendances"][0]["attendance_id"])
-        r = await vol.post(
-            f"/volunteers/{vid}/attendances/{att}/check-out", headers=recorder, json={"at": at(11)}
-        )
-        assert r.status_code == 200, r.text
-        assert r.json()["attendances"][0]["recorded_by"] == "worker-rec"
-        return att
+        a = await record_hours(vol, recorder, vid, shift_id)
+        assert a["recorded_by"] == "worker-rec"
+        return str(a["attendance_id"])
 
     att = await recorded(member)
     visiting = await recorded(visitor)  # s1 records the hours of s2's volunteer it hosted
 
     async def waiting(headers: dict[str, str], **params: str) -> list[tuple[str, str]]:
-        r = await vol.get("/attendances/pending", headers=headers, params=params)
-        assert r.status_code == 200, r.text
-        return [(w["volunteer_id"], w["attendance_id"]) for w in r.json()]
+        return (await pending(vol, headers, **params))[0]
 
     # Both wait at the organising station, the visitor's too; not at s2, nor for s2's staff.
     assert sorted(await waiting(h, station_id=s1)) == sorted([(member, att), (visitor, visiting)])
@@ -766,3 +783,33 @@ async def test_hours_are_approved_by_the_organising_station_never_by_who_recorde
             "worker-rec",
         )
     assert await waiting(h, station_id=s1) == []  # approved: no longer waiting
+
+
+async def test_pending_hours_are_read_from_what_waits_and_counted(
+    services: Any, unique: str
+) -> None:
+    """Hours wait in the queue from their check-out until approved, in the queue of the
+    organising station's region only, and the count headers count them."""
+    reg, _, vol, vol_app, tokens, _ = services
+    h, county = tokens["jx"], tokens["region"]("360702")
+    here, there = await setup_registry(reg, vol_app, h, ["360702006", "360402002"], f"bv-{unique}")
+    hours = {}
+    for sid, who in ((here, ADULT), (there, OTHER)):
+        shift = await vol.post("/shifts", headers=h, json=shift_body(sid, "09:00", "12:00", "值守"))
+        vid = await register(vol, h, who, sid)
+        hours[sid] = (
+            vid,
+            (await record_hours(vol, h, vid, shift.json()["shift_id"]))["attendance_id"],
+        )
+
+    assert await pending(vol, county) == ([hours[here]], "1", "true")  # not the other county's
+    assert sorted((await pending(vol, h))[0]) == sorted(hours.values())
+    assert (await pending(vol, h))[1:] == ("2", "true")
+    vid, att = hours[here]
+    r = await vol.post(f"/volunteers/{vid}/attendances/{att}/approve", headers=tokens["approver"])
+    assert r.status_code == 200, r.text
+    # The approval's commit removed its entry (not the listing, which also drops stale ones).
+    entries = vol_app.state.ctx.db["ledgers_waiting"]
+    assert await entries.count_documents({"key": att}) == 0
+    assert await pending(vol, county) == ([], "0", "true")
+    assert await pending(vol, h) == ([hours[there]], "1", "true")

@@ -116,6 +116,7 @@ TABLE: dict[str, dict[str, Rule]] = {
         "POST /activities/{activity_id}/corrections/{correction_id}/approval": roles(ABOVE_COUNTY),
         "POST /activities/{activity_id}/verification": roles(OFFICERS),
         "GET /corrections/pending": READ,
+        "GET /verifications/pending": READ,
         "POST /household-visits": RECORD,
         "GET /household-visits/{visit_id}": READ,
         "POST /client-files": RECORD,

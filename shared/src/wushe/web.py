@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
-from fastapi import Depends, Query
+from fastapi import Depends, Query, Response
 from pydantic import BaseModel, BeforeValidator, ConfigDict
 
 from wushe import clock
@@ -45,6 +45,33 @@ class Page(BaseModel):
     offset: int
 
 
+class WaitingPage(Page):
+    """A work queue's page, the longest waiting first: `total` counts every item waiting when
+    `complete`, else only the first to begin waiting that the queue read (at least that many
+    wait)."""
+
+    complete: bool = True
+
+
+# A queue that answers a plain list (as it always did) gives `WaitingPage`'s count in headers;
+# its route documents them with `responses={200: {"headers": TOTAL_HEADERS}}`.
+TOTAL_HEADERS = {
+    "X-Total-Count": {
+        "description": "how many wait (at least that many when X-Total-Complete is false)",
+        "schema": {"type": "integer"},
+    },
+    "X-Total-Complete": {
+        "description": "whether X-Total-Count counts every one waiting",
+        "schema": {"type": "string", "enum": ["true", "false"]},
+    },
+}
+
+
+def counted(response: Response, total: int, complete: bool) -> None:
+    response.headers["X-Total-Count"] = str(total)
+    response.headers["X-Total-Complete"] = "true" if complete else "false"
+
+
 P = TypeVar("P", bound=Page)
 T = TypeVar("T")
 
@@ -60,8 +87,8 @@ class Window:
     def bounds(self) -> dict[str, int]:
         return {"limit": self.limit, "offset": self.offset}
 
-    def of(self, page: type[P], items: Sequence[Any], total: int) -> P:
-        return page(items=items, total=total, **self.bounds)
+    def of(self, page: type[P], items: Sequence[Any], total: int, **more: Any) -> P:
+        return page(items=items, total=total, **self.bounds, **more)
 
 
 async def window(limit: Limit = 50, offset: Offset = 0) -> Window:

@@ -8,12 +8,14 @@ from typing import Any
 from activities.domain.activities import Activity, Status
 from activities.domain.client_files import ClientFile
 from wushe.contracts import Event
+from wushe.contracts.events import activities as ev
 from wushe.contracts.known import KnownProgramme, KnownStation
 from wushe.refcopy import RegistryCopy
 from wushe.rekey import Sealed
 from wushe.service import ServiceContext
 from wushe.store import ConcurrencyError, Doc, NewCommit, in_region, page
 from wushe.store.notes import Notes
+from wushe.store.waiting import Waiting, scope
 
 AGGREGATES = ("activities", "household_visits", "client_files")
 # Personal data sealed by the vault, and what each value is bound to (`wushe.rekey`: re-sealed
@@ -37,6 +39,22 @@ def _where(activity: Doc) -> Doc:
     return {"region_code": facts.get("region_code"), "station_id": facts.get("station_id")}
 
 
+# Held activities waiting for their verification (`wushe.store.waiting`): the work queue.
+HELD_WAITING = "activities_waiting"
+
+
+def _held(activity: Doc) -> list[Doc]:
+    """A held activity waits for its verification; its entry orders by the day it was held."""
+    if activity.get("status") != "held":
+        return []
+    return [{"key": "held", **_where(activity), "since": str(activity.get("held_on") or "")}]
+
+
+def _verified_or_cancelled(events: Sequence[Event]) -> list[str]:
+    ends = (ev.ActivityVerified, ev.ActivityCancelled)
+    return ["held"] if any(isinstance(e, ends) for e in events) else []
+
+
 def _waiting(activity: Doc) -> list[Doc]:
     """The note an activity with a correction waiting calls for (the listing's fields)."""
     return [_where(activity)] if activity.get("pending_corrections") else []
@@ -51,6 +69,9 @@ class ActivitiesStore:
             self.activities,
             _waiting,
             {"facts.region_code": 1, "facts.station_id": 1, "pending_corrections": 1},
+        )
+        self.held = self.activities.keep(
+            Waiting(ctx.db[HELD_WAITING], _held, _verified_or_cancelled)
         )
 
     async def note_correction(self, activity: Activity) -> None:
@@ -97,6 +118,23 @@ class ActivitiesStore:
         if len(ids) <= MAX_NOTED:  # else the filter alone, as before the notes
             query["_id"] = {"$in": ids}
         return await page(self.activities, Activity, query, limit=limit, offset=offset)
+
+    async def waiting_verification(
+        self,
+        *,
+        within: str,
+        station_id: str | None,
+        stations: frozenset[str] | None,
+        limit: int,
+        offset: int,
+    ) -> tuple[list[tuple[Activity, int]], int, bool]:
+        """Held activities waiting for their verification, the earliest held first (of the
+        first `wushe.store.waiting.BOUND` to be held), how many, and whether that is all."""
+        found = await self.held.page(
+            scope(within, station_id, stations), order="since", limit=limit, offset=offset
+        )
+        rows = [(Activity.model_validate(s), v) for _, s, v in await self.held.read(found.entries)]
+        return rows, found.total, found.complete
 
     async def activity(self, activity_id: str) -> tuple[Activity | None, int]:
         """Whatever its region: the caller has named it by a reference of their own."""

@@ -2,47 +2,50 @@
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from datetime import date
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
-from pymongo.errors import PyMongoError
 
 from training.domain.sessions import Session
 from training.domain.supervision import SupervisionVisit
+from wushe.contracts import Event
+from wushe.contracts.events import training as ev
 from wushe.refcopy import RegistryCopy
 from wushe.service import ServiceContext
 from wushe.store import Doc, EventStore, in_region
 from wushe.store.notes import Notes
+from wushe.store.waiting import Waiting, scope
 
 M = TypeVar("M", bound=BaseModel)
-log = logging.getLogger("training.store")
 
 AGGREGATES = ("courses", "sessions", "supervision_visits", "evaluations")
 # Which stations each session's and visit's people came from (`wushe.store.notes`).
 SESSION_NOTES = "session_stations"
 VISIT_NOTES = "visit_stations"
-# Every rectification item ever raised, with its region and deadline (noted before the
-# completion that raises it); and those closed (noted after the closure's commit, so never
-# one that is still open): the overdue are among the first and not the second.
-ITEM_NOTES = "rectification_items"
-CLOSED_NOTES = "rectification_items_closed"
 MAX_NOTED = 1000  # ids the store answers from its `_id` index in one `$in` (decision 0021)
+# Rectification items still open (`wushe.store.waiting`), by deadline: the overdue are those
+# due before the day asked about.
+VISITS_WAITING = "visits_waiting"
 
 
-def item_notes(visit: Doc) -> list[Doc]:
-    """The notes of a visit's items (a visit's state, or one read with `items` and
-    `region_code` only)."""
+def _open_items(visit: Doc) -> list[Doc]:
+    """A visit's items not closed wait for their closure, since their deadline."""
     return [
-        {"region_code": visit["region_code"], "item": it["item_id"], "due": str(it["deadline"])}
+        {
+            "key": it["item_id"],
+            "region_code": visit["region_code"],
+            "station_id": visit["station_id"],
+            "since": str(it["deadline"]),
+        }
         for it in visit.get("items") or []
+        if not it.get("closed_on")
     ]
 
 
-def _closed(visit: Doc) -> list[Doc]:
-    return [{"item": it["item_id"]} for it in visit.get("items") or [] if it.get("closed_on")]
+def _closed(events: Sequence[Event]) -> list[str]:
+    return [e.item_id for e in events if isinstance(e, ev.RectificationItemClosed)]
 
 
 def _attending(session: Doc) -> Iterable[Doc]:
@@ -65,44 +68,24 @@ class TrainingStore:
             lambda v: [{"station_id": v["station_id"]}],
             {"station_id": 1},
         )
-        # The items overdue: the visits of a region hold every item ever raised.
-        self.item_notes = Notes(
-            ctx.db[ITEM_NOTES], self.visits, item_notes, {"region_code": 1, "items": 1}
-        )
-        self.closed_notes = Notes(ctx.db[CLOSED_NOTES], self.visits, _closed, {"items": 1})
+        self.open_items = self.visits.keep(Waiting(ctx.db[VISITS_WAITING], _open_items, _closed))
 
-    async def note_closure(self, visit_id: str, item_id: str) -> None:
-        """After an item's closure committed, never before: a closure noted is one made. A
-        note not written leaves the item among the overdue list's candidates, where its state
-        says it is closed: logged, not failed (the closure stands)."""
-        try:
-            await self.closed_notes.note(visit_id, [{"item": item_id}])
-        except PyMongoError:
-            log.warning("closure of %s not noted", item_id, exc_info=True)
-
-    async def overdue_candidates(self, within: str, day: date) -> list[SupervisionVisit]:
-        """The visits in a region that may hold an item open past its deadline on `day`:
-        those with an item due before it whose closure is not noted (a superset: the caller
-        applies the rule to their states)."""
-        due = await self.item_notes.found({**in_region(within), "due": {"$lt": day.isoformat()}})
-        closed: set[str] = set()
-        ids = [f"{d['s']}|{d['item']}" for d in due]
-        for start in range(0, len(ids), MAX_NOTED):
-            chunk = {"_id": {"$in": ids[start : start + MAX_NOTED]}}
-            closed |= {f"{d['s']}|{d['item']}" for d in await self.closed_notes.found(chunk)}
-        wanted = sorted({str(d["s"]) for d in due if f"{d['s']}|{d['item']}" not in closed})
+    async def overdue_candidates(
+        self, within: str, day: date
+    ) -> tuple[list[SupervisionVisit], bool]:
+        """The visits in a region with an item still open and due before `day`, holding only
+        those items (`wushe.store.waiting.BOUND` of them at the most; the caller applies the
+        overdue rule to them), and whether that is all."""
+        query = {**scope(within, None, None), "since": {"$lt": day.isoformat()}}
+        found = await self.open_items.page(query, order="since", limit=0, offset=0)
+        waiting = await self.open_items.read(found.entries)
+        keys = {str(e["key"]) for e, _, _ in waiting}
+        states = {str(e["s"]): state for e, state, _ in waiting}
         visits = []
-        for start in range(0, len(wanted), MAX_NOTED):
-            query = {**in_region(within), "_id": {"$in": wanted[start : start + MAX_NOTED]}}
-            found = {d["_id"]: d async for d in self.visits.current.find(query)}
-            visits += [
-                SupervisionVisit.model_validate(
-                    {k: v for k, v in found[i].items() if k not in ("_id", "_v")}
-                )
-                for i in wanted[start : start + MAX_NOTED]
-                if i in found
-            ]
-        return visits
+        for visit in (SupervisionVisit.model_validate(states[i]) for i in sorted(states)):
+            items = [it for it in visit.items if it.item_id in keys]
+            visits += [visit.model_copy(update={"items": items})]
+        return visits, found.complete
 
     async def list_visits(
         self,

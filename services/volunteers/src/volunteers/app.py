@@ -9,9 +9,10 @@ from wushe.service import Service, ServiceContext
 
 
 def wire(ctx: ServiceContext[VolunteersSettings]) -> dict[str, object]:
-    handlers.register(ctx)
+    store = VolunteersStore(ctx)
+    handlers.register(ctx, store)
     volunteers = api.Volunteers(
-        VolunteersStore(ctx),
+        store,
         ctx.vault(),
         daily_maximum=ctx.settings.daily_maximum_minutes,
         import_max_bytes=ctx.settings.import_max_bytes,

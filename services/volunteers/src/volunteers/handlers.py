@@ -30,9 +30,9 @@ from wushe.service import ServiceContext
 log = logging.getLogger("volunteers.handlers")
 
 
-def register(ctx: ServiceContext[VolunteersSettings]) -> None:
+def register(ctx: ServiceContext[VolunteersSettings], store: VolunteersStore) -> None:
+    """(`store` is the routes' own: one keeper of the ledgers' waiting entries.)"""
     settings = ctx.settings
-    store = VolunteersStore(ctx)
     store.registry.subscribe(ctx, group_id=settings.registry_copy_group)
     follower = ActivityFollower(store, daily_maximum=settings.daily_maximum_minutes)
     ctx.subscribe(act.ACTIVITIES, group_id=settings.activities_group, handler=follower.on_event)

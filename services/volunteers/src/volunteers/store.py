@@ -23,11 +23,13 @@ from volunteers.domain import (
 )
 from wushe import bus
 from wushe.contracts import Event
+from wushe.contracts.events import volunteers as ev
 from wushe.idempotency import IdempotencyKeys
 from wushe.refcopy import RegistryCopy, apply_once
 from wushe.rekey import Sealed
 from wushe.service import ServiceContext
 from wushe.store import Doc, in_region, page, versioned
+from wushe.store.waiting import Waiting, scope
 
 AGGREGATES = ("volunteers", "teams", "shifts", "ledgers", "points_rules", "certificates")
 # Personal data sealed by the vault, and what each value is bound to (`wushe.rekey`: re-sealed
@@ -37,6 +39,31 @@ SEALED = tuple(
     for name in ("name", "id_number", "phone")
 )
 M = TypeVar("M", bound=BaseModel)
+# Hours recorded and waiting for the organising station's approval (`wushe.store.waiting`).
+WAITING_HOURS = "ledgers_waiting"
+
+
+def _waiting_hours(state: Doc) -> list[Doc]:
+    """A ledger's attendances recorded and not yet approved nor rejected: by the organising
+    station's township and station, waiting since their service day."""
+    return [
+        {
+            "key": aid,
+            "region_code": a["service"]["region_code"],
+            "station_id": a["service"]["station_id"],
+            "since": a["service_date"],
+        }
+        for aid, a in (state.get("attendances") or {}).items()
+        if a.get("status") == "recorded"
+    ]
+
+
+def _hours_ended(events: Sequence[Event]) -> list[str]:
+    return [
+        e.attendance_id
+        for e in events
+        if isinstance(e, ev.AttendanceApproved | ev.AttendanceRejected)
+    ]
 
 
 class VolunteersStore:
@@ -51,6 +78,9 @@ class VolunteersStore:
         # Volunteers named by a held activity whom this service does not know: kept, shown.
         self.unmatched = ctx.db["unmatched_activity_volunteers"]
         self.idempotency = IdempotencyKeys(ctx.db, "redemption_keys")
+        self.waiting_hours = self.ledgers.keep(
+            Waiting(ctx.db[WAITING_HOURS], _waiting_hours, _hours_ended)
+        )
 
     # -- volunteers
 
@@ -122,30 +152,26 @@ class VolunteersStore:
         station_id: str | None,
         stations: frozenset[str] | None,
         limit: int,
-    ) -> list[tuple[str, Volunteer | None, Attendance]]:
+    ) -> tuple[list[tuple[str, Volunteer | None, Attendance]], int, bool]:
         """Hours recorded and not yet approved nor rejected, at organising stations of a
         region (one station, or `stations` when the caller is bound to theirs): oldest
-        service day first, each with its volunteer. A scan of the ledgers: an attendance is
-        keyed by its id inside its volunteer's ledger, where no query filter reaches."""
-        found: list[tuple[str, Attendance]] = []
-        async for ledger, _ in versioned(self.ledgers, Ledger, {}):
-            for a in ledger.attendances.values():
-                organiser = a.service.station_id
-                if (
-                    a.status == "recorded"
-                    and a.service.region_code.startswith(within)
-                    and (not station_id or organiser == station_id)
-                    and (stations is None or organiser in stations)
-                ):
-                    found.append((ledger.volunteer_id, a))
-        found.sort(key=lambda row: (row[1].service_date, row[1].attendance_id))
-        found = found[:limit]
-        ids = sorted({vid for vid, _ in found})
+        service day first, each with its volunteer; and how many wait, and whether that
+        count is complete (`Found`). Read from the waiting entries, never by a scan of the
+        ledgers: an attendance is keyed inside its volunteer's ledger."""
+        found = await self.waiting_hours.page(
+            scope(within, station_id, stations), order="since", limit=limit, offset=0
+        )
+        waiting = await self.waiting_hours.read(found.entries)
+        ids = sorted({str(e["s"]) for e, _, _ in waiting})
         people = {
             v.volunteer_id: v
             async for v, _ in versioned(self.volunteers, Volunteer, {"_id": {"$in": ids}})
         }
-        return [(vid, people.get(vid), a) for vid, a in found]
+        rows = [
+            (str(e["s"]), people.get(e["s"]), Ledger.model_validate(state).attendances[e["key"]])
+            for e, state, _ in waiting
+        ]
+        return rows, found.total, found.complete
 
     async def window(self, source: str, source_id: str) -> ServiceWindow | None:
         if source == "shift":

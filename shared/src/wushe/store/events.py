@@ -23,6 +23,7 @@ from wushe.store.client import Doc
 
 if TYPE_CHECKING:
     from wushe.store.relay import Relay
+    from wushe.store.waiting import Waiting
 
 log = logging.getLogger("wushe.store")
 
@@ -112,6 +113,17 @@ class EventStore:
             self._on_commit = relay.notify
         # Streams whose cache write failed after their commit: `load` probes them until healed.
         self._stale: set[str] = set()
+        self._waiting: list[Waiting] = []
+
+    def keep(self, waiting: Waiting) -> Waiting:
+        """Keep `waiting`'s entries with every commit: entered before it, settled after. One
+        per collection: a second store object over the same aggregate gets the first's."""
+        for kept in self._waiting:
+            if kept.collection.name == waiting.collection.name:
+                return kept
+        waiting.states = self.current
+        self._waiting.append(waiting)
+        return waiting
 
     async def ensure_indexes(self) -> None:
         """(stream id, version) uniqueness is carried by `_id` itself; nothing else needed."""
@@ -232,6 +244,8 @@ class EventStore:
         """Record `events` and the resulting `state` as version `expected_version + 1`."""
         commit = NewCommit(stream_id, expected_version, events, state, causation_id)
         doc = self._commit_doc(commit, traceparent=traceparent, now=now)
+        for waiting in self._waiting:
+            await waiting.enter([(stream_id, state)])
         try:
             await self.commits.insert_one(doc)
         except DuplicateKeyError as exc:
@@ -242,6 +256,8 @@ class EventStore:
             # reply. Until a load has looked at the commits, the cache cannot be trusted.
             self._stale.add(stream_id)
             raise
+        for waiting in self._waiting:
+            await waiting.settle([(stream_id, events)])
         # The commit is durable: from here on a failure only delays the cache and the relay.
         try:
             await self._cache(stream_id, doc["version"], state)
@@ -269,6 +285,8 @@ class EventStore:
         insert: one that lost to a concurrent writer comes back as a `ConcurrencyError` in its
         place and the others stand. Commits of one stream must come in version order."""
         docs = [self._commit_doc(c) for c in commits]
+        for waiting in self._waiting:
+            await waiting.enter((c.stream_id, c.state) for c in commits)
         failed: set[int] = set()
         if docs:
             try:
@@ -279,6 +297,10 @@ class EventStore:
                         raise
                     failed.add(int(err["index"]))
         stored = [d for i, d in enumerate(docs) if i not in failed]
+        for waiting in self._waiting:
+            await waiting.settle(
+                (c.stream_id, c.events) for i, c in enumerate(commits) if i not in failed
+            )
         latest: dict[str, Doc] = {}
         for d in stored:
             latest[d["stream_id"]] = d

@@ -64,12 +64,7 @@ class Notes:
         return [d async for d in self.collection.find({**query, "s": {"$exists": True}})]
 
     async def _insert(self, docs: list[Doc]) -> None:
-        for start in range(0, len(docs), BATCH):
-            try:
-                await self.collection.insert_many(docs[start : start + BATCH], ordered=False)
-            except BulkWriteError as exc:  # noted before: the same note
-                if any(e.get("code") != 11000 for e in exc.details.get("writeErrors", [])):
-                    raise
+        await insert_new(self.collection, docs)
 
     async def _ensure_noted(self) -> None:
         if self._all_noted:
@@ -83,6 +78,17 @@ class Notes:
                 with contextlib.suppress(DuplicateKeyError):  # marked meanwhile: the same
                     await self.collection.insert_one({"_id": NOTED_ALL})
             self._all_noted = True
+
+
+async def insert_new(collection: AsyncCollection[Doc], docs: list[Doc]) -> None:
+    """Insert the documents, in batches; one whose `_id` is there already is the same one
+    (written before) and is left as it is."""
+    for start in range(0, len(docs), BATCH):
+        try:
+            await collection.insert_many(docs[start : start + BATCH], ordered=False)
+        except BulkWriteError as exc:
+            if any(e.get("code") != 11000 for e in exc.details.get("writeErrors", [])):
+                raise
 
 
 def note_of(stream_id: str, fields: Doc) -> Doc:

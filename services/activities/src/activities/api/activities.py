@@ -21,7 +21,7 @@ from wushe.contracts.events import activities as ev
 from wushe.errors import DomainError
 from wushe.refcopy import closed_month_of
 from wushe.store import ConcurrencyError
-from wushe.web import Page, Paging, StationPaging, Strict, today
+from wushe.web import Page, Paging, StationPaging, Strict, WaitingPage, station_filter, today
 
 router = APIRouter(tags=["activities"])
 
@@ -88,6 +88,10 @@ class ActivityOut(BaseModel):
 
 
 class ActivityPage(Page):
+    items: list[ActivityOut]
+
+
+class WaitingActivities(WaitingPage):
     items: list[ActivityOut]
 
 
@@ -164,6 +168,24 @@ async def pending_corrections(svc: Svc, who: CurrentPrincipal, page: StationPagi
     region; station staff see their own stations'."""
     rows, total = await page.listed(who, svc.store.pending_corrections)
     return page.of(ActivityPage, [activity_out(commands.Saved(a, v)) for a, v in rows], total)
+
+
+@router.get("/verifications/pending", response_model=WaitingActivities)
+async def waiting_verification(
+    svc: Svc, who: CurrentPrincipal, page: StationPaging
+) -> WaitingActivities:
+    """Held activities waiting for an official's verification (待审核), the earliest held
+    first: the work queue of `POST /activities/{id}/verification`. In the caller's region;
+    station staff see their own stations'. It reads the first 500 to be held; `complete`
+    false says more wait than `total` counts."""
+    where = station_filter(who, page.station_id)
+    if where is None:
+        return page.of(WaitingActivities, [], 0)
+    rows, total, complete = await svc.store.waiting_verification(
+        **where, limit=page.limit, offset=page.offset
+    )
+    items = [activity_out(commands.Saved(a, v)) for a, v in rows]
+    return page.of(WaitingActivities, items, total, complete=complete)
 
 
 Rule = Callable[..., tuple[Activity, Event]]

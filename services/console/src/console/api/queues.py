@@ -3,7 +3,7 @@ for approval, corrections waiting in a closed month, supervision items past thei
 acted on from the list, one small form per row.
 
 API calls, in parallel, each allowed to fail alone (a queue that cannot be read says so and
-the others still show): activities `GET /activities?status=held` and
+the others still show): activities `GET /verifications/pending` and
 `GET /corrections/pending`, volunteers `GET /attendances/pending`, training
 `GET /supervision/overdue`, and the registry's stations of the person's scope for their
 names (remembered a few minutes). Counties are named from the region reference
@@ -31,7 +31,7 @@ from wushe import clock
 router = APIRouter()
 
 SHOWN = 50  # rows per queue: the longest waiting first
-FETCHED = 500  # held activities read to find those (the API's largest page, in id order)
+FETCHED = 100  # held activities read, the earliest held first (some may lie in closed months)
 STATIONS_PAGE = 500  # the registry's largest page
 REMEMBER_S = 300.0  # station names per scope
 
@@ -115,9 +115,7 @@ async def queues_page(
     ) = await api.both(
         attempt(
             api.get(
-                "activities",
-                "/activities",
-                {"status": "held", "station_id": chosen, "limit": FETCHED},
+                "activities", "/verifications/pending", {"station_id": chosen, "limit": FETCHED}
             )
             if allowed.verification
             else _nothing()
@@ -160,8 +158,10 @@ async def queues_page(
         "corrections": int((pending or {}).get("total", len(rows["corrections"]))),
         "overdue": len(rows["overdue"]),
     }
-    # The oldest are known only when every waiting activity was read.
-    oldest_known = totals["verification"] <= FETCHED
+    # Past the queue's bound the service counts only the first held: at least that many wait.
+    complete = {
+        q: q != "verification" or bool((verification or {}).get("complete", True)) for q in rows
+    }
     locked = {q: sum(1 for r in rows[q] if getattr(r, "locked", False)) for q in rows}
     rows["verification"] = rows["verification"][:SHOWN]
     rows["overdue"] = rows["overdue"][:SHOWN]
@@ -183,7 +183,7 @@ async def queues_page(
         rows=rows,
         totals=counted,
         problems=problems,
-        oldest_known=oldest_known,
+        complete=complete,
         locked=locked,
         shown=SHOWN,
         station=chosen,

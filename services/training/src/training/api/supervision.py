@@ -6,19 +6,17 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
 from training.api.deps import Svc
 from training.domain import supervision as domain
 from training.domain.supervision import SupervisionVisit
-from training.store import item_notes
 from wushe import commands
 from wushe.auth import CurrentPrincipal
-from wushe.contracts import Event
 from wushe.contracts.events import training as ev
 from wushe.errors import Conflict
-from wushe.web import IsoDate, Page, StationPaging, Strict, today
+from wushe.web import TOTAL_HEADERS, IsoDate, Page, StationPaging, Strict, counted, today
 
 router = APIRouter(tags=["supervision"])
 
@@ -98,17 +96,13 @@ async def list_visits(svc: Svc, who: CurrentPrincipal, page: StationPaging) -> V
 async def complete_visit(
     visit_id: str, body: CompletionIn, svc: Svc, who: CurrentPrincipal
 ) -> VisitOut:
-    items = [i.model_dump() for i in body.items]
-
-    async def decide(v: SupervisionVisit) -> tuple[SupervisionVisit, list[Event]]:
-        done, events = domain.complete_visit(
-            v, **dict(body) | {"items": items}, today=today(), completed_by=who.subject
-        )
-        # The items it raises, noted before the commit (`wushe.store.notes`).
-        await svc.store.item_notes.note(visit_id, item_notes(done.model_dump(mode="json")))
-        return done, events
-
-    return visit_out(await svc.visits.change(who, visit_id, decide))
+    fields = dict(body) | {"items": [i.model_dump() for i in body.items]}
+    saved = await svc.visits.change(
+        who,
+        visit_id,
+        lambda v: domain.complete_visit(v, **fields, today=today(), completed_by=who.subject),
+    )
+    return visit_out(saved)
 
 
 @router.post("/supervision-visits/{visit_id}/items/{item_id}/closure", response_model=VisitOut)
@@ -120,18 +114,24 @@ async def close_item(
         visit_id,
         lambda v: domain.close_item(v, item_id, **dict(body), today=today(), closed_by=who.subject),
     )
-    await svc.store.note_closure(visit_id, item_id)  # after the commit, never before
     return visit_out(saved)
 
 
-@router.get("/supervision/overdue", response_model=list[OverdueItem])
+@router.get(
+    "/supervision/overdue",
+    response_model=list[OverdueItem],
+    responses={200: {"headers": TOTAL_HEADERS}},
+)
 async def overdue(
-    svc: Svc, who: CurrentPrincipal, as_of: IsoDate | None = None
+    svc: Svc, who: CurrentPrincipal, response: Response, as_of: IsoDate | None = None
 ) -> list[OverdueItem]:
-    """Rectification items still open past their deadline, in the caller's region."""
+    """Rectification items still open past their deadline, in the caller's region: 500 at
+    the most (`X-Total-Complete` says whether that is all)."""
     day = as_of or today()
-    visits = await svc.store.overdue_candidates(who.region_scope, day)
-    return [
+    visits, complete = await svc.store.overdue_candidates(who.region_scope, day)
+    found = [
         OverdueItem(station_id=sid, item=item, days_overdue=(day - item.deadline).days)
         for sid, item in domain.overdue_items(visits, day)
     ]
+    counted(response, len(found), complete)
+    return found

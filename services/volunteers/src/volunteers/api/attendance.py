@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 from functools import partial
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
 from volunteers.api.deps import Svc, Volunteers, change_ledger
@@ -22,7 +22,7 @@ from wushe.commands import at_station
 from wushe.contracts import Event
 from wushe.contracts.events import volunteers as ev
 from wushe.errors import DomainError, NotFound
-from wushe.web import Limit, Strict, station_filter, today
+from wushe.web import TOTAL_HEADERS, Limit, Strict, counted, station_filter, today
 
 router = APIRouter(tags=["attendance"])
 
@@ -262,8 +262,13 @@ async def correct(
     return ledger_out(await change_ledger(svc, who, v, decide))
 
 
-@router.get("/attendances/pending", response_model=list[WaitingOut])
+@router.get(
+    "/attendances/pending",
+    response_model=list[WaitingOut],
+    responses={200: {"headers": TOTAL_HEADERS}},
+)
 async def waiting(
+    response: Response,
     svc: Svc,
     who: CurrentPrincipal,
     station_id: Annotated[str | None, Query(max_length=40)] = None,
@@ -271,11 +276,16 @@ async def waiting(
 ) -> list[WaitingOut]:
     """Hours recorded (checked out) and waiting for approval (待审批的服务时长), oldest
     service day first: the work queue of `.../attendances/{attendance_id}/approve`. By the
-    organising station, in the caller's region; station staff see their own stations'."""
+    organising station, in the caller's region; station staff see their own stations'.
+    Headers: `X-Total-Count`, how many wait; `X-Total-Complete`, `false` when the queue
+    read only the first 500 to begin waiting (then at least that many wait)."""
     where = station_filter(who, station_id)
-    if where is None:
-        return []
-    rows = await svc.store.waiting_attendances(**where, limit=limit)
+    rows, total, complete = (
+        ([], 0, True)
+        if where is None
+        else await svc.store.waiting_attendances(**where, limit=limit)
+    )
+    counted(response, total, complete)
     # A visiting volunteer of another region is named by id only.
     return [
         WaitingOut(
