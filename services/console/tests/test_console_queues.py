@@ -219,6 +219,7 @@ class FakeServices:
             "total": 1,
             "complete": True,
         }
+        self.counts: dict[str, dict[str, str]] = {}  # a queue's X-Total-* headers by path
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path
@@ -243,7 +244,8 @@ class FakeServices:
             "/closed-months": {"items": [{"region_code": "360102", "closed_through": "2026-11"}]},
         }  # fmt: skip
         if path in answers:
-            return httpx.Response(200, json=answers[path])
+            headers = self.counts.get(path, {})
+            return httpx.Response(200, json=answers[path], headers=headers)
         return httpx.Response(404, json={"detail": "Not Found"})
 
 
@@ -283,6 +285,16 @@ async def test_past_the_services_bound_the_count_says_at_least(county: Page) -> 
     text = (await client.get("/queues")).text
     assert ">3</span>" in text
     assert "+</span>" not in text
+
+
+async def test_a_list_queue_is_counted_by_its_headers(county: Page) -> None:
+    """Overdue items come 50 at the most, the most overdue first; the count is the
+    service's `X-Total-Count` (a floor when `X-Total-Complete` is false)."""
+    client, fake = county
+    fake.counts["/supervision/overdue"] = {"X-Total-Count": "120", "X-Total-Complete": "true"}
+    assert ">120</span>" in (await client.get("/queues")).text
+    fake.counts["/supervision/overdue"] = {"X-Total-Count": "500", "X-Total-Complete": "false"}
+    assert ">500+</span>" in (await client.get("/queues")).text
 
 
 async def test_verifying_posts_to_the_activity_and_comes_back_saying_so(county: Page) -> None:

@@ -137,6 +137,12 @@ async def test_overdue_items_from_the_waiting_entries_old_and_new(
     town_a = running.bearer("360104007", "town-a", ["county_officer"])
     assert await overdue(TODAY + timedelta(4), town_a) == [(f"{vid}-1", 1)]
     assert await overdue(later) == sorted([(f"{bvid}-1", 9), (f"{vid}-1", 7), (f"{vid}-2", 5)])
+    # With a limit: the most overdue, and the count of all.
+    most = await trn.get(
+        "/supervision/overdue", headers=county, params={"as_of": str(later), "limit": 1}
+    )
+    assert [o["item"]["item_id"] for o in most.json()] == [f"{bvid}-1"]
+    assert most.headers["X-Total-Count"] == "3"
     # Closed: it leaves the list (and its entry the index).
     closure = {"closed_on": str(TODAY), "note": "已补齐"}
     closed = await trn.post(

@@ -133,8 +133,9 @@ class ActivitiesStore:
         found = await self.held.page(
             scope(within, station_id, stations), order="since", limit=limit, offset=offset
         )
-        rows = [(Activity.model_validate(s), v) for _, s, v in await self.held.read(found.entries)]
-        return rows, found.total, found.complete
+        waiting = await self.held.read(found.entries)
+        rows = [(Activity.model_validate(state), v) for _, state, v in waiting]
+        return rows, found.less_stale(waiting), found.complete
 
     async def activity(self, activity_id: str) -> tuple[Activity | None, int]:
         """Whatever its region: the caller has named it by a reference of their own."""

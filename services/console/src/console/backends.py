@@ -70,6 +70,15 @@ class Backends:
         return Api(self, token)
 
 
+@dataclass(frozen=True)
+class Counted:
+    """A queue's answer: its items, how many wait, and whether that counts them all."""
+
+    items: list[Any]
+    total: int
+    complete: bool
+
+
 @dataclass
 class Api:
     """The APIs as one signed-in person calls them, during one page."""
@@ -81,6 +90,18 @@ class Api:
     async def get(self, service: str, path: str, params: Mapping[str, Any] | None = None) -> Any:
         clean = {k: v for k, v in (params or {}).items() if v is not None and v != ""}
         return (await self._send("GET", service, path, params=clean)).json()
+
+    async def get_counted(
+        self, service: str, path: str, params: Mapping[str, Any] | None = None
+    ) -> Counted:
+        """A work queue's list and its count from `X-Total-Count` / `X-Total-Complete`
+        (a service before those headers: the list's length, complete)."""
+        clean = {k: v for k, v in (params or {}).items() if v is not None and v != ""}
+        response = await self._send("GET", service, path, params=clean)
+        items = response.json()
+        total = response.headers.get("X-Total-Count", "")
+        complete = response.headers.get("X-Total-Complete", "true") != "false"
+        return Counted(items, int(total) if total.isdigit() else len(items), complete)
 
     async def get_text(
         self, service: str, path: str, params: Mapping[str, Any] | None = None

@@ -71,13 +71,13 @@ class TrainingStore:
         self.open_items = self.visits.keep(Waiting(ctx.db[VISITS_WAITING], _open_items, _closed))
 
     async def overdue_candidates(
-        self, within: str, day: date
-    ) -> tuple[list[SupervisionVisit], bool]:
+        self, within: str, day: date, limit: int = 0
+    ) -> tuple[list[SupervisionVisit], int, bool]:
         """The visits in a region with an item still open and due before `day`, holding only
         those items (`wushe.store.waiting.BOUND` of them at the most; the caller applies the
         overdue rule to them), and whether that is all."""
         query = {**scope(within, None, None), "since": {"$lt": day.isoformat()}}
-        found = await self.open_items.page(query, order="since", limit=0, offset=0)
+        found = await self.open_items.page(query, order="since", limit=limit, offset=0)
         waiting = await self.open_items.read(found.entries)
         keys = {str(e["key"]) for e, _, _ in waiting}
         states = {str(e["s"]): state for e, state, _ in waiting}
@@ -85,7 +85,7 @@ class TrainingStore:
         for visit in (SupervisionVisit.model_validate(states[i]) for i in sorted(states)):
             items = [it for it in visit.items if it.item_id in keys]
             visits += [visit.model_copy(update={"items": items})]
-        return visits, found.complete
+        return visits, found.less_stale(waiting), found.complete
 
     async def list_visits(
         self,

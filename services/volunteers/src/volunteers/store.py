@@ -162,6 +162,8 @@ class VolunteersStore:
             scope(within, station_id, stations), order="since", limit=limit, offset=0
         )
         waiting = await self.waiting_hours.read(found.entries)
+        if not waiting:  # (an empty `$in` is no filter the store can narrow: it reads them all)
+            return [], found.less_stale(waiting), found.complete
         ids = sorted({str(e["s"]) for e, _, _ in waiting})
         people = {
             v.volunteer_id: v
@@ -171,7 +173,7 @@ class VolunteersStore:
             (str(e["s"]), people.get(e["s"]), Ledger.model_validate(state).attendances[e["key"]])
             for e, state, _ in waiting
         ]
-        return rows, found.total, found.complete
+        return rows, found.less_stale(waiting), found.complete
 
     async def window(self, source: str, source_id: str) -> ServiceWindow | None:
         if source == "shift":

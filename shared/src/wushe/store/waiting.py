@@ -157,6 +157,10 @@ class Found:
     total: int
     complete: bool
 
+    def less_stale(self, kept: Sequence[object]) -> int:
+        """The total once the page's stale entries (those `read` did not keep) are gone."""
+        return self.total - (len(self.entries) - len(kept))
+
 
 def scope(within: str, station_id: str | None, stations: frozenset[str] | None) -> Doc:
     """Entries (`region_code`, `station_id`) of a region, of one station, or of the stations

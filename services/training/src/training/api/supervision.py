@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
 from training.api.deps import Svc
@@ -123,15 +123,20 @@ async def close_item(
     responses={200: {"headers": TOTAL_HEADERS}},
 )
 async def overdue(
-    svc: Svc, who: CurrentPrincipal, response: Response, as_of: IsoDate | None = None
+    svc: Svc,
+    who: CurrentPrincipal,
+    response: Response,
+    as_of: IsoDate | None = None,
+    limit: Annotated[int | None, Query(ge=1, le=500)] = None,
 ) -> list[OverdueItem]:
-    """Rectification items still open past their deadline, in the caller's region: 500 at
-    the most (`X-Total-Complete` says whether that is all)."""
+    """Rectification items still open past their deadline, in the caller's region; with
+    `limit`, that many of the most overdue. `X-Total-Count` counts them all, of the first 500
+    to fall due (`X-Total-Complete` says whether that is all)."""
     day = as_of or today()
-    visits, complete = await svc.store.overdue_candidates(who.region_scope, day)
+    visits, total, complete = await svc.store.overdue_candidates(who.region_scope, day, limit or 0)
     found = [
         OverdueItem(station_id=sid, item=item, days_overdue=(day - item.deadline).days)
         for sid, item in domain.overdue_items(visits, day)
     ]
-    counted(response, len(found), complete)
+    counted(response, total, complete)
     return found
