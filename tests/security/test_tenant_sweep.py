@@ -800,7 +800,12 @@ async def records(urls: scenario.Endpoints, token: str, unique: str, p: Province
     await call(
         "volunteers",
         "/points-rules",
-        {"region_code": p.code, "effective_from": str(TODAY), "points_per_hour": 10},
+        # From tomorrow: still valid if China's day turns during the run (TODAY is fixed at import).
+        {
+            "region_code": p.code,
+            "effective_from": str(TODAY + timedelta(days=1)),
+            "points_per_hour": 10,
+        },
     )
     ids["province"] = p.code
 

@@ -209,7 +209,7 @@ async def test_bad_input_is_4xx_and_writes_nothing(services: Any) -> None:
     before = await fixtures.commits(trn_app)
     steps = {**dict.fromkeys(CHECKLIST, True), "site_visit": False}
     evaluation = {"station_id": sid, "evaluator_org_id": "e", "evaluated_on": str(TODAY)}
-    tomorrow = str(TODAY + timedelta(days=1))
+    tomorrow = str(clock.today() + timedelta(days=1))  # now, not at import: the day may turn
     unknown_worker = {"attendee_kind": "social_worker", "attendee_id": "sw-unknown"}
     cases = [
         ("/sessions", {"region_code": "420102", **online}, 403, "region_code"),
