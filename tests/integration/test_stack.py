@@ -167,6 +167,11 @@ def _tricky_documents() -> list[dict[str, Any]]:
     docs[12]["facts"] = "st-360000012"  # not a document: a dotted path finds nothing
     docs[13]["facts"] = {"inner": {"station_id": "st-360000013"}}
     docs[14]["facts"] = {"region_code": 360000014}
+    # Ids that begin alike, as notes keyed by a station (`wushe.store.notes`), and ids that
+    # are no strings: a prefix of `_id` is a range of its index.
+    for i, note in enumerate(("note|st-1|a", "note|st-1|b", "note|st-10|a", "note|st-2|a")):
+        docs.append({"_id": note, "status": ("operating", "closed")[i % 2]})
+    docs += [{"_id": ObjectId("5374fe000000000000000000")}, {"_id": 36}, {"_id": "st-36~"}]
     return docs
 
 
@@ -241,6 +246,15 @@ _FILTERS: list[dict[str, Any]] = [
     {"facts.region_code": {"$regex": "^36"}, "status": "planned"},
     {"facts.station_id": {"$in": ["st-360000003", "st-x", "st-110000004"]}},
     {"facts.0.station_id": "st-360000010"},  # an array index: never pushed down
+    {"_id": {"$regex": "^st-36"}},
+    {"_id": {"$regex": "^st\\-36000000"}},  # as re.escape writes it
+    {"_id": {"$regex": "^note\\|st\\-1\\|"}},
+    {"_id": {"$regex": "^note\\|st-1"}},
+    {"_id": {"$regex": "^note\\|st-1\\|"}, "status": "operating"},
+    {"_id": {"$regex": "^ST-36", "$options": "i"}},
+    {"_id": {"$regex": "^st.36"}},  # `.` is any character: not a prefix, left to Go
+    {"_id": {"$regex": "^5374"}},  # an ObjectId is no string
+    {"_id": {"$regex": "^z"}},
 ]
 
 
@@ -257,8 +271,8 @@ async def test_filters_are_checked_in_sqlite_first_and_answers_stay_exact(
         docs = _tricky_documents()
         await db.stations.insert_many([dict(d) for d in docs])
         for filter_ in _FILTERS:
-            expected = sorted(d["_id"] for d in docs if _matches(d, filter_))
-            found = sorted([d["_id"] async for d in db.stations.find(filter_)])
+            expected = sorted((d["_id"] for d in docs if _matches(d, filter_)), key=repr)
+            found = sorted([d["_id"] async for d in db.stations.find(filter_)], key=repr)
             assert found == expected, filter_
             assert await db.stations.count_documents(filter_) == len(expected), filter_
         explained = await db.command(
@@ -269,6 +283,10 @@ async def test_filters_are_checked_in_sqlite_first_and_answers_stay_exact(
             "explain", {"find": "stations", "filter": {"facts.station_id": "st-360000003"}}
         )
         assert nested["filterPushdown"] is True, nested
+        by_id = await db.command(
+            "explain", {"find": "stations", "filter": {"_id": {"$regex": "^note\\|st\\-1\\|"}}}
+        )
+        assert by_id["filterPushdown"] is True, by_id
         # Writes go through the same query: they touch exactly what the filter matches.
         region = {"region_code": {"$regex": "^36"}, "status": "operating"}
         matched = sum(_matches(d, region) for d in docs)
@@ -278,8 +296,10 @@ async def test_filters_are_checked_in_sqlite_first_and_answers_stay_exact(
         assert await db.stations.count_documents({"seen": 1}) == matched
         deleted = await db.stations.delete_many({"status": {"$in": ["closed"]}})
         assert deleted.deleted_count == sum(_matches(d, {"status": "closed"}) for d in docs)
-        left = sorted([d["_id"] async for d in db.stations.find({})])
-        assert left == sorted(d["_id"] for d in docs if not _matches(d, {"status": "closed"}))
+        left = sorted([d["_id"] async for d in db.stations.find({})], key=repr)
+        assert left == sorted(
+            (d["_id"] for d in docs if not _matches(d, {"status": "closed"})), key=repr
+        )
     finally:
         await client.drop_database(f"pushdown_{unique}")
         await client.close()

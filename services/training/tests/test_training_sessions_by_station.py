@@ -25,6 +25,7 @@ async def forget(notes: Notes) -> None:
     """As before the notes existed: none, and no mark."""
     await notes.collection.delete_many({})
     notes._all_noted = False
+    notes._written.clear()
 
 
 async def test_a_stations_sessions_from_the_notes_old_and_new(

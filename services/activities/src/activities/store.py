@@ -14,7 +14,7 @@ from wushe.refcopy import RegistryCopy
 from wushe.rekey import Sealed
 from wushe.service import ServiceContext
 from wushe.store import ConcurrencyError, Doc, NewCommit, in_region, page
-from wushe.store.notes import Notes
+from wushe.store.notes import Notes, station_notes
 from wushe.store.waiting import Waiting, scope
 
 AGGREGATES = ("activities", "household_visits", "client_files")
@@ -32,6 +32,8 @@ BATCH = 500
 # is an array, so a filter on it makes the store decode every activity of the region.
 CORRECTION_NOTES = "correction_activities"
 MAX_NOTED = 1000  # ids the store answers from its `_id` index in one `$in` (decision 0021)
+# A station's activities (`wushe.store.notes`): `facts.station_id` is read from every state.
+ACTIVITIES_BY_STATION = "activities_by_station"
 
 
 def _where(activity: Doc) -> Doc:
@@ -70,6 +72,9 @@ class ActivitiesStore:
             _waiting,
             {"facts.region_code": 1, "facts.station_id": 1, "pending_corrections": 1},
         )
+        self.by_station = station_notes(
+            ctx.db[ACTIVITIES_BY_STATION], self.activities, "facts.station_id"
+        )
         self.held = self.activities.keep(
             Waiting(ctx.db[HELD_WAITING], _held, _verified_or_cancelled)
         )
@@ -90,9 +95,11 @@ class ActivitiesStore:
         offset: int,
     ) -> tuple[list[tuple[Activity, int]], int]:
         query = in_region(within, "facts.region_code", status=status)
+        among = None
         if station_id:
             query["facts.station_id"] = station_id
-        return await page(self.activities, Activity, query, limit=limit, offset=offset)
+            among = await self.by_station.of(station_id)
+        return await page(self.activities, Activity, query, limit=limit, offset=offset, among=among)
 
     async def pending_corrections(
         self,

@@ -46,6 +46,8 @@ class RegistryStore:
     def __init__(self, stores: Mapping[str, EventStore]) -> None:
         """`stores`: the service's event stores by aggregate (`ServiceContext.stores`)."""
         self.stations = stores["stations"]
+        # A region's stations are listed from small summaries: the states decode slowly.
+        self.stations.summarise(["region_code", "status", "kind", "name"])
         self.boundaries = stores["boundaries"]
         self.organisations = stores["organisations"]
         self.social_workers = stores["social_workers"]

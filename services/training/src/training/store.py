@@ -14,17 +14,17 @@ from wushe.contracts import Event
 from wushe.contracts.events import training as ev
 from wushe.refcopy import RegistryCopy
 from wushe.service import ServiceContext
-from wushe.store import Doc, EventStore, in_region
-from wushe.store.notes import Notes
+from wushe.store import Doc, in_region, page
+from wushe.store.notes import Notes, station_notes
 from wushe.store.waiting import Waiting, scope
 
 M = TypeVar("M", bound=BaseModel)
 
 AGGREGATES = ("courses", "sessions", "supervision_visits", "evaluations")
-# Which stations each session's and visit's people came from (`wushe.store.notes`).
-SESSION_NOTES = "session_stations"
-VISIT_NOTES = "visit_stations"
-MAX_NOTED = 1000  # ids the store answers from its `_id` index in one `$in` (decision 0021)
+# Which stations each session's and visit's people came from (`wushe.store.notes`, kept with
+# every commit; ids beginning with the station's).
+SESSION_NOTES = "sessions_by_station"
+VISIT_NOTES = "visits_by_station"
 # Rectification items still open (`wushe.store.waiting`), by deadline: the overdue are those
 # due before the day asked about.
 VISITS_WAITING = "visits_waiting"
@@ -59,15 +59,13 @@ class TrainingStore:
         self.registry = RegistryCopy(ctx.db)
         # A station's sessions and visits: a filter into the `attendances` array (or over
         # every visit) would read every state.
-        self.session_notes = Notes(
-            ctx.db[SESSION_NOTES], self.sessions, _attending, {"attendances": 1}
+        # Sessions are large (every attendance): listed from summaries of their facts and
+        # the stations they were attended from.
+        self.sessions.summarise(["facts"], {"attendances": _attending})
+        self.session_notes = self.sessions.keep(
+            Notes(ctx.db[SESSION_NOTES], self.sessions, _attending, {"attendances": 1})
         )
-        self.visit_notes = Notes(
-            ctx.db[VISIT_NOTES],
-            self.visits,
-            lambda v: [{"station_id": v["station_id"]}],
-            {"station_id": 1},
-        )
+        self.visit_notes = station_notes(ctx.db[VISIT_NOTES], self.visits, "station_id")
         self.open_items = self.visits.keep(Waiting(ctx.db[VISITS_WAITING], _open_items, _closed))
 
     async def overdue_candidates(
@@ -101,8 +99,15 @@ class TrainingStore:
         query = in_region(within, station_id=station_id)
         if stations is not None and not station_id:
             query["station_id"] = {"$in": sorted(stations)}
-        return await newest_at(
-            self.visit_notes, SupervisionVisit, query, "month", station_id, limit, offset
+        among = await self.visit_notes.of(station_id) if station_id else None
+        return await page(
+            self.visits,
+            SupervisionVisit,
+            query,
+            limit=limit,
+            offset=offset,
+            among=among,
+            newest="month",
         )
 
     async def list_sessions(
@@ -113,8 +118,15 @@ class TrainingStore:
         query: Doc = in_region(within, "facts.region_code") if within is not None else {}
         if station_id:
             query["attendances.station_id"] = station_id
-        return await newest_at(
-            self.session_notes, Session, query, "facts.session_date", station_id, limit, offset
+        among = await self.session_notes.of(station_id) if station_id else None
+        return await page(
+            self.sessions,
+            Session,
+            query,
+            limit=limit,
+            offset=offset,
+            among=among,
+            newest="facts.session_date",
         )
 
     async def course_exists(self, course_id: str) -> bool:
@@ -129,82 +141,3 @@ class TrainingStore:
     async def known_organisation_region(self, org_id: str) -> str | None:
         organisation = await self.registry.organisation(org_id)
         return organisation["region_code"] if organisation else None
-
-
-async def newest_first(
-    store: EventStore, model: type[M], query: Doc, field: str, *, limit: int, offset: int
-) -> tuple[list[tuple[M, int]], int]:
-    """One page of current states, `field` descending (ISO dates and months sort as text),
-    and how many match. As `wushe.store.page`: the matches' ids and `field` read once and
-    ordered here (FerretDB reads every match for a count and again for a sorted find), then
-    the page's states by `_id`, with the query again."""
-    keys = [
-        (_at(d, field), d["_id"]) async for d in store.current.find(query, {"_id": 1, field: 1})
-    ]
-    wanted = [i for _, i in _newest(keys)[offset : offset + limit]]
-    if not wanted:
-        return [], len(keys)
-    # An `_id` never changes: the page's ids stand for any `_id` condition of the query.
-    found = {d["_id"]: d async for d in store.current.find({**query, "_id": {"$in": wanted}})}
-    rows = [
-        (model.model_validate({k: v for k, v in d.items() if k not in ("_id", "_v")}), int(d["_v"]))
-        for d in (found[i] for i in wanted if i in found)
-    ]
-    return rows, len(keys)
-
-
-async def newest_at(
-    notes: Notes,
-    model: type[M],
-    query: Doc,
-    field: str,
-    station_id: str | None,
-    limit: int,
-    offset: int,
-) -> tuple[list[tuple[M, int]], int]:
-    """`newest_first` of the states of `notes`' store; of one station's (`station_id`), among
-    those its notes name."""
-    if not station_id:
-        return await newest_first(notes.store, model, query, field, limit=limit, offset=offset)
-    ids = await notes.streams({"station_id": station_id})
-    return await newest_of(notes.store, model, query, ids, field, limit=limit, offset=offset)
-
-
-async def newest_of(
-    store: EventStore,
-    model: type[M],
-    query: Doc,
-    ids: list[str],
-    field: str,
-    *,
-    limit: int,
-    offset: int,
-) -> tuple[list[tuple[M, int]], int]:
-    """As `newest_first`, among the states `ids` names (a station's, from its notes): those
-    few read whole at once, by `_id`, and checked against the query."""
-    if not ids:
-        return [], 0
-    if len(ids) > MAX_NOTED:  # more than the index answers at once: the query alone
-        return await newest_first(store, model, query, field, limit=limit, offset=offset)
-    found = {d["_id"]: d async for d in store.current.find({**query, "_id": {"$in": ids}})}
-    keys = _newest([(_at(d, field), i) for i, d in found.items()])
-    rows = [
-        (model.model_validate({k: v for k, v in d.items() if k not in ("_id", "_v")}), int(d["_v"]))
-        for d in (found[i] for _, i in keys[offset : offset + limit])
-    ]
-    return rows, len(keys)
-
-
-def _newest(keys: list[tuple[Any, Any]]) -> list[tuple[Any, Any]]:
-    """(value, id) pairs, value descending (missing last), then id ascending: the order of
-    `sort([(field, -1), ("_id", 1)])`."""
-    keys = sorted(keys, key=lambda k: k[1])
-    return sorted(keys, key=lambda k: (k[0] is not None, k[0] or ""), reverse=True)
-
-
-def _at(doc: Doc, path: str) -> Any:
-    """The value at a dotted path (None where it is missing)."""
-    value: Any = doc
-    for part in path.split("."):
-        value = value.get(part) if isinstance(value, dict) else None
-    return value

@@ -29,6 +29,7 @@ from wushe.refcopy import RegistryCopy, apply_once
 from wushe.rekey import Sealed
 from wushe.service import ServiceContext
 from wushe.store import Doc, in_region, page, versioned
+from wushe.store.notes import station_notes
 from wushe.store.waiting import Waiting, scope
 
 AGGREGATES = ("volunteers", "teams", "shifts", "ledgers", "points_rules", "certificates")
@@ -41,6 +42,8 @@ SEALED = tuple(
 M = TypeVar("M", bound=BaseModel)
 # Hours recorded and waiting for the organising station's approval (`wushe.store.waiting`).
 WAITING_HOURS = "ledgers_waiting"
+# A station's volunteers (`wushe.store.notes`): a filter on `station_id` parses every state.
+VOLUNTEERS_BY_STATION = "volunteers_by_station"
 
 
 def _waiting_hours(state: Doc) -> list[Doc]:
@@ -78,6 +81,9 @@ class VolunteersStore:
         # Volunteers named by a held activity whom this service does not know: kept, shown.
         self.unmatched = ctx.db["unmatched_activity_volunteers"]
         self.idempotency = IdempotencyKeys(ctx.db, "redemption_keys")
+        self.by_station = station_notes(
+            ctx.db[VOLUNTEERS_BY_STATION], self.volunteers, "station_id"
+        )
         self.waiting_hours = self.ledgers.keep(
             Waiting(ctx.db[WAITING_HOURS], _waiting_hours, _hours_ended)
         )
@@ -100,7 +106,10 @@ class VolunteersStore:
         query = in_region(within, station_id=station_id, status=status)
         if backbone_for:  # checked by the route: letters, digits, '-' and '_' only
             query[f"backbone.{backbone_for}"] = {"$exists": True}
-        return await page(self.volunteers, Volunteer, query, limit=limit, offset=offset)
+        among = await self.by_station.of(station_id) if station_id else None
+        return await page(
+            self.volunteers, Volunteer, query, limit=limit, offset=offset, among=among
+        )
 
     async def volunteers_of(
         self, *, within: str, station_id: str | None

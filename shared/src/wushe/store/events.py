@@ -7,10 +7,10 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from opentelemetry import propagate
 from pydantic import BaseModel
@@ -23,7 +23,6 @@ from wushe.store.client import Doc
 
 if TYPE_CHECKING:
     from wushe.store.relay import Relay
-    from wushe.store.waiting import Waiting
 
 log = logging.getLogger("wushe.store")
 
@@ -80,6 +79,24 @@ async def scan_batch_size(collection: AsyncCollection[Doc]) -> int:
     return max(1, min(SCAN_BATCH, SCAN_BATCH_BYTES // average))
 
 
+SUMMARISED_ALL = "~summarised"  # the mark: every state cached before the summaries has one
+
+
+class Kept(Protocol):
+    """What a store keeps beside its states with every commit (`wushe.store.waiting`,
+    `wushe.store.notes`): entered before the commit, settled after it."""
+
+    collection: AsyncCollection[Doc]
+    states: AsyncCollection[Doc] | None
+
+    async def enter(self, commits: Iterable[tuple[str, Doc]]) -> None: ...
+
+    async def settle(self, commits: Iterable[tuple[str, Sequence[Event]]]) -> None: ...
+
+
+K = TypeVar("K", bound=Kept)
+
+
 class EventStore:
     """Append-only commits of one aggregate type, with the current states cached beside them.
 
@@ -113,17 +130,60 @@ class EventStore:
             self._on_commit = relay.notify
         # Streams whose cache write failed after their commit: `load` probes them until healed.
         self._stale: set[str] = set()
-        self._waiting: list[Waiting] = []
+        self._waiting: list[Kept] = []
+        # Small copies of the states' listed fields (`summarise`), None when not kept.
+        self.summaries: AsyncCollection[Doc] | None = None
+        self.summary_fields: tuple[str, ...] = ()
+        self._copied: tuple[str, ...] = ()
+        self._derived: dict[str, Callable[[Doc], Any]] = {}
+        self._all_summarised = False
 
-    def keep(self, waiting: Waiting) -> Waiting:
-        """Keep `waiting`'s entries with every commit: entered before it, settled after. One
-        per collection: a second store object over the same aggregate gets the first's."""
-        for kept in self._waiting:
-            if kept.collection.name == waiting.collection.name:
-                return kept
-        waiting.states = self.current
-        self._waiting.append(waiting)
-        return waiting
+    def keep(self, kept: K) -> K:
+        """Keep `kept`'s entries or notes with every commit: entered before it, settled after.
+        One per collection: a second store object over the same aggregate gets the first's."""
+        for already in self._waiting:
+            if already.collection.name == kept.collection.name:
+                return already  # type: ignore[return-value]  # the same kind, by its collection
+        kept.states = self.current
+        self._waiting.append(kept)
+        return kept
+
+    def summarise(
+        self, fields: Sequence[str], derived: Mapping[str, Callable[[Doc], Any]] | None = None
+    ) -> None:
+        """Keep a summary of each state beside it (`{_id, _v, <fields>, <derived>}`: fields
+        copied, and values derived from the whole state), written just before the state and
+        healed with it: a listing of many large states reads the summaries to find its
+        matches (`wushe.store.page`), where the local store would decode every state
+        (decision 0038)."""
+        self.summaries = self.db[f"{self.aggregate}_summaries"]
+        self.summary_fields = (*fields, *(derived or {}))
+        self._copied, self._derived = tuple(fields), dict(derived or {})
+
+    def summary_of(self, stream_id: str, version: int, state: Doc) -> Doc:
+        return {
+            "_id": stream_id,
+            "_v": version,
+            **{f: state.get(f) for f in self._copied},
+            **{f: derive(state) for f, derive in self._derived.items()},
+        }
+
+    async def summarised(self) -> AsyncCollection[Doc] | None:
+        """The summaries, once every state has one: those cached before the summaries were
+        kept get theirs from the states (once, by the first listing, then marked)."""
+        if self.summaries is None or self._all_summarised:
+            return self.summaries
+        if await self.summaries.find_one({"_id": SUMMARISED_ALL}) is None:
+            docs = [
+                self.summary_of(str(d["_id"]), int(d["_v"]), d)
+                async for d in self.current.find(
+                    {}, None if self._derived else {"_v": 1, **dict.fromkeys(self._copied, 1)}
+                )
+            ]
+            await insert_new(self.summaries, docs)
+            await insert_new(self.summaries, [{"_id": SUMMARISED_ALL}])
+        self._all_summarised = True
+        return self.summaries
 
     async def ensure_indexes(self) -> None:
         """(stream id, version) uniqueness is carried by `_id` itself; nothing else needed."""
@@ -333,17 +393,14 @@ class EventStore:
         rest one by one, a few at a time: FerretDB v1 handles a multi-statement update
         command pathologically slowly (200 replace statements in one bulk_write took more
         than 15 s here, while 300 single replaces take 0.6 s)."""
-        new = [
-            {**d["state"], "_id": d["stream_id"], "_v": d["version"]}
-            for d in docs
-            if d["version"] == 1
-        ]
-        if new:
-            try:
-                await self.current.insert_many(new, ordered=False)
-            except BulkWriteError as exc:  # duplicate keys: those caches are already ahead
-                if any(e.get("code") != 11000 for e in exc.details.get("writeErrors", [])):
-                    raise
+        new = [d for d in docs if d["version"] == 1]
+        if new and self.summaries is not None:
+            summaries = [self.summary_of(d["stream_id"], 1, d["state"]) for d in new]
+            await insert_new(self.summaries, summaries)
+        # Duplicate keys: those caches are already ahead.
+        await insert_new(
+            self.current, [{**d["state"], "_id": d["stream_id"], "_v": 1} for d in new]
+        )
         limit = asyncio.Semaphore(8)
 
         async def one(d: Doc) -> None:
@@ -353,11 +410,25 @@ class EventStore:
         await asyncio.gather(*(one(d) for d in docs if d["version"] > 1))
 
     async def _cache(self, stream_id: str, version: int, state: Doc) -> None:
+        # The summary first: when it fails the state is not written either, and the stream
+        # heals both (a summary ahead of its state is still a committed state's).
+        if self.summaries is not None:
+            await self._keep_newer(
+                self.summaries, stream_id, version, self.summary_of(stream_id, version, state)
+            )
+        await self._keep_newer(
+            self.current, stream_id, version, {**state, "_id": stream_id, "_v": version}
+        )
+
+    async def _keep_newer(
+        self, collection: AsyncCollection[Doc], stream_id: str, version: int, doc: Doc
+    ) -> None:
+        """Write `doc` as the stream's document of `version` unless a newer one is there."""
         if version == 1:
             # A new stream: an insert, one call and no read of what is there. A duplicate
             # means a newer version is already there.
             with contextlib.suppress(DuplicateKeyError):
-                await self.current.insert_one({**state, "_id": stream_id, "_v": 1})
+                await collection.insert_one(doc)
             return
         # Only over an older state, so a slower writer of an older version never puts its
         # state back over a newer one (the cache race, decision 0021). The `_id` is answered
@@ -365,10 +436,10 @@ class EventStore:
         # guard made FerretDB decode every document of the collection. (On FerretDB the
         # check and the write are two steps, so the race is narrowed to one command, not
         # closed; the commits stay right either way, and a write at a stale version heals.)
-        replacement = {**state, "_v": version}
+        replacement = {k: v for k, v in doc.items() if k != "_id"}
         for attempt in range(3):
             try:
-                await self.current.replace_one(
+                await collection.replace_one(
                     {"_id": stream_id, "_v": {"$lt": version}}, replacement, upsert=True
                 )
                 return
@@ -377,7 +448,7 @@ class EventStore:
                 # Newer or the same: nothing to do. Older (inserted by a racing writer since
                 # the guard was read): replace it on the next try. Still racing after three:
                 # a failed cache write, which its callers handle (the stream goes stale).
-                there = await self.current.find_one({"_id": stream_id}, {"_v": 1})
+                there = await collection.find_one({"_id": stream_id}, {"_v": 1})
                 if there is not None and int(there["_v"]) >= version:
                     return
                 if attempt == 2:
@@ -410,14 +481,7 @@ class EventStore:
     async def mark_published(self, ids: Iterable[str]) -> None:
         """Insert a mark per commit (a mark already there is fine: published twice)."""
         at = datetime.now(UTC)
-        marks = [{"_id": cid, "at": at} for cid in ids]
-        if not marks:
-            return
-        try:
-            await self.published.insert_many(marks, ordered=False)
-        except BulkWriteError as exc:
-            if any(e.get("code") != 11000 for e in exc.details.get("writeErrors", [])):
-                raise
+        await insert_new(self.published, [{"_id": cid, "at": at} for cid in ids])
 
 
 @dataclass(frozen=True)
@@ -443,3 +507,14 @@ def _commit_of(doc: Doc) -> Commit:
 
 def _strip(doc: Doc) -> Doc:
     return {k: v for k, v in doc.items() if k not in ("_id", "_v")}
+
+
+async def insert_new(collection: AsyncCollection[Doc], docs: Sequence[Doc]) -> None:
+    """Insert the documents, in batches; one whose `_id` is there already is the same one
+    (written before) and is left as it is."""
+    for start in range(0, len(docs), SCAN_BATCH):
+        try:
+            await collection.insert_many(docs[start : start + SCAN_BATCH], ordered=False)
+        except BulkWriteError as exc:
+            if any(e.get("code") != 11000 for e in exc.details.get("writeErrors", [])):
+                raise

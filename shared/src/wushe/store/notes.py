@@ -9,26 +9,34 @@ own, written for the states a listing looks for (a station's sessions, the activ
 correction pending): the listing reads the notes it wants, then only the states they name, by
 `_id` from its index, checked against the listing's own filter.
 
+A note's id begins with its values (`st-360102008|ses-…`), so the notes of one value are a
+range of the `_id` index (`of`): a station's notes are found without reading the others.
+
 A note is written before the commit it is for, never after: it may name a stream whose commit
 then failed or lost a race, or no longer matches, never miss one; the listing's filter drops
 the others. Notes are never removed. The streams committed before a kind of note existed are
 noted once, from their states (one read of them all, by the first listing), then marked so.
+Notes kept by their store (`EventStore.keep`) are written before every commit; a process
+remembers the notes it wrote, so a stream's later commits cost nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Iterable
+import re
+from collections.abc import Callable, Iterable, Sequence
 
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import DuplicateKeyError
 
+from wushe.contracts import Event
 from wushe.store.client import Doc
-from wushe.store.events import EventStore
+from wushe.store.events import EventStore, insert_new
+from wushe.store.queries import value_at
 
 NOTED_ALL = "~noted"  # the mark: the notes cover the streams committed before them
-BATCH = 500
+REMEMBERED = 100_000  # note ids a process remembers having written (then it forgets them all)
 
 
 class Notes:
@@ -46,12 +54,28 @@ class Notes:
         self.store = store
         self.of_state = of_state
         self.fields = fields
+        self.states: AsyncCollection[Doc] | None = store.current  # (as `Kept`)
         self._all_noted = False
         self._noting = asyncio.Lock()
+        self._written: set[str] = set()
 
     async def note(self, stream_id: str, notes: Iterable[Doc]) -> None:
         """Note a stream, before its commit: each note's fields (string values)."""
         await self._insert([note_of(stream_id, n) for n in notes])
+
+    async def enter(self, commits: Iterable[tuple[str, Doc]]) -> None:
+        """Before commits of (stream id, state), kept by the store: their states' notes."""
+        await self._insert(
+            [note_of(sid, n) for sid, state in commits for n in self.of_state(state)]
+        )
+
+    async def settle(self, commits: Iterable[tuple[str, Sequence[Event]]]) -> None:
+        """After commits: nothing (notes are never removed)."""
+
+    async def of(self, value: str) -> list[str]:
+        """The streams noted with `value` (notes of one field), in id order: a range of the
+        `_id` index."""
+        return await self.streams({"_id": {"$regex": f"^{re.escape(value)}\\|"}})
 
     async def streams(self, query: Doc) -> list[str]:
         """The streams the notes matching `query` name, in id order (a superset of those
@@ -64,7 +88,11 @@ class Notes:
         return [d async for d in self.collection.find({**query, "s": {"$exists": True}})]
 
     async def _insert(self, docs: list[Doc]) -> None:
+        docs = [d for d in docs if d["_id"] not in self._written]
         await insert_new(self.collection, docs)
+        if len(self._written) > REMEMBERED:
+            self._written.clear()
+        self._written.update(d["_id"] for d in docs)
 
     async def _ensure_noted(self) -> None:
         if self._all_noted:
@@ -74,25 +102,25 @@ class Notes:
                 docs: list[Doc] = []
                 async for d in self.store.current.find({}, {"_id": 1, **self.fields}):
                     docs += [note_of(str(d["_id"]), n) for n in self.of_state(d)]
-                await self._insert(docs)
+                await insert_new(self.collection, docs)  # whatever this process wrote before
                 with contextlib.suppress(DuplicateKeyError):  # marked meanwhile: the same
                     await self.collection.insert_one({"_id": NOTED_ALL})
             self._all_noted = True
 
 
-async def insert_new(collection: AsyncCollection[Doc], docs: list[Doc]) -> None:
-    """Insert the documents, in batches; one whose `_id` is there already is the same one
-    (written before) and is left as it is."""
-    for start in range(0, len(docs), BATCH):
-        try:
-            await collection.insert_many(docs[start : start + BATCH], ordered=False)
-        except BulkWriteError as exc:
-            if any(e.get("code") != 11000 for e in exc.details.get("writeErrors", [])):
-                raise
-
-
 def note_of(stream_id: str, fields: Doc) -> Doc:
-    """A note's document: its id from the stream and the values, so a note written twice is
-    one note."""
+    """A note's document: its id from the values (first, so that one value's notes are a
+    range of ids) and the stream, so a note written twice is one note."""
     key = "|".join(str(fields[k]) for k in sorted(fields))
-    return {"_id": f"{stream_id}|{key}", "s": stream_id, **fields}
+    return {"_id": f"{key}|{stream_id}", "s": stream_id, **fields}
+
+
+def station_notes(collection: AsyncCollection[Doc], store: EventStore, path: str) -> Notes:
+    """Notes of the station each state names at `path` (dotted), kept by `store` with every
+    commit: a station's states are then `Notes.of(station_id)`."""
+
+    def of_state(state: Doc) -> list[Doc]:
+        value = value_at(state, path)
+        return [{"station_id": value}] if isinstance(value, str) and value else []
+
+    return store.keep(Notes(collection, store, of_state, {path: 1}))

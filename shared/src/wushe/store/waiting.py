@@ -28,7 +28,7 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from wushe.contracts import Event
 from wushe.store.client import Doc
-from wushe.store.notes import insert_new
+from wushe.store.events import insert_new
 from wushe.store.queries import in_region
 
 log = logging.getLogger(__name__)

@@ -20,10 +20,12 @@ from fastapi.responses import HTMLResponse
 
 from console.api.deps import Apis, SignedIn, lang_of, render
 from console.api.memo import memo_of
+from console.api.record_common import programmes_of
 from console.backends import Api, ApiProblem
 from console.domain import stations as dom
 from console.domain import stations_sections as sec
 from console.domain.words import WORDS, word
+from console.session import Session
 from wushe import clock
 
 router = APIRouter()
@@ -265,10 +267,10 @@ async def station_part(
     if part == "activities":
         station, context = await api.both(station_call, activities_part(api, station_id))
     elif part == "volunteers":
-        station, context = await api.both(station_call, volunteers_part(request, api, station_id))
+        station, context = await api.both(station_call, volunteers_part(api, session, station_id))
     else:
         station = await station_call
-        context = await money_part(api, session.roles, station)
+        context = await money_part(api, session, station)
     return render(
         request,
         "station_part.html" if not fragment else f"station_{part}.html",
@@ -296,14 +298,14 @@ async def activities_part(api: Api, station_id: str) -> dict[str, Any]:
     }
 
 
-async def volunteers_part(request: Request, api: Api, station_id: str) -> dict[str, Any]:
+async def volunteers_part(api: Api, session: Session, station_id: str) -> dict[str, Any]:
     listing, programmes, teams = await api.both(
         maybe(
             api.get(
                 "volunteers", "/volunteers", {"station_id": station_id, "limit": VOLUNTEER_LIMIT}
             )
         ),
-        maybe(api.get("registry", "/programmes")),
+        programmes_of(api, session),
         maybe(api.get("volunteers", "/teams", {"station_id": station_id, "limit": 50})),
     )
     names = {
@@ -322,18 +324,16 @@ async def volunteers_part(request: Request, api: Api, station_id: str) -> dict[s
     }
 
 
-async def money_part(
-    api: Api, roles: tuple[str, ...], station: Mapping[str, Any]
-) -> dict[str, Any]:
+async def money_part(api: Api, session: Session, station: Mapping[str, Any]) -> dict[str, Any]:
     """The station's money: the views' figures for its township; for those who read funds
     (officials, auditors), each allocation to it, what was paid out, and what it delivered."""
     station_id = str(station["station_id"])
     township = str(station.get("region_code") or "")
-    reads_funds = bool(set(roles) & set(dom.MONEY_READERS))
+    reads_funds = bool(set(session.roles) & set(dom.MONEY_READERS))
     view, funds, programmes = await api.both(
         maybe(api.get("projector", "/views/money", {"region": township})),
         maybe(api.get("donations", "/funds", {"limit": 100})) if reads_funds else _none(),
-        maybe(api.get("registry", "/programmes")) if reads_funds else _none(),
+        programmes_of(api, session) if reads_funds else _none(),
     )
     fund_list = [
         f

@@ -135,11 +135,7 @@ async def record_attendance(
         # The attendees are checked once the session is known to be the caller's: another
         # province's session is a 404 whatever its body names.
         attendances = await attendances_of(svc.store, who, session, body.attendances)
-        decided = domain.record_attendance(session, attendances, today=today())
-        # The stations it names, noted before the commit (`wushe.store.notes`).
-        stations = sorted({a.station_id for a in attendances if a.station_id})
-        await svc.store.session_notes.note(session_id, [{"station_id": s} for s in stations])
-        return decided
+        return domain.record_attendance(session, attendances, today=today())
 
     saved = await svc.sessions.change(who, session_id, decide)
     return session_out(saved.state, saved.version)

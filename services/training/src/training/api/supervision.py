@@ -71,10 +71,7 @@ async def plan_visit(body: VisitIn, svc: Svc, who: CurrentPrincipal) -> VisitOut
     station = await svc.store.registry.visible_station(who, body.station_id, open_only=False)
     visit_id = f"sv-{body.station_id}-{body.month}"
     visit = SupervisionVisit(**dict(body), visit_id=visit_id, region_code=station.region_code)
-    # Its station, noted before the commit (`wushe.store.notes`), once the caller may plan
-    # it there.
-    at = commands.at_station(who, body.station_id)
-    await svc.store.visit_notes.note(visit_id, [{"station_id": at}])
+    commands.at_station(who, body.station_id)  # the caller's station, or refused
     saved = await svc.visits.create(
         who,
         visit_id,

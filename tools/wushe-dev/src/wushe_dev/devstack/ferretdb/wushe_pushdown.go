@@ -5,7 +5,9 @@
 // `_id` string; for every other filter it reads and decodes every document of the
 // collection in Go and filters there. This builds a WHERE clause from the simple
 // conditions of a filter: string equality, `$in` of strings, and a `^literal` prefix
-// `$regex`, on top-level fields and dotted paths into embedded documents (`facts.station_id`). It is only a prefilter: every caller of
+// `$regex`, on top-level fields and dotted paths into embedded documents
+// (`facts.station_id`), and on `_id` through its index (a prefix as a range of it, so the
+// documents whose ids begin alike are found without reading the others). It is only a prefilter: every caller of
 // `collection.Query` still applies the whole filter in Go (common.FilterIterator,
 // common.FilterDocument), so the clause must never drop a document the filter matches,
 // and may keep documents it does not (an array field is always kept, because a condition
@@ -34,8 +36,17 @@ const wusheMaxIn = 1000
 // pushed down.
 var wusheSimpleField = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$`)
 
-// wusheLiteral matches the characters a regular expression reads as themselves.
-var wusheLiteral = regexp.MustCompile(`^[A-Za-z0-9_\-]*$`)
+// wusheLiteral is true for the characters a regular expression reads as themselves.
+func wusheLiteral(c byte) bool {
+	return c == '_' || c == '-' || ('0' <= c && c <= '9') || ('A' <= c && c <= 'Z') || ('a' <= c && c <= 'z')
+}
+
+// wusheEscaped is true for the punctuation a regular expression reads as itself after a
+// backslash (Python's re.escape writes `st-1|` as `st\-1\|`); none of it is escaped in
+// JSON text, so an `_id` range can start with it.
+func wusheEscaped(c byte) bool {
+	return strings.IndexByte(`-|.:/~`, c) >= 0
+}
 
 // wusheWhereClause returns ` WHERE ...` and its arguments for the conditions of filter that
 // SQLite can check, or "" when there are none.
@@ -127,6 +138,10 @@ func wusheIDCondition(value any) (string, []any) {
 	case string, types.ObjectID:
 		return fmt.Sprintf(`%s = ?`, metadata.IDColumn), []any{string(must.NotFail(sjson.MarshalSingleValue(value)))}
 	case *types.Document:
+		if operand, err := value.Get("$regex"); err == nil {
+			return wusheIDPrefix(value, operand)
+		}
+
 		if value.Len() != 1 {
 			return "", nil
 		}
@@ -151,6 +166,21 @@ func wusheIDCondition(value any) (string, []any) {
 	}
 
 	return "", nil
+}
+
+// wusheIDPrefix: `_id` starting with a literal, as a range of the index: from `"prefix` up
+// to, not including, the prefix with its last character's successor (a stored string id is
+// its JSON text, `"..."`; a number or an ObjectId never matches a regex).
+func wusheIDPrefix(ops *types.Document, operand any) (string, []any) {
+	prefix, ok := wusheLiteralPrefix(ops, operand)
+	if !ok {
+		return "", nil
+	}
+
+	low := `"` + prefix
+	high := low[:len(low)-1] + string(rune(low[len(low)-1]+1))
+
+	return fmt.Sprintf(`(%s >= ? AND %s < ?)`, metadata.IDColumn, metadata.IDColumn), []any{low, high}
 }
 
 // wusheStrings returns the elements of a short array of strings (nothing for anything else:
@@ -189,10 +219,19 @@ func wusheLiteralPrefix(ops *types.Document, operand any) (string, bool) {
 		}
 	}
 
-	prefix := pattern[1:]
-	if prefix == "" || !wusheLiteral.MatchString(prefix) {
-		return "", false
+	var prefix []byte
+
+	for i := 1; i < len(pattern); i++ {
+		switch c := pattern[i]; {
+		case wusheLiteral(c):
+			prefix = append(prefix, c)
+		case c == '\\' && i+1 < len(pattern) && wusheEscaped(pattern[i+1]):
+			prefix = append(prefix, pattern[i+1])
+			i++
+		default:
+			return "", false
+		}
 	}
 
-	return prefix, true
+	return string(prefix), len(prefix) > 0
 }
