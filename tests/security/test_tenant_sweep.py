@@ -94,6 +94,7 @@ PARAM_ALIASES = {
     ("training", "visit_id"): "supervision_visit_id",
     ("registry", "region_code"): "county",  # a county's closed months
     ("registry", "month"): "closed_month",
+    ("registry", "code"): "province",  # a province's coverage (the other region routes are public)
 }
 
 # Query parameters that filter by a record or a region: asked with Jiangxi's value and with a

@@ -140,7 +140,9 @@ def test_reversals_are_new_entries_and_respect_what_depends_on_them() -> None:
     fund, _ = reverse(fund, "r2", ("allocation", "a1"), 30_000, "correction")
     with pytest.raises(Conflict, match="paid-out money"):
         reverse(fund, "r3", ("gift", "g1"), 60_000, "refund")
-    fund, _ = reverse(fund, "r3", ("gift", "g1"), 50_000, "refund")
+    fund, [refund] = reverse(fund, "r3", ("gift", "g1"), 50_000, "refund")
+    assert isinstance(refund, ev.EntryReversed)
+    assert (refund.gift_kind, back.gift_kind) == ("cash", None)  # views take it from cash
     again, none = reverse(fund, "r3", ("gift", "g1"), 50_000, "refund")
     assert (again, none) == (fund, [])
     assert (fund.received, fund.allocated, fund.disbursed) == (30_000, 30_000, 30_000)

@@ -1,6 +1,6 @@
 """Volunteer events in the views: affiliation moves between stations, backbones per
 programme count towards its progress, corrections change service minutes; money follows
-the partner stream."""
+the partner stream; stations by star rating and by function."""
 
 from __future__ import annotations
 
@@ -110,11 +110,35 @@ def test_money_follows_gifts_allocations_disbursements_and_reversals() -> None:
             "pledged_fen": 100_000,
             "pledges": 1,
             "received_fen": 50_000,
+            "received_cash_fen": 50_000,
             "gifts": 1,
             "reversals": 1,
         },
         "st-a": {"allocated_fen": 40_000, "disbursed_fen": 25_000, "reversals": 1},
     }
+
+
+def test_money_received_in_cash_and_in_kind_each_has_its_key() -> None:
+    from projector.views.money import MoneyRollup
+
+    fund = FundEvents("gf-1", "dnr-f", DAY)
+    cash = fund.gift("g1", 60_000)
+    rice = fund.gift("g2", 8_000, kind="in_kind")  # 大米, at its valuation
+    refund = fund.reversal("r1", cash, 10_000, "refund")
+    assert refund.gift_kind == "cash"  # named as the donations service names it
+    totals = fold(MoneyRollup(), [cash, rice, refund])
+    assert totals == {
+        "gf-1": {
+            "received_fen": 58_000,
+            "received_cash_fen": 50_000,
+            "received_in_kind_fen": 8_000,
+            "gifts": 2,
+            "reversals": 1,
+        }
+    }
+    # A reversal recorded before `gift_kind` existed comes off received_fen alone.
+    old = refund.model_copy(update={"gift_kind": None})
+    assert fold(MoneyRollup(), [cash, old])["gf-1"]["received_cash_fen"] == 60_000
 
 
 def test_an_event_without_a_date_of_its_own_counts_on_its_day_in_china() -> None:
@@ -126,3 +150,79 @@ def test_an_event_without_a_date_of_its_own_counts_on_its_day_in_china() -> None
     env = Envelope.wrap(registered, source="/wushe/test", subject="st-a", time=at)
     ((bucket, delta),) = StationRollup().deltas(registered, env)
     assert (bucket.day, delta["stations"]) == (date(2026, 12, 4), 1)
+
+
+AT_A = {"station_id": "st-a", "region_code": "360402001"}
+
+
+def registered(*functions: reg.StationFunction) -> reg.StationRegistered:
+    return reg.StationRegistered(
+        **AT_A, name="站", kind="township", status="operating", functions=list(functions)
+    )
+
+
+def functions_changed(
+    to: list[reg.StationFunction], was: list[reg.StationFunction] | None
+) -> reg.StationDetailsChanged:
+    return reg.StationDetailsChanged(
+        **AT_A, changed=["functions"], functions=to, previous_functions=was
+    )
+
+
+def rated(stars: int, previous: int | None = None) -> reg.StationRated:
+    on = date(2026, 6, 1)
+    return reg.StationRated(
+        **AT_A, stars=stars, rated_by="x", rated_on=on, reason="r", previous_stars=previous
+    )
+
+
+def test_a_re_rated_station_moves_between_star_counts() -> None:
+    assert fold(StationRollup(), [registered(), rated(3)])["st-a"] == {
+        "stations": 1,
+        "status:operating": 1,
+        "stars:3": 1,
+    }
+    assert fold(StationRollup(), [rated(3), rated(4, previous=3), rated(4, previous=4)]) == {
+        "st-a": {"stars:4": 1}
+    }
+    ((bucket, _),) = StationRollup().deltas(
+        rated(3), Envelope.wrap(rated(3), source="/s", subject="st-a")
+    )
+    assert bucket.day == date(2026, 6, 1)  # the rating's day
+
+
+def test_stations_by_function_and_three_in_one() -> None:
+    # 三站合一: a station holding both other functions beside its social-work station.
+    both: list[reg.StationFunction] = ["elder_service", "minors_protection"]
+    assert fold(StationRollup(), [registered(*both)])["st-a"] == {
+        "stations": 1,
+        "status:operating": 1,
+        "function:elder_service": 1,
+        "function:minors_protection": 1,
+        "three_in_one": 1,
+    }
+    grows = [registered("minors_protection"), functions_changed(both, ["minors_protection"])]
+    after = {"function:elder_service": 1, "function:minors_protection": 1, "three_in_one": 1}
+    assert fold(StationRollup(), grows)["st-a"] == {"stations": 1, "status:operating": 1} | after
+    shrinks = [*grows, functions_changed(["elder_service"], both)]
+    assert fold(StationRollup(), shrinks)["st-a"] == {
+        "stations": 1,
+        "status:operating": 1,
+        "function:elder_service": 1,
+    }
+    # Only the station's other details changed: no function counter moves.
+    hotline = reg.StationDetailsChanged(**AT_A, changed=["hotline"], hotline="12345")
+    assert (
+        list(StationRollup().deltas(hotline, Envelope.wrap(hotline, source="/s", subject="st-a")))
+        == []
+    )
+
+
+def test_a_change_of_functions_recorded_without_the_previous_ones_only_adds() -> None:
+    events = [registered("minors_protection"), functions_changed(["elder_service"], None)]
+    assert fold(StationRollup(), events)["st-a"] == {
+        "stations": 1,
+        "status:operating": 1,
+        "function:minors_protection": 1,  # what it replaced cannot be known: still counted
+        "function:elder_service": 1,
+    }

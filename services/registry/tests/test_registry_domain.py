@@ -1,6 +1,6 @@
 """Pure rules of the registry: regions and boundary changes, stations, targets."""
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -200,6 +200,35 @@ def test_details_change_only_what_differs(tree: RegionTree) -> None:
     )
     assert events[0].changed == ["functions", "hotline"]  # type: ignore[attr-defined]
     assert new.hotline == "12345"
+
+
+def test_a_change_of_functions_names_the_ones_it_replaces(tree: RegionTree) -> None:
+    s = new_station(tree, functions=["minors_protection"])
+    s, [changed] = domain.change_details(
+        s, StationDetails(functions=["minors_protection", "elder_service"])
+    )
+    assert isinstance(changed, ev.StationDetailsChanged)
+    assert changed.functions == ["elder_service", "minors_protection"]
+    assert changed.previous_functions == ["minors_protection"]
+    _, [other] = domain.change_details(s, StationDetails(hotline="12345"))
+    assert isinstance(other, ev.StationDetailsChanged)
+    assert (other.functions, other.previous_functions) == (None, None)  # unchanged
+
+
+def test_a_status_begins_no_earlier_than_the_registration(tree: RegionTree) -> None:
+    s = new_station(tree)  # registered on TODAY
+    with pytest.raises(DomainError, match="生效日期不能早于当前状态的开始日 2026-11-23") as refused:
+        domain.change_status(s, "operating", reason="开站", effective_date=date(2026, 11, 22))
+    assert refused.value.field == "effective_date"
+    opened, _ = domain.change_status(s, "operating", reason="开站", effective_date=TODAY)
+    assert opened.status == "operating"
+    # Nor before the current status began: suspended from the 25th, not closed on the 24th.
+    later = TODAY + timedelta(days=2)
+    suspended, _ = domain.change_status(opened, "suspended", reason="整改", effective_date=later)
+    with pytest.raises(DomainError, match="当前状态的开始日 2026-11-25"):
+        domain.change_status(
+            suspended, "closed", reason="撤站", effective_date=later - timedelta(days=1)
+        )
 
 
 def test_rating_rules(tree: RegionTree) -> None:

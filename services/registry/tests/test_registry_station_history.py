@@ -1,13 +1,16 @@
 """A station's history and rooms as the console's station page reads them: statuses with
 their reasons, star ratings, rooms with their village's name; another province, and station
-staff of another station, see 404 as for a station that does not exist."""
+staff of another station, see 404 as for a station that does not exist. A status never
+begins before the station was registered."""
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
+from wushe import clock
 from wushe.auth import DevKeys
-from wushe_dev.fixtures import bearer, created
+from wushe_dev.fixtures import bearer, commits, created
 
 JX = "36"
 TOWNSHIP = "360104006"  # a street of 青云谱区, Nanchang
@@ -25,7 +28,8 @@ async def test_a_stations_history_and_rooms(registry: Any, auth: Any, keys: DevK
     client, _ = registry
     h = auth(JX)
     sid = (await created(client, "/stations", h, {"region_code": TOWNSHIP}))["station_id"]
-    opened = {"to": "operating", "reason": "开站", "effective_date": "2026-02-01"}
+    on = str(clock.today())  # after the registration: a status never begins before it
+    opened = {"to": "operating", "reason": "开站", "effective_date": on}
     assert (await client.post(f"/stations/{sid}/status", headers=h, json=opened)).is_success
     province = bearer(keys, JX, "province-1", ["province_officer"])
     rating = {"stars": 4, "rated_on": "2026-06-30", "reason": "四星站点"}
@@ -40,7 +44,7 @@ async def test_a_stations_history_and_rooms(registry: Any, auth: Any, keys: DevK
         ("planned", "registered"),
         ("operating", "开站"),
     ]
-    assert body["status_history"][1]["since"] == "2026-02-01"
+    assert body["status_history"][1]["since"] == on
     assert [(r["stars"], r["rated_on"], r["rated_by"]) for r in body["rating_history"]] == [
         (4, "2026-06-30", "province-1")
     ]
@@ -65,3 +69,31 @@ async def test_a_stations_history_and_rooms(registry: Any, auth: Any, keys: DevK
             assert r.status_code == 404, (path, r.text)
     missing = await client.get("/stations/st-360104099/history", headers=h)
     assert missing.status_code == 404
+
+
+async def test_a_status_cannot_begin_before_the_station_was_registered(
+    registry: Any, auth: Any
+) -> None:
+    # Otherwise the stations view, as of that day, counts the station out of a status it was
+    # not yet in (status:planned -1).
+    client, app = registry
+    h = auth(JX)
+    sid = (await created(client, "/stations", h, {"region_code": TOWNSHIP}))["station_id"]
+    history = (await client.get(f"/stations/{sid}/history", headers=h)).json()
+    registered = date.fromisoformat(history["status_history"][0]["since"])
+    before = await commits(app)
+
+    early = {"to": "operating", "reason": "开站", "effective_date": str(registered - timedelta(1))}
+    refused = await client.post(f"/stations/{sid}/status", headers=h, json=early)
+    assert refused.status_code == 422, refused.text
+    problem = refused.json()
+    assert problem["field"] == "effective_date"
+    assert problem["errors"][0]["msg"].startswith("生效日期不能早于当前状态的开始日")
+    assert str(registered) in problem["errors"][0]["msg"]
+    assert await commits(app) == before
+    assert (await client.get(f"/stations/{sid}/history", headers=h)).json() == history
+    assert (await client.get(f"/stations/{sid}", headers=h)).json()["status"] == "planned"
+
+    # The day of the registration itself is the earliest a status may begin.
+    opened = {**early, "effective_date": str(registered)}
+    assert (await client.post(f"/stations/{sid}/status", headers=h, json=opened)).is_success

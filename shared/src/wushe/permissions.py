@@ -72,6 +72,7 @@ TABLE: dict[str, dict[str, Rule]] = {
         "GET /regions": SIGNED_IN,
         "GET /regions/{code}": SIGNED_IN,
         "GET /regions/{code}/children": SIGNED_IN,
+        "GET /regions/{code}/coverage": READ,
         "GET /boundary-changes": SIGNED_IN,
         "POST /boundary-changes": roles(PROVINCE),
         "GET /stations": READ,

@@ -331,3 +331,20 @@ def test_each_provinces_scenario_names_a_foundation_of_its_own() -> None:
     assert all(check_uscc(code) == code for code in codes.values())
     assert all(code.startswith(f"53{p}0000") for p, code in codes.items())
     assert len(set(codes.values())) == len(codes)
+
+
+def test_the_main_job_prints_the_provinces_coverage() -> None:
+    s = generated(stations=40)
+    ids = {"stations": {}, "donor_id": "dnr-1"}
+    coverage = {
+        "units": {"street": 5, "town": 1, "zone": 1, "farm": 2},
+        "covered": {"street": 1, "town": 1, "zone": 1},
+        "counted": 6,
+        "counted_covered": 2,
+        "coverage": 0.3333,
+    }
+    printed = scenario.report(s, ids, {}, {}, {"projector": "v"}, "-", None, coverage=coverage)
+    assert (
+        "coverage (覆盖率): 2 of 6 streets, towns and townships have a station at work (33.3%); "
+        "3 other units (zones, farms, offices) counted beside it, 1 with a station"
+    ) in printed.splitlines()

@@ -10,6 +10,7 @@ from activities.domain.client_files import ClientFile
 from wushe.contracts import Event
 from wushe.contracts.events import activities as ev
 from wushe.contracts.known import KnownProgramme, KnownStation
+from wushe.idempotency import IdempotencyKeys
 from wushe.refcopy import RegistryCopy
 from wushe.rekey import Sealed
 from wushe.service import ServiceContext
@@ -66,6 +67,8 @@ class ActivitiesStore:
     def __init__(self, ctx: ServiceContext[Any]) -> None:
         self.activities, self.visits, self.client_files = map(ctx.store, AGGREGATES)
         self.registry = RegistryCopy(ctx.db)
+        # Keyed POSTs of visits and client files (`Idempotency-Key`): their first answers.
+        self.idempotency = IdempotencyKeys(ctx.db, "record_keys")
         self.correction_notes = Notes(
             ctx.db[CORRECTION_NOTES],
             self.activities,

@@ -110,7 +110,14 @@ class VillageIndex:
 
     def get(self, code: str) -> str | None:
         """The village/community's name, or None when the code is not in the data."""
-        province = code[:2]
+        return self._province(code[:2]).get(code)
+
+    def within(self, township: str) -> list[tuple[str, str]]:
+        """The villages and communities of a township: (code, name), in code order."""
+        names = self._province(township[:2])
+        return sorted((c, n) for c, n in names.items() if c.startswith(township))
+
+    def _province(self, province: str) -> dict[str, str]:
         if province not in self._by_province:
             folder = install(self.folder)
             names: dict[str, str] = {}
@@ -119,4 +126,4 @@ class VillageIndex:
                     if row and row[0].startswith(province) and row[0] != "code":
                         names[row[0]] = row[1]
             self._by_province[province] = names
-        return self._by_province[province].get(code)
+        return self._by_province[province]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from wushe.contracts import Envelope, Event
 from wushe.contracts.events import activities as act
@@ -90,12 +90,14 @@ class FundEvents:
             period_end=self.day,
         )
 
-    def gift(self, gift_id: str, amount_fen: int) -> don.GiftReceived:
+    def gift(
+        self, gift_id: str, amount_fen: int, kind: Literal["cash", "in_kind"] = "cash"
+    ) -> don.GiftReceived:
         return self._of(
             don.GiftReceived,
             gift_id=gift_id,
             pledge_linked=True,
-            kind="cash",
+            kind=kind,
             amount_fen=amount_fen,
             receipt_no="R1",
             received_on=self.day,
@@ -139,7 +141,7 @@ class FundEvents:
     ) -> don.EntryReversed:
         """Part of an earlier gift or disbursement taken back, named as the service names it."""
         where: dict[str, Any] = (
-            {"entry_kind": "gift", "entry_id": entry.gift_id}
+            {"entry_kind": "gift", "entry_id": entry.gift_id, "gift_kind": entry.kind}
             if isinstance(entry, don.GiftReceived)
             else {
                 "entry_kind": "disbursement",

@@ -11,10 +11,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from activities.api.deps import Svc
+from activities.api.deps import IdempotencyKey, Svc, keyed
 from activities.domain import client_files as domain
 from activities.domain.client_files import ClientFile
 from wushe import commands
@@ -121,17 +121,25 @@ def file_out(saved: commands.Saved[ClientFile]) -> ClientFileOut:
     )
 
 
-@router.post("/client-files", response_model=ClientFileOut, status_code=201)
-async def open_client_file(body: ClientFileIn, svc: Svc, who: CurrentPrincipal) -> ClientFileOut:
+@router.post(
+    "/client-files",
+    response_model=ClientFileOut,
+    status_code=201,
+    responses=keyed("the client has an open file, a closed month (数据已锁定)"),
+)
+async def open_client_file(
+    body: ClientFileIn, request: Request, svc: Svc, who: CurrentPrincipal, key: IdempotencyKey
+) -> Any:
+    """Open a client's file (one open file per person: another opening is a 409). With an
+    `Idempotency-Key`, a retry gets the first answer again (the key with another body: 422)."""
     station = await svc.store.registry.visible_station(who, body.station_id)
-    await svc.store.registry.check_open(station.region_code, ("opened_on", body.opened_on))
+    # Checked before the key is claimed: a refused body does not bind it.
     identity = domain.identify_client(
         **body.model_dump(exclude={"station_id", "categories", "guardian_relation", "case_worker"}),
         today=today(),
     )
     case_worker = domain.case_worker_of(who.subject, who.roles, body.case_worker)
     file_id = "cf-" + svc.blind_index("resident_id", identity.id_number)
-    existing, version = await svc.store.client_file(file_id)
     secret = {
         **identity.model_dump(mode="json"),
         "categories": body.categories,
@@ -142,22 +150,36 @@ async def open_client_file(body: ClientFileIn, svc: Svc, who: CurrentPrincipal) 
         },
         "consent_on": str(body.consent_on or ""),
     }
-    saved = await svc.client_files.create(
-        who,
-        file_id,
-        lambda: domain.open_file(
-            existing,
-            file_id=file_id,
-            station_id=station.station_id,
-            region_code=station.region_code,
-            opened_on=body.opened_on,
-            identity=identity,
-            identity_enc=svc.seal(secret, context=f"client_file:{file_id}:identity"),
-            case_worker=case_worker,
-        ),
-        version=version,  # a closed file is opened again on its own stream
-    )
-    return file_out(saved)
+
+    async def opened() -> ClientFileOut:
+        await svc.store.registry.check_open(station.region_code, ("opened_on", body.opened_on))
+        existing, version = await svc.store.client_file(file_id)
+        saved = await svc.client_files.create(
+            who,
+            file_id,
+            lambda: domain.open_file(
+                existing,
+                file_id=file_id,
+                station_id=station.station_id,
+                region_code=station.region_code,
+                opened_on=body.opened_on,
+                identity=identity,
+                identity_enc=svc.seal(secret, context=f"client_file:{file_id}:identity"),
+                case_worker=case_worker,
+            ),
+            version=version,  # a closed file is opened again on its own stream
+        )
+        return file_out(saved)
+
+    if key is None:
+        return await opened()
+
+    async def work() -> tuple[int, Any]:
+        # Kept beside the key: the masked file, as answered (the identity stays sealed).
+        return 201, (await opened()).model_dump(mode="json")
+
+    scope = f"{who.subject}|{station.station_id}"
+    return await svc.once(request, body, scope=scope, key=key, work=work)
 
 
 @router.get("/client-files/{file_id}", response_model=ClientFileOut)

@@ -6,13 +6,16 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from activities.domain.activities import Activity
 from activities.domain.client_files import ClientFile
 from activities.domain.visits import Visit
 from activities.store import ActivitiesStore
 from wushe.commands import Aggregate, region_code
+from wushe.idempotency import Work, fingerprint
 from wushe.pii import Vault
 
 
@@ -41,6 +44,17 @@ class Activities:
         """A keyed hash of a person's or household's reference: the id, never the value."""
         return self.vault.blind_index(kind, value)[:20]
 
+    async def once(
+        self, request: Request, body: BaseModel, *, scope: str, key: str, work: Work
+    ) -> JSONResponse:
+        """`work` once per (scope, key) (`wushe.idempotency`): a retry with the same key and
+        body gets the first answer again, with another body a 422. The key is bound to a
+        keyed hash of the body: a bare hash of a body that holds an ID number would give
+        the number away to whoever guesses the rest."""
+        bare = fingerprint(request.method, request.url.path, body.model_dump(mode="json"))
+        hashed = self.vault.blind_index("request", bare)
+        return await self.store.idempotency.run(scope=scope, key=key, fingerprint=hashed, work=work)
+
 
 async def get_service(request: Request) -> Activities:
     svc: Activities = request.app.state.activities
@@ -48,3 +62,29 @@ async def get_service(request: Request) -> Activities:
 
 
 Svc = Annotated[Activities, Depends(get_service)]
+
+
+async def optional_key(
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            max_length=255,
+            description="optional: a unique key per intended record (a UUID); a retry with "
+            "it records nothing new",
+        ),
+    ] = None,
+) -> str | None:
+    """The header when given (blank: none); without it a POST records as it always did."""
+    return (idempotency_key or "").strip() or None
+
+
+IdempotencyKey = Annotated[str | None, Depends(optional_key)]
+
+
+def keyed(conflict: str) -> dict[int | str, dict[str, Any]]:
+    """The answers of a POST that takes an `Idempotency-Key`, `conflict` its own 409s."""
+    return {
+        409: {"description": f"{conflict}, or the same key is in flight"},
+        422: {"description": "invalid body, or the key was used with another body"},
+    }

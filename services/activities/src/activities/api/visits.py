@@ -1,21 +1,30 @@
-"""Household visits: record one, read it back (to the station's own region only)."""
+"""Household visits: record one, read it back (to the station's own region only). A
+retried POST records nothing new: with the same `Idempotency-Key`, or with the same
+station's `external_ref`."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
 from pydantic import Field
 
-from activities.api.deps import Svc
+from activities.api.deps import Activities, IdempotencyKey, Svc, keyed
 from activities.domain import visits as domain
+from activities.domain.activities import record_id
 from activities.domain.client_files import HouseholdCategory
 from wushe.auth import CurrentPrincipal
+from wushe.errors import DomainError
+from wushe.idempotency import effect_id
+from wushe.store import ConcurrencyError
 from wushe.web import Strict, today
 
 router = APIRouter(tags=["household visits"])
+
+# What a visit found: sealed in the visit, never on a topic nor kept beside a key.
+FOUND = {"categories", "needs", "follow_up_note"}
 
 
 class VisitIn(Strict):
@@ -33,6 +42,14 @@ class VisitIn(Strict):
     follow_up_note: str = Field("", max_length=2000)
     visited_on: date
     follow_up_due: date | None = None
+    external_ref: str | None = Field(
+        None,
+        max_length=100,
+        description=(
+            "the caller's own id for this visit (opaque, no personal data): the same ref at "
+            "the same station records nothing new"
+        ),
+    )
 
 
 class VisitOut(domain.VisitFacts):
@@ -41,32 +58,77 @@ class VisitOut(domain.VisitFacts):
     follow_up_note: str
 
 
-@router.post("/household-visits", response_model=VisitOut, status_code=201)
-async def record_visit(body: VisitIn, svc: Svc, who: CurrentPrincipal) -> VisitOut:
+def visit_out(svc: Activities, visit: domain.Visit) -> VisitOut:
+    found = svc.unseal(visit.sensitive_enc, context=f"visit:{visit.visit_id}")
+    return VisitOut(**visit.model_dump(exclude={"sensitive_enc"}), **found)
+
+
+@router.post(
+    "/household-visits",
+    response_model=VisitOut,
+    status_code=201,
+    responses=keyed("a closed month (数据已锁定)"),
+)
+async def record_visit(
+    body: VisitIn, request: Request, svc: Svc, who: CurrentPrincipal, key: IdempotencyKey
+) -> Any:
+    """Record a visit. With an `Idempotency-Key`, a retry gets the first answer again (the
+    key with another body: 422); with an `external_ref` already used at the station, the
+    visit it recorded (as `POST /activities` does)."""
     station = await svc.store.registry.visible_station(who, body.station_id)
-    await svc.store.registry.check_open(station.region_code, ("visited_on", body.visited_on))
-    visit_id = f"hv-{uuid.uuid4().hex[:20]}"
-    sensitive = body.model_dump(include={"categories", "needs", "follow_up_note"})
-    saved = await svc.visits.create(
-        who,
-        visit_id,
-        lambda: domain.record_visit(
-            domain.Visit(
-                visit_id=visit_id,
-                household_id="hh-" + svc.blind_index("household", body.household_ref),
-                station_id=station.station_id,
-                region_code=station.region_code,
-                **body.model_dump(include={"visited_on", "follow_up_due"}),
-                sensitive_enc=svc.seal(sensitive, context=f"visit:{visit_id}"),
-            ),
-            today=today(),
+    scope = f"{who.subject}|{station.station_id}"
+    if key and not body.external_ref:
+        visit_id = effect_id("hv-", scope, key)  # a taken-over key finds its first visit
+    else:
+        visit_id = record_id("hv-", station.station_id, body.external_ref)
+    # The rules are checked before the key is claimed: a refused body does not bind it
+    # (the console posts the corrected form with the same key).
+    visit, event = domain.record_visit(
+        domain.Visit(
+            visit_id=visit_id,
+            household_id="hh-" + svc.blind_index("household", body.household_ref),
+            station_id=station.station_id,
+            region_code=station.region_code,
+            **body.model_dump(include={"visited_on", "follow_up_due"}),
+            sensitive_enc=svc.seal(body.model_dump(include=FOUND), context=f"visit:{visit_id}"),
         ),
+        today=today(),
     )
-    return VisitOut(**saved.state.model_dump(exclude={"sensitive_enc"}), **sensitive)
+
+    async def recorded() -> domain.Visit:
+        try:
+            await svc.store.registry.check_open(
+                station.region_code, ("visited_on", body.visited_on)
+            )
+            return (await svc.visits.create(who, visit_id, lambda: (visit, event))).state
+        except (DomainError, ConcurrencyError):
+            if not (key or body.external_ref):
+                raise
+            # The id derives from the request (its ref or its key): a visit there is its own.
+            existing, _ = await svc.store.visits.load_model(visit_id, domain.Visit)
+            if existing is None:
+                raise
+            return existing
+
+    if key is None:
+        return visit_out(svc, await recorded())
+    made: list[domain.Visit] = []
+
+    async def work() -> tuple[int, Any]:
+        made.append(await recorded())
+        # Kept beside the key: the visit's facts; what it found stays sealed in the visit.
+        return 201, made[0].model_dump(mode="json", exclude={"sensitive_enc"})
+
+    answer = await svc.once(request, body, scope=scope, key=key, work=work)
+    found = made[0] if made else (await svc.visits.load(who, visit_id))[0]  # or a replay's
+    replayed = answer.headers.get("Idempotent-Replayed")
+    return JSONResponse(
+        visit_out(svc, found).model_dump(mode="json"),
+        status_code=answer.status_code,
+        headers={"Idempotent-Replayed": replayed} if replayed else None,
+    )
 
 
 @router.get("/household-visits/{visit_id}", response_model=VisitOut)
 async def get_visit(visit_id: str, svc: Svc, who: CurrentPrincipal) -> VisitOut:
-    visit, _ = await svc.visits.load(who, visit_id)
-    sensitive = svc.unseal(visit.sensitive_enc, context=f"visit:{visit_id}")
-    return VisitOut(**visit.model_dump(exclude={"sensitive_enc"}), **sensitive)
+    return visit_out(svc, (await svc.visits.load(who, visit_id))[0])

@@ -202,13 +202,17 @@ def check_references(
             raise DomainError("activity_date", f"outside the period of {pid}")
 
 
-def activity_id_for(station_id: str, external_ref: str | None) -> str:
-    """With the caller's own reference the id is known in advance (the same ref, the same
-    activity); without one, a new id."""
+def record_id(prefix: str, station_id: str, external_ref: str | None) -> str:
+    """A station's record's id: with the caller's own reference known in advance (the same
+    ref at the same station, the same record); without one, a new id."""
     if external_ref:
         digest = hashlib.sha256(f"{station_id}|{external_ref}".encode()).hexdigest()[:20]
-        return f"act-{digest}"
-    return f"act-{uuid.uuid4().hex[:20]}"
+        return f"{prefix}{digest}"
+    return f"{prefix}{uuid.uuid4().hex[:20]}"
+
+
+def activity_id_for(station_id: str, external_ref: str | None) -> str:
+    return record_id("act-", station_id, external_ref)
 
 
 # What a request (a route's body, a ledger's row) says of an activity itself.

@@ -34,6 +34,7 @@ def reverse(
     update: dict[str, Any] = {}
     station_id: str | None = None
     allocation_id: str | None = None
+    gift_kind: Literal["cash", "in_kind"] | None = None
     region = fund.region_code
     if entry_kind == "gift":
         g = fund.gifts.get(entry_id)
@@ -51,6 +52,7 @@ def reverse(
             **fund.gifts,
             entry_id: g.model_copy(update={"reversed_fen": g.reversed_fen + amount_fen}),
         }
+        gift_kind = g.kind
     elif entry_kind == "allocation":
         a = fund.allocations.get(entry_id)
         if a is None:
@@ -97,5 +99,6 @@ def reverse(
             station_id=station_id,
             region_code=region,
             allocation_id=allocation_id,
+            gift_kind=gift_kind,
         )
     ]

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
-from typing import Literal
+from datetime import date, timedelta
+from typing import Annotated, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from fastapi.responses import PlainTextResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from projector.api.deps import RegionQuery, Views, area_of
+from projector.engine import Projector
 from projector.views.closed_months import ClosedMonths, approved_through
 from wushe.auth import CurrentPrincipal
+from wushe.errors import DomainError
 from wushe.web import IsoDate, today
 
 router = APIRouter()
@@ -33,9 +35,17 @@ LEVELS = {"province": 2, "city": 4, "county": 6, "township": 9}  # digits of a r
 
 
 class ViewOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
     view: str
     region: str
-    as_of: date
+    as_of: date = Field(description="the last day counted (`to` when a period was asked)")
+    period_from: date | None = Field(
+        None,
+        alias="from",
+        description="with a period: its first day; the counters are then what happened from "
+        "that day through `as_of` (a stock such as `stations` gives its net change)",
+    )
     totals: dict[str, int]
     by_region: dict[str, dict[str, int]]
     approved_through: dict[str, str] = Field(
@@ -60,28 +70,39 @@ async def export_view(
     region: RegionQuery = None,
     by: Level = "city",
     as_of: IsoDate | None = None,
+    period_from: Annotated[IsoDate | None, Query(alias="from")] = None,
+    period_to: Annotated[IsoDate | None, Query(alias="to")] = None,
 ) -> PlainTextResponse:
     """The view broken down by region as CSV (one row per region, one column per counter),
-    for the spreadsheets provinces still keep."""
-    out = await read_view(view, views, who, region=region, by=by, as_of=as_of)
+    for the spreadsheets provinces still keep; as of a day, or for a period (`from`, `to`)."""
+    out = await read_view(
+        view,
+        views,
+        who,
+        region=region,
+        by=by,
+        as_of=as_of,
+        period_from=period_from,
+        period_to=period_to,
+    )
     columns = sorted({c for counters in out.by_region.values() for c in counters})
+    start = out.period_from.isoformat() if out.period_from else ""
     buf = io.StringIO()
     writer = csv.writer(buf)
-    writer.writerow(["region_code", "as_of", *columns])
+    writer.writerow(["region_code", *(["from"] if start else []), "as_of", *columns])
     for code in sorted(out.by_region):
-        writer.writerow(
-            [code, out.as_of.isoformat(), *(out.by_region[code].get(c, 0) for c in columns)]
-        )
+        counters = out.by_region[code]
+        first = [code, *([start] if start else []), out.as_of.isoformat()]
+        writer.writerow([*first, *(counters.get(c, 0) for c in columns)])
+    days = f"{start}-{out.as_of}" if start else str(out.as_of)
     return PlainTextResponse(
         buf.getvalue(),
         media_type="text/csv; charset=utf-8",
-        headers={
-            "Content-Disposition": f'attachment; filename="{view}-{out.region}-{out.as_of}.csv"'
-        },
+        headers={"Content-Disposition": f'attachment; filename="{view}-{out.region}-{days}.csv"'},
     )
 
 
-@router.get("/views/{view}", response_model=ViewOut, tags=["views"])
+@router.get("/views/{view}", response_model=ViewOut, tags=["views"], response_model_by_alias=True)
 async def read_view(
     view: ViewName,
     views: Views,
@@ -89,16 +110,21 @@ async def read_view(
     region: RegionQuery = None,
     by: Level | None = None,
     as_of: IsoDate | None = None,
+    period_from: Annotated[IsoDate | None, Query(alias="from")] = None,
+    period_to: Annotated[IsoDate | None, Query(alias="to")] = None,
 ) -> ViewOut:
     """Counters of a view for a region (default: the token's scope), as of a day (default:
-    today), optionally broken down by the regions one level down or at `by`; with, per
-    county, the month its figures are approved through (final: 数据审核/锁定)."""
+    today), or for a period: what happened from `from` through `to` (default: today), the
+    counters as of `to` less those as of the day before `from`. Optionally broken down by
+    the regions one level down or at `by`; with, per county, the month its figures are
+    approved through (final: 数据审核/锁定)."""
     area = area_of(region, who)
-    day = as_of or today()
-    totals = (await views.totals(view, region_prefix=area, as_of=day)).get("", {})
+    day, start = period_of(as_of, period_from, period_to)
+    group_len = LEVELS[by] if by is not None else None
+    totals = (await counted(views, view, area, day, start)).get("", {})
     by_region = {}
-    if by is not None:
-        by_region = await views.totals(view, region_prefix=area, as_of=day, group_len=LEVELS[by])
+    if group_len is not None:
+        by_region = await counted(views, view, area, day, start, group_len)
     # Which of these figures are final: the closed months of the counties of the region (of
     # the county a township lies in), as of the same day.
     closed = await views.totals(
@@ -108,7 +134,50 @@ async def read_view(
         view=view,
         region=area,
         as_of=day,
+        period_from=start,
         totals=totals,
         by_region=by_region,
         approved_through=approved_through(closed),
     )
+
+
+def period_of(
+    as_of: date | None, period_from: date | None, period_to: date | None
+) -> tuple[date, date | None]:
+    """The last day counted and, for a period, its first; a period and `as_of` together, or
+    a period that ends before it begins, is a 422 on the field at fault."""
+    if period_from is None and period_to is None:
+        return as_of or today(), None
+    if as_of is not None:
+        raise DomainError("as_of", "as_of is for a day; a period takes from and to instead")
+    if period_from is None:
+        raise DomainError("from", "a period needs its first day (from)")
+    end = period_to or today()
+    if end < period_from:
+        raise DomainError("to", f"the period ends ({end}) before it begins ({period_from})")
+    return end, period_from
+
+
+async def counted(
+    views: Projector,
+    view: str,
+    area: str,
+    day: date,
+    start: date | None,
+    group_len: int | None = None,
+) -> dict[str, dict[str, int]]:
+    """The view's counters as of `day`, or from `start` through `day` (as of `day` less as of
+    the day before `start`), in all or by group; counters that net to zero are left out."""
+    through = await views.totals(view, region_prefix=area, as_of=day, group_len=group_len)
+    if start is None:
+        return through
+    before = await views.totals(
+        view, region_prefix=area, as_of=start - timedelta(days=1), group_len=group_len
+    )
+    out: dict[str, dict[str, int]] = {}
+    for group in sorted(through.keys() | before.keys()):
+        now, then = through.get(group, {}), before.get(group, {})
+        moved = {c: now.get(c, 0) - then.get(c, 0) for c in sorted(now.keys() | then.keys())}
+        if kept := {c: n for c, n in moved.items() if n}:
+            out[group] = kept
+    return out

@@ -8,11 +8,14 @@ from projector.engine import Bucket, Delta
 from wushe.contracts import Envelope, Event
 from wushe.contracts.events import donations as don
 
+# A gift's amount counts in received_fen and in its kind's own key.
+RECEIVED_BY_KIND = {"cash": "received_cash_fen", "in_kind": "received_in_kind_fen"}
+
 
 class MoneyRollup:
     """Money in fen (分): pledged and received per fund in the fund's region (a programme's
-    scope or a station's township), allocated and disbursed per station; reversing entries
-    subtract on their own day."""
+    scope or a station's township), received also by kind (cash, in kind), allocated and
+    disbursed per station; reversing entries subtract on their own day."""
 
     name = "money"
     topics: tuple[str, ...] = (don.PARTNER,)
@@ -25,8 +28,7 @@ class MoneyRollup:
             )
         elif isinstance(event, don.GiftReceived):
             delta = {"received_fen": event.amount_fen, "gifts": 1}
-            if event.kind == "in_kind":
-                delta["received_in_kind_fen"] = event.amount_fen
+            delta[RECEIVED_BY_KIND[event.kind]] = event.amount_fen
             yield Bucket(event.fund_id, event.region_code, event.received_on), delta
         elif isinstance(event, don.FundsAllocated):
             yield Bucket.at(event, event.allocated_on), {"allocated_fen": event.amount_fen}
@@ -37,7 +39,9 @@ class MoneyRollup:
                 event.entry_kind, "disbursed_fen"
             )
             key = event.station_id if event.entry_kind != "gift" else event.fund_id
-            yield (
-                Bucket(key or event.fund_id, event.region_code, event.reversed_on),
-                {field: -event.amount_fen, "reversals": 1},
-            )
+            delta = {field: -event.amount_fen, "reversals": 1}
+            # A gift's reversal names the gift's kind since `gift_kind` was added; one
+            # recorded before says nothing of it and comes off received_fen alone.
+            if event.gift_kind is not None:
+                delta[RECEIVED_BY_KIND[event.gift_kind]] = -event.amount_fen
+            yield Bucket(key or event.fund_id, event.region_code, event.reversed_on), delta

@@ -1,4 +1,4 @@
-"""Stations by status and rooms: per station, dated by the event."""
+"""Stations by status, star rating and function, and rooms: per station, dated by the event."""
 
 from __future__ import annotations
 
@@ -6,13 +6,31 @@ from collections.abc import Iterable
 from datetime import date
 
 from projector.engine import Bucket, Delta
+from projector.views.counters import merge
 from wushe import clock
 from wushe.contracts import Envelope, Event
 from wushe.contracts.events import registry as reg
 
+# Three stations in one (三站合一): every station is a social-work station (社工站), so it is
+# three-in-one when it also holds both functions StationFunction names: a minors-protection
+# station (未成年人保护工作站) and an elder-service station (养老服务站). Named here, not read
+# from the Literal, so a function added to it later does not change what three-in-one means.
+THREE_IN_ONE: frozenset[reg.StationFunction] = frozenset({"minors_protection", "elder_service"})
+
+
+def functions_delta(functions: Iterable[str], sign: int = 1) -> Delta:
+    """`function:<name>` for each of a station's functions, and `three_in_one` when they
+    make one."""
+    held = set(functions)
+    delta: Delta = {f"function:{f}": sign for f in sorted(held)}
+    if THREE_IN_ONE.issubset(held):
+        delta["three_in_one"] = sign
+    return delta
+
 
 class StationRollup:
-    """Stations by status, rooms, star ratings: per station, dated by the event."""
+    """Stations by status, rooms, star ratings (`stars:<n>`, the current rating) and
+    functions (`function:<name>`, `three_in_one`): per station, dated by the event."""
 
     name = "stations"
     topics: tuple[str, ...] = (reg.STATIONS,)
@@ -20,9 +38,25 @@ class StationRollup:
     def deltas(self, event: Event, envelope: Envelope) -> Iterable[tuple[Bucket, Delta]]:
         day: date = clock.today(envelope.time)
         if isinstance(event, reg.StationRegistered):
-            yield Bucket.at(event, day), {"stations": 1, f"status:{event.status}": 1}
+            delta = {"stations": 1, f"status:{event.status}": 1}
+            yield Bucket.at(event, day), delta | functions_delta(event.functions)
         elif isinstance(event, reg.StationStatusChanged):
             moved = {f"status:{event.from_status}": -1, f"status:{event.to_status}": 1}
             yield Bucket.at(event, event.effective_date), moved
+        elif isinstance(event, reg.StationDetailsChanged) and event.functions is not None:
+            # An event recorded before `previous_functions` was added cannot say what the
+            # functions were: its new ones are only added.
+            delta = merge(
+                functions_delta(event.functions),
+                functions_delta(event.previous_functions or [], sign=-1),
+            )
+            if delta:
+                yield Bucket.at(event, day), delta
+        elif isinstance(event, reg.StationRated):
+            # The first rating only adds; a re-rating moves the station from the one it replaces.
+            previous = {f"stars:{event.previous_stars}": -1} if event.previous_stars else {}
+            delta = merge({f"stars:{event.stars}": 1}, previous)
+            if delta:
+                yield Bucket.at(event, event.rated_on), delta
         elif isinstance(event, reg.RoomAdded):
             yield Bucket.at(event, day), {"rooms": 1}

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from registry import domain
 from registry.api.deps import Reg
-from registry.domain import BoundaryChange, BoundaryLog, Region
+from registry.domain import BoundaryChange, BoundaryLog, Region, coverage
 from registry.store import BOUNDARY_STREAM
 from wushe import commands
 from wushe.auth import CurrentPrincipal
@@ -79,8 +79,77 @@ async def get_region(
 async def region_children(
     code: str, reg: Reg, _: CurrentPrincipal, as_of: IsoDate | None = None
 ) -> list[RegionOut]:
-    tree, _region_itself = await _region(reg, code, as_of)
+    """The regions one level down; of a township, its villages and communities (村/社区,
+    12-digit codes: where rooms sit)."""
+    tree, region = await _region(reg, code, as_of)
+    if region.level == "township":
+        return [
+            RegionOut(code=c, name=name, level="village", parent=code)
+            for c, name in reg.villages.within(code)
+        ]
     return [region_out(r) for r in tree.children(code)]
+
+
+class CoverageFigures(BaseModel):
+    units: dict[str, int] = Field(
+        description="township-level units by kind: street 街道, town 镇, township 乡, and zone "
+        "开发区/园区, farm 农场/林场, office 管理处/管委会, other (docs/domain.md, Coverage)"
+    )
+    covered: dict[str, int] = Field(description="of those, the units with a station operating")
+    counted: int = Field(description="streets, towns and townships: the units coverage counts")
+    counted_covered: int
+    coverage: float | None = Field(
+        description="counted_covered / counted (0 to 1, 4 places); null with no counted unit"
+    )
+
+
+class CoverageOut(CoverageFigures):
+    code: str
+    name: str
+    as_of: date
+    by_region: dict[str, CoverageFigures] = Field(
+        description="per region one level down (or at `by`), keyed by code"
+    )
+
+
+def _figures(found: coverage.Coverage) -> CoverageFigures:
+    ratio = found.ratio
+    return CoverageFigures(
+        units=dict(sorted(found.units.items())),
+        covered=dict(sorted(found.covered.items())),
+        counted=found.counted,
+        counted_covered=found.counted_covered,
+        coverage=None if ratio is None else round(ratio, 4),
+    )
+
+
+@router.get("/regions/{code}/coverage", response_model=CoverageOut)
+async def region_coverage(
+    code: str,
+    reg: Reg,
+    who: CurrentPrincipal,
+    as_of: IsoDate | None = None,
+    by: Literal["city", "county", "township"] | None = None,
+) -> CoverageOut:
+    """Coverage (覆盖率) of a region on a day: its township-level units by kind, those with
+    a station operating, and the share of streets, towns and townships covered; broken
+    down one level down (or at `by`). Development zones, farms and offices are counted
+    beside it, never in the ratio."""
+    if not code.startswith(who.region_scope):
+        raise NotFound("code", f"no region {code} in your scope")
+    day = as_of or today()
+    tree, region = await _region(reg, code, day)
+    level_len = {"province": 2, "city": 4, "county": 6, "township": 9}
+    group_len = level_len[by] if by else {2: 4, 4: 6, 6: 9}.get(len(code), 0)
+    stations = [s for s, _ in (await reg.store.stations_by_township(code)).values()]
+    found = coverage.coverage(tree.townships(code), stations, day, group_len)
+    return CoverageOut(
+        **_figures(found.pop("")).model_dump(),
+        code=code,
+        name=region.name,
+        as_of=day,
+        by_region={k: _figures(v) for k, v in sorted(found.items())},
+    )
 
 
 class BoundaryChangeIn(Strict):

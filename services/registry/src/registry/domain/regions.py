@@ -101,6 +101,17 @@ class RegionTree:
             self._children = {k: sorted(v) for k, v in index.items()}
         return [self._by_code[c] for c in self._children.get(code, [])]
 
+    def townships(self, within: str) -> list[Region]:
+        """The township-level units in a region (by code), in code order."""
+        return sorted(
+            (
+                r
+                for r in self._by_code.values()
+                if r.level == "township" and r.retired_on is None and r.code.startswith(within)
+            ),
+            key=lambda r: r.code,
+        )
+
     def ancestors(self, code: str) -> list[Region]:
         """Province first, the region's parent last."""
         out: list[Region] = []

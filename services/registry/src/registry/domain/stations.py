@@ -138,7 +138,24 @@ def change_details(
         updates["functions"] = sorted(updates["functions"])
     if "name" in updates:
         updates["name"] = updates["name"].strip()
-    return record_changes(station, updates, ev.StationDetailsChanged, "station_id", "region_code")
+    new, events = record_changes(
+        station, updates, ev.StationDetailsChanged, "station_id", "region_code"
+    )
+    # The functions replaced, so views can move the station between function counts.
+    return new, [
+        e.model_copy(update={"previous_functions": station.functions})
+        if isinstance(e, ev.StationDetailsChanged) and e.functions is not None
+        else e
+        for e in events
+    ]
+
+
+def status_since(station: Station) -> date | None:
+    """The day the station's current status began: the last entry of its status history
+    (the first is its registration)."""
+    if not station.status_history:
+        return None
+    return date.fromisoformat(str(station.status_history[-1]["since"]))
 
 
 def change_status(
@@ -154,6 +171,16 @@ def change_status(
         )
     if not reason.strip():
         raise DomainError("reason", "say why the status changes")
+    since = status_since(station)
+    if since is not None and effective_date < since:
+        # A status cannot begin before the station exists, nor before its current status
+        # began: the views would count it out of a status it was not yet in.
+        raise DomainError(
+            "effective_date",
+            f"生效日期不能早于当前状态的开始日 {since}，社工站登记日亦然 "
+            f"(must not be before the current status began on {since}, nor before the "
+            "station's registration)",
+        )
     history = [
         *station.status_history,
         {"status": to, "since": effective_date.isoformat(), "reason": reason},

@@ -119,3 +119,8 @@ class EntryReversed(FundEvent, type="donations.EntryReversed.v1", topic=PARTNER)
     allocation_id: str | None = Field(
         None, description="allocations and disbursements: the allocation concerned"
     )
+    # Added after v1 (optional): a gift's kind (cash or in kind), so views can take the
+    # reversal from the right one.
+    gift_kind: Literal["cash", "in_kind"] | None = Field(
+        None, description="gifts: the reversed gift's kind"
+    )

@@ -62,6 +62,9 @@ class StationDetailsChanged(StationEvent, type="registry.StationDetailsChanged.v
     contract_end: date | None = None
     functions: list[StationFunction] | None = None
     hotline: str | None = None
+    # Added after v1 (optional): the functions these replace when `functions` is set, so
+    # views can move the station between function counts.
+    previous_functions: list[StationFunction] | None = None
 
 
 @REGISTRY.register

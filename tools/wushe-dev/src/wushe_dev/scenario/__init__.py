@@ -56,6 +56,7 @@ from wushe_dev.scenario.model import (
 from wushe_dev.scenario.readback import (
     TRAINING_PROGRESS,
     actuals,
+    coverage_of,
     finished,
     load_while,
     observed,
@@ -104,6 +105,7 @@ __all__ = [
     "_retry_while_unknown",
     "actuals",
     "console_line",
+    "coverage_of",
     "display_width",
     "envelopes",
     "events",

@@ -85,6 +85,7 @@ def scenario_run(
         dict[str, object],
         dict[str, dict[str, object]],
         dict[str, int],
+        dict[str, object],
     ]:
         townships = await scenario.townships_of(endpoints.registry, token, province)
         config = scenario.Config(
@@ -111,10 +112,11 @@ def scenario_run(
             cities[city] = await scenario.progress_of(
                 endpoints.projector, token, generated.programme_id, city
             )
-        return generated, ids, final, cities, training
+        coverage = await scenario.coverage_of(endpoints.registry, token, province)
+        return generated, ids, final, cities, training, coverage
 
     try:
-        generated, ids, final, cities, training = asyncio.run(run())
+        generated, ids, final, cities, training, coverage = asyncio.run(run())
     except (OSError, RuntimeError, TimeoutError) as exc:
         _fail(exc)
     typer.echo(f"loaded and caught up in {_duration(time.monotonic() - began)}", err=True)
@@ -125,7 +127,15 @@ def scenario_run(
     )
     typer.echo(
         scenario.report(
-            generated, ids, final, cities, url, cfg.prometheus_url, training, console_url=console
+            generated,
+            ids,
+            final,
+            cities,
+            url,
+            cfg.prometheus_url,
+            training,
+            console_url=console,
+            coverage=coverage,
         )
     )
     if (

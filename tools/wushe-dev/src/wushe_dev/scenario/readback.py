@@ -35,6 +35,16 @@ async def townships_of(registry_url: str, token: str, province: str) -> list[tup
     return sorted(out)
 
 
+async def coverage_of(registry_url: str, token: str, region: str) -> dict[str, Any]:
+    """The region's coverage (覆盖率) today, from the registry."""
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=registry_url, headers=headers, timeout=60) as client:
+        r = await client.get(f"/regions/{region}/coverage")
+        expect(r, (200,))
+        found: dict[str, Any] = r.json()
+        return found
+
+
 async def progress_of(
     projector_url: str, token: str, programme_id: str, region: str | None = None
 ) -> dict[str, Any]:

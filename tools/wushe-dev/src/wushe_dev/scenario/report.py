@@ -44,6 +44,7 @@ def report(
     prometheus_url: str,
     training: dict[str, int] | None = None,
     console_url: str | None = None,
+    coverage: dict[str, Any] | None = None,
 ) -> str:
     """What the main job prints: progress for the province and each city against the
     targets, the ten most lagging stations, training and supervision (from the `training`
@@ -102,6 +103,8 @@ def report(
             f"held activity at each of {ids['verified_stations']:,} stations); "
             f"months closed (数据已锁定) through {ids['closed_through']} in {counties} counties"
         )
+    if coverage:
+        lines.append(coverage_line(coverage))
     lines += _training_lines(generated, training)
     lines += [
         "",
@@ -120,6 +123,21 @@ def report(
     if console_url:
         lines += ["", console_line(console_url)]
     return "\n".join(lines)
+
+
+def coverage_line(coverage: dict[str, Any]) -> str:
+    """The province's coverage (覆盖率): streets, towns and townships with a station at work,
+    and the other township-level units counted beside it."""
+    units, covered = coverage.get("units") or {}, coverage.get("covered") or {}
+    others = {k: v for k, v in units.items() if k not in ("street", "town", "township")}
+    ratio = coverage.get("coverage")
+    return (
+        f"coverage (覆盖率): {coverage.get('counted_covered', 0):,} of "
+        f"{coverage.get('counted', 0):,} streets, towns and townships have a station at work"
+        + (f" ({100 * ratio:.1f}%)" if ratio is not None else "")
+        + f"; {sum(others.values()):,} other units (zones, farms, offices) counted beside it, "
+        f"{sum(covered.get(k, 0) for k in others):,} with a station"
+    )
 
 
 def _training_lines(generated: Scenario, training: dict[str, int] | None) -> list[str]:
