@@ -109,3 +109,30 @@ async def test_a_download_is_the_persons_region_under_a_chinese_name(
     assert answer.content.startswith(b"\xef\xbb\xbf")
     assert "服务人次（老年人）" in answer.content.decode("utf-8-sig")
     assert (await client.get("/reports/secrets.csv")).status_code == 404
+
+
+def test_the_counters_officials_report_get_chinese_columns() -> None:
+    assert [
+        rp.column(key)
+        for key in (
+            "stars:5",
+            "function:minors_protection",
+            "three_in_one",
+            "society:charity_resources",
+            "five_societies",
+            "person_times_in:elder_services",
+            "received_cash_fen",
+            "received_in_kind_fen",
+            "rooms",
+        )
+    ] == [
+        "5星级社工站数",
+        "社工站功能：未成年人保护工作站",
+        "三站合一的社工站数",
+        "有社会慈善资源参与的活动数",
+        "五社齐全的活动数",
+        "服务人次（养老服务领域）",
+        "现金到账（元）",
+        "物资到账（折价，元）",
+        "村居社工室数",
+    ]

@@ -260,7 +260,12 @@ def test_correction_contributes_its_difference() -> None:
     )
     [(bucket, delta)] = list(ActivityRollup().deltas(event, envelope(event, "a")))
     assert bucket.day == date(2026, 5, 1)  # the activity's day, not the correction's
-    assert delta == {"person_times:elders": 5, "person_times:residents": -4, "person_times": 1}
+    assert delta == {
+        "person_times:elders": 5,
+        "person_times:residents": -4,
+        "person_times": 1,
+        "person_times_in:elder_services": 1,
+    }
 
 
 def test_people_and_ratings_follow_changes() -> None:

@@ -48,6 +48,7 @@ async def test_a_period_counts_what_happened_from_its_first_day_through_its_last
             "activities": 4,
             "person_times": elders,
             "person_times:elders": elders,
+            "person_times_in:elder_services": elders,
             "sessions": 4,
             "sessions:elder_services": 4,
         }

@@ -38,7 +38,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -85,6 +85,9 @@ class Record:
 class View(Protocol):
     name: str
     topics: tuple[str, ...]
+    # Every counter `deltas` can emit, name or pattern (`person_times:<group>`) → what it
+    # counts: docs/views.md is rendered from these (`projector.catalogue`).
+    counters: ClassVar[dict[str, str]]
 
     def deltas(self, event: Event, envelope: Envelope) -> Iterable[tuple[Bucket, Delta]]:
         """The counter increments an event causes (negative for corrections)."""

@@ -73,6 +73,15 @@ COUNTERS = {
     "target": "目标",
     "actual": "完成",
     "closed_through": "已锁定至",
+    "five_societies": "五社齐全的活动数",
+    "rooms": "村居社工室数",
+    "rated_stations": "已评星的社工站数",
+    "stars": "星级社工站数",
+    "function": "社工站功能",
+    "three_in_one": "三站合一的社工站数",
+    "received_cash_fen": "现金到账（元）",
+    "received_in_kind_fen": "物资到账（折价，元）",
+    "reversals": "冲正笔数",
 }
 PARTS = {
     # service areas
@@ -101,6 +110,15 @@ PARTS = {
     # training
     "expert_training": "专家培训",
     "routine_study": "日常学习",
+    # the five societies (五社)
+    "community": "社区",
+    "social_workers": "社工",
+    "community_organisations": "社区社会组织",
+    "volunteers": "社区志愿者",
+    "charity_resources": "社会慈善资源",
+    # station functions
+    "minors_protection": "未成年人保护工作站",
+    "elder_service": "养老服务站",
 }
 
 
@@ -123,9 +141,15 @@ def column(key: str) -> str:
         return f"{COUNTERS[head]}：{column(rest)}"
     if head == "closed_through":
         return f"{COUNTERS[head]} {rest}"
+    if head == "stars" and rest.isdigit():
+        return f"{rest}星级社工站数"
+    if head == "society" and rest in PARTS:
+        return f"有{PARTS[rest]}参与的活动数"
+    if head == "person_times_in" and rest in PARTS:
+        return f"服务人次（{PARTS[rest]}领域）"
     if head in COUNTERS and rest in PARTS:
         base = COUNTERS[head]
-        if head in ("status", "certification"):
+        if head in ("status", "certification", "function"):
             return f"{base}：{PARTS[rest]}"
         return f"{base}（{PARTS[rest]}）"
     return key

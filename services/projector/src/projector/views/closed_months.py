@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import ClassVar
 
 from projector.engine import Bucket, Delta
 from projector.views.counters import merge
@@ -20,6 +21,11 @@ class ClosedMonths:
 
     name = "closed_months"
     topics: tuple[str, ...] = (reg.CLOSED_MONTHS,)
+    counters: ClassVar[dict[str, str]] = {
+        "closed_through:<month>": "1 on a county while it is approved through that month "
+        "(数据审核/锁定: the month and every one before it closed); summed over a region, its "
+        "counties approved through it. `GET /views/{view}` answers it as `approved_through`",
+    }
 
     def deltas(self, event: Event, envelope: Envelope) -> Iterable[tuple[Bucket, Delta]]:
         if isinstance(event, reg.MonthClosed):

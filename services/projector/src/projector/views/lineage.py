@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import ClassVar
 
 from projector.engine import Bucket, Delta
 from projector.views.counters import counts_delta, merge
@@ -24,6 +25,20 @@ class MoneyLineage:
 
     name = "lineage"
     topics: tuple[str, ...] = (don.PARTNER, act.ACTIVITIES)
+    counters: ClassVar[dict[str, str]] = {
+        "pledged_fen": "a fund's money pledged (认捐), in fen (分)",
+        "received_fen": "a fund's money and goods received (到账), in fen, less gifts "
+        "reversed (冲正)",
+        "allocated_fen": "an allocation's money allocated to its station (拨付), in fen, "
+        "less reversals",
+        "disbursed_fen": "an allocation's money spent at the station (支出), in fen, less "
+        "reversals",
+        "activities": "activities the allocation funded (naming it in `linkage.donation_ids`): "
+        "the allocation's `outcomes`",
+        "sessions": "their service sessions (服务场次), corrections included",
+        "person_times": "their person-times (服务人次), every beneficiary group together",
+        "person_times:<group>": "their person-times (人次) by beneficiary group (服务对象)",
+    }
 
     def deltas(self, event: Event, envelope: Envelope) -> Iterable[tuple[Bucket, Delta]]:
         if isinstance(event, don.FundEvent):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import ClassVar
 
 from projector.engine import Bucket, Delta
 from wushe.contracts import Envelope, Event
@@ -19,6 +20,18 @@ class MoneyRollup:
 
     name = "money"
     topics: tuple[str, ...] = (don.PARTNER,)
+    counters: ClassVar[dict[str, str]] = {
+        "pledged_fen": "money pledged (认捐), in fen (分), on the pledge's first day",
+        "pledges": "pledges made (认捐)",
+        "received_fen": "money and goods received (到账, goods at their valuation), in fen, "
+        "less gifts reversed (冲正)",
+        "received_cash_fen": "of that, cash (现金), in fen",
+        "received_in_kind_fen": "of that, goods in kind (物资, at their valuation), in fen",
+        "gifts": "gifts received (捐赠)",
+        "allocated_fen": "money allocated to the station (拨付), in fen, less allocations reversed",
+        "disbursed_fen": "money spent at the station (支出), in fen, less disbursements reversed",
+        "reversals": "reversing entries (冲正) of gifts, allocations and disbursements",
+    }
 
     def deltas(self, event: Event, envelope: Envelope) -> Iterable[tuple[Bucket, Delta]]:
         if isinstance(event, don.PledgeMade):

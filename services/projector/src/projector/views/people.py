@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import ClassVar
 
 from projector.engine import Bucket, Delta
 from projector.views.counters import merge
@@ -17,6 +18,14 @@ class PeopleAndRatings:
 
     name = "people"
     topics: tuple[str, ...] = (reg.SOCIAL_WORKERS, reg.STATIONS)
+    counters: ClassVar[dict[str, str]] = {
+        "social_workers": "social workers registered (社工), in the region they are registered in",
+        "certification:<certification>": "social workers by their current certification "
+        "(职业资格): a new certificate moves the worker",
+        "general_practice": "general-practice social workers (全科社工)",
+        "stars:<n>": "stations by their current star rating (星级评定), as in `stations`",
+        "rated_stations": "stations rated at least once (星级评定)",
+    }
 
     def deltas(self, event: Event, envelope: Envelope) -> Iterable[tuple[Bucket, Delta]]:
         day = clock.today(envelope.time)

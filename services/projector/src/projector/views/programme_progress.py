@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import date
-from typing import Any
+from typing import Any, ClassVar
 
 from projector.engine import Bucket, Delta
 from projector.views.counters import merge
@@ -21,6 +21,22 @@ class ProgrammeProgress:
 
     name = "programmes"
     topics: tuple[str, ...] = (reg.PROGRAMMES, act.ACTIVITIES, vol.VOLUNTEERS)
+    counters: ClassVar[dict[str, str]] = {
+        "enrolled": "1 while the station is enrolled in the programme (参与项目), 0 once it "
+        "withdraws; progress counts the enrolled stations only (`GET /views/programmes` sums "
+        "every programme's, the progress route one programme's)",
+        "target:backbones": "the station's target of backbone volunteers (骨干志愿者目标); the "
+        "progress route's measure `backbones` is `target:backbones` against "
+        "`actual:backbones`, and so for each measure a target names",
+        "target:sessions": "its target of service sessions (服务场次目标)",
+        "target:person_times:<group>": "its target of person-times (人次目标) of a "
+        "beneficiary group",
+        "actual:backbones": "backbone volunteers (骨干) promoted for the programme at the "
+        "station, less those demoted",
+        "actual:sessions": "service sessions (场次) of the activities naming the programme, "
+        "corrections included",
+        "actual:person_times:<group>": "their person-times (人次) by beneficiary group",
+    }
 
     def deltas(self, event: Event, envelope: Envelope) -> Iterable[tuple[Bucket, Delta]]:
         if isinstance(event, reg.StationEnrolled):

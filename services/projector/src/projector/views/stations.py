@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
+from typing import ClassVar
 
 from projector.engine import Bucket, Delta
 from projector.views.counters import merge
@@ -34,6 +35,18 @@ class StationRollup:
 
     name = "stations"
     topics: tuple[str, ...] = (reg.STATIONS,)
+    counters: ClassVar[dict[str, str]] = {
+        "stations": "stations registered (社工站)",
+        "status:<status>": "stations by status (运营状态): a change moves a station from its "
+        "old status to its new one on the day it takes effect",
+        "function:<function>": "stations holding a function besides the social-work station's "
+        "(站点功能)",
+        "three_in_one": "stations three in one (三站合一): a social-work station that is also "
+        "a minors-protection (未成年人保护工作站) and an elder-service station (养老服务站)",
+        "stars:<n>": "stations by their current star rating (星级评定): a re-rating moves the "
+        "station from its old rating",
+        "rooms": "rooms (社工室, 村居社工室) added in the villages and communities",
+    }
 
     def deltas(self, event: Event, envelope: Envelope) -> Iterable[tuple[Bucket, Delta]]:
         day: date = clock.today(envelope.time)

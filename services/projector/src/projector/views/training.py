@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
+from typing import ClassVar
 
 from projector.engine import Bucket, Delta
 from wushe.contracts import Envelope, Event
@@ -21,6 +22,21 @@ class TrainingRollup:
 
     name = "training"
     topics: tuple[str, ...] = (trn.SESSIONS, trn.SUPERVISION)
+    counters: ClassVar[dict[str, str]] = {
+        "training_sessions": "training sessions held (培训场次)",
+        "training_sessions:<training_kind>": "training sessions by kind: expert training "
+        "(专家培训) or routine study (常规学习)",
+        "training_person_times": "training attendances (培训人次): social workers and volunteers",
+        "training_hours_x100": "training hours attended (培训学时) times 100, summed over the "
+        "attendances (an integer: 150 is 1.5 hours)",
+        "supervision_visits_planned": "supervision visits planned (督导计划), on the "
+        "month's first day",
+        "supervision_visits": "supervision visits done (督导, 三步法), on the visit's day",
+        "rectification_open": "rectification items open (整改事项): opened by a visit, less "
+        "those closed",
+        "rectification_closed": "rectification items closed (整改完成)",
+        "rectification_closed_late": "of those, closed after their deadline (逾期)",
+    }
 
     def deltas(self, event: Event, envelope: Envelope) -> Iterable[tuple[Bucket, Delta]]:
         if isinstance(event, trn.TrainingSessionScheduled):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import ClassVar
 
 from projector.engine import Bucket, Delta
 from wushe import clock
@@ -17,6 +18,19 @@ class VolunteerRollup:
 
     name = "volunteers"
     topics: tuple[str, ...] = (vol.VOLUNTEERS, vol.HOURS, vol.POINTS)
+    counters: ClassVar[dict[str, str]] = {
+        "volunteers": "volunteers (志愿者) affiliated with the station: registered, moved in, "
+        "less moved away and deregistered",
+        "elder_volunteers": "of those, elder volunteers (老年志愿者, 60 or older when they "
+        "registered)",
+        "backbone_designations": "backbone designations (骨干), per programme or general: "
+        "promotions less demotions (a volunteer may hold several)",
+        "service_minutes": "approved service minutes (服务时长) at the organising station on "
+        "the service day, corrections included",
+        "attendances_approved": "attendances approved (签到签退, 审核通过)",
+        "points_awarded": "points awarded (积分), less those a correction took back",
+        "points_redeemed": "points redeemed (积分兑换, 公益超市)",
+    }
 
     def deltas(self, event: Event, envelope: Envelope) -> Iterable[tuple[Bucket, Delta]]:
         if isinstance(
