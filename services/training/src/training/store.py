@@ -99,15 +99,8 @@ class TrainingStore:
         query = in_region(within, station_id=station_id)
         if stations is not None and not station_id:
             query["station_id"] = {"$in": sorted(stations)}
-        among = await self.visit_notes.of(station_id) if station_id else None
-        return await page(
-            self.visits,
-            SupervisionVisit,
-            query,
-            limit=limit,
-            offset=offset,
-            among=among,
-            newest="month",
+        return await newest_at(
+            self.visit_notes, SupervisionVisit, query, "month", station_id, limit, offset
         )
 
     async def list_sessions(
@@ -118,15 +111,8 @@ class TrainingStore:
         query: Doc = in_region(within, "facts.region_code") if within is not None else {}
         if station_id:
             query["attendances.station_id"] = station_id
-        among = await self.session_notes.of(station_id) if station_id else None
-        return await page(
-            self.sessions,
-            Session,
-            query,
-            limit=limit,
-            offset=offset,
-            among=among,
-            newest="facts.session_date",
+        return await newest_at(
+            self.session_notes, Session, query, "facts.session_date", station_id, limit, offset
         )
 
     async def course_exists(self, course_id: str) -> bool:
@@ -141,3 +127,20 @@ class TrainingStore:
     async def known_organisation_region(self, org_id: str) -> str | None:
         organisation = await self.registry.organisation(org_id)
         return organisation["region_code"] if organisation else None
+
+
+async def newest_at(
+    notes: Notes,
+    model: type[M],
+    query: Doc,
+    field: str,
+    station_id: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[tuple[M, int]], int]:
+    """A page of `notes`' store, `field` newest first; of one station's (`station_id`), among
+    the streams its notes name."""
+    among = await notes.of(station_id) if station_id else None
+    return await page(
+        notes.store, model, query, limit=limit, offset=offset, among=among, newest=field
+    )

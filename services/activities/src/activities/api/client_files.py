@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from activities.api.deps import IdempotencyKey, Svc, keyed
+from activities.api.deps import IdempotencyKey, Svc, keyed_post
 from activities.domain import client_files as domain
 from activities.domain.client_files import ClientFile
 from wushe import commands
@@ -121,12 +121,7 @@ def file_out(saved: commands.Saved[ClientFile]) -> ClientFileOut:
     )
 
 
-@router.post(
-    "/client-files",
-    response_model=ClientFileOut,
-    status_code=201,
-    responses=keyed("the client has an open file, a closed month (数据已锁定)"),
-)
+@keyed_post(router, "/client-files", ClientFileOut, "an open file, a closed month (数据已锁定)")
 async def open_client_file(
     body: ClientFileIn, request: Request, svc: Svc, who: CurrentPrincipal, key: IdempotencyKey
 ) -> Any:

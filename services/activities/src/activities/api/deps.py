@@ -4,10 +4,12 @@ path, and the vault that seals personal data."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Request
+from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse
+from fastapi.types import DecoratedCallable
 from pydantic import BaseModel
 
 from activities.domain.activities import Activity
@@ -82,9 +84,17 @@ async def optional_key(
 IdempotencyKey = Annotated[str | None, Depends(optional_key)]
 
 
-def keyed(conflict: str) -> dict[int | str, dict[str, Any]]:
-    """The answers of a POST that takes an `Idempotency-Key`, `conflict` its own 409s."""
-    return {
-        409: {"description": f"{conflict}, or the same key is in flight"},
-        422: {"description": "invalid body, or the key was used with another body"},
-    }
+def keyed_post(
+    router: APIRouter, path: str, model: type[BaseModel], conflict: str
+) -> Callable[[DecoratedCallable], DecoratedCallable]:
+    """The route decorator of a POST that records one thing (201) and takes an
+    `Idempotency-Key`; `conflict` says what its own 409s are."""
+    return router.post(
+        path,
+        response_model=model,
+        status_code=201,
+        responses={
+            409: {"description": f"{conflict}, or the same key is in flight"},
+            422: {"description": "invalid body, or the key was used with another body"},
+        },
+    )

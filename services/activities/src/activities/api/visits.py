@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import Field
 
-from activities.api.deps import Activities, IdempotencyKey, Svc, keyed
+from activities.api.deps import Activities, IdempotencyKey, Svc, keyed_post
 from activities.domain import visits as domain
 from activities.domain.activities import record_id
 from activities.domain.client_files import HouseholdCategory
@@ -63,12 +63,7 @@ def visit_out(svc: Activities, visit: domain.Visit) -> VisitOut:
     return VisitOut(**visit.model_dump(exclude={"sensitive_enc"}), **found)
 
 
-@router.post(
-    "/household-visits",
-    response_model=VisitOut,
-    status_code=201,
-    responses=keyed("a closed month (数据已锁定)"),
-)
+@keyed_post(router, "/household-visits", VisitOut, "a closed month (数据已锁定)")
 async def record_visit(
     body: VisitIn, request: Request, svc: Svc, who: CurrentPrincipal, key: IdempotencyKey
 ) -> Any:
