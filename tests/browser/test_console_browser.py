@@ -11,15 +11,19 @@ artefact, axe-core, no CSP violation, no script error)."""
 
 from __future__ import annotations
 
+import io
 import re
 import time
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import httpx
+from openpyxl import load_workbook
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page
 
+from console.domain import workbooks as wb
+from wushe import clock
 from wushe_dev.testing import wait_for
 
 HOMES = {
@@ -390,6 +394,107 @@ async def test_a_foundation_sees_only_its_own_money(pages: Any, console: Any, lo
             shows_nothing_of_the_other(await page.content(), guess)
         else:
             assert response.status in (403, 404), (guess, response.status)
+
+
+# --------------------------------------------------------------------------- workbooks
+
+# Where the printable report's screenshot goes (outside the test artefacts, to look at).
+REPORT_SHOT = "/tmp/report-shot.png"
+
+
+def workbook_totals(content: bytes) -> dict[str, dict[str, float]]:
+    """A workbook's total rows (合计): sheet -> column head -> figure."""
+    book = load_workbook(io.BytesIO(content))
+    found: dict[str, dict[str, float]] = {}
+    for sheet in book.worksheets[1:]:  # the 说明 first
+        heads = [c.value for c in sheet[3]]
+        total = next(r for r in sheet.iter_rows(min_row=4, values_only=True) if r[1] == "合计")
+        found[sheet.title] = {
+            str(h): float(v or 0) for h, v in zip(heads[2:], total[2:], strict=False)
+        }
+    return found
+
+
+async def expected_totals(console: Any, region: str, period: Any) -> dict[str, dict[str, float]]:
+    """The same totals from the projector's views and the registry's coverage, asked
+    directly for the period (flows) and as of its last day (stocks)."""
+    through = period.through(clock.today())
+    by = {2: "city", 4: "county"}.get(len(region), "township")
+    span = {"region": region, "by": by, "from": period.first.isoformat(), "to": str(through)}
+    try:  # the distinct households and persons, once the projector serves them
+        reach = await console.api("projector", f"/views/{wb.REACH}", span)
+    except AssertionError:
+        reach = None
+    answers: dict[str, Any] = {f"{wb.REACH}:{wb.PERIOD}": reach} if reach else {}
+    for source in wb.sources():
+        name, mode = source.split(":")
+        day = {"as_of": through.isoformat()}
+        if name == "coverage":
+            answers[source] = wb.as_answer(
+                await console.api("registry", f"/regions/{region}/coverage", day)
+            )
+            continue
+        params = span if mode == wb.PERIOD else {"region": region, "by": by, **day}
+        answers[source] = await console.api("projector", f"/views/{name}", params)
+    sheets = wb.sheets()
+    wb.with_reach(sheets, reach)
+    wb.fill(sheets, [], answers)
+    return {
+        s.name: {c.head: float(v or 0) for c, v in zip(s.columns, s.total, strict=False)}
+        for s in sheets
+    }
+
+
+async def agreeing_workbook(page: Page, console: Any, region: str, period: Any) -> Any:
+    """The region's workbook once its totals equal the views' (a test before may still be
+    folding); fails with both after 30 s."""
+    url = f"{console.url}/reports/monthly?region={region}&month={period.value}"
+    got: dict[str, Any] = {}
+
+    async def agree() -> bool:
+        answer = await page.context.request.get(url)
+        assert answer.status == 200, (url, answer.status)
+        got["book"] = workbook_totals(await answer.body())
+        got["views"] = await expected_totals(console, region, period)
+        return bool(got["book"] == got["views"])
+
+    try:
+        await wait_for(agree, timeout_s=30, interval_s=2, what=f"the {region} workbook")
+    except AssertionError:
+        assert got["book"] == got["views"]
+    return got["book"]
+
+
+async def test_the_monthly_workbook_equals_the_views(pages: Any, console: Any) -> None:
+    """The province's and a county's workbook of last month, opened with openpyxl: each
+    sheet's total row equals the views' answers for the same month; a bad month is a 422 in
+    Chinese, another region a 403; the printable page, screenshot for the eye."""
+    page, watched = await pages.signed_in("province_officer")
+    month = wb.latest("monthly", clock.today())
+    period = wb.period("monthly", month, clock.today())
+    county = (await a_station(console))["region_code"][:6]
+    books: dict[str, Any] = {}
+    for region in (console.province, county):
+        books[region] = await agreeing_workbook(page, console, region, period)
+    assert books[console.province]["活动"]["服务人次"] > 0, books[console.province]["活动"]
+    bad = await page.context.request.get(f"{console.url}/reports/monthly?month=2026-13")
+    assert bad.status == 422
+    assert "报表期间无效" in await bad.text()
+    # The county's official may not read the province's, nor another province's.
+    other, _ = await pages.signed_in("county_officer")
+    for region in (console.province, "11"):
+        refused = await other.context.request.get(
+            f"{console.url}/reports/monthly?region={region}&month={month}"
+        )
+        assert refused.status == 403, (region, refused.status)
+    # The printable page: the same total as the workbook, laid out for paper.
+    await page.goto(f"{console.url}/reports/monthly.html?month={month}")
+    shown = await page.locator('[data-total="activities:period|person_times"]').inner_text()
+    assert shown.replace(",", "") == str(int(books[console.province]["活动"]["服务人次"]))
+    await page.emulate_media(media="print")
+    await page.screenshot(path=REPORT_SHOT, full_page=True)
+    assert not watched.page_errors
+    assert not watched.csp_violations()
 
 
 # --------------------------------------------------------------------------- every page

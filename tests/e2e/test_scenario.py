@@ -43,6 +43,10 @@ async def test_a_small_scenario_through_the_apis_equals_the_generators_totals(
         assert scenario.actuals(final) == expected["totals"]
         assert {m: final["totals"][m]["target"] for m in expected["targets"]} == expected["targets"]
         assert final["stations"] == 6
+        # Distinct elders served (人数): from the pseudonyms of the elders each activity named.
+        reach = await scenario.reach_of(urls.projector, token, PROVINCE)
+        assert reach["totals"]["persons:elders"] > 0
+        assert scenario.elders_agree(generated, reach), (reach, generated.distinct_elders())
         for township, figures in expected["per_station"].items():
             station = ids["stations"][township]
             got = {m: final["per_station"][station].get(m, {}).get("actual", 0) for m in figures}

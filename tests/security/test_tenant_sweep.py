@@ -83,6 +83,12 @@ NOT_SCOPED = {
     ("GET", "/boundary-changes"): "the national record of boundary changes, public geography",
     ("POST", "/views/rebuilds"): "a platform operation (the platform_operator role), no province's",
     ("GET", "/views/rebuilds/{rebuild_id}"): "a platform operation (the platform_operator role)",
+    ("GET", "/imports/stations/template.xlsx"): "a blank template, nothing of anyone",
+    ("GET", "/imports/social-workers/template.xlsx"): "a blank template, nothing of anyone",
+    ("GET", "/imports/activities/template.xlsx"): "a blank template, nothing of anyone",
+    ("GET", "/imports/household-visits/template.xlsx"): "a blank template, nothing of anyone",
+    ("GET", "/imports/client-files/template.xlsx"): "a blank template, nothing of anyone",
+    ("GET", "/imports/training-attendance/template.xlsx"): "a blank template, nothing of anyone",
 }
 
 # Path parameters that name a kind, not a record: the same value in both asks.
@@ -157,6 +163,9 @@ BODIES: dict[tuple[str, str], Any] = {
         "station_id": "{station_id}",
         "from_date": str(TODAY),
     },
+    ("POST", "/imports/social-workers"): (
+        "name,id_number,region_code,station_id\n外省人,11010519491231002X,360402,{station_id}\n"
+    ),
     ("POST", "/programmes"): {
         "programme_id": "{programme_id}",
         "name": "冒名",
@@ -216,6 +225,13 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/imports/activities"): (
         "station_id,external_ref,service_area,kind,activity_date\n"
         f"{{station_id}},x-1,elder_services,community_event,{TODAY}\n"
+    ),
+    ("POST", "/imports/household-visits"): (
+        f"station_id,external_ref,household_ref,visited_on\n{{station_id}},x-1,hh-1,{TODAY}\n"
+    ),
+    ("POST", "/imports/client-files"): (
+        "station_id,external_ref,name,id_number,consent_on,opened_on\n"
+        f"{{station_id}},x-1,外省人,11010519491231002X,{TODAY},{TODAY}\n"
     ),
     ("POST", "/volunteers"): {
         "name": "外省人",
@@ -344,6 +360,9 @@ BODIES: dict[tuple[str, str], Any] = {
             {"attendee_kind": "social_worker", "attendee_id": "{worker_id}", "hours": 1}
         ]
     },
+    ("POST", "/imports/training-attendance"): (
+        "session_id,attendee_kind,attendee_id,hours\n{session_id},social_worker,{worker_id},1\n"
+    ),
     ("POST", "/supervision-visits"): {
         "station_id": "{station_id}",
         "month": TODAY.strftime("%Y-%m"),

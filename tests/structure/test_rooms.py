@@ -58,10 +58,11 @@ CONSOLE_ROOMS: dict[str, dict[str, tuple[str, ...]]] = {
     "domain": {"own": ("domain",), "others": ("pydantic",)},
     "settings": {"own": (), "others": ("pydantic", "pydantic_settings", "wushe.settings")},
     "api": {
-        "own": ("api", "domain", "settings", "backends", "session", "demo", "oidc"),
+        "own": ("api", "domain", "settings", "backends", "session", "demo", "oidc", "workbook"),
         "others": ("pydantic", "fastapi", "starlette", "jinja2", "markupsafe", "wushe"),
     },
     "backends": {"own": ("settings",), "others": ("httpx",)},
+    "workbook": {"own": ("domain",), "others": ("openpyxl",)},
     "session": {"own": (), "others": ("cryptography",)},
     "oidc": {"own": (), "others": ("httpx", "jwt")},
     "demo": {"own": ("backends", "settings"), "others": ("fastapi", "jwt", "wushe.auth")},

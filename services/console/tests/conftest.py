@@ -8,7 +8,8 @@ Fixtures, as the tests import nothing from here:
 - `signed_in(app, *roles, csrf=True, **session fields)` -> a client of the app, signed in
   (by default a tester of 东湖区 whose session lasts an hour);
 - `fake` -> a new `FakeServices` of the test's module (its handler of every call);
-- `county` -> (a client signed in as 东湖区's county official against `fake`, `fake`)."""
+- `county` -> (a client signed in as 东湖区's county official against `fake`, `fake`);
+- `today_is(day)` -> the pages' clock set to that day in China, 10:00."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ import base64
 import os
 import time
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, date, datetime
+from datetime import time as clock_time
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +29,7 @@ from fastapi import FastAPI
 from console.app import create_app
 from console.session import Sealer, Session
 from console.settings import BACKENDS, ConsoleSettings
+from wushe import clock
 
 SESSION_KEY = os.urandom(32)
 Handler = Callable[[httpx.Request], httpx.Response]
@@ -103,3 +107,14 @@ def county(
     console: Callable[..., httpx.AsyncClient], fake: Handler
 ) -> tuple[httpx.AsyncClient, Any]:
     return console(fake, "county_officer", name="东湖区民政局 · 县级民政干部"), fake
+
+
+@pytest.fixture
+def today_is(monkeypatch: pytest.MonkeyPatch) -> Callable[[date], None]:
+    """The pages count days from China's today: `today_is(day)` makes it `day`, 10:00."""
+
+    def fix(day: date) -> None:
+        at = datetime.combine(day, clock_time(10, 0), tzinfo=clock.CHINA)
+        monkeypatch.setattr(clock, "now", lambda: at.astimezone(UTC))
+
+    return fix

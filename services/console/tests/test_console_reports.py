@@ -86,7 +86,7 @@ async def test_the_page_describes_each_report_and_links_it(
     for view in rp.VIEWS:
         assert f'data-report="{view}"' in page.text
         assert f"/reports/{view}.csv?by=township&amp;as_of=2026-06-30" in page.text
-    assert word("reports.workbook", "zh") in page.text
+    assert 'data-workbook="monthly"' in page.text  # the workbooks: test_console_workbooks.py
     future = await client.get("/reports", params={"as_of": "2999-01-01"})
     assert word("reports.bad_day", "zh") in future.text
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import UTC, date, datetime, time
+from datetime import date
 from typing import Any
 
 import httpx
@@ -15,7 +15,6 @@ from console.domain import codes
 from console.domain import stations as dom
 from console.domain import stations_sections as sec
 from console.domain.words import WORDS
-from wushe import clock
 
 pytestmark = pytest.mark.unit
 
@@ -23,10 +22,9 @@ TODAY = date(2026, 12, 7)
 
 
 @pytest.fixture(autouse=True)
-def on_the_day(monkeypatch: pytest.MonkeyPatch) -> None:
+def on_the_day(today_is: Callable[[date], None]) -> None:
     """The pages count days from China's today: these tests' data are of TODAY, 10:00."""
-    at = datetime.combine(TODAY, time(10, 0), tzinfo=clock.CHINA)
-    monkeypatch.setattr(clock, "now", lambda: at.astimezone(UTC))
+    today_is(TODAY)
 
 
 def test_a_station_id_names_its_township_and_a_region_stays_in_scope() -> None:

@@ -184,6 +184,27 @@ async def test_programme_progress_through_the_views_api(
             }
         assert body["groups"] == {}  # without `by`, none
 
+        # A period: what was done in it (two of the six March sessions) against what the
+        # programme's share of time in it asked (2 days of 364).
+        path = f"/views/programmes/{pid}/progress"
+        period = await views.get(
+            path, headers=auth, params={"from": "2026-03-03", "to": "2026-03-04", "by": "city"}
+        )
+        assert period.status_code == 200, period.text
+        week = period.json()
+        assert (week["from"], week["as_of"]) == ("2026-03-03", "2026-03-04")
+        sessions = week["totals"]["sessions"]
+        assert (sessions["target"], sessions["actual"]) == (24, 2)
+        assert week["totals"]["person_times:elders"]["actual"] == 18
+        assert week["elapsed"] == round(2 / 364, 3)
+        assert sessions["expected_by_now"] == round(24 * 2 / 364, 1)
+        assert week["groups"]["3601"]["totals"]["sessions"]["actual"] == 2
+        assert week["groups"]["3607"]["totals"]["sessions"]["actual"] == 0
+        both = await views.get(
+            path, headers=auth, params={"from": "2026-03-03", "as_of": "2026-03-04"}
+        )
+        assert both.status_code == 422
+
 
 async def test_rebuild_from_offset_zero_switches_to_equal_views(
     stack: LocalStack, run_services: RunServices, unique: str

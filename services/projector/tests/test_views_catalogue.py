@@ -69,6 +69,13 @@ def built() -> list[Event]:
     month = {"region_code": TOWN[:6], "closed_by": "county-officer"}
     return [
         reg.StationRegistered(**station, name="站", kind="township", status="planned"),
+        reg.StationRegistered(  # a county's centre (社工总站)
+            station_id="st-360102",
+            region_code="360102",
+            name="总站",
+            kind="centre",
+            status="planned",
+        ),
         reg.StationStatusChanged(
             **station,
             from_status="planned",
@@ -87,6 +94,7 @@ def built() -> list[Event]:
         reg.SocialWorkerRegistered(
             worker_id="sw1", region_code=TOWN, certification="none", general_practice=False
         ),
+        reg.SocialWorkerAssigned(worker_id="sw1", **station, from_date=DAY),
         reg.SocialWorkerCertified(
             worker_id="sw1",
             region_code=TOWN,
@@ -116,7 +124,9 @@ def built() -> list[Event]:
             programme_ids=["bv"],
             linkage=five,
         ),
-        act.HouseholdVisited(visit_id="hv1", household_id="hh1", **station, visited_on=DAY),
+        act.HouseholdVisited(
+            visit_id="hv1", household_id="hh-0a1b2c3d4e5f60718293", **station, visited_on=DAY
+        ),
         act.ClientFileOpened(file_id="cf1", **station, opened_on=DAY),
         vol.VolunteerRegistered(
             **volunteer, registered_on=DAY, age_band="60_plus", elder_volunteer=True
@@ -147,6 +157,14 @@ def built() -> list[Event]:
         paid,
         money.reversal("rv1", gift, 1_000, "refund"),
         money.reversal("rv2", paid, 2_000, "correction"),
+        reg.BoundaryChanged(
+            change_id="bc1",
+            region_code="360102",
+            kind="merge",
+            effective_date=DAY,
+            old=[reg.RegionRef(code="360102001", name="甲街道")],
+            new=[reg.RegionRef(code="360102900", name="新街道")],
+        ),
     ]
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
+from registry.domain import Region, RegionTree
 from wushe.auth import DevKeys
 from wushe_dev.fixtures import RunServices, bearer
 
@@ -29,3 +30,20 @@ async def registry(
 ) -> AsyncIterator[tuple[httpx.AsyncClient, Any]]:
     async with run_services("registry", keys=keys) as s:
         yield s["registry"], s.apps["registry"]
+
+
+@pytest.fixture
+def tree() -> RegionTree:
+    """A small region tree for the pure rules: two counties of Nanchang, four townships."""
+    return RegionTree(
+        [
+            Region("36", "江西省", "province", None),
+            Region("3601", "南昌市", "city", "36"),
+            Region("360104", "青云谱区", "county", "3601"),
+            Region("360111", "青山湖区", "county", "3601"),
+            Region("360104001", "洪都街道", "township", "360104"),
+            Region("360104002", "京山街道", "township", "360104"),
+            Region("360104100", "青云谱镇", "township", "360104"),
+            Region("360111100", "湖坊镇", "township", "360111"),
+        ]
+    )

@@ -20,22 +20,6 @@ from wushe.validators import mask_name
 TODAY = date(2026, 11, 23)
 
 
-@pytest.fixture
-def tree() -> RegionTree:
-    return RegionTree(
-        [
-            Region("36", "江西省", "province", None),
-            Region("3601", "南昌市", "city", "36"),
-            Region("360104", "青云谱区", "county", "3601"),
-            Region("360111", "青山湖区", "county", "3601"),
-            Region("360104001", "洪都街道", "township", "360104"),
-            Region("360104002", "京山街道", "township", "360104"),
-            Region("360104100", "青云谱镇", "township", "360104"),
-            Region("360111100", "湖坊镇", "township", "360111"),
-        ]
-    )
-
-
 def ref(code: str, name: str) -> ev.RegionRef:
     return ev.RegionRef(code=code, name=name)
 
@@ -161,8 +145,8 @@ def test_registration_derives_id_kind_and_default_name(tree: RegionTree) -> None
     s = new_station(tree)
     assert s.station_id == "st-360104001"
     assert (s.kind, s.status, s.name) == ("street", "planned", "洪都街道社工站")
-    with pytest.raises(DomainError, match="a county"):
-        domain.register_station(tree.require("360104"), StationDetails(), today=TODAY)
+    with pytest.raises(DomainError, match="a city"):
+        domain.register_station(tree.require("3601"), StationDetails(), today=TODAY)
     with pytest.raises(DomainError, match="contract_end"):
         new_station(tree, contract_start=date(2025, 1, 1), contract_end=date(2024, 1, 1))
 
@@ -259,18 +243,26 @@ def test_rating_rules(tree: RegionTree) -> None:
 def test_rooms_sit_in_the_stations_township(tree: RegionTree) -> None:
     s = new_station(tree)
     s, event = domain.add_room(
-        s, room_region_code="360104001001", name=None, village_name="洪翔社区居委会"
+        s, room_region_code="360104001001", name=None, village_name="洪翔社区居委会", today=TODAY
     )
     assert s.rooms[0]["name"] == "洪翔社区居委会社工室"
     assert event.room_id == "rm-360104001001"  # type: ignore[attr-defined]
     with pytest.raises(Conflict, match="already has a room"):
-        domain.add_room(s, room_region_code="360104001001", name="again", village_name="v")
+        domain.add_room(
+            s, room_region_code="360104001001", name="again", village_name="v", today=TODAY
+        )
     with pytest.raises(DomainError, match="not in the station's township"):
-        domain.add_room(s, room_region_code="360104002001", name="elsewhere", village_name="v")
+        domain.add_room(
+            s, room_region_code="360104002001", name="elsewhere", village_name="v", today=TODAY
+        )
     with pytest.raises(DomainError, match="12 digits"):
-        domain.add_room(s, room_region_code="360104001", name="short", village_name="v")
+        domain.add_room(
+            s, room_region_code="360104001", name="short", village_name="v", today=TODAY
+        )
     with pytest.raises(DomainError, match="unknown village"):
-        domain.add_room(s, room_region_code="360104001099", name="x", village_name=None)
+        domain.add_room(
+            s, room_region_code="360104001099", name="x", village_name=None, today=TODAY
+        )
 
 
 def test_station_follows_a_merge_and_keeps_its_history(tree: RegionTree) -> None:
@@ -374,12 +366,12 @@ def test_certification_and_assignment_history(tree: RegionTree) -> None:
     assert events[0].certification == "social_worker"  # type: ignore[attr-defined]
     s1 = new_station(tree, "360104001")
     s2 = new_station(tree, "360104002")
-    w, events = domain.assign(w, s1, date(2025, 1, 1))
-    w, events = domain.assign(w, s2, date(2025, 7, 1))
+    w, events = domain.assign(w, s1, date(2025, 1, 1), today=TODAY)
+    w, events = domain.assign(w, s2, date(2025, 7, 1), today=TODAY)
     assert events[0].previous_station_id == "st-360104001"  # type: ignore[attr-defined]
     assert [a["station_id"] for a in w.assignments] == ["st-360104001", "st-360104002"]
     with pytest.raises(DomainError, match="before the current assignment"):
-        domain.assign(w, s1, date(2025, 3, 1))
+        domain.assign(w, s1, date(2025, 3, 1), today=TODAY)
 
 
 # --------------------------------------------------------------------------- programmes

@@ -201,7 +201,7 @@ async def test_ndjson_and_xlsx_ledgers(registry: Any, auth: Any) -> None:
     )
     assert resp.json()["created"] == 1
     assert resp.json()["errors"] == [
-        {"row": 2, "field": "(row)", "reason": "line is not valid JSON"}
+        {"row": 2, "field": "(row)", "reason": "不符合要求 (line is not valid JSON)"}
     ]
 
     book = Workbook()

@@ -258,6 +258,21 @@ class Vault:
         mac = hmac.new(self._index_key, f"{kind}:{normalised}".encode(), hashlib.sha256)
         return mac.hexdigest()[:40]
 
+    def pseudonym(self, province: str, kind: str, value: str) -> str:
+        """The id a person or household travels under on topics (人数 counts distinct ones):
+        a keyed hash under a key derived for the province (the first two digits of a region
+        code), so the same person has one pseudonym within a province and unrelated ones in
+        two provinces: streams of two provinces cannot be joined on it, and without the index
+        key it reveals nothing."""
+        if not (len(province) == 2 and province.isdigit()):
+            raise ValueError(f"a province is two digits, not {province!r}")
+        per_province = hmac.new(
+            self._index_key, f"wushe-pseudonym:{province}".encode(), hashlib.sha256
+        ).digest()
+        normalised = value.strip().upper()
+        mac = hmac.new(per_province, f"{kind}:{normalised}".encode(), hashlib.sha256)
+        return mac.hexdigest()[:20]
+
 
 def vault_of(settings: ServiceSettings) -> Vault:
     """The vault a service's settings configure (`pii_key`, or `pii_keys`, `pii_key_id` and

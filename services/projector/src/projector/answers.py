@@ -30,6 +30,18 @@ class Question:
     limit: str | None = None  # the last day counted (ISO), None for every day
     group_len: int | None = None
     by_key: bool = False
+    # Only the counters whose names begin with one of these (none: every counter): a view
+    # whose counters are many, such as `reach`'s members, is summed for what is asked only.
+    only: tuple[str, ...] = ()
+    # Grouped by where each station is now (`boundaries=current`), not where it was when the
+    # fact was recorded: summed at each ask, never kept (a move would regroup a kept answer).
+    current: bool = False
+
+    def counted(self, delta: Delta) -> Delta:
+        """The part of `delta` the question counts."""
+        if not self.only:
+            return delta
+        return {name: n for name, n in delta.items() if name.startswith(self.only)}
 
     def group(self, key: str, region: str) -> str | None:
         """The group a cell counts in, None when the question does not count it."""
@@ -85,7 +97,7 @@ class KeptTotals:
                 sums = answer[group] = {}
                 self._groups += 1
             if question.limit is None or day <= question.limit:
-                add_counters(sums, delta)
+                add_counters(sums, question.counted(delta))
 
     def get(
         self, question: Question, sum_now: Callable[[Question], dict[str, Delta]]

@@ -18,6 +18,7 @@ from projector.store import Programmes
 from projector.views import TOPICS
 from wushe import service
 from wushe.auth import TokenVerifier
+from wushe.regiondata import region_codes
 from wushe.service import ServiceContext, create_service_app
 from wushe.topics import kept_forever
 
@@ -73,6 +74,7 @@ def create_app(
     app.state.rebuilder = parts.rebuilder
     app.state.programmes = parts.programmes
     app.state.progress_answers = ProgressAnswers()
+    app.state.region_codes = region_codes(settings.region_data_dir)
     return app
 
 

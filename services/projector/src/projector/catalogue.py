@@ -70,6 +70,14 @@ PARTS: dict[str, Part] = {
     "training_kind": Part.of_literal("a training session's kind (培训类型)", trn, "SessionKind"),
     "n": _stars(),
     "month": _month(),
+    "household": Part(
+        "a household's per-province pseudonym (`hh-`)", "the visit's `household_id`", (), "hh-\\w+"
+    ),
+    "person": Part(
+        "a person's per-province pseudonym (`pn-`)", "an activity's `participants`", (), "pn-\\w+"
+    ),
+    "register": Part("a HyperLogLog register, 0 to 4095", "the pseudonym's hash", (), "\\d{1,4}"),
+    "rank": Part("the rank of the hash's rest, 1 to 53", "the pseudonym's hash", (), "\\d{1,2}"),
 }
 PLACEHOLDER = re.compile(r"<([a-z_]+)>")
 
@@ -105,6 +113,13 @@ ROUTES = (
     "/views/programmes/{programme_id}/progress",
     "/views/lineage/{funder_id}",
 )
+# Views no route reads, and what reads them instead.
+INTERNAL = {
+    "boundaries": "the `region` parameter's check: a code a boundary change brought in is a "
+    "region (an unknown code is a 404)",
+    "placements": "`boundaries=current`, which counts each station's figures under the region "
+    "it lies in now",
+}
 OWN_ROUTES = {
     "programmes": "/views/programmes/{programme_id}/progress",
     "lineage": "/views/lineage/{funder_id}",
@@ -173,7 +188,7 @@ def render(openapi: Mapping[str, Any], views: Sequence[View]) -> str:
         routes = [f"/views/{view.name}", f"/views/{view.name}.csv"] if view.name in enum else []
         if view.name in OWN_ROUTES:
             routes.append(OWN_ROUTES[view.name])
-        if not routes:
+        if not routes and view.name not in INTERNAL:
             raise ValueError(f"view {view.name} is read by no route: add it to OWN_ROUTES")
         out.append(_view(view, routes))
     return "\n".join(out).rstrip("\n") + "\n"
@@ -197,7 +212,10 @@ def _route(openapi: Mapping[str, Any], route: str) -> str:
 def _view(view: View, routes: list[str]) -> str:
     lines = [f"### {view.name}\n", _paragraphs(inspect.getdoc(type(view)) or ""), ""]
     lines.append("Reads the topics " + ", ".join(f"`{t}`" for t in view.topics) + ".")
-    lines += ["Read with " + ", ".join(f"`GET {r}`" for r in routes) + ".", ""]
+    if routes:
+        lines += ["Read with " + ", ".join(f"`GET {r}`" for r in routes) + ".", ""]
+    else:
+        lines += [f"Read by no route: by {INTERNAL[view.name]}.", ""]
     lines += ["| Counter | What it counts |", "| --- | --- |"]
     parts: list[str] = []
     for name, meaning in view.counters.items():

@@ -95,6 +95,7 @@ class View(Protocol):
 
 
 Cell = tuple[str, str, str, str]  # view, key, region code, day (ISO)
+PLACEMENTS = "placements"  # the view of where each station is now (`views.placements`)
 
 
 @dataclass
@@ -141,6 +142,8 @@ class ServingModel:
         self.views: dict[str, dict[tuple[str, str], KeyTotals]] = defaultdict(dict)
         self.kept = KeptTotals()
         self.folds = 0  # chunks folded: a version for what is derived from the answers
+        self._placed: dict[str, str] = {}  # station -> its region now, as of `_placed_at`
+        self._placed_at = -1
 
     @property
     def answers(self) -> dict[Question, dict[str, Delta]]:
@@ -164,18 +167,33 @@ class ServingModel:
 
     def answer(self, question: Question) -> dict[str, Delta]:
         """The answer to `question` (not to be changed by the caller): kept, or summed now
-        and kept from here on."""
+        and kept from here on (by where stations are now: summed now only)."""
+        if question.current:
+            return self.sum(question)
         return self.kept.get(question, self.sum)
+
+    def current_regions(self) -> dict[str, str]:
+        """Each station's region now (the `placements` view), by station id."""
+        if self._placed_at != self.folds:
+            placed = {}
+            for (station, region), cell in self.views.get(PLACEMENTS, {}).items():
+                if cell.total.get("placed", 0) > 0:
+                    placed[station] = region
+            self._placed, self._placed_at = placed, self.folds
+        return self._placed
 
     def sum(self, question: Question) -> dict[str, Delta]:
         """Every cell the question counts, summed from the day buckets."""
         out: dict[str, Delta] = {}
+        now = self.current_regions() if question.current else {}
         for (key, region), cell in self.views.get(question.view, {}).items():
+            if now:
+                region = now.get(key.rsplit("|", 1)[-1], region)
             group = question.group(key, region)
             if group is None:
                 continue
             sums = out.setdefault(group, {})
-            add_counters(sums, cell.as_of(question.limit))
+            add_counters(sums, question.counted(cell.as_of(question.limit)))
         return out
 
 
@@ -458,10 +476,13 @@ class Projector:
         as_of: date | None = None,
         group_len: int | None = None,
         by_key: bool = False,
+        only: tuple[str, ...] = (),
+        current: bool = False,
     ) -> dict[str, Delta]:
         """Counters summed over partitions and days up to `as_of`, grouped by the first
         `group_len` digits of the region code, or by bucket key (`by_key`), or by both
-        (`<digits>|<key>`), or not ("")."""
+        (`<digits>|<key>`), or not (""); only those named with a prefix in `only`, if any;
+        `current`: each station's counters under the region it lies in now (`placements`)."""
         model = await self.refresh()
         question = Question(
             view,
@@ -471,8 +492,15 @@ class Projector:
             as_of.isoformat() if as_of else None,
             group_len,
             by_key,
+            only,
+            current,
         )
         return {g: dict(sums) for g, sums in model.answer(question).items()}
+
+    async def has_key(self, view: str, key: str) -> bool:
+        """Whether any committed fold counted something under `key` in `view`."""
+        model = await self.refresh()
+        return any(k == key for k, _ in model.views.get(view, {}))
 
     async def checksum(self) -> str:
         """A digest of every view's totals per key: equal for equal read models."""

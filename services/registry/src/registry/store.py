@@ -102,17 +102,17 @@ class RegistryStore:
         rows = versioned(self.stations, Station, {"region_code": {"$in": codes}})
         return [station async for station, _ in rows]
 
-    async def save_planned(self, commits: Sequence[PlannedCommit]) -> list[PlannedCommit]:
-        """Write an import's commits in bulk (one round trip per 500 instead of several per
-        row); answer those a concurrent writer got to first (not written)."""
+    async def save_planned(
+        self, store: EventStore, commits: Sequence[PlannedCommit]
+    ) -> list[PlannedCommit]:
+        """Write an import's commits to `store` in bulk (one round trip per 500 instead of
+        several per row); answer those a concurrent writer got to first (not written)."""
         lost: list[PlannedCommit] = []
         for start in range(0, len(commits), 500):
             batch = commits[start : start + 500]
-            results = await self.stations.append_many(
+            results = await store.append_many(
                 [
-                    NewCommit(
-                        p.station.station_id, p.version, p.events, p.station.model_dump(mode="json")
-                    )
+                    NewCommit(p.stream_id, p.version, p.events, p.state.model_dump(mode="json"))
                     for p in batch
                 ]
             )
@@ -120,6 +120,15 @@ class RegistryStore:
                 p for p, r in zip(batch, results, strict=True) if isinstance(r, ConcurrencyError)
             ]
         return lost
+
+    async def workers_by_id(self, ids: Sequence[str]) -> dict[str, tuple[SocialWorker, int]]:
+        """The workers among `ids` that are registered, with their versions (500 a query)."""
+        found: dict[str, tuple[SocialWorker, int]] = {}
+        for start in range(0, len(ids), 500):
+            query = {"_id": {"$in": list(ids[start : start + 500])}}
+            async for worker, version in versioned(self.social_workers, SocialWorker, query):
+                found[worker.worker_id] = (worker, version)
+        return found
 
     # -- organisations, social workers, programmes
     async def organisation(self, org_id: str) -> Organisation | None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from activities.api import activities, client_files, imports, visits
+from activities.api import activities, casework_imports, client_files, imports, visits
 from activities.api.deps import Activities
 
 router = APIRouter()
-for sub in (activities.router, visits.router, client_files.router, imports.router):
-    router.include_router(sub)
+for sub in (activities, visits, client_files, imports, casework_imports):
+    router.include_router(sub.router)
 
 __all__ = ["Activities", "router"]

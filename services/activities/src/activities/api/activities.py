@@ -43,11 +43,38 @@ class ActivityIn(Strict):
     )
 
 
+class ParticipantIn(Strict):
+    ref: str = Field(
+        min_length=4,
+        max_length=64,
+        description=(
+            "the person's own reference (e.g. an ID number): only its province's pseudonym is "
+            "kept and published, to count distinct persons (人数)"
+        ),
+    )
+    group: ev.BeneficiaryGroup
+
+
 class HeldIn(Strict):
     held_on: date
     counts: ev.Counts
     linkage: ev.Linkage = ev.Linkage()
     evidence: list[Evidence] = Field(default_factory=list, max_length=50)
+    participants: list[ParticipantIn] = Field(
+        default_factory=list,
+        max_length=10_000,
+        description="who was served, optional: at most the group's person-times (人次)",
+    )
+
+
+def pseudonyms_by_group(
+    svc: Activities, region_code: str, participants: list[ParticipantIn]
+) -> dict[str, list[str]]:
+    """Each participant's reference as its province's pseudonym (`pn-`), by group."""
+    out: dict[str, list[str]] = {}
+    for p in participants:
+        out.setdefault(p.group, []).append("pn-" + svc.pseudonym(region_code, "person", p.ref))
+    return out
 
 
 class VerifyIn(Strict):
@@ -84,6 +111,9 @@ class ActivityOut(BaseModel):
     )
     recorded_by: str | None = None
     held_by: str | None = None
+    participants: dict[str, list[str]] = Field(
+        default_factory=dict, description="who was served, by group, as pseudonyms"
+    )
     version: int
 
 
@@ -204,6 +234,13 @@ FROM_TOKEN: dict[str, Callable[[Principal], dict[str, Any]]] = {
     "verify_activity": lambda who: {"verified_by": who.subject, "office": office_of(who)},
 }
 
+# Body fields a rule takes in another form: the people served, as pseudonyms only.
+FROM_BODY: dict[str, Callable[[Activities, Activity, Any], dict[str, Any]]] = {
+    "hold_activity": lambda svc, a, body: {
+        "participants": pseudonyms_by_group(svc, a.facts.region_code, body.participants)
+    },
+}
+
 
 def transition(
     name: str, body_type: type[Strict], rule: Rule, dated: bool
@@ -219,7 +256,8 @@ def transition(
         async def decide(a: Activity) -> tuple[Activity, Event]:
             if name in DAYS:
                 await svc.store.registry.check_open(a.facts.region_code, *DAYS[name](a, body))
-            return rule(a, **dict(body), **dates, **by)
+            fields = dict(body) | (FROM_BODY[name](svc, a, body) if name in FROM_BODY else {})
+            return rule(a, **fields, **dates, **by)
 
         return activity_out(await svc.activities.change(who, activity_id, decide))
 

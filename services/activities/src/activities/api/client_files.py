@@ -14,13 +14,14 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from activities.api.deps import IdempotencyKey, Svc, keyed_post
+from activities.api.deps import Activities, IdempotencyKey, Svc, keyed_post
 from activities.domain import client_files as domain
 from activities.domain.client_files import ClientFile
 from wushe import commands
-from wushe.auth import CurrentPrincipal
+from wushe.auth import CurrentPrincipal, Principal
 from wushe.contracts import Event
 from wushe.contracts.events import activities as ev
+from wushe.contracts.known import KnownStation
 from wushe.guards import AuditReads, Purpose
 from wushe.web import Strict, answer, masked, today
 
@@ -135,36 +136,13 @@ async def open_client_file(
     )
     case_worker = domain.case_worker_of(who.subject, who.roles, body.case_worker)
     file_id = "cf-" + svc.blind_index("resident_id", identity.id_number)
-    secret = {
-        **identity.model_dump(mode="json"),
-        "categories": body.categories,
-        "guardian": {
-            "name": body.guardian_name,
-            "relation": body.guardian_relation,
-            "consent_on": str(body.guardian_consent_on or ""),
-        },
-        "consent_on": str(body.consent_on or ""),
-    }
+    secret = domain.sealed_identity(identity, **body.model_dump(include=domain.CONSENT))
 
     async def opened() -> ClientFileOut:
         await svc.store.registry.check_open(station.region_code, ("opened_on", body.opened_on))
-        existing, version = await svc.store.client_file(file_id)
-        saved = await svc.client_files.create(
-            who,
-            file_id,
-            lambda: domain.open_file(
-                existing,
-                file_id=file_id,
-                station_id=station.station_id,
-                region_code=station.region_code,
-                opened_on=body.opened_on,
-                identity=identity,
-                identity_enc=svc.seal(secret, context=f"client_file:{file_id}:identity"),
-                case_worker=case_worker,
-            ),
-            version=version,  # a closed file is opened again on its own stream
-        )
-        return file_out(saved)
+        existing = await svc.store.client_file(file_id)
+        opening = domain.Opening(file_id, body.opened_on, identity, case_worker)
+        return file_out(await open_file_at(svc, who, station, existing, opening, secret))
 
     if key is None:
         return await opened()
@@ -175,6 +153,35 @@ async def open_client_file(
 
     scope = f"{who.subject}|{station.station_id}"
     return await svc.once(request, body, scope=scope, key=key, work=work)
+
+
+async def open_file_at(
+    svc: Activities,
+    who: Principal,
+    station: KnownStation,
+    existing: tuple[ClientFile | None, int],
+    opening: domain.Opening,
+    secret: dict[str, Any],
+) -> commands.Saved[ClientFile]:
+    """A client's file opened at `station` (`existing`: the file of their id number, if any,
+    and its version: a closed file is opened again on its own stream), what is known of them
+    sealed."""
+    file_id = opening.file_id
+    return await svc.client_files.create(
+        who,
+        file_id,
+        lambda: domain.open_file(
+            existing[0],
+            file_id=file_id,
+            station_id=station.station_id,
+            region_code=station.region_code,
+            opened_on=opening.opened_on,
+            identity=opening.identity,
+            identity_enc=svc.seal(secret, context=f"client_file:{file_id}:identity"),
+            case_worker=opening.case_worker,
+        ),
+        version=existing[1],
+    )
 
 
 @router.get("/client-files/{file_id}", response_model=ClientFileOut)

@@ -42,6 +42,15 @@ class Activities:
     def unseal(self, token: str, *, context: str) -> Any:
         return json.loads(self.vault.decrypt(token, context=context))
 
+    def pseudonym(self, region_code: str, kind: str, value: str) -> str:
+        """The id a person or household of `region_code`'s province travels under on topics
+        (`Vault.pseudonym`): one per province, never the value."""
+        return self.vault.pseudonym(region_code[:2], kind, value)
+
+    def household_id(self, region_code: str, household_ref: str) -> str:
+        """A household's id from its own reference (visits posted and imported alike)."""
+        return "hh-" + self.pseudonym(region_code, "household", household_ref)
+
     def blind_index(self, kind: str, value: str) -> str:
         """A keyed hash of a person's or household's reference: the id, never the value."""
         return self.vault.blind_index(kind, value)[:20]

@@ -1,5 +1,5 @@
-"""Bulk import of activities (CSV or NDJSON): one report row per refused line, re-imports
-harmless."""
+"""Bulk import of activities (CSV, NDJSON or XLSX): one report row per refused line,
+re-imports harmless; and the template workbook of its columns."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import Field
 
+from activities.api.activities import ParticipantIn, pseudonyms_by_group
 from activities.api.deps import Activities, Svc
 from activities.domain import activities as domain
 from activities.domain.activities import Activity
@@ -19,12 +20,23 @@ from wushe.contracts import Event
 from wushe.contracts.events import activities as ev
 from wushe.contracts.known import KnownProgramme, KnownStation
 from wushe.errors import DomainError
+from wushe.imports_help import Column, import_route, in_chinese, normaliser, template_route
 from wushe.refcopy import closed_month_of, period_closed
 from wushe.web import Strict, today
 
 router = APIRouter(tags=["activities"])
 
 GROUPS = ("elders", "children", "assistance_clients", "disabled", "residents", "other")
+LABELS = {
+    "elders": "老年人",
+    "children": "儿童",
+    "assistance_clients": "救助对象",
+    "disabled": "残疾人",
+    "residents": "居民",
+    "other": "其他",
+}
+EXAMPLES = {"elders": "40", "residents": "3"}
+SERVED = {f"{group}_served": group for group in GROUPS}  # who came, by group
 
 
 class ActivityRow(Strict):
@@ -41,37 +53,97 @@ class ActivityRow(Strict):
     held_on: date | None = None
     counts: ev.Counts | None = None
     societies: list[ev.Society] = Field(default_factory=list)
+    participants: list[ParticipantIn] = Field(default_factory=list, max_length=10_000)
+
+
+LISTED = "；多个用英文分号 ; 隔开 (several: separated by ';')"
+AREAS = "social_assistance, elder_services, child_care, community_governance, local_speciality"
+# The columns of the import (a flat row: the counts one column per group), as its template
+# shows them.
+COLUMNS = (
+    Column("station_id", "社工站编号", "社工站的编号 (the station's id)", "st-360104002-01", True),
+    Column(
+        "external_ref",
+        "外部编号",
+        "贵方系统中这条活动的编号，同一社工站内唯一；再次导入同一编号不会重复记录 "
+        "(your own id of the activity, unique at the station: importing it again records "
+        "nothing new)",
+        "2026-act-0001",
+        True,
+    ),
+    Column("room_id", "社工室编号", "活动所在的社工室 (the room, if any)", ""),
+    Column("programme_ids", "项目编号", "活动所属的项目" + LISTED, "blue-vest"),
+    Column("service_area", "服务领域", f"取值 (one of): {AREAS}", "elder_services", True),
+    Column(
+        "kind",
+        "活动类型",
+        "取值 (one of): community_event, group_work, casework, home_visit, hotline_call, "
+        "resident_training",
+        "community_event",
+        True,
+    ),
+    Column("themes", "主题", "活动主题" + LISTED, "anti_fraud;smart_devices"),
+    Column(
+        "activity_date", "活动日期", "计划或举办的日期 YYYY-MM-DD (the day)", "2026-03-05", True
+    ),
+    Column(
+        "held_on",
+        "举办日期",
+        "已举办的填写举办日期，并填写场次与人次 (held: the day, with sessions and counts)",
+        "2026-03-05",
+    ),
+    Column("sessions", "场次", "举办的场次数 (sessions held)", "1"),
+    *(
+        Column(group, label, f"{label}人次 (person-times)", EXAMPLES.get(group, "0"))
+        for group, label in LABELS.items()
+    ),
+    *(
+        Column(
+            column,
+            f"{LABELS[group]}名单",
+            f"到场的{LABELS[group]}的身份证号等编号，可不填，不多于人次；仅保存其省内化名，"
+            "用于统计人数" + LISTED + " (who came, by their own references: only their "
+            "pseudonyms are kept, to count distinct persons 人数)",
+            "",
+        )
+        for column, group in SERVED.items()
+    ),
+    Column(
+        "societies",
+        "五社联动",
+        "参与的“五社”，取值 community, social_workers, community_organisations, volunteers, "
+        "charity_resources" + LISTED,
+        "community;volunteers",
+    ),
+)
+template_route(router, "activities", "社区活动导入模板 (activities import)", COLUMNS)
+
+
+_flat = normaliser(
+    COLUMNS,
+    lists=("programme_ids", "themes", "societies", *SERVED),
+    numbers=("sessions", *GROUPS),
+)
 
 
 def normalise_row(rec: dict[str, Any]) -> dict[str, Any]:
     """Flat CSV columns (sessions, elders, ...; lists split on ';') -> the nested row."""
-    out = imports.clean(rec)
-    for name in ("programme_ids", "themes", "societies"):
-        if isinstance(out.get(name), str):
-            out[name] = [p.strip() for p in out[name].split(";") if p.strip()]
+    out = _flat(rec)
     if "sessions" in out and "counts" not in out:
         person_times = {g: out.pop(g) for g in GROUPS if g in out}
         out["counts"] = {"sessions": out.pop("sessions"), "person_times": person_times}
+    served = [(group, out.pop(column, [])) for column, group in SERVED.items()]
+    if any(refs for _, refs in served) and "participants" not in out:
+        out["participants"] = [{"ref": r, "group": g} for g, refs in served for r in refs]
     return out
 
 
-@router.post(
-    "/imports/activities",
-    response_model=imports.ImportReport,
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "text/csv": {"schema": {"type": "string"}},
-                "application/x-ndjson": {"schema": {"type": "string"}},
-            },
-        }
-    },
-)
+@import_route(router, "activities")
 async def import_activities(
     request: Request, svc: Svc, who: CurrentPrincipal
 ) -> imports.ImportReport:
-    """Import activities (CSV or NDJSON). A row with `held_on` and counts is recorded as
+    """Import activities (CSV, NDJSON or XLSX: the template at
+    `/imports/activities/template.xlsx`). A row with `held_on` and counts is recorded as
     planned and held in one step. Rows already imported (same station and external_ref)
     are left as they are: re-importing a file changes nothing and emits nothing."""
     rows = await imports.upload(
@@ -96,7 +168,7 @@ async def import_activities(
     taken = await svc.store.plan_many(planned)
     report.created -= taken
     report.unchanged += taken
-    return report
+    return in_chinese(report)
 
 
 class ImportRefs:
@@ -123,13 +195,14 @@ class ImportRefs:
             )
         return self.programmes[programme_id]
 
-    async def check_open(self, station: KnownStation, row: ActivityRow) -> None:
-        """A row dated inside a closed month of its county is refused (数据已锁定)."""
+    async def check_open(self, station: KnownStation, *dated: tuple[str, date | None]) -> None:
+        """A row dated inside a closed month of its county is refused (数据已锁定), as the
+        single POST refuses it: `dated` are the row's days, each with its column."""
         county = station.region_code[:6]
         if county not in self.closed:
             self.closed[county] = await self.svc.store.registry.closed_through(county)
         through = self.closed[county]
-        for field, day in (("activity_date", row.activity_date), ("held_on", row.held_on)):
+        for field, day in dated:
             if day is not None and (month := closed_month_of(through, day)):
                 raise period_closed(field, month, county, through)
 
@@ -146,8 +219,9 @@ async def plan_row(
     activity_id = domain.activity_id_for(station.station_id, row.external_ref)
     programmes = {pid: await refs.programme(pid) for pid in row.programme_ids}
     facts = domain.facts_at(station, activity_id, row)
+    dated = (("activity_date", row.activity_date), ("held_on", row.held_on))
     try:
-        await refs.check_open(station, row)
+        await refs.check_open(station, *dated)
         activity, events = domain.import_activity(
             station,
             programmes,
@@ -157,6 +231,7 @@ async def plan_row(
             societies=row.societies,
             today=today(),
             recorded_by=refs.who.subject,
+            participants=pseudonyms_by_group(svc, station.region_code, row.participants),
         )
     except DomainError:
         # A row imported before, when its references were valid, stays as it is.

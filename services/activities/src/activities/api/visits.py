@@ -9,13 +9,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from activities.api.deps import Activities, IdempotencyKey, Svc, keyed_post
 from activities.domain import visits as domain
 from activities.domain.activities import record_id
 from activities.domain.client_files import HouseholdCategory
 from wushe.auth import CurrentPrincipal
+from wushe.contracts.known import KnownStation
 from wushe.errors import DomainError
 from wushe.idempotency import effect_id
 from wushe.store import ConcurrencyError
@@ -58,6 +59,21 @@ class VisitOut(domain.VisitFacts):
     follow_up_note: str
 
 
+def visit_at(
+    svc: Activities, station: KnownStation, visit_id: str, household_ref: str, given: BaseModel
+) -> domain.Visit:
+    """The visit a body or an imported row records (`household_ref`, `visited_on`,
+    `follow_up_due` and what it found): the household by its pseudonym, the rest sealed."""
+    return domain.Visit(
+        visit_id=visit_id,
+        household_id=svc.household_id(station.region_code, household_ref),
+        station_id=station.station_id,
+        region_code=station.region_code,
+        **given.model_dump(include={"visited_on", "follow_up_due"}),
+        sensitive_enc=svc.seal(given.model_dump(include=FOUND), context=f"visit:{visit_id}"),
+    )
+
+
 def visit_out(svc: Activities, visit: domain.Visit) -> VisitOut:
     found = svc.unseal(visit.sensitive_enc, context=f"visit:{visit.visit_id}")
     return VisitOut(**visit.model_dump(exclude={"sensitive_enc"}), **found)
@@ -79,15 +95,7 @@ async def record_visit(
     # The rules are checked before the key is claimed: a refused body does not bind it
     # (the console posts the corrected form with the same key).
     visit, event = domain.record_visit(
-        domain.Visit(
-            visit_id=visit_id,
-            household_id="hh-" + svc.blind_index("household", body.household_ref),
-            station_id=station.station_id,
-            region_code=station.region_code,
-            **body.model_dump(include={"visited_on", "follow_up_due"}),
-            sensitive_enc=svc.seal(body.model_dump(include=FOUND), context=f"visit:{visit_id}"),
-        ),
-        today=today(),
+        visit_at(svc, station, visit_id, body.household_ref, body), today=today()
     )
 
     async def recorded() -> domain.Visit:

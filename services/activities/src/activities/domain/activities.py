@@ -34,6 +34,7 @@ class Activity(BaseModel):
     held_on: date | None = None
     counts: ev.Counts | None = None
     linkage: ev.Linkage = ev.Linkage()
+    participants: dict[str, list[str]] = {}  # pseudonyms by group (ev.ActivityHeld)
     evidence: list[Evidence] = []
     verified: dict[str, Any] | None = None
     corrections: list[dict[str, Any]] = []
@@ -68,6 +69,19 @@ def _check_counts(counts: ev.Counts, linkage: ev.Linkage) -> None:
         raise DomainError("linkage.societies", "donations used: list 'charity_resources'")
 
 
+def _check_participants(counts: ev.Counts, participants: dict[str, list[str]]) -> None:
+    """Each person at most once per group, and no more persons than person-times."""
+    for group, ids in participants.items():
+        if len(set(ids)) != len(ids):
+            raise DomainError(f"participants.{group}", "a person is listed twice")
+        if len(ids) > counts.person_times.get(group, 0):  # type: ignore[call-overload]
+            raise DomainError(
+                f"participants.{group}",
+                f"{len(ids)} persons listed, more than the group's person-times "
+                f"({counts.person_times.get(group, 0)})",  # type: ignore[call-overload]
+            )
+
+
 def plan_activity(
     facts: ev.ActivityFacts,
     *,
@@ -96,13 +110,23 @@ def hold_activity(
     evidence: list[Evidence],
     today: date,
     held_by: str | None = None,
+    participants: dict[str, list[str]] | None = None,
 ) -> tuple[Activity, Event]:
+    """`participants`: who was served, by group, already pseudonymous (the API turns each
+    person's reference into its province's pseudonym)."""
     if activity.status != "planned":
         raise Conflict("status", f"only a planned activity can be held (it is {activity.status})")
     if held_on > today:
         raise DomainError("held_on", "must not be in the future")
     _check_counts(counts, linkage)
-    held: dict[str, Any] = {"held_on": held_on, "counts": counts, "linkage": linkage}
+    served = {g: ids for g, ids in sorted((participants or {}).items()) if ids}
+    _check_participants(counts, served)
+    held: dict[str, Any] = {
+        "held_on": held_on,
+        "counts": counts,
+        "linkage": linkage,
+        "participants": served,
+    }
     new = activity.model_copy(
         update={"status": "held", "evidence": evidence, "held_by": held_by, **held}
     )
@@ -255,9 +279,10 @@ def import_activity(
     societies: list[ev.Society],
     today: date,
     recorded_by: str | None = None,
+    participants: dict[str, list[str]] | None = None,
 ) -> tuple[Activity, list[Event]]:
-    """One row of a ledger: planned, and held in the same step when it has its counts;
-    `recorded_by` (the importing subject) recorded both."""
+    """One row of a ledger: planned, and held in the same step when it has its counts (and
+    the pseudonyms of whom it served); `recorded_by` (the importing subject) recorded both."""
     activity, planned = plan_at(
         station,
         programmes,
@@ -277,6 +302,7 @@ def import_activity(
             evidence=[],
             today=today,
             held_by=recorded_by,
+            participants=participants,
         )
         events.append(held)
     return activity, events

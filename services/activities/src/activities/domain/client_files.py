@@ -5,7 +5,7 @@ is sealed by the caller (the service's vault) before it is stored."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel
 
@@ -91,6 +91,42 @@ class ClientFile(BaseModel):
     # The social worker (token subject) whose client this is: the only one who may read the
     # client's full identity (None: nobody, until a file is opened again with one).
     case_worker: str | None = None
+
+
+class Opening(NamedTuple):
+    """A file's opening as decided before it is written: its id, day, client and worker."""
+
+    file_id: str
+    opened_on: date
+    identity: ClientIdentity
+    case_worker: str | None
+
+
+# The opening's fields sealed beside the identity (`sealed_identity`).
+CONSENT = {"categories", "consent_on", "guardian_name", "guardian_relation", "guardian_consent_on"}
+
+
+def sealed_identity(
+    identity: ClientIdentity,
+    *,
+    categories: list[str],
+    consent_on: date | None,
+    guardian_name: str | None,
+    guardian_relation: str | None,
+    guardian_consent_on: date | None,
+) -> dict[str, Any]:
+    """What a file keeps sealed of its client (`ClientFile.identity_enc`, once encrypted):
+    the identity, the categories, the consent and the guardian."""
+    return {
+        **identity.model_dump(mode="json"),
+        "categories": categories,
+        "guardian": {
+            "name": guardian_name,
+            "relation": guardian_relation,
+            "consent_on": str(guardian_consent_on or ""),
+        },
+        "consent_on": str(consent_on or ""),
+    }
 
 
 def identify_client(*, opened_on: date, today: date, **client: Any) -> ClientIdentity:

@@ -14,6 +14,7 @@ from console.api import (
     reports,
     signin,
     stations,
+    workbooks,
 )
 
 router = APIRouter()
@@ -29,5 +30,6 @@ for module in (
     queues,
     foundation,
     reports,
+    workbooks,  # after reports: its /reports/{kind} would take /reports/<view>.csv
 ):
     router.include_router(module.router)

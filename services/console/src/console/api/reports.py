@@ -1,7 +1,8 @@
 """Reports (报表下载): the views of the signed-in person's region as CSV files, proxied from
 the projector (`GET /views/{view}.csv?region=&by=&as_of=`) with the person's token, and
 served ready for a Chinese spreadsheet (region names, columns in Chinese, yuan, a BOM) under
-a Chinese file name. The monthly workbook (issue 34) is not yet served: the page says so.
+a Chinese file name. The page also offers the monthly, quarterly and yearly workbooks
+(`console.api.workbooks`) with a picker of their period.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 from console.api import places
 from console.api.deps import Apis, SignedIn, render
 from console.domain import reports as dom
+from console.domain import workbooks
 from console.session import Session
 from wushe import clock
 
@@ -58,6 +60,7 @@ async def reports_page(
         as_of=chosen,
         bad_day=bool(as_of) and chosen is None,
         today=clock.today(),
+        pickers=workbooks.pickers(clock.today()),
         region_name=session.region_name or places.full_name(scope) or "",
     )
 

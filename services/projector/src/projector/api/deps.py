@@ -12,10 +12,15 @@ from projector.engine import Projector
 from projector.generations import Generations
 from projector.rebuild import Rebuilder
 from projector.store import Programmes
-from wushe.auth import Principal
+from projector.views.boundaries import Boundaries
+from wushe.auth import CurrentPrincipal, Principal
 from wushe.errors import NotFound
+from wushe.web import IsoDate
 
 RegionQuery = Annotated[str | None, Query(pattern=r"^\d{2,9}$")]
+# A period's first and last day (`from`, `to`: words Python keeps for itself).
+PeriodFrom = Annotated[IsoDate | None, Query(alias="from")]
+PeriodTo = Annotated[IsoDate | None, Query(alias="to")]
 
 
 async def get_projector(request: Request) -> Projector:
@@ -51,3 +56,35 @@ def area_of(region: str | None, who: Principal) -> str:
     if not area.startswith(who.region_scope):
         raise NotFound("region", f"no views for region {area}")
     return area
+
+
+async def known_area(views: Projector, codes: frozenset[str], area: str) -> str:
+    """`area` if it is a region: one of the region data's codes, or one a boundary change
+    (区划调整) brought in; an unknown code is absent (404), as one outside the scope is,
+    never a region with zeros."""
+    if area and area not in codes and not await views.has_key(Boundaries.name, area):
+        raise NotFound("region", f"no region {area}")
+    return area
+
+
+async def get_area(
+    request: Request, views: Views, who: CurrentPrincipal, region: RegionQuery = None
+) -> str:
+    """The region asked for (default: the caller's scope): within the scope, and known."""
+    codes: frozenset[str] = request.app.state.region_codes
+    return await known_area(views, codes, area_of(region, who))
+
+
+async def get_funded_area(
+    request: Request, views: Views, who: CurrentPrincipal, region: RegionQuery = None
+) -> str:
+    """As `get_area`, but a foundation's own token reads everywhere ("") unless it narrows."""
+    if who.funder_id is None:
+        return await get_area(request, views, who, region)
+    codes: frozenset[str] = request.app.state.region_codes
+    return await known_area(views, codes, region or "")
+
+
+# The region a route reads (the `region` query parameter), checked.
+Area = Annotated[str, Depends(get_area)]
+FundedArea = Annotated[str, Depends(get_funded_area)]

@@ -12,7 +12,7 @@ from datetime import date
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from projector.api.deps import RegionQuery, Views, area_of
+from projector.api.deps import FundedArea, Views
 from projector.engine import Delta
 from projector.views.lineage import lineage
 from wushe.auth import CurrentPrincipal, Principal
@@ -58,13 +58,12 @@ async def money_lineage(
     funder_id: str,
     views: Views,
     who: CurrentPrincipal,
-    region: RegionQuery = None,
+    area: FundedArea,
     as_of: IsoDate | None = None,
 ) -> LineageOut:
     """Money to outcome for one funder (a foundation's donor id): pledge → gifts →
     allocations → stations → activities → person-times, within the caller's region; for a
     foundation's own token, everywhere (`region`: "" unless it narrows it)."""
-    area = (region or "") if who.funder_id is not None else area_of(region, who)
     day = as_of or today()
     rows: dict[str, Delta] = {}
     if reads_lineage_of(who, funder_id):

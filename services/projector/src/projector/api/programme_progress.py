@@ -5,19 +5,27 @@ from __future__ import annotations
 import asyncio
 import bisect
 from collections import defaultdict
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from projector.api.deps import AnswersDep, ProgrammesDep, RegionQuery, Views
-from projector.api.totals import LEVELS, Level
-from projector.views.programme_progress import progress
+from projector.api.deps import (
+    AnswersDep,
+    PeriodFrom,
+    PeriodTo,
+    ProgrammesDep,
+    RegionQuery,
+    Views,
+    known_area,
+)
+from projector.api.totals import LEVELS, DatedOut, Level, period_of
+from projector.views.programme_progress import in_period, progress
 from wushe.auth import CurrentPrincipal
 from wushe.errors import NotFound
-from wushe.web import IsoDate, today
+from wushe.web import IsoDate
 
 router = APIRouter()
 
@@ -43,11 +51,13 @@ class GroupProgress(BaseModel):
     totals: dict[str, MeasureTotal]
 
 
-class ProgrammeProgressOut(BaseModel):
+class ProgrammeProgressOut(DatedOut):
+    """With a period, `actual` is what was done in it, `elapsed` the programme's share of
+    time in it, so `expected_by_now` and `pace` are the period's (targets stay the
+    programme's)."""
+
     programme_id: str
     name: str
-    region: str
-    as_of: date
     start: date
     end: date
     elapsed: float
@@ -72,12 +82,15 @@ class ProgrammeProgressOut(BaseModel):
 )
 async def programme_progress(
     programme_id: str,
+    request: Request,
     views: Views,
     programmes: ProgrammesDep,
     who: CurrentPrincipal,
     answers: AnswersDep,
     region: RegionQuery = None,
     as_of: IsoDate | None = None,
+    period_from: PeriodFrom = None,
+    period_to: PeriodTo = None,
     lagging: int = Query(10, ge=0, le=500),
     stations_limit: int = Query(
         500, ge=0, le=5000, description="stations in `per_station` (a page; 0 for none)"
@@ -103,28 +116,38 @@ async def programme_progress(
     overlap = meta is not None and who.shares_scope([meta[1]])
     if meta is None or not overlap or not area.startswith(who.region_scope):
         raise NotFound("programme_id", f"no progress for programme {programme_id}")
+    area = await known_area(views, request.app.state.region_codes, area)
     name, _, start, end = meta
-    day = as_of or today()
+    day, period_start = period_of(as_of, period_from, period_to)
 
-    async def compute() -> dict[str, Any]:
-        rows = await views.totals(
-            "programmes", region_prefix=area, as_of=day, key_prefix=f"{programme_id}|", by_key=True
-        )
-        parts = None
-        if by is not None:
-            parts = await views.totals(
+    async def rows_of(group_len: int | None) -> dict[str, Any]:
+        """Per station (and group), as of `day`; for a period, its actuals in the period."""
+
+        async def as_of(when: date) -> dict[str, Any]:
+            return await views.totals(
                 "programmes",
                 region_prefix=area,
-                as_of=day,
+                as_of=when,
                 key_prefix=f"{programme_id}|",
-                group_len=LEVELS[by],
+                group_len=group_len,
                 by_key=True,
             )
+
+        through = await as_of(day)
+        if period_start is None:
+            return through
+        return in_period(through, await as_of(period_start - timedelta(days=1)))
+
+    async def compute() -> dict[str, Any]:
+        rows = await rows_of(None)
+        parts = await rows_of(LEVELS[by]) if by is not None else None
         # A pass over every station (43,000 nationally): in a thread, on the answer's copy,
         # so other requests are served meanwhile.
-        return await asyncio.to_thread(progress_and_groups, rows, parts, start, end, day)
+        return await asyncio.to_thread(
+            progress_and_groups, rows, parts, start, end, day, period_start
+        )
 
-    key = (programme_id, name, area, day, start, end, by)
+    key = (programme_id, name, area, day, period_start, start, end, by)
     kept = await answers.get(views, key, compute)
     first = bisect.bisect_right(kept.order, stations_after) if stations_after else 0
     page_key = (first, stations_limit, lagging)
@@ -139,6 +162,7 @@ async def programme_progress(
                 name=name,
                 region=area,
                 as_of=day,
+                period_from=period_start,
                 start=start,
                 end=end,
                 elapsed=kept.result["elapsed"],
@@ -149,7 +173,7 @@ async def programme_progress(
                 lagging=kept.result["lagging"][:lagging],
                 groups=kept.result.get("groups") or {},
             )
-            .model_dump_json()
+            .model_dump_json(by_alias=True)
             .encode()
         )
         kept.keep_page(page_key, rendered)
@@ -157,11 +181,16 @@ async def programme_progress(
 
 
 def progress_and_groups(
-    rows: dict[str, Any], parts: dict[str, Any] | None, start: date, end: date, day: date
+    rows: dict[str, Any],
+    parts: dict[str, Any] | None,
+    start: date,
+    end: date,
+    day: date,
+    period_start: date | None = None,
 ) -> dict[str, Any]:
     """The region's progress and, from `parts` (`<region>|<key>` rows), each part's: the
     progress of that part's rows alone, so equal to asking for that region."""
-    out = progress(rows, start=start, end=end, as_of=day)
+    out = progress(rows, start=start, end=end, as_of=day, period_from=period_start)
     if parts is None:
         return out
     by_part: dict[str, dict[str, Any]] = defaultdict(dict)
@@ -170,7 +199,7 @@ def progress_and_groups(
         by_part[code][key] = counters
     groups = {}
     for code, part_rows in sorted(by_part.items()):
-        alone = progress(part_rows, start=start, end=end, as_of=day)
+        alone = progress(part_rows, start=start, end=end, as_of=day, period_from=period_start)
         groups[code] = {
             "stations": alone["stations"],
             "lagging": len(alone["lagging"]),

@@ -5,16 +5,16 @@ from __future__ import annotations
 import csv
 import io
 from datetime import date, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from projector.api.deps import RegionQuery, Views, area_of
+from projector.api.deps import Area, PeriodFrom, PeriodTo, Views
 from projector.engine import Projector
 from projector.views.closed_months import ClosedMonths, approved_through
-from wushe.auth import CurrentPrincipal
+from projector.views.reach import MEMBERS, RELATIVE_STANDARD_ERROR, SKETCH, Reach, distinct
 from wushe.errors import DomainError
 from wushe.web import IsoDate, today
 
@@ -29,23 +29,47 @@ ViewName = Literal[
     "training",
     "programmes",
     "closed_months",
+    "reach",
 ]
 Level = Literal["province", "city", "county", "township"]
+Boundaries = Annotated[
+    Literal["recorded", "current"],
+    Query(
+        description="`recorded` (default): each figure under the region its station lay in "
+        "when it happened; `current`: under the region each station lies in now, after "
+        "boundary changes (区划调整) moved it (history regrouped under today's codes)"
+    ),
+]
 LEVELS = {"province": 2, "city": 4, "county": 6, "township": 9}  # digits of a region code
 
 
-class ViewOut(BaseModel):
+class DistinctOut(BaseModel):
+    """How the distinct counts (人数) of the `reach` view were counted."""
+
+    totals: Literal["exact", "hyperloglog"]
+    by_region: Literal["exact", "hyperloglog"] | None = None
+    relative_standard_error: float = Field(
+        description="of a HyperLogLog estimate (1.04 / sqrt(4096)); an exact count has none"
+    )
+
+
+class DatedOut(BaseModel):
+    """An answer as of a day, or for a period (`from` through `as_of`)."""
+
     model_config = ConfigDict(populate_by_name=True)
 
-    view: str
     region: str
     as_of: date = Field(description="the last day counted (`to` when a period was asked)")
     period_from: date | None = Field(
-        None,
-        alias="from",
-        description="with a period: its first day; the counters are then what happened from "
-        "that day through `as_of` (a stock such as `stations` gives its net change)",
+        None, alias="from", description="with a period: its first day (see the route)"
     )
+
+
+class ViewOut(DatedOut):
+    """With a period, the counters are what happened from its first day through `as_of` (a
+    stock such as `stations` gives its net change)."""
+
+    view: str
     totals: dict[str, int]
     by_region: dict[str, dict[str, int]]
     approved_through: dict[str, str] = Field(
@@ -54,6 +78,10 @@ class ViewOut(BaseModel):
             "per county of the region, the month its figures are final through (数据审核/锁定: "
             "that month and every one before it closed); a county not listed closed none"
         ),
+    )
+    distinct: DistinctOut | None = Field(
+        None,
+        description="the `reach` view only: exact per township and month, else estimated",
     )
 
 
@@ -66,24 +94,24 @@ class ViewOut(BaseModel):
 async def export_view(
     view: ViewName,
     views: Views,
-    who: CurrentPrincipal,
-    region: RegionQuery = None,
+    area: Area,
     by: Level = "city",
     as_of: IsoDate | None = None,
-    period_from: Annotated[IsoDate | None, Query(alias="from")] = None,
-    period_to: Annotated[IsoDate | None, Query(alias="to")] = None,
+    period_from: PeriodFrom = None,
+    period_to: PeriodTo = None,
+    boundaries: Boundaries = "recorded",
 ) -> PlainTextResponse:
     """The view broken down by region as CSV (one row per region, one column per counter),
     for the spreadsheets provinces still keep; as of a day, or for a period (`from`, `to`)."""
     out = await read_view(
         view,
         views,
-        who,
-        region=region,
+        area,
         by=by,
         as_of=as_of,
         period_from=period_from,
         period_to=period_to,
+        boundaries=boundaries,
     )
     columns = sorted({c for counters in out.by_region.values() for c in counters})
     start = out.period_from.isoformat() if out.period_from else ""
@@ -106,25 +134,29 @@ async def export_view(
 async def read_view(
     view: ViewName,
     views: Views,
-    who: CurrentPrincipal,
-    region: RegionQuery = None,
+    area: Area,
     by: Level | None = None,
+    boundaries: Boundaries = "recorded",
     as_of: IsoDate | None = None,
-    period_from: Annotated[IsoDate | None, Query(alias="from")] = None,
-    period_to: Annotated[IsoDate | None, Query(alias="to")] = None,
+    period_from: PeriodFrom = None,
+    period_to: PeriodTo = None,
 ) -> ViewOut:
     """Counters of a view for a region (default: the token's scope), as of a day (default:
     today), or for a period: what happened from `from` through `to` (default: today), the
     counters as of `to` less those as of the day before `from`. Optionally broken down by
     the regions one level down or at `by`; with, per county, the month its figures are
     approved through (final: 数据审核/锁定)."""
-    area = area_of(region, who)
     day, start = period_of(as_of, period_from, period_to)
     group_len = LEVELS[by] if by is not None else None
-    totals = (await counted(views, view, area, day, start)).get("", {})
-    by_region = {}
-    if group_len is not None:
-        by_region = await counted(views, view, area, day, start, group_len)
+    current = boundaries == "current"
+    if view == Reach.name:
+        totals, by_region, distinct = await reach_of(views, area, day, start, group_len, current)
+    else:
+        totals = (await counted(views, view, area, day, start, current=current)).get("", {})
+        by_region = {}
+        if group_len is not None:
+            by_region = await counted(views, view, area, day, start, group_len, current=current)
+        distinct = None
     # Which of these figures are final: the closed months of the counties of the region (of
     # the county a township lies in), as of the same day.
     closed = await views.totals(
@@ -138,6 +170,7 @@ async def read_view(
         totals=totals,
         by_region=by_region,
         approved_through=approved_through(closed),
+        distinct=distinct,
     )
 
 
@@ -165,15 +198,22 @@ async def counted(
     day: date,
     start: date | None,
     group_len: int | None = None,
+    only: tuple[str, ...] = (),
+    *,
+    current: bool = False,
 ) -> dict[str, dict[str, int]]:
     """The view's counters as of `day`, or from `start` through `day` (as of `day` less as of
     the day before `start`), in all or by group; counters that net to zero are left out."""
-    through = await views.totals(view, region_prefix=area, as_of=day, group_len=group_len)
+
+    async def as_of(when: date) -> dict[str, dict[str, int]]:
+        return await views.totals(
+            view, region_prefix=area, as_of=when, group_len=group_len, only=only, current=current
+        )
+
+    through = await as_of(day)
     if start is None:
         return through
-    before = await views.totals(
-        view, region_prefix=area, as_of=start - timedelta(days=1), group_len=group_len
-    )
+    before = await as_of(start - timedelta(days=1))
     out: dict[str, dict[str, int]] = {}
     for group in sorted(through.keys() | before.keys()):
         now, then = through.get(group, {}), before.get(group, {})
@@ -181,3 +221,40 @@ async def counted(
         if kept := {c: n for c, n in moved.items() if n}:
             out[group] = kept
     return out
+
+
+def one_month(day: date, start: date | None) -> bool:
+    return start is not None and (start.year, start.month) == (day.year, day.month)
+
+
+async def reach_of(
+    views: Projector,
+    area: str,
+    day: date,
+    start: date | None,
+    group_len: int | None,
+    current: bool = False,
+) -> tuple[dict[str, int], dict[str, dict[str, int]], DistinctOut]:
+    """Distinct households and persons (人数): exact from the members for a township and a
+    period within one month (few members), else from the HyperLogLog sketch (bounded)."""
+
+    async def answer(grouped_at: int | None) -> tuple[dict[str, dict[str, int]], bool]:
+        exact = one_month(day, start) and (grouped_at or len(area)) >= LEVELS["township"]
+        only = MEMBERS if exact else (SKETCH,)
+        groups = await counted(
+            views, Reach.name, area, day, start, grouped_at, only, current=current
+        )
+        return {g: distinct(c, exact=exact) for g, c in groups.items()}, exact
+
+    totals, exact = await answer(None)
+    by_region, by_exact = await answer(group_len) if group_len is not None else ({}, None)
+    method: dict[bool | None, Any] = {True: "exact", False: "hyperloglog", None: None}
+    return (
+        totals.get("", {}),
+        by_region,
+        DistinctOut(
+            totals=method[exact],
+            by_region=method[by_exact],
+            relative_standard_error=RELATIVE_STANDARD_ERROR,
+        ),
+    )

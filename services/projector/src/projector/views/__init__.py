@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from projector.engine import View
 from projector.views.activities import ActivityRollup
+from projector.views.boundaries import Boundaries
 from projector.views.closed_months import ClosedMonths
 from projector.views.lineage import MoneyLineage
 from projector.views.money import MoneyRollup
 from projector.views.people import PeopleAndRatings
+from projector.views.placements import Placements
 from projector.views.programme_progress import ProgrammeProgress
+from projector.views.reach import Reach
 from projector.views.stations import StationRollup
 from projector.views.training import TrainingRollup
 from projector.views.volunteers import VolunteerRollup
@@ -24,5 +27,8 @@ VIEWS: tuple[View, ...] = (
     TrainingRollup(),
     ProgrammeProgress(),
     ClosedMonths(),
+    Reach(),
+    Boundaries(),
+    Placements(),
 )
 TOPICS = tuple(sorted({t for view in VIEWS for t in view.topics}))  # what the views read

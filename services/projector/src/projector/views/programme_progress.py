@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, ClassVar
 
 from projector.engine import Bucket, Delta
@@ -95,6 +95,25 @@ def actuals(counts: act.Counts, sign: int = 1) -> Delta:
 MEASURES = ("backbones", "sessions", "person_times:elders")
 
 
+def share_elapsed(start: date, end: date, as_of: date) -> float:
+    """The share of the programme's period that is over by the end of `as_of` (0 to 1)."""
+    span = max(1, (end - start).days)
+    return min(1.0, max(0.0, (as_of - start).days / span))
+
+
+def in_period(through: dict[str, Delta], before: dict[str, Delta]) -> dict[str, Delta]:
+    """Per station, its targets and enrolment as of the period's last day and its actuals
+    in the period: those through the last day less those before the first."""
+    out = {}
+    for key, counters in through.items():
+        then = before.get(key, {})
+        out[key] = {
+            name: n - then.get(name, 0) if name.startswith("actual:") else n
+            for name, n in counters.items()
+        }
+    return out
+
+
 def progress(
     rows: dict[str, Delta],
     *,
@@ -104,19 +123,23 @@ def progress(
     lag_ratio: float = 0.8,
     counted: tuple[str, ...] | None = None,
     group_of: Callable[[str], str] | None = None,
+    period_from: date | None = None,
 ) -> dict[str, Any]:
     """Programme progress from per-station counters: actual against target per measure,
     percent complete, pace against the time elapsed, and the lagging stations (below
     `lag_ratio` of the expected pace on any measure with a target). With `group_of` (a
     station to its group, a city say), also per group in the same pass: stations, lagging
-    stations, target and actual per measure."""
+    stations, target and actual per measure. With `period_from`, `rows` hold the actuals of
+    the period from that day through `as_of` (`in_period`), and the time elapsed is the
+    programme's share that lies in the period: what was expected of it."""
     if counted is None:  # the reference measures, and every other one a target names
         named = {
             k.removeprefix("target:") for c in rows.values() for k in c if k.startswith("target:")
         }
         counted = (*MEASURES, *sorted(named - set(MEASURES)))
-    span = max(1, (end - start).days)
-    elapsed = min(1.0, max(0.0, (as_of - start).days / span))
+    elapsed = share_elapsed(start, end, as_of)
+    if period_from is not None:
+        elapsed -= share_elapsed(start, end, period_from - timedelta(days=1))
     stations = {}
     totals: dict[str, dict[str, float]] = {}
     groups: dict[str, dict[str, Any]] = {}

@@ -1,4 +1,7 @@
-"""Stations by status, star rating and function, and rooms: per station, dated by the event."""
+"""Stations by status, star rating and function, rooms, and the counties' centres (社工总站).
+
+Per station, dated by the event: a station or room registered after it opened counts from
+its opening day, so views as of an earlier day show it."""
 
 from __future__ import annotations
 
@@ -31,12 +34,14 @@ def functions_delta(functions: Iterable[str], sign: int = 1) -> Delta:
 
 class StationRollup:
     """Stations by status, rooms, star ratings (`stars:<n>`, the current rating) and
-    functions (`function:<name>`, `three_in_one`): per station, dated by the event."""
+    functions (`function:<name>`, `three_in_one`): per station, dated by the event. A
+    county's centre (社工总站) is counted apart (`centres`), never as a township station."""
 
     name = "stations"
     topics: tuple[str, ...] = (reg.STATIONS,)
     counters: ClassVar[dict[str, str]] = {
-        "stations": "stations registered (社工站)",
+        "stations": "township and street stations registered (乡镇/街道社工站), from the day "
+        "each opened (开业日期, when registered after) or was registered",
         "status:<status>": "stations by status (运营状态): a change moves a station from its "
         "old status to its new one on the day it takes effect",
         "function:<function>": "stations holding a function besides the social-work station's "
@@ -45,14 +50,24 @@ class StationRollup:
         "a minors-protection (未成年人保护工作站) and an elder-service station (养老服务站)",
         "stars:<n>": "stations by their current star rating (星级评定): a re-rating moves the "
         "station from its old rating",
-        "rooms": "rooms (社工室, 村居社工室) added in the villages and communities",
+        "rooms": "rooms (社工室, 村居社工室) added in the villages and communities, from the "
+        "day each opened (when added after) or was added",
+        "centres": "county centres registered (区/县级社工总站), from the day each opened or "
+        "was registered; not in `stations`",
+        "centre_status:<status>": "county centres by status (运营状态), as `status:<status>` "
+        "for stations",
     }
 
     def deltas(self, event: Event, envelope: Envelope) -> Iterable[tuple[Bucket, Delta]]:
         day: date = clock.today(envelope.time)
-        if isinstance(event, reg.StationRegistered):
+        if isinstance(event, reg.StationEvent | reg.StationRegistered) and reg.is_centre(
+            event.region_code
+        ):
+            yield from centre_deltas(event, day)
+        elif isinstance(event, reg.StationRegistered):
             delta = {"stations": 1, f"status:{event.status}": 1}
-            yield Bucket.at(event, day), delta | functions_delta(event.functions)
+            opened = event.opened_on or day
+            yield Bucket.at(event, opened), delta | functions_delta(event.functions)
         elif isinstance(event, reg.StationStatusChanged):
             moved = {f"status:{event.from_status}": -1, f"status:{event.to_status}": 1}
             yield Bucket.at(event, event.effective_date), moved
@@ -72,4 +87,20 @@ class StationRollup:
             if delta:
                 yield Bucket.at(event, event.rated_on), delta
         elif isinstance(event, reg.RoomAdded):
-            yield Bucket.at(event, day), {"rooms": 1}
+            yield Bucket.at(event, event.opened_on or day), {"rooms": 1}
+
+
+def centre_deltas(event: Event, day: date) -> Iterable[tuple[Bucket, Delta]]:
+    """A county centre's registration and status changes; its functions and ratings are not
+    those of the township stations the other counters are about."""
+    if isinstance(event, reg.StationRegistered):
+        yield (
+            Bucket.at(event, event.opened_on or day),
+            {
+                "centres": 1,
+                f"centre_status:{event.status}": 1,
+            },
+        )
+    elif isinstance(event, reg.StationStatusChanged):
+        moved = {f"centre_status:{event.from_status}": -1, f"centre_status:{event.to_status}": 1}
+        yield Bucket.at(event, event.effective_date), moved

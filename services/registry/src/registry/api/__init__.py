@@ -7,6 +7,7 @@ from fastapi import APIRouter
 
 from registry.api import (
     closed_months,
+    imports,
     ledger,
     organisations,
     programmes,
@@ -25,6 +26,7 @@ for _sub in (
     ledger,
     organisations,
     social_workers,
+    imports,
     programmes,
     closed_months,
 ):

@@ -14,7 +14,7 @@ from registry.domain import SocialWorker
 from wushe.auth import CurrentPrincipal
 from wushe.contracts.events import registry as ev
 from wushe.errors import Conflict
-from wushe.web import Page, Paging, Strict, answer, masked
+from wushe.web import Page, Paging, Strict, answer, masked, today
 
 router = APIRouter(tags=["social workers"])
 
@@ -37,7 +37,10 @@ class CertificationIn(Strict):
 
 class AssignmentIn(Strict):
     station_id: str = Field(max_length=40)
-    from_date: date
+    from_date: date = Field(
+        description="驻站日期: the day the assignment began; may lie in the past (views count "
+        "the worker at the station from then), never after today"
+    )
 
 
 class SocialWorkerPatch(Strict):
@@ -130,6 +133,6 @@ async def assign_social_worker(
 ) -> SocialWorkerOut:
     station, _ = await reg.stations.load(who, body.station_id)
     saved = await reg.workers.change(
-        who, worker_id, lambda w: domain.assign(w, station, body.from_date)
+        who, worker_id, lambda w: domain.assign(w, station, body.from_date, today=today())
     )
     return worker_out(saved.state)

@@ -21,9 +21,18 @@ router = APIRouter(tags=["stations"])
 
 
 class StationIn(Strict):
-    region_code: str = Field(pattern=r"^\d{9}$", description="the township/street code")
+    region_code: str = Field(
+        pattern=r"^\d{6}(\d{3})?$",
+        description="the township/street code; a county's code registers its centre "
+        "(区/县级社工总站, kind `centre`)",
+    )
     name: str | None = Field(None, max_length=100)
     status: Literal["planned", "operating"] = "planned"
+    opened_on: date | None = Field(
+        None,
+        description="开业日期: the day it opened, when registered after (backfill); not "
+        "after today. Views count it from then; default: today",
+    )
     operator_org_id: str | None = Field(None, max_length=64)
     contract_start: date | None = None
     contract_end: date | None = None
@@ -54,6 +63,11 @@ class RoomIn(Strict):
         max_length=100,
         description="defaults to the village/community's name + 社工室",
     )
+    opened_on: date | None = Field(
+        None,
+        description="开业日期: the day the room opened, when added after (backfill); not after "
+        "today nor before the station opened. Views count it from then; default: today",
+    )
 
 
 class StationOut(BaseModel):
@@ -69,6 +83,7 @@ class StationOut(BaseModel):
     hotline: str | None
     rating: dict[str, Any] | None
     rooms: list[dict[str, str]]
+    opened_on: date | None = Field(description="开业日期: the day its first status began")
     version: int
 
 
@@ -107,11 +122,16 @@ class RoomOut(BaseModel):
     room_region_code: str
     name: str
     village_name: str | None = Field(description="the village/community's name (村居)")
+    opened_on: date | None = Field(
+        None, description="开业日期, when the room was added after it opened"
+    )
 
 
 def station_out(s: Station, version: int) -> StationOut:
     return StationOut(
-        **s.model_dump(include=set(StationOut.model_fields) - {"version"}), version=version
+        **s.model_dump(include=set(StationOut.model_fields) - {"version", "opened_on"}),
+        opened_on=domain.opening_day(s),
+        version=version,
     )
 
 
@@ -130,7 +150,7 @@ async def create_station(body: StationIn, reg: Reg, who: CurrentPrincipal) -> St
     township = (await reg.regions.tree(today())).require(body.region_code)
     operator = await operator_known(reg, who, body.operator_org_id)
     taken_by = await reg.store.station_on_township(body.region_code)
-    details = StationDetails(**body.model_dump(exclude={"region_code", "status"}))
+    details = StationDetails(**body.model_dump(exclude={"region_code", "status", "opened_on"}))
     saved = await reg.stations.create(
         who,
         domain.station_id_for(body.region_code),
@@ -139,6 +159,7 @@ async def create_station(body: StationIn, reg: Reg, who: CurrentPrincipal) -> St
             details,
             status=body.status,
             today=today(),
+            opened_on=body.opened_on,
             operator_known=operator,
             taken_by=taken_by,
         ),
@@ -204,7 +225,10 @@ async def change_station_status(
 async def add_room(station_id: str, body: RoomIn, reg: Reg, who: CurrentPrincipal) -> StationOut:
     village = reg.villages.get(body.room_region_code)
     return await change_station(
-        reg, who, station_id, lambda st: domain.add_room(st, **dict(body), village_name=village)
+        reg,
+        who,
+        station_id,
+        lambda st: domain.add_room(st, **dict(body), village_name=village, today=today()),
     )
 
 

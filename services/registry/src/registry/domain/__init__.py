@@ -1,7 +1,7 @@
 """Pure rules of the registry: commands in, events and new state out. No I/O here.
 
 One module per sub-domain (regions, stations, ratings, the ledger import, organisations,
-social workers, programmes, closed months); their rules are re-exported here:
+social workers and their import, programmes, closed months); their rules are re-exported here:
 `domain.register_station`."""
 
 from __future__ import annotations
@@ -64,8 +64,10 @@ from registry.domain.social_workers import (
     change_contact,
     check_worker_identity,
     register_worker,
+    worker_id_for,
 )
 from registry.domain.stations import (
+    CENTRE_NAME,
     TRANSITIONS,
     RegionSpan,
     Station,
@@ -74,16 +76,23 @@ from registry.domain.stations import (
     add_room,
     change_details,
     change_status,
+    check_not_future,
     check_operator,
     follow_boundary_change,
     move_station,
+    opening_day,
     region_as_of,
     register_station,
     station_id_for,
 )
+from registry.domain.worker_import import (
+    WorkerPlan,
+    WorkerRow,
+)
 from wushe.errors import Conflict, DomainError
 
 __all__ = [
+    "CENTRE_NAME",
     "CREDIT_CODE_REQUIRED",
     "PARENT_LEN",
     "TRANSITIONS",
@@ -106,6 +115,8 @@ __all__ = [
     "Station",
     "StationDetails",
     "StationStatus",
+    "WorkerPlan",
+    "WorkerRow",
     "add_room",
     "assign",
     "certify",
@@ -114,6 +125,7 @@ __all__ = [
     "change_status",
     "check_boundary_change",
     "check_funder",
+    "check_not_future",
     "check_operator",
     "check_worker_identity",
     "checked_code",
@@ -128,6 +140,7 @@ __all__ = [
     "follow_evaluation",
     "level_of",
     "move_station",
+    "opening_day",
     "organisation_id_for",
     "parent_of",
     "rate_station",
@@ -145,4 +158,5 @@ __all__ = [
     "update_organisation",
     "update_programme",
     "withdraw",
+    "worker_id_for",
 ]

@@ -108,8 +108,9 @@ def coverage(
     townships: Iterable[Region], stations: Iterable[Station], day: date, group_len: int
 ) -> dict[str, Coverage]:
     """Coverage on `day` of the townships given (a region's, as its tree stood that day),
-    in all (key "") and per group of their codes' first `group_len` digits (0: none)."""
-    working = {region_as_of(s, day) for s in stations if at_work(s, day)}
+    in all (key "") and per group of their codes' first `group_len` digits (0: none). A
+    county's centre (社工总站) covers no township, whatever its code."""
+    working = {region_as_of(s, day) for s in stations if s.kind != "centre" and at_work(s, day)}
     out: dict[str, Coverage] = {"": Coverage()}
     for township in townships:
         kind = unit_kind(township.name)

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
 
+from pydantic import BaseModel
+
 from registry.domain.regions import RegionTree
 from registry.domain.stations import (
     Station,
@@ -16,15 +18,18 @@ from registry.domain.stations import (
     StationStatus,
     change_details,
     change_status,
+    opening_day,
     register_station,
 )
 from wushe.contracts import Event
+from wushe.errors import DomainError
 
 # Chinese ledger headers -> field names.
 ALIASES = {
     "乡镇街道代码": "region_code",
     "统计用区划代码": "region_code",
     "区划代码": "region_code",
+    "区县代码": "region_code",  # a county's centre (社工总站)
     "社工站名称": "name",
     "名称": "name",
     "承接机构": "operator_org_id",
@@ -38,6 +43,9 @@ ALIASES = {
     "热线": "hotline",
     "服务热线": "hotline",
     "状态": "status",
+    "开业日期": "opened_on",
+    "建站日期": "opened_on",
+    "成立日期": "opened_on",
 }
 FUNCTION_ALIASES = {
     "未成年人保护": "minors_protection",
@@ -85,11 +93,13 @@ Outcome = Literal["created", "updated", "unchanged"]
 
 @dataclass(frozen=True)
 class PlannedCommit:
-    """A station's commit an import will write: after `version`, these events, this state."""
+    """A commit an import will write (a station's, a worker's): to the stream of `state`'s
+    `stream_id` after `version`, these events, this state."""
 
     row: int
     outcome: Outcome
-    station: Station
+    stream_id: str
+    state: BaseModel
     version: int
     events: list[Event]
 
@@ -105,10 +115,16 @@ class LedgerPlan:
     commits: list[PlannedCommit] = field(default_factory=list)
 
     def decide(
-        self, row: int, region_code: str, details: StationDetails, status: StationStatus | None
+        self,
+        row: int,
+        region_code: str,
+        details: StationDetails,
+        status: StationStatus | None,
+        opened_on: date | None = None,
     ) -> Outcome:
         """One row: 'created', 'updated' or 'unchanged' (a broken rule raises). `details`
-        holds the row's given fields only; `status` None when the row names none."""
+        holds the row's given fields only; `status` None when the row names none;
+        `opened_on` the opening date (开业日期) when the row gives one."""
         known = self.existing.get(region_code)
         outcome: Outcome
         if known is None:
@@ -117,10 +133,20 @@ class LedgerPlan:
                 details,
                 status=status or "planned",
                 today=self.today,
+                opened_on=opened_on,
             )
             version, events, outcome = 0, [event], "created"
         else:
             current, version = known
+            opened = opening_day(current)
+            if opened_on is not None and opened_on != opened:
+                # Views counted the station from its opening day: moving it is not a ledger
+                # row's business.
+                raise DomainError(
+                    "opened_on",
+                    f"该社工站已登记开业日期 {opened}，不能更改 (the station is registered as "
+                    f"opened on {opened}; the opening date cannot change)",
+                )
             station, events = change_details(current, details)
             if status is not None and status != station.status:
                 station, status_event = change_status(
@@ -129,6 +155,8 @@ class LedgerPlan:
                 events = [*events, status_event]
             outcome = "updated" if events else "unchanged"
         if events:
-            self.commits.append(PlannedCommit(row, outcome, station, version, events))
+            self.commits.append(
+                PlannedCommit(row, outcome, station.station_id, station, version, events)
+            )
             self.existing[region_code] = (station, version + 1)
         return outcome

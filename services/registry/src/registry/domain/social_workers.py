@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
-from registry.domain.stations import Station
+from registry.domain.stations import Station, check_not_future
 from wushe.contracts import Event
 from wushe.contracts.events import registry as ev
 from wushe.errors import Conflict, DomainError, valid
@@ -61,6 +61,11 @@ def check_worker_identity(
     return name.strip(), id_number, phone
 
 
+def worker_id_for(id_number: str, vault: Sealer) -> str:
+    """A keyed hash of the (checked) ID number: pseudonymous, and one worker per person."""
+    return "sw-" + vault.blind_index("resident_id", id_number)[:20]
+
+
 def register_worker(
     *,
     name: str,
@@ -72,8 +77,7 @@ def register_worker(
     vault: Sealer,
 ) -> tuple[SocialWorker, Event]:
     name, id_number, phone = check_worker_identity(name=name, id_number=id_number, phone=phone)
-    # The id is a keyed hash of the ID number: pseudonymous, and one worker per person.
-    worker_id = "sw-" + vault.blind_index("resident_id", id_number)[:20]
+    worker_id = worker_id_for(id_number, vault)
     ctx = f"social_worker:{worker_id}"
     worker = SocialWorker(
         worker_id=worker_id,
@@ -138,17 +142,24 @@ def certify(
 
 
 def assign(
-    worker: SocialWorker, station: Station, from_date: date
+    worker: SocialWorker, station: Station, from_date: date, *, today: date
 ) -> tuple[SocialWorker, list[Event]]:
+    """To a station from a day (驻站日期), which may lie in the past (backfill), never ahead."""
     if station.status == "closed":
         raise Conflict("station_id", f"{station.station_id} is closed")
     if worker.station_id == station.station_id:
         return worker, []
-    if worker.assignments and date.fromisoformat(worker.assignments[-1]["from"]) > from_date:
+    check_not_future(from_date, today, "from_date")
+    current = worker.assignments[-1] if worker.assignments else None
+    if current and date.fromisoformat(current["from"]) > from_date:
         raise DomainError("from_date", "must not be before the current assignment began")
     history = [
         *worker.assignments,
-        {"station_id": station.station_id, "from": from_date.isoformat()},
+        {
+            "station_id": station.station_id,
+            "from": from_date.isoformat(),
+            "region_code": station.region_code,
+        },
     ]
     new = worker.model_copy(update={"station_id": station.station_id, "assignments": history})
     return new, [
@@ -157,5 +168,7 @@ def assign(
             region_code=station.region_code,
             from_date=from_date,
             previous_station_id=worker.station_id,
+            # Older assignments did not keep their region: the view cannot move those.
+            previous_region_code=current.get("region_code") if current else None,
         )
     ]

@@ -1,5 +1,7 @@
 """Stations (社工站) and their rooms (社工室): registration, details, status, rooms, and
-following the boundary changes of their township."""
+following the boundary changes of their township. A county's centre (区/县级社工总站) is a
+station of kind `centre` on the county's code: one per county, no rooms, never a township's
+station (coverage does not count it)."""
 
 from __future__ import annotations
 
@@ -53,8 +55,25 @@ class Station(BaseModel):
 
 def station_id_for(township_code: str) -> str:
     # Deterministic: the first insert of version 1 of this stream is the
-    # one-station-per-township check, atomic on any store.
+    # one-station-per-township check, atomic on any store (a county's code: its centre).
     return f"st-{township_code}"
+
+
+CENTRE_NAME = "社工总站"  # a centre's default name follows the county's: 永川区社工总站
+
+
+def check_not_future(day: date | None, today: date, field: str) -> None:
+    """A backfilled date (开业日期, 驻站日期) lies in the past, never after today."""
+    if day is not None and day > today:
+        raise DomainError(field, f"不能晚于今天 {today} (must not be after today, {today})")
+
+
+def opening_day(station: Station) -> date | None:
+    """The day the station opened: its first status began then (its registration day
+    unless it was registered with an earlier opening date)."""
+    if not station.status_history:
+        return None
+    return date.fromisoformat(str(station.status_history[0]["since"]))
 
 
 class StationDetails(BaseModel):
@@ -93,26 +112,34 @@ def register_station(
     *,
     status: StationStatus = "planned",
     today: date,
+    opened_on: date | None = None,
     operator_known: bool = True,
     taken_by: str | None = None,
 ) -> tuple[Station, Event]:
-    """`taken_by`: the station the township has already (one station per township)."""
-    if township.level != "township":
+    """`taken_by`: the station the township has already (one station per township).
+    `township` may be a county: its centre (区/县级社工总站). `opened_on`: the day it opened,
+    when registered after (backfill); its status counts from then."""
+    if township.level not in ("township", "county"):
         raise DomainError(
             "region_code",
-            f"{township.code} is a {township.level}, a station belongs to a township or street",
+            f"{township.code} is a {township.level}: a station belongs to a township or "
+            "street, a centre (社工总站) to a county",
         )
     if status not in ("planned", "operating"):
         raise DomainError("status", "a new station is planned or operating")
+    check_not_future(opened_on, today, "opened_on")
     _check_details(details)
     check_operator(details.operator_org_id, operator_known)
     if taken_by is not None:
         raise Conflict("region_code", f"township {township.code} already has station {taken_by}")
+    centre = township.level == "county"
+    default_name = f"{township.name}{CENTRE_NAME}" if centre else f"{township.name}社工站"
+    since = opened_on or today
     station = Station(
         station_id=station_id_for(township.code),
         region_code=township.code,
-        name=(details.name or f"{township.name}社工站").strip(),
-        kind=township.kind,
+        name=(details.name or default_name).strip(),
+        kind="centre" if centre else township.kind,
         status=status,
         operator_org_id=details.operator_org_id,
         contract_start=details.contract_start,
@@ -120,9 +147,9 @@ def register_station(
         functions=sorted(details.functions or []),
         hotline=details.hotline,
         region_history=[RegionSpan(region_code=township.code, since=None)],
-        status_history=[{"status": status, "since": today.isoformat(), "reason": "registered"}],
+        status_history=[{"status": status, "since": since.isoformat(), "reason": "registered"}],
     )
-    return station, ev.StationRegistered.of(station)
+    return station, ev.StationRegistered.of(station, opened_on=opened_on)
 
 
 def change_details(
@@ -196,10 +223,26 @@ def change_status(
 
 
 def add_room(
-    station: Station, *, room_region_code: str, name: str | None, village_name: str | None
+    station: Station,
+    *,
+    room_region_code: str,
+    name: str | None,
+    village_name: str | None,
+    opened_on: date | None = None,
+    today: date,
 ) -> tuple[Station, Event]:
     """A room on a village/community (`village_name` from the reference data; None when the
-    code is unknown there). The room's name defaults to the village's."""
+    code is unknown there). The room's name defaults to the village's. `opened_on`: the day
+    the room opened, when added after (backfill): not before the station opened."""
+    if station.kind == "centre":
+        raise DomainError("station_id", "社工总站不设村居社工室 (a centre has no village rooms)")
+    check_not_future(opened_on, today, "opened_on")
+    station_opened = opening_day(station)
+    if opened_on is not None and station_opened is not None and opened_on < station_opened:
+        raise DomainError(
+            "opened_on",
+            f"不能早于社工站开业日 {station_opened} (must not be before the station opened)",
+        )
     code = checked_code(room_region_code, "room_region_code")
     if len(code) != 12:
         raise DomainError("room_region_code", "a village/community code has 12 digits")
@@ -217,6 +260,8 @@ def add_room(
     if station.status == "closed":
         raise Conflict("status", "a closed station gets no new rooms")
     room = {"room_id": f"rm-{code}", "room_region_code": code, "name": name.strip()}
+    if opened_on is not None:
+        room["opened_on"] = opened_on.isoformat()
     new = station.model_copy(update={"rooms": [*station.rooms, room]})
     return new, ev.RoomAdded.of(station, **room)
 

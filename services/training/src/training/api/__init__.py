@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from training.api import courses, evaluations, sessions, supervision
+from training.api import courses, evaluations, imports, sessions, supervision
 
 router = APIRouter()
-for sub in (courses.router, sessions.router, supervision.router, evaluations.router):
-    router.include_router(sub)
+for sub in (courses, sessions, supervision, evaluations, imports):
+    router.include_router(sub.router)
 
 __all__ = ["router"]

@@ -145,23 +145,35 @@ async def attendances_of(
     store: TrainingStore, who: Principal, session: Session, checks: list[CheckIn]
 ) -> list[ev.Attendance]:
     """Each attendee's hours, station and registry id checked in turn."""
-    attendances = []
-    stations: set[str] = set()  # each station looked up once (a city's training names many)
-    for i, a in enumerate(checks):
+    attendees = Attendees(store, who)
+    return [await attendees.check(session, a, f"attendances[{i}]") for i, a in enumerate(checks)]
+
+
+class Attendees:
+    """Attendees checked against the registry copy, each station and social worker looked
+    up once (a city's training names many, an import thousands)."""
+
+    def __init__(self, store: TrainingStore, who: Principal) -> None:
+        self.store, self.who = store, who
+        self.stations: set[str] = set()
+        self.workers: set[str] = set()
+
+    async def check(self, session: Session, a: CheckIn, field: str) -> ev.Attendance:
+        """One attendee's attendance (`field`: where the request names them, the prefix
+        of the fields at fault; "" for a row of its own)."""
+        at = f"{field}." if field else ""
         hours = domain.attended_hours(
-            session, a.hours, a.checked_in_at, a.checked_out_at, field=f"attendances[{i}]"
+            session, a.hours, a.checked_in_at, a.checked_out_at, field=field
         )
-        attendances.append(ev.Attendance(**a.model_dump(include=ATTENDEE), hours=hours))
-        if a.station_id is not None and a.station_id not in stations:
-            await store.registry.visible_station(
-                who, a.station_id, f"attendances[{i}].station_id", open_only=False
+        if a.station_id is not None and a.station_id not in self.stations:
+            await self.store.registry.visible_station(
+                self.who, a.station_id, f"{at}station_id", open_only=False
             )
-            stations.add(a.station_id)
-        if a.attendee_kind == "social_worker":
-            where = await store.known_worker_region(a.attendee_id)
+            self.stations.add(a.station_id)
+        if a.attendee_kind == "social_worker" and a.attendee_id not in self.workers:
+            where = await self.store.known_worker_region(a.attendee_id)
             # another province's social worker is refused as an unknown one
-            if where is None or not who.can_see(where):
-                raise DomainError(
-                    f"attendances[{i}].attendee_id", f"unknown social worker {a.attendee_id}"
-                )
-    return attendances
+            if where is None or not self.who.can_see(where):
+                raise DomainError(f"{at}attendee_id", f"unknown social worker {a.attendee_id}")
+            self.workers.add(a.attendee_id)
+        return ev.Attendance(**a.model_dump(include=ATTENDEE), hours=hours)

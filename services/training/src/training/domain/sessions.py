@@ -40,20 +40,22 @@ def attended_hours(
     field: str,
 ) -> float:
     """Hours as given, or from check-in and check-out on the session's day (to the quarter
-    hour), never more than the session lasted."""
+    hour), never more than the session lasted. `field`: the prefix of the fields at fault
+    ("" when the attendee's fields are a row's own)."""
+    at = f"{field}." if field else ""
     if checked_in is None and checked_out is None:
         if hours is None:
-            raise DomainError(f"{field}.hours", "give hours, or check-in and check-out times")
+            raise DomainError(f"{at}hours", "give hours, or check-in and check-out times")
         return hours
     if checked_in is None or checked_out is None:
-        raise DomainError(f"{field}.checked_out_at", "check-in and check-out go together")
+        raise DomainError(f"{at}checked_out_at", "check-in and check-out go together")
     if checked_out <= checked_in:
-        raise DomainError(f"{field}.checked_out_at", "must be after the check-in")
+        raise DomainError(f"{at}checked_out_at", "must be after the check-in")
     if checked_in.date() != session.facts.session_date:
-        raise DomainError(f"{field}.checked_in_at", "must be on the session's day")
+        raise DomainError(f"{at}checked_in_at", "must be on the session's day")
     derived = round((checked_out - checked_in).total_seconds() / 3600 * 4) / 4
     if hours is not None and abs(hours - derived) > 0.25:
-        raise DomainError(f"{field}.hours", f"the check-in times give {derived} hours")
+        raise DomainError(f"{at}hours", f"the check-in times give {derived} hours")
     return min(derived, session.facts.hours)
 
 

@@ -1,6 +1,7 @@
 """Events of the activities service: activities, household visits, client files.
 
-Counts and pseudonymous ids only. No names, ID numbers, phones, addresses, household
+Counts and pseudonymous ids only (people and households by a per-province pseudonym,
+`wushe.pii.Vault.pseudonym`). No names, ID numbers, phones, addresses, household
 categories (low-income, disability, minors...), needs or free text ever travel here: those
 stay encrypted in the activities service (PIPL Art. 28: 特定身份 and minors are sensitive).
 """
@@ -81,6 +82,13 @@ class ActivityHeld(Event, type="activities.ActivityHeld.v1", topic=ACTIVITIES):
     held_on: date
     counts: Counts
     linkage: Linkage
+    # Added after v1 (optional: old events stay valid): who was served, by group, as
+    # per-province pseudonyms (never a name or ID number), so distinct persons (人数) can be
+    # counted beside person-times (人次). At most the group's person-times; often none.
+    participants: dict[BeneficiaryGroup, list[str]] = Field(
+        default_factory=dict,
+        description="pseudonymous person ids by beneficiary group (stable within a province)",
+    )
 
 
 class ActivityAtStation(Event):

@@ -19,7 +19,9 @@ REGIONS = "registry.regions"
 CLOSED_MONTHS = "registry.closed-months"
 
 StationStatus = Literal["planned", "operating", "suspended", "closed"]
-StationKind = Literal["township", "street"]
+# A township station (乡镇社工站), a street station (街道社工站), or a county's centre
+# (区/县级社工总站, 社会工作服务指导中心: the "1" of "1+23+263"), registered on the county's code.
+StationKind = Literal["township", "street", "centre"]
 StationFunction = Literal["minors_protection", "elder_service"]
 Certification = Literal["none", "assistant_social_worker", "social_worker", "senior"]
 OrganisationKind = Literal[
@@ -33,7 +35,9 @@ OrganisationKind = Literal[
 @REGISTRY.register
 class StationRegistered(Event, type="registry.StationRegistered.v1", topic=STATIONS):
     station_id: str
-    region_code: str = Field(description="the township/street's 9-digit statistical code")
+    region_code: str = Field(
+        description="the township/street's 9-digit statistical code; a centre's 6-digit county"
+    )
     name: str
     kind: StationKind
     status: StationStatus
@@ -42,6 +46,15 @@ class StationRegistered(Event, type="registry.StationRegistered.v1", topic=STATI
     contract_end: date | None = None
     functions: list[StationFunction] = Field(default_factory=list)
     hotline: str | None = None
+    # Added after v1 (optional): the day the station opened, when it is registered after
+    # (backfill); views count it from then. None: the day it was registered.
+    opened_on: date | None = None
+
+
+def is_centre(region_code: str) -> bool:
+    """Whether a site's region is a county: a county's centre (区/县级社工总站), never a
+    township station (its code has six digits, a township's nine)."""
+    return len(region_code) == 6
 
 
 class StationEvent(Event):
@@ -93,6 +106,8 @@ class RoomAdded(Event, type="registry.RoomAdded.v1", topic=STATIONS):
     room_id: str
     room_region_code: str = Field(description="the village/community's 12-digit code")
     name: str
+    # Added after v1 (optional): the day the room opened when added after (backfill).
+    opened_on: date | None = None
 
 
 @REGISTRY.register
@@ -153,6 +168,9 @@ class SocialWorkerAssigned(Event, type="registry.SocialWorkerAssigned.v1", topic
     station_id: str
     from_date: date
     previous_station_id: str | None = None
+    # Added after v1 (optional): the previous station's region, so views can move the worker
+    # out of it.
+    previous_region_code: str | None = None
 
 
 # --------------------------------------------------------------------------- organisations

@@ -62,12 +62,19 @@ from wushe_dev.scenario.readback import (
     observed,
     pipeline_state,
     progress_of,
+    reach_of,
     townships_of,
     training_of,
     wait_for_training,
     wait_for_views,
 )
-from wushe_dev.scenario.report import console_line, display_width, pad_display, report
+from wushe_dev.scenario.report import (
+    console_line,
+    display_width,
+    elders_agree,
+    pad_display,
+    report,
+)
 
 # The name this had when the scenario was one module (a test still calls it so).
 _retry_while_unknown = retry_while_unknown
@@ -107,6 +114,7 @@ __all__ = [
     "console_line",
     "coverage_of",
     "display_width",
+    "elders_agree",
     "envelopes",
     "events",
     "finished",
@@ -120,6 +128,7 @@ __all__ = [
     "pick_townships",
     "pipeline_state",
     "progress_of",
+    "reach_of",
     "report",
     "retry_after_s",
     "retry_while_unknown",

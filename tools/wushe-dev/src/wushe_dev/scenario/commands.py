@@ -86,6 +86,7 @@ def scenario_run(
         dict[str, dict[str, object]],
         dict[str, int],
         dict[str, object],
+        dict[str, object],
     ]:
         townships = await scenario.townships_of(endpoints.registry, token, province)
         config = scenario.Config(
@@ -113,10 +114,11 @@ def scenario_run(
                 endpoints.projector, token, generated.programme_id, city
             )
         coverage = await scenario.coverage_of(endpoints.registry, token, province)
-        return generated, ids, final, cities, training, coverage
+        reach = await scenario.reach_of(endpoints.projector, token, province)
+        return generated, ids, final, cities, training, coverage, reach
 
     try:
-        generated, ids, final, cities, training, coverage = asyncio.run(run())
+        generated, ids, final, cities, training, coverage, reach = asyncio.run(run())
     except (OSError, RuntimeError, TimeoutError) as exc:
         _fail(exc)
     typer.echo(f"loaded and caught up in {_duration(time.monotonic() - began)}", err=True)
@@ -136,11 +138,13 @@ def scenario_run(
             training,
             console_url=console,
             coverage=coverage,
+            reach=reach,
         )
     )
     if (
         scenario.actuals(final) != generated.expected()["totals"]
         or training != generated.training_totals()
+        or not scenario.elders_agree(generated, reach)
     ):
         raise typer.Exit(1)
 

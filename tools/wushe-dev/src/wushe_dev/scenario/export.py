@@ -105,6 +105,8 @@ def events(scenario: Scenario) -> list[tuple[str, Event]]:
                     held_on=a.day,
                     counts=act.Counts(sessions=a.sessions, person_times={"elders": a.elders}),
                     linkage=act.Linkage(),
+                    # Stand-in pseudonyms (the service derives its own from the references).
+                    participants={"elders": [f"pn-{p}" for p in a.participants]},
                 ),
             )
         )

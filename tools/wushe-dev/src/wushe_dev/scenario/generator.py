@@ -108,6 +108,7 @@ def generate(config: Config, all_townships: list[tuple[str, str]]) -> Scenario:
             )
     if config.months >= 12 and config.intensity >= 1.0:
         _top_up(activities, townships, targets, config, rng, days)
+    _name_elders(activities, config)
     pledge = 20_000_00 * n  # 20,000 yuan per station
     gifts = split(pledge * 3 // 4, 3)  # three quarterly transfers so far
     allocations = {code: pledge // (2 * n) for code, _ in townships}
@@ -134,6 +135,20 @@ def generate(config: Config, all_townships: list[tuple[str, str]]) -> Scenario:
         sessions=held,
         visits=visits,
     )
+
+
+def _name_elders(activities: list[Activity], config: Config) -> None:
+    """Who came to each activity: a station serves a circle of elders about a quarter as many
+    as its elder person-times, and the same elders come again and again. From a generator
+    of their own, so every earlier record of a seed stays as it was."""
+    rng = random.Random(f"elders-{config.seed}")
+    person_times: dict[str, int] = defaultdict(int)
+    for a in activities:
+        person_times[a.township] += a.elders
+    for a in activities:
+        circle = max(a.elders, person_times[a.township] // 4)
+        chosen = sorted(rng.sample(range(circle), a.elders))
+        a.participants = tuple(f"E{a.township}{n:05d}" for n in chosen)
 
 
 def _top_up(

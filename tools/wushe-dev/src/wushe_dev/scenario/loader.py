@@ -311,6 +311,7 @@ def _activity_rows(part: list[Activity], station_of: dict[str, str], pid: str) -
             "held_on",
             "sessions",
             "elders",
+            "elders_served",
             "societies",
         ]
     )
@@ -327,6 +328,7 @@ def _activity_rows(part: list[Activity], station_of: dict[str, str], pid: str) -
                 str(a.day),
                 a.sessions,
                 a.elders,
+                ";".join(a.participants),
                 "volunteers",
             ]
         )

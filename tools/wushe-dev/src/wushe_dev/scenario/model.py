@@ -69,6 +69,9 @@ class Activity:
     sessions: int
     elders: int
     themes: tuple[str, ...]
+    # The elders who came, by their own references (the service keeps only pseudonyms):
+    # distinct elders served (人数) beside the person-times (人次).
+    participants: tuple[str, ...] = ()
 
 
 @dataclass
@@ -158,6 +161,10 @@ class Scenario:
     courses: list[Course] = field(default_factory=list)
     sessions: list[TrainingSession] = field(default_factory=list)
     visits: list[Visit] = field(default_factory=list)
+
+    def distinct_elders(self) -> int:
+        """The elders served at least once (人数), every station together."""
+        return len({p for a in self.activities for p in a.participants})
 
     def expected(self) -> dict[str, Any]:
         """The totals the views must show, from the generator's own records."""

@@ -45,6 +45,17 @@ async def coverage_of(registry_url: str, token: str, region: str) -> dict[str, A
         return found
 
 
+async def reach_of(projector_url: str, token: str, region: str) -> dict[str, Any]:
+    """Distinct households and persons (人数) of the region so far, from the `reach` view,
+    with how they were counted (`distinct`)."""
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=projector_url, headers=headers, timeout=60) as views:
+        r = await views.get("/views/reach", params={"region": region})
+        expect(r, (200,))
+        found: dict[str, Any] = r.json()
+        return found
+
+
 async def progress_of(
     projector_url: str, token: str, programme_id: str, region: str | None = None
 ) -> dict[str, Any]:

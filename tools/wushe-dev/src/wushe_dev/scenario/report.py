@@ -45,6 +45,7 @@ def report(
     training: dict[str, int] | None = None,
     console_url: str | None = None,
     coverage: dict[str, Any] | None = None,
+    reach: dict[str, Any] | None = None,
 ) -> str:
     """What the main job prints: progress for the province and each city against the
     targets, the ten most lagging stations, training and supervision (from the `training`
@@ -105,6 +106,8 @@ def report(
         )
     if coverage:
         lines.append(coverage_line(coverage))
+    if reach is not None:
+        lines.append(elders_line(generated, reach))
     lines += _training_lines(generated, training)
     lines += [
         "",
@@ -123,6 +126,34 @@ def report(
     if console_url:
         lines += ["", console_line(console_url)]
     return "\n".join(lines)
+
+
+def elders_agree(generated: Scenario, reach: dict[str, Any]) -> bool:
+    """The view's distinct elders (人数) equal the generator's, or for an estimate lie within
+    three of its standard errors."""
+    got, want = reach.get("totals", {}).get("persons:elders", 0), generated.distinct_elders()
+    distinct = reach.get("distinct") or {}
+    if distinct.get("totals") == "exact":
+        return bool(got == want)
+    return bool(abs(got - want) <= 3 * distinct.get("relative_standard_error", 0) * want)
+
+
+def elders_line(generated: Scenario, reach: dict[str, Any]) -> str:
+    """Distinct elders served (服务老人人数) beside the person-times, as the view counts them."""
+    got = reach.get("totals", {}).get("persons:elders", 0)
+    distinct = reach.get("distinct") or {}
+    person_times = sum(a.elders for a in generated.activities)
+    error = 100 * distinct.get("relative_standard_error", 0)
+    how = (
+        "exactly"
+        if distinct.get("totals") == "exact"
+        else f"estimated (HyperLogLog, standard error {error:.1f}%)"
+    )
+    return (
+        f"distinct elders served (服务老人人数): {got:,} {how}, of {person_times:,} elder "
+        f"person-times; the generator's {generated.distinct_elders():,}: "
+        + ("yes" if elders_agree(generated, reach) else "NO")
+    )
 
 
 def coverage_line(coverage: dict[str, Any]) -> str:
