@@ -426,6 +426,11 @@ async def expected_totals(console: Any, region: str, period: Any) -> dict[str, d
     except AssertionError:
         reach = None
     answers: dict[str, Any] = {f"{wb.REACH}:{wb.PERIOD}": reach} if reach else {}
+    dates = {"from": period.first.isoformat(), "to": str(through)}
+    typed = await console.api(
+        "activities", "/household-visits/by-type", {"region": region, **dates}
+    )
+    answers[f"{wb.TYPES}:{wb.PERIOD}"] = wb.types_answer(region, {region: typed})
     for source in wb.sources():
         name, mode = source.split(":")
         day = {"as_of": through.isoformat()}
@@ -437,6 +442,7 @@ async def expected_totals(console: Any, region: str, period: Any) -> dict[str, d
         params = span if mode == wb.PERIOD else {"region": region, "by": by, **day}
         answers[source] = await console.api("projector", f"/views/{name}", params)
     sheets = wb.sheets()
+    wb.with_types(sheets)
     wb.with_reach(sheets, reach)
     wb.fill(sheets, [], answers)
     return {

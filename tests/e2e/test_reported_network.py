@@ -167,6 +167,15 @@ async def test_a_reported_network_counts_exactly_through_the_apis(
         )
         assert first_week["totals"] == {"households": 1, "persons": 2, "persons:elders": 2}
 
+        # Visits by household type: counted by the activities service, where types are kept.
+        typed = await act.get(
+            "/household-visits/by-type", headers=h, params={"region": COUNTY, **month}
+        )
+        assert typed.json()["by_type"] == {
+            "all": {"visits": 4, "households": 2},
+            "low_income": {"visits": 4, "households": 2},
+        }
+
         # The town merges into the street from today: the registry moves its station, the
         # views regroup it under today's code when asked, and keep the recorded one otherwise.
         merge = {

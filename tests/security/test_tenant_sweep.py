@@ -115,6 +115,8 @@ FILTERS = {
 FIXED = {
     "period_start": str(TODAY - timedelta(days=30)),
     "period_end": str(TODAY),
+    "from": str(TODAY - timedelta(days=30)),  # a period (visits by household type)
+    "to": str(TODAY),
     "purpose": "tenant sweep",  # why a client's identity is read (audited)
 }
 

@@ -285,3 +285,13 @@ def test_a_visit_is_not_in_the_future_nor_followed_up_before_it() -> None:
         visit(TODAY, date(2026, 11, 1))
     assert err.value.field == "follow_up_due"
     assert visit(TODAY, date(2026, 12, 1)).household_id == "hh-1"
+
+
+def test_visits_by_household_type_count_visits_and_distinct_households() -> None:
+    found = [("hh-a", ["low_income", "disability"]), ("hh-a", ["low_income"]), ("hh-b", [])]
+    assert visits.by_household_type(found) == {
+        "all": {"visits": 3, "households": 2},
+        "disability": {"visits": 1, "households": 1},
+        "low_income": {"visits": 2, "households": 1},
+    }
+    assert visits.by_household_type([]) == {}

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -97,3 +98,52 @@ async def test_participants_travel_as_per_province_pseudonyms_only(
     assert jx_first in published
     assert elsewhere.json()["participants"] in published
     assert {d.get("household_id") for d in on_topic} >= set(visits)
+
+
+async def test_visits_by_household_type_are_counted_where_the_types_are_kept(
+    running: fixtures.Services,
+) -> None:
+    reg, act, app = running["registry"], running["activities"], running.apps["activities"]
+    jx = running.bearer("36", "jx")
+    county = running.bearer("360104", "county-1", ["county_officer"])
+    sid = await fixtures.new_station(reg, jx, "360104007")
+    await fixtures.copied(app, [sid])
+    today = clock.today()
+    found = [
+        (HOUSEHOLD, ["low_income", "disability"]),
+        (HOUSEHOLD, ["low_income", "disability"]),  # the same household, again
+        (OTHER, ["low_income"]),
+        (ELDER, []),
+    ]
+    for ref, categories in found:
+        body = {
+            "station_id": sid,
+            "household_ref": ref,
+            "categories": categories,
+            "visited_on": str(today),
+        }
+        r = await act.post("/household-visits", headers=jx, json=body)
+        assert r.status_code == 201, r.text
+
+    async def by_type(who: dict[str, str], **asked: str) -> httpx.Response:
+        params = {"region": "360104007", "from": str(today), "to": str(today), **asked}
+        return await act.get("/household-visits/by-type", headers=who, params=params)
+
+    r = await by_type(county)
+    assert r.status_code == 200, r.text
+    assert r.json()["by_type"] == {
+        "all": {"visits": 4, "households": 3},
+        "low_income": {"visits": 3, "households": 2},
+        "disability": {"visits": 2, "households": 1},
+    }
+    day_before = str(today - timedelta(days=1))
+    assert (await by_type(county, **{"from": day_before, "to": day_before})).json()["by_type"] == {}
+    assert (await by_type(county, region="360102")).status_code == 404  # outside the county
+    issued = running.keys.issue(
+        subject="worker", region_scope="360104", roles=["station_worker"], stations=[sid]
+    )
+    worker = {"Authorization": f"Bearer {issued}"}  # records visits, does not count types
+    assert (await by_type(worker)).status_code == 403
+    refused = await by_type(county, to=day_before)
+    assert refused.status_code == 422
+    assert refused.json()["field"] == "to"

@@ -131,12 +131,8 @@ async def test_a_monthly_workbook_from_the_answers(county: Page, today_is: Day) 
     name = unquote(answer.headers["content-disposition"].split("filename*=UTF-8''")[1])
     assert name.endswith("2026年6月社工站工作月报.xlsx")
     asked = {u.path: dict(u.params) for u in fake.asked}
-    assert asked["/views/activities"] == {
-        "region": "360102",
-        "by": "township",
-        "from": "2026-06-01",
-        "to": "2026-06-30",
-    }
+    asked_period = {"from": "2026-06-01", "to": "2026-06-30"}
+    assert asked["/views/activities"] == {"region": "360102", "by": "township", **asked_period}
     assert asked["/views/stations"] == {"region": "360102", "by": "township", "as_of": "2026-06-30"}
     book = load_workbook(io.BytesIO(answer.content))
     assert book.sheetnames == ["说明", "网络", "活动", "入户走访", "志愿者", "培训督导", "资金"]
@@ -162,6 +158,10 @@ async def test_a_monthly_workbook_from_the_answers(county: Page, today_is: Day) 
     assert "本期数据未锁定" in about
     visits = "\n".join(str(r[0]) for r in book["入户走访"].iter_rows(values_only=True) if r[0])
     assert "reach 视图" in visits  # the hook, until the projector serves the view
+    heads = [c.value for c in book["入户走访"][3]]
+    assert {"低保户走访次数", "低保户数", "残疾户数"} <= set(heads)  # from the activities service
+    typed = [dict(u.params) for u in fake.asked if u.path == "/household-visits/by-type"]
+    assert typed == [{"region": r, **asked_period} for r in ("360102", *TOWNS)]
 
 
 async def test_the_printable_page_and_the_refusals(county: Page, today_is: Day) -> None:

@@ -128,6 +128,7 @@ TABLE: dict[str, dict[str, Rule]] = {
         "GET /verifications/pending": READ,
         "POST /household-visits": RECORD,
         "GET /household-visits/{visit_id}": READ,
+        "GET /household-visits/by-type": roles(OFFICERS, AUDITOR),
         "POST /client-files": RECORD,
         "GET /client-files/{file_id}": READ,
         "GET /client-files/{file_id}/identity": roles(CASEWORK),

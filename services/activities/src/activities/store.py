@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 from activities.domain.activities import Activity, Status
 from activities.domain.client_files import ClientFile
+from activities.domain.visits import Visit
 from wushe.contracts import Event
 from wushe.contracts.events import activities as ev
 from wushe.contracts.known import KnownProgramme, KnownStation
@@ -87,6 +89,13 @@ class ActivitiesStore:
         finds it among few."""
         where = {"region_code": activity.facts.region_code, "station_id": activity.facts.station_id}
         await self.correction_notes.note(activity.facts.activity_id, [where])
+
+    async def visits_in(self, within: str, first: date, last: date) -> list[Visit]:
+        """Every visit in the region from `first` through `last` (for tallies: all of them)."""
+        query = in_region(within)
+        query["visited_on"] = {"$gte": first.isoformat(), "$lte": last.isoformat()}
+        rows, _ = await page(self.visits, Visit, query, limit=0, offset=0)
+        return [visit for visit, _ in rows]
 
     async def list_activities(
         self,

@@ -7,9 +7,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from activities.api.deps import Activities, IdempotencyKey, Svc, keyed_post
 from activities.domain import visits as domain
@@ -17,7 +17,7 @@ from activities.domain.activities import record_id
 from activities.domain.client_files import HouseholdCategory
 from wushe.auth import CurrentPrincipal
 from wushe.contracts.known import KnownStation
-from wushe.errors import DomainError
+from wushe.errors import DomainError, NotFound
 from wushe.idempotency import effect_id
 from wushe.store import ConcurrencyError
 from wushe.web import Strict, today
@@ -129,6 +129,56 @@ async def record_visit(
         visit_out(svc, found).model_dump(mode="json"),
         status_code=answer.status_code,
         headers={"Idempotent-Replayed": replayed} if replayed else None,
+    )
+
+
+class TypeCount(BaseModel):
+    visits: int
+    households: int = Field(description="distinct households (户数)")
+
+
+class VisitsByType(BaseModel):
+    """Household visits (入户走访) of a region in a period, by household type (低保, 五保,
+    残疾 …), counted here, where the types are kept sealed: only the counts leave."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    region: str
+    period_from: date = Field(alias="from")
+    to: date
+    by_type: dict[str, TypeCount] = Field(
+        description="per type, and `all` for every visit; a household of several types counts "
+        "in each"
+    )
+
+
+@router.get("/household-visits/by-type", response_model=VisitsByType, response_model_by_alias=True)
+async def visits_by_type(
+    svc: Svc,
+    who: CurrentPrincipal,
+    period_from: Annotated[date, Query(alias="from")],
+    to: date,
+    region: Annotated[str | None, Query(pattern=r"^\d{2,9}$")] = None,
+) -> VisitsByType:
+    """Visits and distinct households per household type, for a region in the caller's
+    scope (default: the scope) from `from` through `to` (at most a year)."""
+    area = region or who.region_scope
+    if not area.startswith(who.region_scope):
+        raise NotFound("region", f"no visits for region {area}")
+    if to < period_from:
+        raise DomainError("to", f"the period ends ({to}) before it begins ({period_from})")
+    if (to - period_from).days > 366:
+        raise DomainError("to", "at most a year at a time")
+    found = [
+        (v.household_id, svc.unseal(v.sensitive_enc, context=f"visit:{v.visit_id}")["categories"])
+        for v in await svc.store.visits_in(area, period_from, to)
+    ]
+    counts = domain.by_household_type(found)
+    return VisitsByType(
+        region=area,
+        period_from=period_from,
+        to=to,
+        by_type=counts,
     )
 
 

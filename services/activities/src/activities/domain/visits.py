@@ -33,3 +33,16 @@ def record_visit(visit: Visit, *, today: date) -> tuple[Visit, Event]:
     if visit.follow_up_due is not None and visit.follow_up_due < visit.visited_on:
         raise DomainError("follow_up_due", "must not be before the visit")
     return visit, ev.HouseholdVisited.of(visit)
+
+
+def by_household_type(found: list[tuple[str, list[str]]]) -> dict[str, dict[str, int]]:
+    """Visits and distinct households per household type (低保, 五保, 残疾 …) from each
+    visit's household id and the categories it found; `all`: every visit. A household of
+    several types counts in each."""
+    visits: dict[str, int] = {}
+    households: dict[str, set[str]] = {}
+    for household, categories in found:
+        for kind in ("all", *sorted(set(categories))):
+            visits[kind] = visits.get(kind, 0) + 1
+            households.setdefault(kind, set()).add(household)
+    return {k: {"visits": visits[k], "households": len(households[k])} for k in sorted(visits)}

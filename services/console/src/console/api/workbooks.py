@@ -108,7 +108,19 @@ async def gather(api: Api, kind: str, area: str, p: dom.Period) -> dom.Report:
         by_source[f"{dom.REACH}:{dom.PERIOD}"] = reach
     region_name = places.full_name(area) or str(detail.get("name") or area)
     rows = regions_of(area, region_name, below, by_source)
+    # Household types stay sealed in the activities service: it counts them per region.
+    codes = [area, *(code for code, _ in rows if code != area)]
+    typed = await api.both(
+        *(
+            optional(api.get("activities", "/household-visits/by-type", {"region": c, **span}))
+            for c in codes
+        )
+    )
+    by_source[f"{dom.TYPES}:{dom.PERIOD}"] = dom.types_answer(
+        area, dict(zip(codes, typed, strict=True))
+    )
     sheets = dom.sheets()
+    dom.with_types(sheets)
     dom.with_reach(sheets, reach)
     dom.fill(sheets, rows, by_source)
     approved: dict[str, str] = by_source["activities:period"].get("approved_through") or {}

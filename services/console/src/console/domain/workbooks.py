@@ -329,6 +329,40 @@ def cell(value: Any, unit: str) -> Any:
     return value
 
 
+TYPES = "types"  # the activities service's visits by household type (its own count)
+HOUSEHOLD_TYPES = {
+    "low_income": "低保",
+    "five_guarantees": "五保/特困",
+    "disability": "残疾",
+    "left_behind_child": "留守儿童",
+    "empty_nest_elder": "空巢老人",
+    "children_in_difficulty": "困境儿童",
+    "other": "其他类型",
+}
+
+
+def types_answer(area: str, found: Mapping[str, Mapping[str, Any] | None]) -> dict[str, Any]:
+    """Visits by household type, per region asked (`GET /household-visits/by-type`), shaped
+    as a view's answer: `<type>:visits` and `<type>:households` in `totals` and `by_region`."""
+
+    def flat(answer: Mapping[str, Any] | None) -> dict[str, int]:
+        by_type = (answer or {}).get("by_type") or {}
+        return {f"{t}:{m}": n for t, c in by_type.items() if t != "all" for m, n in c.items()}
+
+    by_region = {code: flat(a) for code, a in found.items()}  # a township's row is itself
+    return {"totals": flat(found.get(area)), "by_region": by_region}
+
+
+def with_types(subject: list[Sheet]) -> None:
+    """The visits sheet's columns per household type: visits and distinct households."""
+    visits = next(s for s in subject if s.name == "入户走访")
+    for kind, label in HOUSEHOLD_TYPES.items():
+        heads = {f"{kind}__visits": f"{label}户走访次数", f"{kind}__households": f"{label}户数"}
+        visits.columns += _cols(
+            f"{TYPES}:{PERIOD}", [f"{kind}:visits", f"{kind}:households"], **heads
+        )
+
+
 def with_reach(subject: list[Sheet], reach: Mapping[str, Any] | None) -> None:
     """The reach view's distinct households and persons (人数) on the visits sheet when the
     projector serves it, else the note that says what will come (the hook)."""
