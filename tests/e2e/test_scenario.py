@@ -17,7 +17,13 @@ import pytest
 from wushe.auth import DevKeys
 from wushe_dev import partner, scenario
 from wushe_dev.devstack import LocalStack
-from wushe_dev.testing import every_record, personal_data_in, record_bytes, wait_for
+from wushe_dev.testing import (
+    every_record,
+    giving_validator,
+    personal_data_in,
+    record_bytes,
+    wait_for,
+)
 
 PROVINCE = "46"  # Hainan: no other test writes there
 
@@ -74,6 +80,25 @@ async def test_a_small_scenario_through_the_apis_equals_the_generators_totals(
             return feed == expected["money"]
 
         await wait_for(feed_complete, timeout_s=60, what="the foundation's feed")
+        # What the money delivered: the activities naming their station's allocation, in the
+        # lineage view, on the fund (its feed's outcomes) and in its monthly statements.
+        assert generated.lineage_totals()["activities"] > 0
+        outcomes = await scenario.funded_outcomes(urls, token, generated, ids, timeout_s=120)
+        assert scenario.outcomes_agree(generated, outcomes), outcomes
+        assert outcomes["stated"], outcomes  # the scenario's first months are over
+        # Its public disclosure: the foundation's grants as 360Giving data, valid against the
+        # standard's schema, and no page or file of it carries anyone's personal data.
+        people = [p.name for p in (*generated.volunteers, *generated.social_workers)]
+        async with httpx.AsyncClient(base_url=urls.donations) as public:  # no token
+            grants = await public.get(f"/disclosure/funders/{ids['donor_id']}/360giving.json")
+            assert grants.status_code == 200, grants.text
+            giving_validator().validate(grants.json())
+            assert len(grants.json()["grants"]) == len(generated.townships)
+            fund = f"/disclosure/funds/{ids['fund_id']}"
+            pages = [grants, *[await public.get(fund + tail) for tail in ("", ".csv", "/page")]]
+        for page in pages:
+            assert page.status_code == 200, page.text
+            assert personal_data_in(page.content, people) == [], page.url
         # Training and supervision: the province's `training` view, and each city's, and as
         # of a day inside the scenario, equal the generator's own figures exactly.
         assert expected["training"]["training_sessions"] == len(generated.sessions) > 1
@@ -87,10 +112,19 @@ async def test_a_small_scenario_through_the_apis_equals_the_generators_totals(
         then = await scenario.training_of(urls.projector, token, PROVINCE, as_of=middle)
         assert then["totals"] == generated.training_totals(as_of=middle)
         printed = scenario.report(
-            generated, ids, final, {}, {"projector": urls.projector}, "-", training
+            generated,
+            ids,
+            final,
+            {},
+            {"projector": urls.projector},
+            "-",
+            training,
+            outcomes=outcomes,
         )
         assert "views equal the generator's own totals: yes" in printed
         assert "training view equals the generator's own totals: yes" in printed
+        assert "monthly statements" in printed
+        assert "equal the generator's: yes" in printed
         assert f"{expected['supervision']['done']} of 18 monthly visits done" in printed
         # Loading again changes nothing: every step is idempotent.
         await scenario.load(generated, urls, people)

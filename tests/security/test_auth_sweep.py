@@ -21,6 +21,14 @@ PUBLIC = {
     ("GET", "/health/ready"),
     # A certificate's holder shows it to anyone; the check reveals only what it signs.
     ("POST", "/certificates/verify"),
+    # Charitable giving is public by law (慈善法); the accounts never name a person who gave.
+    ("GET", "/disclosure/funds/{fund_id}"),
+    ("GET", "/disclosure/funds/{fund_id}.csv"),
+    ("GET", "/disclosure/funds/{fund_id}/page"),
+    ("GET", "/disclosure/programmes/{programme_id}"),
+    ("GET", "/disclosure/programmes/{programme_id}.csv"),
+    ("GET", "/disclosure/programmes/{programme_id}/page"),
+    ("GET", "/disclosure/funders/{funder_id}/360giving.json"),
 }
 
 

@@ -72,11 +72,20 @@ def hubei(townships: list[tuple[str, str]]) -> Province:
     )
 
 
+# Charitable giving's public accounts (decision 0043): every province's, to anyone.
+DISCLOSED = "public on purpose: charitable disclosure (慈善法), to anyone, never naming a person"
 # Routes that name no province's record, each for a reason.
 NOT_SCOPED = {
     ("GET", "/health/live"): "liveness, nothing of anyone",
     ("GET", "/health/ready"): "readiness, nothing of anyone",
     ("POST", "/certificates/verify"): "public on purpose: checks the signature a holder shows",
+    ("GET", "/disclosure/funds/{fund_id}"): DISCLOSED,
+    ("GET", "/disclosure/funds/{fund_id}.csv"): DISCLOSED,
+    ("GET", "/disclosure/funds/{fund_id}/page"): DISCLOSED,
+    ("GET", "/disclosure/programmes/{programme_id}"): DISCLOSED,
+    ("GET", "/disclosure/programmes/{programme_id}.csv"): DISCLOSED,
+    ("GET", "/disclosure/programmes/{programme_id}/page"): DISCLOSED,
+    ("GET", "/disclosure/funders/{funder_id}/360giving.json"): DISCLOSED,
     ("GET", "/regions"): "the national region code table, public geography",
     ("GET", "/regions/{code}"): "public geography",
     ("GET", "/regions/{code}/children"): "public geography",
@@ -130,6 +139,10 @@ CHECKLIST = {
 
 # Writes with a valid body, so that nothing but the scope can refuse them: `{name}` is
 # filled with Jiangxi's value of `name`, or a missing one. Imports send a CSV.
+# A foundation's webhook receiver (decision 0042): on loopback, where nothing listens, so the
+# deliveries a registration starts reach no address outside this machine.
+WEBHOOK_URL = "http://127.0.0.1:9/wushe-sweep"
+WEBHOOKS = {"webhook_allow_loopback": True}
 AT = datetime.combine(YESTERDAY, time(9, 0), tzinfo=clock.CHINA).isoformat()
 BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/boundary-changes"): {
@@ -348,6 +361,10 @@ BODIES: dict[tuple[str, str], Any] = {
         "reason_code": "refund",
         "note": "退回",
     },
+    ("POST", "/funds/{fund_id}/statements"): {},  # issues those due: another's fund is a 404
+    ("POST", "/webhooks"): {"url": WEBHOOK_URL},
+    ("POST", "/webhooks/{subscription_id}/replay"): {"from_position": 0},
+    ("DELETE", "/webhooks/{subscription_id}"): None,
     ("POST", "/courses"): {"course_id": "{course_id}", "region_code": "36", "title": "冒名"},
     ("POST", "/sessions"): {
         "region_code": "3604",
@@ -510,10 +527,13 @@ async def test_another_province_is_answered_as_if_nothing_existed(
     owner_subject = f"jx-owner-{unique}"
     owner = keys.issue(subject=owner_subject, region_scope=OWNER, roles=["admin"])
     foreign = keys.issue(subject=f"hb-{unique}", region_scope=FOREIGN, roles=["admin"])
-    async with platform(unique, keys) as urls:
+    async with platform(unique, keys, **WEBHOOKS) as urls:
         real = await records(urls, owner, unique, JIANGXI)
         real["owner_subject"] = owner_subject
         real["region"] = OWNER
+        # A webhook is the foundation's own: its token makes it and reads it back.
+        foundation = funder_token(keys, real["donor_id"], unique)
+        real["subscription_id"] = await webhook(urls, foundation)
         missing = {k: vary(v) for k, v in real.items()}
         missing["region"] = missing["province"] = "45"  # a province neither token covers
         # Hubei has records of its own: its lists are not empty, and its writes below can
@@ -542,7 +562,7 @@ async def test_another_province_is_answered_as_if_nothing_existed(
         writes = [a for a in every if a.method != "GET"]
         assert len(writes) == len(BODIES)  # every body here belongs to a route
         before = await settled(stack, unique)
-        kept = await owner_reads(urls, owner, reads, real)
+        kept = await owner_reads(urls, owner, reads, real, foundation)
 
         # 1. Jiangxi's records by Hubei, and missing ones in their place. Reads first: the
         # audit is a list too, and Hubei's refused writes would put Jiangxi's ids (sent by
@@ -570,7 +590,7 @@ async def test_another_province_is_answered_as_if_nothing_existed(
                 accepted += [f"{ask.method} {ask.path} naming {key}"] if both else []
                 mixed += 1
         assert not wrong, "\n".join(wrong)
-        assert await owner_reads(urls, owner, reads, real) == kept
+        assert await owner_reads(urls, owner, reads, real, foundation) == kept
     by_id = sum(1 for a in every if re.search(r"\{\w+\}", a.path))
     print(
         f"\n[tenancy] {len(reads)} reads and {len(writes)} writes over 6 services,"
@@ -636,19 +656,38 @@ def _with_headers(request: dict[str, Any], headers: dict[str, str]) -> dict[str,
 
 
 async def owner_reads(
-    urls: scenario.Endpoints, token: str, reads: list[Ask], real: dict[str, str]
+    urls: scenario.Endpoints, token: str, reads: list[Ask], real: dict[str, str], funder: str
 ) -> dict[str, str]:
-    """Jiangxi's own view of each of its records, in the services that own them."""
-    headers = {"Authorization": f"Bearer {token}"}
+    """Jiangxi's own view of each of its records, in the services that own them (its
+    foundation's, for the foundation's own webhooks)."""
     out = {}
     for ask in reads:
         if ask.service == "projector" or not re.search(r"\{\w+\}", ask.path):
             continue  # views follow the streams on their own time; lists hold the audit
+        own = funder if ask.path.startswith("/webhooks") else token
+        headers = {"Authorization": f"Bearer {own}"}
         async with httpx.AsyncClient(base_url=getattr(urls, ask.service), timeout=30) as c:
             r = await c.request(**_with_headers(ask.request(real), headers))
         assert r.status_code == 200, (ask.service, ask.path, r.text)
         out[f"{ask.service} {ask.path}"] = r.text
     return out
+
+
+def funder_token(keys: DevKeys, funder_id: str, unique: str) -> str:
+    return keys.issue(subject=f"fdn-{unique}", roles=["funder"], funder_id=funder_id)
+
+
+async def webhook(urls: scenario.Endpoints, token: str) -> str:
+    """A webhook of the foundation whose token this is: its subscription id. It begins far
+    past the feed's end, so nothing is delivered and its state stays as its owner read it."""
+    async with httpx.AsyncClient(base_url=urls.donations, timeout=30) as c:
+        r = await c.post(
+            "/webhooks",
+            headers={"Authorization": f"Bearer {token}"},
+            json={"url": WEBHOOK_URL, "from_position": 1_000_000},
+        )
+    assert r.status_code == 201, r.text
+    return str(r.json()["subscription_id"])
 
 
 async def settled(stack: LocalStack, unique: str) -> dict[str, int]:
@@ -1012,10 +1051,11 @@ async def test_every_role_on_every_route_answers_as_the_permission_table_says(
     keys = DevKeys.generate()
     admin = keys.issue(subject=f"jx-admin-{unique}", region_scope=OWNER, roles=["admin"])
     limits = {"rate_limit_per_s": 10_000, "rate_limit_burst": 10_000}
-    async with platform(unique, keys, **limits) as urls:
+    async with platform(unique, keys, **limits, **WEBHOOKS) as urls:
         real = await records(urls, admin, unique, JIANGXI)
         real["owner_subject"] = f"jx-admin-{unique}"
         real["funder_id"] = real["donor_id"]  # a foundation's funder id is its donor id
+        real["subscription_id"] = await webhook(urls, funder_token(keys, real["donor_id"], unique))
         specs = {}
         for name in SERVICES:
             async with httpx.AsyncClient(base_url=getattr(urls, name), timeout=30) as c:

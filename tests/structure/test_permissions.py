@@ -13,6 +13,16 @@ from wushe_dev.services import API_SERVICES, SERVICES
 
 ROOT = Path(__file__).parents[2]
 DOCUMENT = ROOT / "docs" / "permissions.md"
+# Charitable giving's public accounts: anyone may read them (decision 0043).
+DISCLOSURE = (
+    "/disclosure/funds/{fund_id}",
+    "/disclosure/funds/{fund_id}.csv",
+    "/disclosure/funds/{fund_id}/page",
+    "/disclosure/programmes/{programme_id}",
+    "/disclosure/programmes/{programme_id}.csv",
+    "/disclosure/programmes/{programme_id}/page",
+    "/disclosure/funders/{funder_id}/360giving.json",
+)
 BEGIN, END = "<!-- permission table: generated -->", "<!-- end of the generated table -->"
 
 
@@ -34,7 +44,7 @@ def test_every_route_has_a_row_and_every_row_a_route() -> None:
         assert rows - routes == set(), f"{service}: rows without a route"
 
 
-def test_rows_name_only_known_roles_and_only_health_and_checks_are_public() -> None:
+def test_rows_name_only_known_roles_and_only_health_checks_and_disclosure_are_public() -> None:
     public = set()
     every = {"every service": permissions.EVERY_SERVICE, **permissions.TABLE}
     for service, rows in every.items():
@@ -43,7 +53,8 @@ def test_rows_name_only_known_roles_and_only_health_and_checks_are_public() -> N
             assert rule.public or rule.roles, (service, route, "open to no role")
             if rule.public:
                 public.add(route)
-    assert public == {"GET /health/live", "GET /health/ready", "POST /certificates/verify"}
+    checks = {"GET /health/live", "GET /health/ready", "POST /certificates/verify"}
+    assert public == checks | {f"GET {path}" for path in DISCLOSURE}
 
 
 def test_no_role_but_auditor_reads_the_audit_and_funders_read_only_their_money() -> None:
@@ -51,7 +62,10 @@ def test_no_role_but_auditor_reads_the_audit_and_funders_read_only_their_money()
         for route, rule in permissions.rows_of(service).items():
             if route == "GET /audit":
                 assert rule.roles == {"auditor"}
-            if "funder" in rule.roles:
+            if "funder" in rule.roles and route.split()[1].startswith("/webhooks"):
+                # its own webhooks (decision 0042): its integration, nobody else's to touch
+                assert rule.roles == {"funder"}, route
+            elif "funder" in rule.roles:
                 assert route.startswith("GET "), route
                 assert "funds" in route or "lineage" in route, route
             if "auditor" in rule.roles:

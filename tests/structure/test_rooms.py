@@ -25,6 +25,7 @@ ROOMS: dict[str, dict[str, tuple[str, ...]]] = {
             "wushe.errors",
             "wushe.validators",
             "wushe.clock",
+            "wushe.funding",  # the one rule sharing a funded activity's outcome out
         ),
     },
     "store": {

@@ -5,7 +5,7 @@ from datetime import date
 import pytest
 
 from activities.domain import activities as domain
-from activities.domain import client_files, visits
+from activities.domain import client_files, funding, visits
 from wushe.contracts.events import activities as ev
 from wushe.contracts.known import KnownProgramme, KnownStation, check_station
 from wushe.errors import Conflict, DomainError, DutiesSeparated
@@ -295,3 +295,42 @@ def test_visits_by_household_type_count_visits_and_distinct_households() -> None
         "low_income": {"visits": 2, "households": 1},
     }
     assert visits.by_household_type([]) == {}
+
+
+def allocation(
+    aid: str, station: str = "st-360104002", on: date = date(2026, 11, 1), **kw: int
+) -> funding.KnownAllocation:
+    return funding.KnownAllocation(
+        allocation_id=aid,
+        fund_id="plg-1",
+        funder_id="dnr-f",
+        station_id=station,
+        region_code=station[3:],
+        allocated_on=on,
+        amount_fen=kw.get("amount_fen", 10_000),
+        reversed_fen=kw.get("reversed_fen", 0),
+    )
+
+
+@pytest.mark.parametrize(
+    ("named", "reason"),
+    [
+        (["a-unknown"], "unknown allocation a-unknown"),
+        (["a-other"], "made to station st-360104001, not to st-360104002"),
+        (["a-late"], "after the activity was held"),
+        (["a-gone"], "reversed in full"),
+        (["a-1", "a-1"], "listed twice"),
+    ],
+)
+def test_an_activity_names_only_allocations_that_may_fund_it(named: list[str], reason: str) -> None:
+    known = {
+        "a-1": allocation("a-1"),
+        "a-other": allocation("a-other", station="st-360104001"),
+        "a-late": allocation("a-late", on=date(2026, 11, 21)),
+        "a-gone": allocation("a-gone", reversed_fen=10_000),
+    }
+    with pytest.raises(DomainError, match=reason) as refused:
+        funding.check_funding("st-360104002", date(2026, 11, 20), named, known)
+    assert refused.value.field == "linkage.donation_ids"
+    funding.check_funding("st-360104002", date(2026, 11, 20), ["a-1"], known)  # this one may
+    funding.check_funding("st-360104002", date(2026, 11, 1), ["a-1"], known)  # the same day

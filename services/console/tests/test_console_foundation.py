@@ -5,8 +5,10 @@ never one the browser sends, and a foundation never reaches another's money."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
+import re
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
@@ -77,6 +79,42 @@ LINEAGE = {
         {"allocation_id": "alc-1", "station_id": "st-360102008",
          "outcomes": {"activities": 2, "sessions": 2, "person_times": 40}},
         {"allocation_id": "alc-2", "station_id": "st-360102009", "outcomes": {}},
+    ],
+}  # fmt: skip
+
+
+def figures(
+    received: int = 0,
+    in_kind: int = 0,
+    allocated: int = 0,
+    spent: int = 0,
+    activities: int = 0,
+    sessions: int = 0,
+    **person_times: int,
+) -> dict[str, Any]:
+    return {
+        "received_fen": received,
+        "received_in_kind_fen": in_kind,
+        "allocated_fen": allocated,
+        "spent_fen": spent,
+        "outcome": {"activities": activities, "sessions": sessions, "person_times": person_times},
+    }
+
+
+# Two months stated, as the donations service answers `GET /funds/plg-1/statements` (the
+# earliest first): February's carries what was recorded late for January.
+STATEMENTS = {
+    "fund_id": "plg-1",
+    "stated_through": "2026-02",
+    "items": [
+        {"fund_id": "plg-1", "funder_id": "dnr-1", "month": "2026-01", "region_code": "36",
+         "opening_balance_fen": 0, "closing_balance_fen": 3_000_000,
+         "month_figures": figures(3_000_000, 0, 1_000_000, 0, 1, 1, elders=25),
+         "adjustments": figures()},
+        {"fund_id": "plg-1", "funder_id": "dnr-1", "month": "2026-02", "region_code": "36",
+         "opening_balance_fen": 3_000_000, "closing_balance_fen": 3_734_567,
+         "month_figures": figures(1_234_567, 234_567, 1_200_000_00),
+         "adjustments": figures(0, 0, 0, 500_000, 1, 2, children=5, elders=15)},
     ],
 }  # fmt: skip
 NAMES = {
@@ -173,20 +211,65 @@ def test_the_statement_lists_every_ledger_line_with_its_station() -> None:
     assert unquote(header.split("filename*=UTF-8''")[1]) == "资金对账单-2026-12-07.csv"
 
 
+def test_statements_are_the_latest_month_first_with_late_figures_apart() -> None:
+    funds = fd.fund_rows([FUND, {**FUND, "fund_id": "gft-9", "period_start": None}])
+    shaped = fd.fund_statements(funds, {"plg-1": STATEMENTS, "gft-9": None})
+    assert [(s.fund.fund_id, s.stated_through) for s in shaped] == [
+        ("gft-9", None),
+        ("plg-1", "2026-02"),
+    ]
+    assert shaped[0].months is None  # could not be read
+    feb, jan = shaped[1].months or []
+    assert (feb.month, feb.opening, feb.closing) == ("2026-02", 3_000_000, 3_734_567)
+    assert (feb.figures.received, feb.figures.in_kind, feb.figures.spent) == (1_234_567, 234_567, 0)
+    assert feb.adjustments == fd.MonthFigures(
+        spent=500_000,
+        activities=1,
+        sessions=2,
+        person_times=20,
+        groups=(("elders", 15), ("children", 5)),  # the groups' own order
+    )
+    assert jan.adjustments is None  # nothing recorded late
+    assert (jan.figures.person_times, jan.figures.groups) == (25, (("elders", 25),))
+    odd = fd.month_figures({"outcome": {"person_times": {"martians": 2, "other": 1}}})
+    assert odd.groups == (("other", 3),)  # a group without words counts as 其他
+
+
 # -- the page, against fake services
 
 
 class FakeServices:
+    """The donations service and the projector as a foundation's token finds them: its funds
+    (`funds`), each fund's statements (`statements`: fund id -> answer, or a status to fail
+    with), its lineage (or `lineage_status`). With `lineage_waits`, the lineage answers only
+    once a statement has been asked for: the page must ask for both at once."""
+
     def __init__(self) -> None:
         self.asked: list[str] = []
+        self.funds: list[dict[str, Any]] = [FUND]
+        self.statements: dict[str, Any] = {"plg-1": STATEMENTS}
+        self.lineage_status = 200
+        self.lineage_waits = False
+        self.statement_asked = asyncio.Event()
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
         self.asked.append(str(request.url))
         path = request.url.path
         if path == "/funds":
             mine = request.url.params.get("funder_id") == "dnr-1"
-            return httpx.Response(200, json={"items": [FUND] if mine else [], "total": int(mine)})
+            items = self.funds if mine else []
+            return httpx.Response(200, json={"items": items, "total": len(items)})
+        if path.startswith("/funds/") and path.endswith("/statements"):
+            self.statement_asked.set()
+            answer = self.statements.get(path.split("/")[2], 404)
+            if isinstance(answer, int):
+                return httpx.Response(answer, json={"detail": "no"})
+            return httpx.Response(200, json=answer)
         if path == "/views/lineage/dnr-1":
+            if self.lineage_waits:
+                await asyncio.wait_for(self.statement_asked.wait(), 5)
+            if self.lineage_status != 200:
+                return httpx.Response(self.lineage_status, json={"detail": "down"})
             return httpx.Response(200, json=LINEAGE)
         return httpx.Response(404, json={"detail": "Not Found"})
 
@@ -245,3 +328,83 @@ async def test_only_a_foundation_opens_the_page(console: Console) -> None:
     assert (await client.get("/foundation")).status_code == 403
     assert (await client.get("/foundation/statement.csv")).status_code == 403
     assert fake.asked == []
+
+
+def text_of(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).strip()
+
+
+def statement_rows(html: str, fund_id: str) -> list[list[str]]:
+    """The cells of a fund's statement table, a row a list, as a person reads them."""
+    part = html.split(f'data-statements="{fund_id}"', 1)[1].split("</table>", 1)[0]
+    body = part.split("<tbody>", 1)[1]
+    return [
+        [text_of(cell) for cell in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)]
+        for row in re.findall(r"<tr[^>]*>(.*?)</tr>", body, re.S)
+    ]
+
+
+async def test_the_monthly_statements_show_each_month_the_latest_first(funder: Page) -> None:
+    client, fake = funder
+    page = await client.get("/foundation")
+    assert page.status_code == 200, page.text
+    html = page.text
+    assert '<h2 id="fd-statements-h">月度报表</h2>' in html
+    assert "已出具至 2026年2月" in text_of(html)
+    heads = re.findall(
+        r"<th scope=\"col\"[^>]*>([^<]+)</th>", html.split('id="fd-statements-h"')[1]
+    )
+    assert heads[:10] == [
+        "月份", "期初余额", "本月到账", "其中物资", "拨付", "支出", "期末余额",
+        "活动（场）", "服务场次", "服务人次",
+    ]  # fmt: skip
+    assert statement_rows(html, "plg-1") == [
+        ["2026年2月", "¥30,000.00", "¥12,345.67", "¥2,345.67", "¥1,200,000.00", "¥0.00",
+         "¥37,345.67", "0", "0", "0"],
+        ["补记以前月份", "—", "¥0.00", "¥0.00", "¥0.00", "¥5,000.00", "—", "1", "2",
+         "20 老年人 15 · 儿童 5"],
+        ["2026年1月", "¥0.00", "¥30,000.00", "¥0.00", "¥10,000.00", "¥0.00", "¥30,000.00",
+         "1", "1", "25 老年人 25"],
+    ]  # fmt: skip
+    assert any(url.endswith("/funds/plg-1/statements") for url in fake.asked)
+
+
+async def test_a_fund_without_statements_says_so_and_a_failing_one_leaves_the_page(
+    funder: Page,
+) -> None:
+    client, fake = funder
+    fake.funds = [FUND, {**FUND, "fund_id": "gft-2", "kind": "gift", "period_start": None}]
+    fake.statements = {"plg-1": 503, "gft-2": {"fund_id": "gft-2", "stated_through": None,
+                                               "items": []}}  # fmt: skip
+    page = await client.get("/foundation")
+    assert page.status_code == 200, page.text
+    html = page.text
+    new = html.split('data-statements="gft-2"', 1)[1].split("</div>", 1)[0]
+    assert "本基金尚无月度报表：月份结束后自动生成。" in new
+    failed = html.split('data-statements="plg-1"', 1)[1].split("</div>", 1)[0]
+    assert "月度报表暂时无法读取" in failed
+    assert "¥90,000.00" in html  # the rest of the page stands
+
+
+async def test_statements_are_asked_while_the_lineage_is_read(funder: Page) -> None:
+    client, fake = funder
+    fake.lineage_waits = True  # answers only once a statement is asked: never, if in turn
+    page = await client.get("/foundation")
+    assert page.status_code == 200, page.text
+    assert "资助活动 2 场 · 服务 40 人次" in page.text  # the lineage was read
+
+
+async def test_without_the_lineage_the_allocations_show_the_funds_own_outcomes(
+    funder: Page,
+) -> None:
+    client, fake = funder
+    fake.lineage_status = 503
+    outcomes = {"alc-1": {"activities": 3, "sessions": 4, "person_times": 57,
+                          "person_times:elders": 57}}  # fmt: skip
+    fake.funds = [{**FUND, "outcomes": outcomes}]
+    page = await client.get("/foundation")
+    assert page.status_code == 200, page.text
+    html = page.text
+    row = html.split('data-station-id="st-360102008"', 1)[1].split("</tr>", 1)[0]
+    assert [text_of(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)][-2:] == ["3", "57"]
+    assert "成效数据暂时无法读取" not in html

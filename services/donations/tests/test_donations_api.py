@@ -9,7 +9,7 @@ import asyncio
 import json
 from collections import Counter
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +18,18 @@ import pytest
 from typer.testing import CliRunner
 
 from donations.app import create_app as create_donations
+from donations.handlers import FundOutcomes
+from donations.store import DonationsStore
 from wushe.auth import DevKeys
+from wushe.bus import Delivery
+from wushe.contracts import REGISTRY, Envelope
+from wushe.contracts.events import activities as act
 from wushe.contracts.events import donations as ev
 from wushe.topics import partitions_of, partner_feed
-from wushe.validators import resident_id_check_char, uscc_check_char
+from wushe.validators import resident_id_check_char
 from wushe.web import today
 from wushe_dev import cli, fixtures, partner
+from wushe_dev.builders import credit_code, envelope, held_activity
 from wushe_dev.devstack import LocalStack
 from wushe_dev.testing import read_topic, serve_http, wait_for
 
@@ -75,12 +81,6 @@ async def setup(
     )
     assert again.json()["donor_id"] == foundation.json()["donor_id"]
     return sid, pid, foundation.json()["donor_id"]
-
-
-def credit_code(unique: str) -> str:
-    """A valid unified social credit code (GB 32100) of its own for each test."""
-    first17 = "91360100" + unique[:9].upper()
-    return first17 + uscc_check_char(first17)
 
 
 async def post(
@@ -503,3 +503,51 @@ async def test_bad_money_input_is_a_4xx_that_writes_nothing(
     assert individual.status_code == 422
     assert not [s for s in SECRETS if s in individual.text]
     assert await fixtures.commits(don_app) == before
+
+
+async def test_funded_outcomes_are_recorded_once_whatever_the_redelivery(
+    stack: LocalStack, services: Any, unique: str
+) -> None:
+    """The activities' events reach the fund's outcomes once each: a batch delivered again,
+    whole or in part (a crash before the offset commit, a rebalance), records nothing twice;
+    a verification repeats the held share on the feed and counts nothing again."""
+    reg, don, don_app, tokens = services
+    h = tokens["jx"]
+    sid, pid, fdn = await setup(reg, don, don_app, h, "360703103", unique)
+    fund = await one_day_pledge(don, h, f"{unique}-p", fdn, pid, 100_000)
+    body = {"station_id": sid, "amount_fen": 50_000, "allocated_on": DAY}
+    allocated = await post(don, h, f"/funds/{fund}/allocations", f"{unique}-a", body)
+    [allocation] = [a["allocation_id"] for a in allocated.json()["allocations"]]
+    linkage = act.Linkage(societies=["charity_resources"], donation_ids=[allocation])
+    held = held_activity(f"act-{unique}", sid, date.fromisoformat(DAY), 30, linkage=linkage)
+    verified = act.ActivityVerified.of(
+        held.activity,
+        verified_by="county-1",
+        verifier_role="supervisor",
+        verified_on=date.fromisoformat(DAY),
+    )
+    batch = [
+        (
+            e,
+            envelope(e, held.activity.activity_id, n + 1),
+            Delivery(act.ACTIVITIES, 1, 40 + n, None),
+        )
+        for n, e in enumerate((held, verified))
+    ]
+    outcomes = FundOutcomes(DonationsStore(don_app.state.ctx))
+    for items in (batch, batch, batch[1:], batch[:1]):
+        await outcomes.record(items)
+    got = (await don.get(f"/funds/{fund}", headers=h)).json()
+    assert got["outcomes"] == {
+        allocation: {"activities": 1, "sessions": 1, "person_times": 30, "person_times:elders": 30}
+    }
+    recorded = [e async for e in events_of(don_app, fund) if isinstance(e, ev.OutcomeRecorded)]
+    assert [e.stage for e in recorded] == ["held", "verified"]
+
+
+async def events_of(app: Any, fund_id: str) -> AsyncIterator[Any]:
+    """The fund's recorded events, in order."""
+    store = DonationsStore(app.state.ctx)
+    async for commit in store.funds.commits.find({"stream_id": fund_id}).sort("version", 1):
+        for raw in commit["events"]:
+            yield REGISTRY.decode(Envelope.model_validate(raw))

@@ -10,8 +10,11 @@ import pytest
 
 from donations import domain
 from donations.domain import Donor, Fund, GiftIn
+from donations.domain.outcomes import Share, issue_statements, record_outcomes
+from wushe import funding
 from wushe.contracts import Event
 from wushe.contracts.events import donations as ev
+from wushe.contracts.events.activities import Counts
 from wushe.contracts.known import KnownProgramme, KnownStation
 from wushe.errors import Conflict, DomainError
 
@@ -224,3 +227,97 @@ def test_only_organisations_that_fund_in_their_own_name_get_a_partner_feed() -> 
     assert not domain.has_partner_feed(donor("individual"))
     assert not domain.has_partner_feed(donor("individual", anonymous=True))
     assert not domain.has_partner_feed(None)
+
+
+def shares_of(aid: str, offset: int, day: date, outcome: dict[str, int], **kw: Any) -> Share:
+    return Share(
+        partition=kw.get("partition", 0),
+        offset=offset,
+        allocation_id=aid,
+        activity_id=f"act-{offset}",
+        stage=kw.get("stage", "held"),
+        activity_date=day,
+        recorded_on=day,
+        outcome=outcome,
+    )
+
+
+def test_outcomes_are_recorded_once_per_activity_event_and_only_for_the_funds_allocations() -> None:
+    fund, _ = pledge()
+    fund, _ = allocate(fund, "a1", 50_000)
+    held = funding.held_shares(COUNTS_HELD, ["a1", "a-elsewhere"])
+    batch = [shares_of(aid, 7, date(2026, 3, 5), share) for aid, share in held.items()]
+    fund, events = record_outcomes(fund, batch)
+    [recorded] = events
+    assert isinstance(recorded, ev.OutcomeRecorded)
+    assert recorded.allocation_id == "a1"
+    assert recorded.station_id == STATION.station_id
+    assert recorded.outcome == ev.Outcome(activities=1, sessions=2, person_times={"elders": 10})
+    assert fund.outcomes["a1"]["person_times"] == 10
+    again, none = record_outcomes(fund, batch)  # redelivered: at or below the mark
+    assert none == []
+    assert again == fund
+    verified = [shares_of("a1", 9, date(2026, 3, 5), held["a1"], stage="verified")]
+    fund, [certified] = record_outcomes(fund, verified)
+    assert isinstance(certified, ev.OutcomeRecorded)
+    assert certified.stage == "verified"
+    assert fund.outcomes["a1"]["activities"] == 1  # a verification counts nothing again
+
+
+COUNTS_HELD = Counts(sessions=3, person_times={"elders": 20})
+
+
+def test_statements_cover_each_month_over_once_and_late_figures_as_adjustments() -> None:
+    fund, _ = pledge()
+    fund, _ = domain.receive_on_pledge(fund, cash("g1", 50_000, date(2026, 3, 1)), today=TODAY)
+    goods = GiftIn(
+        gift_id="g2",
+        kind="in_kind",
+        amount_fen=8_000,
+        item="大米",
+        quantity=40,
+        unit="袋",
+        receipt_no="R-g2",
+        received_on=date(2026, 4, 2),
+    )
+    fund, _ = domain.receive_on_pledge(fund, goods, today=TODAY)
+    fund, _ = allocate(fund, "a1", 30_000)  # dated 2026-03-02
+    fund, _ = domain.disburse(
+        fund,
+        disbursement_id="d1",
+        allocation_id="a1",
+        amount_fen=12_000,
+        on=date(2026, 4, 10),
+        purpose="goods",
+        today=TODAY,
+    )
+    held = funding.held_shares(COUNTS_HELD, ["a1"])["a1"]
+    fund, _ = record_outcomes(fund, [shares_of("a1", 1, date(2026, 3, 20), held)])
+    fund, issued = issue_statements(fund, through="2026-04")
+    march, april = issued
+    assert isinstance(march, ev.StatementIssued)
+    assert isinstance(april, ev.StatementIssued)
+    assert (march.month, march.opening_balance_fen, march.closing_balance_fen) == (
+        "2026-03",
+        0,
+        50_000,
+    )
+    assert march.month_figures.allocated_fen == 30_000
+    assert march.month_figures.outcome == ev.Outcome(
+        activities=1, sessions=3, person_times={"elders": 20}
+    )
+    assert april.opening_balance_fen == 50_000
+    assert april.month_figures.received_fen == 8_000
+    assert april.month_figures.received_in_kind_fen == 8_000
+    assert april.month_figures.spent_fen == 12_000
+    assert april.closing_balance_fen == 50_000 + 8_000 - 12_000
+    assert issue_statements(fund, through="2026-04") == (fund, [])  # issued once
+    # An activity of March recorded in May: May's statement carries it as an adjustment.
+    fund, _ = record_outcomes(fund, [shares_of("a1", 2, date(2026, 3, 25), held)])
+    fund, [may] = issue_statements(fund, through="2026-05")
+    assert isinstance(may, ev.StatementIssued)
+    assert may.opening_balance_fen == april.closing_balance_fen == may.closing_balance_fen
+    assert may.month_figures.outcome.activities == 0
+    assert may.adjustments.outcome == ev.Outcome(
+        activities=1, sessions=3, person_times={"elders": 20}
+    )

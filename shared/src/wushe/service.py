@@ -352,6 +352,8 @@ class Service(Generic[S]):
     wire: Callable[[ServiceContext[S]], Mapping[str, object]]
     topics: Sequence[TopicSpec] = ()
     sealed: Sequence[rekey.Sealed] = ()  # its personal data, re-sealed after a key rotation
+    # Loops that run while the service does (a sweep, deliveries), each given the context.
+    background: Sequence[Callable[[ServiceContext[S]], Coroutine[Any, Any, None]]] = ()
 
     def create_app(
         self,
@@ -371,6 +373,7 @@ class Service(Generic[S]):
             tracer_provider=tracer_provider,
             topics=self.topics,
             sealed=self.sealed,
+            background=self.background,
         )
         for name, value in state.items():
             setattr(app.state, name, value)

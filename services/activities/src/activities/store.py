@@ -8,7 +8,9 @@ from typing import Any
 
 from activities.domain.activities import Activity, Status
 from activities.domain.client_files import ClientFile
+from activities.domain.funding import KnownAllocation
 from activities.domain.visits import Visit
+from wushe.auth import Principal
 from wushe.contracts import Event
 from wushe.contracts.events import activities as ev
 from wushe.contracts.known import KnownProgramme, KnownStation
@@ -29,6 +31,8 @@ SEALED = (
     Sealed("client_files", "services_enc", "client_file:{file_id}:service", many=True),
     Sealed("household_visits", "sensitive_enc", "visit:{visit_id}"),
 )
+# The copy of donation allocations (activities.handlers.AllocationCopy).
+ALLOCATIONS = "known_allocations"
 # Bulk writes: one round trip per this many activities instead of several per row.
 BATCH = 500
 # The activities that ever had a correction waiting (`wushe.store.notes`): `pending_corrections`
@@ -69,6 +73,7 @@ class ActivitiesStore:
     def __init__(self, ctx: ServiceContext[Any]) -> None:
         self.activities, self.visits, self.client_files = map(ctx.store, AGGREGATES)
         self.registry = RegistryCopy(ctx.db)
+        self.allocations = ctx.db[ALLOCATIONS]
         # Keyed POSTs of visits and client files (`Idempotency-Key`): their first answers.
         self.idempotency = IdempotencyKeys(ctx.db, "record_keys")
         self.correction_notes = Notes(
@@ -182,3 +187,14 @@ class ActivitiesStore:
 
     async def programme(self, programme_id: str) -> KnownProgramme | None:
         return await self.registry.known_programme(programme_id)
+
+    # -- the local copy of donation allocations (written by handlers.AllocationCopy)
+    async def known_allocations(
+        self, who: Principal, allocation_ids: Sequence[str]
+    ) -> dict[str, KnownAllocation]:
+        """The named allocations the caller may see (another province's read as unknown)."""
+        if not allocation_ids:
+            return {}
+        found = self.allocations.find({"_id": {"$in": list(set(allocation_ids))}})
+        known = [KnownAllocation.model_validate(d) async for d in found]
+        return {a.allocation_id: a for a in known if who.can_see(a.region_code)}

@@ -4,22 +4,28 @@
   pledges and allocations are checked;
 - the partner feeds: every organisational funder's records of the partner stream, copied to
   a topic of its own, the only one its partner login may read
-  (docs/decisions/0028-a-feed-per-partner.md).
+  (docs/decisions/0028-a-feed-per-partner.md);
+- what funded activities delivered: each activity event naming allocations is shared out
+  among them and recorded on their funds (`domain.outcomes`, decision 0041).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import OrderedDict
 from collections.abc import Sequence
+from datetime import date
 
 from prometheus_client import Counter
 
 from donations import domain
+from donations.domain.outcomes import Funded, Share, Stage, last_month
 from donations.settings import DonationsSettings
 from donations.store import DonationsStore
-from wushe import bus
+from wushe import bus, clock, funding
 from wushe.contracts import Envelope, Event
+from wushe.contracts.events import activities as act
 from wushe.contracts.events import donations as ev
 from wushe.refcopy import RegistryCopy
 from wushe.service import ServiceContext
@@ -29,11 +35,36 @@ log = logging.getLogger("donations.partner_feeds")
 FUNDERS_REMEMBERED = 100_000  # a funder forgotten is looked up again (two reads by _id)
 
 
+async def statement_sweep(ctx: ServiceContext[DonationsSettings]) -> None:
+    """Issues the monthly statements of months that are over, every
+    `statement_sweep_s` (the first run at start)."""
+    store = DonationsStore(ctx)
+    while True:
+        try:
+            await issue_due(store, clock.today())
+        except Exception:  # the next sweep tries again; nothing is half-issued (one commit)
+            log.exception("issuing monthly statements failed")
+        await asyncio.sleep(ctx.settings.statement_sweep_s)
+
+
+async def issue_due(store: DonationsStore, today: date) -> int:
+    """Every fund's statements through the last month over on `today`: how many issued."""
+    through = last_month(today)
+    issued = 0
+    for fund_id in await store.fund_ids():
+        issued += len(await store.issue_statements(fund_id, through))
+    return issued
+
+
 def register(ctx: ServiceContext[DonationsSettings]) -> None:
     RegistryCopy(ctx.db).subscribe(ctx, group_id=ctx.settings.registry_copy_group)
     feeds = PartnerFeeds(DonationsStore(ctx), ctx)
     ctx.subscribe_batch(
         PARTNER_TOPIC.name, group_id=ctx.settings.partner_feed_group, handler=feeds.copy
+    )
+    outcomes = FundOutcomes(DonationsStore(ctx))
+    ctx.subscribe_batch(
+        act.ACTIVITIES, group_id=ctx.settings.fund_outcomes_group, handler=outcomes.record
     )
 
 
@@ -99,3 +130,93 @@ class PartnerFeeds:
             while len(self.feeds) > FUNDERS_REMEMBERED:
                 self.feeds.popitem(last=False)
         return self.feeds[funder]
+
+
+class FundOutcomes:
+    """Records, on each fund, its allocations' shares of the activities they funded: held,
+    verified and corrected (`domain.outcomes`). Activities without allocations pass by."""
+
+    def __init__(self, store: DonationsStore) -> None:
+        self.store = store
+
+    async def record(self, items: Sequence[tuple[Event, Envelope, bus.Delivery]]) -> None:
+        events = [item for item in items if isinstance(item[0], FUNDED)]
+        if not events:
+            return
+        ids = {e.activity_id for e, _, _ in events if isinstance(e, act.ActivityAtStation)}
+        known = await self.store.funded_activities(ids)
+        shares: list[Share] = []
+        changed: list[tuple[Funded, bus.Delivery, bool]] = []
+        for event, envelope, at in events:
+            today = clock.today(envelope.time)
+            shares.extend(shares_of(event, today, at, known))
+            if (funded := funded_after(event, today, known)) is not None:
+                known[funded.activity_id] = funded
+                changed.append((funded, at, isinstance(event, act.ActivityHeld)))
+        await self.store.remember_funding(changed)
+        funds = await self.store.funds_of_allocations({s.allocation_id for s in shares})
+        by_fund: dict[str, list[Share]] = {}
+        for share in shares:
+            if (fund_id := funds.get(share.allocation_id)) is not None:
+                by_fund.setdefault(fund_id, []).append(share)
+            else:  # the activities service checked it exists: only a restored store lacks it
+                log.warning("an activity names allocation %s, unknown here", share.allocation_id)
+        for fund_id, fund_shares in sorted(by_fund.items()):
+            await self.store.record_outcomes(fund_id, fund_shares)
+
+
+FUNDED = act.ActivityHeld | act.ActivityVerified | act.ActivityCorrected
+
+
+def shares_of(event: Event, today: date, at: bus.Delivery, known: dict[str, Funded]) -> list[Share]:
+    """Each allocation's share of one activity event (`wushe.funding`'s rule); `today` is
+    the day the event was recorded."""
+    if isinstance(event, act.ActivityHeld):
+        activity_id, day, on = (
+            event.activity.activity_id,
+            event.activity.activity_date,
+            event.held_on,
+        )
+        split = funding.held_shares(event.counts, event.linkage.donation_ids)
+    elif isinstance(event, act.ActivityCorrected):
+        before = known.get(event.activity_id)
+        now = event.linkage.donation_ids
+        was = event.previous_donation_ids
+        was = was if was is not None else (before.donation_ids if before else now)
+        split = funding.corrected_shares(event.previous, event.counts, was, now)
+        activity_id, on = event.activity_id, today
+        day = event.activity_date or (before.activity_date if before else today)
+    elif isinstance(event, act.ActivityVerified) and event.activity_id in known:
+        funded = known[event.activity_id]
+        split = funding.held_shares(funded.counts, funded.donation_ids)
+        activity_id, day, on = event.activity_id, funded.activity_date, event.verified_on
+    else:
+        return []
+    stage = STAGES[type(event)]
+    return [
+        Share(at.partition, at.offset, allocation_id, activity_id, stage, day, on, share)
+        for allocation_id, share in split.items()
+    ]
+
+
+def funded_after(event: Event, today: date, known: dict[str, Funded]) -> Funded | None:
+    """The funded activity as `event` leaves it (None: not funded, nor ever was)."""
+    if isinstance(event, act.ActivityHeld) and event.linkage.donation_ids:
+        f = event.activity
+        return Funded(
+            f.activity_id, list(event.linkage.donation_ids), event.counts, f.activity_date
+        )
+    if isinstance(event, act.ActivityCorrected):
+        before = known.get(event.activity_id)
+        if before is None and not event.linkage.donation_ids:
+            return None
+        day = event.activity_date or (before.activity_date if before else today)
+        return Funded(event.activity_id, list(event.linkage.donation_ids), event.counts, day)
+    return None
+
+
+STAGES: dict[type[Event], Stage] = {
+    act.ActivityHeld: "held",
+    act.ActivityVerified: "verified",
+    act.ActivityCorrected: "corrected",
+}

@@ -10,6 +10,7 @@ from typing import Any, Literal, TypeVar
 from wushe.contracts import Envelope, Event
 from wushe.contracts.events import activities as act
 from wushe.contracts.events import donations as don
+from wushe.validators import uscc_check_char
 
 E = TypeVar("E", bound=Event)
 
@@ -173,6 +174,12 @@ def organisation_body(
 ) -> dict[str, str]:
     """The body of the registry's `POST /organisations`."""
     return {"name": name, "kind": kind, "credit_code": credit_code, "region_code": region_code}
+
+
+def credit_code(unique: str) -> str:
+    """A valid unified social credit code (GB 32100) of its own for each test."""
+    first17 = "91360100" + unique[:9].upper()
+    return first17 + uscc_check_char(first17)
 
 
 def month_over(today: date) -> str:

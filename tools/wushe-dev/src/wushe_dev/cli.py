@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 
 from wushe_dev import devstack, services
+from wushe_dev.donations_commands import donations_app
 from wushe_dev.pii_commands import pii_app
 from wushe_dev.scenario.commands import scenario_app
 from wushe_dev.scenario.report import console_line
@@ -477,104 +478,7 @@ def dlq_replay(
     typer.echo("start the group's consumers: they apply the dead letters, in order")
 
 
-donations_app = typer.Typer(help="The donations service.", no_args_is_help=True)
 app.add_typer(donations_app, name="donations")
-
-
-@donations_app.command("reconcile")
-def donations_reconcile(
-    url: Annotated[str, typer.Option(help="the donations service's base URL")] = services.local_url(
-        "donations"
-    ),
-    region: Annotated[str, typer.Option(help="the token's region scope")] = "36",
-    funder: Annotated[str | None, typer.Option(help="one funder's funds only")] = None,
-    feed: Annotated[
-        bool,
-        typer.Option(
-            "--feed", help="with --funder: also compare each fund with the funder's partner feed"
-        ),
-    ] = False,
-    bootstrap: Bootstrap = "127.0.0.1:9092",
-) -> None:
-    """Report every fund whose ledger, entries and events disagree (exit 1 if any); with
-    `--feed`, also every fund whose figures on the funder's partner feed (what the
-    foundation sees, decision 0028) differ from the service's."""
-    import urllib.error
-    import urllib.parse
-    import urllib.request
-
-    from wushe import auth
-
-    if not url.startswith(("http://", "https://")):
-        _fail(ValueError("--url must be an http(s) URL"))
-    if feed and not funder:
-        _fail(ValueError("--feed compares one funder's feed: give --funder"))
-    # An auditor: reads every fund and the reconciliation of its region, changes nothing.
-    token = auth.DevKeys.load_or_create(auth.DevKeys.default_dir()).issue(
-        subject="wushe-cli", region_scope=region, roles=["auditor"], ttl_s=600
-    )
-    query = "?" + urllib.parse.urlencode({"funder_id": funder}) if funder else ""
-    request = urllib.request.Request(  # noqa: S310 (our service)
-        f"{url}/reconciliation{query}", headers={"Authorization": f"Bearer {token}"}
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=120) as resp:  # noqa: S310
-            report = json.load(resp)
-    except (urllib.error.URLError, OSError) as exc:
-        _fail(RuntimeError(f"cannot reach {url}: {exc}"))
-    totals = report["totals"]
-    typer.echo(
-        f"{report['funds']} funds: pledged {totals['pledged_fen']} fen, received "
-        f"{totals['received_fen']}, allocated {totals['allocated_fen']}, disbursed "
-        f"{totals['disbursed_fen']}; {report['unpublished_events']} events not yet published"
-    )
-    for fund in report["mismatches"]:
-        typer.secho(f"MISMATCH {fund['fund_id']}: {'; '.join(fund['problems'])}", fg="red")
-    differing = _feed_differences(url, token, funder, bootstrap) if feed and funder else []
-    for line in differing:
-        typer.secho(f"MISMATCH {line}", fg="red")
-    if not report["ok"] or differing:
-        raise typer.Exit(1)
-    typer.echo("every fund reconciles" + (" with the partner feed" if feed else ""))
-
-
-def _feed_differences(url: str, token: str, funder: str, bootstrap: str) -> list[str]:
-    """Each fund of the service (within the token's region) whose figures on the funder's
-    feed differ; a fund on the feed outside the region is reported, not compared."""
-    import asyncio
-    import urllib.parse
-    import urllib.request
-
-    from wushe_dev import partner
-
-    query = urllib.parse.urlencode({"funder_id": funder, "limit": 500})
-    request = urllib.request.Request(  # noqa: S310 (our service)
-        f"{url}/funds?{query}", headers={"Authorization": f"Bearer {token}"}
-    )
-    with urllib.request.urlopen(request, timeout=120) as resp:  # noqa: S310
-        page = json.load(resp)
-    ledger = asyncio.run(partner.follow(bootstrap, partner.PartnerLedger(funder)))
-    fields = partner.FIELDS
-    problems = []
-    for fund in page["items"]:
-        ours = {f: int(fund[f]) for f in fields}
-        theirs = ledger.funds.get(fund["fund_id"], dict.fromkeys(fields, 0))
-        if ours != theirs:
-            differ = [
-                f"{f} {ours[f]} here, {theirs[f]} on the feed"
-                for f in fields
-                if ours[f] != theirs[f]
-            ]
-            problems.append(f"{fund['fund_id']}: " + "; ".join(differ))
-    if page["total"] > len(page["items"]):
-        problems.append(f"only {len(page['items'])} of {page['total']} funds compared")
-    elsewhere = set(ledger.funds) - {f["fund_id"] for f in page["items"]}
-    if elsewhere:
-        typer.echo(f"{len(elsewhere)} fund(s) on the feed outside this region, not compared")
-    typer.echo(f"the feed holds {ledger.events} events of {len(ledger.funds)} fund(s)")
-    return problems
-
-
 app.add_typer(scenario_app, name="scenario")
 app.add_typer(pii_app, name="pii")
 

@@ -39,6 +39,7 @@ REVERSED_FIELDS = {
     "disbursement": "disbursed_fen",
 }
 FIELDS = ("pledged_fen", "received_fen", "allocated_fen", "disbursed_fen")
+OUTCOME = "donations.OutcomeRecorded.v1"
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,9 @@ class PartnerLedger:
     applied: dict[str, str] = field(default_factory=dict)  # fund -> last ce_sequence
     funds: dict[str, dict[str, int]] = field(default_factory=dict)
     stations: dict[str, dict[str, int]] = field(default_factory=dict)
+    # What the money delivered, per fund: held figures and corrections (a verification
+    # certifies figures already counted), as the feed's `OutcomeRecorded` records say.
+    outcomes: dict[str, dict[str, int]] = field(default_factory=dict)
     events: int = 0
 
     def apply(self, headers: dict[str, str], body: dict[str, Any]) -> bool:
@@ -77,6 +81,8 @@ class PartnerLedger:
         if sequence and sequence <= self.applied.get(fund_id, ""):
             return False  # a second copy of an event already applied
         kind = headers["ce_type"]
+        if kind == OUTCOME:
+            return self.outcome(fund_id, sequence, body)
         fund = self.funds.setdefault(fund_id, dict.fromkeys(FIELDS, 0))
         sign, target = 1, AMOUNT_FIELDS.get(kind)
         if kind == "donations.EntryReversed.v1":
@@ -93,6 +99,31 @@ class PartnerLedger:
             self.applied[fund_id] = sequence
         self.events += 1
         return True
+
+    def outcome(self, fund_id: str, sequence: str, body: dict[str, Any]) -> bool:
+        if body["stage"] != "verified":
+            figures = body["outcome"]
+            groups = {f"person_times:{g}": n for g, n in figures["person_times"].items()}
+            more = {
+                "activities": figures["activities"],
+                "sessions": figures["sessions"],
+                "person_times": sum(figures["person_times"].values()),
+                **groups,
+            }
+            fund = self.outcomes.setdefault(fund_id, {})
+            for name, n in more.items():
+                fund[name] = fund.get(name, 0) + n
+        if sequence:
+            self.applied[fund_id] = sequence
+        self.events += 1
+        return True
+
+    def outcome_totals(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for fund in self.outcomes.values():
+            for name, n in fund.items():
+                out[name] = out.get(name, 0) + n
+        return {k: v for k, v in out.items() if v}
 
     def totals(self) -> dict[str, int]:
         return {f: sum(fund[f] for fund in self.funds.values()) for f in FIELDS}
@@ -120,6 +151,12 @@ class PartnerLedger:
             lines.append(f"{fund_id:<30}" + "".join(f"{_yuan(t[f]):>16}" for f in FIELDS))
         total = self.totals()
         lines.append(f"{'TOTAL':<30}" + "".join(f"{_yuan(total[f]):>16}" for f in FIELDS))
+        if outcomes := self.outcome_totals():
+            lines.append("")
+            lines.append(
+                "what the money delivered: "
+                + ", ".join(f"{name} {n:,}" for name, n in sorted(outcomes.items()))
+            )
         if self.stations:
             lines.append("")
             lines.append(f"{'station':<30}{'allocated':>16}{'disbursed':>16}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -17,19 +18,23 @@ import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from referencing import Registry
+from referencing.jsonschema import DRAFT202012
 
 from wushe.bus import create_broker, publish_envelopes
 from wushe.contracts import Envelope, Event, EventRegistry
 from wushe.store import create_mongo_client
 from wushe.topics import partitions_of
 from wushe.validators import check_resident_id, resident_id_check_char
-from wushe_dev.devstack import LocalStack, StackConfig, running_stack
+from wushe_dev.devstack import LocalStack, StackConfig, repo_root, running_stack
 
 # The one factory of service apps and its helpers (`run_services`, `bearer`, ...).
 pytest_plugins = ["wushe_dev.fixtures"]
@@ -324,4 +329,35 @@ def _resident_id(candidate: bytes) -> bool:
         check_resident_id(text)
     except ValueError:
         return False
+    return True
+
+
+# The 360Giving standard's schemas, as committed from ThreeSixtyGiving/standard (README there).
+GIVING_SCHEMAS = repo_root() / "services" / "donations" / "tests" / "fixtures" / "360giving"
+
+
+def giving_validator() -> jsonschema.Draft202012Validator:
+    """The standard's package schema, in the draft both files declare (2020-12, named by its
+    `http:` address, which `referencing` does not map), its grant schema resolved locally (the
+    package refers to it by the 1.4.2 address, the file names itself 1.4.3), formats checked:
+    the schema's dates are `oneOf` a date-time and a plain date, which only a format check
+    tells apart."""
+    package = json.loads((GIVING_SCHEMAS / "360-giving-package-schema.json").read_text())
+    grant = json.loads((GIVING_SCHEMAS / "360-giving-schema.json").read_text())
+    for schema in (package, grant):
+        assert schema["$schema"] == "http://json-schema.org/draft/2020-12/schema"
+    resource = DRAFT202012.create_resource(grant)
+    registry: Registry[Any] = Registry().with_resources(
+        [(grant["$id"], resource), (package["properties"]["grants"]["items"]["$ref"], resource)]
+    )
+    formats = jsonschema.FormatChecker()
+    formats.checks("date-time", raises=ValueError)(_rfc3339)  # needs an extra package else
+    return jsonschema.Draft202012Validator(package, registry=registry, format_checker=formats)
+
+
+def _rfc3339(value: object) -> bool:
+    if isinstance(value, str):
+        parsed = datetime.fromisoformat(value)
+        if "T" not in value or parsed.tzinfo is None:
+            raise ValueError("an RFC 3339 date-time has a time and an offset")
     return True

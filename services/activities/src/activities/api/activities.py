@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from activities.api.deps import Activities, Svc
 from activities.domain import activities as domain
-from activities.domain import corrections
+from activities.domain import corrections, funding
 from activities.domain.activities import Activity, Evidence
 from wushe import commands
 from wushe.auth import CurrentPrincipal, Principal
@@ -242,6 +242,15 @@ FROM_BODY: dict[str, Callable[[Activities, Activity, Any], dict[str, Any]]] = {
 }
 
 
+async def check_funding(
+    svc: Activities, who: Principal, a: Activity, held_on: date | None, linkage: ev.Linkage
+) -> None:
+    """The allocations an activity names (`linkage.donation_ids`) may fund it (422 if not)."""
+    if linkage.donation_ids and held_on is not None:
+        known = await svc.store.known_allocations(who, linkage.donation_ids)
+        funding.check_funding(a.facts.station_id, held_on, linkage.donation_ids, known)
+
+
 def transition(
     name: str, body_type: type[Strict], rule: Rule, dated: bool
 ) -> Callable[..., Awaitable[ActivityOut]]:
@@ -256,6 +265,8 @@ def transition(
         async def decide(a: Activity) -> tuple[Activity, Event]:
             if name in DAYS:
                 await svc.store.registry.check_open(a.facts.region_code, *DAYS[name](a, body))
+            if isinstance(body, HeldIn):
+                await check_funding(svc, who, a, body.held_on, body.linkage)
             fields = dict(body) | (FROM_BODY[name](svc, a, body) if name in FROM_BODY else {})
             return rule(a, **fields, **dates, **by)
 
@@ -300,6 +311,8 @@ async def correct_activity(
     `pending_corrections`, until a city or province official approves it."""
 
     async def decide(a: Activity) -> tuple[Activity, Event]:
+        if body.linkage is not None and body.linkage.donation_ids != a.linkage.donation_ids:
+            await check_funding(svc, who, a, a.held_on, body.linkage)
         through = await svc.store.registry.closed_through(a.facts.region_code)
         closed = [m for d in corrections.figure_days(a) if (m := closed_month_of(through, d))]
         if not closed:

@@ -14,6 +14,7 @@ from activities.api.activities import ParticipantIn, pseudonyms_by_group
 from activities.api.deps import Activities, Svc
 from activities.domain import activities as domain
 from activities.domain.activities import Activity
+from activities.domain.funding import KnownAllocation, check_funding
 from wushe import imports
 from wushe.auth import CurrentPrincipal, Principal
 from wushe.contracts import Event
@@ -53,6 +54,7 @@ class ActivityRow(Strict):
     held_on: date | None = None
     counts: ev.Counts | None = None
     societies: list[ev.Society] = Field(default_factory=list)
+    donation_ids: list[str] = Field(default_factory=list, max_length=10)
     participants: list[ParticipantIn] = Field(default_factory=list, max_length=10_000)
 
 
@@ -115,13 +117,22 @@ COLUMNS = (
         "charity_resources" + LISTED,
         "community;volunteers",
     ),
+    Column(
+        "donation_ids",
+        "资助拨付编号",
+        "资助这次活动的慈善资金拨付编号（须是拨给本社工站、且早于举办日期的拨付），并在“五社联动”"
+        "中填写 charity_resources；多笔拨付共同资助时成效平均分摊" + LISTED + " (the donation "
+        "allocations that funded it: made to this station before it was held; list "
+        "'charity_resources'; several share its outcome equally)",
+        "",
+    ),
 )
 template_route(router, "activities", "社区活动导入模板 (activities import)", COLUMNS)
 
 
 _flat = normaliser(
     COLUMNS,
-    lists=("programme_ids", "themes", "societies", *SERVED),
+    lists=("programme_ids", "themes", "societies", "donation_ids", *SERVED),
     numbers=("sessions", *GROUPS),
 )
 
@@ -180,6 +191,16 @@ class ImportRefs:
         self.stations: dict[str, KnownStation] = {}
         self.programmes: dict[str, KnownProgramme | None] = {}
         self.closed: dict[str, str | None] = {}  # county -> approved through
+        self.allocations: dict[str, KnownAllocation] = {}
+
+    async def check_funding(self, station_id: str, row: ActivityRow) -> None:
+        """The row's allocations may fund it (each read from the copy once per request)."""
+        if not row.donation_ids or row.held_on is None:
+            return
+        missing = [a for a in row.donation_ids if a not in self.allocations]
+        if missing:
+            self.allocations.update(await self.svc.store.known_allocations(self.who, missing))
+        check_funding(station_id, row.held_on, row.donation_ids, self.allocations)
 
     async def station(self, station_id: str) -> KnownStation:
         if station_id not in self.stations:  # an unknown one raises, and is asked again
@@ -222,6 +243,7 @@ async def plan_row(
     dated = (("activity_date", row.activity_date), ("held_on", row.held_on))
     try:
         await refs.check_open(station, *dated)
+        await refs.check_funding(station.station_id, row)
         activity, events = domain.import_activity(
             station,
             programmes,
@@ -229,6 +251,7 @@ async def plan_row(
             held_on=row.held_on,
             counts=row.counts,
             societies=row.societies,
+            donation_ids=row.donation_ids,
             today=today(),
             recorded_by=refs.who.subject,
             participants=pseudonyms_by_group(svc, station.region_code, row.participants),

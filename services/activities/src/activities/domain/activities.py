@@ -204,6 +204,7 @@ def correct_activity(
         counts=counts,
         linkage=linkage,
         reason_code=reason_code,
+        previous_donation_ids=activity.linkage.donation_ids,
     )
 
 
@@ -280,6 +281,7 @@ def import_activity(
     today: date,
     recorded_by: str | None = None,
     participants: dict[str, list[str]] | None = None,
+    donation_ids: list[str] | None = None,
 ) -> tuple[Activity, list[Event]]:
     """One row of a ledger: planned, and held in the same step when it has its counts (and
     the pseudonyms of whom it served); `recorded_by` (the importing subject) recorded both."""
@@ -298,7 +300,7 @@ def import_activity(
             activity,
             held_on=held_on,
             counts=counts,
-            linkage=ev.Linkage(societies=societies),
+            linkage=ev.Linkage(societies=societies, donation_ids=donation_ids or []),
             evidence=[],
             today=today,
             held_by=recorded_by,

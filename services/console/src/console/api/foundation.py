@@ -5,13 +5,17 @@ and the lineage from money to outcomes as a Sankey diagram (funder → fund → 
 A foundation sees only its own money: the funder id is the session's (its token's
 `funder_id`), never a parameter the browser chooses, and the services check the same token
 again. API calls, in parallel: donations `GET /funds?funder_id=` (its funds with their gifts,
-allocations and ledger) and the projector's `GET /views/lineage/{funder_id}` (what each
-allocation delivered). A foundation may not ask the registry (the permission table), so its
-stations are named by their township from the region reference (`console.api.places`).
+allocations, ledger and outcomes), then each fund's `GET /funds/{fund_id}/statements` (its
+monthly statements, 月度报表), while the projector's `GET /views/lineage/{funder_id}` (what
+each allocation delivered) is under way. A foundation may not ask the registry (the
+permission table), so its stations are named by their township from the region reference
+(`console.api.places`).
 """
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -23,6 +27,7 @@ from console.api.deps import Apis, SignedIn, lang_of, render
 from console.backends import Api, ApiProblem
 from console.domain import foundation as dom
 from console.domain.figures import yuan
+from console.domain.programme import month_text
 from console.domain.words import word
 from console.session import Session
 from wushe import clock
@@ -49,9 +54,20 @@ def funder_of(session: Session) -> str | None:
     return session.funder_id
 
 
-async def money_of(api: Api, funder_id: str) -> tuple[list[dict[str, Any]], Any, bool]:
-    """Its funds, its lineage (None when nothing is funded yet) and whether the lineage
-    could be read."""
+# Statement calls in flight at once: one a fund, and a foundation may hold many funds.
+STATEMENT_CALLS = 8
+
+
+@dataclass(frozen=True)
+class Money:
+    funds: list[dict[str, Any]]
+    lineage: Any  # None when nothing is funded yet, or it could not be read
+    lineage_read: bool
+    statements: dict[str, Any]  # fund id -> its statements answer, None: not read
+
+
+async def money_of(api: Api, funder_id: str) -> Money:
+    """Its funds and then their monthly statements, while its lineage is read."""
 
     async def lineage() -> tuple[Any, bool]:
         try:
@@ -61,11 +77,26 @@ async def money_of(api: Api, funder_id: str) -> tuple[list[dict[str, Any]], Any,
                 raise
             return None, exc.status == 404  # 404: nothing funded yet (not a failure)
 
-    funds, (found, read) = await api.both(
-        api.get("donations", "/funds", {"funder_id": funder_id, "limit": 500}),
-        lineage(),
-    )
-    return list(funds.get("items", [])), found, read
+    slots = asyncio.Semaphore(STATEMENT_CALLS)
+
+    async def statements_of(fund_id: str) -> Any:
+        async with slots:
+            try:
+                return await api.get("donations", f"/funds/{quote(fund_id, safe='')}/statements")
+            except ApiProblem as exc:
+                if exc.status == 401:
+                    raise
+                return None  # the section says so; the page stands
+
+    async def funds_and_statements() -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        answer = await api.get("donations", "/funds", {"funder_id": funder_id, "limit": 500})
+        funds = list(answer.get("items", []))
+        ids = [str(f["fund_id"]) for f in funds]
+        stated = await api.both(*(statements_of(i) for i in ids))
+        return funds, dict(zip(ids, stated, strict=True))
+
+    (funds, statements), (found, read) = await asyncio.gather(funds_and_statements(), lineage())
+    return Money(funds, found, read, statements)
 
 
 def sankey_words(lang: str) -> dom.SankeyWords:
@@ -105,12 +136,16 @@ async def foundation_page(request: Request, session: SignedIn, api: Apis) -> HTM
     funder_id = funder_of(session)
     if funder_id is None:
         return render(request, "error.html", 403, message_key="error.forbidden")
-    funds, lineage, lineage_read = await money_of(api, funder_id)
+    money = await money_of(api, funder_id)
+    funds = money.funds
     lang = lang_of(request)
     fund_rows = dom.fund_rows(funds)
     numbers = {f.fund_id: f.number for f in fund_rows}
-    allocations = dom.allocation_rows(funds, numbers, dom.outcomes_of(lineage), place_of)
-    flow, grouped = dom.sankey(fund_rows, allocations, sankey_words(lang))
+    # The lineage's outcomes, or the funds' own when it cannot be read (they agree by design).
+    outcomes = dom.outcomes_of(money.lineage) if money.lineage_read else dom.fund_outcomes(funds)
+    allocations = dom.allocation_rows(funds, numbers, outcomes, place_of)
+    words = sankey_words(lang)
+    flow, grouped = dom.sankey(fund_rows, allocations, words)
     chart = {
         "nodes": flow.nodes,
         "links": [
@@ -131,7 +166,10 @@ async def foundation_page(request: Request, session: SignedIn, api: Apis) -> HTM
         flow=flow,
         chart=chart,
         grouped=grouped,
-        lineage_read=lineage_read,
+        outcomes_read=money.lineage_read or bool(outcomes),
+        statements=dom.fund_statements(fund_rows, money.statements),
+        fund_label=words.fund,
+        month=lambda m: month_text(m, lang),
         today=clock.today(),
     )
 

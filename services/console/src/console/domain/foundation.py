@@ -5,7 +5,9 @@ city → outcomes), and the statement's rows. Money stays in fen here; pages wri
 
 The money comes from the donations service (`GET /funds?funder_id=`, the ledger of record);
 the outcomes per allocation from the projector's lineage (`GET /views/lineage/{funder_id}`:
-activities naming the allocation in `linkage.donation_ids`)."""
+activities naming the allocation in `linkage.donation_ids`), or, when the lineage cannot be
+read, from the funds' own `outcomes` (the two agree by design, decision 0041); each fund's
+monthly statements (月度报表) from `GET /funds/{fund_id}/statements`."""
 
 from __future__ import annotations
 
@@ -16,6 +18,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 from urllib.parse import quote
+
+from console.domain.codes import GROUPS
 
 # With more stations than this, the diagram groups them by city (462 bands say nothing);
 # the tables keep every station.
@@ -167,6 +171,15 @@ def outcomes_of(lineage: Mapping[str, Any] | None) -> dict[str, dict[str, int]]:
     }
 
 
+def fund_outcomes(funds: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, int]]:
+    """allocation id -> its outcomes, as the donations service records them on each fund."""
+    return {
+        str(aid): {str(k): int(v) for k, v in (done or {}).items()}
+        for f in funds
+        for aid, done in (f.get("outcomes") or {}).items()
+    }
+
+
 @dataclass(frozen=True)
 class CityRow:
     city_code: str
@@ -315,6 +328,93 @@ def sankey(
             flow.node(words.no_outcome, 3, "no_outcome")
             flow.link(target, words.no_outcome, fen)
     return flow, grouped
+
+
+# --------------------------------------------------------------------------- monthly statements
+
+
+@dataclass(frozen=True)
+class MonthFigures:
+    """A statement's figures for its month, or its adjustments (late figures of months
+    stated before): money in fen, outcomes as counts."""
+
+    received: int = 0  # cash and goods
+    in_kind: int = 0  # of which goods in kind, at their stated value
+    allocated: int = 0
+    spent: int = 0
+    activities: int = 0
+    sessions: int = 0
+    person_times: int = 0
+    groups: tuple[tuple[str, int], ...] = ()  # person-times by group, in the groups' order
+
+    def __bool__(self) -> bool:
+        money = (self.received, self.in_kind, self.allocated, self.spent)
+        return any(money) or any((self.activities, self.sessions, self.person_times))
+
+
+@dataclass(frozen=True)
+class StatementMonth:
+    month: str  # YYYY-MM
+    opening: int
+    closing: int
+    figures: MonthFigures
+    adjustments: MonthFigures | None  # None: nothing recorded late
+
+
+@dataclass(frozen=True)
+class FundStatements:
+    """One fund's statements, the latest month first; `months` is None when they could not
+    be read (the rest of the page stands)."""
+
+    fund: FundRow
+    stated_through: str | None
+    months: list[StatementMonth] | None
+
+
+def month_figures(figures: Mapping[str, Any] | None) -> MonthFigures:
+    f = figures or {}
+    outcome = f.get("outcome") or {}
+    by_group: dict[str, int] = {}
+    for group, n in (outcome.get("person_times") or {}).items():
+        key = group if group in GROUPS else "other"  # a group this console has no word for
+        by_group[key] = by_group.get(key, 0) + int(n)
+    return MonthFigures(
+        received=_int(f.get("received_fen")),
+        in_kind=_int(f.get("received_in_kind_fen")),
+        allocated=_int(f.get("allocated_fen")),
+        spent=_int(f.get("spent_fen")),
+        activities=_int(outcome.get("activities")),
+        sessions=_int(outcome.get("sessions")),
+        person_times=sum(by_group.values()),
+        groups=tuple((g, by_group[g]) for g in GROUPS if by_group.get(g)),
+    )
+
+
+def fund_statements(
+    funds: Sequence[FundRow], answers: Mapping[str, Mapping[str, Any] | None]
+) -> list[FundStatements]:
+    """Each fund's monthly statements (`answers`: fund id -> its `GET /funds/{id}/statements`
+    answer, None when it could not be read), in the funds' order, each the latest first."""
+    out = []
+    for fund in funds:
+        answer = answers.get(fund.fund_id)
+        if answer is None:
+            out.append(FundStatements(fund, None, None))
+            continue
+        months = [
+            StatementMonth(
+                month=str(s.get("month", "")),
+                opening=_int(s.get("opening_balance_fen")),
+                closing=_int(s.get("closing_balance_fen")),
+                figures=month_figures(s.get("month_figures")),
+                adjustments=month_figures(s.get("adjustments")) or None,
+            )
+            for s in answer.get("items") or []
+        ]
+        months.sort(key=lambda m: m.month, reverse=True)
+        through = answer.get("stated_through")
+        out.append(FundStatements(fund, str(through) if through else None, months))
+    return out
 
 
 # --------------------------------------------------------------------------- the statement

@@ -6,16 +6,30 @@ from fastapi import APIRouter
 from donations.api import (
     allocations,
     disbursements,
+    disclosure,
     donors,
     funds,
     gifts,
     reconciliation,
     reversals,
+    statements,
+    webhooks,
 )
 from donations.api.common import Donations
 
 router = APIRouter()
-for sub in (donors, funds, gifts, allocations, disbursements, reversals, reconciliation):
+for sub in (
+    donors,
+    funds,
+    gifts,
+    allocations,
+    disbursements,
+    reversals,
+    reconciliation,
+    statements,
+    disclosure,
+    webhooks,
+):
     router.include_router(sub.router)
 
 __all__ = ["Donations", "router"]

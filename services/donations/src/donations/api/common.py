@@ -74,6 +74,11 @@ class FundOut(BaseModel):
     allocations: list[domain.Allocation]
     disbursements: list[domain.Disbursement]
     entries: list[domain.Entry] = Field(description="the append-only ledger")
+    outcomes: dict[str, dict[str, int]] = Field(
+        default_factory=dict,
+        description="what each allocation's money delivered: its share of the activities it "
+        "funded (activities, sessions, person_times, person_times:<group>)",
+    )
 
 
 def fund_out(f: Fund) -> FundOut:

@@ -100,6 +100,17 @@ class Fund(BaseModel):
     disbursements: dict[str, Disbursement] = {}
     reversals: dict[str, str] = {}  # reversal id -> "<kind>:<id>": a repeated id is a replay
     entries: list[Entry] = []
+    # What the allocations' money delivered (domain.outcomes): counters per allocation and
+    # per month of the activities, and per partition of the activities' topic the last
+    # offset recorded (a redelivered event records nothing twice).
+    outcomes: dict[str, dict[str, int]] = {}
+    outcomes_by_month: dict[str, dict[str, int]] = {}
+    outcome_marks: dict[str, int] = {}
+    # Monthly statements: the figures of each month as last stated, through which month,
+    # and the balance the last one closed on.
+    stated: dict[str, dict[str, int]] = {}
+    stated_through: str | None = None
+    closing_balance_fen: int = 0
 
     # -- totals (net of reversals)
     @property

@@ -8,8 +8,7 @@ from datetime import date
 from typing import ClassVar
 
 from projector.engine import Bucket, Delta
-from projector.views.counters import counts_delta, merge
-from wushe import clock
+from wushe import clock, funding
 from wushe.contracts import Envelope, Event
 from wushe.contracts.events import activities as act
 from wushe.contracts.events import donations as don
@@ -18,7 +17,8 @@ from wushe.contracts.events import donations as don
 class MoneyLineage:
     """Money to outcome, for a foundation: its funds (pledged, received), each allocation
     with its station (allocated, disbursed), and what activities funded by that allocation
-    delivered (activities naming the allocation id in `linkage.donation_ids`).
+    delivered (activities naming the allocation id in `linkage.donation_ids`; one funded by
+    several shares its outcome out equally among them, `wushe.funding`).
 
     Keys: `<funder>|fund|<fund>`, `<funder>|alloc|<allocation>|<station>` and
     `outcome|<allocation>`; the views API joins them per funder at query time."""
@@ -33,7 +33,8 @@ class MoneyLineage:
         "less reversals",
         "disbursed_fen": "an allocation's money spent at the station (支出), in fen, less "
         "reversals",
-        "activities": "activities the allocation funded (naming it in `linkage.donation_ids`): "
+        "activities": "activities the allocation funded (naming it in `linkage.donation_ids`; "
+        "one funded by several is shared out equally, the remainder to the first named): "
         "the allocation's `outcomes`",
         "sessions": "their service sessions (服务场次), corrections included",
         "person_times": "their person-times (服务人次), every beneficiary group together",
@@ -46,17 +47,16 @@ class MoneyLineage:
                 yield money
         elif isinstance(event, act.ActivityHeld):
             f = event.activity
-            for allocation_id in event.linkage.donation_ids:
-                yield (
-                    Bucket(f"outcome|{allocation_id}", f.region_code, event.held_on),
-                    {"activities": 1, **counts_delta(event.counts, None)},
-                )
+            shares = funding.held_shares(event.counts, event.linkage.donation_ids)
+            for allocation_id, share in shares.items():
+                yield Bucket(f"outcome|{allocation_id}", f.region_code, event.held_on), share
         elif isinstance(event, act.ActivityCorrected):
-            delta = merge(counts_delta(event.counts, None), counts_delta(event.previous, None, -1))
             day = event.activity_date or clock.today(envelope.time)
-            for allocation_id in event.linkage.donation_ids:
-                if delta:
-                    yield Bucket(f"outcome|{allocation_id}", event.region_code, day), delta
+            now = event.linkage.donation_ids
+            before = now if event.previous_donation_ids is None else event.previous_donation_ids
+            shares = funding.corrected_shares(event.previous, event.counts, before, now)
+            for allocation_id, share in shares.items():
+                yield Bucket(f"outcome|{allocation_id}", event.region_code, day), share
 
 
 FundMoney = don.PledgeMade | don.GiftReceived | don.EntryReversed

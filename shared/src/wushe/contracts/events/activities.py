@@ -139,6 +139,10 @@ class ActivityCorrected(
     # province official approved it; then it names the proposal and its approver.
     correction_id: str | None = None
     approved_by: str | None = None
+    # Added later (optional): the allocations that funded the figures replaced, so a
+    # correction that changes the funding moves its outcome between them (None: the same as
+    # `linkage.donation_ids`).
+    previous_donation_ids: list[str] | None = None
 
 
 CorrectionReason = Literal[

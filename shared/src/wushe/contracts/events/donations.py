@@ -124,3 +124,54 @@ class EntryReversed(FundEvent, type="donations.EntryReversed.v1", topic=PARTNER)
     gift_kind: Literal["cash", "in_kind"] | None = Field(
         None, description="gifts: the reversed gift's kind"
     )
+
+
+class Outcome(EventPart):
+    """What an allocation's money delivered: its share of one or more activities (an
+    activity funded by several allocations shares its figures out equally, the remainder to
+    the first named: `wushe.funding`). Figures only, never a person."""
+
+    activities: int = Field(description="activities (活动), shared out")
+    sessions: int = Field(description="service sessions (服务场次)")
+    person_times: dict[str, int] = Field(
+        default_factory=dict, description="person-times (服务人次) by beneficiary group"
+    )
+
+
+@REGISTRY.register
+class OutcomeRecorded(FundEvent, type="donations.OutcomeRecorded.v1", topic=PARTNER):
+    """An activity funded by one of the fund's allocations was held, verified or corrected at
+    the allocation's station: the allocation's share of its figures (for a correction, the
+    change; a `verified` record repeats the held share, as certified by an official)."""
+
+    allocation_id: str
+    station_id: str
+    region_code: str = Field(description="the station's township")
+    activity_id: str
+    stage: Literal["held", "verified", "corrected"]
+    activity_date: date = Field(description="the day the figures count on")
+    recorded_on: date = Field(description="the day it was held, verified or corrected")
+    outcome: Outcome
+
+
+class StatementFigures(EventPart):
+    received_fen: int = Field(description="money and goods received (cash and in kind)")
+    received_in_kind_fen: int = Field(description="of which goods in kind, at stated value")
+    allocated_fen: int = Field(description="allocated to stations (拨付)")
+    spent_fen: int = Field(description="disbursed at the stations (支出)")
+    outcome: Outcome
+
+
+@REGISTRY.register
+class StatementIssued(FundEvent, type="donations.StatementIssued.v1", topic=PARTNER):
+    """A fund's monthly statement (月度报表), issued once the month is over: the money and
+    outcomes dated in the month, and what came in late for months stated before
+    (`adjustments`). Balance is money received and not yet spent:
+    closing = opening + received − spent, each with its adjustments."""
+
+    month: str = Field(pattern=r"^\d{4}-\d{2}$")
+    region_code: str
+    opening_balance_fen: int
+    closing_balance_fen: int
+    month_figures: StatementFigures
+    adjustments: StatementFigures

@@ -463,6 +463,8 @@ class LocalStack:
                 **self.cfg.env(),
                 "WUSHE_ENVIRONMENT": "local",
                 "WUSHE_JWKS_URL": jwks,
+                # a webhook receiver on this machine (decision 0042; donations reads it)
+                "WUSHE_WEBHOOK_ALLOW_LOOPBACK": "true",
                 # where the console finds the others (WUSHE_REGISTRY_URL, ...)
                 **{
                     f"WUSHE_{other.upper()}_URL": f"http://127.0.0.1:{self.cfg.service_port(other)}"

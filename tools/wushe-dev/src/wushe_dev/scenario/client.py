@@ -121,6 +121,7 @@ UNKNOWN = (
     "not enrolled",
     "unknown organisation",
     "unknown social worker",
+    "unknown allocation",
 )
 
 

@@ -87,6 +87,7 @@ def scenario_run(
         dict[str, int],
         dict[str, object],
         dict[str, object],
+        dict[str, object],
     ]:
         townships = await scenario.townships_of(endpoints.registry, token, province)
         config = scenario.Config(
@@ -115,10 +116,13 @@ def scenario_run(
             )
         coverage = await scenario.coverage_of(endpoints.registry, token, province)
         reach = await scenario.reach_of(endpoints.projector, token, province)
-        return generated, ids, final, cities, training, coverage, reach
+        outcomes = await scenario.funded_outcomes(
+            endpoints, token, generated, ids, timeout_s=timeout
+        )
+        return generated, ids, final, cities, training, coverage, reach, outcomes
 
     try:
-        generated, ids, final, cities, training, coverage, reach = asyncio.run(run())
+        generated, ids, final, cities, training, coverage, reach, outcomes = asyncio.run(run())
     except (OSError, RuntimeError, TimeoutError) as exc:
         _fail(exc)
     typer.echo(f"loaded and caught up in {_duration(time.monotonic() - began)}", err=True)
@@ -139,12 +143,14 @@ def scenario_run(
             console_url=console,
             coverage=coverage,
             reach=reach,
+            outcomes=outcomes,
         )
     )
     if (
         scenario.actuals(final) != generated.expected()["totals"]
         or training != generated.training_totals()
         or not scenario.elders_agree(generated, reach)
+        or not scenario.outcomes_agree(generated, outcomes)
     ):
         raise typer.Exit(1)
 

@@ -160,37 +160,8 @@ async def load(
 
         await run_all(*(promote(v) for v in backbones))
 
-        # 4. A year of activities: planned and held in one import, in chunks, by each
-        # county's station staff. Re-importing a chunk is harmless (external refs), so rows
-        # refused while the activities service did not yet know the programme are simply
-        # imported again.
-        by_county: dict[str, list[Activity]] = defaultdict(list)
-        for a in scenario.activities:
-            by_county[a.township[:6]].append(a)
-        imported = 0
-        first_held: dict[str, str] = {}  # township -> its first activity (each row is held)
-        for county, activities in sorted(by_county.items()):
-            for start in range(0, len(activities), 500):
-                part = activities[start : start + 500]
-                data = _activity_rows(part, station_of, pid)
-
-                async def import_part(data: bytes = data, county: str = county) -> httpx.Response:
-                    return await act.post(
-                        "/imports/activities",
-                        content=data,
-                        headers={"Content-Type": "text/csv", **staff(county)},
-                    )
-
-                report = await retry_while_unknown(import_part, copy_timeout_s)
-                expect(report, (200,))
-                if report.json()["errors"]:
-                    raise RuntimeError(f"activity import errors: {report.json()['errors'][:3]}")
-                for row, activity_id in sorted(report.json()["ids"].items(), key=_by_row):
-                    first_held.setdefault(part[int(row) - 1].township, activity_id)
-                imported += len(part)
-                note("activities", imported, len(scenario.activities))
-
-        # 5. The foundation's money: a pledge, quarterly gifts, an allocation to each station.
+        # 4. The foundation's money: a pledge, quarterly gifts, an allocation to each station
+        # (before the activities, which name the allocations that funded them).
         r = await retry_while_unknown(
             lambda: don.post(
                 "/donors",
@@ -261,7 +232,41 @@ async def load(
             }
             r = await retry_while_unknown(partial(allocate, body, digest), copy_timeout_s)
             expect(r, (201,))
+        r = await don.get(f"/funds/{fund}")
+        expect(r, (200,))
+        allocation_of = {a["station_id"]: a["allocation_id"] for a in r.json()["allocations"]}
         note("donations", len(scenario.allocations_fen), len(scenario.allocations_fen))
+
+        # 5. A year of activities: planned and held in one import, in chunks, by each
+        # county's station staff; three in five name their station's allocation (资助).
+        # Re-importing a chunk is harmless (external refs), so rows refused while the
+        # activities service did not yet know the programme (or the allocation) are simply
+        # imported again.
+        by_county: dict[str, list[Activity]] = defaultdict(list)
+        for a in scenario.activities:
+            by_county[a.township[:6]].append(a)
+        imported = 0
+        first_held: dict[str, str] = {}  # township -> its first activity (each row is held)
+        for county, activities in sorted(by_county.items()):
+            for start in range(0, len(activities), 500):
+                part = activities[start : start + 500]
+                data = _activity_rows(part, station_of, pid, allocation_of)
+
+                async def import_part(data: bytes = data, county: str = county) -> httpx.Response:
+                    return await act.post(
+                        "/imports/activities",
+                        content=data,
+                        headers={"Content-Type": "text/csv", **staff(county)},
+                    )
+
+                report = await retry_while_unknown(import_part, copy_timeout_s)
+                expect(report, (200,))
+                if report.json()["errors"]:
+                    raise RuntimeError(f"activity import errors: {report.json()['errors'][:3]}")
+                for row, activity_id in sorted(report.json()["ids"].items(), key=_by_row):
+                    first_held.setdefault(part[int(row) - 1].township, activity_id)
+                imported += len(part)
+                note("activities", imported, len(scenario.activities))
 
         # 6. Training (courses, sessions, attendance) and monthly supervision.
         person_of = {**vid_of, **wid_of}
@@ -295,8 +300,11 @@ async def load(
     }
 
 
-def _activity_rows(part: list[Activity], station_of: dict[str, str], pid: str) -> bytes:
-    """Activities as the import's CSV: planned and held in one row each."""
+def _activity_rows(
+    part: list[Activity], station_of: dict[str, str], pid: str, allocation_of: dict[str, str]
+) -> bytes:
+    """Activities as the import's CSV: planned and held in one row each, the funded ones
+    naming their station's allocation."""
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(
@@ -313,6 +321,7 @@ def _activity_rows(part: list[Activity], station_of: dict[str, str], pid: str) -
             "elders",
             "elders_served",
             "societies",
+            "donation_ids",
         ]
     )
     for a in part:
@@ -329,7 +338,8 @@ def _activity_rows(part: list[Activity], station_of: dict[str, str], pid: str) -
                 a.sessions,
                 a.elders,
                 ";".join(a.participants),
-                "volunteers",
+                "volunteers;charity_resources" if a.funded else "volunteers",
+                allocation_of[station_of[a.township]] if a.funded else "",
             ]
         )
     return buf.getvalue().encode()

@@ -238,3 +238,84 @@ async def wait_for_training(
             return seen
         await asyncio.sleep(1)
     return seen
+
+
+def outcome_totals(figures: dict[str, Any]) -> dict[str, int]:
+    """The outcome counters of a lineage (activities, sessions, person-times), zeros left out."""
+    keys = ("activities", "sessions", "person_times")
+    return {k: int(v) for k, v in figures.items() if v and k.split(":")[0] in keys}
+
+
+def stated_totals(statements: list[dict[str, Any]]) -> dict[str, int]:
+    """The outcomes the monthly statements stated, adjustments included, as lineage counters."""
+    out: dict[str, int] = {}
+    for s in statements:
+        for part in (s["month_figures"]["outcome"], s["adjustments"]["outcome"]):
+            more = {
+                "activities": part["activities"],
+                "sessions": part["sessions"],
+                "person_times": sum(part["person_times"].values()),
+                **{f"person_times:{g}": n for g, n in part["person_times"].items()},
+            }
+            for k, n in more.items():
+                out[k] = out.get(k, 0) + n
+    return {k: v for k, v in out.items() if v}
+
+
+async def funded_outcomes(
+    urls: Endpoints, token: str, scenario: Scenario, ids: dict[str, Any], *, timeout_s: float
+) -> dict[str, Any]:
+    """What the foundation's money delivered, three ways: the lineage view's totals, the
+    outcomes the donations service recorded on the fund (what its partner feed carries) once
+    both show every funded activity (or time runs out), and the monthly statements issued
+    through the last month that is over."""
+    want = scenario.lineage_totals()
+    headers = {"Authorization": f"Bearer {token}"}
+    fund = ids["fund_id"]
+    async with (
+        httpx.AsyncClient(base_url=urls.projector, headers=headers, timeout=60) as views,
+        httpx.AsyncClient(base_url=urls.donations, headers=headers, timeout=120) as don,
+    ):
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        lineage: dict[str, int] = {}
+        recorded: dict[str, int] = {}
+        while loop.time() < deadline:
+            r = await views.get(f"/views/lineage/{ids['donor_id']}")
+            lineage = outcome_totals(r.json().get("totals", {})) if r.status_code == 200 else {}
+            r = await don.get(f"/funds/{fund}")
+            expect(r, (200,))
+            recorded = {}
+            for figures in r.json()["outcomes"].values():
+                for k, n in outcome_totals(figures).items():
+                    recorded[k] = recorded.get(k, 0) + n
+            if lineage == want and recorded == want:
+                break
+            await asyncio.sleep(1)
+        expect(await don.post(f"/funds/{fund}/statements"), (200,))
+        r = await don.get(f"/funds/{fund}/statements")
+        expect(r, (200,))
+        statements = r.json()
+    return {
+        "lineage": lineage,
+        "recorded": recorded,
+        "stated": stated_totals(statements["items"]),
+        "stated_through": statements["stated_through"],
+    }
+
+
+def outcomes_agree(scenario: Scenario, outcomes: dict[str, Any]) -> bool:
+    """The lineage view and the fund's recorded outcomes equal the generator's funded
+    activities, and the statements those dated up to the last month they cover."""
+    through = outcomes["stated_through"]
+    before = None
+    if through:
+        year, month = int(through[:4]), int(through[5:])
+        before = date(year + (month == 12), month % 12 + 1, 1)
+    want = scenario.lineage_totals()
+    stated_want = scenario.lineage_totals(before=before) if before else {}
+    return bool(
+        outcomes["lineage"] == want
+        and outcomes["recorded"] == want
+        and outcomes["stated"] == stated_want
+    )

@@ -8,7 +8,7 @@ import unicodedata
 from typing import Any
 
 from wushe_dev.scenario.model import Scenario
-from wushe_dev.scenario.readback import actuals
+from wushe_dev.scenario.readback import actuals, outcomes_agree
 
 
 def _yuan(fen: int) -> str:
@@ -46,6 +46,7 @@ def report(
     console_url: str | None = None,
     coverage: dict[str, Any] | None = None,
     reach: dict[str, Any] | None = None,
+    outcomes: dict[str, Any] | None = None,
 ) -> str:
     """What the main job prints: progress for the province and each city against the
     targets, the ten most lagging stations, training and supervision (from the `training`
@@ -108,6 +109,8 @@ def report(
         lines.append(coverage_line(coverage))
     if reach is not None:
         lines.append(elders_line(generated, reach))
+    if outcomes is not None:
+        lines.append(outcomes_line(generated, outcomes))
     lines += _training_lines(generated, training)
     lines += [
         "",
@@ -153,6 +156,26 @@ def elders_line(generated: Scenario, reach: dict[str, Any]) -> str:
         f"distinct elders served (服务老人人数): {got:,} {how}, of {person_times:,} elder "
         f"person-times; the generator's {generated.distinct_elders():,}: "
         + ("yes" if elders_agree(generated, reach) else "NO")
+    )
+
+
+def outcomes_line(generated: Scenario, outcomes: dict[str, Any]) -> str:
+    """What the foundation's money delivered, and whether its three accounts agree."""
+    got = outcomes["lineage"]
+    agree = (
+        "yes"
+        if outcomes_agree(generated, outcomes)
+        else (
+            f"NO (lineage {got}, recorded on the fund {outcomes['recorded']}, stated "
+            f"{outcomes['stated']}, generator {generated.lineage_totals()})"
+        )
+    )
+    through = outcomes["stated_through"] or "none yet"
+    return (
+        f"money to outcome (资助成效): {got.get('activities', 0):,} funded activities, "
+        f"{got.get('sessions', 0):,} sessions, {got.get('person_times:elders', 0):,} elder "
+        f"person-times; the lineage view, the fund's outcomes on the partner feed and the "
+        f"monthly statements (through {through}) equal the generator's: {agree}"
     )
 
 
