@@ -38,6 +38,7 @@ OPERATOR = "九江市濂溪区乐群社会工作服务中心"
 
 @pytest.fixture
 async def services(run_services: fixtures.RunServices) -> AsyncIterator[fixtures.Services]:
+    """The registry (stations, their operators, the foundation) and donations."""
     async with run_services("registry", "donations") as s:
         yield s
 

@@ -513,7 +513,7 @@ async def test_funded_outcomes_are_recorded_once_whatever_the_redelivery(
     a verification repeats the held share on the feed and counts nothing again."""
     reg, don, don_app, tokens = services
     h = tokens["jx"]
-    sid, pid, fdn = await setup(reg, don, don_app, h, "360703103", unique)
+    sid, pid, fdn = await setup(reg, don, don_app, h, "360703104", unique)
     fund = await one_day_pledge(don, h, f"{unique}-p", fdn, pid, 100_000)
     body = {"station_id": sid, "amount_fen": 50_000, "allocated_on": DAY}
     allocated = await post(don, h, f"/funds/{fund}/allocations", f"{unique}-a", body)

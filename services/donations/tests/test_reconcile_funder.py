@@ -61,14 +61,17 @@ async def test_a_chongqing_funder_is_reconciled_in_chongqing_and_an_unknown_one_
             unknown = await reconcile("--funder", "dnr-nobody")
             elsewhere = await reconcile("--funder", donor["donor_id"], "--region", "36")
 
-    assert found.exit_code == 0, found.output
-    assert "funds in 重庆市 (50)" in found.output
-    assert "1 funds: pledged 300000 fen" in found.output
-    assert "every fund reconciles" in found.output
-    assert without_funds.exit_code == 0, without_funds.output
-    assert "is a donor of 重庆市 (50) without funds" in without_funds.output
-    assert "0 funds" in without_funds.output
-    assert unknown.exit_code == 2, unknown.output
-    assert "unknown funder dnr-nobody" in unknown.output
-    assert elsewhere.exit_code == 0, elsewhere.output  # a region given is the one reconciled
-    assert "0 funds" in elsewhere.output
+    # (the run, its exit code, what it must say)
+    expected = [
+        (
+            found,
+            0,
+            ["funds in 重庆市 (50)", "1 funds: pledged 300000 fen", "every fund reconciles"],
+        ),
+        (without_funds, 0, ["is a donor of 重庆市 (50) without funds", "0 funds"]),
+        (unknown, 2, ["unknown funder dnr-nobody"]),
+        (elsewhere, 0, ["0 funds"]),  # a region given is the one reconciled
+    ]
+    for run, code, said in expected:
+        assert run.exit_code == code, run.output
+        assert [s for s in said if s not in run.output] == [], run.output

@@ -154,15 +154,9 @@ def test_the_body_is_a_structured_cloudevent_with_the_kafka_headers_attributes()
 
 def test_where_delivery_stands() -> None:
     now = datetime(2026, 12, 1, tzinfo=UTC)
-    sub = Subscription(
-        subscription_id="whk-1",
-        funder_id="dnr-1",
-        url="https://hooks.example.org/",
-        secret_enc="x",
-        created_at=now,
-        rewind="r1",
-        replay_from=3,
-    )
+    registered = {"subscription_id": "whk-1", "funder_id": "dnr-1", "secret_enc": "x"}
+    where = {"url": "https://hooks.example.org/", "rewind": "r1", "replay_from": 3}
+    sub = Subscription(**registered, **where, created_at=now)
     assert sub.next_position == 3  # registered from offset 3, nothing delivered yet
     done = sub.model_copy(update={"position": 9, "position_rewind": "r1"})
     assert done.next_position == 10

@@ -333,6 +333,15 @@ def sankey(
 # --------------------------------------------------------------------------- monthly statements
 
 
+# A statement's money figures: the console's name and the statement's field.
+STATEMENT_MONEY = {
+    "received": "received_fen",
+    "in_kind": "received_in_kind_fen",
+    "allocated": "allocated_fen",
+    "spent": "spent_fen",
+}
+
+
 @dataclass(frozen=True)
 class MonthFigures:
     """A statement's figures for its month, or its adjustments (late figures of months
@@ -378,13 +387,11 @@ def month_figures(figures: Mapping[str, Any] | None) -> MonthFigures:
     for group, n in (outcome.get("person_times") or {}).items():
         key = group if group in GROUPS else "other"  # a group this console has no word for
         by_group[key] = by_group.get(key, 0) + int(n)
+    money = {name: _int(f.get(field)) for name, field in STATEMENT_MONEY.items()}
+    counts = {name: _int(outcome.get(name)) for name in ("activities", "sessions")}
     return MonthFigures(
-        received=_int(f.get("received_fen")),
-        in_kind=_int(f.get("received_in_kind_fen")),
-        allocated=_int(f.get("allocated_fen")),
-        spent=_int(f.get("spent_fen")),
-        activities=_int(outcome.get("activities")),
-        sessions=_int(outcome.get("sessions")),
+        **money,
+        **counts,
         person_times=sum(by_group.values()),
         groups=tuple((g, by_group[g]) for g in GROUPS if by_group.get(g)),
     )

@@ -22,6 +22,7 @@ from pydantic import BaseModel, Field
 
 from donations.domain.donors import Donor
 from donations.domain.funds import Allocation, Fund
+from wushe.contracts.events.activities import GROUP_NAMES
 
 FUND_KINDS = {"pledge": "认捐", "gift": "捐赠"}
 GIFT_KINDS = {"cash": "现金", "in_kind": "物资"}
@@ -32,14 +33,7 @@ PURPOSES = {
     "subsidy": "补贴",
     "other": "其他",
 }
-GROUPS = {
-    "elders": "老年人",
-    "children": "儿童",
-    "assistance_clients": "救助对象",
-    "disabled": "残疾人",
-    "residents": "社区居民",
-    "other": "其他",
-}
+GROUPS = GROUP_NAMES
 INDIVIDUAL = "个人捐赠"
 ANONYMOUS = "匿名捐赠"
 PERSONS = {"individual": "个人", "anonymous": "匿名"}  # a fund's title: 个人认捐, 匿名捐赠

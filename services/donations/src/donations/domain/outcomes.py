@@ -75,6 +75,12 @@ def outcome_event(share: Share) -> ev.Outcome:
     )
 
 
+def shared_fields(share: Share) -> dict[str, object]:
+    """What an `OutcomeRecorded` takes from the share itself."""
+    keep = ("activity_id", "stage", "activity_date", "recorded_on")
+    return {name: getattr(share, name) for name in keep}
+
+
 def record_outcomes(fund: Fund, shares: Sequence[Share]) -> tuple[Fund, list[Event]]:
     """The fund's allocations' shares, each recorded once: a share at or below the offset the
     fund last recorded for its partition was recorded before (a redelivery)."""
@@ -98,16 +104,8 @@ def record_outcomes(fund: Fund, shares: Sequence[Share]) -> tuple[Fund, list[Eve
             month = month_of(s.activity_date)
             by_month[month] = add(by_month.get(month, {}), s.outcome)
         events.append(
-            ev.OutcomeRecorded(
-                **fund_keys(fund),
-                allocation_id=s.allocation_id,
-                station_id=a.station_id,
-                region_code=a.region_code,
-                activity_id=s.activity_id,
-                stage=s.stage,
-                activity_date=s.activity_date,
-                recorded_on=s.recorded_on,
-                outcome=outcome_event(s),
+            ev.OutcomeRecorded.of(  # the allocation's id, station and township
+                a, **fund_keys(fund), **shared_fields(s), outcome=outcome_event(s)
             )
         )
     changed = fund.model_copy(

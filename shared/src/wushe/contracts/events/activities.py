@@ -29,6 +29,15 @@ ActivityKind = Literal[
 BeneficiaryGroup = Literal[
     "elders", "children", "assistance_clients", "disabled", "residents", "other"
 ]
+# The groups' names as people read them (服务对象): reports, disclosures.
+GROUP_NAMES: dict[str, str] = {
+    "elders": "老年人",
+    "children": "儿童",
+    "assistance_clients": "救助对象",
+    "disabled": "残疾人",
+    "residents": "社区居民",
+    "other": "其他",
+}
 Society = Literal[
     "community", "social_workers", "community_organisations", "volunteers", "charity_resources"
 ]
