@@ -88,7 +88,7 @@ async def test_a_small_scenario_through_the_apis_equals_the_generators_totals(
         assert outcomes["stated"], outcomes  # the scenario's first months are over
         # Its public disclosure: the foundation's grants as 360Giving data, valid against the
         # standard's schema, and no page or file of it carries anyone's personal data.
-        people = [p.name for p in (*generated.volunteers, *generated.social_workers)]
+        named = [p.name for p in (*generated.volunteers, *generated.social_workers)]
         async with httpx.AsyncClient(base_url=urls.donations) as public:  # no token
             grants = await public.get(f"/disclosure/funders/{ids['donor_id']}/360giving.json")
             assert grants.status_code == 200, grants.text
@@ -98,7 +98,7 @@ async def test_a_small_scenario_through_the_apis_equals_the_generators_totals(
             pages = [grants, *[await public.get(fund + tail) for tail in ("", ".csv", "/page")]]
         for page in pages:
             assert page.status_code == 200, page.text
-            assert personal_data_in(page.content, people) == [], page.url
+            assert personal_data_in(page.content, named) == [], page.url
         # Training and supervision: the province's `training` view, and each city's, and as
         # of a day inside the scenario, equal the generator's own figures exactly.
         assert expected["training"]["training_sessions"] == len(generated.sessions) > 1
