@@ -1,12 +1,12 @@
 """One HTTP POST to a foundation's webhook receiver, bounded in time, and what came back.
 
-The service's image holds no HTTP client library, and the webhooks need little of one: one
-request per connection, no redirects (a 3xx is a failure), no cookies, no pooling. h11 (the
-HTTP/1.1 state machine uvicorn is built on, so always installed with the library) frames the
-request and parses the answer over asyncio's streams and TLS. The host is resolved here and
-every address checked (`domain.webhooks.address_allowed`) before connecting to it, so a name
-that resolves into a private network is refused whatever it resolved to at registration;
-TLS verifies the certificate against the name, not the address.
+The request goes to the address that was checked: the host is resolved here and every
+address checked (`domain.webhooks.address_allowed`) before connecting to it, so a name that
+resolves into a private network is refused whatever it resolved to at registration; TLS
+verifies the certificate against the name, not the address. A general client would resolve
+again when it connects. The webhooks need little else: one request per connection, no
+redirects (a 3xx is a failure), no cookies, no pooling; h11 (the HTTP/1.1 state machine
+uvicorn is built on) frames the request and parses the answer over asyncio's streams and TLS.
 """
 
 from __future__ import annotations
